@@ -1,0 +1,55 @@
+//! Protocol limits. Both ends enforce them; the server announces the frame limits in `Welcome`.
+
+/// Newest protocol version this build speaks.
+pub const PROTOCOL_VERSION: u16 = 1;
+/// Oldest protocol version this build still accepts.
+pub const MIN_PROTOCOL_VERSION: u16 = 1;
+
+/// Largest message content, in bytes of UTF-8.
+pub const MAX_CONTENT_BYTES: usize = 64 * 1024;
+/// Largest frame a client may send: one maximal message plus generous room for its fields.
+pub const MAX_CLIENT_FRAME_BYTES: usize = MAX_CONTENT_BYTES + 16 * 1024;
+/// Largest frame a server sends (history pages are cut to fit).
+pub const MAX_SERVER_FRAME_BYTES: usize = 4 * 1024 * 1024;
+/// Budget for the events carried by one history page or chat list.
+pub const MAX_PAGE_BYTES: usize = 2 * 1024 * 1024;
+
+pub const MAX_CLIENT_MSG_ID_BYTES: usize = 64;
+pub const MIN_USERNAME_BYTES: usize = 3;
+pub const MAX_USERNAME_BYTES: usize = 32;
+pub const MIN_PASSWORD_BYTES: usize = 8;
+pub const MAX_PASSWORD_BYTES: usize = 256;
+pub const MAX_DEVICE_NAME_BYTES: usize = 64;
+pub const MAX_TITLE_BYTES: usize = 128;
+/// Largest number of user ids in one CreateGroup or AddMembers.
+pub const MAX_MEMBERS_PER_REQUEST: usize = 1000;
+/// Largest history page.
+pub const MAX_HISTORY_LIMIT: u16 = 500;
+pub const DEFAULT_HISTORY_LIMIT: u16 = 50;
+
+/// Verifier bounds for client frames: no legitimate request nests deeper than a few tables or
+/// holds more than a few thousand of them.
+pub const MAX_VERIFY_DEPTH: usize = 16;
+pub const MAX_VERIFY_TABLES: usize = 4096;
+
+/// Whether `name` is a valid username: 3..=32 bytes of `[a-z0-9_.-]`.
+pub fn valid_username(name: &str) -> bool {
+    (MIN_USERNAME_BYTES..=MAX_USERNAME_BYTES).contains(&name.len())
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || matches!(b, b'_' | b'.' | b'-'))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    #[test]
+    fn usernames() {
+        assert!(valid_username("alice"));
+        assert!(valid_username("a.b-c_9"));
+        assert!(!valid_username("al"));
+        assert!(!valid_username("Alice"));
+        assert!(!valid_username("al ice"));
+        assert!(!valid_username(&"a".repeat(33)));
+    }
+}

@@ -1,0 +1,84 @@
+//! Verification: every inbound buffer is checked before any field is read.
+//!
+//! FlatBuffers accessors trust offsets, so reading an unverified buffer is undefined behaviour
+//! waiting to happen. These functions run the FlatBuffers verifier with bounded depth, table
+//! count and apparent size, then check that the union type is one this build knows and that the
+//! direction is right (a client may not send server-only frames).
+
+use crate::fb;
+use crate::limits::{MAX_CLIENT_FRAME_BYTES, MAX_SERVER_FRAME_BYTES, MAX_VERIFY_DEPTH, MAX_VERIFY_TABLES};
+use crate::ErrorCode;
+use flatbuffers::{InvalidFlatbuffer, VerifierOptions};
+
+fn options(max_bytes: usize) -> VerifierOptions {
+    VerifierOptions {
+        max_depth: MAX_VERIFY_DEPTH,
+        max_tables: MAX_VERIFY_TABLES,
+        // Shared offsets can make a small buffer "expand" to a huge tree; cap what we would walk.
+        max_apparent_size: max_bytes * 4,
+        ignore_missing_null_terminator: false,
+    }
+}
+
+fn classify(e: InvalidFlatbuffer) -> ErrorCode {
+    match e {
+        InvalidFlatbuffer::Utf8Error { .. } => ErrorCode::InvalidUtf8,
+        _ => ErrorCode::MalformedFrame,
+    }
+}
+
+/// Frames only a server sends; a client sending one violates the protocol.
+fn server_only(body: fb::Body) -> bool {
+    matches!(
+        body,
+        fb::Body::Welcome
+            | fb::Body::Error
+            | fb::Body::Ok
+            | fb::Body::Pong
+            | fb::Body::Authenticated
+            | fb::Body::DeviceList
+            | fb::Body::UserInfo
+            | fb::Body::ChatInfo
+            | fb::Body::ChatList
+            | fb::Body::SendAck
+            | fb::Body::Deliver
+            | fb::Body::SyncDone
+            | fb::Body::HistoryPage
+    )
+}
+
+fn known(body: fb::Body) -> bool {
+    body != fb::Body::NONE && body.0 <= fb::Body::ENUM_MAX
+}
+
+/// Verifies a frame received by the server.
+pub fn client_frame(buf: &[u8]) -> Result<fb::Frame<'_>, ErrorCode> {
+    if buf.len() > MAX_CLIENT_FRAME_BYTES {
+        return Err(ErrorCode::FrameTooLarge);
+    }
+    let frame = fb::root_as_frame_with_opts(&options(MAX_CLIENT_FRAME_BYTES), buf).map_err(classify)?;
+    let body = frame.body_type();
+    if !known(body) || (server_only(body) && body != fb::Body::Close) {
+        return Err(ErrorCode::UnknownFrame);
+    }
+    Ok(frame)
+}
+
+/// Verifies a frame received by a client. Nested events are verified separately with [`event`]
+/// when they are read.
+pub fn server_frame(buf: &[u8]) -> Result<fb::Frame<'_>, ErrorCode> {
+    if buf.len() > MAX_SERVER_FRAME_BYTES {
+        return Err(ErrorCode::FrameTooLarge);
+    }
+    let frame = fb::root_as_frame_with_opts(&options(MAX_SERVER_FRAME_BYTES), buf).map_err(classify)?;
+    let body = frame.body_type();
+    if !known(body) || !(server_only(body) || body == fb::Body::Close) {
+        return Err(ErrorCode::UnknownFrame);
+    }
+    Ok(frame)
+}
+
+/// Verifies one stored or nested chat event.
+pub fn event(buf: &[u8]) -> Result<fb::Event<'_>, ErrorCode> {
+    flatbuffers::root_with_opts::<fb::Event>(&options(MAX_SERVER_FRAME_BYTES), buf).map_err(classify)
+}

@@ -1,0 +1,134 @@
+//! Every frame the encoder builds passes the verifier for its direction and reads back the same
+//! fields; hostile buffers are rejected with the right stable code and never panic.
+
+use magpie_wire::{encode, fb, verify, ErrorCode};
+use proptest::prelude::*;
+
+#[test]
+fn client_frames_round_trip() {
+    let f = encode::hello(1, 1, 1, 0, "test");
+    let h = verify::client_frame(&f).unwrap();
+    assert_eq!(h.request_id(), 1);
+    assert_eq!(h.body_as_hello().unwrap().client_name(), Some("test"));
+
+    let f = encode::send_message(7, 42, "c-1", "héllo");
+    let fr = verify::client_frame(&f).unwrap();
+    let m = fr.body_as_send_message().unwrap();
+    assert_eq!((fr.request_id(), m.chat_id(), m.client_msg_id(), m.content()), (7, 42, Some("c-1"), Some("héllo")));
+
+    let f = encode::sync(3, &[(1, 5), (2, 0)]);
+    let fr = verify::client_frame(&f).unwrap();
+    let cursors: Vec<_> = fr.body_as_sync().unwrap().cursors().unwrap().iter().map(|c| (c.chat_id(), c.last_seq())).collect();
+    assert_eq!(cursors, vec![(1, 5), (2, 0)]);
+
+    for f in [
+        encode::register(1, "alice", "password1", "laptop"),
+        encode::login(1, "alice", "password1", "laptop"),
+        encode::authenticate(1, "tok"),
+        encode::logout(1),
+        encode::list_devices(1),
+        encode::revoke_device(1, 9),
+        encode::lookup_user(1, "bob"),
+        encode::create_direct(1, 2, ""),
+        encode::create_group(1, "g", &[1, 2, 3]),
+        encode::add_members(1, 5, &[4]),
+        encode::remove_member(1, 5, 4),
+        encode::leave_chat(1, 5),
+        encode::get_chat(1, 5),
+        encode::list_chats(1),
+        encode::history(1, 5, 0, fb::Direction::Backward, 50),
+        encode::ping(1, 99),
+    ] {
+        verify::client_frame(&f).unwrap();
+        assert_eq!(verify::server_frame(&f).unwrap_err(), ErrorCode::UnknownFrame, "server must not accept client-only frames");
+    }
+}
+
+#[test]
+fn server_frames_round_trip_with_nested_events() {
+    let h = encode::EventHeader { chat_id: 9, seq: 3, sender_id: 1, sender_device_id: 2, time_ms: 1000 };
+    let ev = encode::message_event(&h, 77, "c-9", "hi");
+    let f = encode::deliver(&ev);
+    let fr = verify::server_frame(&f).unwrap();
+    assert_eq!(verify::client_frame(&f).unwrap_err(), ErrorCode::UnknownFrame);
+    let bytes = fr.body_as_deliver().unwrap().event().unwrap().bytes();
+    assert_eq!(bytes, &ev[..], "the stored event is carried byte for byte");
+    let e = verify::event(bytes).unwrap();
+    assert_eq!((e.chat_id(), e.seq(), e.sender_id(), e.time_ms()), (9, 3, 1, 1000));
+    let m = e.body_as_message_body().unwrap();
+    assert_eq!((m.message_id(), m.client_msg_id(), m.content()), (77, Some("c-9"), Some("hi")));
+
+    let page = encode::history_page(4, 9, &[ev.clone(), ev.clone()], true);
+    let fr = verify::server_frame(&page).unwrap();
+    let p = fr.body_as_history_page().unwrap();
+    assert!(p.has_more());
+    assert_eq!(p.events().unwrap().len(), 2);
+
+    for f in [
+        encode::error(1, ErrorCode::ChatNotFound, "no", 0),
+        encode::ok(1),
+        encode::close(ErrorCode::MalformedFrame, "bad"),
+        encode::pong(1, 2, 3),
+        encode::authenticated(1, 2, 3, "alice", "t"),
+        encode::device_list(1, &[encode::DeviceEntry { device_id: 1, name: "x", created_ms: 0, current: true }]),
+        encode::user_info(1, 2, "bob"),
+        encode::send_ack(1, 2, "c", 3, 4, 5),
+        encode::sync_done(1, 2, 3),
+        encode::chat_list(1, &[encode::ChatSummaryArgs { chat_id: 1, kind: fb::ChatKind::Group, title: "t", last_seq: 2, member_count: 3, last_message: Some(&ev) }]),
+        encode::chat_info(1, &encode::ChatInfoArgs { chat_id: 1, kind: fb::ChatKind::Direct, title: "", members: &[(1, fb::Role::Member)], last_seq: 0, created_ms: 0 }),
+    ] {
+        verify::server_frame(&f).unwrap();
+    }
+}
+
+#[test]
+fn invalid_utf8_is_its_own_code() {
+    let f = encode::send_message(1, 1, "c", "hello");
+    let mut bad = f.to_vec();
+    let at = bad.windows(5).position(|w| w == b"hello").unwrap();
+    bad[at] = 0xff;
+    assert_eq!(verify::client_frame(&bad).unwrap_err(), ErrorCode::InvalidUtf8);
+}
+
+#[test]
+fn truncated_and_oversized_frames_are_rejected() {
+    let f = encode::send_message(1, 1, "c", "hello");
+    // The last bytes may be alignment padding, which a buffer can lose and stay valid.
+    for cut in 0..f.len() - 4 {
+        assert!(verify::client_frame(&f[..cut]).is_err(), "truncated at {cut}");
+    }
+    let big = "x".repeat(magpie_wire::limits::MAX_CLIENT_FRAME_BYTES);
+    let f = encode::send_message(1, 1, "c", &big);
+    assert_eq!(verify::client_frame(&f).unwrap_err(), ErrorCode::FrameTooLarge);
+}
+
+#[test]
+fn unknown_union_type_is_rejected() {
+    let f = encode::ping(1, 1);
+    let fr = verify::client_frame(&f).unwrap();
+    assert_eq!(fr.body_type(), fb::Body::Ping);
+    // Rewrite the union discriminant to a value this build does not know.
+    let mut bad = f.to_vec();
+    let pos = bad.iter().position(|&b| b == fb::Body::Ping.0).unwrap();
+    bad[pos] = 200;
+    assert!(matches!(verify::client_frame(&bad), Err(ErrorCode::UnknownFrame | ErrorCode::MalformedFrame)));
+}
+
+proptest! {
+    #[test]
+    fn arbitrary_bytes_never_panic(buf in proptest::collection::vec(any::<u8>(), 0..512)) {
+        let _ = verify::client_frame(&buf);
+        let _ = verify::server_frame(&buf);
+        let _ = verify::event(&buf);
+    }
+
+    #[test]
+    fn messages_round_trip(chat in any::<u64>(), cmid in "[a-z0-9-]{1,64}", content in "\\PC{0,300}") {
+        let f = encode::send_message(5, chat, &cmid, &content);
+        let fr = verify::client_frame(&f).unwrap();
+        let m = fr.body_as_send_message().unwrap();
+        prop_assert_eq!(m.chat_id(), chat);
+        prop_assert_eq!(m.client_msg_id().unwrap(), cmid.as_str());
+        prop_assert_eq!(m.content().unwrap_or(""), content.as_str());
+    }
+}
