@@ -48,6 +48,7 @@ error_codes! {
     Revoked = 9, "revoked", false, "The connection's device was revoked or logged out.";
     Overloaded = 10, "overloaded", true, "The connection could not keep up with its outbound queue; reconnect and sync.";
     ShuttingDown = 11, "shutting_down", true, "The server is shutting down; reconnect later.";
+    ServerFault = 12, "server_fault", true, "The server could not keep serving this connection (e.g. a storage read failed); reconnect and sync.";
     // ---- request errors: an Error frame, the connection stays open
     Unauthenticated = 100, "unauthenticated", false, "The request needs an authenticated connection (Register, Login or Authenticate first).";
     InvalidCredentials = 101, "invalid_credentials", false, "Unknown username or wrong password, or an unknown device token.";

@@ -58,7 +58,7 @@ pub fn client_frame(buf: &[u8]) -> Result<fb::Frame<'_>, ErrorCode> {
     }
     let frame = fb::root_as_frame_with_opts(&options(MAX_CLIENT_FRAME_BYTES), buf).map_err(classify)?;
     let body = frame.body_type();
-    if !known(body) || (server_only(body) && body != fb::Body::Close) {
+    if !known(body) || server_only(body) || body == fb::Body::Close {
         return Err(ErrorCode::UnknownFrame);
     }
     Ok(frame)

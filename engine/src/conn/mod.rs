@@ -1,0 +1,272 @@
+//! One client connection, whatever its transport: handshake, authentication, request dispatch
+//! and the outbound queue.
+//!
+//! Reading and writing are separate tasks on the connection's shard. Everything the connection
+//! sends — replies, pushes, the final `Close` — goes through one bounded queue drained by the
+//! writer, so a slow reader costs a bounded amount of memory: when the queue is full, live
+//! events fall back to being read from the log later (see `delivery`), and a reply that does not
+//! fit closes the connection with `overloaded` (the client reconnects and resumes).
+
+mod delivery;
+mod requests;
+
+use crate::rate::{RateLimiter, Verdict};
+use crate::shard::{ConnId, Shard};
+use crate::transport::{FrameReader, FrameWriter, ReadError};
+use bytes::Bytes;
+use magpie_wire::{encode, fb, handshake, limits, verify, ErrorCode};
+use std::cell::{Cell, RefCell};
+use std::collections::HashMap;
+use std::rc::Rc;
+use std::time::{Duration, Instant};
+use tokio::sync::{mpsc, Notify};
+
+pub use delivery::Cursor;
+
+/// How long a client has to say Hello.
+const HELLO_TIMEOUT: Duration = Duration::from_secs(10);
+/// How long the writer keeps flushing queued frames once the connection is closing.
+const CLOSE_DRAIN: Duration = Duration::from_secs(1);
+/// Frames written per flush.
+const WRITE_BATCH: usize = 64;
+/// Outbound slots that pushes (live events, catch-up) leave free, so that replies to a client
+/// that is reading find room even while a large catch-up fills its queue.
+pub const REPLY_HEADROOM: usize = 64;
+
+/// The state of one connection that the rest of the shard may touch.
+pub struct ConnShared {
+    pub id: ConnId,
+    /// (user id, device id) once authenticated.
+    auth: Cell<Option<(u64, u64)>>,
+    out: mpsc::Sender<Bytes>,
+    closing: Cell<bool>,
+    close_reason: RefCell<Option<(ErrorCode, String)>>,
+    close_signal: Notify,
+    phase: Cell<delivery::Phase>,
+    cursors: RefCell<HashMap<u64, Cursor>>,
+}
+
+impl ConnShared {
+    fn new(id: ConnId, out: mpsc::Sender<Bytes>) -> ConnShared {
+        ConnShared {
+            id,
+            auth: Cell::new(None),
+            out,
+            closing: Cell::new(false),
+            close_reason: RefCell::new(None),
+            close_signal: Notify::new(),
+            phase: Cell::new(delivery::Phase::NotSynced),
+            cursors: RefCell::new(HashMap::new()),
+        }
+    }
+
+    pub fn user_id(&self) -> Option<u64> {
+        self.auth.get().map(|a| a.0)
+    }
+
+    pub fn device_id(&self) -> Option<u64> {
+        self.auth.get().map(|a| a.1)
+    }
+
+    pub fn is_closing(&self) -> bool {
+        self.closing.get()
+    }
+
+    /// Queues a reply that must not be lost; if the queue is full the client is not reading, so
+    /// the connection is closed (`overloaded`) and the client will retry after reconnecting.
+    pub fn push_reply(&self, frame: Bytes) {
+        match self.out.try_send(frame) {
+            Ok(()) => {}
+            Err(mpsc::error::TrySendError::Full(_)) => self.close(ErrorCode::Overloaded, "outbound queue full"),
+            Err(mpsc::error::TrySendError::Closed(_)) => {}
+        }
+    }
+
+    /// Queues a reply, waiting for room (for replies produced by tasks that may wait).
+    pub async fn send_reply(&self, frame: Bytes) -> bool {
+        !self.closing.get() && self.out.send(frame).await.is_ok()
+    }
+
+    /// Queues a pushed event without waiting, if that leaves the reply headroom free.
+    fn try_push_event(&self, frame: &Bytes) -> bool {
+        self.out.capacity() > REPLY_HEADROOM && self.out.try_send(frame.clone()).is_ok()
+    }
+
+    /// Queues a pushed event, waiting until it fits without using the reply headroom.
+    async fn push_event(&self, frame: Bytes) -> bool {
+        if self.closing.get() {
+            return false;
+        }
+        match self.out.reserve_many(REPLY_HEADROOM + 1).await {
+            Ok(mut permits) => {
+                permits.next().expect("reserved").send(frame);
+                true
+            }
+            Err(_) => false,
+        }
+    }
+
+    /// Closes the connection: queued frames are flushed (briefly), then `Close{code, reason}`.
+    pub fn close(&self, code: ErrorCode, reason: &str) {
+        if self.closing.replace(true) {
+            return;
+        }
+        *self.close_reason.borrow_mut() = Some((code, reason.to_string()));
+        self.close_signal.notify_waiters();
+    }
+
+    /// Closes without a `Close` frame (the peer went away or the session ended normally).
+    fn close_quietly(&self) {
+        if !self.closing.replace(true) {
+            self.close_signal.notify_waiters();
+        }
+    }
+
+    async fn closed(&self) {
+        loop {
+            let notified = self.close_signal.notified();
+            if self.closing.get() {
+                return;
+            }
+            notified.await;
+        }
+    }
+}
+
+/// Runs a connection to its end.
+pub async fn serve<R: FrameReader, W: FrameWriter + 'static>(shard: Rc<Shard>, reader: R, writer: W, transport: &'static str) {
+    let (tx, rx) = mpsc::channel(shard.shared.config.outbound_queue.max(4 * REPLY_HEADROOM));
+    let conn = Rc::new(ConnShared::new(shard.next_conn_id(), tx));
+    shard.conns.borrow_mut().insert(conn.id, conn.clone());
+    tracing::debug!(shard = shard.id, conn = conn.id, transport, "connection opened");
+    let writer_task = tokio::task::spawn_local(write_loop(conn.clone(), rx, writer));
+    match read_loop(&shard, &conn, reader).await {
+        Ok(()) => conn.close_quietly(),
+        Err((code, reason)) => {
+            tracing::debug!(conn = conn.id, code = code.name(), reason, "closing connection");
+            conn.close(code, reason);
+        }
+    }
+    shard.unregister(&conn);
+    let _ = writer_task.await;
+    tracing::debug!(shard = shard.id, conn = conn.id, "connection closed");
+}
+
+async fn write_loop<W: FrameWriter>(conn: Rc<ConnShared>, mut rx: mpsc::Receiver<Bytes>, mut writer: W) {
+    let mut batch: Vec<Bytes> = Vec::new();
+    loop {
+        tokio::select! {
+            biased;
+            _ = conn.closed() => break,
+            next = rx.recv() => {
+                let Some(frame) = next else { break };
+                batch.push(frame);
+                while batch.len() < WRITE_BATCH {
+                    match rx.try_recv() {
+                        Ok(f) => batch.push(f),
+                        Err(_) => break,
+                    }
+                }
+                if writer.write_frames(&batch).await.is_err() {
+                    conn.close_quietly();
+                    return writer.shutdown(None).await;
+                }
+                batch.clear();
+                // Do not keep a large batch vector per idle connection.
+                if batch.capacity() > WRITE_BATCH { batch = Vec::new(); }
+            }
+        }
+    }
+    // Closing: flush what is queued (bounded in time), then say why, then close.
+    let reason = conn.close_reason.borrow_mut().take();
+    let _ = tokio::time::timeout(CLOSE_DRAIN, async {
+        while let Ok(f) = rx.try_recv() {
+            batch.push(f);
+        }
+        if let Some((code, reason)) = &reason {
+            batch.push(encode::close(*code, reason));
+        }
+        if !batch.is_empty() {
+            let _ = writer.write_frames(&batch).await;
+        }
+    })
+    .await;
+    writer.shutdown(reason.map(|r| r.0)).await;
+}
+
+type Violation = (ErrorCode, &'static str);
+
+async fn read_loop<R: FrameReader>(shard: &Rc<Shard>, conn: &Rc<ConnShared>, mut reader: R) -> Result<(), Violation> {
+    let config = &shard.shared.config;
+    let mut rate = RateLimiter::new(config.rate_per_sec, config.rate_burst);
+    let mut greeted = false;
+    loop {
+        let wait = if greeted { config.idle_timeout } else { HELLO_TIMEOUT };
+        let frame = tokio::select! {
+            r = tokio::time::timeout(wait, reader.read_frame()) => r,
+            _ = conn.closed() => return Ok(()),
+        };
+        let frame = match frame {
+            Err(_elapsed) if !greeted => return Err((ErrorCode::HandshakeRequired, "no Hello in time")),
+            Err(_elapsed) => return Ok(()),
+            Ok(Err(ReadError::Closed)) => return Ok(()),
+            Ok(Err(ReadError::Io(e))) => {
+                tracing::debug!(conn = conn.id, error = %e, "read failed");
+                return Ok(());
+            }
+            Ok(Err(ReadError::Protocol(code, why))) => return Err((code, why)),
+            Ok(Ok(frame)) => frame,
+        };
+        let f = verify::client_frame(&frame).map_err(|code| (code, describe(code)))?;
+        let request_id = f.request_id();
+        if request_id == 0 {
+            return Err((ErrorCode::MalformedFrame, "requests need a non-zero request_id"));
+        }
+        if !greeted {
+            greet(shard, conn, &f)?;
+            greeted = true;
+            continue;
+        }
+        match rate.check(Instant::now()) {
+            Verdict::Allow => {}
+            Verdict::Refuse(retry_ms) => {
+                conn.push_reply(encode::error(request_id, ErrorCode::RateLimited, "slow down", retry_ms));
+                continue;
+            }
+            Verdict::Disconnect => return Err((ErrorCode::TooManyErrors, "kept sending past the rate limit")),
+        }
+        requests::dispatch(shard, conn, &f).await;
+    }
+}
+
+fn describe(code: ErrorCode) -> &'static str {
+    match code {
+        ErrorCode::InvalidUtf8 => "a string is not valid UTF-8",
+        ErrorCode::UnknownFrame => "unknown or server-only frame type",
+        ErrorCode::FrameTooLarge => "frame too large",
+        _ => "frame failed verification",
+    }
+}
+
+fn greet(shard: &Rc<Shard>, conn: &Rc<ConnShared>, f: &fb::Frame<'_>) -> Result<(), Violation> {
+    let Some(hello) = f.body_as_hello() else { return Err((ErrorCode::HandshakeRequired, "the first frame must be Hello")) };
+    match handshake::negotiate(hello.protocol_version(), hello.min_protocol_version(), hello.features()) {
+        Ok((version, features)) => {
+            conn.push_reply(encode::welcome(
+                f.request_id(),
+                &encode::WelcomeArgs {
+                    protocol_version: version,
+                    features,
+                    server_name: concat!("magpie/", env!("CARGO_PKG_VERSION")),
+                    max_content_bytes: limits::MAX_CONTENT_BYTES as u32,
+                    max_frame_bytes: limits::MAX_CLIENT_FRAME_BYTES as u32,
+                    server_time_ms: crate::ids::now_ms(),
+                    node_id: shard.shared.node_id,
+                },
+            ));
+            Ok(())
+        }
+        Err(ErrorCode::ClientTooOld) => Err((ErrorCode::ClientTooOld, "client protocol too old; upgrade the client")),
+        Err(code) => Err((code, "server protocol too old; upgrade the server")),
+    }
+}

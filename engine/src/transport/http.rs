@@ -1,0 +1,109 @@
+//! The TCP port: a tiny HTTP/1.1 front that answers `GET /healthz` and upgrades `GET /ws` to
+//! a WebSocket. Parsing is httparse's; the WebSocket handshake key is tungstenite's.
+
+use crate::shard::Shard;
+use std::rc::Rc;
+use std::time::Duration;
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
+use tokio_tungstenite::tungstenite::handshake::derive_accept_key;
+use tokio_tungstenite::tungstenite::protocol::Role;
+use tokio_tungstenite::WebSocketStream;
+
+const MAX_HEAD_BYTES: usize = 8 * 1024;
+const HEAD_TIMEOUT: Duration = Duration::from_secs(10);
+
+enum Route {
+    Health,
+    WebSocket { accept: String },
+    NotFound,
+    BadRequest,
+}
+
+/// Serves one accepted TCP connection.
+pub async fn handle<S: AsyncRead + AsyncWrite + Unpin + 'static>(shard: Rc<Shard>, mut stream: S) {
+    let mut head = Vec::with_capacity(1024);
+    let parsed = tokio::time::timeout(HEAD_TIMEOUT, read_head(&mut stream, &mut head)).await;
+    let Ok(Ok(head_len)) = parsed else { return };
+    let route = route(&head[..head_len]);
+    match route {
+        Route::Health => {
+            let _ = stream.write_all(response("200 OK", "ok\n").as_bytes()).await;
+            let _ = stream.shutdown().await;
+        }
+        Route::NotFound => {
+            let _ = stream.write_all(response("404 Not Found", "not found\n").as_bytes()).await;
+            let _ = stream.shutdown().await;
+        }
+        Route::BadRequest => {
+            let _ = stream.write_all(response("400 Bad Request", "bad request\n").as_bytes()).await;
+            let _ = stream.shutdown().await;
+        }
+        Route::WebSocket { accept } => {
+            let reply = format!(
+                "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: {accept}\r\n\r\n"
+            );
+            // Flush: over io_uring the stream buffers the write until flushed.
+            if stream.write_all(reply.as_bytes()).await.is_err() || stream.flush().await.is_err() {
+                return;
+            }
+            // Bytes after the head already belong to the WebSocket stream.
+            let rest = head.split_off(head_len);
+            drop(head);
+            let ws = WebSocketStream::from_partially_read(stream, rest, Role::Server, Some(super::ws::config())).await;
+            let (reader, writer) = super::ws::split(ws);
+            crate::conn::serve(shard, reader, writer, "websocket").await;
+        }
+    }
+}
+
+fn response(status: &str, body: &str) -> String {
+    format!(
+        "HTTP/1.1 {status}\r\ncontent-type: text/plain\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
+        body.len()
+    )
+}
+
+/// Reads until the end of the request head; returns its length (the buffer may hold more).
+async fn read_head<S: AsyncRead + Unpin>(stream: &mut S, buf: &mut Vec<u8>) -> std::io::Result<usize> {
+    let mut chunk = [0u8; 1024];
+    loop {
+        if let Some(end) = buf.windows(4).position(|w| w == b"\r\n\r\n") {
+            return Ok(end + 4);
+        }
+        if buf.len() > MAX_HEAD_BYTES {
+            return Err(std::io::Error::other("request head too large"));
+        }
+        let n = stream.read(&mut chunk).await?;
+        if n == 0 {
+            return Err(std::io::ErrorKind::UnexpectedEof.into());
+        }
+        buf.extend_from_slice(&chunk[..n]);
+    }
+}
+
+fn route(head: &[u8]) -> Route {
+    let mut headers = [httparse::EMPTY_HEADER; 32];
+    let mut req = httparse::Request::new(&mut headers);
+    match req.parse(head) {
+        Ok(httparse::Status::Complete(_)) => {}
+        _ => return Route::BadRequest,
+    }
+    if req.method != Some("GET") {
+        return Route::NotFound;
+    }
+    let header = |name: &str| {
+        req.headers.iter().find(|h| h.name.eq_ignore_ascii_case(name)).and_then(|h| std::str::from_utf8(h.value).ok())
+    };
+    match req.path {
+        Some("/healthz") => Route::Health,
+        Some("/ws") => {
+            let upgrade = header("upgrade").is_some_and(|v| v.eq_ignore_ascii_case("websocket"));
+            match (upgrade, header("sec-websocket-key")) {
+                (true, Some(key)) => Route::WebSocket { accept: derive_accept_key(key.trim().as_bytes()) },
+                _ => Route::BadRequest,
+            }
+        }
+        _ => Route::NotFound,
+    }
+}
+

