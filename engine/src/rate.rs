@@ -7,8 +7,10 @@ pub struct RateLimiter {
     burst: f64,
     tokens: f64,
     last: Instant,
-    /// Requests refused in a row; a client that ignores the limit gets disconnected.
-    refused_in_a_row: u32,
+    /// Requests refused in the current one-second window; a client that keeps sending regardless
+    /// is disconnected.
+    window_start: Instant,
+    refused_in_window: u32,
 }
 
 /// What to do with a request.
@@ -21,8 +23,8 @@ pub enum Verdict {
     Disconnect,
 }
 
-/// Refusals in a row tolerated before the connection is closed.
-const MAX_REFUSED_IN_A_ROW: u32 = 1000;
+/// Refusals within one second tolerated before the connection is closed.
+const MAX_REFUSED_PER_SECOND: u32 = 1000;
 
 impl RateLimiter {
     pub fn new(rate: u32, burst: u32) -> RateLimiter {
@@ -31,7 +33,8 @@ impl RateLimiter {
             burst: burst.max(1) as f64,
             tokens: burst.max(1) as f64,
             last: Instant::now(),
-            refused_in_a_row: 0,
+            window_start: Instant::now(),
+            refused_in_window: 0,
         }
     }
 
@@ -41,11 +44,14 @@ impl RateLimiter {
         self.tokens = (self.tokens + elapsed * self.rate).min(self.burst);
         if self.tokens >= 1.0 {
             self.tokens -= 1.0;
-            self.refused_in_a_row = 0;
             return Verdict::Allow;
         }
-        self.refused_in_a_row += 1;
-        if self.refused_in_a_row > MAX_REFUSED_IN_A_ROW {
+        if now.saturating_duration_since(self.window_start).as_secs_f64() >= 1.0 {
+            self.window_start = now;
+            self.refused_in_window = 0;
+        }
+        self.refused_in_window += 1;
+        if self.refused_in_window > MAX_REFUSED_PER_SECOND {
             return Verdict::Disconnect;
         }
         let wait = ((1.0 - self.tokens) / self.rate * 1000.0).ceil() as u32;
@@ -74,7 +80,7 @@ mod tests {
         let t0 = Instant::now();
         let mut r = RateLimiter::new(1, 1);
         r.check(t0);
-        let verdicts: Vec<_> = (0..=MAX_REFUSED_IN_A_ROW).map(|_| r.check(t0)).collect();
+        let verdicts: Vec<_> = (0..=MAX_REFUSED_PER_SECOND).map(|_| r.check(t0)).collect();
         assert_eq!(verdicts.last(), Some(&Verdict::Disconnect));
     }
 }

@@ -25,6 +25,16 @@ async fn greeted(e: &TestEngine, t: TransportPref) -> Connection {
     c
 }
 
+/// Sends `frame` as one frame whatever it holds (framing it by hand on QUIC, so that even
+/// frames over the limit reach the server).
+async fn send_frame(c: &mut Connection, t: TransportPref, frame: Vec<u8>) {
+    let bytes = match t {
+        TransportPref::Quic => [&(frame.len() as u32).to_be_bytes()[..], &frame].concat(),
+        _ => frame,
+    };
+    c.send_raw(Bytes::from(bytes)).await.unwrap();
+}
+
 /// Reads frames until a Close arrives; returns its code. Fails if the connection ends without one.
 async fn expect_close(c: &mut Connection) -> ErrorCode {
     loop {
@@ -71,10 +81,16 @@ async fn protocol_violations_close_with_a_reason_and_others_are_unaffected() {
     let chat = alice.create_group("g", &[]).await.unwrap();
     let mut n = 0;
     for t in transports() {
-        // Garbage instead of a frame.
+        // Garbage instead of a frame (properly framed garbage on QUIC).
         let mut c = raw(&e, t).await;
-        c.send_raw(Bytes::from_static(&[0xde, 0xad, 0xbe, 0xef, 1, 2, 3, 4, 5, 6, 7, 8])).await.unwrap();
+        c.send(Bytes::from_static(&[0xde, 0xad, 0xbe, 0xef, 1, 2, 3, 4, 5, 6, 7, 8])).await.unwrap();
         assert_eq!(expect_close(&mut c).await, ErrorCode::MalformedFrame);
+        if t == TransportPref::Quic {
+            // A length prefix announcing more than the limit.
+            let mut c = raw(&e, t).await;
+            c.send_raw(Bytes::from_static(&[0x7f, 0xff, 0xff, 0xff, 0])).await.unwrap();
+            assert_eq!(expect_close(&mut c).await, ErrorCode::FrameTooLarge);
+        }
         n += 1;
         still_serving(&e, &alice, chat.chat_id, n).await;
 
@@ -97,7 +113,7 @@ async fn protocol_violations_close_with_a_reason_and_others_are_unaffected() {
         let at = bad.windows(5).position(|w| w == b"hello").unwrap();
         bad[at + 1] = 0xc3;
         bad[at + 2] = 0x28;
-        c.send_raw(Bytes::from(bad)).await.unwrap();
+        send_frame(&mut c, t, bad).await;
         assert_eq!(expect_close(&mut c).await, ErrorCode::InvalidUtf8);
 
         // A frame type the server does not accept from clients.
@@ -110,14 +126,14 @@ async fn protocol_violations_close_with_a_reason_and_others_are_unaffected() {
         let mut unknown = encode::ping(2, 7).to_vec();
         let pos = unknown.iter().position(|&b| b == fb::Body::Ping.0).unwrap();
         unknown[pos] = 250;
-        c.send_raw(Bytes::from(unknown)).await.unwrap();
+        send_frame(&mut c, t, unknown).await;
         let code = expect_close(&mut c).await;
         assert!(matches!(code, ErrorCode::UnknownFrame | ErrorCode::MalformedFrame), "{code:?}");
 
         // A frame over the size limit.
         let mut c = greeted(&e, t).await;
         let huge = "x".repeat(MAX_CLIENT_FRAME_BYTES + 1);
-        c.send_raw(encode::send_message(2, chat.chat_id, "x2", &huge)).await.unwrap();
+        send_frame(&mut c, t, encode::send_message(2, chat.chat_id, "x2", &huge).to_vec()).await;
         assert_eq!(expect_close(&mut c).await, ErrorCode::FrameTooLarge);
 
         n += 1;
@@ -172,6 +188,7 @@ async fn floods_get_rate_limited_then_disconnected() {
     for t in transports() {
         let mut c = greeted(&e, t).await;
         let mut limited = 0;
+        let mut pongs = 0;
         let mut closed = None;
         // Pipeline far more than the burst without reading, then read what came back.
         for i in 0..1200u64 {
@@ -187,12 +204,15 @@ async fn floods_get_rate_limited_then_disconnected() {
                 assert!(err.retry_after_ms() > 0);
                 limited += 1;
             }
+            if fr.body_as_pong().is_some() {
+                pongs += 1;
+            }
             if let Some(close) = fr.body_as_close() {
                 closed = ErrorCode::from_u16(close.code());
                 break;
             }
         }
-        assert!(limited > 100, "most of the flood was refused ({limited})");
+        assert!(limited > 100, "most of the flood was refused ({limited} refused, {pongs} answered, closed with {closed:?})");
         assert_eq!(closed, Some(ErrorCode::TooManyErrors), "a client that never slows down is disconnected");
         still_serving(&e, &alice, chat.chat_id, 1).await;
     }

@@ -27,7 +27,10 @@ impl Store {
         let db = self.db()?;
         let _guard = lock(&self.inner.accounts);
         let names = cf(&db, CF_USERNAMES)?;
-        if db.get_pinned_cf(names, keys::username_key(username))?.is_some() {
+        if db
+            .get_pinned_cf(names, keys::username_key(username))?
+            .is_some()
+        {
             return Err(StoreError::UsernameTaken);
         }
         let user_id = self.allocate_ids(1)?.start;

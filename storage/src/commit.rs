@@ -353,12 +353,7 @@ impl<'a> Cfs<'a> {
 
 /// Body of the `magpie-commit` thread. Once closing has sealed the queue it commits whatever
 /// is still queued, without waiting for more, and returns.
-pub(crate) fn run(
-    db: Arc<DB>,
-    rx: Receiver<Msg>,
-    cfg: CommitConfig,
-    shared: Arc<CommitterShared>,
-) {
+pub(crate) fn run(db: Arc<DB>, rx: Receiver<Msg>, cfg: CommitConfig, shared: Arc<CommitterShared>) {
     let counters = Arc::clone(&shared.counters);
     let cfs = match Cfs::resolve(&db) {
         Ok(c) => c,

@@ -191,7 +191,10 @@ mod tests {
     fn id_keys_and_bounds() {
         assert_eq!(decode_id_key(&id_key(12), "users").unwrap(), 12);
         assert!(decode_id_key(&[1, 2], "users").is_err());
-        assert_eq!(prefix_bounds(1), (1u64.to_be_bytes(), Some(2u64.to_be_bytes())));
+        assert_eq!(
+            prefix_bounds(1),
+            (1u64.to_be_bytes(), Some(2u64.to_be_bytes()))
+        );
         assert_eq!(prefix_bounds(u64::MAX).1, None);
     }
 }

@@ -47,7 +47,7 @@ pub use ids::{FIRST_ID, ID_BLOCK};
 pub use store::{Durability, Store, StoreOptions};
 pub use types::{ChatKind, ChatMeta, DedupRecord, DeviceRecord, Role, Stats, UserRecord};
 
-/// The RocksDB crate this store is built on (for its error type, and for tools).
-pub use rocksdb;
 /// The `bytes` crate ([`Op::Append`] carries a [`bytes::Bytes`]).
 pub use bytes;
+/// The RocksDB crate this store is built on (for its error type, and for tools).
+pub use rocksdb;

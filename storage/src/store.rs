@@ -293,7 +293,10 @@ impl Store {
     pub(crate) fn sync_write(&self, db: &DB, batch: WriteBatch) -> Result<()> {
         let mut wo = WriteOptions::default();
         wo.set_sync(true);
-        self.inner.counters.wal_syncs.fetch_add(1, Ordering::Relaxed);
+        self.inner
+            .counters
+            .wal_syncs
+            .fetch_add(1, Ordering::Relaxed);
         db.write_opt(batch, &wo)?;
         Ok(())
     }
@@ -310,11 +313,7 @@ impl Inner {
                 tracing::error!("committer thread panicked");
             }
         }
-        let db = self
-            .db
-            .write()
-            .unwrap_or_else(|e| e.into_inner())
-            .take();
+        let db = self.db.write().unwrap_or_else(|e| e.into_inner()).take();
         if let Some(db) = db {
             if !self.read_only {
                 let handles: Vec<&ColumnFamily> =

@@ -33,7 +33,10 @@ fn username_taken() {
     // Byte-exact comparison: normalisation is the engine's job.
     store.create_user("Alice", "h3", 3).unwrap();
     assert_eq!(store.list_users().unwrap().len(), 2);
-    assert_eq!(store.user_by_name("alice").unwrap().unwrap().password_hash, "h1");
+    assert_eq!(
+        store.user_by_name("alice").unwrap().unwrap().password_hash,
+        "h1"
+    );
 }
 
 #[test]

@@ -42,13 +42,11 @@ fn chat_metadata_and_direct_index() {
     assert_eq!(store.direct_chat(2, 3).unwrap(), Some(10));
     assert_eq!(store.direct_chat(3, 2).unwrap(), Some(10));
     assert_eq!(store.direct_chat(2, 4).unwrap(), None);
-    assert_eq!(
-        store.list_chats().unwrap(),
-        vec![direct, group(11, "team")]
-    );
+    assert_eq!(store.list_chats().unwrap(), vec![direct, group(11, "team")]);
 
     // PutChat replaces (e.g. a title change).
-    c.submit_wait(vec![Op::PutChat(group(11, "renamed"))]).unwrap();
+    c.submit_wait(vec![Op::PutChat(group(11, "renamed"))])
+        .unwrap();
     assert_eq!(store.chat(11).unwrap().unwrap().title, "renamed");
     assert_eq!(store.stats().unwrap().chats, 2);
 }

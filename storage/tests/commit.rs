@@ -78,7 +78,11 @@ fn concurrent_submissions_are_merged_and_called_back_in_order() {
     let order = order.lock().unwrap();
     assert_eq!(order.len() as u64, THREADS * PER_THREAD);
     for t in 0..THREADS {
-        let mine: Vec<u64> = order.iter().filter(|(tt, _)| *tt == t).map(|p| p.1).collect();
+        let mine: Vec<u64> = order
+            .iter()
+            .filter(|(tt, _)| *tt == t)
+            .map(|p| p.1)
+            .collect();
         assert_eq!(mine, (0..PER_THREAD).collect::<Vec<_>>());
         assert_eq!(store.last_seq(100 + t).unwrap(), PER_THREAD);
     }
@@ -237,7 +241,10 @@ fn a_panicking_callback_does_not_stop_the_committer() {
     let dir = tempfile::tempdir().unwrap();
     let store = common::open(dir.path());
     let c = store.committer();
-    c.submit(vec![common::append(1, 1)], Box::new(|_| panic!("callback bug")));
+    c.submit(
+        vec![common::append(1, 1)],
+        Box::new(|_| panic!("callback bug")),
+    );
     c.submit_wait(vec![common::append(1, 2)]).unwrap();
     assert_eq!(store.last_seq(1).unwrap(), 2);
 }

@@ -76,8 +76,14 @@ fn extreme_chat_ids_are_isolated() {
     assert_eq!(store.last_seq(u64::MAX).unwrap(), 3);
     assert_eq!(store.last_seq(u64::MAX - 1).unwrap(), 2);
     assert_eq!(store.last_seq(0).unwrap(), 5);
-    assert_eq!(seqs(&store.read_forward(u64::MAX, 0, 10).unwrap()), vec![1, 2, 3]);
-    assert_eq!(seqs(&store.read_backward(u64::MAX - 1, 0, 10).unwrap()), vec![1, 2]);
+    assert_eq!(
+        seqs(&store.read_forward(u64::MAX, 0, 10).unwrap()),
+        vec![1, 2, 3]
+    );
+    assert_eq!(
+        seqs(&store.read_backward(u64::MAX - 1, 0, 10).unwrap()),
+        vec![1, 2]
+    );
     assert_eq!(seqs(&store.read_backward(0, 0, 10).unwrap()), vec![5]);
     // A seq of u64::MAX is still found by "from the end" reads.
     append_range(&store, 9, u64::MAX..=u64::MAX);

@@ -48,7 +48,10 @@ fn populate(store: &Store) -> (u64, u64, u64) {
 
 fn verify(store: &Store, (alice, bob, chat): (u64, u64, u64)) {
     assert_eq!(store.user_by_name("alice").unwrap().unwrap().user_id, alice);
-    assert_eq!(store.user_by_id(bob).unwrap().unwrap().password_hash, "hash-b");
+    assert_eq!(
+        store.user_by_id(bob).unwrap().unwrap().password_hash,
+        "hash-b"
+    );
     let dev = store.device_by_token_hash(&[5; 32]).unwrap().unwrap();
     assert_eq!(dev.user_id, alice);
     assert_eq!(store.list_devices(alice).unwrap(), vec![dev.clone()]);
@@ -64,7 +67,14 @@ fn verify(store: &Store, (alice, bob, chat): (u64, u64, u64)) {
         store.read_forward(chat, 0, 10).unwrap(),
         vec![(1, common::event(chat, 1)), (2, common::event(chat, 2))]
     );
-    assert_eq!(store.dedup_lookup(dev.device_id, "c1").unwrap().unwrap().seq, 1);
+    assert_eq!(
+        store
+            .dedup_lookup(dev.device_id, "c1")
+            .unwrap()
+            .unwrap()
+            .seq,
+        1
+    );
     let stats = store.stats().unwrap();
     assert_eq!((stats.users, stats.devices, stats.chats), (2, 1, 1));
 }
@@ -107,7 +117,10 @@ fn ids_are_unique_across_reopen() {
         let store = common::open(dir.path());
         take(&mut seen, store.allocate_ids(1).unwrap().collect());
         take(&mut seen, store.allocate_ids(10).unwrap().collect());
-        take(&mut seen, store.allocate_ids(ID_BLOCK + 7).unwrap().collect());
+        take(
+            &mut seen,
+            store.allocate_ids(ID_BLOCK + 7).unwrap().collect(),
+        );
         assert!(store.allocate_ids(0).unwrap().is_empty());
         let user = store.create_user(&format!("u{round}"), "h", 0).unwrap();
         take(&mut seen, vec![user.user_id]);
@@ -133,7 +146,10 @@ fn ids_are_unique_across_reopen() {
     for h in handles {
         take(&mut seen, h.join().unwrap());
     }
-    assert_eq!(seen.len() as u64, 4 * (1 + 10 + ID_BLOCK + 7 + 1) + 4 * 500 * 3);
+    assert_eq!(
+        seen.len() as u64,
+        4 * (1 + 10 + ID_BLOCK + 7 + 1) + 4 * 500 * 3
+    );
 }
 
 #[test]
@@ -167,7 +183,10 @@ fn read_only_store_reads_but_refuses_writes() {
     let ro = Store::open_read_only(dir.path()).unwrap();
     assert!(ro.is_read_only());
     verify(&ro, expected);
-    assert!(matches!(ro.create_user("x", "h", 0), Err(StoreError::ReadOnly)));
+    assert!(matches!(
+        ro.create_user("x", "h", 0),
+        Err(StoreError::ReadOnly)
+    ));
     assert!(matches!(ro.allocate_ids(1), Err(StoreError::ReadOnly)));
     assert!(matches!(
         ro.create_device(expected.0, "d", [0; 32], 0),

@@ -130,6 +130,25 @@ impl Session {
         Ok(user.user_id)
     }
 
+    /// The transport of the connection. The background task publishes it when it starts
+    /// serving the connection, announced by the first event, `Connected`.
+    async fn transport(&mut self, timeout: Duration) -> Result<String> {
+        let wait = async {
+            loop {
+                if let Some(t) = self.client.transport() {
+                    return Ok(t.to_string());
+                }
+                match self.events.next().await {
+                    Some(ClientEvent::Connected { transport, .. }) => return Ok(transport.to_string()),
+                    Some(ClientEvent::Closed { code: Some(code), reason }) => return Err(CliError::wire(code, reason)),
+                    Some(_) => continue,
+                    None => return Err(CliError::new("closed", "the client stopped")),
+                }
+            }
+        };
+        tokio::time::timeout(timeout, wait).await.unwrap_or_else(|_| Err(CliError::new("timeout", "not connected in time")))
+    }
+
     /// Closes the connection politely and records the names learnt.
     async fn finish(self, ctx: &Ctx) -> Result<()> {
         self.client.close().await;
@@ -234,7 +253,7 @@ async fn one_shot(ctx: &Ctx, s: &mut Session, command: Command) -> Result<()> {
     match command {
         Command::Whoami => {
             let (account, welcome) = (s.client.account().clone(), s.client.welcome());
-            let transport = s.client.transport().map(|t| t.to_string()).unwrap_or_else(|| "none".into());
+            let transport = s.transport(ctx.timeout()).await?;
             out.result(
                 json!({
                     "user_id": account.user_id,

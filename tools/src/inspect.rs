@@ -133,7 +133,6 @@ fn inspect_event(buf: &[u8]) -> std::result::Result<Value, ErrorCode> {
 /// frame passes if either accepts it, and the direction says which.
 fn inspect_frame(buf: &[u8]) -> std::result::Result<Value, ErrorCode> {
     let (frame, direction) = match verify::client_frame(buf) {
-        Ok(f) if f.body_type() == fb::Body::Close => (f, "either"),
         Ok(f) => (f, "client_to_server"),
         // The server-side check is the more lenient one (size limit, server-only bodies), so
         // its verdict is the one to report when both refuse.
@@ -335,8 +334,7 @@ fn human(v: &Value) -> String {
     }
     let direction = match v["direction"].as_str() {
         Some("client_to_server") => "client → server",
-        Some("server_to_client") => "server → client",
-        _ => "either direction",
+        _ => "server → client",
     };
     lines.push(format!(
         "{} frame ({direction}), request_id {}, {} bytes",
@@ -392,7 +390,9 @@ mod tests {
         let v = inspect(&encode::error(3, ErrorCode::ChatNotFound, "nope", 0), InspectAs::Auto).unwrap();
         assert_eq!((v["direction"].as_str(), v["fields"]["code_name"].as_str()), (Some("server_to_client"), Some("chat_not_found")));
         let v = inspect(&encode::close(ErrorCode::Revoked, "bye"), InspectAs::Frame).unwrap();
-        assert_eq!(v["direction"], "either");
-        assert_eq!(inspect(&[0u8; 16], InspectAs::Auto), Err(ErrorCode::MalformedFrame));
+        assert_eq!((v["direction"].as_str(), v["fields"]["code_name"].as_str()), (Some("server_to_client"), Some("revoked")));
+        assert_eq!(inspect(&[0xffu8; 16], InspectAs::Auto), Err(ErrorCode::MalformedFrame));
+        // Zeros verify as a table with no fields: a frame without a body.
+        assert_eq!(inspect(&[0u8; 16], InspectAs::Frame), Err(ErrorCode::UnknownFrame));
     }
 }

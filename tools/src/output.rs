@@ -132,7 +132,8 @@ pub fn merge(into: &mut Value, extra: Value) {
 pub fn describe(e: &ChatEvent, names: &Names) -> String {
     let sender = names.show(e.sender_id);
     match &e.kind {
-        EventKind::Message { content, .. } => format!("{sender}: {content}"),
+        // Continuation lines are indented so a multi-line message stays visibly one event.
+        EventKind::Message { content, .. } => format!("{sender}: {}", content.replace('\n', "\n    ")),
         EventKind::ChatCreated { kind: ChatKind::Group, title, members } => {
             format!("{sender} created group {title:?} with {}", names.list(members.iter().map(|m| m.0)))
         }
@@ -175,8 +176,11 @@ pub fn format_time(ms: i64) -> String {
     format!("{year:04}-{month:02}-{day:02} {:02}:{:02}:{:02}", sod / 3600, sod % 3600 / 60, sod % 60)
 }
 
-/// Lays out rows in columns separated by two spaces; the last column is not padded.
+/// Lays out rows in columns separated by two spaces; the last column is not padded. Line
+/// breaks inside a cell are shown as `⏎` so that every row stays on one line.
 pub fn table(header: &[&str], rows: &[Vec<String>]) -> String {
+    let rows: Vec<Vec<String>> = rows.iter().map(|r| r.iter().map(|c| c.replace("\n    ", "\n").replace('\n', "⏎")).collect()).collect();
+    let rows = rows.as_slice();
     let mut widths: Vec<usize> = header.iter().map(|h| h.chars().count()).collect();
     for row in rows {
         for (w, cell) in widths.iter_mut().zip(row) {
@@ -222,6 +226,9 @@ mod tests {
         let msg = ev(EventKind::Message { message_id: 1, client_msg_id: "c".into(), content: "hi".into() });
         assert_eq!(event_line(&msg, &names), "[chat 12 #34] alice: hi");
         assert_eq!(event_line(&msg, &Names::default()), "[chat 12 #34] user 5: hi");
+        let two = ev(EventKind::Message { message_id: 1, client_msg_id: "c".into(), content: "a\nb".into() });
+        assert_eq!(event_line(&two, &names), "[chat 12 #34] alice: a\n    b");
+        assert_eq!(table(&["X"], &[vec![describe(&two, &names)]]), "X\nalice: a⏎b");
         let created = ev(EventKind::ChatCreated {
             kind: ChatKind::Group,
             title: "team".into(),

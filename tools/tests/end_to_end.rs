@@ -127,6 +127,31 @@ fn register_chat_send_history_and_tail() {
     let text = alice.run(&["tail", &team.to_string(), "--exit-after-sync"]).ok().to_owned();
     assert!(text.contains(&format!("[chat {team} #4] alice: after the tail")), "{text}");
 
+    // ---- tail following live events until interrupted, saving its cursors on the way out
+    let mut live = bob.spawn(&["tail", "--json"]);
+    let pid = live.id();
+    // A watchdog, so a stuck tail fails the test instead of hanging it (and, once told the
+    // tail has ended, never signals a pid that may have been reused).
+    let (ended, watch) = std::sync::mpsc::channel::<()>();
+    std::thread::spawn(move || {
+        if watch.recv_timeout(std::time::Duration::from_secs(60)).is_err() {
+            let _ = std::process::Command::new("kill").args(["-KILL", &pid.to_string()]).status();
+        }
+    });
+    let mut lines = std::io::BufRead::lines(std::io::BufReader::new(live.stdout.take().unwrap()));
+    let mut next = || -> Value { serde_json::from_str(&lines.next().expect("tail still running").unwrap()).unwrap() };
+    while next()["type"] != "sync_done" {}
+    alice.run(&["send", &team.to_string(), "live!"]).ok();
+    let e = next();
+    assert_eq!((e["type"].as_str(), e["seq"].as_u64(), e["content"].as_str()), (Some("event"), Some(5), Some("live!")));
+    let status = std::process::Command::new("kill").args(["-INT", &pid.to_string()]).status().unwrap();
+    assert!(status.success());
+    let exit = live.wait().unwrap();
+    let _ = ended.send(());
+    assert_eq!(exit.code(), Some(0), "Ctrl-C ends tail cleanly");
+    let lines = bob.run(&["tail", "--exit-after-sync", "--json"]).json_lines();
+    assert!(events_of(&lines).is_empty(), "the live event's cursor was saved: {lines:?}");
+
     // ---- chats and info
     let chats = alice.run(&["chats", "--json"]).json();
     let chats = chats.as_array().unwrap();
@@ -135,9 +160,9 @@ fn register_chat_send_history_and_tail() {
     assert_eq!((dm["kind"].as_str(), dm["peer_id"].as_u64()), (Some("direct"), Some(bob_id)));
     assert_eq!(dm["last_message"]["content"], "direct again");
     let text = alice.run(&["chats"]).ok().to_owned();
-    assert!(text.contains("team") && text.contains("alice: after the tail"), "{text}");
+    assert!(text.contains("team") && text.contains("alice: live!"), "{text}");
     let info = alice.run(&["info", &team.to_string(), "--json"]).json();
-    assert_eq!((info["kind"].as_str(), info["last_seq"].as_u64(), info["members"].as_array().unwrap().len()), (Some("group"), Some(4), 3));
+    assert_eq!((info["kind"].as_str(), info["last_seq"].as_u64(), info["members"].as_array().unwrap().len()), (Some("group"), Some(5), 3));
     assert!(alice.run(&["info", &team.to_string()]).ok().contains("alice (admin)"));
 
     // ---- membership

@@ -99,7 +99,7 @@ fn reads_files_streams_and_stdin() {
 
     // a stream with one bad frame shows the rest and fails
     let bad_stream = tmp.path().join("bad.bin");
-    std::fs::write(&bad_stream, prefixed(&[&ping, &[0u8; 12]])).unwrap();
+    std::fs::write(&bad_stream, prefixed(&[&ping, &[0xffu8; 12]])).unwrap();
     let run = ctl.run(&["inspect", bad_stream.to_str().unwrap()]);
     assert!(run.stdout.contains("#0: Ping frame") && run.stdout.contains("#1: error malformed_frame (1), 12 bytes"), "{}", run.stdout);
     assert!(run.err().contains("verification_failed: 1 of 2 frames"), "{}", run.stderr);
@@ -112,8 +112,11 @@ fn garbage_gets_the_stable_error_code() {
 
     let run = ctl.run(&["inspect", "deadbeef"]);
     assert!(run.err().starts_with("error: malformed_frame (1): 4 bytes are not a frame"), "{}", run.stderr);
-    let e = ctl.run(&["inspect", "--json", "00000000000000000000000000000000"]).json_err();
+    let e = ctl.run(&["inspect", "--json", &"ff".repeat(16)]).json_err();
     assert_eq!((e["code"].as_str(), e["number"].as_u64()), (Some("malformed_frame"), Some(1)));
+    // a well-formed table without a body: what the engine answers with unknown_frame
+    let e = ctl.run(&["inspect", "--json", "--as", "frame", &"00".repeat(16)]).json_err();
+    assert_eq!((e["code"].as_str(), e["number"].as_u64()), (Some("unknown_frame"), Some(3)));
 
     // every truncation of a real frame fails cleanly (no panic, exit code 1)
     let frame = encode::create_group(9, "a title", &[1, 2, 3]);

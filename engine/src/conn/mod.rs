@@ -200,7 +200,15 @@ async fn read_loop<R: FrameReader>(shard: &Rc<Shard>, conn: &Rc<ConnShared>, mut
     let config = &shard.shared.config;
     let mut rate = RateLimiter::new(config.rate_per_sec, config.rate_burst);
     let mut greeted = false;
+    let mut since_yield = 0u32;
     loop {
+        // A client that pipelines a burst keeps `read_frame` ready without ever suspending; yield
+        // now and then so this connection's writer (and everyone else on the shard) runs.
+        since_yield += 1;
+        if since_yield == 32 {
+            since_yield = 0;
+            tokio::task::yield_now().await;
+        }
         let wait = if greeted { config.idle_timeout } else { HELLO_TIMEOUT };
         let frame = tokio::select! {
             r = tokio::time::timeout(wait, reader.read_frame()) => r,

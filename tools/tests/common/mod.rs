@@ -75,7 +75,14 @@ impl Ctl {
         self.run_with_stdin(args, None)
     }
 
-    pub fn run_with_stdin(&self, args: &[&str], stdin: Option<&str>) -> Run {
+    /// Starts magpiectl without waiting, stdout piped (for `tail`).
+    pub fn spawn(&self, args: &[&str]) -> std::process::Child {
+        let mut cmd = self.command(args);
+        cmd.stdin(Stdio::null()).stdout(Stdio::piped()).stderr(Stdio::piped());
+        cmd.spawn().expect("magpiectl starts")
+    }
+
+    fn command(&self, args: &[&str]) -> Command {
         let mut cmd = Command::new(env!("CARGO_BIN_EXE_magpiectl"));
         for var in [
             "MAGPIE_SERVER",
@@ -88,10 +95,13 @@ impl Ctl {
         ] {
             cmd.env_remove(var);
         }
-        cmd.env("MAGPIE_HOME", &self.home)
-            .args(&self.global)
-            .args(args)
-            .stdin(if stdin.is_some() { Stdio::piped() } else { Stdio::null() })
+        cmd.env("MAGPIE_HOME", &self.home).args(&self.global).args(args);
+        cmd
+    }
+
+    pub fn run_with_stdin(&self, args: &[&str], stdin: Option<&str>) -> Run {
+        let mut cmd = self.command(args);
+        cmd.stdin(if stdin.is_some() { Stdio::piped() } else { Stdio::null() })
             .stdout(Stdio::piped())
             .stderr(Stdio::piped());
         let mut child = cmd.spawn().expect("magpiectl starts");
