@@ -63,7 +63,9 @@ fn storage_role(role: Role) -> &'static str {
 pub async fn run(ctx: &Ctx, args: AdminArgs) -> Result<()> {
     let dir = args.data_dir.as_path();
     match args.command {
-        AdminCommand::CreateUser { username, password } => create_user(ctx, dir, &username, &read_secret(&password)?).await,
+        AdminCommand::CreateUser { username, password } => {
+            create_user(ctx, dir, &username, &read_secret(&password)?).await
+        }
         // Store calls block on disk; this is a one-command process, so blocking is fine here.
         AdminCommand::Users => users(ctx, dir),
         AdminCommand::Chats => chats(ctx, dir),
@@ -172,7 +174,10 @@ fn dump(ctx: &Ctx, dir: &Path, chat_id: u64, after: u64, limit: Option<usize>) -
         from = last;
     }
     if broken > 0 {
-        return Err(CliError::wire(ErrorCode::MalformedFrame, format!("{broken} stored events of chat {chat_id} failed verification")));
+        return Err(CliError::wire(
+            ErrorCode::MalformedFrame,
+            format!("{broken} stored events of chat {chat_id} failed verification"),
+        ));
     }
     Ok(())
 }
@@ -307,7 +312,8 @@ async fn create_user(ctx: &Ctx, dir: &Path, username: &str, password: &str) -> R
         Err(e) => e.message,
         Ok(path) => match Store::open(&path, StoreOptions::default()) {
             Ok(store) => {
-                let created = hash_password(password).and_then(|hash| Ok(store.create_user(username, &hash, now_ms())?));
+                let created =
+                    hash_password(password).and_then(|hash| Ok(store.create_user(username, &hash, now_ms())?));
                 store.flush_and_close();
                 let user = created?;
                 ctx.out.result(
@@ -321,7 +327,11 @@ async fn create_user(ctx: &Ctx, dir: &Path, username: &str, password: &str) -> R
         },
     };
     ctx.out.note(&format!("{why_not_direct}: creating the user through the engine at {} instead", ctx.global.server));
-    let config = client_config(&ctx.global, std::time::Duration::from_secs(ctx.global.timeout.max(1)))?.register(username, password, ADMIN_DEVICE);
+    let config = client_config(&ctx.global, std::time::Duration::from_secs(ctx.global.timeout.max(1)))?.register(
+        username,
+        password,
+        ADMIN_DEVICE,
+    );
     let (client, _events) = Client::connect(config).await.map_err(|e| {
         let transport_failure = matches!(e, ClientError::Transport(_) | ClientError::Timeout);
         let e = CliError::from(e);
@@ -336,10 +346,14 @@ async fn create_user(ctx: &Ctx, dir: &Path, username: &str, password: &str) -> R
     // offline (no device, no live token).
     let logged_out = client.logout().await;
     client.close().await;
-    logged_out.map_err(|e| CliError::from(e).context(format!("user {username} (id {user_id}) created, but revoking the registration device failed")))?;
-    ctx.out.result(json!({ "user_id": user_id, "username": username, "via": "engine", "server": ctx.global.server }), || {
-        format!("created user {username} (id {user_id}) through the engine at {}", ctx.global.server)
-    });
+    logged_out.map_err(|e| {
+        CliError::from(e)
+            .context(format!("user {username} (id {user_id}) created, but revoking the registration device failed"))
+    })?;
+    ctx.out.result(
+        json!({ "user_id": user_id, "username": username, "via": "engine", "server": ctx.global.server }),
+        || format!("created user {username} (id {user_id}) through the engine at {}", ctx.global.server),
+    );
     Ok(())
 }
 

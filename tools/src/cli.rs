@@ -69,15 +69,11 @@ pub enum Command {
     /// List the account's devices.
     Devices,
     /// Revoke another device of the account.
-    Revoke {
-        device_id: u64,
-    },
+    Revoke { device_id: u64 },
     /// Show who the profile is signed in as (checks the token with the engine).
     Whoami,
     /// Open (or find) the direct chat with a user; prints the chat id.
-    Direct {
-        username: String,
-    },
+    Direct { username: String },
     /// Create a group with you as admin; prints the chat id.
     Group {
         title: String,
@@ -91,20 +87,13 @@ pub enum Command {
         usernames: Vec<String>,
     },
     /// Remove a member from a group (admins only).
-    Remove {
-        chat_id: u64,
-        username: String,
-    },
+    Remove { chat_id: u64, username: String },
     /// Leave a chat.
-    Leave {
-        chat_id: u64,
-    },
+    Leave { chat_id: u64 },
     /// List your chats with their latest message.
     Chats,
     /// Show a chat's kind, title and members.
-    Info {
-        chat_id: u64,
-    },
+    Info { chat_id: u64 },
     /// Send a message; prints its sequence number once the engine has made it durable.
     Send {
         chat_id: u64,
@@ -234,7 +223,8 @@ mod tests {
 
     #[test]
     fn global_options_go_anywhere() {
-        let cli = Cli::try_parse_from(["magpiectl", "history", "5", "--json", "--before", "9", "--profile", "bob"]).unwrap();
+        let cli =
+            Cli::try_parse_from(["magpiectl", "history", "5", "--json", "--before", "9", "--profile", "bob"]).unwrap();
         assert!(cli.global.json);
         assert_eq!(cli.global.profile, "bob");
         assert!(matches!(cli.command, Command::History { chat_id: 5, before: Some(9), after: None, limit: 50 }));

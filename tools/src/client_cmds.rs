@@ -28,10 +28,8 @@ impl Ctx {
 /// Resolves `HOST:PORT`, preferring IPv4 (the engine listens on 127.0.0.1 by default, and
 /// `localhost` often resolves to ::1 first).
 pub fn resolve(addr: &str) -> Result<SocketAddr> {
-    let all: Vec<SocketAddr> = addr
-        .to_socket_addrs()
-        .map_err(|e| CliError::invalid(format!("server address {addr:?}: {e}")))?
-        .collect();
+    let all: Vec<SocketAddr> =
+        addr.to_socket_addrs().map_err(|e| CliError::invalid(format!("server address {addr:?}: {e}")))?.collect();
     all.iter()
         .find(|a| a.is_ipv4())
         .or(all.first())
@@ -52,7 +50,8 @@ pub fn client_config(g: &Global, timeout: Duration) -> Result<ClientConfig> {
             // (the client library's rule), which needs no certificate on loopback.
             Err(e) if e.kind() == std::io::ErrorKind::NotFound && g.transport == TransportArg::Auto => Vec::new(),
             Err(e) => {
-                return Err(CliError::from(e).context(format!("reading the engine's certificate {} (see --cert)", g.cert.display())))
+                return Err(CliError::from(e)
+                    .context(format!("reading the engine's certificate {} (see --cert)", g.cert.display())))
             }
         },
     };
@@ -83,7 +82,9 @@ fn read_text(arg: &str) -> Result<String> {
         return Ok(arg.to_owned());
     }
     let mut text = String::new();
-    std::io::stdin().read_to_string(&mut text).map_err(|e| CliError::from(e).context("reading the message from stdin"))?;
+    std::io::stdin()
+        .read_to_string(&mut text)
+        .map_err(|e| CliError::from(e).context("reading the message from stdin"))?;
     let trimmed = text.strip_suffix('\n').map(|t| t.strip_suffix('\r').unwrap_or(t));
     Ok(trimmed.map(str::to_owned).unwrap_or(text))
 }
@@ -109,7 +110,10 @@ impl Session {
         let (client, events) = Client::connect(config).await.map_err(|e| {
             let e = CliError::from(e);
             if e.number == Some(ErrorCode::InvalidCredentials as u16) {
-                e.context(format!("the device token of profile {:?} was refused (revoked?); `logout` clears it, then `login`", ctx.profiles.name))
+                e.context(format!(
+                    "the device token of profile {:?} was refused (revoked?); `logout` clears it, then `login`",
+                    ctx.profiles.name
+                ))
             } else {
                 e
             }
@@ -125,7 +129,11 @@ impl Session {
     }
 
     async fn user_id(&mut self, username: &str) -> Result<u64> {
-        let user = self.client.lookup_user(username).await.map_err(|e| CliError::from(e).context(format!("looking up {username:?}")))?;
+        let user = self
+            .client
+            .lookup_user(username)
+            .await
+            .map_err(|e| CliError::from(e).context(format!("looking up {username:?}")))?;
         self.learn(user.user_id, &user.username);
         Ok(user.user_id)
     }
@@ -146,7 +154,9 @@ impl Session {
                 }
             }
         };
-        tokio::time::timeout(timeout, wait).await.unwrap_or_else(|_| Err(CliError::new("timeout", "not connected in time")))
+        tokio::time::timeout(timeout, wait)
+            .await
+            .unwrap_or_else(|_| Err(CliError::new("timeout", "not connected in time")))
     }
 
     /// Closes the connection politely and records the names learnt.
@@ -201,7 +211,12 @@ async fn sign_in(ctx: &Ctx, c: Credentials, register: bool) -> Result<()> {
     };
     let (client, _events) = Client::connect(config).await?;
     let account = client.account().clone();
-    let login = Login { user_id: account.user_id, device_id: account.device_id, username: account.username.clone(), token: client.token() };
+    let login = Login {
+        user_id: account.user_id,
+        device_id: account.device_id,
+        username: account.username.clone(),
+        token: client.token(),
+    };
     let saved = ctx.profiles.save(&Profile {
         login: Some(login),
         cursors: BTreeMap::new(),
@@ -236,14 +251,20 @@ async fn logout(ctx: &Ctx) -> Result<()> {
             result?;
         }
         // A token the engine no longer knows is as good as logged out: forget it.
-        Err(e) if e.number == Some(ErrorCode::InvalidCredentials as u16) || e.number == Some(ErrorCode::Revoked as u16) => {
+        Err(e)
+            if e.number == Some(ErrorCode::InvalidCredentials as u16)
+                || e.number == Some(ErrorCode::Revoked as u16) =>
+        {
             ctx.out.note(&format!("note: the engine no longer accepts this profile's token ({e})"));
         }
         Err(e) => return Err(e),
     }
     ctx.profiles.remove()?;
     ctx.out.result(json!({ "logged_out": true, "user_id": login.user_id, "device_id": login.device_id }), || {
-        format!("logged out {}: device {} revoked, profile {:?} cleared", login.username, login.device_id, ctx.profiles.name)
+        format!(
+            "logged out {}: device {} revoked, profile {:?} cleared",
+            login.username, login.device_id, ctx.profiles.name
+        )
     });
     Ok(())
 }
@@ -291,7 +312,12 @@ async fn one_shot(ctx: &Ctx, s: &mut Session, command: Command) -> Result<()> {
                     .iter()
                     .map(|d| {
                         let this = if d.current { "this device" } else { "" };
-                        vec![d.device_id.to_string(), d.name.clone(), crate::output::format_time(d.created_ms), this.into()]
+                        vec![
+                            d.device_id.to_string(),
+                            d.name.clone(),
+                            crate::output::format_time(d.created_ms),
+                            this.into(),
+                        ]
                     })
                     .collect();
                 table(&["DEVICE", "NAME", "CREATED (UTC)", ""], &rows)
@@ -327,12 +353,16 @@ async fn one_shot(ctx: &Ctx, s: &mut Session, command: Command) -> Result<()> {
                 ids.push(s.user_id(name).await?);
             }
             s.client.add_members(chat_id, &ids).await?;
-            out.result(json!({ "chat_id": chat_id, "added": ids }), || format!("added {} to chat {chat_id}", usernames.join(", ")));
+            out.result(json!({ "chat_id": chat_id, "added": ids }), || {
+                format!("added {} to chat {chat_id}", usernames.join(", "))
+            });
         }
         Command::Remove { chat_id, username } => {
             let id = s.user_id(&username).await?;
             s.client.remove_member(chat_id, id).await?;
-            out.result(json!({ "chat_id": chat_id, "removed": id }), || format!("removed {username} from chat {chat_id}"));
+            out.result(json!({ "chat_id": chat_id, "removed": id }), || {
+                format!("removed {username} from chat {chat_id}")
+            });
         }
         Command::Leave { chat_id } => {
             s.client.leave_chat(chat_id).await?;
@@ -423,7 +453,12 @@ async fn one_shot(ctx: &Ctx, s: &mut Session, command: Command) -> Result<()> {
                 lines.join("\n")
             });
         }
-        Command::Register(_) | Command::Login(_) | Command::Logout | Command::Tail { .. } | Command::Admin(_) | Command::Inspect(_) => {
+        Command::Register(_)
+        | Command::Login(_)
+        | Command::Logout
+        | Command::Tail { .. }
+        | Command::Admin(_)
+        | Command::Inspect(_) => {
             unreachable!("dispatched elsewhere")
         }
     }
@@ -470,7 +505,14 @@ async fn chats(s: &mut Session, out: Output) -> Result<()> {
                     None => c.title.clone(),
                 };
                 let last = c.last_message.as_ref().map(|e| crate::output::describe(e, names)).unwrap_or_default();
-                vec![c.chat_id.to_string(), kind_name(c.kind), name, c.member_count.to_string(), format!("#{}", c.last_seq), last]
+                vec![
+                    c.chat_id.to_string(),
+                    kind_name(c.kind),
+                    name,
+                    c.member_count.to_string(),
+                    format!("#{}", c.last_seq),
+                    last,
+                ]
             })
             .collect();
         table(&["CHAT", "KIND", "NAME", "MEMBERS", "LAST", "LAST MESSAGE"], &rows)

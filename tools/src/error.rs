@@ -83,7 +83,10 @@ pub fn is_lock_error(e: &StoreError) -> bool {
 impl From<StoreError> for CliError {
     fn from(e: StoreError) -> Self {
         if is_lock_error(&e) {
-            return CliError::new("db_locked", format!("the database is in use by another process (a running engine?): {e}"));
+            return CliError::new(
+                "db_locked",
+                format!("the database is in use by another process (a running engine?): {e}"),
+            );
         }
         let code = match e {
             StoreError::UsernameTaken => return CliError::wire(ErrorCode::UsernameTaken, "username taken"),
@@ -107,7 +110,11 @@ mod tests {
 
     #[test]
     fn protocol_errors_show_name_and_number() {
-        let e = CliError::from(ClientError::Server { code: ErrorCode::ChatNotFound, message: "no chat 9".into(), retry_after_ms: 0 });
+        let e = CliError::from(ClientError::Server {
+            code: ErrorCode::ChatNotFound,
+            message: "no chat 9".into(),
+            retry_after_ms: 0,
+        });
         assert_eq!(e.to_string(), "chat_not_found (200): no chat 9");
         assert_eq!(e.to_json()["error"]["number"], 200);
         let e = CliError::wire(ErrorCode::Forbidden, "");

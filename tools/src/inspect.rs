@@ -20,7 +20,8 @@ pub fn run(out: Output, args: InspectArgs) -> Result<()> {
 
     if let [only] = results.as_slice() {
         // One frame: its description, or its error as the command's error.
-        let value = only.clone().map_err(|code| CliError::wire(code, describe_failure(code, units[0].len(), args.kind)))?;
+        let value =
+            only.clone().map_err(|code| CliError::wire(code, describe_failure(code, units[0].len(), args.kind)))?;
         out.result(value.clone(), || human(&value));
         return Ok(());
     }
@@ -38,14 +39,19 @@ pub fn run(out: Output, args: InspectArgs) -> Result<()> {
             .iter()
             .enumerate()
             .map(|(i, v)| match v.get("error") {
-                Some(code) => format!("#{i}: error {} ({}), {} bytes", code.as_str().unwrap_or("?"), v["number"], v["bytes"]),
+                Some(code) => {
+                    format!("#{i}: error {} ({}), {} bytes", code.as_str().unwrap_or("?"), v["number"], v["bytes"])
+                }
                 None => format!("#{i}: {}", human(v)),
             })
             .collect::<Vec<_>>()
             .join("\n")
     });
     if failed > 0 {
-        return Err(CliError::new("verification_failed", format!("{failed} of {} frames failed verification", units.len())));
+        return Err(CliError::new(
+            "verification_failed",
+            format!("{failed} of {} frames failed verification", units.len()),
+        ));
     }
     Ok(())
 }
@@ -385,12 +391,21 @@ mod tests {
     #[test]
     fn frames_and_directions() {
         let v = inspect(&encode::send_message(7, 12, "c-1", "hi"), InspectAs::Auto).unwrap();
-        assert_eq!((v["type"].as_str(), v["direction"].as_str(), v["request_id"].as_u64()), (Some("SendMessage"), Some("client_to_server"), Some(7)));
+        assert_eq!(
+            (v["type"].as_str(), v["direction"].as_str(), v["request_id"].as_u64()),
+            (Some("SendMessage"), Some("client_to_server"), Some(7))
+        );
         assert_eq!(v["fields"]["content"], "hi");
         let v = inspect(&encode::error(3, ErrorCode::ChatNotFound, "nope", 0), InspectAs::Auto).unwrap();
-        assert_eq!((v["direction"].as_str(), v["fields"]["code_name"].as_str()), (Some("server_to_client"), Some("chat_not_found")));
+        assert_eq!(
+            (v["direction"].as_str(), v["fields"]["code_name"].as_str()),
+            (Some("server_to_client"), Some("chat_not_found"))
+        );
         let v = inspect(&encode::close(ErrorCode::Revoked, "bye"), InspectAs::Frame).unwrap();
-        assert_eq!((v["direction"].as_str(), v["fields"]["code_name"].as_str()), (Some("server_to_client"), Some("revoked")));
+        assert_eq!(
+            (v["direction"].as_str(), v["fields"]["code_name"].as_str()),
+            (Some("server_to_client"), Some("revoked"))
+        );
         assert_eq!(inspect(&[0xffu8; 16], InspectAs::Auto), Err(ErrorCode::MalformedFrame));
         // Zeros verify as a table with no fields: a frame without a body.
         assert_eq!(inspect(&[0u8; 16], InspectAs::Frame), Err(ErrorCode::UnknownFrame));

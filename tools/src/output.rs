@@ -109,7 +109,9 @@ pub fn event_json(e: &ChatEvent, names: &Names) -> Value {
             "members": members.iter().map(|(id, role)| json!({"user_id": id, "role": role_name(*role)})).collect::<Vec<_>>(),
         }),
         EventKind::MembersAdded { user_ids } => json!({ "kind": "members_added", "user_ids": user_ids }),
-        EventKind::MemberRemoved { user_id, left } => json!({ "kind": "member_removed", "user_id": user_id, "left": left }),
+        EventKind::MemberRemoved { user_id, left } => {
+            json!({ "kind": "member_removed", "user_id": user_id, "left": left })
+        }
         EventKind::Unknown { body_type } => json!({ "kind": "unknown", "body_type": body_type }),
         // EventKind is non_exhaustive: a kind added to the client library after this tool.
         other => json!({ "kind": "unknown", "debug": format!("{other:?}") }),
@@ -179,7 +181,8 @@ pub fn format_time(ms: i64) -> String {
 /// Lays out rows in columns separated by two spaces; the last column is not padded. Line
 /// breaks inside a cell are shown as `⏎` so that every row stays on one line.
 pub fn table(header: &[&str], rows: &[Vec<String>]) -> String {
-    let rows: Vec<Vec<String>> = rows.iter().map(|r| r.iter().map(|c| c.replace("\n    ", "\n").replace('\n', "⏎")).collect()).collect();
+    let rows: Vec<Vec<String>> =
+        rows.iter().map(|r| r.iter().map(|c| c.replace("\n    ", "\n").replace('\n', "⏎")).collect()).collect();
     let rows = rows.as_slice();
     let mut widths: Vec<usize> = header.iter().map(|h| h.chars().count()).collect();
     for row in rows {
@@ -235,19 +238,29 @@ mod tests {
             members: vec![(5, Role::Admin), (7, Role::Member), (9, Role::Member)],
         });
         assert_eq!(describe(&created, &names), "alice created group \"team\" with alice, bob, user 9");
-        let direct = ev(EventKind::ChatCreated { kind: ChatKind::Direct, title: String::new(), members: vec![(5, Role::Member), (7, Role::Member)] });
+        let direct = ev(EventKind::ChatCreated {
+            kind: ChatKind::Direct,
+            title: String::new(),
+            members: vec![(5, Role::Member), (7, Role::Member)],
+        });
         assert_eq!(describe(&direct, &names), "alice started a direct chat with bob");
         assert_eq!(describe(&ev(EventKind::MemberRemoved { user_id: 7, left: true }), &names), "bob left");
         assert_eq!(describe(&ev(EventKind::MemberRemoved { user_id: 7, left: false }), &names), "alice removed bob");
 
         let v = event_json(&msg, &names);
-        assert_eq!((v["kind"].as_str(), v["content"].as_str(), v["sender"].as_str()), (Some("message"), Some("hi"), Some("alice")));
+        assert_eq!(
+            (v["kind"].as_str(), v["content"].as_str(), v["sender"].as_str()),
+            (Some("message"), Some("hi"), Some("alice"))
+        );
         assert_eq!(event_json(&created, &names)["members"][0]["role"], "admin");
     }
 
     #[test]
     fn tables_align() {
-        let t = table(&["ID", "NAME", "NOTE"], &[vec!["1".into(), "alice".into(), "x".into()], vec!["22".into(), "bo".into(), "".into()]]);
+        let t = table(
+            &["ID", "NAME", "NOTE"],
+            &[vec!["1".into(), "alice".into(), "x".into()], vec!["22".into(), "bo".into(), "".into()]],
+        );
         assert_eq!(t, "ID  NAME   NOTE\n1   alice  x\n22  bo");
     }
 }

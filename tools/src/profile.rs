@@ -48,7 +48,12 @@ impl ProfileStore {
             Some(dir) if !dir.is_empty() => PathBuf::from(dir),
             _ => match std::env::var_os("HOME") {
                 Some(home) if !home.is_empty() => Path::new(&home).join(".config").join("magpie"),
-                _ => return Err(CliError::new("no_home", "neither MAGPIE_HOME nor HOME is set: nowhere to keep profiles")),
+                _ => {
+                    return Err(CliError::new(
+                        "no_home",
+                        "neither MAGPIE_HOME nor HOME is set: nowhere to keep profiles",
+                    ))
+                }
             },
         };
         ProfileStore::in_dir(&dir, name)
@@ -61,7 +66,9 @@ impl ProfileStore {
             && !name.starts_with('.')
             && name.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.'));
         if !ok {
-            return Err(CliError::invalid(format!("profile name {name:?}: use 1..=64 of A-Z a-z 0-9 _ - . (not starting with .)")));
+            return Err(CliError::invalid(format!(
+                "profile name {name:?}: use 1..=64 of A-Z a-z 0-9 _ - . (not starting with .)"
+            )));
         }
         Ok(ProfileStore { name: name.to_owned(), path: dir.join(format!("{name}.json")) })
     }
@@ -83,7 +90,10 @@ impl ProfileStore {
             Some(login) => Ok((profile, login)),
             None => Err(CliError::new(
                 "not_signed_in",
-                format!("profile {:?} has no device token: run `magpiectl --profile {} register` or `login` first", self.name, self.name),
+                format!(
+                    "profile {:?} has no device token: run `magpiectl --profile {} register` or `login` first",
+                    self.name, self.name
+                ),
             )),
         }
     }
@@ -149,7 +159,10 @@ mod tests {
             })
             .unwrap();
         let p = store.load().unwrap();
-        assert_eq!((p.login.as_ref(), p.cursors.get(&12), p.names.get(&7).map(String::as_str)), (Some(&login), Some(&34), Some("bob")));
+        assert_eq!(
+            (p.login.as_ref(), p.cursors.get(&12), p.names.get(&7).map(String::as_str)),
+            (Some(&login), Some(&34), Some("bob"))
+        );
         let mode = std::fs::metadata(&store.path).unwrap().permissions().mode() & 0o777;
         assert_eq!(mode, 0o600);
         let dir_mode = std::fs::metadata(store.path.parent().unwrap()).unwrap().permissions().mode() & 0o777;

@@ -26,9 +26,21 @@ fn populate(db: &Path) -> Fixture {
     store.create_device(alice, "laptop", [7; 32], T0 + 2).unwrap();
     let ids = store.allocate_ids(2).unwrap();
     let (team, broken) = (ids.start, ids.start + 1);
-    let h = |chat_id, seq, sender_id| EventHeader { chat_id, seq, sender_id, sender_device_id: 0, time_ms: T0 + seq as i64 };
+    let h = |chat_id, seq, sender_id| EventHeader {
+        chat_id,
+        seq,
+        sender_id,
+        sender_device_id: 0,
+        time_ms: T0 + seq as i64,
+    };
     let append = |chat_id, seq, event: Bytes| Op::Append { chat_id, seq, event };
-    let meta = |chat_id, title: &str| ChatMeta { chat_id, kind: ChatKind::Group, title: title.into(), created_ms: T0, created_by: alice };
+    let meta = |chat_id, title: &str| ChatMeta {
+        chat_id,
+        kind: ChatKind::Group,
+        title: title.into(),
+        created_ms: T0,
+        created_by: alice,
+    };
     let members = [(alice, fb::Role::Admin), (bob, fb::Role::Member)];
     store
         .committer()
@@ -41,7 +53,11 @@ fn populate(db: &Path) -> Fixture {
             append(team, 3, encode::message_event(&h(team, 3, bob), 101, "c-2", "hi alice")),
             Op::PutChat(meta(broken, "broken")),
             Op::PutMember { chat_id: broken, user_id: alice, role: Role::Admin },
-            append(broken, 1, encode::chat_created_event(&h(broken, 1, alice), fb::ChatKind::Group, "broken", &members[..1])),
+            append(
+                broken,
+                1,
+                encode::chat_created_event(&h(broken, 1, alice), fb::ChatKind::Group, "broken", &members[..1]),
+            ),
             append(broken, 2, Bytes::from_static(b"\xde\xad\xbe\xef not a flatbuffer")),
         ])
         .unwrap();
@@ -73,20 +89,29 @@ fn admin_commands_read_a_data_directory() {
     assert!(text.contains("team") && text.contains("#3") && text.contains("alice*, bob"), "{text}");
     let chats = ctl.run(&["chats", "--json"]).json();
     let team = chats.as_array().unwrap().iter().find(|c| c["chat_id"] == f.team).unwrap().clone();
-    assert_eq!((team["kind"].as_str(), team["last_seq"].as_u64(), team["members"].as_array().unwrap().len()), (Some("group"), Some(3), 2));
+    assert_eq!(
+        (team["kind"].as_str(), team["last_seq"].as_u64(), team["members"].as_array().unwrap().len()),
+        (Some("group"), Some(3), 2)
+    );
 
     // dump, human and JSON lines
     let text = ctl.run(&["dump", &f.team.to_string()]).ok().to_owned();
     let lines: Vec<&str> = text.lines().collect();
     assert_eq!(lines.len(), 3, "{text}");
-    assert_eq!(lines[0], format!("2023-11-14 22:13:20 [chat {} #1] alice created group \"team\" with alice, bob", f.team));
+    assert_eq!(
+        lines[0],
+        format!("2023-11-14 22:13:20 [chat {} #1] alice created group \"team\" with alice, bob", f.team)
+    );
     assert!(lines[1].ends_with(&format!("[chat {} #2] alice: hello bob", f.team)), "{}", lines[1]);
     assert!(lines[2].ends_with(&format!("[chat {} #3] bob: hi alice", f.team)), "{}", lines[2]);
     let events = ctl.run(&["dump", &f.team.to_string(), "--json"]).json_lines();
     assert_eq!(events.len(), 3);
     assert_eq!(events[0]["kind"], "chat_created");
     assert_eq!(events[0]["members"][0]["role"], "admin");
-    assert_eq!((events[2]["kind"].as_str(), events[2]["content"].as_str(), events[2]["sender"].as_str()), (Some("message"), Some("hi alice"), Some("bob")));
+    assert_eq!(
+        (events[2]["kind"].as_str(), events[2]["content"].as_str(), events[2]["sender"].as_str()),
+        (Some("message"), Some("hi alice"), Some("bob"))
+    );
     assert_eq!(events[2]["sender_id"].as_u64(), Some(f.bob));
     let page = ctl.run(&["dump", &f.team.to_string(), "--json", "--after", "1", "--limit", "1"]).json_lines();
     assert_eq!(page.iter().map(|e| e["seq"].as_u64().unwrap()).collect::<Vec<_>>(), vec![2]);
@@ -94,7 +119,11 @@ fn admin_commands_read_a_data_directory() {
     // a broken stored event is shown in place and makes the dump fail
     let run = ctl.run(&["dump", &f.broken.to_string()]);
     assert!(run.stdout.contains("alice created group \"broken\""), "{}", run.stdout);
-    assert!(run.stdout.contains(&format!("[chat {} #2] undecodable event (malformed_frame (1))", f.broken)), "{}", run.stdout);
+    assert!(
+        run.stdout.contains(&format!("[chat {} #2] undecodable event (malformed_frame (1))", f.broken)),
+        "{}",
+        run.stdout
+    );
     assert!(run.err().contains("error: malformed_frame (1): 1 stored events"), "{}", run.stderr);
 
     // unknown chats carry the protocol's code
@@ -104,7 +133,10 @@ fn admin_commands_read_a_data_directory() {
 
     // stats
     let stats = ctl.run(&["stats", "--json"]).json();
-    assert_eq!((stats["users"].as_u64(), stats["devices"].as_u64(), stats["chats"].as_u64()), (Some(2), Some(1), Some(2)));
+    assert_eq!(
+        (stats["users"].as_u64(), stats["devices"].as_u64(), stats["chats"].as_u64()),
+        (Some(2), Some(1), Some(2))
+    );
     assert_eq!((stats["log_events"].as_u64(), stats["memberships"].as_u64()), (Some(5), Some(3)));
     assert!(ctl.run(&["stats"]).ok().contains("log events"));
 
@@ -179,7 +211,11 @@ fn a_locked_database_is_read_but_not_written() {
 
     // backup says why it cannot
     let run = ctl.run(&["backup", tmp.path().join("b").to_str().unwrap()]);
-    assert!(run.err().contains("error: db_locked:") && run.stderr.contains("needs the engine stopped"), "{}", run.stderr);
+    assert!(
+        run.err().contains("error: db_locked:") && run.stderr.contains("needs the engine stopped"),
+        "{}",
+        run.stderr
+    );
 
     // create-user falls back to the engine's protocol, and says so when that fails too
     let run = ctl.run(&["create-user", "frank", "a long password"]);

@@ -58,7 +58,10 @@ fn register_chat_send_history_and_tail() {
     assert!(run.ok().starts_with("registered bob: user "), "{}", run.stdout);
     carol.run(&["register", "carol", "third password"]).ok();
     let who = alice.run(&["whoami", "--json"]).json();
-    assert_eq!((who["user_id"].as_u64(), who["username"].as_str(), who["transport"].as_str()), (Some(alice_id), Some("alice"), Some("quic")));
+    assert_eq!(
+        (who["user_id"].as_u64(), who["username"].as_str(), who["transport"].as_str()),
+        (Some(alice_id), Some("alice"), Some("quic"))
+    );
     assert_eq!(bob.run(&["whoami", "--json"]).json()["transport"], "websocket");
     assert!(alice.run(&["register", "alice2", "a long password"]).err().contains("profile_in_use"));
     let taken = ctl(&home, &engine, &cert, "x", "ws").run(&["register", "bob", "a long password"]);
@@ -78,7 +81,11 @@ fn register_chat_send_history_and_tail() {
     let d = alice.run(&["direct", "bob", "--json"]).json();
     let direct = d["chat_id"].as_u64().unwrap();
     let bob_id = d["peer_id"].as_u64().unwrap();
-    assert_eq!(alice.run(&["direct", "bob", "--json"]).json()["chat_id"].as_u64(), Some(direct), "one direct chat per pair");
+    assert_eq!(
+        alice.run(&["direct", "bob", "--json"]).json()["chat_id"].as_u64(),
+        Some(direct),
+        "one direct chat per pair"
+    );
     assert!(alice.run(&["direct", "bob"]).ok().starts_with(&format!("chat {direct}: direct with bob")));
 
     // ---- send (argument and stdin), durable ack with seq
@@ -92,7 +99,10 @@ fn register_chat_send_history_and_tail() {
     let h = bob.run(&["history", &team.to_string(), "--json"]).json();
     let events = h["events"].as_array().unwrap();
     assert_eq!(events.iter().map(|e| e["seq"].as_u64().unwrap()).collect::<Vec<_>>(), vec![1, 2, 3]);
-    assert_eq!((events[0]["kind"].as_str(), events[0]["chat_kind"].as_str(), events[0]["title"].as_str()), (Some("chat_created"), Some("group"), Some("team")));
+    assert_eq!(
+        (events[0]["kind"].as_str(), events[0]["chat_kind"].as_str(), events[0]["title"].as_str()),
+        (Some("chat_created"), Some("group"), Some("team"))
+    );
     assert_eq!((events[2]["content"].as_str(), events[2]["sender_id"].as_u64()), (Some("from stdin"), Some(alice_id)));
     assert_eq!(h["has_more"], false);
     let h = bob.run(&["history", &team.to_string(), "--json", "--before", "3", "--limit", "1"]).json();
@@ -107,7 +117,8 @@ fn register_chat_send_history_and_tail() {
     let lines = bob.run(&["tail", "--exit-after-sync", "--json"]).json_lines();
     assert_eq!(lines.first().map(|l| l["type"].clone()), Some("connected".into()));
     assert_eq!(lines.last().map(|l| l["type"].clone()), Some("sync_done".into()));
-    let seen: Vec<(u64, u64)> = events_of(&lines).iter().map(|e| (e["chat_id"].as_u64().unwrap(), e["seq"].as_u64().unwrap())).collect();
+    let seen: Vec<(u64, u64)> =
+        events_of(&lines).iter().map(|e| (e["chat_id"].as_u64().unwrap(), e["seq"].as_u64().unwrap())).collect();
     for want in [(team, 1), (team, 2), (team, 3), (direct, 1), (direct, 2)] {
         assert!(seen.contains(&want), "{want:?} missing from {seen:?}");
     }
@@ -162,7 +173,10 @@ fn register_chat_send_history_and_tail() {
     let text = alice.run(&["chats"]).ok().to_owned();
     assert!(text.contains("team") && text.contains("alice: live!"), "{text}");
     let info = alice.run(&["info", &team.to_string(), "--json"]).json();
-    assert_eq!((info["kind"].as_str(), info["last_seq"].as_u64(), info["members"].as_array().unwrap().len()), (Some("group"), Some(5), 3));
+    assert_eq!(
+        (info["kind"].as_str(), info["last_seq"].as_u64(), info["members"].as_array().unwrap().len()),
+        (Some("group"), Some(5), 3)
+    );
     assert!(alice.run(&["info", &team.to_string()]).ok().contains("alice (admin)"));
 
     // ---- membership
@@ -182,7 +196,11 @@ fn register_chat_send_history_and_tail() {
     let phone = b2["device_id"].as_u64().unwrap();
     let devices = bob.run(&["devices", "--json"]).json();
     assert_eq!(devices.as_array().unwrap().len(), 2);
-    assert!(devices.as_array().unwrap().iter().any(|d| d["device_id"] == phone && d["current"] == false && d["name"] == "phone"));
+    assert!(devices
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|d| d["device_id"] == phone && d["current"] == false && d["name"] == "phone"));
     bob.run(&["revoke", &phone.to_string()]).ok();
     assert!(bob2.run(&["whoami"]).err().contains("invalid_credentials (101)"));
     assert!(bob2.run(&["logout"]).ok().contains("profile \"bob2\" cleared"));
@@ -194,12 +212,20 @@ fn register_chat_send_history_and_tail() {
     let data_dir = data.to_str().unwrap();
     let users = admin.run(&["admin", "users", "--json", "--data-dir", data_dir]).json();
     assert_eq!(users.as_array().unwrap().len(), 3, "read-only open works beside the engine");
-    let created = admin.run(&["admin", "create-user", "dave", "a long password", "--json", "--data-dir", data_dir]).json();
+    let created =
+        admin.run(&["admin", "create-user", "dave", "a long password", "--json", "--data-dir", data_dir]).json();
     assert_eq!((created["via"].as_str(), created["username"].as_str()), (Some("engine"), Some("dave")));
     let dave = ctl(&home, &engine, &cert, "dave", "auto");
     assert_eq!(dave.run(&["login", "dave", "a long password", "--json"]).json()["username"], "dave");
-    assert_eq!(dave.run(&["devices", "--json"]).json().as_array().unwrap().len(), 1, "the admin's registration device was revoked");
-    assert!(admin.run(&["admin", "backup", tmp.path().join("b").to_str().unwrap(), "--data-dir", data_dir]).err().contains("db_locked"));
+    assert_eq!(
+        dave.run(&["devices", "--json"]).json().as_array().unwrap().len(),
+        1,
+        "the admin's registration device was revoked"
+    );
+    assert!(admin
+        .run(&["admin", "backup", tmp.path().join("b").to_str().unwrap(), "--data-dir", data_dir])
+        .err()
+        .contains("db_locked"));
 
     // ---- logout
     assert!(alice.run(&["logout"]).ok().contains("device"));

@@ -19,7 +19,8 @@ fn prefixed(frames: &[&[u8]]) -> Vec<u8> {
     out
 }
 
-const H: EventHeader = EventHeader { chat_id: 12, seq: 34, sender_id: 5, sender_device_id: 6, time_ms: 1_700_000_000_000 };
+const H: EventHeader =
+    EventHeader { chat_id: 12, seq: 34, sender_id: 5, sender_device_id: 6, time_ms: 1_700_000_000_000 };
 
 #[test]
 fn decodes_frames_given_as_hex() {
@@ -33,17 +34,29 @@ fn decodes_frames_given_as_hex() {
     assert!(lines.contains(&"  content: \"hi there\"") && lines.contains(&"  chat_id: 12"), "{text}");
 
     let v = ctl.run(&["inspect", "--json", &send]).json();
-    assert_eq!((v["what"].as_str(), v["type"].as_str(), v["direction"].as_str()), (Some("frame"), Some("SendMessage"), Some("client_to_server")));
+    assert_eq!(
+        (v["what"].as_str(), v["type"].as_str(), v["direction"].as_str()),
+        (Some("frame"), Some("SendMessage"), Some("client_to_server"))
+    );
     assert_eq!((v["request_id"].as_u64(), v["fields"]["client_msg_id"].as_str()), (Some(7), Some("c-1")));
 
     // hex with a 0x prefix, spaces and a length prefix
     let ack = encode::send_ack(7, 12, "c-1", 99, 34, 1000);
-    let spaced: String = hex::encode(prefixed(&[&ack])).as_bytes().chunks(2).map(|c| std::str::from_utf8(c).unwrap()).collect::<Vec<_>>().join(" ");
+    let spaced: String = hex::encode(prefixed(&[&ack]))
+        .as_bytes()
+        .chunks(2)
+        .map(|c| std::str::from_utf8(c).unwrap())
+        .collect::<Vec<_>>()
+        .join(" ");
     let v = ctl.run(&["inspect", "--json", &format!("0x{spaced}")]).json();
-    assert_eq!((v["type"].as_str(), v["direction"].as_str(), v["fields"]["seq"].as_u64()), (Some("SendAck"), Some("server_to_client"), Some(34)));
+    assert_eq!(
+        (v["type"].as_str(), v["direction"].as_str(), v["fields"]["seq"].as_u64()),
+        (Some("SendAck"), Some("server_to_client"), Some(34))
+    );
 
     // server errors show their code by name
-    let v = ctl.run(&["inspect", "--json", &hex::encode(encode::error(3, ErrorCode::Forbidden, "admins only", 0))]).json();
+    let v =
+        ctl.run(&["inspect", "--json", &hex::encode(encode::error(3, ErrorCode::Forbidden, "admins only", 0))]).json();
     assert_eq!((v["fields"]["code"].as_u64(), v["fields"]["code_name"].as_str()), (Some(201), Some("forbidden")));
 }
 
@@ -56,7 +69,10 @@ fn decodes_nested_events_and_bare_events() {
     let v = ctl.run(&["inspect", "--json", &hex::encode(encode::deliver(&event))]).json();
     assert_eq!((v["type"].as_str(), v["request_id"].as_u64()), (Some("Deliver"), Some(0)));
     let e = &v["fields"]["event"];
-    assert_eq!((e["kind"].as_str(), e["content"].as_str(), e["seq"].as_u64(), e["chat_id"].as_u64()), (Some("message"), Some("nested hello"), Some(34), Some(12)));
+    assert_eq!(
+        (e["kind"].as_str(), e["content"].as_str(), e["seq"].as_u64(), e["chat_id"].as_u64()),
+        (Some("message"), Some("nested hello"), Some(34), Some(12))
+    );
 
     let page = encode::history_page(4, 12, &[&event[..], b"junk"], true);
     let v = ctl.run(&["inspect", "--json", &hex::encode(&page)]).json();
@@ -83,7 +99,10 @@ fn reads_files_streams_and_stdin() {
     let v = ctl.run(&["inspect", "--json", stream.to_str().unwrap()]).json();
     let frames = v.as_array().unwrap();
     assert_eq!(frames.len(), 2);
-    assert_eq!((frames[0]["type"].as_str(), frames[0]["fields"]["client_name"].as_str()), (Some("Hello"), Some("probe/1")));
+    assert_eq!(
+        (frames[0]["type"].as_str(), frames[0]["fields"]["client_name"].as_str()),
+        (Some("Hello"), Some("probe/1"))
+    );
     assert_eq!(frames[1]["fields"]["nonce"], 42);
     let text = ctl.run(&["inspect", stream.to_str().unwrap()]).ok().to_owned();
     assert!(text.starts_with("#0: Hello frame") && text.contains("\n#1: Ping frame"), "{text}");
@@ -101,7 +120,11 @@ fn reads_files_streams_and_stdin() {
     let bad_stream = tmp.path().join("bad.bin");
     std::fs::write(&bad_stream, prefixed(&[&ping, &[0xffu8; 12]])).unwrap();
     let run = ctl.run(&["inspect", bad_stream.to_str().unwrap()]);
-    assert!(run.stdout.contains("#0: Ping frame") && run.stdout.contains("#1: error malformed_frame (1), 12 bytes"), "{}", run.stdout);
+    assert!(
+        run.stdout.contains("#0: Ping frame") && run.stdout.contains("#1: error malformed_frame (1), 12 bytes"),
+        "{}",
+        run.stdout
+    );
     assert!(run.err().contains("verification_failed: 1 of 2 frames"), "{}", run.stderr);
 }
 

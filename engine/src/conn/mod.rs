@@ -29,6 +29,8 @@ const HELLO_TIMEOUT: Duration = Duration::from_secs(10);
 const CLOSE_DRAIN: Duration = Duration::from_secs(1);
 /// Frames written per flush.
 const WRITE_BATCH: usize = 64;
+/// How long a closing connection keeps reading (and discarding) what the peer still sends.
+const LINGER: Duration = Duration::from_secs(2);
 /// Outbound slots that pushes (live events, catch-up) leave free, so that replies to a client
 /// that is reading find room even while a large catch-up fills its queue.
 pub const REPLY_HEADROOM: usize = 64;
@@ -134,13 +136,13 @@ impl ConnShared {
 }
 
 /// Runs a connection to its end.
-pub async fn serve<R: FrameReader, W: FrameWriter + 'static>(shard: Rc<Shard>, reader: R, writer: W, transport: &'static str) {
+pub async fn serve<R: FrameReader, W: FrameWriter + 'static>(shard: Rc<Shard>, mut reader: R, writer: W, transport: &'static str) {
     let (tx, rx) = mpsc::channel(shard.shared.config.outbound_queue.max(4 * REPLY_HEADROOM));
     let conn = Rc::new(ConnShared::new(shard.next_conn_id(), tx));
     shard.conns.borrow_mut().insert(conn.id, conn.clone());
     tracing::debug!(shard = shard.id, conn = conn.id, transport, "connection opened");
     let writer_task = tokio::task::spawn_local(write_loop(conn.clone(), rx, writer));
-    match read_loop(&shard, &conn, reader).await {
+    match read_loop(&shard, &conn, &mut reader).await {
         Ok(()) => conn.close_quietly(),
         Err((code, reason)) => {
             tracing::debug!(conn = conn.id, code = code.name(), reason, "closing connection");
@@ -148,7 +150,12 @@ pub async fn serve<R: FrameReader, W: FrameWriter + 'static>(shard: Rc<Shard>, r
         }
     }
     shard.unregister(&conn);
-    let _ = writer_task.await;
+    // Keep reading until the writer has said goodbye and the peer hangs up (bounded): closing a
+    // TCP socket with unread input sends a reset, which would destroy the Close frame in flight.
+    let drain = async {
+        while reader.read_frame().await.is_ok() {}
+    };
+    let _ = tokio::time::timeout(LINGER, async { tokio::join!(writer_task, drain) }).await;
     tracing::debug!(shard = shard.id, conn = conn.id, "connection closed");
 }
 
@@ -196,7 +203,7 @@ async fn write_loop<W: FrameWriter>(conn: Rc<ConnShared>, mut rx: mpsc::Receiver
 
 type Violation = (ErrorCode, &'static str);
 
-async fn read_loop<R: FrameReader>(shard: &Rc<Shard>, conn: &Rc<ConnShared>, mut reader: R) -> Result<(), Violation> {
+async fn read_loop<R: FrameReader>(shard: &Rc<Shard>, conn: &Rc<ConnShared>, reader: &mut R) -> Result<(), Violation> {
     let config = &shard.shared.config;
     let mut rate = RateLimiter::new(config.rate_per_sec, config.rate_burst);
     let mut greeted = false;
