@@ -27,7 +27,7 @@ impl Io {
 /// Resolves the configured mode against what the kernel allows. `MAGPIE_IO=epoll` (or `uring`)
 /// in the environment overrides `Auto`, so a test run can force either path.
 pub fn choose_io(mode: IoMode) -> std::io::Result<Io> {
-    let mode = match (mode, std::env::var("MAGPIE_IO").ok()) {
+    let mode = match (mode, std::env::var("MAGPIE_IO").ok().filter(|v| !v.is_empty())) {
         (IoMode::Auto, Some(v)) => v.parse().map_err(std::io::Error::other)?,
         (m, _) => m,
     };

@@ -24,7 +24,7 @@ echo "wire and client-lib stay free of I/O runtimes / storage as required"
 echo "== workspace tests (epoll)"
 MAGPIE_IO=epoll cargo test --release --workspace
 
-if [[ $(MAGPIE_IO= cargo run -q --release --bin magpie -- --probe-io) == io_uring ]]; then
+if [[ $(env -u MAGPIE_IO cargo run -q --release --bin magpie -- --probe-io) == io_uring ]]; then
   echo "== engine integration tests (io_uring)"
   MAGPIE_IO=uring cargo test --release -p magpie-engine --tests
 else

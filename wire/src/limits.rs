@@ -31,6 +31,9 @@ pub const DEFAULT_HISTORY_LIMIT: u16 = 50;
 /// holds more than a few thousand of them.
 pub const MAX_VERIFY_DEPTH: usize = 16;
 pub const MAX_VERIFY_TABLES: usize = 4096;
+/// Server frames (chat lists, history pages) legitimately hold many small tables; their size
+/// limit bounds them already, so this only stops pathological buffers.
+pub const MAX_SERVER_VERIFY_TABLES: usize = 1 << 20;
 
 /// Whether `name` is a valid username: 3..=32 bytes of `[a-z0-9_.-]`.
 pub fn valid_username(name: &str) -> bool {

@@ -6,14 +6,16 @@
 //! direction is right (a client may not send server-only frames).
 
 use crate::fb;
-use crate::limits::{MAX_CLIENT_FRAME_BYTES, MAX_SERVER_FRAME_BYTES, MAX_VERIFY_DEPTH, MAX_VERIFY_TABLES};
+use crate::limits::{
+    MAX_CLIENT_FRAME_BYTES, MAX_SERVER_FRAME_BYTES, MAX_SERVER_VERIFY_TABLES, MAX_VERIFY_DEPTH, MAX_VERIFY_TABLES,
+};
 use crate::ErrorCode;
 use flatbuffers::{InvalidFlatbuffer, VerifierOptions};
 
-fn options(max_bytes: usize) -> VerifierOptions {
+fn options(max_bytes: usize, max_tables: usize) -> VerifierOptions {
     VerifierOptions {
         max_depth: MAX_VERIFY_DEPTH,
-        max_tables: MAX_VERIFY_TABLES,
+        max_tables,
         // Shared offsets can make a small buffer "expand" to a huge tree; cap what we would walk.
         max_apparent_size: max_bytes * 4,
         ignore_missing_null_terminator: false,
@@ -56,7 +58,7 @@ pub fn client_frame(buf: &[u8]) -> Result<fb::Frame<'_>, ErrorCode> {
     if buf.len() > MAX_CLIENT_FRAME_BYTES {
         return Err(ErrorCode::FrameTooLarge);
     }
-    let frame = fb::root_as_frame_with_opts(&options(MAX_CLIENT_FRAME_BYTES), buf).map_err(classify)?;
+    let frame = fb::root_as_frame_with_opts(&options(MAX_CLIENT_FRAME_BYTES, MAX_VERIFY_TABLES), buf).map_err(classify)?;
     let body = frame.body_type();
     if !known(body) || server_only(body) || body == fb::Body::Close {
         return Err(ErrorCode::UnknownFrame);
@@ -70,7 +72,7 @@ pub fn server_frame(buf: &[u8]) -> Result<fb::Frame<'_>, ErrorCode> {
     if buf.len() > MAX_SERVER_FRAME_BYTES {
         return Err(ErrorCode::FrameTooLarge);
     }
-    let frame = fb::root_as_frame_with_opts(&options(MAX_SERVER_FRAME_BYTES), buf).map_err(classify)?;
+    let frame = fb::root_as_frame_with_opts(&options(MAX_SERVER_FRAME_BYTES, MAX_SERVER_VERIFY_TABLES), buf).map_err(classify)?;
     let body = frame.body_type();
     if !known(body) || !(server_only(body) || body == fb::Body::Close) {
         return Err(ErrorCode::UnknownFrame);
@@ -80,5 +82,5 @@ pub fn server_frame(buf: &[u8]) -> Result<fb::Frame<'_>, ErrorCode> {
 
 /// Verifies one stored or nested chat event.
 pub fn event(buf: &[u8]) -> Result<fb::Event<'_>, ErrorCode> {
-    flatbuffers::root_with_opts::<fb::Event>(&options(MAX_SERVER_FRAME_BYTES), buf).map_err(classify)
+    flatbuffers::root_with_opts::<fb::Event>(&options(MAX_SERVER_FRAME_BYTES, MAX_VERIFY_TABLES), buf).map_err(classify)
 }
