@@ -27,7 +27,7 @@ mod transport;
 
 pub use config::{Config, IoMode};
 pub use magpie_storage::Durability;
-pub use runtime::{choose_io, Io};
+pub use runtime::{choose_io, io_uring_available, Io};
 
 /// The io_uring TCP stream adapter the engine uses, exposed for the runtime spike
 /// (`examples/runtime_spike.rs`) so it measures exactly the engine's code path.

@@ -27,7 +27,8 @@ struct Args {
     /// Number of shards (0 = one per core).
     #[arg(long, env = "MAGPIE_SHARDS", default_value_t = 0)]
     shards: usize,
-    /// TCP I/O driver: auto, epoll or uring. MAGPIE_IO overrides auto.
+    /// TCP I/O driver: auto (epoll, measured faster; see docs/ARCHITECTURE.md), epoll or uring.
+    /// MAGPIE_IO overrides auto.
     #[arg(long, default_value = "auto")]
     io: IoMode,
     /// power-loss (fsync every group commit) or process-crash (write the WAL, no fsync).
@@ -36,7 +37,7 @@ struct Args {
     /// Do not pin shard threads to cores.
     #[arg(long)]
     no_pin: bool,
-    /// Print the I/O driver `--io auto` would use here (io_uring or epoll) and exit.
+    /// Print whether this kernel allows io_uring ("io_uring" or "epoll-only") and exit.
     #[arg(long)]
     probe_io: bool,
 }
@@ -58,7 +59,7 @@ fn main() -> std::io::Result<()> {
         .init();
     let args = Args::parse();
     if args.probe_io {
-        println!("{}", magpie_engine::choose_io(IoMode::Auto)?.name());
+        println!("{}", if magpie_engine::io_uring_available() { "io_uring" } else { "epoll-only" });
         return Ok(());
     }
     let mut config = Config::new(&args.data_dir);
