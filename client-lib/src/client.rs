@@ -235,6 +235,14 @@ impl Client {
         }
     }
 
+    /// Names for user ids (at most 1000 per call); ids that do not exist are left out.
+    pub async fn get_users(&self, user_ids: &[u64]) -> Result<Vec<UserInfo>> {
+        match self.call(Request::GetUsers { user_ids: user_ids.to_vec() }).await? {
+            Reply::Users(users) => Ok(users),
+            other => Err(other.unexpected("UserList")),
+        }
+    }
+
     /// The one direct chat with `peer` (a user id or a username), created if needed.
     pub async fn create_direct(&self, peer: impl Into<Peer>) -> Result<ChatInfo> {
         self.call_chat(Request::CreateDirect(peer.into())).await

@@ -96,6 +96,7 @@ pub(crate) enum Reply {
     Authenticated { account: Account, token: String },
     Devices(Vec<Device>),
     User(UserInfo),
+    Users(Vec<UserInfo>),
     Chat(ChatInfo),
     Chats(Vec<ChatSummary>),
     Ack(SendAck),
@@ -112,6 +113,7 @@ impl Reply {
             Reply::Authenticated { .. } => "Authenticated",
             Reply::Devices(_) => "DeviceList",
             Reply::User(_) => "UserInfo",
+            Reply::Users(_) => "UserList",
             Reply::Chat(_) => "ChatInfo",
             Reply::Chats(_) => "ChatList",
             Reply::Ack(_) => "SendAck",
@@ -213,6 +215,14 @@ pub(crate) fn decode_frame(buf: &[u8]) -> Result<Inbound> {
         fb::Body::UserInfo => {
             let u = frame.body_as_user_info().ok_or_else(|| missing("UserInfo"))?;
             Ok(Reply::User(UserInfo { user_id: u.user_id(), username: text(u.username()) }))
+        }
+        fb::Body::UserList => {
+            let l = frame.body_as_user_list().ok_or_else(|| missing("UserList"))?;
+            let users = l
+                .users()
+                .map(|v| v.iter().map(|u| UserInfo { user_id: u.user_id(), username: text(u.username()) }).collect())
+                .unwrap_or_default();
+            Ok(Reply::Users(users))
         }
         fb::Body::ChatInfo => {
             let c = frame.body_as_chat_info().ok_or_else(|| missing("ChatInfo"))?;

@@ -163,6 +163,11 @@ async fn history_pages_both_ways_and_chat_list_shows_last_message() {
     assert_eq!(f2.events.len(), 3);
     assert!(!f2.has_more);
 
+    let users = alice.get_users(&[alice.user_id(), 424_242]).await.unwrap();
+    assert_eq!(users.len(), 1, "unknown ids are left out");
+    assert_eq!((users[0].user_id, users[0].username.as_str()), (alice.user_id(), "alice"));
+    assert_eq!(alice.get_users(&[]).await.unwrap_err().code(), Some(ErrorCode::InvalidArgument));
+
     let chats = alice.list_chats().await.unwrap();
     let s = chats.iter().find(|c| c.chat_id == g.chat_id).unwrap();
     assert_eq!(s.last_seq, 26);

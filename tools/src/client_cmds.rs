@@ -5,7 +5,7 @@ use crate::cli::{Command, Credentials, Global, TransportArg};
 use crate::error::{CliError, Result};
 use crate::output::{event_json, event_line, event_line_timed, kind_name, merge, role_name, table, Names, Output};
 use crate::profile::{Login, Profile, ProfileStore};
-use magpie_client::{ChatKind, Client, ClientConfig, ClientEvent, Direction, ErrorCode, Events, TransportPref};
+use magpie_client::{ChatKind, Client, ClientConfig, ClientEvent, Direction, ErrorCode, EventKind, Events, TransportPref};
 use serde_json::{json, Value};
 use std::collections::BTreeMap;
 use std::io::Read;
@@ -126,6 +126,19 @@ impl Session {
     fn learn(&mut self, user_id: u64, username: &str) {
         self.names.0.insert(user_id, username.to_owned());
         self.learnt.insert(user_id, username.to_owned());
+    }
+
+    /// Learns the names of any of `ids` not known yet (one request per 1000 unknown ids).
+    async fn learn_ids(&mut self, ids: impl IntoIterator<Item = u64>) -> Result<()> {
+        let mut unknown: Vec<u64> = ids.into_iter().filter(|id| self.names.get(*id).is_none()).collect();
+        unknown.sort_unstable();
+        unknown.dedup();
+        for chunk in unknown.chunks(1000) {
+            for u in self.client.get_users(chunk).await? {
+                self.learn(u.user_id, &u.username);
+            }
+        }
+        Ok(())
     }
 
     async fn user_id(&mut self, username: &str) -> Result<u64> {
@@ -371,6 +384,7 @@ async fn one_shot(ctx: &Ctx, s: &mut Session, command: Command) -> Result<()> {
         Command::Chats => chats(s, out).await?,
         Command::Info { chat_id } => {
             let chat = s.client.get_chat(chat_id).await?;
+            s.learn_ids(chat.members.iter().map(|m| m.0)).await?;
             let members: Vec<Value> = chat
                 .members
                 .iter()
@@ -437,6 +451,7 @@ async fn one_shot(ctx: &Ctx, s: &mut Session, command: Command) -> Result<()> {
                 (None, None) => (0, Direction::Backward),
             };
             let page = s.client.history(chat_id, from, direction, limit).await?;
+            s.learn_ids(page.events.iter().flat_map(users_in)).await?;
             let events: Vec<Value> = page.events.iter().map(|e| event_json(e, &s.names)).collect();
             out.result(json!({ "chat_id": page.chat_id, "events": events, "has_more": page.has_more }), || {
                 let mut lines: Vec<String> = page.events.iter().map(|e| event_line_timed(e, &s.names)).collect();
@@ -465,6 +480,18 @@ async fn one_shot(ctx: &Ctx, s: &mut Session, command: Command) -> Result<()> {
     Ok(())
 }
 
+/// Every user an event names: its sender and the members it is about.
+fn users_in(e: &magpie_client::ChatEvent) -> Vec<u64> {
+    let mut ids = vec![e.sender_id];
+    match &e.kind {
+        EventKind::ChatCreated { members, .. } => ids.extend(members.iter().map(|m| m.0)),
+        EventKind::MembersAdded { user_ids } => ids.extend(user_ids),
+        EventKind::MemberRemoved { user_id, .. } => ids.push(*user_id),
+        _ => {}
+    }
+    ids
+}
+
 async fn chats(s: &mut Session, out: Output) -> Result<()> {
     let chats = s.client.list_chats().await?;
     // A direct chat has no title; its name is the other member, which only ChatInfo lists.
@@ -475,6 +502,9 @@ async fn chats(s: &mut Session, out: Output) -> Result<()> {
             peers.insert(c.chat_id, peer);
         }
     }
+    let senders = chats.iter().filter_map(|c| c.last_message.as_ref()).flat_map(users_in);
+    let ids: Vec<u64> = peers.values().copied().chain(senders).collect();
+    s.learn_ids(ids).await?;
     let names = &s.names;
     let value = chats
         .iter()
@@ -522,7 +552,7 @@ async fn chats(s: &mut Session, out: Output) -> Result<()> {
 
 /// Follows the event stream, printing events and keeping the profile's cursors.
 async fn tail(ctx: &Ctx, only: Option<u64>, exit_after_sync: bool) -> Result<()> {
-    let s = Session::open(ctx).await?;
+    let mut s = Session::open(ctx).await?;
     if let Some(chat_id) = only {
         // Fail early, with the engine's code, for a chat the user cannot see.
         if let Err(e) = s.client.get_chat(chat_id).await {
@@ -532,7 +562,6 @@ async fn tail(ctx: &Ctx, only: Option<u64>, exit_after_sync: bool) -> Result<()>
     }
     let out = ctx.out;
     let device_id = s.login.device_id;
-    let mut events = s.events;
     let mut printed: BTreeMap<u64, u64> = BTreeMap::new();
     let mut dirty = false;
     // Cursors are saved at most once a second (and on exit): a file write per event would
@@ -553,9 +582,11 @@ async fn tail(ctx: &Ctx, only: Option<u64>, exit_after_sync: bool) -> Result<()>
                     dirty = false;
                 }
             }
-            event = events.next() => match event {
+            event = s.events.next() => match event {
                 Some(ClientEvent::Event(e)) => {
                     if only.is_none_or(|c| c == e.chat_id) {
+                        // A name we cannot fetch is shown as its id; that is no reason to stop.
+                        let _ = s.learn_ids(users_in(&e)).await;
                         if out.json {
                             let mut v = json!({ "type": "event" });
                             merge(&mut v, event_json(&e, &s.names));

@@ -203,6 +203,28 @@ pub fn user_info(request_id: u64, user_id: u64, username: &str) -> Bytes {
     })
 }
 
+pub fn get_users(request_id: u64, user_ids: &[u64]) -> Bytes {
+    frame(request_id, |fbb| {
+        let user_ids = Some(fbb.create_vector(user_ids));
+        (fb::Body::GetUsers, fb::GetUsers::create(fbb, &fb::GetUsersArgs { user_ids }).as_union_value())
+    })
+}
+
+/// `users`: (user id, username).
+pub fn user_list(request_id: u64, users: &[(u64, &str)]) -> Bytes {
+    frame(request_id, |fbb| {
+        let items: Vec<_> = users
+            .iter()
+            .map(|&(user_id, name)| {
+                let username = opt_str(fbb, name);
+                fb::UserInfo::create(fbb, &fb::UserInfoArgs { user_id, username })
+            })
+            .collect();
+        let users = Some(fbb.create_vector(&items));
+        (fb::Body::UserList, fb::UserList::create(fbb, &fb::UserListArgs { users }).as_union_value())
+    })
+}
+
 // ------------------------------------------------------------------ chats
 
 pub fn create_direct(request_id: u64, peer_user_id: u64, peer_username: &str) -> Bytes {

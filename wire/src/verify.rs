@@ -40,6 +40,7 @@ fn server_only(body: fb::Body) -> bool {
             | fb::Body::Authenticated
             | fb::Body::DeviceList
             | fb::Body::UserInfo
+            | fb::Body::UserList
             | fb::Body::ChatInfo
             | fb::Body::ChatList
             | fb::Body::SendAck

@@ -277,6 +277,24 @@ async fn authenticated(
             let user = user.ok_or((ErrorCode::UserNotFound, "no such user".to_string()))?;
             Ok(Some(encode::user_info(rid, user.user_id, &user.username)))
         }
+        fb::Body::GetUsers => {
+            let ids: Vec<u64> = f.body_as_get_users().and_then(|g| g.user_ids()).map(|v| v.iter().collect()).unwrap_or_default();
+            if ids.is_empty() || ids.len() > MAX_MEMBERS_PER_REQUEST {
+                return Err(invalid(format!("user_ids must hold 1..={MAX_MEMBERS_PER_REQUEST} ids")));
+            }
+            let users = blocking(store, move |s| {
+                let mut found = Vec::with_capacity(ids.len());
+                for id in ids {
+                    if let Some(u) = s.user_by_id(id).map_err(storage)? {
+                        found.push((u.user_id, u.username));
+                    }
+                }
+                Ok(found)
+            })
+            .await?;
+            let list: Vec<(u64, &str)> = users.iter().map(|(id, name)| (*id, name.as_str())).collect();
+            Ok(Some(encode::user_list(rid, &list)))
+        }
         fb::Body::ListDevices => {
             let devices = blocking(store, move |s| s.list_devices(user_id).map_err(storage)).await?;
             let entries: Vec<_> = devices

@@ -366,10 +366,10 @@ pub struct EventBodyUnionTableOffset {}
 #[deprecated(since = "2.0.0", note = "Use associated constants instead. This will no longer be generated in 2021.")]
 pub const ENUM_MIN_BODY: u8 = 0;
 #[deprecated(since = "2.0.0", note = "Use associated constants instead. This will no longer be generated in 2021.")]
-pub const ENUM_MAX_BODY: u8 = 33;
+pub const ENUM_MAX_BODY: u8 = 35;
 #[deprecated(since = "2.0.0", note = "Use associated constants instead. This will no longer be generated in 2021.")]
 #[allow(non_camel_case_types)]
-pub const ENUM_VALUES_BODY: [Body; 34] = [
+pub const ENUM_VALUES_BODY: [Body; 36] = [
   Body::NONE,
   Body::Hello,
   Body::Welcome,
@@ -404,6 +404,8 @@ pub const ENUM_VALUES_BODY: [Body; 34] = [
   Body::SyncDone,
   Body::History,
   Body::HistoryPage,
+  Body::GetUsers,
+  Body::UserList,
 ];
 
 #[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
@@ -445,9 +447,11 @@ impl Body {
   pub const SyncDone: Self = Self(31);
   pub const History: Self = Self(32);
   pub const HistoryPage: Self = Self(33);
+  pub const GetUsers: Self = Self(34);
+  pub const UserList: Self = Self(35);
 
   pub const ENUM_MIN: u8 = 0;
-  pub const ENUM_MAX: u8 = 33;
+  pub const ENUM_MAX: u8 = 35;
   pub const ENUM_VALUES: &'static [Self] = &[
     Self::NONE,
     Self::Hello,
@@ -483,6 +487,8 @@ impl Body {
     Self::SyncDone,
     Self::History,
     Self::HistoryPage,
+    Self::GetUsers,
+    Self::UserList,
   ];
   /// Returns the variant's name or "" if unknown.
   pub fn variant_name(self) -> Option<&'static str> {
@@ -521,6 +527,8 @@ impl Body {
       Self::SyncDone => Some("SyncDone"),
       Self::History => Some("History"),
       Self::HistoryPage => Some("HistoryPage"),
+      Self::GetUsers => Some("GetUsers"),
+      Self::UserList => Some("UserList"),
       _ => None,
     }
   }
@@ -2783,6 +2791,198 @@ impl ::core::fmt::Debug for UserInfo<'_> {
     let mut ds = f.debug_struct("UserInfo");
       ds.field("user_id", &self.user_id());
       ds.field("username", &self.username());
+      ds.finish()
+  }
+}
+pub enum GetUsersOffset {}
+#[derive(Copy, Clone, PartialEq)]
+
+pub struct GetUsers<'a> {
+  pub _tab: ::flatbuffers::Table<'a>,
+}
+
+impl<'a> ::flatbuffers::Follow<'a> for GetUsers<'a> {
+  type Inner = GetUsers<'a>;
+  #[inline]
+  unsafe fn follow(buf: &'a [u8], loc: usize) -> Self::Inner {
+    Self { _tab: unsafe { ::flatbuffers::Table::new(buf, loc) } }
+  }
+}
+
+impl<'a> GetUsers<'a> {
+  pub const VT_USER_IDS: ::flatbuffers::VOffsetT = 4;
+
+  #[inline]
+  pub unsafe fn init_from_table(table: ::flatbuffers::Table<'a>) -> Self {
+    GetUsers { _tab: table }
+  }
+  #[allow(unused_mut)]
+  pub fn create<'bldr: 'args, 'args: 'mut_bldr, 'mut_bldr, A: ::flatbuffers::Allocator + 'bldr>(
+    _fbb: &'mut_bldr mut ::flatbuffers::FlatBufferBuilder<'bldr, A>,
+    args: &'args GetUsersArgs<'args>
+  ) -> ::flatbuffers::WIPOffset<GetUsers<'bldr>> {
+    let mut builder = GetUsersBuilder::new(_fbb);
+    if let Some(x) = args.user_ids { builder.add_user_ids(x); }
+    builder.finish()
+  }
+
+
+  #[inline]
+  pub fn user_ids(&self) -> Option<::flatbuffers::Vector<'a, u64>> {
+    // Safety:
+    // Created from valid Table for this object
+    // which contains a valid value in this slot
+    unsafe { self._tab.get::<::flatbuffers::ForwardsUOffset<::flatbuffers::Vector<'a, u64>>>(GetUsers::VT_USER_IDS, None)}
+  }
+}
+
+impl ::flatbuffers::Verifiable for GetUsers<'_> {
+  #[inline]
+  fn run_verifier(
+    v: &mut ::flatbuffers::Verifier, pos: usize
+  ) -> Result<(), ::flatbuffers::InvalidFlatbuffer> {
+    v.visit_table(pos)?
+     .visit_field::<::flatbuffers::ForwardsUOffset<::flatbuffers::Vector<'_, u64>>>("user_ids", Self::VT_USER_IDS, false)?
+     .finish();
+    Ok(())
+  }
+}
+pub struct GetUsersArgs<'a> {
+    pub user_ids: Option<::flatbuffers::WIPOffset<::flatbuffers::Vector<'a, u64>>>,
+}
+impl<'a> Default for GetUsersArgs<'a> {
+  #[inline]
+  fn default() -> Self {
+    GetUsersArgs {
+      user_ids: None,
+    }
+  }
+}
+
+pub struct GetUsersBuilder<'a: 'b, 'b, A: ::flatbuffers::Allocator + 'a> {
+  fbb_: &'b mut ::flatbuffers::FlatBufferBuilder<'a, A>,
+  start_: ::flatbuffers::WIPOffset<::flatbuffers::TableUnfinishedWIPOffset>,
+}
+impl<'a: 'b, 'b, A: ::flatbuffers::Allocator + 'a> GetUsersBuilder<'a, 'b, A> {
+  #[inline]
+  pub fn add_user_ids(&mut self, user_ids: ::flatbuffers::WIPOffset<::flatbuffers::Vector<'b , u64>>) {
+    self.fbb_.push_slot_always::<::flatbuffers::WIPOffset<_>>(GetUsers::VT_USER_IDS, user_ids);
+  }
+  #[inline]
+  pub fn new(_fbb: &'b mut ::flatbuffers::FlatBufferBuilder<'a, A>) -> GetUsersBuilder<'a, 'b, A> {
+    let start = _fbb.start_table();
+    GetUsersBuilder {
+      fbb_: _fbb,
+      start_: start,
+    }
+  }
+  #[inline]
+  pub fn finish(self) -> ::flatbuffers::WIPOffset<GetUsers<'a>> {
+    let o = self.fbb_.end_table(self.start_);
+    ::flatbuffers::WIPOffset::new(o.value())
+  }
+}
+
+impl ::core::fmt::Debug for GetUsers<'_> {
+  fn fmt(&self, f: &mut ::core::fmt::Formatter<'_>) -> ::core::fmt::Result {
+    let mut ds = f.debug_struct("GetUsers");
+      ds.field("user_ids", &self.user_ids());
+      ds.finish()
+  }
+}
+pub enum UserListOffset {}
+#[derive(Copy, Clone, PartialEq)]
+
+pub struct UserList<'a> {
+  pub _tab: ::flatbuffers::Table<'a>,
+}
+
+impl<'a> ::flatbuffers::Follow<'a> for UserList<'a> {
+  type Inner = UserList<'a>;
+  #[inline]
+  unsafe fn follow(buf: &'a [u8], loc: usize) -> Self::Inner {
+    Self { _tab: unsafe { ::flatbuffers::Table::new(buf, loc) } }
+  }
+}
+
+impl<'a> UserList<'a> {
+  pub const VT_USERS: ::flatbuffers::VOffsetT = 4;
+
+  #[inline]
+  pub unsafe fn init_from_table(table: ::flatbuffers::Table<'a>) -> Self {
+    UserList { _tab: table }
+  }
+  #[allow(unused_mut)]
+  pub fn create<'bldr: 'args, 'args: 'mut_bldr, 'mut_bldr, A: ::flatbuffers::Allocator + 'bldr>(
+    _fbb: &'mut_bldr mut ::flatbuffers::FlatBufferBuilder<'bldr, A>,
+    args: &'args UserListArgs<'args>
+  ) -> ::flatbuffers::WIPOffset<UserList<'bldr>> {
+    let mut builder = UserListBuilder::new(_fbb);
+    if let Some(x) = args.users { builder.add_users(x); }
+    builder.finish()
+  }
+
+
+  #[inline]
+  pub fn users(&self) -> Option<::flatbuffers::Vector<'a, ::flatbuffers::ForwardsUOffset<UserInfo<'a>>>> {
+    // Safety:
+    // Created from valid Table for this object
+    // which contains a valid value in this slot
+    unsafe { self._tab.get::<::flatbuffers::ForwardsUOffset<::flatbuffers::Vector<'a, ::flatbuffers::ForwardsUOffset<UserInfo>>>>(UserList::VT_USERS, None)}
+  }
+}
+
+impl ::flatbuffers::Verifiable for UserList<'_> {
+  #[inline]
+  fn run_verifier(
+    v: &mut ::flatbuffers::Verifier, pos: usize
+  ) -> Result<(), ::flatbuffers::InvalidFlatbuffer> {
+    v.visit_table(pos)?
+     .visit_field::<::flatbuffers::ForwardsUOffset<::flatbuffers::Vector<'_, ::flatbuffers::ForwardsUOffset<UserInfo>>>>("users", Self::VT_USERS, false)?
+     .finish();
+    Ok(())
+  }
+}
+pub struct UserListArgs<'a> {
+    pub users: Option<::flatbuffers::WIPOffset<::flatbuffers::Vector<'a, ::flatbuffers::ForwardsUOffset<UserInfo<'a>>>>>,
+}
+impl<'a> Default for UserListArgs<'a> {
+  #[inline]
+  fn default() -> Self {
+    UserListArgs {
+      users: None,
+    }
+  }
+}
+
+pub struct UserListBuilder<'a: 'b, 'b, A: ::flatbuffers::Allocator + 'a> {
+  fbb_: &'b mut ::flatbuffers::FlatBufferBuilder<'a, A>,
+  start_: ::flatbuffers::WIPOffset<::flatbuffers::TableUnfinishedWIPOffset>,
+}
+impl<'a: 'b, 'b, A: ::flatbuffers::Allocator + 'a> UserListBuilder<'a, 'b, A> {
+  #[inline]
+  pub fn add_users(&mut self, users: ::flatbuffers::WIPOffset<::flatbuffers::Vector<'b , ::flatbuffers::ForwardsUOffset<UserInfo<'b >>>>) {
+    self.fbb_.push_slot_always::<::flatbuffers::WIPOffset<_>>(UserList::VT_USERS, users);
+  }
+  #[inline]
+  pub fn new(_fbb: &'b mut ::flatbuffers::FlatBufferBuilder<'a, A>) -> UserListBuilder<'a, 'b, A> {
+    let start = _fbb.start_table();
+    UserListBuilder {
+      fbb_: _fbb,
+      start_: start,
+    }
+  }
+  #[inline]
+  pub fn finish(self) -> ::flatbuffers::WIPOffset<UserList<'a>> {
+    let o = self.fbb_.end_table(self.start_);
+    ::flatbuffers::WIPOffset::new(o.value())
+  }
+}
+
+impl ::core::fmt::Debug for UserList<'_> {
+  fn fmt(&self, f: &mut ::core::fmt::Formatter<'_>) -> ::core::fmt::Result {
+    let mut ds = f.debug_struct("UserList");
+      ds.field("users", &self.users());
       ds.finish()
   }
 }
@@ -6398,6 +6598,36 @@ impl<'a> Frame<'a> {
     }
   }
 
+  #[inline]
+  #[allow(non_snake_case)]
+  pub fn body_as_get_users(&self) -> Option<GetUsers<'a>> {
+    if self.body_type() == Body::GetUsers {
+      self.body().map(|t| {
+       // Safety:
+       // Created from a valid Table for this object
+       // Which contains a valid union in this slot
+       unsafe { GetUsers::init_from_table(t) }
+     })
+    } else {
+      None
+    }
+  }
+
+  #[inline]
+  #[allow(non_snake_case)]
+  pub fn body_as_user_list(&self) -> Option<UserList<'a>> {
+    if self.body_type() == Body::UserList {
+      self.body().map(|t| {
+       // Safety:
+       // Created from a valid Table for this object
+       // Which contains a valid union in this slot
+       unsafe { UserList::init_from_table(t) }
+     })
+    } else {
+      None
+    }
+  }
+
 }
 
 impl ::flatbuffers::Verifiable for Frame<'_> {
@@ -6442,6 +6672,8 @@ impl ::flatbuffers::Verifiable for Frame<'_> {
           Body::SyncDone => v.verify_union_variant::<::flatbuffers::ForwardsUOffset<SyncDone>>("Body::SyncDone", pos),
           Body::History => v.verify_union_variant::<::flatbuffers::ForwardsUOffset<History>>("Body::History", pos),
           Body::HistoryPage => v.verify_union_variant::<::flatbuffers::ForwardsUOffset<HistoryPage>>("Body::HistoryPage", pos),
+          Body::GetUsers => v.verify_union_variant::<::flatbuffers::ForwardsUOffset<GetUsers>>("Body::GetUsers", pos),
+          Body::UserList => v.verify_union_variant::<::flatbuffers::ForwardsUOffset<UserList>>("Body::UserList", pos),
           _ => Ok(()),
         }
      })?
@@ -6729,6 +6961,20 @@ impl ::core::fmt::Debug for Frame<'_> {
         },
         Body::HistoryPage => {
           if let Some(x) = self.body_as_history_page() {
+            ds.field("body", &x)
+          } else {
+            ds.field("body", &"InvalidFlatbuffer: Union discriminant does not match value.")
+          }
+        },
+        Body::GetUsers => {
+          if let Some(x) = self.body_as_get_users() {
+            ds.field("body", &x)
+          } else {
+            ds.field("body", &"InvalidFlatbuffer: Union discriminant does not match value.")
+          }
+        },
+        Body::UserList => {
+          if let Some(x) = self.body_as_user_list() {
             ds.field("body", &x)
           } else {
             ds.field("body", &"InvalidFlatbuffer: Union discriminant does not match value.")
