@@ -60,8 +60,9 @@ pub struct ClientConfig {
     /// Bound on each request's reply, and on connecting plus signing in.
     pub request_timeout: Duration,
     pub reconnect: ReconnectPolicy,
-    /// A ping is sent after this long without a frame from the server; the connection is
-    /// considered dead after twice this long.
+    /// A ping is sent this often whatever the traffic (the server closes connections it has not
+    /// heard from for its idle timeout); silence from the server for twice this long means the
+    /// connection is dead.
     pub keepalive: Duration,
     /// Last sequence number the app already holds per chat, `(chat_id, seq)`: sync resumes after
     /// them, and older events are dropped as duplicates.

@@ -78,6 +78,7 @@ pub fn start(config: Config) -> std::io::Result<Engine> {
     std::fs::create_dir_all(&config.data_dir)?;
     let identity = tls::load_or_create(&config.data_dir.join("tls"))?;
     let quic_config = tls::quic_server_config(&identity, config.idle_timeout)?;
+    let endpoint_config = tls::quic_endpoint_config(&identity);
     let node_id = node_id(&config.data_dir)?;
     let store = Store::open(
         &config.data_dir.join("db"),
@@ -98,11 +99,12 @@ pub fn start(config: Config) -> std::io::Result<Engine> {
     let (ready_tx, ready_rx) = std::sync::mpsc::channel();
     let mut threads = Vec::with_capacity(shards);
     for (id, socks) in sockets.into_iter().enumerate() {
-        let (shared, quic_config, ready) = (shared.clone(), quic_config.clone(), ready_tx.clone());
+        let (shared, ready) = (shared.clone(), ready_tx.clone());
+        let quic = (endpoint_config.clone(), quic_config.clone());
         let core = (!cores.is_empty()).then(|| cores[id % cores.len()]);
         let t = std::thread::Builder::new()
             .name(format!("magpie-shard-{id}"))
-            .spawn(move || runtime::run_shard(id, shared, io, core, socks, quic_config, ready))?;
+            .spawn(move || runtime::run_shard(id, shared, io, core, socks, quic, ready))?;
         threads.push(t);
     }
     drop(ready_tx);

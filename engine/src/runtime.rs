@@ -98,7 +98,7 @@ pub fn run_shard(
     io: Io,
     core: Option<core_affinity::CoreId>,
     sockets: (std::net::UdpSocket, std::net::TcpListener),
-    quic_config: quinn::ServerConfig,
+    quic_config: (quinn::EndpointConfig, quinn::ServerConfig),
     ready: std::sync::mpsc::Sender<std::io::Result<()>>,
 ) {
     if let Some(core) = core {
@@ -124,12 +124,12 @@ async fn shard_main(
     shared: Arc<Shared>,
     io: Io,
     (udp, tcp): (std::net::UdpSocket, std::net::TcpListener),
-    quic_config: quinn::ServerConfig,
+    (endpoint_config, quic_config): (quinn::EndpointConfig, quinn::ServerConfig),
     ready: std::sync::mpsc::Sender<std::io::Result<()>>,
 ) {
     let shard = Shard::new(id, shared);
     let endpoint = match quinn::Endpoint::new(
-        quinn::EndpointConfig::default(),
+        endpoint_config,
         Some(quic_config),
         udp,
         Arc::new(quinn::TokioRuntime),
@@ -165,7 +165,7 @@ async fn shard_main(
     }
     // Writers flush for up to a second, then QUIC waits up to 500 ms for the peer to read.
     let deadline = tokio::time::Instant::now() + std::time::Duration::from_millis(1600);
-    while !shard.conns.borrow().is_empty() && tokio::time::Instant::now() < deadline {
+    while shard.running_conns.get() > 0 && tokio::time::Instant::now() < deadline {
         tokio::time::sleep(std::time::Duration::from_millis(20)).await;
     }
     endpoint.close(0u32.into(), b"shutting down");

@@ -58,6 +58,8 @@ pub struct Shard {
     pub owner: RefCell<Owner>,
     pub message_ids: MessageIds,
     next_conn: std::cell::Cell<ConnId>,
+    /// Connections still running (including their goodbye), for a graceful shutdown.
+    pub running_conns: std::cell::Cell<usize>,
     /// Messages waiting for room in another shard's full mailbox, per destination, in order.
     backlog: RefCell<Vec<VecDeque<ShardMsg>>>,
 }
@@ -73,6 +75,7 @@ impl Shard {
             owner: RefCell::new(Owner::default()),
             message_ids: MessageIds::new(id),
             next_conn: std::cell::Cell::new(1),
+            running_conns: std::cell::Cell::new(0),
             backlog: RefCell::new((0..shared_len).map(|_| VecDeque::new()).collect()),
         })
     }

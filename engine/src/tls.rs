@@ -11,24 +11,54 @@ pub const ALPN: &[u8] = b"magpie/1";
 pub struct Identity {
     pub cert_der: Vec<u8>,
     key_der: Vec<u8>,
+    /// Secret from which QUIC stateless-reset tokens are derived. Kept across restarts so that
+    /// after a crash the new process can tell clients of the old one that their connection is
+    /// gone (a stateless reset), instead of leaving them to time out.
+    reset_key: Vec<u8>,
 }
 
 /// Loads the certificate from `dir`, creating it the first time.
 pub fn load_or_create(dir: &Path) -> std::io::Result<Identity> {
     let cert_path = dir.join("cert.der");
     let key_path = dir.join("key.der");
-    if cert_path.exists() && key_path.exists() {
-        return Ok(Identity { cert_der: std::fs::read(&cert_path)?, key_der: std::fs::read(&key_path)? });
-    }
     std::fs::create_dir_all(dir)?;
+    let reset_key = load_or_create_reset_key(&dir.join("reset.key"))?;
+    if cert_path.exists() && key_path.exists() {
+        return Ok(Identity { cert_der: std::fs::read(&cert_path)?, key_der: std::fs::read(&key_path)?, reset_key });
+    }
     let names = vec!["localhost".to_string(), "127.0.0.1".to_string(), "::1".to_string()];
     let cert = rcgen::generate_simple_self_signed(names).map_err(std::io::Error::other)?;
-    let id = Identity { cert_der: cert.cert.der().to_vec(), key_der: cert.signing_key.serialize_der() };
+    let id = Identity { cert_der: cert.cert.der().to_vec(), key_der: cert.signing_key.serialize_der(), reset_key };
     // Write the key first with owner-only permissions; the certificate's presence marks success.
     write_private(&key_path, &id.key_der)?;
     std::fs::write(dir.join("cert.pem"), cert.cert.pem())?;
     std::fs::write(&cert_path, &id.cert_der)?;
     Ok(id)
+}
+
+fn load_or_create_reset_key(path: &Path) -> std::io::Result<Vec<u8>> {
+    if let Ok(key) = std::fs::read(path) {
+        if key.len() == 32 {
+            return Ok(key);
+        }
+    }
+    let mut key = vec![0u8; 32];
+    rand::RngCore::fill_bytes(&mut rand::rng(), &mut key);
+    write_private(path, &key)?;
+    Ok(key)
+}
+
+/// The QUIC endpoint configuration: stateless-reset tokens and connection-id validation both
+/// keyed from the persistent secret, so that a restarted engine recognises its predecessor's
+/// connection ids as its own and answers them with a stateless reset (random per-process keys
+/// would make it drop those packets, and clients would wait for their idle timeout instead).
+pub fn quic_endpoint_config(id: &Identity) -> quinn::EndpointConfig {
+    let key = ring::hmac::Key::new(ring::hmac::HMAC_SHA256, &id.reset_key);
+    let tag = ring::hmac::sign(&key, b"magpie connection id key");
+    let cid_key = u64::from_le_bytes(tag.as_ref()[..8].try_into().expect("HMAC-SHA256 has 32 bytes"));
+    let mut config = quinn::EndpointConfig::new(Arc::new(key));
+    config.cid_generator(move || Box::new(quinn_proto::HashedConnectionIdGenerator::from_key(cid_key)));
+    config
 }
 
 fn write_private(path: &Path, data: &[u8]) -> std::io::Result<()> {

@@ -22,7 +22,7 @@ struct Proc {
 fn spawn_engine(dir: &std::path::Path, quic: &str, tcp: &str) -> Proc {
     let mut child = Command::new(env!("CARGO_BIN_EXE_magpie"))
         .args(["--data-dir", dir.to_str().unwrap(), "--quic", quic, "--tcp", tcp, "--shards", "2", "--no-pin"])
-        .env("MAGPIE_LOG", "warn")
+        .env("MAGPIE_LOG", std::env::var("CRASH_LOG").unwrap_or("warn".into()))
         .stdout(Stdio::piped())
         .spawn()
         .expect("start the magpie binary");
@@ -95,6 +95,7 @@ async fn acked_messages_survive_sigkill_exactly_once_in_order() {
     let acked_before_kill = acked.lock().unwrap().len();
     tokio::time::sleep(Duration::from_millis(300)).await;
     engine = spawn_engine(dir.path(), &quic, &tcp);
+    let restarted = std::time::Instant::now();
 
     // The clients reconnect by themselves, resend what was not acked, and keep going.
     let target = acked_before_kill + 150;
@@ -105,11 +106,13 @@ async fn acked_messages_survive_sigkill_exactly_once_in_order() {
     })
     .await
     .expect("senders resume after the restart");
+    eprintln!("senders resumed {:?} after the restart", restarted.elapsed());
     stop.store(true, std::sync::atomic::Ordering::Relaxed);
     let mut clients = Vec::new();
     for t in tasks {
         clients.push(t.await.unwrap());
     }
+    eprintln!("senders stopped {:?} after the restart", restarted.elapsed());
     let acked = acked.lock().unwrap().clone();
 
     // The log: seqs 1..=last with no gap, each client_msg_id exactly once, every ack matching.
@@ -164,6 +167,7 @@ async fn acked_messages_survive_sigkill_exactly_once_in_order() {
     })
     .await
     .expect("the reader catches up");
+    eprintln!("reader caught up {:?} after the restart", restarted.elapsed());
     assert_eq!(got, (1..=last).collect::<Vec<_>>(), "reader: no gaps, no duplicates");
 
     drop(clients);

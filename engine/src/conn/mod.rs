@@ -140,6 +140,7 @@ pub async fn serve<R: FrameReader, W: FrameWriter + 'static>(shard: Rc<Shard>, m
     let (tx, rx) = mpsc::channel(shard.shared.config.outbound_queue.max(4 * REPLY_HEADROOM));
     let conn = Rc::new(ConnShared::new(shard.next_conn_id(), tx));
     shard.conns.borrow_mut().insert(conn.id, conn.clone());
+    shard.running_conns.set(shard.running_conns.get() + 1);
     tracing::debug!(shard = shard.id, conn = conn.id, transport, "connection opened");
     let writer_task = tokio::task::spawn_local(write_loop(conn.clone(), rx, writer));
     match read_loop(&shard, &conn, &mut reader).await {
@@ -156,6 +157,7 @@ pub async fn serve<R: FrameReader, W: FrameWriter + 'static>(shard: Rc<Shard>, m
         while reader.read_frame().await.is_ok() {}
     };
     let _ = tokio::time::timeout(LINGER, async { tokio::join!(writer_task, drain) }).await;
+    shard.running_conns.set(shard.running_conns.get() - 1);
     tracing::debug!(shard = shard.id, conn = conn.id, "connection closed");
 }
 
