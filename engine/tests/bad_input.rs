@@ -233,3 +233,19 @@ async fn healthz_answers_over_http() {
     s.read_to_string(&mut body).await.unwrap();
     assert!(body.starts_with("HTTP/1.1 404"), "{body}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn shutdown_tells_connected_clients_why() {
+    let e = start();
+    let mut conns = Vec::new();
+    for t in transports() {
+        conns.push(greeted(&e, t).await);
+    }
+    let TestEngine { engine, dir } = e;
+    let stopping = tokio::task::spawn_blocking(move || engine.shutdown());
+    for c in &mut conns {
+        assert_eq!(expect_close(c).await, ErrorCode::ShuttingDown);
+    }
+    stopping.await.unwrap();
+    drop(dir);
+}
