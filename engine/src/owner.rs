@@ -51,7 +51,7 @@ pub struct Owner {
 
 enum Slot {
     Loading(Vec<OwnerCmd>),
-    Ready(ChatState),
+    Ready(Box<ChatState>),
 }
 
 struct ChatState {
@@ -216,7 +216,7 @@ fn load(shard: &Rc<Shard>, chat_id: u64) {
         };
         match loaded {
             Ok(Some((meta, members, last_seq))) => {
-                shard.owner.borrow_mut().chats.insert(chat_id, Slot::Ready(ChatState::new(meta, members, last_seq)));
+                shard.owner.borrow_mut().chats.insert(chat_id, Slot::Ready(Box::new(ChatState::new(meta, members, last_seq))));
                 for cmd in waiting {
                     apply(&shard, chat_id, cmd);
                 }
@@ -418,7 +418,7 @@ fn start_chat(
     ops.push(Op::Append { chat_id, seq: 1, event: event.clone() });
     let recipients = state.recipients.clone();
     submit(shard, &mut state, ops, Pending { seq: 1, event, recipients, after });
-    shard.owner.borrow_mut().chats.insert(chat_id, Slot::Ready(state));
+    shard.owner.borrow_mut().chats.insert(chat_id, Slot::Ready(Box::new(state)));
 }
 
 fn create_direct(shard: &Rc<Shard>, user_id: u64, device_id: u64, peer: u64, reply: ReplyTo) {

@@ -199,7 +199,7 @@ async fn devices_can_be_listed_and_revoked() {
     }
     // The revoked token no longer signs in.
     let cfg = e.client_config(TransportPref::WebSocket).token(phone_token);
-    let err = magpie_client::Client::connect(cfg).await.err().expect("revoked token refused");
+    let Err(err) = magpie_client::Client::connect(cfg).await else { panic!("a revoked token must be refused") };
     assert_eq!(err.code(), Some(ErrorCode::InvalidCredentials));
     assert_eq!(laptop.revoke_device(999_999).await.unwrap_err().code(), Some(ErrorCode::DeviceNotFound));
     // Logging out revokes the current device.
