@@ -304,9 +304,10 @@ fn send(
             record: DedupRecord { chat_id: state.meta.chat_id, seq, message_id, time_ms },
         },
     ];
-    state.dedup.insert(key.clone(), DedupState::Waiting(vec![reply]));
     let recipients = state.recipients.clone();
-    submit(shard, state, ops, Pending { seq, event, recipients, after: AfterCommit::Ack { key, message_id, time_ms } });
+    let after = AfterCommit::Ack { key: key.clone(), message_id, time_ms };
+    submit(shard, state, ops, Pending { seq, event, recipients, after })?;
+    state.dedup.insert(key, DedupState::Waiting(vec![reply]));
     Ok(())
 }
 
@@ -337,13 +338,15 @@ fn add_members(
     let event = encode::members_added_event(&state.header(seq, user_id, device_id, now_ms()), &new);
     let mut ops: Vec<Op> = new.iter().map(|&u| Op::PutMember { chat_id, user_id: u, role: Role::Member }).collect();
     ops.push(Op::Append { chat_id, seq, event: event.clone() });
+    // The new members receive the event that adds them.
+    let mut recipients: Vec<u64> = state.recipients.iter().copied().chain(new.iter().copied()).collect();
+    recipients.sort_unstable();
+    let ok = encode::ok(reply.request_id);
+    submit(shard, state, ops, Pending { seq, event, recipients: Arc::from(recipients), after: AfterCommit::Reply(reply, ok) })?;
     for &u in &new {
         state.members.insert(u, Role::Member);
     }
     state.refresh_recipients();
-    let recipients = state.recipients.clone();
-    let ok = encode::ok(reply.request_id);
-    submit(shard, state, ops, Pending { seq, event, recipients, after: AfterCommit::Reply(reply, ok) });
     Ok(())
 }
 
@@ -371,11 +374,11 @@ fn remove_member(
     let event = encode::member_removed_event(&state.header(seq, user_id, device_id, now_ms()), target, leaving);
     // The removed member is told too: the recipients are the members before the removal.
     let recipients = state.recipients.clone();
-    state.members.remove(&target);
-    state.refresh_recipients();
     let ops = vec![Op::RemoveMember { chat_id, user_id: target }, Op::Append { chat_id, seq, event: event.clone() }];
     let ok = encode::ok(reply.request_id);
-    submit(shard, state, ops, Pending { seq, event, recipients, after: AfterCommit::Reply(reply, ok) });
+    submit(shard, state, ops, Pending { seq, event, recipients, after: AfterCommit::Reply(reply, ok) })?;
+    state.members.remove(&target);
+    state.refresh_recipients();
     Ok(())
 }
 
@@ -409,6 +412,10 @@ fn start_chat(
     after: AfterCommit,
 ) {
     let chat_id = meta.chat_id;
+    let (first_reply, after_pair) = match &after {
+        AfterCommit::Created { reply, pair } => (*reply, *pair),
+        _ => unreachable!("start_chat is only used for new chats"),
+    };
     let mut state = ChatState::new(meta.clone(), members.clone(), 0);
     let wire_members: Vec<(u64, fb::Role)> = members.iter().map(|&(u, r)| (u, wire_role(r))).collect();
     let header = state.header(1, meta.created_by, device_id, meta.created_ms);
@@ -417,8 +424,21 @@ fn start_chat(
     ops.extend(members.iter().map(|&(user_id, role)| Op::PutMember { chat_id, user_id, role }));
     ops.push(Op::Append { chat_id, seq: 1, event: event.clone() });
     let recipients = state.recipients.clone();
-    submit(shard, &mut state, ops, Pending { seq: 1, event, recipients, after });
-    shard.owner.borrow_mut().chats.insert(chat_id, Slot::Ready(Box::new(state)));
+    match submit(shard, &mut state, ops, Pending { seq: 1, event, recipients, after }) {
+        Ok(()) => {
+            shard.owner.borrow_mut().chats.insert(chat_id, Slot::Ready(Box::new(state)));
+        }
+        Err((code, msg)) => {
+            let reply = |r: ReplyTo| (r, error(r, code, msg));
+            let waiting = match after_pair {
+                Some(key) => shard.owner.borrow_mut().directs.remove(&key).unwrap_or_default(),
+                None => vec![first_reply],
+            };
+            for (r, frame) in waiting.into_iter().map(reply) {
+                shard.reply(r, frame);
+            }
+        }
+    }
 }
 
 fn create_direct(shard: &Rc<Shard>, user_id: u64, device_id: u64, peer: u64, reply: ReplyTo) {
@@ -503,19 +523,29 @@ fn with_request_id(frame: &Bytes, request_id: u64) -> Bytes {
     )
 }
 
-fn submit(shard: &Rc<Shard>, state: &mut ChatState, ops: Vec<Op>, pending: Pending) {
-    state.last_seq = pending.seq;
-    state.inflight.push_back(pending);
+/// Hands a change to the commit thread. Nothing blocks: when the commit queue is full the change
+/// is refused (`unavailable`, retry later) and the chat's state is left as it was, so callers
+/// change their in-memory state only after this succeeds.
+fn submit(shard: &Rc<Shard>, state: &mut ChatState, ops: Vec<Op>, pending: Pending) -> Result<(), Refusal> {
     let chat_id = state.meta.chat_id;
     let shared = shard.shared.clone();
     let me = shard.id;
-    shard.shared.committer.submit(
-        ops,
-        Box::new(move |result| {
-            let result = result.map_err(|e| e.to_string());
-            shared.mailboxes[me].push_blocking(ShardMsg::Committed { chat_id, result });
-        }),
-    );
+    let done = Box::new(move |result: magpie_storage::Result<()>| {
+        let result = result.map_err(|e| e.to_string());
+        shared.mailboxes[me].push_blocking(ShardMsg::Committed { chat_id, result });
+    });
+    match shard.shared.committer.try_submit(ops, done) {
+        Ok(()) => {
+            state.last_seq = pending.seq;
+            state.inflight.push_back(pending);
+            Ok(())
+        }
+        Err(magpie_storage::StoreError::Busy) => Err((ErrorCode::Unavailable, "the server is busy writing; retry shortly")),
+        Err(e) => {
+            tracing::error!(chat_id, error = %e, "cannot submit a commit");
+            Err((ErrorCode::Unavailable, "storage is closed"))
+        }
+    }
 }
 
 /// The commit thread made the oldest in-flight batch of `chat_id` durable (or failed it).

@@ -227,6 +227,32 @@ impl Committer {
         drop(rejected);
     }
 
+    /// Like [`Committer::submit`], but never blocks: if the queue is full (or the store is
+    /// closed or read-only) it returns the error at once, nothing is written and `done` is
+    /// dropped without being called. Async callers (the engine's shards) use this, so that a
+    /// slow disk turns into "retry later" answers instead of a stalled thread.
+    pub fn try_submit(&self, ops: Vec<Op>, done: Box<dyn FnOnce(Result<()>) + Send + 'static>) -> Result<()> {
+        let Some(tx) = &self.shared.tx else { return Err(StoreError::ReadOnly) };
+        let _gate = self.shared.gate.read().unwrap_or_else(|e| e.into_inner());
+        if self.shared.is_closing() {
+            return Err(StoreError::Closed);
+        }
+        match tx.try_send(Msg::Submit(Pending { ops, done: Some(done) })) {
+            Ok(()) => {
+                self.shared.counters.submissions.fetch_add(1, Ordering::Relaxed);
+                Ok(())
+            }
+            Err(e) => {
+                let busy = matches!(e, crossbeam_channel::TrySendError::Full(_));
+                if let Msg::Submit(mut p) = e.into_inner() {
+                    // Not queued: the caller learns it from the return value, not the callback.
+                    p.done = None;
+                }
+                Err(if busy { StoreError::Busy } else { StoreError::Closed })
+            }
+        }
+    }
+
     /// [`Committer::submit`] and wait for the outcome. For tools and tests; the engine uses
     /// `submit` so that no thread waits for an fsync. Must not be called from a callback.
     pub fn submit_wait(&self, ops: Vec<Op>) -> Result<()> {

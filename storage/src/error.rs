@@ -27,6 +27,9 @@ pub enum StoreError {
     /// [`crate::Store::flush_and_close`] was called (or the store was dropped).
     #[error("store is closed")]
     Closed,
+    /// [`crate::Committer::try_submit`]: the commit queue is full; nothing was written.
+    #[error("commit queue full")]
+    Busy,
     /// A write was attempted on a store opened with [`crate::Store::open_read_only`].
     #[error("store is read-only")]
     ReadOnly,

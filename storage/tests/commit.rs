@@ -248,3 +248,32 @@ fn a_panicking_callback_does_not_stop_the_committer() {
     c.submit_wait(vec![common::append(1, 2)]).unwrap();
     assert_eq!(store.last_seq(1).unwrap(), 2);
 }
+
+#[test]
+fn try_submit_refuses_instead_of_blocking_when_the_queue_is_full() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = common::open(dir.path());
+    let c = store.committer();
+    let release = hold_committer(&c);
+    let called = Arc::new(AtomicU64::new(0));
+    let mut busy_at = None;
+    for i in 0..(magpie_storage::QUEUE_CAPACITY as u64 + 10) {
+        let called = Arc::clone(&called);
+        let r = c.try_submit(vec![common::append(7, i + 1)], Box::new(move |r| {
+            r.unwrap();
+            called.fetch_add(1, Ordering::Relaxed);
+        }));
+        if let Err(e) = r {
+            assert!(matches!(e, StoreError::Busy), "{e:?}");
+            busy_at = Some(i);
+            break;
+        }
+    }
+    let queued = busy_at.expect("a full queue refuses");
+    assert_eq!(queued, magpie_storage::QUEUE_CAPACITY as u64);
+    release.send(()).unwrap();
+    // Everything queued is written; the refused submission is not (its callback never runs).
+    c.submit_wait(vec![common::append(8, 1)]).unwrap();
+    assert_eq!(called.load(Ordering::Relaxed), queued);
+    assert_eq!(store.last_seq(7).unwrap(), queued);
+}
