@@ -30,24 +30,37 @@
 
 #![warn(missing_docs)]
 
+#[cfg(feature = "db")]
 mod accounts;
+#[cfg(feature = "db")]
 mod chats;
 pub mod codec;
+#[cfg(feature = "db")]
 mod commit;
+#[cfg(feature = "db")]
 mod error;
+#[cfg(feature = "db")]
 mod ids;
 pub mod keys;
+#[cfg(feature = "db")]
 pub mod schema;
+#[cfg(feature = "db")]
 mod store;
 mod types;
 
+#[cfg(feature = "db")]
 pub use commit::{CommitCallback, Committer, Op, QUEUE_CAPACITY};
+#[cfg(feature = "db")]
 pub use error::{Result, StoreError};
+#[cfg(feature = "db")]
 pub use ids::{FIRST_ID, ID_BLOCK};
+#[cfg(feature = "db")]
 pub use store::{Durability, Store, StoreOptions};
 pub use types::{ChatKind, ChatMeta, DedupRecord, DeviceRecord, Role, Stats, UserRecord};
 
+#[cfg(feature = "db")]
 /// The `bytes` crate ([`Op::Append`] carries a [`bytes::Bytes`]).
 pub use bytes;
+#[cfg(feature = "db")]
 /// The RocksDB crate this store is built on (for its error type, and for tools).
 pub use rocksdb;

@@ -20,6 +20,8 @@ if cargo tree -q -p magpie-client -e normal --prefix none | grep -q "^rocksdb ";
   echo "magpie-client must not depend on rocksdb" >&2; exit 1
 fi
 echo "wire and client-lib stay free of I/O runtimes / storage as required"
+# The record and key codecs build without RocksDB (the fuzz targets rely on it).
+cargo check -q --release -p magpie-storage --no-default-features
 
 echo "== workspace tests (epoll)"
 MAGPIE_IO=epoll cargo test --release --workspace
