@@ -18,6 +18,7 @@ mod config;
 mod conn;
 mod ids;
 mod mailbox;
+mod metrics;
 mod owner;
 mod rate;
 mod runtime;
@@ -48,6 +49,8 @@ pub(crate) struct Shared {
     pub store: Store,
     pub committer: Committer,
     pub mailboxes: Vec<mailbox::Mailbox>,
+    /// One set of metrics per shard, written only by that shard (see `metrics.rs`).
+    pub metrics: Box<[metrics::ShardMetrics]>,
     pub config: Config,
     pub node_id: u64,
 }
@@ -92,6 +95,7 @@ pub fn start(config: Config) -> std::io::Result<Engine> {
         committer: store.committer(),
         store,
         mailboxes: (0..shards).map(|_| mailbox::Mailbox::new(MAILBOX_CAPACITY)).collect(),
+        metrics: (0..shards).map(|_| metrics::ShardMetrics::default()).collect(),
         config: config.clone(),
         node_id,
     });

@@ -64,6 +64,11 @@ impl Mailbox {
         .await
     }
 
+    /// Messages waiting (for metrics; any thread).
+    pub fn depth(&self) -> usize {
+        self.queue.len()
+    }
+
     /// Pops without waiting (to drain a burst in one go).
     pub fn try_recv(&self) -> Option<ShardMsg> {
         self.queue.pop()

@@ -7,6 +7,7 @@
 //! about an event that a crash could erase.
 
 use crate::ids::{chat_owner, now_ms, pair_owner};
+use crate::metrics;
 use crate::shard::{Delivery, ReplyTo, Shard, ShardMsg};
 use bytes::Bytes;
 use magpie_storage::{ChatKind, ChatMeta, DedupRecord, Op, Role};
@@ -14,13 +15,23 @@ use magpie_wire::{encode, fb, ErrorCode};
 use std::collections::{HashMap, VecDeque};
 use std::rc::Rc;
 use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 /// Retried sends remembered in memory per chat; older ones are found in the dedup column family
 /// by the sender's shard before the send is forwarded here.
 const DEDUP_IN_MEMORY: usize = 4096;
 
 pub enum OwnerCmd {
-    Send { chat_id: u64, user_id: u64, device_id: u64, client_msg_id: String, content: String, reply: ReplyTo },
+    /// `received` is set when the owner shard takes the command from its mailbox (metrics).
+    Send {
+        chat_id: u64,
+        user_id: u64,
+        device_id: u64,
+        client_msg_id: String,
+        content: String,
+        reply: ReplyTo,
+        received: Option<Instant>,
+    },
     /// `chat_id` was allocated by the requester so that this shard owns it.
     CreateGroup { chat_id: u64, user_id: u64, device_id: u64, title: String, members: Vec<u64>, reply: ReplyTo },
     /// Sent to the pair's owner shard, which serialises creation so a pair gets one chat.
@@ -78,6 +89,8 @@ struct Pending {
     event: Bytes,
     recipients: Arc<[u64]>,
     after: AfterCommit,
+    /// Messages: when this shard received the Send.
+    received: Option<Instant>,
 }
 
 enum AfterCommit {
@@ -173,7 +186,10 @@ impl ChatState {
 }
 
 /// Entry point for commands arriving at this shard.
-pub fn handle(shard: &Rc<Shard>, cmd: OwnerCmd) {
+pub fn handle(shard: &Rc<Shard>, mut cmd: OwnerCmd) {
+    if let OwnerCmd::Send { received, .. } = &mut cmd {
+        *received = Some(Instant::now());
+    }
     match cmd {
         OwnerCmd::CreateGroup { chat_id, user_id, device_id, title, members, reply } => {
             create_group(shard, chat_id, user_id, device_id, title, members, reply)
@@ -248,8 +264,8 @@ fn apply(shard: &Rc<Shard>, chat_id: u64, cmd: OwnerCmd) {
         return;
     }
     let result = match cmd {
-        OwnerCmd::Send { user_id, device_id, client_msg_id, content, reply, .. } => {
-            send(shard, state, user_id, device_id, client_msg_id, content, reply)
+        OwnerCmd::Send { user_id, device_id, client_msg_id, content, reply, received, .. } => {
+            send(shard, state, user_id, device_id, client_msg_id, content, reply, received)
         }
         OwnerCmd::AddMembers { user_id, device_id, user_ids, reply, .. } => {
             add_members(shard, state, user_id, device_id, user_ids, reply)
@@ -267,6 +283,7 @@ fn apply(shard: &Rc<Shard>, chat_id: u64, cmd: OwnerCmd) {
 
 type Refusal = (ErrorCode, &'static str);
 
+#[allow(clippy::too_many_arguments)]
 fn send(
     shard: &Rc<Shard>,
     state: &mut ChatState,
@@ -275,6 +292,7 @@ fn send(
     client_msg_id: String,
     content: String,
     reply: ReplyTo,
+    received: Option<Instant>,
 ) -> Result<(), Refusal> {
     if !state.members.contains_key(&user_id) {
         return Err((ErrorCode::ChatNotFound, "no such chat"));
@@ -306,7 +324,7 @@ fn send(
     ];
     let recipients = state.recipients.clone();
     let after = AfterCommit::Ack { key: key.clone(), message_id, time_ms };
-    submit(shard, state, ops, Pending { seq, event, recipients, after })?;
+    submit(shard, state, ops, Pending { seq, event, recipients, after, received })?;
     state.dedup.insert(key, DedupState::Waiting(vec![reply]));
     Ok(())
 }
@@ -342,7 +360,7 @@ fn add_members(
     let mut recipients: Vec<u64> = state.recipients.iter().copied().chain(new.iter().copied()).collect();
     recipients.sort_unstable();
     let ok = encode::ok(reply.request_id);
-    submit(shard, state, ops, Pending { seq, event, recipients: Arc::from(recipients), after: AfterCommit::Reply(reply, ok) })?;
+    submit(shard, state, ops, Pending { seq, event, recipients: Arc::from(recipients), after: AfterCommit::Reply(reply, ok), received: None })?;
     for &u in &new {
         state.members.insert(u, Role::Member);
     }
@@ -376,7 +394,7 @@ fn remove_member(
     let recipients = state.recipients.clone();
     let ops = vec![Op::RemoveMember { chat_id, user_id: target }, Op::Append { chat_id, seq, event: event.clone() }];
     let ok = encode::ok(reply.request_id);
-    submit(shard, state, ops, Pending { seq, event, recipients, after: AfterCommit::Reply(reply, ok) })?;
+    submit(shard, state, ops, Pending { seq, event, recipients, after: AfterCommit::Reply(reply, ok), received: None })?;
     state.members.remove(&target);
     state.refresh_recipients();
     Ok(())
@@ -424,7 +442,7 @@ fn start_chat(
     ops.extend(members.iter().map(|&(user_id, role)| Op::PutMember { chat_id, user_id, role }));
     ops.push(Op::Append { chat_id, seq: 1, event: event.clone() });
     let recipients = state.recipients.clone();
-    match submit(shard, &mut state, ops, Pending { seq: 1, event, recipients, after }) {
+    match submit(shard, &mut state, ops, Pending { seq: 1, event, recipients, after, received: None }) {
         Ok(()) => {
             shard.owner.borrow_mut().chats.insert(chat_id, Slot::Ready(Box::new(state)));
         }
@@ -530,12 +548,15 @@ fn submit(shard: &Rc<Shard>, state: &mut ChatState, ops: Vec<Op>, pending: Pendi
     let chat_id = state.meta.chat_id;
     let shared = shard.shared.clone();
     let me = shard.id;
+    let submitted = Instant::now();
     let done = Box::new(move |result: magpie_storage::Result<()>| {
+        let elapsed = submitted.elapsed();
         let result = result.map_err(|e| e.to_string());
-        shared.mailboxes[me].push_blocking(ShardMsg::Committed { chat_id, result });
+        shared.mailboxes[me].push_blocking(ShardMsg::Committed { chat_id, result, elapsed });
     });
     match shard.shared.committer.try_submit(ops, done) {
         Ok(()) => {
+            metrics::inc(&shard.metrics().commits_inflight);
             state.last_seq = pending.seq;
             state.inflight.push_back(pending);
             Ok(())
@@ -549,7 +570,10 @@ fn submit(shard: &Rc<Shard>, state: &mut ChatState, ops: Vec<Op>, pending: Pendi
 }
 
 /// The commit thread made the oldest in-flight batch of `chat_id` durable (or failed it).
-pub fn committed(shard: &Rc<Shard>, chat_id: u64, result: Result<(), String>) {
+/// `elapsed` is the time from the hand-over to the commit callback.
+pub fn committed(shard: &Rc<Shard>, chat_id: u64, result: Result<(), String>, elapsed: Duration) {
+    let m = shard.metrics();
+    metrics::dec(&m.commits_inflight);
     let mut owner = shard.owner.borrow_mut();
     let Some(Slot::Ready(state)) = owner.chats.get_mut(&chat_id) else {
         tracing::error!(chat_id, "commit result for a chat that is not loaded");
@@ -563,8 +587,10 @@ pub fn committed(shard: &Rc<Shard>, chat_id: u64, result: Result<(), String>) {
     let mut delivery = None;
     match result {
         Ok(()) => {
+            metrics::inc(&m.events_committed);
             match p.after {
                 AfterCommit::Ack { key, message_id, time_ms } => {
+                    m.send_durable.observe(elapsed);
                     for r in state.remember_done(key.clone(), message_id, p.seq, time_ms) {
                         replies.push((r, encode::send_ack(r.request_id, chat_id, &key.1, message_id, p.seq, time_ms)));
                     }
@@ -582,7 +608,13 @@ pub fn committed(shard: &Rc<Shard>, chat_id: u64, result: Result<(), String>) {
                     }
                 }
             }
-            delivery = Some(Delivery { chat_id, seq: p.seq, recipients: p.recipients, frame: encode::deliver(&p.event) });
+            delivery = Some(Delivery {
+                chat_id,
+                seq: p.seq,
+                recipients: p.recipients,
+                frame: encode::deliver(&p.event),
+                received: p.received,
+            });
         }
         Err(e) => {
             tracing::error!(chat_id, seq = p.seq, error = %e, "commit failed; the chat will be reloaded");

@@ -5,6 +5,7 @@
 use crate::conn::ConnShared;
 use crate::ids::MessageIds;
 use crate::mailbox::Mailbox;
+use crate::metrics::{self, ShardMetrics};
 use crate::owner::{Owner, OwnerCmd};
 use crate::Shared;
 use bytes::Bytes;
@@ -12,6 +13,7 @@ use std::cell::RefCell;
 use std::collections::{HashMap, VecDeque};
 use std::rc::Rc;
 use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 pub type ConnId = u64;
 
@@ -32,6 +34,8 @@ pub struct Delivery {
     pub recipients: Arc<[u64]>,
     /// The `Deliver` frame.
     pub frame: Bytes,
+    /// For messages: when the owner shard received the Send (for `magpie_send_deliver_seconds`).
+    pub received: Option<Instant>,
 }
 
 pub enum ShardMsg {
@@ -42,7 +46,8 @@ pub enum ShardMsg {
     /// A response for a local connection.
     Reply { conn: ConnId, frame: Bytes },
     /// The commit thread finished the oldest in-flight batch of this owned chat.
-    Committed { chat_id: u64, result: Result<(), String> },
+    /// `elapsed` is the time from the hand-over to the commit callback.
+    Committed { chat_id: u64, result: Result<(), String>, elapsed: Duration },
     /// Close every local connection of this device (revoked or logged out).
     RevokeDevice { device_id: u64 },
     /// Stop the shard (engine shutdown).
@@ -84,6 +89,11 @@ impl Shard {
         &self.shared.mailboxes[self.id]
     }
 
+    /// This shard's metrics (only this shard writes them).
+    pub fn metrics(&self) -> &ShardMetrics {
+        &self.shared.metrics[self.id]
+    }
+
     pub fn next_conn_id(&self) -> ConnId {
         let id = self.next_conn.get();
         self.next_conn.set(id + 1);
@@ -97,10 +107,12 @@ impl Shard {
         let mut backlog = self.backlog.borrow_mut();
         if !backlog[to].is_empty() {
             backlog[to].push_back(msg);
+            metrics::inc(&self.metrics().backlog);
             return;
         }
         if let Err(msg) = self.shared.mailboxes[to].try_push(msg) {
             backlog[to].push_back(msg);
+            metrics::inc(&self.metrics().backlog);
             drop(backlog);
             let shard = self.clone();
             tokio::task::spawn_local(async move { shard.drain_backlog(to).await });
@@ -110,9 +122,12 @@ impl Shard {
     async fn drain_backlog(self: Rc<Self>, to: usize) {
         loop {
             let Some(msg) = self.backlog.borrow_mut()[to].pop_front() else { return };
-            if let Err(msg) = self.shared.mailboxes[to].try_push(msg) {
-                self.backlog.borrow_mut()[to].push_front(msg);
-                tokio::time::sleep(std::time::Duration::from_micros(200)).await;
+            match self.shared.mailboxes[to].try_push(msg) {
+                Ok(()) => metrics::dec(&self.metrics().backlog),
+                Err(msg) => {
+                    self.backlog.borrow_mut()[to].push_front(msg);
+                    tokio::time::sleep(std::time::Duration::from_micros(200)).await;
+                }
             }
         }
     }
@@ -150,12 +165,17 @@ impl Shard {
         if by_user.is_empty() {
             return;
         }
+        let mut queued = false;
         for user in d.recipients.iter() {
             if let Some(conns) = by_user.get(user) {
                 for c in conns {
-                    c.offer(self, d.chat_id, d.seq, &d.frame);
+                    queued |= c.offer(self, d.chat_id, d.seq, &d.frame);
                 }
             }
+        }
+        // Once per delivery and shard: by now every live local recipient has the frame queued.
+        if let (true, Some(received)) = (queued, d.received) {
+            self.metrics().send_deliver.observe(received.elapsed());
         }
     }
 
@@ -187,7 +207,7 @@ impl Shard {
             ShardMsg::Owner(cmd) => crate::owner::handle(self, cmd),
             ShardMsg::Deliver(d) => self.deliver_local(&d),
             ShardMsg::Reply { conn, frame } => self.deliver_reply(conn, frame),
-            ShardMsg::Committed { chat_id, result } => crate::owner::committed(self, chat_id, result),
+            ShardMsg::Committed { chat_id, result, elapsed } => crate::owner::committed(self, chat_id, result, elapsed),
             ShardMsg::RevokeDevice { device_id } => {
                 let victims: Vec<_> =
                     self.conns.borrow().values().filter(|c| c.device_id() == Some(device_id)).cloned().collect();

@@ -8,6 +8,7 @@
 //! (re)connect, slow consumers and any reordering, so there is one path to get right.
 
 use super::ConnShared;
+use crate::metrics;
 use crate::shard::Shard;
 use bytes::Bytes;
 use magpie_wire::{encode, ErrorCode};
@@ -38,25 +39,27 @@ pub struct Cursor {
 }
 
 impl ConnShared {
-    /// A committed event for one of this connection's user's chats.
-    pub fn offer(self: &Rc<Self>, shard: &Rc<Shard>, chat_id: u64, seq: u64, frame: &Bytes) {
+    /// A committed event for one of this connection's user's chats. True if the frame was
+    /// queued live (otherwise it is skipped or left to a catch-up from the log).
+    pub fn offer(self: &Rc<Self>, shard: &Rc<Shard>, chat_id: u64, seq: u64, frame: &Bytes) -> bool {
         let phase = self.phase.get();
         if phase == Phase::NotSynced || self.is_closing() {
-            return;
+            return false;
         }
         let mut cursors = self.cursors.borrow_mut();
         let c = cursors.entry(chat_id).or_default();
         if seq <= c.delivered {
-            return;
+            return false;
         }
         if c.catching_up || phase == Phase::Starting {
             c.target = c.target.max(seq);
             c.catching_up = true;
-            return;
+            return false;
         }
         if seq == c.delivered + 1 && self.try_push_event(frame) {
             c.delivered = seq;
-            return;
+            metrics::inc(&shard.metrics().deliveries_live);
+            return true;
         }
         // A gap or a full queue: read the rest from the log.
         c.target = seq;
@@ -66,6 +69,7 @@ impl ConnShared {
         tokio::task::spawn_local(async move {
             catch_up(&shard, &conn, chat_id).await;
         });
+        false
     }
 }
 
@@ -108,6 +112,7 @@ async fn catch_up(shard: &Rc<Shard>, conn: &Rc<ConnShared>, chat_id: u64) -> u64
                 return sent;
             }
             sent += 1;
+            metrics::inc(&shard.metrics().deliveries_catch_up);
             if let Some(c) = conn.cursors.borrow_mut().get_mut(&chat_id) {
                 c.delivered = seq;
             }

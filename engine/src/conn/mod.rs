@@ -10,6 +10,7 @@
 mod delivery;
 mod requests;
 
+use crate::metrics::{self, Transport};
 use crate::rate::{RateLimiter, Verdict};
 use crate::shard::{ConnId, Shard};
 use crate::transport::{FrameReader, FrameWriter, ReadError};
@@ -136,13 +137,14 @@ impl ConnShared {
 }
 
 /// Runs a connection to its end.
-pub async fn serve<R: FrameReader, W: FrameWriter + 'static>(shard: Rc<Shard>, mut reader: R, writer: W, transport: &'static str) {
+pub async fn serve<R: FrameReader, W: FrameWriter + 'static>(shard: Rc<Shard>, mut reader: R, writer: W, transport: Transport) {
     let (tx, rx) = mpsc::channel(shard.shared.config.outbound_queue.max(4 * REPLY_HEADROOM));
     let conn = Rc::new(ConnShared::new(shard.next_conn_id(), tx));
     shard.conns.borrow_mut().insert(conn.id, conn.clone());
     shard.running_conns.set(shard.running_conns.get() + 1);
-    tracing::debug!(shard = shard.id, conn = conn.id, transport, "connection opened");
-    let writer_task = tokio::task::spawn_local(write_loop(conn.clone(), rx, writer));
+    metrics::inc(&shard.metrics().conns_open[transport as usize]);
+    tracing::debug!(shard = shard.id, conn = conn.id, transport = transport.name(), "connection opened");
+    let writer_task = tokio::task::spawn_local(write_loop(shard.clone(), conn.clone(), rx, writer));
     match read_loop(&shard, &conn, &mut reader).await {
         Ok(()) => conn.close_quietly(),
         Err((code, reason)) => {
@@ -151,6 +153,7 @@ pub async fn serve<R: FrameReader, W: FrameWriter + 'static>(shard: Rc<Shard>, m
         }
     }
     shard.unregister(&conn);
+    metrics::dec(&shard.metrics().conns_open[transport as usize]);
     // Keep reading until the writer has said goodbye and the peer hangs up (bounded): closing a
     // TCP socket with unread input sends a reset, which would destroy the Close frame in flight.
     let drain = async {
@@ -161,7 +164,8 @@ pub async fn serve<R: FrameReader, W: FrameWriter + 'static>(shard: Rc<Shard>, m
     tracing::debug!(shard = shard.id, conn = conn.id, "connection closed");
 }
 
-async fn write_loop<W: FrameWriter>(conn: Rc<ConnShared>, mut rx: mpsc::Receiver<Bytes>, mut writer: W) {
+async fn write_loop<W: FrameWriter>(shard: Rc<Shard>, conn: Rc<ConnShared>, mut rx: mpsc::Receiver<Bytes>, mut writer: W) {
+    let metrics = shard.metrics();
     let mut batch: Vec<Bytes> = Vec::new();
     loop {
         tokio::select! {
@@ -175,6 +179,9 @@ async fn write_loop<W: FrameWriter>(conn: Rc<ConnShared>, mut rx: mpsc::Receiver
                         Ok(f) => batch.push(f),
                         Err(_) => break,
                     }
+                }
+                for f in &batch {
+                    metrics.frame_out(f);
                 }
                 if writer.write_frames(&batch).await.is_err() {
                     conn.close_quietly();
@@ -196,6 +203,9 @@ async fn write_loop<W: FrameWriter>(conn: Rc<ConnShared>, mut rx: mpsc::Receiver
             batch.push(encode::close(*code, reason));
         }
         if !batch.is_empty() {
+            for f in &batch {
+                metrics.frame_out(f);
+            }
             let _ = writer.write_frames(&batch).await;
         }
     })
@@ -235,6 +245,7 @@ async fn read_loop<R: FrameReader>(shard: &Rc<Shard>, conn: &Rc<ConnShared>, rea
             Ok(Ok(frame)) => frame,
         };
         let f = verify::client_frame(&frame).map_err(|code| (code, describe(code)))?;
+        shard.metrics().frame_in(f.body_type());
         let request_id = f.request_id();
         if request_id == 0 {
             return Err((ErrorCode::MalformedFrame, "requests need a non-zero request_id"));

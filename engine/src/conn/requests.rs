@@ -174,7 +174,7 @@ async fn authenticated(
                 }
                 return Ok(Some(encode::send_ack(rid, chat_id, &client_msg_id, rec.message_id, rec.seq, rec.time_ms)));
             }
-            let cmd = OwnerCmd::Send { chat_id, user_id, device_id, client_msg_id, content, reply };
+            let cmd = OwnerCmd::Send { chat_id, user_id, device_id, client_msg_id, content, reply, received: None };
             shard.send_to(chat_owner(chat_id, shards), ShardMsg::Owner(cmd));
             Ok(None)
         }

@@ -1,5 +1,5 @@
-//! The TCP port: a tiny HTTP/1.1 front that answers `GET /healthz` and upgrades `GET /ws` to
-//! a WebSocket. Parsing is httparse's; the WebSocket handshake key is tungstenite's.
+//! The TCP port: a tiny HTTP/1.1 front that answers `GET /healthz` and `GET /metrics`
+//! (Prometheus text format) and upgrades `GET /ws` to a WebSocket. Parsing is httparse's; the WebSocket handshake key is tungstenite's.
 
 use crate::shard::Shard;
 use std::rc::Rc;
@@ -14,6 +14,7 @@ const HEAD_TIMEOUT: Duration = Duration::from_secs(10);
 
 enum Route {
     Health,
+    Metrics,
     WebSocket { accept: String },
     NotFound,
     BadRequest,
@@ -28,6 +29,17 @@ pub async fn handle<S: AsyncRead + AsyncWrite + Unpin + 'static>(shard: Rc<Shard
     match route {
         Route::Health => {
             let _ = stream.write_all(response("200 OK", "ok\n").as_bytes()).await;
+            let _ = stream.shutdown().await;
+        }
+        Route::Metrics => {
+            let body = crate::metrics::render(shard.shared.clone()).await;
+            let head = format!(
+                "HTTP/1.1 200 OK\r\ncontent-type: text/plain; version=0.0.4\r\ncontent-length: {}\r\nconnection: close\r\n\r\n",
+                body.len()
+            );
+            if stream.write_all(head.as_bytes()).await.is_ok() {
+                let _ = stream.write_all(body.as_bytes()).await;
+            }
             let _ = stream.shutdown().await;
         }
         Route::NotFound => {
@@ -51,7 +63,7 @@ pub async fn handle<S: AsyncRead + AsyncWrite + Unpin + 'static>(shard: Rc<Shard
             drop(head);
             let ws = WebSocketStream::from_partially_read(stream, rest, Role::Server, Some(super::ws::config())).await;
             let (reader, writer) = super::ws::split(ws);
-            crate::conn::serve(shard, reader, writer, "websocket").await;
+            crate::conn::serve(shard, reader, writer, crate::metrics::Transport::WebSocket).await;
         }
     }
 }
@@ -96,6 +108,7 @@ fn route(head: &[u8]) -> Route {
     };
     match req.path {
         Some("/healthz") => Route::Health,
+        Some("/metrics") => Route::Metrics,
         Some("/ws") => {
             let upgrade = header("upgrade").is_some_and(|v| v.eq_ignore_ascii_case("websocket"));
             match (upgrade, header("sec-websocket-key")) {

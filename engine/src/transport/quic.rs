@@ -96,7 +96,7 @@ pub async fn serve(shard: Rc<Shard>, endpoint: quinn::Endpoint) {
                     return;
                 }
             };
-            crate::conn::serve(shard, QuicReader { recv }, QuicWriter { send, conn }, "quic").await;
+            crate::conn::serve(shard, QuicReader { recv }, QuicWriter { send, conn }, crate::metrics::Transport::Quic).await;
         });
     }
 }
