@@ -67,6 +67,9 @@ pub struct ClientConfig {
     /// Last sequence number the app already holds per chat, `(chat_id, seq)`: sync resumes after
     /// them, and older events are dropped as duplicates.
     pub cursors: Vec<(u64, u64)>,
+    /// WebSocket over TLS (`wss://`, trusting `server_cert_der`). By default on unless the
+    /// WebSocket address is a loopback one: the engine serves plaintext only to its own host.
+    pub websocket_tls: bool,
     /// Local address to connect from (load generators spread over 127.0.0.x).
     pub local_ip: Option<IpAddr>,
     /// A shared QUIC endpoint; by default each client binds its own.
@@ -92,6 +95,7 @@ impl ClientConfig {
             reconnect: ReconnectPolicy::default(),
             keepalive: Duration::from_secs(15),
             cursors: Vec::new(),
+            websocket_tls: !ws_addr.ip().is_loopback(),
             local_ip: None,
             quic_connector: None,
         }
@@ -159,6 +163,12 @@ impl ClientConfig {
 
     pub fn cursors(mut self, cursors: impl IntoIterator<Item = (u64, u64)>) -> Self {
         self.cursors = cursors.into_iter().collect();
+        self
+    }
+
+    /// Use `wss://` (true) or plain `ws://` (false) for WebSocket.
+    pub fn websocket_tls(mut self, on: bool) -> Self {
+        self.websocket_tls = on;
         self
     }
 

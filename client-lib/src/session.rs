@@ -87,7 +87,16 @@ async fn open(cfg: &ClientConfig, connector: Option<&QuicConnector>) -> Result<C
         let connector = connector.ok_or_else(|| ClientError::InvalidInput("QUIC needs the server certificate".into()))?;
         timeout(limit, connector.connect(cfg.quic_addr, &cfg.server_name)).await.map_err(|_| ClientError::Timeout)?
     };
-    let ws = || async { timeout(cfg.request_timeout, Connection::websocket(cfg.ws_addr, cfg.local_ip)).await.map_err(|_| ClientError::Timeout)? };
+    let ws = || async {
+        let connect = async {
+            if cfg.websocket_tls {
+                Connection::websocket_tls(cfg.ws_addr, cfg.local_ip, &cfg.server_cert_der, &cfg.server_name).await
+            } else {
+                Connection::websocket(cfg.ws_addr, cfg.local_ip).await
+            }
+        };
+        timeout(cfg.request_timeout, connect).await.map_err(|_| ClientError::Timeout)?
+    };
     match (cfg.transport, connector) {
         (TransportPref::Quic, _) => quic(cfg.request_timeout).await,
         (TransportPref::WebSocket, _) | (TransportPref::Auto, None) => ws().await,

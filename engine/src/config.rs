@@ -29,6 +29,30 @@ impl std::str::FromStr for IoMode {
     }
 }
 
+/// Where the TCP port accepts plaintext (`ws://`, `http://` metrics). TLS is always accepted on
+/// the same port; `/healthz` is always served.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PlaintextPolicy {
+    /// From loopback peers only (the default): TLS outside this host.
+    Loopback,
+    /// From anyone (behind a TLS-terminating proxy).
+    Always,
+    /// From no one.
+    Never,
+}
+
+impl std::str::FromStr for PlaintextPolicy {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        match s {
+            "loopback" => Ok(PlaintextPolicy::Loopback),
+            "always" => Ok(PlaintextPolicy::Always),
+            "never" => Ok(PlaintextPolicy::Never),
+            _ => Err(format!("unknown plaintext policy {s:?} (loopback, always, never)")),
+        }
+    }
+}
+
 #[derive(Debug, Clone)]
 pub struct Config {
     /// RocksDB, the TLS certificate and the node id live here.
@@ -53,6 +77,8 @@ pub struct Config {
     pub idle_timeout: Duration,
     /// argon2id memory cost in KiB (tests lower it to keep registration fast).
     pub argon2_memory_kib: u32,
+    /// Where plaintext WebSocket and metrics are served.
+    pub plaintext_ws: PlaintextPolicy,
 }
 
 impl Config {
@@ -70,6 +96,7 @@ impl Config {
             outbound_queue: 1024,
             idle_timeout: Duration::from_secs(120),
             argon2_memory_kib: 19 * 1024,
+            plaintext_ws: PlaintextPolicy::Loopback,
         }
     }
 

@@ -26,7 +26,7 @@ mod shard;
 pub mod tls;
 mod transport;
 
-pub use config::{Config, IoMode};
+pub use config::{Config, IoMode, PlaintextPolicy};
 pub use magpie_storage::Durability;
 pub use runtime::{choose_io, io_uring_available, Io};
 
@@ -53,6 +53,8 @@ pub(crate) struct Shared {
     pub metrics: Box<[metrics::ShardMetrics]>,
     pub config: Config,
     pub node_id: u64,
+    /// TLS on the TCP port (wss://, https://), with the same certificate as QUIC.
+    pub tls_acceptor: tokio_rustls::TlsAcceptor,
 }
 
 /// A running engine.
@@ -98,6 +100,7 @@ pub fn start(config: Config) -> std::io::Result<Engine> {
         metrics: (0..shards).map(|_| metrics::ShardMetrics::default()).collect(),
         config: config.clone(),
         node_id,
+        tls_acceptor: tokio_rustls::TlsAcceptor::from(Arc::new(tls::tcp_server_config(&identity)?)),
     });
     let cores = if config.pin_cores { core_affinity::get_core_ids().unwrap_or_default() } else { Vec::new() };
     let (ready_tx, ready_rx) = std::sync::mpsc::channel();

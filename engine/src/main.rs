@@ -1,7 +1,7 @@
 //! `magpie`: runs the engine until Ctrl-C or SIGTERM.
 
 use clap::Parser;
-use magpie_engine::{Config, Durability, IoMode};
+use magpie_engine::{Config, Durability, IoMode, PlaintextPolicy};
 use std::net::SocketAddr;
 use std::path::PathBuf;
 
@@ -34,6 +34,10 @@ struct Args {
     /// power-loss (fsync every group commit) or process-crash (write the WAL, no fsync).
     #[arg(long, env = "MAGPIE_DURABILITY", default_value = "power-loss", value_parser = parse_durability)]
     durability: Durability,
+    /// Where plaintext ws:// and http:// metrics are served: loopback (peers on this host),
+    /// always (behind a TLS proxy) or never. TLS (wss://) is always served on the same port.
+    #[arg(long, env = "MAGPIE_PLAINTEXT", default_value = "loopback")]
+    plaintext: PlaintextPolicy,
     /// Do not pin shard threads to cores.
     #[arg(long)]
     no_pin: bool,
@@ -69,6 +73,7 @@ fn main() -> std::io::Result<()> {
     config.io = args.io;
     config.durability = args.durability;
     config.pin_cores = !args.no_pin;
+    config.plaintext_ws = args.plaintext;
     let engine = magpie_engine::start(config)?;
     let durability = match args.durability {
         Durability::PowerLoss => "power-loss",
@@ -83,6 +88,11 @@ fn main() -> std::io::Result<()> {
     );
     println!("  QUIC       quic://{}  (trust {})", engine.quic_addr, args.data_dir.join("tls/cert.der").display());
     println!("  WebSocket  ws://{}/ws", engine.tcp_addr);
+    println!("  Secure WS  wss://{}/ws  (same certificate; plaintext only from {})", engine.tcp_addr, match args.plaintext {
+        PlaintextPolicy::Loopback => "this host",
+        PlaintextPolicy::Always => "anywhere",
+        PlaintextPolicy::Never => "nowhere",
+    });
     println!("  Health     http://{}/healthz", engine.tcp_addr);
     let rt = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
     rt.block_on(async {

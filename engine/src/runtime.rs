@@ -174,9 +174,9 @@ async fn shard_main(
 async fn serve_tcp_epoll(shard: std::rc::Rc<Shard>, listener: tokio::net::TcpListener) {
     loop {
         match listener.accept().await {
-            Ok((stream, _peer)) => {
+            Ok((stream, peer)) => {
                 let _ = stream.set_nodelay(true);
-                tokio::task::spawn_local(crate::transport::http::handle(shard.clone(), stream));
+                tokio::task::spawn_local(crate::transport::http::accept(shard.clone(), stream, peer));
             }
             Err(e) => {
                 // EMFILE and friends: back off instead of spinning.

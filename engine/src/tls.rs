@@ -69,6 +69,22 @@ fn write_private(path: &Path, data: &[u8]) -> std::io::Result<()> {
     f.sync_all()
 }
 
+/// TLS for the TCP port (WebSocket and HTTP), with the same certificate as QUIC.
+pub fn tcp_server_config(id: &Identity) -> std::io::Result<rustls::ServerConfig> {
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let mut tls = rustls::ServerConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .map_err(other)?
+        .with_no_client_auth()
+        .with_single_cert(
+            vec![CertificateDer::from(id.cert_der.clone())],
+            PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(id.key_der.clone())),
+        )
+        .map_err(other)?;
+    tls.alpn_protocols = vec![b"http/1.1".to_vec()];
+    Ok(tls)
+}
+
 /// The quinn server configuration for this identity.
 pub fn quic_server_config(id: &Identity, idle_timeout: std::time::Duration) -> std::io::Result<quinn::ServerConfig> {
     let provider = Arc::new(rustls::crypto::ring::default_provider());

@@ -234,3 +234,30 @@ async fn registration_and_login_errors_are_stable_codes() {
     let invalid = magpie_client::Client::connect(e.client_config(TransportPref::Quic).register("NO", PASSWORD, "x")).await;
     assert_eq!(invalid.err().and_then(|e| e.code()), Some(ErrorCode::InvalidArgument));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn websocket_over_tls_and_the_plaintext_policy() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    // As for a public listener: plaintext from nowhere, TLS on the same port.
+    let e = start_with(|c| c.plaintext_ws = magpie_engine::PlaintextPolicy::Never);
+    let wss = |name: &str| e.client_config(TransportPref::WebSocket).websocket_tls(true).register(name, PASSWORD, "d");
+    let (alice, _a) = connect_synced(wss("alice")).await;
+    let (bob, mut bob_ev) = connect_synced(wss("bob")).await;
+    assert_eq!(alice.transport(), Some(magpie_client::Transport::WebSocket));
+    let chat = alice.create_direct(bob.user_id()).await.unwrap();
+    alice.send(chat.chat_id, "over wss").await.unwrap();
+    assert_eq!(next_message(&mut bob_ev).await.1, "over wss");
+
+    // Plain ws:// is refused (403 before any upgrade), so the client cannot connect.
+    let plain = e.client_config(TransportPref::WebSocket).websocket_tls(false).register("carol", PASSWORD, "d");
+    assert!(magpie_client::Client::connect(plain).await.is_err());
+    let get = |path: &'static str| async move {
+        let mut s = tokio::net::TcpStream::connect(e.engine.tcp_addr).await.unwrap();
+        s.write_all(format!("GET {path} HTTP/1.1\r\n\r\n").as_bytes()).await.unwrap();
+        let mut body = String::new();
+        s.read_to_string(&mut body).await.unwrap();
+        body
+    };
+    assert!(get("/metrics").await.starts_with("HTTP/1.1 403"));
+    assert!(get("/healthz").await.starts_with("HTTP/1.1 200"), "health checks stay plaintext");
+}

@@ -77,9 +77,19 @@ impl Connection {
         connector.connect(addr, DEFAULT_SERVER_NAME).await
     }
 
-    /// Connects to `ws://addr/ws`, optionally from the local address `local_ip`.
+    /// Connects to `ws://addr/ws` (plaintext), optionally from the local address `local_ip`.
     pub async fn websocket(addr: SocketAddr, local_ip: Option<IpAddr>) -> Result<Self> {
-        ws::connect(addr, local_ip).await
+        ws::connect(addr, local_ip, None).await
+    }
+
+    /// Connects to `wss://addr/ws`, trusting exactly `server_cert_der` for `server_name`.
+    pub async fn websocket_tls(
+        addr: SocketAddr,
+        local_ip: Option<IpAddr>,
+        server_cert_der: &[u8],
+        server_name: &str,
+    ) -> Result<Self> {
+        ws::connect(addr, local_ip, Some(ws::Tls { server_cert_der, server_name })).await
     }
 
     pub(crate) fn from_halves(sender: FrameSender, receiver: FrameReceiver) -> Self {

@@ -8,6 +8,13 @@ use std::sync::Arc;
 /// ALPN protocol id of Magpie over QUIC.
 pub const ALPN: &[u8] = b"magpie/1";
 
+/// TLS for `wss://`: the same pinned certificate, ALPN http/1.1.
+pub(crate) fn tcp_client_config(server_cert_der: &[u8]) -> Result<rustls::ClientConfig> {
+    let mut tls = client_config(server_cert_der)?;
+    tls.alpn_protocols = vec![b"http/1.1".to_vec()];
+    Ok(tls)
+}
+
 pub(crate) fn client_config(server_cert_der: &[u8]) -> Result<rustls::ClientConfig> {
     let mut roots = rustls::RootCertStore::empty();
     roots

@@ -1,5 +1,7 @@
-//! WebSocket: one binary message is exactly one frame. Plain `ws://` (loopback deployments);
-//! the buffers are small because a client holds one connection and frames are small.
+//! WebSocket: one binary message is exactly one frame, over `wss://` (TLS, trusting exactly the
+//! engine's certificate, as QUIC does) or plain `ws://` (which the engine accepts only from its
+//! own host by default). The buffers are small because a client holds one connection and frames
+//! are small.
 
 use super::{Connection, FrameReceiver, FrameSender, ReceiverInner, SenderInner};
 use crate::error::{ClientError, Result};
@@ -9,7 +11,8 @@ use futures_util::{SinkExt, StreamExt};
 use magpie_wire::limits::MAX_SERVER_FRAME_BYTES;
 use magpie_wire::ErrorCode;
 use std::net::{IpAddr, SocketAddr};
-use tokio::net::{TcpSocket, TcpStream};
+use tokio::io::{AsyncRead, AsyncWrite};
+use tokio::net::TcpSocket;
 use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
 use tokio_tungstenite::tungstenite::{Error as WsError, Message};
 use tokio_tungstenite::WebSocketStream;
@@ -17,7 +20,11 @@ use tokio_tungstenite::WebSocketStream;
 /// The engine's WebSocket endpoint.
 pub const WS_PATH: &str = "/ws";
 
-type Ws = WebSocketStream<TcpStream>;
+/// The byte stream under the WebSocket: TCP, or TLS over TCP.
+trait Io: AsyncRead + AsyncWrite + Send + Unpin {}
+impl<T: AsyncRead + AsyncWrite + Send + Unpin> Io for T {}
+
+type Ws = WebSocketStream<Box<dyn Io>>;
 
 fn ws_config() -> WebSocketConfig {
     WebSocketConfig::default()
@@ -29,14 +36,32 @@ fn ws_config() -> WebSocketConfig {
         .max_frame_size(Some(MAX_SERVER_FRAME_BYTES))
 }
 
-pub(super) async fn connect(addr: SocketAddr, local_ip: Option<IpAddr>) -> Result<Connection> {
+/// TLS settings for `wss://`: the certificate to trust and the name it is issued for.
+pub(super) struct Tls<'a> {
+    pub server_cert_der: &'a [u8],
+    pub server_name: &'a str,
+}
+
+pub(super) async fn connect(addr: SocketAddr, local_ip: Option<IpAddr>, tls: Option<Tls<'_>>) -> Result<Connection> {
     let socket = if addr.is_ipv4() { TcpSocket::new_v4() } else { TcpSocket::new_v6() }.map_err(ClientError::transport)?;
     if let Some(ip) = local_ip {
         socket.bind(SocketAddr::new(ip, 0)).map_err(ClientError::transport)?;
     }
-    let stream = socket.connect(addr).await.map_err(ClientError::transport)?;
-    stream.set_nodelay(true).map_err(ClientError::transport)?;
-    let url = format!("ws://{addr}{WS_PATH}");
+    let tcp = socket.connect(addr).await.map_err(ClientError::transport)?;
+    tcp.set_nodelay(true).map_err(ClientError::transport)?;
+    let (stream, url): (Box<dyn Io>, String) = match tls {
+        None => (Box::new(tcp), format!("ws://{addr}{WS_PATH}")),
+        Some(tls) => {
+            let config = super::tls::tcp_client_config(tls.server_cert_der)?;
+            let name = rustls::pki_types::ServerName::try_from(tls.server_name.to_owned())
+                .map_err(|e| ClientError::InvalidInput(format!("server name: {e}")))?;
+            let stream = tokio_rustls::TlsConnector::from(std::sync::Arc::new(config))
+                .connect(name, tcp)
+                .await
+                .map_err(ClientError::transport)?;
+            (Box::new(stream), format!("wss://{}{WS_PATH}", tls.server_name))
+        }
+    };
     let (ws, _response) = tokio_tungstenite::client_async_with_config(url, stream, Some(ws_config()))
         .await
         .map_err(ClientError::transport)?;

@@ -1,7 +1,9 @@
 //! The TCP port: a tiny HTTP/1.1 front that answers `GET /healthz` and `GET /metrics`
 //! (Prometheus text format) and upgrades `GET /ws` to a WebSocket. Parsing is httparse's; the WebSocket handshake key is tungstenite's.
 
+use crate::config::PlaintextPolicy;
 use crate::shard::Shard;
+use std::net::SocketAddr;
 use std::rc::Rc;
 use std::time::Duration;
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
@@ -18,14 +20,43 @@ enum Route {
     WebSocket { accept: String },
     NotFound,
     BadRequest,
+    /// Plaintext where the policy requires TLS.
+    TlsRequired,
 }
 
-/// Serves one accepted TCP connection.
-pub async fn handle<S: AsyncRead + AsyncWrite + Unpin + 'static>(shard: Rc<Shard>, mut stream: S) {
+/// Serves one accepted TCP connection: TLS (`wss://`, `https://`) when its first byte starts a TLS
+/// handshake, plain HTTP otherwise — which carries WebSocket and metrics only where the
+/// configured policy allows plaintext (by default: from loopback peers).
+pub async fn accept<S: AsyncRead + AsyncWrite + Unpin + 'static>(shard: Rc<Shard>, mut stream: S, peer: SocketAddr) {
+    let mut first = [0u8; 1];
+    let Ok(Ok(1)) = tokio::time::timeout(HEAD_TIMEOUT, stream.read(&mut first)).await else { return };
+    let stream = super::rewind::Rewind::new(first.to_vec(), stream);
+    // 0x16: the record type of a TLS handshake; no HTTP request starts with it.
+    if first[0] == 0x16 {
+        let acceptor = shard.shared.tls_acceptor.clone();
+        if let Ok(Ok(tls)) = tokio::time::timeout(HEAD_TIMEOUT, acceptor.accept(stream)).await {
+            handle(shard, tls, true).await;
+        }
+        return;
+    }
+    let plaintext_ok = match shard.shared.config.plaintext_ws {
+        PlaintextPolicy::Loopback => peer.ip().is_loopback(),
+        PlaintextPolicy::Always => true,
+        PlaintextPolicy::Never => false,
+    };
+    handle(shard, stream, plaintext_ok).await;
+}
+
+/// Serves HTTP on a connection; `trusted` is false for plaintext the policy does not allow,
+/// which then gets only `/healthz`.
+async fn handle<S: AsyncRead + AsyncWrite + Unpin + 'static>(shard: Rc<Shard>, mut stream: S, trusted: bool) {
     let mut head = Vec::with_capacity(1024);
     let parsed = tokio::time::timeout(HEAD_TIMEOUT, read_head(&mut stream, &mut head)).await;
     let Ok(Ok(head_len)) = parsed else { return };
-    let route = route(&head[..head_len]);
+    let route = match route(&head[..head_len]) {
+        Route::Metrics | Route::WebSocket { .. } if !trusted => Route::TlsRequired,
+        r => r,
+    };
     match route {
         Route::Health => {
             let _ = stream.write_all(response("200 OK", "ok\n").as_bytes()).await;
@@ -40,6 +71,11 @@ pub async fn handle<S: AsyncRead + AsyncWrite + Unpin + 'static>(shard: Rc<Shard
             if stream.write_all(head.as_bytes()).await.is_ok() {
                 let _ = stream.write_all(body.as_bytes()).await;
             }
+            let _ = stream.shutdown().await;
+        }
+        Route::TlsRequired => {
+            let body = "use TLS (wss:// or https://) from outside this host\n";
+            let _ = stream.write_all(response("403 Forbidden", body).as_bytes()).await;
             let _ = stream.shutdown().await;
         }
         Route::NotFound => {

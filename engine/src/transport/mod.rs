@@ -3,6 +3,7 @@
 
 pub mod http;
 pub mod quic;
+pub mod rewind;
 pub mod uring;
 pub mod ws;
 

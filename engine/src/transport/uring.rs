@@ -111,10 +111,10 @@ pub async fn serve_tcp(shard: Rc<Shard>, listener: std::net::TcpListener) {
     let listener = tokio_uring::net::TcpListener::from_std(listener);
     loop {
         match listener.accept().await {
-            Ok((stream, _peer)) => {
+            Ok((stream, peer)) => {
                 let _ = stream.set_nodelay(true);
                 let shard = shard.clone();
-                tokio::task::spawn_local(crate::transport::http::handle(shard, UringStream::new(stream)));
+                tokio::task::spawn_local(crate::transport::http::accept(shard, UringStream::new(stream), peer));
             }
             Err(e) => {
                 tracing::warn!(error = %e, "accept failed");
