@@ -269,9 +269,25 @@ impl Client {
         self.call_chat(Request::GetChat { chat_id }).await
     }
 
+    /// Every chat of the user, in ascending chat id order (fetched a page at a time).
     pub async fn list_chats(&self) -> Result<Vec<ChatSummary>> {
-        match self.call(Request::ListChats).await? {
-            Reply::Chats(chats) => Ok(chats),
+        let mut all = Vec::new();
+        loop {
+            let after = all.last().map_or(0, |c: &ChatSummary| c.chat_id);
+            let (page, has_more) = self.list_chats_page(after, 0).await?;
+            let progressed = !page.is_empty();
+            all.extend(page);
+            if !has_more || !progressed {
+                return Ok(all);
+            }
+        }
+    }
+
+    /// One page: the user's chats with chat_id > `after_chat_id`, at most `limit` (0 = the
+    /// server's default of 100; at most 500), and whether more follow.
+    pub async fn list_chats_page(&self, after_chat_id: u64, limit: u16) -> Result<(Vec<ChatSummary>, bool)> {
+        match self.call(Request::ListChats { after_chat_id, limit }).await? {
+            Reply::Chats { chats, has_more } => Ok((chats, has_more)),
             other => Err(other.unexpected("ChatList")),
         }
     }

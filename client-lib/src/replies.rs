@@ -98,7 +98,7 @@ pub(crate) enum Reply {
     User(UserInfo),
     Users(Vec<UserInfo>),
     Chat(ChatInfo),
-    Chats(Vec<ChatSummary>),
+    Chats { chats: Vec<ChatSummary>, has_more: bool },
     Ack(SendAck),
     SyncDone { chats: u32, events: u64 },
     Page(HistoryPage),
@@ -115,7 +115,7 @@ impl Reply {
             Reply::User(_) => "UserInfo",
             Reply::Users(_) => "UserList",
             Reply::Chat(_) => "ChatInfo",
-            Reply::Chats(_) => "ChatList",
+            Reply::Chats { .. } => "ChatList",
             Reply::Ack(_) => "SendAck",
             Reply::SyncDone { .. } => "SyncDone",
             Reply::Page(_) => "HistoryPage",
@@ -237,7 +237,8 @@ pub(crate) fn decode_frame(buf: &[u8]) -> Result<Inbound> {
         }
         fb::Body::ChatList => {
             let l = frame.body_as_chat_list().ok_or_else(|| missing("ChatList"))?;
-            chat_summaries(l).map(Reply::Chats)
+            let has_more = l.has_more();
+            chat_summaries(l).map(|chats| Reply::Chats { chats, has_more })
         }
         fb::Body::SendAck => {
             let a = frame.body_as_send_ack().ok_or_else(|| missing("SendAck"))?;
@@ -366,7 +367,7 @@ mod tests {
                 },
             ],
         );
-        let Ok(Reply::Chats(chats)) = reply(&list).1 else { panic!() };
+        let Ok(Reply::Chats { chats, .. }) = reply(&list).1 else { panic!() };
         assert_eq!(chats.len(), 2);
         assert_eq!(chats[0].last_message.as_ref().map(|e| e.seq), Some(9));
         assert_eq!((chats[1].kind, chats[1].last_message.is_none()), (ChatKind::Direct, true));

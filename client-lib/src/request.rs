@@ -59,7 +59,7 @@ pub(crate) enum Request {
     RemoveMember { chat_id: u64, user_id: u64 },
     LeaveChat { chat_id: u64 },
     GetChat { chat_id: u64 },
-    ListChats,
+    ListChats { after_chat_id: u64, limit: u16 },
     History { chat_id: u64, from_seq: u64, direction: Direction, limit: u16 },
     Ping { nonce: u64 },
 }
@@ -79,7 +79,7 @@ impl Request {
             Request::RemoveMember { chat_id, user_id } => encode::remove_member(request_id, *chat_id, *user_id),
             Request::LeaveChat { chat_id } => encode::leave_chat(request_id, *chat_id),
             Request::GetChat { chat_id } => encode::get_chat(request_id, *chat_id),
-            Request::ListChats => encode::list_chats(request_id),
+            Request::ListChats { after_chat_id, limit } => encode::list_chats_page(request_id, *after_chat_id, *limit),
             Request::History { chat_id, from_seq, direction, limit } => {
                 encode::history(request_id, *chat_id, *from_seq, (*direction).into(), *limit)
             }
@@ -107,7 +107,7 @@ mod tests {
             Request::RemoveMember { chat_id: 1, user_id: 3 },
             Request::LeaveChat { chat_id: 1 },
             Request::GetChat { chat_id: 1 },
-            Request::ListChats,
+            Request::ListChats { after_chat_id: 0, limit: 0 },
             Request::History { chat_id: 1, from_seq: 0, direction: Direction::Backward, limit: 10 },
             Request::Ping { nonce: 9 },
         ];

@@ -168,7 +168,24 @@ async fn history_pages_both_ways_and_chat_list_shows_last_message() {
     assert_eq!((users[0].user_id, users[0].username.as_str()), (alice.user_id(), "alice"));
     assert_eq!(alice.get_users(&[]).await.unwrap_err().code(), Some(ErrorCode::InvalidArgument));
 
+    // Paging: more chats than one page holds come back in id order, each exactly once.
+    let mut made = vec![g.chat_id];
+    for i in 0..4 {
+        made.push(alice.create_group(&format!("g{i}"), &[]).await.unwrap().chat_id);
+    }
+    let (first, more) = alice.list_chats_page(0, 2).await.unwrap();
+    assert_eq!(first.len(), 2);
+    assert!(more);
+    let (rest, more) = alice.list_chats_page(first[1].chat_id, 10).await.unwrap();
+    assert!(!more);
+    let mut paged: Vec<u64> = first.iter().chain(&rest).map(|c| c.chat_id).collect();
+    made.sort_unstable();
+    assert_eq!(paged, made);
+    paged.dedup();
+    assert_eq!(paged.len(), made.len());
+
     let chats = alice.list_chats().await.unwrap();
+    assert_eq!(chats.len(), made.len());
     let s = chats.iter().find(|c| c.chat_id == g.chat_id).unwrap();
     assert_eq!(s.last_seq, 26);
     match &s.last_message.as_ref().unwrap().kind {

@@ -307,8 +307,17 @@ pub fn chat_info(request_id: u64, a: &ChatInfoArgs<'_>) -> Bytes {
     })
 }
 
+/// The first page of the caller's chats, with the server's default page size.
 pub fn list_chats(request_id: u64) -> Bytes {
-    frame(request_id, |fbb| (fb::Body::ListChats, fb::ListChats::create(fbb, &fb::ListChatsArgs {}).as_union_value()))
+    list_chats_page(request_id, 0, 0)
+}
+
+/// The caller's chats with chat_id > `after_chat_id`, at most `limit` (0 = the server's default).
+pub fn list_chats_page(request_id: u64, after_chat_id: u64, limit: u16) -> Bytes {
+    frame(request_id, |fbb| {
+        let t = fb::ListChats::create(fbb, &fb::ListChatsArgs { after_chat_id, limit });
+        (fb::Body::ListChats, t.as_union_value())
+    })
 }
 
 /// One chat in a [`chat_list`].
@@ -322,7 +331,13 @@ pub struct ChatSummaryArgs<'s> {
     pub last_message: Option<&'s [u8]>,
 }
 
+/// A complete chat list (no page follows).
 pub fn chat_list(request_id: u64, chats: &[ChatSummaryArgs<'_>]) -> Bytes {
+    chat_list_page(request_id, chats, false)
+}
+
+/// One page of chats; `has_more` if another page follows.
+pub fn chat_list_page(request_id: u64, chats: &[ChatSummaryArgs<'_>], has_more: bool) -> Bytes {
     frame(request_id, |fbb| {
         let items: Vec<_> = chats
             .iter()
@@ -343,7 +358,7 @@ pub fn chat_list(request_id: u64, chats: &[ChatSummaryArgs<'_>]) -> Bytes {
             })
             .collect();
         let chats = Some(fbb.create_vector(&items));
-        (fb::Body::ChatList, fb::ChatList::create(fbb, &fb::ChatListArgs { chats }).as_union_value())
+        (fb::Body::ChatList, fb::ChatList::create(fbb, &fb::ChatListArgs { chats, has_more }).as_union_value())
     })
 }
 

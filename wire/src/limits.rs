@@ -26,6 +26,9 @@ pub const MAX_MEMBERS_PER_REQUEST: usize = 1000;
 /// Largest history page.
 pub const MAX_HISTORY_LIMIT: u16 = 500;
 pub const DEFAULT_HISTORY_LIMIT: u16 = 50;
+/// Chats per ChatList page.
+pub const MAX_CHAT_PAGE: u16 = 500;
+pub const DEFAULT_CHAT_PAGE: u16 = 100;
 
 /// Verifier bounds for client frames: no legitimate request nests deeper than a few tables or
 /// holds more than a few thousand of them.

@@ -270,7 +270,14 @@ async fn authenticated(
             .await?;
             Ok(Some(frame))
         }
-        fb::Body::ListChats => Ok(Some(blocking(store, move |s| list_chats(s, rid, user_id)).await?)),
+        fb::Body::ListChats => {
+            let l = f.body_as_list_chats().expect("checked type");
+            let (after, limit) = (l.after_chat_id(), match l.limit() {
+                0 => DEFAULT_CHAT_PAGE,
+                n => n.min(MAX_CHAT_PAGE),
+            } as usize);
+            Ok(Some(blocking(store, move |s| list_chats(s, rid, user_id, after, limit)).await?))
+        }
         fb::Body::LookupUser => {
             let name = f.body_as_lookup_user().expect("checked type").username().unwrap_or("").to_string();
             let user = blocking(store, move |s| s.user_by_name(&name).map_err(storage)).await?;
@@ -366,7 +373,8 @@ fn history_page(rid: u64, chat_id: u64, mut rows: Vec<(u64, Vec<u8>)>, limit: us
     encode::history_page(rid, chat_id, &events, has_more)
 }
 
-fn list_chats(s: &Store, rid: u64, user_id: u64) -> Result<Bytes, Refusal> {
+/// One page of the user's chats in ascending id order, cut at `limit` chats or the byte budget.
+fn list_chats(s: &Store, rid: u64, user_id: u64, after: u64, limit: usize) -> Result<Bytes, Refusal> {
     struct Row {
         meta: magpie_storage::ChatMeta,
         last_seq: u64,
@@ -375,7 +383,14 @@ fn list_chats(s: &Store, rid: u64, user_id: u64) -> Result<Bytes, Refusal> {
     }
     let mut rows = Vec::new();
     let mut budget = MAX_PAGE_BYTES;
-    for chat_id in s.chats_of_user(user_id).map_err(storage)? {
+    let mut has_more = false;
+    let mut ids = s.chats_of_user(user_id).map_err(storage)?;
+    ids.sort_unstable();
+    for chat_id in ids.into_iter().filter(|&c| c > after) {
+        if rows.len() == limit {
+            has_more = true;
+            break;
+        }
         let Some(meta) = s.chat(chat_id).map_err(storage)? else { continue };
         let last_seq = s.last_seq(chat_id).map_err(storage)?;
         let members = s.members(chat_id).map_err(storage)?.len() as u32;
@@ -387,6 +402,7 @@ fn list_chats(s: &Store, rid: u64, user_id: u64) -> Result<Bytes, Refusal> {
             .map(|(_, b)| b);
         let size = last.as_ref().map_or(0, |b| b.len()) + meta.title.len() + 64;
         if size > budget {
+            has_more = true;
             break;
         }
         budget -= size;
@@ -406,5 +422,5 @@ fn list_chats(s: &Store, rid: u64, user_id: u64) -> Result<Bytes, Refusal> {
             last_message: r.last.as_deref(),
         })
         .collect();
-    Ok(encode::chat_list(rid, &summaries))
+    Ok(encode::chat_list_page(rid, &summaries, has_more))
 }

@@ -3940,6 +3940,8 @@ impl<'a> ::flatbuffers::Follow<'a> for ListChats<'a> {
 }
 
 impl<'a> ListChats<'a> {
+  pub const VT_AFTER_CHAT_ID: ::flatbuffers::VOffsetT = 4;
+  pub const VT_LIMIT: ::flatbuffers::VOffsetT = 6;
 
   #[inline]
   pub unsafe fn init_from_table(table: ::flatbuffers::Table<'a>) -> Self {
@@ -3948,12 +3950,29 @@ impl<'a> ListChats<'a> {
   #[allow(unused_mut)]
   pub fn create<'bldr: 'args, 'args: 'mut_bldr, 'mut_bldr, A: ::flatbuffers::Allocator + 'bldr>(
     _fbb: &'mut_bldr mut ::flatbuffers::FlatBufferBuilder<'bldr, A>,
-    _args: &'args ListChatsArgs
+    args: &'args ListChatsArgs
   ) -> ::flatbuffers::WIPOffset<ListChats<'bldr>> {
     let mut builder = ListChatsBuilder::new(_fbb);
+    builder.add_after_chat_id(args.after_chat_id);
+    builder.add_limit(args.limit);
     builder.finish()
   }
 
+
+  #[inline]
+  pub fn after_chat_id(&self) -> u64 {
+    // Safety:
+    // Created from valid Table for this object
+    // which contains a valid value in this slot
+    unsafe { self._tab.get::<u64>(ListChats::VT_AFTER_CHAT_ID, Some(0)).unwrap()}
+  }
+  #[inline]
+  pub fn limit(&self) -> u16 {
+    // Safety:
+    // Created from valid Table for this object
+    // which contains a valid value in this slot
+    unsafe { self._tab.get::<u16>(ListChats::VT_LIMIT, Some(0)).unwrap()}
+  }
 }
 
 impl ::flatbuffers::Verifiable for ListChats<'_> {
@@ -3962,16 +3981,22 @@ impl ::flatbuffers::Verifiable for ListChats<'_> {
     v: &mut ::flatbuffers::Verifier, pos: usize
   ) -> Result<(), ::flatbuffers::InvalidFlatbuffer> {
     v.visit_table(pos)?
+     .visit_field::<u64>("after_chat_id", Self::VT_AFTER_CHAT_ID, false)?
+     .visit_field::<u16>("limit", Self::VT_LIMIT, false)?
      .finish();
     Ok(())
   }
 }
 pub struct ListChatsArgs {
+    pub after_chat_id: u64,
+    pub limit: u16,
 }
 impl<'a> Default for ListChatsArgs {
   #[inline]
   fn default() -> Self {
     ListChatsArgs {
+      after_chat_id: 0,
+      limit: 0,
     }
   }
 }
@@ -3981,6 +4006,14 @@ pub struct ListChatsBuilder<'a: 'b, 'b, A: ::flatbuffers::Allocator + 'a> {
   start_: ::flatbuffers::WIPOffset<::flatbuffers::TableUnfinishedWIPOffset>,
 }
 impl<'a: 'b, 'b, A: ::flatbuffers::Allocator + 'a> ListChatsBuilder<'a, 'b, A> {
+  #[inline]
+  pub fn add_after_chat_id(&mut self, after_chat_id: u64) {
+    self.fbb_.push_slot::<u64>(ListChats::VT_AFTER_CHAT_ID, after_chat_id, 0);
+  }
+  #[inline]
+  pub fn add_limit(&mut self, limit: u16) {
+    self.fbb_.push_slot::<u16>(ListChats::VT_LIMIT, limit, 0);
+  }
   #[inline]
   pub fn new(_fbb: &'b mut ::flatbuffers::FlatBufferBuilder<'a, A>) -> ListChatsBuilder<'a, 'b, A> {
     let start = _fbb.start_table();
@@ -3999,6 +4032,8 @@ impl<'a: 'b, 'b, A: ::flatbuffers::Allocator + 'a> ListChatsBuilder<'a, 'b, A> {
 impl ::core::fmt::Debug for ListChats<'_> {
   fn fmt(&self, f: &mut ::core::fmt::Formatter<'_>) -> ::core::fmt::Result {
     let mut ds = f.debug_struct("ListChats");
+      ds.field("after_chat_id", &self.after_chat_id());
+      ds.field("limit", &self.limit());
       ds.finish()
   }
 }
@@ -4209,6 +4244,7 @@ impl<'a> ::flatbuffers::Follow<'a> for ChatList<'a> {
 
 impl<'a> ChatList<'a> {
   pub const VT_CHATS: ::flatbuffers::VOffsetT = 4;
+  pub const VT_HAS_MORE: ::flatbuffers::VOffsetT = 6;
 
   #[inline]
   pub unsafe fn init_from_table(table: ::flatbuffers::Table<'a>) -> Self {
@@ -4221,6 +4257,7 @@ impl<'a> ChatList<'a> {
   ) -> ::flatbuffers::WIPOffset<ChatList<'bldr>> {
     let mut builder = ChatListBuilder::new(_fbb);
     if let Some(x) = args.chats { builder.add_chats(x); }
+    builder.add_has_more(args.has_more);
     builder.finish()
   }
 
@@ -4232,6 +4269,13 @@ impl<'a> ChatList<'a> {
     // which contains a valid value in this slot
     unsafe { self._tab.get::<::flatbuffers::ForwardsUOffset<::flatbuffers::Vector<'a, ::flatbuffers::ForwardsUOffset<ChatSummary>>>>(ChatList::VT_CHATS, None)}
   }
+  #[inline]
+  pub fn has_more(&self) -> bool {
+    // Safety:
+    // Created from valid Table for this object
+    // which contains a valid value in this slot
+    unsafe { self._tab.get::<bool>(ChatList::VT_HAS_MORE, Some(false)).unwrap()}
+  }
 }
 
 impl ::flatbuffers::Verifiable for ChatList<'_> {
@@ -4241,18 +4285,21 @@ impl ::flatbuffers::Verifiable for ChatList<'_> {
   ) -> Result<(), ::flatbuffers::InvalidFlatbuffer> {
     v.visit_table(pos)?
      .visit_field::<::flatbuffers::ForwardsUOffset<::flatbuffers::Vector<'_, ::flatbuffers::ForwardsUOffset<ChatSummary>>>>("chats", Self::VT_CHATS, false)?
+     .visit_field::<bool>("has_more", Self::VT_HAS_MORE, false)?
      .finish();
     Ok(())
   }
 }
 pub struct ChatListArgs<'a> {
     pub chats: Option<::flatbuffers::WIPOffset<::flatbuffers::Vector<'a, ::flatbuffers::ForwardsUOffset<ChatSummary<'a>>>>>,
+    pub has_more: bool,
 }
 impl<'a> Default for ChatListArgs<'a> {
   #[inline]
   fn default() -> Self {
     ChatListArgs {
       chats: None,
+      has_more: false,
     }
   }
 }
@@ -4265,6 +4312,10 @@ impl<'a: 'b, 'b, A: ::flatbuffers::Allocator + 'a> ChatListBuilder<'a, 'b, A> {
   #[inline]
   pub fn add_chats(&mut self, chats: ::flatbuffers::WIPOffset<::flatbuffers::Vector<'b , ::flatbuffers::ForwardsUOffset<ChatSummary<'b >>>>) {
     self.fbb_.push_slot_always::<::flatbuffers::WIPOffset<_>>(ChatList::VT_CHATS, chats);
+  }
+  #[inline]
+  pub fn add_has_more(&mut self, has_more: bool) {
+    self.fbb_.push_slot::<bool>(ChatList::VT_HAS_MORE, has_more, false);
   }
   #[inline]
   pub fn new(_fbb: &'b mut ::flatbuffers::FlatBufferBuilder<'a, A>) -> ChatListBuilder<'a, 'b, A> {
@@ -4285,6 +4336,7 @@ impl ::core::fmt::Debug for ChatList<'_> {
   fn fmt(&self, f: &mut ::core::fmt::Formatter<'_>) -> ::core::fmt::Result {
     let mut ds = f.debug_struct("ChatList");
       ds.field("chats", &self.chats());
+      ds.field("has_more", &self.has_more());
       ds.finish()
   }
 }
