@@ -1,0 +1,159 @@
+//! The engine under test: the real `magpie` binary, started as a child process on a fresh data
+//! directory with ephemeral ports, so that its CPU time is measured apart from the generator's.
+
+use std::io::{BufRead, BufReader};
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+pub struct Engine {
+    child: Child,
+    pub pid: u32,
+    pub quic_addr: SocketAddr,
+    pub ws_addr: SocketAddr,
+    pub cert_der: Vec<u8>,
+    pub banner: String,
+    data_dir: PathBuf,
+    keep_data: bool,
+}
+
+pub struct EngineOptions<'a> {
+    pub binary: &'a Path,
+    pub durability: &'a str,
+    pub shards: usize,
+    pub io: &'a str,
+    pub keep_data: bool,
+}
+
+fn parse_addr(line: &str, scheme: &str) -> Option<SocketAddr> {
+    let at = line.find(scheme)? + scheme.len();
+    let rest = &line[at..];
+    let end = rest.find(|c: char| c == '/' || c.is_whitespace()).unwrap_or(rest.len());
+    rest[..end].parse().ok()
+}
+
+impl Engine {
+    pub fn start(opts: &EngineOptions<'_>) -> Result<Engine, String> {
+        if !opts.binary.is_file() {
+            return Err(format!(
+                "engine binary {} not found: build it with `cargo build --release --bin magpie` or pass --engine",
+                opts.binary.display()
+            ));
+        }
+        let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default().as_nanos();
+        let data_dir = std::env::temp_dir().join(format!("magpie-bench-{}-{nanos}", std::process::id()));
+        std::fs::create_dir_all(&data_dir).map_err(|e| format!("creating {}: {e}", data_dir.display()))?;
+        let log_path = data_dir.join("engine.log");
+        let log = std::fs::File::create(&log_path).map_err(|e| format!("creating {}: {e}", log_path.display()))?;
+        let mut child = Command::new(opts.binary)
+            .arg("--data-dir")
+            .arg(data_dir.join("db"))
+            .args(["--quic", "127.0.0.1:0", "--tcp", "127.0.0.1:0"])
+            .args(["--durability", opts.durability])
+            .args(["--shards", &opts.shards.to_string()])
+            .args(["--io", opts.io])
+            .env("MAGPIE_LOG", std::env::var("MAGPIE_LOG").unwrap_or_else(|_| "warn".into()))
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::from(log))
+            .spawn()
+            .map_err(|e| format!("starting {}: {e}", opts.binary.display()))?;
+        let pid = child.id();
+        let stdout = child.stdout.take().expect("piped stdout");
+        let (tx, rx) = std::sync::mpsc::channel::<String>();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stdout).lines() {
+                let Ok(line) = line else { break };
+                if tx.send(line).is_err() {
+                    // Keep draining so the engine never blocks on a full pipe.
+                    continue;
+                }
+            }
+        });
+        let deadline = Instant::now() + Duration::from_secs(60);
+        let (mut quic, mut ws, mut banner) = (None, None, String::new());
+        while quic.is_none() || ws.is_none() {
+            let left = deadline.saturating_duration_since(Instant::now());
+            match rx.recv_timeout(left) {
+                Ok(line) => {
+                    if line.starts_with("magpie ") {
+                        banner = line.clone();
+                    }
+                    if line.contains("QUIC") {
+                        quic = parse_addr(&line, "quic://");
+                    }
+                    if line.contains("WebSocket") {
+                        ws = parse_addr(&line, "ws://");
+                    }
+                }
+                Err(_) => {
+                    let _ = child.kill();
+                    let _ = child.wait();
+                    let log = std::fs::read_to_string(&log_path).unwrap_or_default();
+                    return Err(format!("engine did not print its addresses; its log:\n{log}"));
+                }
+            }
+        }
+        let cert_path = data_dir.join("db/tls/cert.der");
+        let cert_der = std::fs::read(&cert_path).map_err(|e| format!("reading {}: {e}", cert_path.display()))?;
+        Ok(Engine {
+            child,
+            pid,
+            quic_addr: quic.expect("checked"),
+            ws_addr: ws.expect("checked"),
+            cert_der,
+            banner,
+            data_dir,
+            keep_data: opts.keep_data,
+        })
+    }
+
+    pub fn cpu_seconds(&self) -> f64 {
+        crate::sys::cpu_seconds(&self.pid.to_string()).unwrap_or(f64::NAN)
+    }
+
+    pub fn rss_kib(&self) -> u64 {
+        crate::sys::rss_kib(&self.pid.to_string()).unwrap_or(0)
+    }
+
+    /// The tail of the engine's log (warnings and errors), for failure reports.
+    pub fn log_tail(&self, lines: usize) -> String {
+        let log = std::fs::read_to_string(self.data_dir.join("engine.log")).unwrap_or_default();
+        let all: Vec<&str> = log.lines().collect();
+        all[all.len().saturating_sub(lines)..].join("\n")
+    }
+
+    /// SIGTERM (via `kill`), then wait up to 10 s before killing it outright; the data directory
+    /// is removed when `self` drops.
+    pub fn stop(mut self) {
+        let _ = Command::new("kill").arg("-TERM").arg(self.pid.to_string()).status();
+        let deadline = Instant::now() + Duration::from_secs(10);
+        loop {
+            match self.child.try_wait() {
+                Ok(Some(_)) => break,
+                Ok(None) if Instant::now() < deadline => std::thread::sleep(Duration::from_millis(20)),
+                _ => {
+                    let _ = self.child.kill();
+                    let _ = self.child.wait();
+                    break;
+                }
+            }
+        }
+    }
+}
+
+impl Drop for Engine {
+    fn drop(&mut self) {
+        // Without `stop` (an error path) the engine is killed: never leave it running.
+        if let Ok(None) = self.child.try_wait() {
+            let _ = self.child.kill();
+            let _ = self.child.wait();
+        }
+        if self.keep_data {
+            eprintln!("engine data and log kept in {}", self.data_dir.display());
+        } else {
+            let _ = std::fs::remove_dir_all(&self.data_dir);
+        }
+    }
+}

@@ -1,0 +1,82 @@
+//! Histograms, counters and their summaries.
+
+use hdrhistogram::Histogram;
+use serde::Serialize;
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering::Relaxed};
+
+/// Nanoseconds from 1 ns to one hour at 3 significant digits.
+pub fn new_histogram() -> Histogram<u64> {
+    Histogram::new_with_bounds(1, 3_600_000_000_000, 3).expect("valid histogram bounds")
+}
+
+/// Live counters of one worker, read by the main thread to know when the run has drained.
+/// Padded so the workers do not share a cache line.
+#[repr(align(128))]
+#[derive(Default)]
+pub struct WorkerCounters {
+    pub sent: AtomicU64,
+    pub acked: AtomicU64,
+    pub errored: AtomicU64,
+    /// Distinct bench messages received, the sender's own copies included.
+    pub delivered: AtomicU64,
+    pub echoes: AtomicU64,
+    /// Deliveries owed: members of the chat for every acknowledged message.
+    pub expected: AtomicU64,
+    pub dead: AtomicU64,
+    pub senders_running: AtomicUsize,
+}
+
+#[derive(Debug, Default, Clone, Copy)]
+pub struct Totals {
+    pub sent: u64,
+    pub acked: u64,
+    pub errored: u64,
+    pub delivered: u64,
+    pub echoes: u64,
+    pub expected: u64,
+    pub dead: u64,
+    pub senders_running: usize,
+}
+
+pub fn totals(counters: &[WorkerCounters]) -> Totals {
+    let mut t = Totals::default();
+    for c in counters {
+        t.sent += c.sent.load(Relaxed);
+        t.acked += c.acked.load(Relaxed);
+        t.errored += c.errored.load(Relaxed);
+        t.delivered += c.delivered.load(Relaxed);
+        t.echoes += c.echoes.load(Relaxed);
+        t.expected += c.expected.load(Relaxed);
+        t.dead += c.dead.load(Relaxed);
+        t.senders_running += c.senders_running.load(Relaxed);
+    }
+    t
+}
+
+/// A latency distribution in microseconds.
+#[derive(Debug, Clone, Serialize)]
+pub struct LatencySummary {
+    pub count: u64,
+    pub mean_us: f64,
+    pub p50_us: f64,
+    pub p90_us: f64,
+    pub p99_us: f64,
+    pub p999_us: f64,
+    pub max_us: f64,
+}
+
+pub fn summarize(h: &Histogram<u64>) -> LatencySummary {
+    let us = |ns: u64| (ns as f64 / 100.0).round() / 10.0;
+    if h.is_empty() {
+        return LatencySummary { count: 0, mean_us: 0.0, p50_us: 0.0, p90_us: 0.0, p99_us: 0.0, p999_us: 0.0, max_us: 0.0 };
+    }
+    LatencySummary {
+        count: h.len(),
+        mean_us: (h.mean() / 100.0).round() / 10.0,
+        p50_us: us(h.value_at_quantile(0.50)),
+        p90_us: us(h.value_at_quantile(0.90)),
+        p99_us: us(h.value_at_quantile(0.99)),
+        p999_us: us(h.value_at_quantile(0.999)),
+        max_us: us(h.max()),
+    }
+}
