@@ -4,6 +4,7 @@
 #  - crate boundaries: wire never pulls in tokio, quinn or rocksdb
 #  - the whole workspace test suite with the epoll I/O path
 #  - the engine's integration tests again on io_uring, when this kernel allows it
+#  - every fuzz target for MAGPIE_FUZZ_SECONDS (default 60) each, so new crashes show up
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 export CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-/var/tmp/magpie-target}
@@ -31,4 +32,10 @@ if [[ $(env -u MAGPIE_IO cargo run -q --release --bin magpie -- --probe-io) == i
   MAGPIE_IO=uring cargo test --release -p magpie-engine --tests
 else
   echo "== io_uring is not available on this kernel: the epoll run above is the whole suite"
+fi
+
+fuzz_seconds=${MAGPIE_FUZZ_SECONDS:-60}
+if [[ $fuzz_seconds -gt 0 ]]; then
+  echo "== fuzz targets, ${fuzz_seconds}s each"
+  tools/scripts/fuzz.sh "$fuzz_seconds"
 fi
