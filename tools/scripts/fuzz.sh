@@ -5,7 +5,8 @@
 #
 # Works on a stable toolchain: cargo-fuzz needs nightly-only flags (-Zsanitizer=address), which
 # RUSTC_BOOTSTRAP=1 unlocks. Installs cargo-fuzz from crates.io if it is missing. Builds into
-# $CARGO_TARGET_DIR (default /var/tmp/magpie-fuzz-target), never into the main build cache.
+# $MAGPIE_FUZZ_TARGET_DIR (default /var/tmp/magpie-fuzz-target), never into the main build cache
+# (an inherited CARGO_TARGET_DIR is ignored on purpose: sanitizer builds do not belong there).
 # Each run reads the committed seeds (fuzz/corpus/<target>) and crash regressions
 # (fuzz/regressions/<target>) and grows its own corpus in fuzz/work/corpus/<target> (git-ignored).
 # Exits non-zero if any target crashed; the crashing input is in fuzz/artifacts/<target>/ and its
@@ -18,7 +19,7 @@ case "$secs" in '' | *[!0-9]*) echo "usage: $0 [seconds-per-target]" >&2; exit 2
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 fuzz="$root/fuzz"
 export RUSTC_BOOTSTRAP=1
-export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-/var/tmp/magpie-fuzz-target}"
+export CARGO_TARGET_DIR="${MAGPIE_FUZZ_TARGET_DIR:-/var/tmp/magpie-fuzz-target}"
 work="${MAGPIE_FUZZ_WORK:-$fuzz/work}"
 # Same flags for build and run, or `cargo fuzz run` rebuilds: -a = debug assertions on.
 flags=(-a)
