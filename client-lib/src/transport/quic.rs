@@ -24,6 +24,17 @@ pub struct QuicConnector {
     config: quinn::ClientConfig,
 }
 
+/// A UDP socket with large kernel buffers: the default (about 200 KiB) overflows when a burst of
+/// pushes arrives faster than the client drains it (several connections share one socket), and
+/// every dropped datagram costs a loss-recovery delay. The kernel caps the size at rmem_max.
+fn udp_socket(addr: SocketAddr) -> std::io::Result<std::net::UdpSocket> {
+    let s = socket2::Socket::new(socket2::Domain::for_address(addr), socket2::Type::DGRAM, Some(socket2::Protocol::UDP))?;
+    let _ = s.set_recv_buffer_size(4 << 20);
+    let _ = s.set_send_buffer_size(1 << 20);
+    s.bind(&addr.into())?;
+    Ok(s.into())
+}
+
 impl QuicConnector {
     /// Binds a client endpoint on `local_ip` (any address if `None`; IPv4 unless `local_ip` is
     /// IPv6) with an ephemeral port.
@@ -40,7 +51,10 @@ impl QuicConnector {
             .max_concurrent_uni_streams(0u32.into());
         config.transport_config(Arc::new(transport));
         let ip = local_ip.unwrap_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED));
-        let endpoint = quinn::Endpoint::client(SocketAddr::new(ip, 0)).map_err(ClientError::transport)?;
+        let socket = udp_socket(SocketAddr::new(ip, 0)).map_err(ClientError::transport)?;
+        let runtime = quinn::default_runtime().ok_or_else(|| ClientError::Transport("no async runtime".into()))?;
+        let endpoint = quinn::Endpoint::new(quinn::EndpointConfig::default(), None, socket, runtime)
+            .map_err(ClientError::transport)?;
         Ok(QuicConnector { endpoint, config })
     }
 
