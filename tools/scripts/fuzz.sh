@@ -31,6 +31,12 @@ fi
 echo "== $(cargo fuzz --version); $(rustc --version); target dir $CARGO_TARGET_DIR"
 
 cd "$fuzz"
+# Builds from other clones leave their own fuzz binaries behind; drop them (third-party crates stay).
+deps="$CARGO_TARGET_DIR/x86_64-unknown-linux-gnu/release/deps"
+if [[ -d $deps ]]; then
+    find "$deps" -maxdepth 1 -type f -perm -u+x ! -name '*.*' -delete
+    find "$deps" -maxdepth 1 -type f \( -name 'libmagpie_*' -o -name 'magpie_*' \) -delete
+fi
 start=$(date +%s)
 cargo fuzz build "${flags[@]}"
 echo "== build took $(($(date +%s) - start)) s"
