@@ -112,6 +112,25 @@ pub struct WorkerReport {
     pub last_delivery_ns: u64,
 }
 
+impl WorkerReport {
+    /// A report with nothing recorded yet; `first_delivery_ns` starts where `min` can lower it.
+    fn empty(first_delivery_ns: u64) -> WorkerReport {
+        WorkerReport {
+            deliver: new_histogram(),
+            deliver_from_send: new_histogram(),
+            echo: new_histogram(),
+            ack: new_histogram(),
+            send_lag: new_histogram(),
+            per_message: HashMap::new(),
+            acked_per_chat: HashMap::new(),
+            errors: BTreeMap::new(),
+            receivers: Vec::new(),
+            first_delivery_ns,
+            last_delivery_ns: 0,
+        }
+    }
+}
+
 pub struct ReceiverSummary {
     pub chat_id: u64,
     pub distinct: u64,
@@ -204,19 +223,7 @@ async fn worker(w: usize, shared: Arc<Shared>) -> WorkerReport {
     let plan = &shared.plan;
     let mine: Vec<usize> = (w..plan.clients).step_by(plan.workers).collect();
     let state: State = Rc::new(RefCell::new(WorkerState {
-        report: WorkerReport {
-            deliver: new_histogram(),
-            deliver_from_send: new_histogram(),
-            echo: new_histogram(),
-            ack: new_histogram(),
-            send_lag: new_histogram(),
-            per_message: HashMap::new(),
-            acked_per_chat: HashMap::new(),
-            errors: BTreeMap::new(),
-            receivers: Vec::new(),
-            first_delivery_ns: u64::MAX,
-            last_delivery_ns: 0,
-        },
+        report: WorkerReport::empty(u64::MAX),
     }));
 
     // ---- phase 1: connect and register
@@ -292,19 +299,7 @@ async fn worker(w: usize, shared: Arc<Shared>) -> WorkerReport {
     st.report.receivers = summaries;
     std::mem::replace(
         &mut st.report,
-        WorkerReport {
-            deliver: new_histogram(),
-            deliver_from_send: new_histogram(),
-            echo: new_histogram(),
-            ack: new_histogram(),
-            send_lag: new_histogram(),
-            per_message: HashMap::new(),
-            acked_per_chat: HashMap::new(),
-            errors: BTreeMap::new(),
-            receivers: Vec::new(),
-            first_delivery_ns: 0,
-            last_delivery_ns: 0,
-        },
+        WorkerReport::empty(0),
     )
 }
 

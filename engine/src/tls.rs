@@ -69,11 +69,15 @@ fn write_private(path: &Path, data: &[u8]) -> std::io::Result<()> {
     f.sync_all()
 }
 
-/// TLS for the TCP port (WebSocket and HTTP), with the same certificate as QUIC.
-pub fn tcp_server_config(id: &Identity) -> std::io::Result<rustls::ServerConfig> {
+/// A rustls server configuration presenting this identity's certificate.
+fn server_tls(
+    id: &Identity,
+    versions: &[&'static rustls::SupportedProtocolVersion],
+    alpn: &[u8],
+) -> std::io::Result<rustls::ServerConfig> {
     let provider = Arc::new(rustls::crypto::ring::default_provider());
     let mut tls = rustls::ServerConfig::builder_with_provider(provider)
-        .with_safe_default_protocol_versions()
+        .with_protocol_versions(versions)
         .map_err(other)?
         .with_no_client_auth()
         .with_single_cert(
@@ -81,23 +85,18 @@ pub fn tcp_server_config(id: &Identity) -> std::io::Result<rustls::ServerConfig>
             PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(id.key_der.clone())),
         )
         .map_err(other)?;
-    tls.alpn_protocols = vec![b"http/1.1".to_vec()];
+    tls.alpn_protocols = vec![alpn.to_vec()];
     Ok(tls)
+}
+
+/// TLS for the TCP port (WebSocket and HTTP), with the same certificate as QUIC.
+pub fn tcp_server_config(id: &Identity) -> std::io::Result<rustls::ServerConfig> {
+    server_tls(id, rustls::DEFAULT_VERSIONS, b"http/1.1")
 }
 
 /// The quinn server configuration for this identity.
 pub fn quic_server_config(id: &Identity, idle_timeout: std::time::Duration) -> std::io::Result<quinn::ServerConfig> {
-    let provider = Arc::new(rustls::crypto::ring::default_provider());
-    let mut tls = rustls::ServerConfig::builder_with_provider(provider)
-        .with_protocol_versions(&[&rustls::version::TLS13])
-        .map_err(other)?
-        .with_no_client_auth()
-        .with_single_cert(
-            vec![CertificateDer::from(id.cert_der.clone())],
-            PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(id.key_der.clone())),
-        )
-        .map_err(other)?;
-    tls.alpn_protocols = vec![ALPN.to_vec()];
+    let mut tls = server_tls(id, &[&rustls::version::TLS13], ALPN)?;
     tls.max_early_data_size = 0;
     let crypto = quinn::crypto::rustls::QuicServerConfig::try_from(tls).map_err(other)?;
     let mut server = quinn::ServerConfig::with_crypto(Arc::new(crypto));
