@@ -58,10 +58,13 @@ pub struct Owner {
     chats: HashMap<u64, Slot>,
     /// Direct chats being looked up or created, with the requests waiting for them.
     directs: HashMap<(u64, u64), Vec<ReplyTo>>,
+    /// Loads started so far: numbers them, so that a load only finishes its own `Loading` slot.
+    loads: u64,
 }
 
 enum Slot {
-    Loading(Vec<OwnerCmd>),
+    /// Being read from disk by load number `.0`, with the commands waiting for it.
+    Loading(u64, Vec<OwnerCmd>),
     Ready(Box<ChatState>),
 }
 
@@ -198,15 +201,17 @@ pub fn handle(shard: &Rc<Shard>, mut cmd: OwnerCmd) {
         OwnerCmd::Send { chat_id, .. } | OwnerCmd::AddMembers { chat_id, .. } | OwnerCmd::RemoveMember { chat_id, .. } => {
             let mut owner = shard.owner.borrow_mut();
             match owner.chats.get_mut(&chat_id) {
-                Some(Slot::Loading(queue)) => queue.push(cmd),
+                Some(Slot::Loading(_, queue)) => queue.push(cmd),
                 Some(Slot::Ready(_)) => {
                     drop(owner);
                     apply(shard, chat_id, cmd);
                 }
                 None => {
-                    owner.chats.insert(chat_id, Slot::Loading(vec![cmd]));
+                    owner.loads += 1;
+                    let number = owner.loads;
+                    owner.chats.insert(chat_id, Slot::Loading(number, vec![cmd]));
                     drop(owner);
-                    load(shard, chat_id);
+                    load(shard, chat_id, number);
                 }
             }
         }
@@ -214,7 +219,8 @@ pub fn handle(shard: &Rc<Shard>, mut cmd: OwnerCmd) {
 }
 
 /// Reads a chat's state from disk (off the shard thread), then runs the commands that waited.
-fn load(shard: &Rc<Shard>, chat_id: u64) {
+/// `number` is the load's, in its `Loading` slot.
+fn load(shard: &Rc<Shard>, chat_id: u64, number: u64) {
     let shard = shard.clone();
     tokio::task::spawn_local(async move {
         let store = shard.shared.store.clone();
@@ -226,9 +232,17 @@ fn load(shard: &Rc<Shard>, chat_id: u64) {
         })
         .await
         .unwrap_or_else(|e| Err(e.to_string()));
-        let waiting = match shard.owner.borrow_mut().chats.remove(&chat_id) {
-            Some(Slot::Loading(w)) => w,
-            _ => Vec::new(),
+        // The chat may have been created while this load ran (`start_chat` took the slot over and
+        // answered the commands that waited): then what was read is stale and the slot not ours.
+        let waiting = {
+            let mut owner = shard.owner.borrow_mut();
+            if !matches!(owner.chats.get(&chat_id), Some(Slot::Loading(n, _)) if *n == number) {
+                return;
+            }
+            match owner.chats.remove(&chat_id) {
+                Some(Slot::Loading(_, w)) => w,
+                _ => unreachable!("checked above"),
+            }
         };
         match loaded {
             Ok(Some((meta, members, last_seq))) => {
@@ -444,7 +458,19 @@ fn start_chat(
     let recipients = state.recipients.clone();
     match submit(shard, &mut state, ops, Pending { seq: 1, event, recipients, after, received: None }) {
         Ok(()) => {
-            shard.owner.borrow_mut().chats.insert(chat_id, Slot::Ready(Box::new(state)));
+            // Ids are handed out before their chats exist, so a command naming this id can get
+            // here first; it then waits in a `Loading` slot for a load that finds nothing. Replacing
+            // that slot unanswered lost those commands, and the load later removed this new state,
+            // losing the creation's commit result and so its reply. The commands came before the
+            // chat existed: they get `chat_not_found`, and the load leaves the slot alone.
+            let early = match shard.owner.borrow_mut().chats.insert(chat_id, Slot::Ready(Box::new(state))) {
+                Some(Slot::Loading(_, waiting)) => waiting,
+                _ => Vec::new(),
+            };
+            for cmd in early {
+                let r = cmd.reply_to();
+                shard.reply(r, error(r, ErrorCode::ChatNotFound, "no such chat"));
+            }
         }
         Err((code, msg)) => {
             let reply = |r: ReplyTo| (r, error(r, code, msg));
