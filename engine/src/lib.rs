@@ -14,6 +14,8 @@
 //! See `docs/ARCHITECTURE.md` for the layers and the invariants they keep.
 
 mod auth;
+#[doc(hidden)]
+pub mod bench_support;
 mod config;
 mod conn;
 mod ids;
@@ -57,6 +59,20 @@ pub(crate) struct Shared {
     pub tls_acceptor: tokio_rustls::TlsAcceptor,
 }
 
+impl Shared {
+    fn new(config: &Config, identity: &tls::Identity, store: Store, shards: usize, node_id: u64) -> std::io::Result<Shared> {
+        Ok(Shared {
+            committer: store.committer(),
+            store,
+            mailboxes: (0..shards).map(|_| mailbox::Mailbox::new(MAILBOX_CAPACITY)).collect(),
+            metrics: (0..shards).map(|_| metrics::ShardMetrics::default()).collect(),
+            config: config.clone(),
+            node_id,
+            tls_acceptor: tokio_rustls::TlsAcceptor::from(Arc::new(tls::tcp_server_config(identity)?)),
+        })
+    }
+}
+
 /// A running engine.
 pub struct Engine {
     /// Where QUIC is served (UDP).
@@ -93,15 +109,7 @@ pub fn start(config: Config) -> std::io::Result<Engine> {
     let sockets = runtime::bind_all(shards, config.quic_addr, config.tcp_addr)?;
     let quic_addr = sockets[0].0.local_addr()?;
     let tcp_addr = sockets[0].1.local_addr()?;
-    let shared = Arc::new(Shared {
-        committer: store.committer(),
-        store,
-        mailboxes: (0..shards).map(|_| mailbox::Mailbox::new(MAILBOX_CAPACITY)).collect(),
-        metrics: (0..shards).map(|_| metrics::ShardMetrics::default()).collect(),
-        config: config.clone(),
-        node_id,
-        tls_acceptor: tokio_rustls::TlsAcceptor::from(Arc::new(tls::tcp_server_config(&identity)?)),
-    });
+    let shared = Arc::new(Shared::new(&config, &identity, store, shards, node_id)?);
     let cores = if config.pin_cores { core_affinity::get_core_ids().unwrap_or_default() } else { Vec::new() };
     let (ready_tx, ready_rx) = std::sync::mpsc::channel();
     let mut threads = Vec::with_capacity(shards);

@@ -63,6 +63,15 @@ impl ConnShared {
         }
     }
 
+    /// A synced (live) connection of `user_id` with no transport behind it, whose outbound queue
+    /// is `out`: only for `bench_support`.
+    pub(crate) fn live_without_transport(id: ConnId, user_id: u64, out: mpsc::Sender<Bytes>) -> ConnShared {
+        let c = ConnShared::new(id, out);
+        c.auth.set(Some((user_id, user_id)));
+        c.phase.set(delivery::Phase::Live);
+        c
+    }
+
     pub fn user_id(&self) -> Option<u64> {
         self.auth.get().map(|a| a.0)
     }
