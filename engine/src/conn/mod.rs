@@ -176,10 +176,14 @@ pub async fn serve<R: FrameReader, W: FrameWriter + 'static>(shard: Rc<Shard>, m
 async fn write_loop<W: FrameWriter>(shard: Rc<Shard>, conn: Rc<ConnShared>, mut rx: mpsc::Receiver<Bytes>, mut writer: W) {
     let metrics = shard.metrics();
     let mut batch: Vec<Bytes> = Vec::new();
+    // One close waiter for the connection's life, not a fresh one registered (and removed,
+    // under the Notify's lock) for every frame.
+    let closed = conn.closed();
+    tokio::pin!(closed);
     loop {
         tokio::select! {
             biased;
-            _ = conn.closed() => break,
+            _ = &mut closed => break,
             next = rx.recv() => {
                 let Some(frame) = next else { break };
                 batch.push(frame);
