@@ -3,14 +3,14 @@
 //! their [`Mailbox`]es.
 
 use crate::conn::ConnShared;
-use crate::ids::MessageIds;
+use crate::ids::{IdMap, MessageIds};
 use crate::mailbox::Mailbox;
 use crate::metrics::{self, ShardMetrics};
 use crate::owner::{Owner, OwnerCmd};
 use crate::Shared;
 use bytes::Bytes;
 use std::cell::RefCell;
-use std::collections::{HashMap, VecDeque};
+use std::collections::VecDeque;
 use std::rc::Rc;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -57,9 +57,9 @@ pub enum ShardMsg {
 pub struct Shard {
     pub id: usize,
     pub shared: Arc<Shared>,
-    pub conns: RefCell<HashMap<ConnId, Rc<ConnShared>>>,
+    pub conns: RefCell<IdMap<Rc<ConnShared>>>,
     /// Local connections that receive live events, by user.
-    pub by_user: RefCell<HashMap<u64, Vec<Rc<ConnShared>>>>,
+    pub by_user: RefCell<IdMap<Vec<Rc<ConnShared>>>>,
     pub owner: RefCell<Owner>,
     pub message_ids: MessageIds,
     next_conn: std::cell::Cell<ConnId>,
@@ -75,8 +75,8 @@ impl Shard {
         Rc::new(Shard {
             id,
             shared,
-            conns: RefCell::new(HashMap::new()),
-            by_user: RefCell::new(HashMap::new()),
+            conns: RefCell::new(IdMap::default()),
+            by_user: RefCell::new(IdMap::default()),
             owner: RefCell::new(Owner::default()),
             message_ids: MessageIds::new(id),
             next_conn: std::cell::Cell::new(1),

@@ -10,6 +10,7 @@
 mod delivery;
 mod requests;
 
+use crate::ids::IdMap;
 use crate::metrics::{self, Transport};
 use crate::rate::{RateLimiter, Verdict};
 use crate::shard::{ConnId, Shard};
@@ -17,7 +18,6 @@ use crate::transport::{FrameReader, FrameWriter, ReadError};
 use bytes::Bytes;
 use magpie_wire::{encode, fb, handshake, limits, verify, ErrorCode};
 use std::cell::{Cell, RefCell};
-use std::collections::HashMap;
 use std::rc::Rc;
 use std::time::{Duration, Instant};
 use tokio::sync::{mpsc, Notify};
@@ -46,7 +46,7 @@ pub struct ConnShared {
     close_reason: RefCell<Option<(ErrorCode, String)>>,
     close_signal: Notify,
     phase: Cell<delivery::Phase>,
-    cursors: RefCell<HashMap<u64, Cursor>>,
+    cursors: RefCell<IdMap<Cursor>>,
 }
 
 impl ConnShared {
@@ -59,7 +59,7 @@ impl ConnShared {
             close_reason: RefCell::new(None),
             close_signal: Notify::new(),
             phase: Cell::new(delivery::Phase::NotSynced),
-            cursors: RefCell::new(HashMap::new()),
+            cursors: RefCell::new(IdMap::default()),
         }
     }
 
