@@ -14,6 +14,10 @@ pub struct Engine {
     pub ws_addr: SocketAddr,
     pub cert_der: Vec<u8>,
     pub banner: String,
+    /// Device tokens of the seeded accounts (see `seed.rs`), indexed like the clients.
+    pub tokens: Vec<String>,
+    /// How long seeding the accounts took.
+    pub seed_s: f64,
     data_dir: PathBuf,
     keep_data: bool,
 }
@@ -24,6 +28,8 @@ pub struct EngineOptions<'a> {
     pub shards: usize,
     pub io: &'a str,
     pub keep_data: bool,
+    /// Accounts to write into the store before the engine starts (0: clients register).
+    pub seed_accounts: usize,
 }
 
 fn parse_addr(line: &str, scheme: &str) -> Option<SocketAddr> {
@@ -44,6 +50,10 @@ impl Engine {
         let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default().as_nanos();
         let data_dir = std::env::temp_dir().join(format!("magpie-bench-{}-{nanos}", std::process::id()));
         std::fs::create_dir_all(&data_dir).map_err(|e| format!("creating {}: {e}", data_dir.display()))?;
+        // The engine keeps its store in `<data-dir>/db`; its data dir is `data_dir/db`.
+        let seed_start = Instant::now();
+        let tokens = if opts.seed_accounts > 0 { crate::seed::seed_accounts(&data_dir.join("db/db"), opts.seed_accounts)? } else { Vec::new() };
+        let seed_s = seed_start.elapsed().as_secs_f64();
         let log_path = data_dir.join("engine.log");
         let log = std::fs::File::create(&log_path).map_err(|e| format!("creating {}: {e}", log_path.display()))?;
         let mut child = Command::new(opts.binary)
@@ -53,6 +63,9 @@ impl Engine {
             .args(["--durability", opts.durability])
             .args(["--shards", &opts.shards.to_string()])
             .args(["--io", opts.io])
+            // The generator's raw connections send no keep-alive pings while thousands of others
+            // are being set up (minutes for 100,000): keep the engine from reaping them.
+            .args(["--idle-timeout", "900"])
             .env("MAGPIE_LOG", std::env::var("MAGPIE_LOG").unwrap_or_else(|_| "warn".into()))
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
@@ -104,6 +117,8 @@ impl Engine {
             ws_addr: ws.expect("checked"),
             cert_der,
             banner,
+            tokens,
+            seed_s,
             data_dir,
             keep_data: opts.keep_data,
         })

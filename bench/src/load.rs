@@ -10,13 +10,12 @@
 use crate::stats::{new_histogram, WorkerCounters};
 use bytes::Bytes;
 use hdrhistogram::Histogram;
-use magpie_client::session::{sign_in, FIRST_FREE_REQUEST_ID};
-use magpie_client::transport::{Connection, FrameReceiver, FrameSender, QuicConnector, DEFAULT_SERVER_NAME};
-use magpie_client::Credentials;
+use crate::connect::Target;
+use magpie_client::session::FIRST_FREE_REQUEST_ID;
+use magpie_client::transport::{Connection, FrameReceiver, FrameSender};
 use magpie_wire::{encode, fb, verify, ErrorCode};
 use std::cell::RefCell;
 use std::collections::{BTreeMap, HashMap};
-use std::net::{IpAddr, SocketAddr};
 use std::rc::Rc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering::Relaxed};
 use std::sync::{Arc, Mutex, OnceLock};
@@ -31,26 +30,41 @@ pub enum Scenario {
     OneToOne,
     /// One group of G members; S of them send, R messages/s in total.
     Fanout,
+    /// A channel-like group (default 100,000 members, one sender at 1 msg/s): fan-out at its
+    /// largest; latency to the last member is the number that matters.
+    Channel,
+    /// Connection density: engine memory per idle connection and setup rate, in steps.
+    Density,
+    /// Reconnect storm: every client drops and resumes at once while messages keep flowing.
+    Storm,
+    /// Storage: durable appends in direct chats (ack latency), then history page reads.
+    Storage,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum, serde::Serialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum TransportKind {
-    Quic,
-    Ws,
+impl Scenario {
+    pub fn name(self) -> &'static str {
+        match self {
+            Scenario::OneToOne => "one-to-one",
+            Scenario::Fanout => "fanout",
+            Scenario::Channel => "channel",
+            Scenario::Density => "density",
+            Scenario::Storm => "storm",
+            Scenario::Storage => "storage",
+        }
+    }
+
+    /// One group for everyone (else: direct chats of two).
+    pub fn one_group(self) -> bool {
+        matches!(self, Scenario::Fanout | Scenario::Channel)
+    }
 }
 
 /// Everything the workers need, fixed before they start.
 pub struct Plan {
     pub scenario: Scenario,
-    pub transport: TransportKind,
+    pub target: Target,
     pub clients: usize,
     pub workers: usize,
-    pub source_ips: Vec<IpAddr>,
-    pub conns_per_quic_endpoint: usize,
-    pub quic_addr: SocketAddr,
-    pub ws_addr: SocketAddr,
-    pub cert_der: Vec<u8>,
     /// Indices of the sending clients.
     pub senders: Vec<usize>,
     /// Messages per second per sender.
@@ -71,6 +85,9 @@ pub struct Shared {
     pub plan: Plan,
     pub user_ids: Vec<AtomicU64>,
     pub chat_ids: Vec<AtomicU64>,
+    /// One-group scenarios: the group's newest event after setup, where every member's Sync
+    /// starts.
+    pub group_cursor: AtomicU64,
     /// Workers plus the main thread.
     pub barrier: Barrier,
     /// Set by the main thread before the last barrier: when the schedule begins.
@@ -155,13 +172,15 @@ fn record(h: &mut Histogram<u64>, ns: u64) {
 
 // ---------------------------------------------------------------------------- setup helpers
 
-enum SetupReply {
+pub enum SetupReply {
     Chat(u64),
+    /// A history page: the seq of its last event (0 if empty).
+    Page(u64),
     Done,
 }
 
 /// Sends `frame` and waits for the reply to `rid`, skipping pushes.
-async fn request(conn: &mut Connection, rid: u64, frame: Bytes, limit: Duration) -> Result<SetupReply, String> {
+pub async fn request(conn: &mut Connection, rid: u64, frame: Bytes, limit: Duration) -> Result<SetupReply, String> {
     let fut = async {
         conn.send(frame).await.map_err(|e| format!("send: {e}"))?;
         loop {
@@ -180,6 +199,11 @@ async fn request(conn: &mut Connection, rid: u64, frame: Bytes, limit: Duration)
             }
             return match f.body_type() {
                 fb::Body::ChatInfo => Ok(SetupReply::Chat(f.body_as_chat_info().map(|c| c.chat_id()).unwrap_or(0))),
+                fb::Body::HistoryPage => {
+                    let last = f.body_as_history_page().and_then(|p| p.events()).and_then(|e| e.iter().last());
+                    let seq = last.and_then(|b| b.event()).and_then(|e| verify::event(e.bytes()).ok()).map(|e| e.seq()).unwrap_or(0);
+                    Ok(SetupReply::Page(seq))
+                }
                 fb::Body::Error => {
                     let e = f.body_as_error();
                     Err(format!(
@@ -197,10 +221,6 @@ async fn request(conn: &mut Connection, rid: u64, frame: Bytes, limit: Duration)
 
 pub fn code_name(code: u16) -> String {
     ErrorCode::from_u16(code).map(|c| c.name().to_owned()).unwrap_or_else(|| format!("code_{code}"))
-}
-
-fn username(i: usize) -> String {
-    format!("bench{i:06}")
 }
 
 // ---------------------------------------------------------------------------- the worker
@@ -305,45 +325,15 @@ async fn worker(w: usize, shared: Arc<Shared>) -> WorkerReport {
 
 async fn connect_all(w: usize, shared: &Arc<Shared>, mine: &[usize]) -> Result<Vec<Client>, String> {
     let plan = &shared.plan;
-    // QUIC: a few connections share each UDP endpoint, endpoints spread over the source
-    // addresses (and so over the engine's SO_REUSEPORT shards, which hash on the 4-tuple).
-    let mut connectors = Vec::new();
-    if plan.transport == TransportKind::Quic {
-        let endpoints = mine.len().div_ceil(plan.conns_per_quic_endpoint.max(1));
-        for e in 0..endpoints {
-            let ip = plan.source_ips[(w + e * plan.workers) % plan.source_ips.len()];
-            connectors.push(QuicConnector::new(&plan.cert_der, Some(ip)).map_err(|e| format!("QUIC endpoint on {ip}: {e}"))?);
-        }
-    }
-    let connectors = Rc::new(connectors);
+    let connectors = Rc::new(plan.target.connectors(w, plan.workers, mine.len())?);
     let gate = Rc::new(Semaphore::new((plan.register_concurrency / plan.workers).max(1)));
     let mut tasks = Vec::new();
     for (local, &index) in mine.iter().enumerate() {
         let (shared, connectors, gate) = (shared.clone(), connectors.clone(), gate.clone());
         tasks.push(tokio::task::spawn_local(async move {
             let _permit = gate.acquire().await.expect("never closed");
-            let plan = &shared.plan;
-            let fut = async {
-                let mut conn = match plan.transport {
-                    TransportKind::Quic => {
-                        let c = &connectors[local / plan.conns_per_quic_endpoint.max(1)];
-                        c.connect(plan.quic_addr, DEFAULT_SERVER_NAME).await
-                    }
-                    TransportKind::Ws => {
-                        let ip = plan.source_ips[index % plan.source_ips.len()];
-                        Connection::websocket(plan.ws_addr, Some(ip)).await
-                    }
-                }
-                .map_err(|e| format!("client {index}: connect: {e}"))?;
-                let creds = Credentials::Register {
-                    username: username(index),
-                    password: "bench-password".into(),
-                    device_name: "bench".into(),
-                };
-                let session = sign_in(&mut conn, "magpie-bench", &creds).await.map_err(|e| format!("client {index}: sign in: {e}"))?;
-                Ok::<_, String>(Client { index, conn, user_id: session.account.user_id, next_rid: FIRST_FREE_REQUEST_ID })
-            };
-            timeout(plan.op_timeout, fut).await.map_err(|_| format!("client {index}: connect and sign in timed out"))?
+            let (conn, session) = shared.plan.target.connect(&connectors, local, index).await?;
+            Ok::<_, String>(Client { index, conn, user_id: session.account.user_id, next_rid: FIRST_FREE_REQUEST_ID })
         }));
     }
     let mut clients = Vec::new();
@@ -356,8 +346,8 @@ async fn connect_all(w: usize, shared: &Arc<Shared>, mine: &[usize]) -> Result<V
 async fn create_chats(shared: &Arc<Shared>, clients: &mut [Client]) -> Result<(), String> {
     let plan = &shared.plan;
     let limit = plan.op_timeout;
-    match plan.scenario {
-        Scenario::OneToOne => {
+    match plan.scenario.one_group() {
+        false => {
             // Client 2k creates the direct chat with client 2k+1 (whichever worker holds it).
             let mut tasks = Vec::new();
             for c in clients.iter_mut().filter(|c| c.index % 2 == 0) {
@@ -379,7 +369,7 @@ async fn create_chats(shared: &Arc<Shared>, clients: &mut [Client]) -> Result<()
                 shared.chat_ids[index + 1].store(chat, Relaxed);
             }
         }
-        Scenario::Fanout => {
+        true => {
             let Some(owner) = clients.iter_mut().find(|c| c.index == 0) else { return Ok(()) };
             let members: Vec<u64> = (1..plan.clients).map(|i| shared.user_ids[i].load(Relaxed)).collect();
             let mut chunks = members.chunks(magpie_wire::limits::MAX_MEMBERS_PER_REQUEST);
@@ -395,6 +385,16 @@ async fn create_chats(shared: &Arc<Shared>, clients: &mut [Client]) -> Result<()
                 owner.next_rid += 1;
                 request(&mut owner.conn, rid, encode::add_members(rid, chat, chunk), limit).await?;
             }
+            // Members sync from the newest event: replaying the group's membership events to
+            // every member (one per AddMembers chunk, to 100,000 connections for a channel) is
+            // setup work, not what the scenario measures.
+            let rid = owner.next_rid;
+            owner.next_rid += 1;
+            let newest = match request(&mut owner.conn, rid, encode::history(rid, chat, 0, fb::Direction::Backward, 1), limit).await? {
+                SetupReply::Page(seq) => seq,
+                _ => return Err("History did not answer a page".into()),
+            };
+            shared.group_cursor.store(newest, Relaxed);
             for id in &shared.chat_ids {
                 id.store(chat, Relaxed);
             }
@@ -411,7 +411,11 @@ async fn sync_all(shared: &Arc<Shared>, clients: &mut [Client]) -> Result<(), St
             let rid = c.next_rid;
             c.next_rid += 1;
             let index = c.index;
-            async move { request(&mut c.conn, rid, encode::sync(rid, &[]), limit).await.map_err(|e| format!("client {index}: {e}")) }
+            let cursors = match shared.group_cursor.load(Relaxed) {
+                0 => Vec::new(),
+                seq => vec![(shared.chat_ids[index].load(Relaxed), seq)],
+            };
+            async move { request(&mut c.conn, rid, encode::sync(rid, &cursors), limit).await.map_err(|e| format!("client {index}: {e}")) }
         })
         .collect();
     for r in join_all(tasks).await {
@@ -420,47 +424,10 @@ async fn sync_all(shared: &Arc<Shared>, clients: &mut [Client]) -> Result<(), St
     Ok(())
 }
 
-/// Runs futures concurrently on the local task set (they borrow, so no spawn).
-async fn join_all<F: std::future::Future>(futs: Vec<F>) -> Vec<F::Output>
-where
-    F::Output: Unpin,
-{
-    use std::pin::Pin;
-    use std::task::{Context, Poll};
-    struct JoinAll<F: std::future::Future> {
-        futs: Vec<Option<Pin<Box<F>>>>,
-        out: Vec<Option<F::Output>>,
-    }
-    impl<F: std::future::Future> std::future::Future for JoinAll<F>
-    where
-        F::Output: Unpin,
-    {
-        type Output = Vec<F::Output>;
-        fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
-            // Every field is Unpin (boxed futures, Unpin outputs), so no pin projection is needed.
-            let this = self.get_mut();
-            let mut pending = false;
-            for (i, slot) in this.futs.iter_mut().enumerate() {
-                if let Some(f) = slot {
-                    match f.as_mut().poll(cx) {
-                        Poll::Ready(v) => {
-                            this.out[i] = Some(v);
-                            *slot = None;
-                        }
-                        Poll::Pending => pending = true,
-                    }
-                }
-            }
-            if pending {
-                Poll::Pending
-            } else {
-                Poll::Ready(this.out.iter_mut().map(|o| o.take().expect("ready")).collect())
-            }
-        }
-    }
-    let n = futs.len();
-    JoinAll { futs: futs.into_iter().map(|f| Some(Box::pin(f))).collect(), out: (0..n).map(|_| None).collect() }.await
-}
+/// Runs futures concurrently on the current task (they borrow, so no spawn). futures-util's
+/// `join_all` polls only the futures that were woken once there are more than a few, so tens of
+/// thousands of requests do not cost a quadratic number of polls.
+pub use futures_util::future::join_all;
 
 // ---------------------------------------------------------------------------- load
 

@@ -5,15 +5,22 @@
 //! sends on a fixed schedule. Latency is measured from each message's intended send time to its
 //! `Deliver` at every recipient. See docs/BENCHMARKS.md.
 
+mod connect;
+mod density;
 mod engine;
+mod history;
 mod load;
 mod peers;
+mod scrape;
+mod seed;
 mod stats;
+mod storm;
 mod sys;
 
 use clap::Parser;
 use engine::{Engine, EngineOptions};
-use load::{Plan, Scenario, Shared, TransportKind, WorkerReport};
+use connect::{Target, TransportKind};
+use load::{Plan, Scenario, Shared, WorkerReport};
 use serde::Serialize;
 use stats::{new_histogram, summarize, totals, LatencySummary, WorkerCounters};
 use std::collections::{BTreeMap, HashMap};
@@ -74,11 +81,35 @@ struct Args {
     /// Client source addresses 127.0.0.2 ..= 127.0.0.(1+N), to stay clear of ephemeral-port limits.
     #[arg(long, default_value_t = 8)]
     source_ips: u8,
-    /// QUIC connections sharing one client UDP socket.
-    #[arg(long, default_value_t = 4)]
-    conns_per_endpoint: usize,
-    /// Registrations in flight at once (argon2id on the engine is the cost).
-    #[arg(long, default_value_t = 16)]
+    /// QUIC connections sharing one client UDP socket (default 4; density: 64, to stay under
+    /// the open-files limit).
+    #[arg(long)]
+    conns_per_endpoint: Option<usize>,
+    /// storage: clients reading history pages after the append phase (one per chat).
+    #[arg(long, default_value_t = 100)]
+    readers: usize,
+    /// storage: history pages per second, all readers together (default 2000; quick 100).
+    #[arg(long)]
+    history_rate: Option<f64>,
+    /// storage: events per history page.
+    #[arg(long, default_value_t = 50)]
+    page: u16,
+    /// storm: seconds into the schedule when every connection drops (default: half way).
+    #[arg(long)]
+    storm_at: Option<f64>,
+    /// density: connection steps from 0 to --clients.
+    #[arg(long, default_value_t = 5)]
+    steps: usize,
+    /// density: stop adding connections when the machine has less memory available (MiB).
+    #[arg(long, default_value_t = 2048.0)]
+    min_available_mib: f64,
+    /// How clients get their accounts: `seed` writes them into the engine's store before it
+    /// starts and clients sign in with device tokens (fast, like returning users); `register`
+    /// registers every client over the wire (argon2id: ~40 ms of engine CPU each).
+    #[arg(long, value_enum, default_value = "seed")]
+    accounts: Accounts,
+    /// Connections (registrations, with `--accounts register`) being set up at once.
+    #[arg(long, default_value_t = 64)]
     register_concurrency: usize,
     /// Seconds to wait after the last send for every delivery.
     #[arg(long, default_value_t = 30.0)]
@@ -97,6 +128,13 @@ struct Args {
     peers: peers::PeerArgs,
 }
 
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum, Serialize)]
+#[serde(rename_all = "kebab-case")]
+enum Accounts {
+    Seed,
+    Register,
+}
+
 #[derive(Serialize)]
 struct Report {
     scenario: Scenario,
@@ -105,6 +143,9 @@ struct Report {
     config: ConfigReport,
     machine: MachineReport,
     engine: String,
+    /// Writing the seeded accounts into the store (before the engine started).
+    seed_s: f64,
+    /// Connecting, signing in, creating the chats and syncing every client.
     setup_s: f64,
     offered_msgs_per_s: f64,
     sent: u64,
@@ -125,6 +166,11 @@ struct Report {
     errors: ErrorReport,
     delivery_check: DeliveryCheck,
     cpu: CpuReport,
+    /// The engine's own metrics over the load window (`GET /metrics`), or why they could not be read.
+    engine_metrics: Result<scrape::EngineMetrics, String>,
+    /// storage: the history read phase.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    history: Option<history::HistoryResult>,
 }
 
 #[derive(Serialize)]
@@ -140,6 +186,7 @@ struct ConfigReport {
     durability: String,
     shards: usize,
     io: String,
+    accounts: Accounts,
     workers: usize,
     source_ips: usize,
     conns_per_endpoint: usize,
@@ -224,23 +271,26 @@ fn default_engine() -> PathBuf {
 }
 
 fn run(args: Args) -> Result<bool, String> {
-    let quick = args.quick;
-    let (d_clients, d_rate, d_duration, d_warmup, d_group, d_senders) =
-        if quick { (20, 200.0, 3.0, 0.0, 20, 4) } else { (1000, 2000.0, 10.0, 2.0, 100, 10) };
-    let scenario = args.scenario;
-    let group = args.group.unwrap_or(match scenario {
-        Scenario::Fanout => args.clients.unwrap_or(d_group),
-        Scenario::OneToOne => 0,
-    });
-    let clients = match scenario {
-        Scenario::OneToOne => args.clients.unwrap_or(d_clients),
-        Scenario::Fanout => group,
-    };
-    if scenario == Scenario::OneToOne && (clients < 2 || clients % 2 != 0) {
-        return Err("one-to-one needs an even number of clients (at least 2)".into());
+    match args.scenario {
+        Scenario::Density => return run_density(&args),
+        Scenario::Storm => return run_storm(&args),
+        _ => {}
     }
-    if scenario == Scenario::Fanout && group < 2 {
-        return Err("fanout needs a group of at least 2".into());
+    let quick = args.quick;
+    let scenario = args.scenario;
+    let (d_clients, d_rate, d_duration, d_warmup, d_group, d_senders) = match (scenario, quick) {
+        (Scenario::Channel, true) => (200, 2.0, 3.0, 0.0, 200, 1),
+        (Scenario::Channel, false) => (100_000, 1.0, 10.0, 0.0, 100_000, 1),
+        (_, true) => (20, 200.0, 3.0, 0.0, 20, 4),
+        (_, false) => (1000, 2000.0, 10.0, 2.0, 100, 10),
+    };
+    let group = if scenario.one_group() { args.group.unwrap_or(args.clients.unwrap_or(d_group)) } else { 0 };
+    let clients = if scenario.one_group() { group } else { args.clients.unwrap_or(d_clients) };
+    if !scenario.one_group() && (clients < 2 || clients % 2 != 0) {
+        return Err(format!("{} needs an even number of clients (at least 2)", scenario.name()));
+    }
+    if scenario.one_group() && group < 2 {
+        return Err(format!("{} needs a group of at least 2", scenario.name()));
     }
     let rate = args.rate.unwrap_or(d_rate);
     let duration = args.duration.unwrap_or(d_duration);
@@ -248,27 +298,16 @@ fn run(args: Args) -> Result<bool, String> {
     if rate <= 0.0 || duration <= 0.0 {
         return Err("--rate and --duration must be positive".into());
     }
-    let senders: Vec<usize> = match scenario {
-        Scenario::OneToOne => (0..clients).collect(),
-        Scenario::Fanout => (0..args.senders.unwrap_or(d_senders).clamp(1, group)).collect(),
+    let senders: Vec<usize> = if scenario.one_group() {
+        (0..args.senders.unwrap_or(d_senders).clamp(1, group)).collect()
+    } else {
+        (0..clients).collect()
     };
     let workers = args.workers.max(1);
-    let source_ips: Vec<IpAddr> = (0..args.source_ips.clamp(1, 250)).map(|k| IpAddr::V4(Ipv4Addr::new(127, 0, 0, 2 + k))).collect();
-
-    let nofile = sys::raise_nofile_limit();
-    // One descriptor per WebSocket (or per QUIC endpoint) here and in the engine, plus slack.
-    if args.transport == TransportKind::Ws && clients as u64 + 64 > nofile {
-        return Err(format!("{clients} WebSocket clients need more than the {nofile} open files allowed per process"));
-    }
+    let source_ips = source_ips(&args);
+    let nofile = check_nofile(&args, clients)?;
     let load_before = sys::load_average().unwrap_or(f64::NAN);
-    let engine_path = args.engine.clone().unwrap_or_else(default_engine);
-    let engine = Engine::start(&EngineOptions {
-        binary: &engine_path,
-        durability: &args.durability,
-        shards: args.shards,
-        io: &args.io,
-        keep_data: args.keep_data,
-    })?;
+    let (engine, engine_path) = start_engine(&args, if args.accounts == Accounts::Seed { clients } else { 0 })?;
     eprintln!(
         "magpie-bench: {} over {} — engine pid {} (quic {}, ws {}), {clients} clients, {rate} msg/s for {duration} s",
         scenario_name(scenario),
@@ -278,33 +317,27 @@ fn run(args: Args) -> Result<bool, String> {
         engine.ws_addr
     );
 
+    let seed_s = engine.seed_s;
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
     let shared = Arc::new(Shared {
         plan: Plan {
             scenario,
-            transport: args.transport,
+            target: target(&args, &engine),
             clients,
             workers,
-            source_ips: source_ips.clone(),
-            conns_per_quic_endpoint: args.conns_per_endpoint.max(1),
-            quic_addr: engine.quic_addr,
-            ws_addr: engine.ws_addr,
-            cert_der: engine.cert_der.clone(),
             per_sender_rate: rate / senders.len() as f64,
             senders: senders.clone(),
             duration: Duration::from_secs_f64(duration),
             warmup: Duration::from_secs_f64(warmup),
             msg_size: args.msg_size,
-            members_per_chat: match scenario {
-                Scenario::OneToOne => 2,
-                Scenario::Fanout => group as u64,
-            },
+            members_per_chat: if scenario.one_group() { group as u64 } else { 2 },
             register_concurrency: args.register_concurrency.max(1),
             op_timeout: Duration::from_secs(120),
             epoch: Instant::now(),
         },
         user_ids: (0..clients).map(|_| AtomicU64::new(0)).collect(),
         chat_ids: (0..clients).map(|_| AtomicU64::new(0)).collect(),
+        group_cursor: AtomicU64::new(0),
         barrier: tokio::sync::Barrier::new(workers + 1),
         start: OnceLock::new(),
         failed: AtomicBool::new(false),
@@ -328,11 +361,12 @@ fn run(args: Args) -> Result<bool, String> {
     let timing = rt.block_on(async {
         let s = &shared;
         s.barrier.wait().await;
-        eprintln!("magpie-bench: {clients} clients registered in {:.1} s", setup_start.elapsed().as_secs_f64());
+        eprintln!("magpie-bench: {clients} clients signed in in {:.1} s", setup_start.elapsed().as_secs_f64());
         s.barrier.wait().await;
         s.barrier.wait().await;
         let setup_s = setup_start.elapsed().as_secs_f64();
         eprintln!("magpie-bench: chats created and connections synced; setup took {setup_s:.1} s");
+        let metrics0 = scrape::fetch(engine.ws_addr).await;
         let engine_cpu0 = engine.cpu_seconds();
         let gen_cpu0 = sys::cpu_seconds("self").unwrap_or(f64::NAN);
         let start = Instant::now() + Duration::from_millis(200);
@@ -364,6 +398,7 @@ fn run(args: Args) -> Result<bool, String> {
         let end = Instant::now();
         let engine_cpu1 = engine.cpu_seconds();
         let gen_cpu1 = sys::cpu_seconds("self").unwrap_or(f64::NAN);
+        let metrics1 = scrape::fetch(engine.ws_addr).await;
         let _ = stop_tx.send(true);
         Timing {
             setup_s,
@@ -373,6 +408,10 @@ fn run(args: Args) -> Result<bool, String> {
             drained,
             engine_cpu: engine_cpu1 - engine_cpu0,
             gen_cpu: gen_cpu1 - gen_cpu0,
+            engine_metrics: match (metrics0, metrics1) {
+                (Ok(a), Ok(b)) => Ok(scrape::delta(&a, &b)),
+                (Err(e), _) | (_, Err(e)) => Err(e),
+            },
         }
     });
     let reports: Vec<WorkerReport> = handles.into_iter().map(|h| h.join().expect("worker panicked")).collect();
@@ -384,6 +423,35 @@ fn run(args: Args) -> Result<bool, String> {
         engine.stop();
         return Err(format!("setup failed:\n  {}\nengine log tail:\n{tail}", failures.join("\n  ")));
     }
+    let history = (scenario == Scenario::Storage).then(|| {
+        let mut len: HashMap<u64, u64> = HashMap::new();
+        for r in &reports {
+            for (chat, n) in &r.acked_per_chat {
+                *len.entry(*chat).or_default() += n;
+            }
+        }
+        // One reader per chat (its even-numbered member), up to --readers.
+        let readers: Vec<(usize, u64, u64)> = (0..clients)
+            .step_by(2)
+            .take(args.readers)
+            .map(|i| {
+                let chat = shared.chat_ids[i].load(std::sync::atomic::Ordering::Relaxed);
+                (i, chat, len.get(&chat).copied().unwrap_or(0))
+            })
+            .collect();
+        let pages_rate = args.history_rate.unwrap_or(if quick { 100.0 } else { 2000.0 });
+        eprintln!("magpie-bench: history: {} readers, {pages_rate} pages/s of {} for {duration} s", readers.len(), args.page);
+        history::run(
+            history::HistoryPlan {
+                target: target(&args, &engine),
+                readers,
+                rate: pages_rate,
+                duration: Duration::from_secs_f64(duration),
+                page: args.page,
+            },
+            engine.pid,
+        )
+    });
     engine.stop();
 
     // ---- merge
@@ -439,10 +507,7 @@ fn run(args: Args) -> Result<bool, String> {
     let delivery_span = last_ns.saturating_sub(start_ns) as f64 / 1e9;
     let per_s = |n: u64, span: f64| if span > 0.0 { (n as f64 / span * 10.0).round() / 10.0 } else { 0.0 };
     let recipient_deliveries = t.delivered - t.echoes;
-    let chats = acked_per_chat.len().max(match scenario {
-        Scenario::OneToOne => clients / 2,
-        Scenario::Fanout => 1,
-    });
+    let chats = acked_per_chat.len().max(if scenario.one_group() { 1 } else { clients / 2 });
     let report = Report {
         scenario,
         transport: args.transport,
@@ -459,19 +524,14 @@ fn run(args: Args) -> Result<bool, String> {
             durability: args.durability.clone(),
             shards: args.shards,
             io: args.io.clone(),
+            accounts: args.accounts,
             workers,
             source_ips: source_ips.len(),
-            conns_per_endpoint: args.conns_per_endpoint,
+            conns_per_endpoint: conns_per_endpoint(&args),
         },
-        machine: MachineReport {
-            cores: sys::cores(),
-            memory_gib: (sys::memory_gib().unwrap_or(0.0) * 10.0).round() / 10.0,
-            kernel: sys::kernel_release(),
-            load_avg_1m_before: load_before,
-            load_avg_1m_after: sys::load_average().unwrap_or(f64::NAN),
-            nofile_limit: nofile,
-        },
+        machine: machine_report(load_before, nofile),
         engine: format!("{banner} ({})", engine_path.display()),
+        seed_s: round3(seed_s),
         setup_s: round3(timing.setup_s),
         offered_msgs_per_s: rate,
         sent: t.sent,
@@ -511,16 +571,51 @@ fn run(args: Args) -> Result<bool, String> {
             deliveries_per_engine_cpu_s: per_s(t.delivered, timing.engine_cpu),
             engine_rss_mib_after: (engine_rss as f64 / 1024.0 * 10.0).round() / 10.0,
         },
+        history,
+        engine_metrics: timing.engine_metrics,
     };
     print_table(&report);
-    let json = serde_json::to_string_pretty(&report).map_err(|e| e.to_string())?;
-    if let Some(out) = &args.out {
-        std::fs::write(out, json + "\n").map_err(|e| format!("writing {}: {e}", out.display()))?;
+    match &report.engine_metrics {
+        Ok(m) => println!(
+            "  engine metrics: frames in {} out {}; deliveries live {} catch-up {}; {} events committed in {} writes ({:.1} ops each), {} WAL syncs; send→durable p50 ≤{} ms p99 ≤{} ms; send→deliver p50 ≤{} ms p99 ≤{} ms; errors {:?}",
+            m.frames_in,
+            m.frames_out,
+            m.deliveries_live,
+            m.deliveries_catch_up,
+            m.events_committed,
+            m.storage_commits,
+            m.ops_per_commit,
+            m.wal_syncs,
+            m.send_durable.p50_le_ms,
+            m.send_durable.p99_le_ms,
+            m.send_deliver.p50_le_ms,
+            m.send_deliver.p99_le_ms,
+            m.errors_by_code
+        ),
+        Err(e) => println!("  engine metrics: not read ({e})"),
     }
-    Ok(report.errors.total == 0 && report.delivery_check.exactly_once)
+    if let Some(h) = &report.history {
+        println!(
+            "  history: {} readers, {} pages of {} ({:.0} pages/s, {:.0} events/s; offered {:.0}/s): page latency p50 {:.1} µs p99 {:.1} µs max {:.1} µs; errors {:?}",
+            h.readers,
+            h.pages,
+            h.page_size,
+            h.pages_per_s,
+            h.events_per_s,
+            h.offered_pages_per_s,
+            h.page_latency_us.p50_us,
+            h.page_latency_us.p99_us,
+            h.page_latency_us.max_us,
+            h.errors
+        );
+    }
+    write_json(args.out.as_ref(), &report)?;
+    let history_ok = report.history.as_ref().is_none_or(|h| h.errors.is_empty() && h.pages > 0);
+    Ok(report.errors.total == 0 && report.delivery_check.exactly_once && history_ok)
 }
 
 struct Timing {
+    engine_metrics: Result<scrape::EngineMetrics, String>,
     setup_s: f64,
     start: Instant,
     drain_s: f64,
@@ -530,15 +625,271 @@ struct Timing {
     gen_cpu: f64,
 }
 
+fn conns_per_endpoint(args: &Args) -> usize {
+    args.conns_per_endpoint.unwrap_or(if args.scenario == Scenario::Density { 64 } else { 4 }).max(1)
+}
+
+/// The report of a scenario other than the message-load ones: the common header, then the
+/// scenario's own config and result.
+#[derive(Serialize)]
+struct ScenarioReport<C: Serialize, R: Serialize> {
+    scenario: Scenario,
+    transport: TransportKind,
+    quick: bool,
+    config: C,
+    machine: MachineReport,
+    engine: String,
+    seed_s: f64,
+    #[serde(flatten)]
+    result: R,
+}
+
+#[derive(Serialize)]
+struct DensityConfig {
+    clients: usize,
+    steps: Vec<usize>,
+    workers: usize,
+    concurrency: usize,
+    conns_per_endpoint: usize,
+    shards: usize,
+    io: String,
+}
+
+fn run_density(args: &Args) -> Result<bool, String> {
+    let clients = args.clients.unwrap_or(if args.quick { 40 } else { 10_000 });
+    let steps_n = args.steps.clamp(1, clients.max(1));
+    let steps: Vec<usize> = (1..=steps_n).map(|k| clients * k / steps_n).collect();
+    let nofile = check_nofile(args, clients)?;
+    let load_before = sys::load_average().unwrap_or(f64::NAN);
+    let (engine, engine_path) = start_engine(args, clients)?;
+    eprintln!(
+        "magpie-bench: density over {} — engine pid {}, up to {clients} idle connections in {steps_n} steps ({} accounts seeded in {:.1} s)",
+        transport_name(args.transport),
+        engine.pid,
+        engine.tokens.len(),
+        engine.seed_s
+    );
+    let plan = density::DensityPlan {
+        target: target(args, &engine),
+        workers: args.workers.max(1),
+        steps: steps.clone(),
+        concurrency: args.register_concurrency.max(1),
+        min_available_mib: args.min_available_mib,
+        settle: Duration::from_secs(if args.quick { 1 } else { 3 }),
+    };
+    let result = density::run(plan, engine.pid);
+    let report = ScenarioReport {
+        scenario: Scenario::Density,
+        transport: args.transport,
+        quick: args.quick,
+        config: DensityConfig {
+            clients,
+            steps,
+            workers: args.workers.max(1),
+            concurrency: args.register_concurrency.max(1),
+            conns_per_endpoint: conns_per_endpoint(args),
+            shards: args.shards,
+            io: args.io.clone(),
+        },
+        machine: machine_report(load_before, nofile),
+        engine: format!("{} ({})", engine.banner, engine_path.display()),
+        seed_s: round3(engine.seed_s),
+        result,
+    };
+    engine.stop();
+    let r = &report.result;
+    println!(
+        "\ndensity over {} — {} idle connections (stopped: {}); {:.2} KiB per idle connection (RSS slope), setup {:.0} connections/s; baseline RSS {:.1} MiB",
+        transport_name(report.transport),
+        r.max_connections,
+        r.stopped_because,
+        r.kib_per_idle_connection,
+        r.setup_per_s,
+        r.baseline_rss_mib
+    );
+    println!("  {:>11} {:>12} {:>14} {:>14} {:>12} {:>14}", "connections", "engine MiB", "KiB/conn", "marginal KiB", "setup/s", "generator MiB");
+    for p in &r.points {
+        println!(
+            "  {:>11} {:>12.1} {:>14.2} {:>14.2} {:>12.0} {:>14.1}",
+            p.connections, p.engine_rss_mib, p.rss_per_conn_kib, p.marginal_kib_per_conn, p.setup_per_s, p.generator_rss_mib
+        );
+    }
+    if !r.errors.is_empty() {
+        println!("  errors: {:?}", r.errors);
+    }
+    write_json(args.out.as_ref(), &report)?;
+    Ok(r.errors.is_empty() && r.max_connections as usize == clients)
+}
+
+#[derive(Serialize)]
+struct StormConfig {
+    clients: usize,
+    rate: f64,
+    duration_s: f64,
+    storm_at_s: f64,
+    msg_size: usize,
+    durability: String,
+    workers: usize,
+    shards: usize,
+}
+
+fn run_storm(args: &Args) -> Result<bool, String> {
+    let clients = args.clients.unwrap_or(if args.quick { 20 } else { 10_000 });
+    if clients < 2 || clients % 2 != 0 {
+        return Err("storm needs an even number of clients (at least 2)".into());
+    }
+    let rate = args.rate.unwrap_or(if args.quick { 100.0 } else { 2000.0 });
+    let duration = args.duration.unwrap_or(if args.quick { 3.0 } else { 10.0 });
+    let storm_at = args.storm_at.unwrap_or(duration / 2.0).min(duration);
+    let nofile = check_nofile(args, clients)?;
+    let load_before = sys::load_average().unwrap_or(f64::NAN);
+    let (engine, engine_path) = start_engine(args, clients)?;
+    eprintln!(
+        "magpie-bench: storm over {} — engine pid {}, {clients} clients at {rate} msg/s, all drop at {storm_at} s of {duration} s",
+        transport_name(args.transport),
+        engine.pid
+    );
+    let plan = storm::StormPlan {
+        target: target(args, &engine),
+        clients,
+        workers: args.workers.max(1),
+        per_client_rate: rate / clients as f64,
+        duration: Duration::from_secs_f64(duration),
+        storm_at: Duration::from_secs_f64(storm_at),
+        msg_size: args.msg_size,
+        concurrency: args.register_concurrency.max(1),
+        drain_timeout: Duration::from_secs_f64(args.drain_timeout),
+    };
+    let result = storm::run(plan, engine.pid);
+    let result = match result {
+        Ok(r) => r,
+        Err(e) => {
+            let tail = engine.log_tail(30);
+            engine.stop();
+            return Err(format!("{e}\nengine log tail:\n{tail}"));
+        }
+    };
+    let report = ScenarioReport {
+        scenario: Scenario::Storm,
+        transport: args.transport,
+        quick: args.quick,
+        config: StormConfig {
+            clients,
+            rate,
+            duration_s: duration,
+            storm_at_s: storm_at,
+            msg_size: args.msg_size,
+            durability: args.durability.clone(),
+            workers: args.workers.max(1),
+            shards: args.shards,
+        },
+        machine: machine_report(load_before, nofile),
+        engine: format!("{} ({})", engine.banner, engine_path.display()),
+        seed_s: round3(engine.seed_s),
+        result,
+    };
+    engine.stop();
+    let r = &report.result;
+    println!(
+        "\nstorm over {} — {} clients, {} resynced; all synced {:.3} s after the drop (per client p50 {:.1} ms, p99 {:.1} ms, max {:.1} ms)",
+        transport_name(report.transport),
+        r.clients,
+        r.resynced,
+        r.all_synced_s,
+        r.resync_us.p50_us / 1000.0,
+        r.resync_us.p99_us / 1000.0,
+        r.resync_us.max_us / 1000.0
+    );
+    println!(
+        "  sent {} acked {} re-sent after the storm {}; deliveries expected {} received {} missing {} duplicate seqs {} duplicate ids {} out-of-order {} → {}; errors {:?}",
+        r.sent,
+        r.acked,
+        r.resent_after_storm,
+        r.expected_deliveries,
+        r.received,
+        r.missing,
+        r.duplicate_seqs,
+        r.duplicate_ids,
+        r.out_of_order,
+        if r.exactly_once { "exactly once" } else { "NOT exactly once" },
+        r.errors
+    );
+    println!(
+        "  deliver latency from intended send (outage included): p50 {:.1} ms p99 {:.1} ms max {:.1} ms; engine CPU {:.2} s",
+        r.deliver_us.p50_us / 1000.0,
+        r.deliver_us.p99_us / 1000.0,
+        r.deliver_us.max_us / 1000.0,
+        r.engine_cpu_s
+    );
+    write_json(args.out.as_ref(), &report)?;
+    Ok(r.exactly_once && r.drained)
+}
+
+fn source_ips(args: &Args) -> Vec<IpAddr> {
+    (0..args.source_ips.clamp(1, 250)).map(|k| IpAddr::V4(Ipv4Addr::new(127, 0, 0, 2 + k))).collect()
+}
+
+/// Raises the open-files limit and checks that `clients` connections fit under it.
+fn check_nofile(args: &Args, clients: usize) -> Result<u64, String> {
+    let nofile = sys::raise_nofile_limit();
+    // One descriptor per WebSocket (or per QUIC endpoint) here and in the engine, plus slack.
+    if args.transport == TransportKind::Ws && clients as u64 + 64 > nofile {
+        return Err(format!("{clients} WebSocket clients need more than the {nofile} open files allowed per process"));
+    }
+    Ok(nofile)
+}
+
+fn machine_report(load_before: f64, nofile: u64) -> MachineReport {
+    MachineReport {
+        cores: sys::cores(),
+        memory_gib: (sys::memory_gib().unwrap_or(0.0) * 10.0).round() / 10.0,
+        kernel: sys::kernel_release(),
+        load_avg_1m_before: load_before,
+        load_avg_1m_after: sys::load_average().unwrap_or(f64::NAN),
+        nofile_limit: nofile,
+    }
+}
+
+fn start_engine(args: &Args, seed_accounts: usize) -> Result<(Engine, PathBuf), String> {
+    let engine_path = args.engine.clone().unwrap_or_else(default_engine);
+    let engine = Engine::start(&EngineOptions {
+        binary: &engine_path,
+        durability: &args.durability,
+        shards: args.shards,
+        io: &args.io,
+        keep_data: args.keep_data,
+        seed_accounts,
+    })?;
+    Ok((engine, engine_path))
+}
+
+fn target(args: &Args, engine: &Engine) -> Target {
+    Target {
+        transport: args.transport,
+        quic_addr: engine.quic_addr,
+        ws_addr: engine.ws_addr,
+        cert_der: engine.cert_der.clone(),
+        source_ips: source_ips(args),
+        conns_per_quic_endpoint: conns_per_endpoint(args),
+        tokens: engine.tokens.clone(),
+        op_timeout: Duration::from_secs(120),
+    }
+}
+
+fn write_json(out: Option<&PathBuf>, value: &impl Serialize) -> Result<(), String> {
+    let json = serde_json::to_string_pretty(value).map_err(|e| e.to_string())?;
+    if let Some(out) = out {
+        std::fs::write(out, json + "\n").map_err(|e| format!("writing {}: {e}", out.display()))?;
+    }
+    Ok(())
+}
+
 fn round3(x: f64) -> f64 {
     (x * 1000.0).round() / 1000.0
 }
 
 fn scenario_name(s: Scenario) -> &'static str {
-    match s {
-        Scenario::OneToOne => "one-to-one",
-        Scenario::Fanout => "fanout",
-    }
+    s.name()
 }
 
 fn transport_name(t: TransportKind) -> &'static str {

@@ -38,6 +38,10 @@ struct Args {
     /// always (behind a TLS proxy) or never. TLS (wss://) is always served on the same port.
     #[arg(long, env = "MAGPIE_PLAINTEXT", default_value = "loopback")]
     plaintext: PlaintextPolicy,
+    /// Seconds a client connection may go without sending a frame before the server closes it
+    /// (also QUIC's idle timeout). Clients ping well within it (client-lib: every 15 s).
+    #[arg(long, env = "MAGPIE_IDLE_TIMEOUT", default_value_t = 120)]
+    idle_timeout: u64,
     /// Do not pin shard threads to cores.
     #[arg(long)]
     no_pin: bool,
@@ -73,6 +77,7 @@ fn main() -> std::io::Result<()> {
     config.io = args.io;
     config.durability = args.durability;
     config.pin_cores = !args.no_pin;
+    config.idle_timeout = std::time::Duration::from_secs(args.idle_timeout.max(1));
     config.plaintext_ws = args.plaintext;
     let engine = magpie_engine::start(config)?;
     let durability = match args.durability {
