@@ -162,9 +162,12 @@ pub fn run(plan: StormPlan, engine_pid: u32) -> Result<StormResult, String> {
         let deadline = Instant::now() + s.plan.drain_timeout;
         let mut drained = false;
         loop {
-            let owed = 2 * s.acked.load(Relaxed);
+            // Every message acknowledged (re-sent ones count once), everyone resynced, and both
+            // members of each chat hold every acknowledged message.
+            let acked = s.acked.load(Relaxed);
+            let all_acked = acked >= s.sent.load(Relaxed);
             let all_synced = s.resynced.load(Relaxed) as usize >= n;
-            if all_synced && s.delivered.load(Relaxed) >= owed {
+            if all_acked && all_synced && s.delivered.load(Relaxed) >= 2 * acked {
                 drained = true;
                 break;
             }
