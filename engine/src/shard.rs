@@ -17,6 +17,10 @@ use std::time::{Duration, Instant};
 
 pub type ConnId = u64;
 
+/// A shard that gets a delivery from another copies the frame for its own connections when the
+/// event has more recipients than this (see `Shard::deliver_local`).
+const OWN_COPY_MIN_RECIPIENTS: usize = 8;
+
 /// Where a reply goes: a request on a connection of some shard.
 #[derive(Debug, Clone, Copy)]
 pub struct ReplyTo {
@@ -153,23 +157,33 @@ impl Shard {
         let delivery = Arc::new(delivery);
         for to in 0..self.shared.mailboxes.len() {
             if to == self.id {
-                self.deliver_local(&delivery);
+                self.deliver_local(&delivery, false);
             } else {
                 self.send_to(to, ShardMsg::Deliver(delivery.clone()));
             }
         }
     }
 
-    fn deliver_local(self: &Rc<Self>, d: &Delivery) {
+    fn deliver_local(self: &Rc<Self>, d: &Delivery, from_other_shard: bool) {
         let by_user = self.by_user.borrow();
         if by_user.is_empty() {
             return;
         }
+        // Every queued copy is a clone of the frame: an atomic increment, and a decrement once
+        // written. On one shared frame, the owner shard and this one would contend for that
+        // counter's cache line for every recipient; a copy of our own keeps them on this core.
+        let own;
+        let frame = if from_other_shard && d.recipients.len() > OWN_COPY_MIN_RECIPIENTS {
+            own = Bytes::copy_from_slice(&d.frame);
+            &own
+        } else {
+            &d.frame
+        };
         let mut queued = false;
         for user in d.recipients.iter() {
             if let Some(conns) = by_user.get(user) {
                 for c in conns {
-                    queued |= c.offer(self, d.chat_id, d.seq, &d.frame);
+                    queued |= c.offer(self, d.chat_id, d.seq, frame);
                 }
             }
         }
@@ -205,7 +219,7 @@ impl Shard {
         match msg {
             ShardMsg::Shutdown => return false,
             ShardMsg::Owner(cmd) => crate::owner::handle(self, cmd),
-            ShardMsg::Deliver(d) => self.deliver_local(&d),
+            ShardMsg::Deliver(d) => self.deliver_local(&d, true),
             ShardMsg::Reply { conn, frame } => self.deliver_reply(conn, frame),
             ShardMsg::Committed { chat_id, result, elapsed } => crate::owner::committed(self, chat_id, result, elapsed),
             ShardMsg::RevokeDevice { device_id } => {
