@@ -20,7 +20,9 @@
 //! - error codes are known; `internal`, `rate_limited` and protocol-violation codes never answer a
 //!   request; the connection ends only after a `Close`, and only with a code the input explains
 //!   (verification codes after a raw/corrupted frame or request id 0, `revoked` after a logout or
-//!   revocation) — never `server_fault`, `overloaded`, `too_many_errors`, ...;
+//!   revocation) — never `server_fault`, `overloaded`, `too_many_errors`, ...; the peer's
+//!   connection is never closed, except `revoked` after the fuzzed connection, signed in as the
+//!   peer's user (e.g. with the peer's token), revoked the peer's own device;
 //! - replies match their request: pong nonce, ack chat and client_msg_id, the chat asked for,
 //!   history pages in ascending consecutive order on the right side of `from_seq` within the limit,
 //!   chat lists ascending after the cursor within the limit, one current device that is ours;
@@ -471,6 +473,25 @@ struct Run<'p> {
 
     b_next_rid: u64,
     b_pending: HashMap<u64, PeerExpect>,
+
+    /// A Register/Login/Authenticate went out on the fuzzed connection (it may be signed in as
+    /// anyone, the peer included, e.g. with the peer's token or by logging in as the peer).
+    auth_sent: bool,
+    /// Logout/RevokeDevice frames sent while the fuzzed connection was or may have been signed
+    /// in: what each one revokes.
+    revokes: Vec<Revoke>,
+    /// The engine sent the peer's connection a `Close` (`revoked`: see `peer_close_explained`).
+    b_closed: bool,
+    /// The peer's connection ended (after its `Close`).
+    b_ended: bool,
+}
+
+/// What a Logout/RevokeDevice the fuzzed connection sent revokes.
+#[derive(Debug, Clone, Copy)]
+enum Revoke {
+    /// Logout: the device the connection is signed in as (known once `Authenticated` arrived).
+    Current,
+    Device(u64),
 }
 
 impl<'p> Run<'p> {
@@ -553,6 +574,10 @@ impl<'p> Run<'p> {
             facts: HashMap::new(),
             b_next_rid: 100,
             b_pending: HashMap::new(),
+            auth_sent: false,
+            revokes: Vec::new(),
+            b_closed: false,
+            b_ended: false,
         }
     }
 
@@ -939,20 +964,71 @@ impl<'p> Run<'p> {
     }
 
     async fn send_a(&mut self, frame: Bytes) {
+        self.note_sent(&frame);
         if !self.a.send(frame).await {
             // The server closed; the reader reports how (a Close must have come first).
             self.drain_until_end().await;
         }
     }
 
+    /// Notes what a frame about to go out on the fuzzed connection may do to *other*
+    /// connections: sign it in (as whom is only known from the reply), revoke a device.
+    fn note_sent(&mut self, frame: &[u8]) {
+        let Ok(f) = verify::client_frame(frame) else { return };
+        let signed_in = self.authed.is_some() || self.auth_sent;
+        match f.body_type() {
+            fb::Body::Register | fb::Body::Login | fb::Body::Authenticate => self.auth_sent = true,
+            fb::Body::Logout if signed_in => self.revokes.push(Revoke::Current),
+            fb::Body::RevokeDevice if signed_in => {
+                let d = f.body_as_revoke_device().map(|r| r.device_id()).unwrap_or(0);
+                self.revokes.push(Revoke::Device(d));
+            }
+            _ => {}
+        }
+    }
+
+    /// The engine may close the peer's connection only when the fuzzed connection is signed in
+    /// as the peer's user and revoked the peer's very device: a Logout on the peer's device (signed
+    /// in with the peer's token), or RevokeDevice of it (e.g. after logging in as the peer). A
+    /// revocation can never reach another user's device (`device_not_found`).
+    fn peer_close_explained(&self) -> bool {
+        let Some((user, device)) = self.authed else { return false };
+        user == self.peer.user_id
+            && self.revokes.iter().any(|r| match *r {
+                Revoke::Current => device == self.peer.device_id,
+                Revoke::Device(d) => d == self.peer.device_id,
+            })
+    }
+
     async fn peer_request(&mut self, frame: Bytes, expect: PeerExpect) {
+        self.pump();
+        if self.b_closed {
+            // Revoked by the fuzzed connection (checked in `on_b`/`finish`): nothing more to ask.
+            return;
+        }
         if self.b_pending.len() + 1 >= MAX_OUTSTANDING {
             self.settle().await;
+            if self.b_closed {
+                return;
+            }
         }
         let rid = self.b_next_rid;
         self.b_next_rid += 1;
         self.b_pending.insert(rid, expect);
-        assert!(self.b.send(frame).await, "the peer's connection failed");
+        if !self.b.send(frame).await {
+            // The engine closed it; its reader reports how (a Close must have come first).
+            self.drain_b_until_end().await;
+        }
+    }
+
+    async fn drain_b_until_end(&mut self) {
+        while !self.b_ended {
+            let bound = self.bound;
+            match tokio::time::timeout(bound, self.b.rx.recv()).await {
+                Ok(i) => self.on_b(i.unwrap_or(Incoming::End("reader gone".into()))),
+                Err(_) => panic!("peer: the connection was closed but did not end within {bound:?}"),
+            }
+        }
     }
 
     // ---------------------------------------------------------------- receiving
@@ -971,9 +1047,10 @@ impl<'p> Run<'p> {
     async fn wait_one(&mut self, what: &str) {
         let bound = self.bound;
         let a_open = !self.ended;
+        let b_open = !self.b_ended;
         tokio::select! {
             i = self.a.rx.recv(), if a_open => self.on_a(i.unwrap_or(Incoming::End("reader gone".into()))),
-            i = self.b.rx.recv() => self.on_b(i.unwrap_or(Incoming::End("reader gone".into()))),
+            i = self.b.rx.recv(), if b_open => self.on_b(i.unwrap_or(Incoming::End("reader gone".into()))),
             _ = tokio::time::sleep(bound) => panic!(
                 "no frame within {bound:?} while waiting for {what}; unanswered: {:?}; peer unanswered: {:?}",
                 self.pending, self.b_pending
@@ -1268,10 +1345,38 @@ impl<'p> Run<'p> {
     fn on_b(&mut self, i: Incoming) {
         let f = match i {
             Incoming::Frame(f) => f,
-            Incoming::End(why) => panic!("the engine dropped the peer's connection: {why}"),
+            Incoming::End(why) => {
+                assert!(self.b_closed, "the engine dropped the peer's connection without a Close frame: {why}");
+                self.b_ended = true;
+                return;
+            }
         };
+        assert!(!self.b_closed, "peer: a frame after Close");
         let fr = verify::server_frame(&f).unwrap_or_else(|c| panic!("peer: server frame fails verification: {c:?}"));
-        assert!(fr.body_as_close().is_none(), "peer: the engine closed the peer's connection: {}", describe(&fr));
+        if let Some(c) = fr.body_as_close() {
+            // Only a revocation of the peer's own device by the fuzzed connection, signed in as
+            // the peer, explains this (checked here when the fuzzed connection's sign-in is
+            // known, else in `finish` once every reply is in).
+            let code = ErrorCode::from_u16(c.code());
+            assert!(
+                code == Some(ErrorCode::Revoked) && fr.request_id() == 0 && !c.reason().unwrap_or("").is_empty(),
+                "peer: the engine closed the peer's connection: {}",
+                describe(&fr)
+            );
+            assert!(
+                !self.revokes.is_empty() && (self.authed.is_none() || self.peer_close_explained()),
+                "peer: the engine closed the peer's connection: {}; the fuzzed connection signed in as {:?} \
+                 (peer: user {}, device {}) and revoked {:?}",
+                describe(&fr),
+                self.authed,
+                self.peer.user_id,
+                self.peer.device_id,
+                self.revokes
+            );
+            self.b_closed = true;
+            self.b_pending.clear();
+            return;
+        }
         assert!(fr.body_as_deliver().is_none(), "peer: a Deliver on a connection that never synced");
         let rid = fr.request_id();
         let expect = self.b_pending.remove(&rid).unwrap_or_else(|| panic!("peer: reply to {rid}, not outstanding: {}", describe(&fr)));
@@ -1314,6 +1419,19 @@ impl<'p> Run<'p> {
         if self.closed.is_some() {
             // After a Close the engine ends the connection (bounded).
             self.drain_until_end().await;
+        }
+        if self.b_closed {
+            // Every reply of the fuzzed connection is in, so whom it signed in as is known.
+            assert!(
+                self.peer_close_explained(),
+                "peer: the engine closed the peer's connection (revoked), but the fuzzed connection signed in as \
+                 {:?} (peer: user {}, device {}) and revoked {:?}",
+                self.authed,
+                self.peer.user_id,
+                self.peer.device_id,
+                self.revokes
+            );
+            self.drain_b_until_end().await;
         }
         // Delivery completeness: a synced connection gets every message it was acked (above its
         // cursor), when nothing in the input can have taken it out of the chat.
