@@ -322,7 +322,7 @@ fn run(args: Args) -> Result<bool, String> {
     let shared = Arc::new(Shared {
         plan: Plan {
             scenario,
-            target: target(&args, &engine),
+            target: target(&args, &engine, clients),
             clients,
             workers,
             per_sender_rate: rate / senders.len() as f64,
@@ -443,7 +443,7 @@ fn run(args: Args) -> Result<bool, String> {
         eprintln!("magpie-bench: history: {} readers, {pages_rate} pages/s of {} for {duration} s", readers.len(), args.page);
         history::run(
             history::HistoryPlan {
-                target: target(&args, &engine),
+                target: target(&args, &engine, clients),
                 readers,
                 rate: pages_rate,
                 duration: Duration::from_secs_f64(duration),
@@ -527,7 +527,7 @@ fn run(args: Args) -> Result<bool, String> {
             accounts: args.accounts,
             workers,
             source_ips: source_ips.len(),
-            conns_per_endpoint: conns_per_endpoint(&args),
+            conns_per_endpoint: conns_per_endpoint(&args, clients),
         },
         machine: machine_report(load_before, nofile),
         engine: format!("{banner} ({})", engine_path.display()),
@@ -625,8 +625,12 @@ struct Timing {
     gen_cpu: f64,
 }
 
-fn conns_per_endpoint(args: &Args) -> usize {
-    args.conns_per_endpoint.unwrap_or(if args.scenario == Scenario::Density { 64 } else { 4 }).max(1)
+/// QUIC connections per client UDP socket: 4 by default (spread over the engine's shards), more
+/// when that many sockets would not fit under the open-files limit (100,000 clients: 13), and 64
+/// for density, which goes as high as memory allows.
+fn conns_per_endpoint(args: &Args, clients: usize) -> usize {
+    let default = if args.scenario == Scenario::Density { 64 } else { clients.div_ceil(8_000).max(4) };
+    args.conns_per_endpoint.unwrap_or(default).max(1)
 }
 
 /// The report of a scenario other than the message-load ones: the common header, then the
@@ -670,7 +674,7 @@ fn run_density(args: &Args) -> Result<bool, String> {
         engine.seed_s
     );
     let plan = density::DensityPlan {
-        target: target(args, &engine),
+        target: target(args, &engine, clients),
         workers: args.workers.max(1),
         steps: steps.clone(),
         concurrency: args.register_concurrency.max(1),
@@ -687,7 +691,7 @@ fn run_density(args: &Args) -> Result<bool, String> {
             steps,
             workers: args.workers.max(1),
             concurrency: args.register_concurrency.max(1),
-            conns_per_endpoint: conns_per_endpoint(args),
+            conns_per_endpoint: conns_per_endpoint(args, clients),
             shards: args.shards,
             io: args.io.clone(),
         },
@@ -750,7 +754,7 @@ fn run_storm(args: &Args) -> Result<bool, String> {
         engine.pid
     );
     let plan = storm::StormPlan {
-        target: target(args, &engine),
+        target: target(args, &engine, clients),
         clients,
         workers: args.workers.max(1),
         per_client_rate: rate / clients as f64,
@@ -863,14 +867,14 @@ fn start_engine(args: &Args, seed_accounts: usize) -> Result<(Engine, PathBuf), 
     Ok((engine, engine_path))
 }
 
-fn target(args: &Args, engine: &Engine) -> Target {
+fn target(args: &Args, engine: &Engine, clients: usize) -> Target {
     Target {
         transport: args.transport,
         quic_addr: engine.quic_addr,
         ws_addr: engine.ws_addr,
         cert_der: engine.cert_der.clone(),
         source_ips: source_ips(args),
-        conns_per_quic_endpoint: conns_per_endpoint(args),
+        conns_per_quic_endpoint: conns_per_endpoint(args, clients),
         tokens: engine.tokens.clone(),
         op_timeout: Duration::from_secs(120),
     }

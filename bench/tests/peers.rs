@@ -7,59 +7,26 @@
 //! Needs `node` (or `MAGPIE_NODE`) and `npm ci` run in bench/peers/socketio — tools/scripts/test.sh
 //! does that — and the engine binary, as bench/tests/quick.rs does.
 
+mod common;
+
+use common::{num, run_bench};
 use serde_json::Value;
 use std::path::PathBuf;
-use std::process::Command;
-
-fn engine_binary() -> PathBuf {
-    if let Some(p) = std::env::var_os("MAGPIE_BIN").filter(|p| !p.is_empty()) {
-        return PathBuf::from(p);
-    }
-    let bench = PathBuf::from(env!("CARGO_BIN_EXE_magpie-bench"));
-    bench.parent().expect("bench binary has a directory").join("magpie")
-}
 
 fn socketio_dir() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("peers/socketio")
 }
 
-/// Runs magpie-bench with `args` and returns its JSON report.
+/// Runs magpie-bench with `args` (and the ceiling binary of this build) and returns its report.
 fn bench(name: &str, args: &[&str]) -> (Value, String) {
     assert!(
         socketio_dir().join("node_modules/socket.io").is_dir(),
         "socket.io is not installed: run `npm ci` in {} (tools/scripts/test.sh does)",
         socketio_dir().display()
     );
-    let engine = engine_binary();
-    assert!(
-        engine.is_file(),
-        "engine binary {} is missing: run `cargo build --release --bin magpie` first (tools/scripts/test.sh does)",
-        engine.display()
-    );
-    let out = std::env::temp_dir().join(format!("magpie-bench-peers-{name}-{}.json", std::process::id()));
-    let output = Command::new(env!("CARGO_BIN_EXE_magpie-bench"))
-        .args(args)
-        .arg("--engine")
-        .arg(&engine)
-        .arg("--ceiling-bin")
-        .arg(env!("CARGO_BIN_EXE_magpie-ceiling"))
-        .arg("--out")
-        .arg(&out)
-        .output()
-        .expect("running magpie-bench");
-    let log = format!("{}\n{}", String::from_utf8_lossy(&output.stdout), String::from_utf8_lossy(&output.stderr));
-    assert!(output.status.success(), "magpie-bench {args:?} failed ({}):\n{log}", output.status);
-    let json = std::fs::read_to_string(&out).unwrap_or_else(|e| panic!("reading {}: {e}\n{log}", out.display()));
-    let _ = std::fs::remove_file(&out);
-    (serde_json::from_str(&json).expect("the report is JSON"), log)
-}
-
-fn num(v: &Value, path: &str) -> f64 {
-    let mut cur = v;
-    for key in path.split('.') {
-        cur = cur.get(key).unwrap_or_else(|| panic!("report lacks {path}: {v:#}"));
-    }
-    cur.as_f64().unwrap_or_else(|| panic!("{path} is not a number: {cur}"))
+    let mut all = args.to_vec();
+    all.extend_from_slice(&["--ceiling-bin", env!("CARGO_BIN_EXE_magpie-ceiling")]);
+    run_bench(&format!("peers-{name}"), &all)
 }
 
 /// A peer's report: complete, every message sent and delivered exactly once, no errors.

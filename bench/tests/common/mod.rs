@@ -1,4 +1,6 @@
 //! Helpers shared by the bench's tests: find the engine, run `magpie-bench --quick`, read reports.
+// Each test binary compiles this module and uses only part of it.
+#![allow(dead_code)]
 
 use serde_json::Value;
 use std::path::PathBuf;
@@ -12,34 +14,40 @@ pub fn engine_binary() -> PathBuf {
     bench.parent().expect("bench binary has a directory").join("magpie")
 }
 
-/// Runs one quick scenario to success and returns its JSON report and its output.
-pub fn run_quick(scenario: &str, transport: &str, extra: &[&str]) -> (Value, String) {
+/// Runs magpie-bench with `args` against the engine binary to success and returns its JSON
+/// report and its output (`name` keeps the report files of different runs apart).
+pub fn run_bench(name: &str, args: &[&str]) -> (Value, String) {
     let engine = engine_binary();
     assert!(
         engine.is_file(),
         "engine binary {} is missing: run `cargo build --release --bin magpie` first (tools/scripts/test.sh does)",
         engine.display()
     );
-    let out = std::env::temp_dir().join(format!("magpie-bench-quick-{scenario}-{transport}-{}.json", std::process::id()));
+    let out = std::env::temp_dir().join(format!("magpie-bench-{name}-{}.json", std::process::id()));
     let output = Command::new(env!("CARGO_BIN_EXE_magpie-bench"))
-        .args(["--quick", "--scenario", scenario, "--transport", transport])
-        .args(extra)
+        .args(args)
         .arg("--engine")
         .arg(&engine)
         .arg("--out")
         .arg(&out)
         .output()
         .expect("running magpie-bench");
-    let stdout = String::from_utf8_lossy(&output.stdout);
-    let stderr = String::from_utf8_lossy(&output.stderr);
-    assert!(output.status.success(), "magpie-bench {scenario} {transport} failed ({}):\n{stdout}\n{stderr}", output.status);
-    let json = std::fs::read_to_string(&out).unwrap_or_else(|e| panic!("reading {}: {e}\n{stdout}\n{stderr}", out.display()));
+    let log = format!("{}\n{}", String::from_utf8_lossy(&output.stdout), String::from_utf8_lossy(&output.stderr));
+    assert!(output.status.success(), "magpie-bench {args:?} failed ({}):\n{log}", output.status);
+    let json = std::fs::read_to_string(&out).unwrap_or_else(|e| panic!("reading {}: {e}\n{log}", out.display()));
     let _ = std::fs::remove_file(&out);
-    let report: Value = serde_json::from_str(&json).expect("the report is JSON");
-    assert_eq!(report["scenario"], scenario, "{stdout}\n{stderr}");
-    assert_eq!(report["transport"], transport, "{stdout}\n{stderr}");
-    assert_eq!(report["quick"], true, "{stdout}\n{stderr}");
-    (report, format!("{stdout}\n{stderr}"))
+    (serde_json::from_str(&json).expect("the report is JSON"), log)
+}
+
+/// Runs one quick scenario to success and returns its JSON report and its output.
+pub fn run_quick(scenario: &str, transport: &str, extra: &[&str]) -> (Value, String) {
+    let mut args = vec!["--quick", "--scenario", scenario, "--transport", transport];
+    args.extend_from_slice(extra);
+    let (report, log) = run_bench(&format!("quick-{scenario}-{transport}"), &args);
+    assert_eq!(report["scenario"], scenario, "{log}");
+    assert_eq!(report["transport"], transport, "{log}");
+    assert_eq!(report["quick"], true, "{log}");
+    (report, log)
 }
 
 pub fn num(v: &Value, path: &str) -> f64 {
