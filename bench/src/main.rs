@@ -200,6 +200,9 @@ struct MachineReport {
     load_avg_1m_before: f64,
     load_avg_1m_after: f64,
     nofile_limit: u64,
+    /// net.core.rmem_max: caps the engine's 32 MiB UDP receive buffer (QUIC drops packets in
+    /// bursts below ~32 MiB; docs/OPERATIONS.md).
+    udp_rmem_max: u64,
 }
 
 #[derive(Serialize)]
@@ -851,6 +854,7 @@ fn machine_report(load_before: f64, nofile: u64) -> MachineReport {
         load_avg_1m_before: load_before,
         load_avg_1m_after: sys::load_average().unwrap_or(f64::NAN),
         nofile_limit: nofile,
+        udp_rmem_max: std::fs::read_to_string("/proc/sys/net/core/rmem_max").ok().and_then(|v| v.trim().parse().ok()).unwrap_or(0),
     }
 }
 

@@ -59,8 +59,10 @@ pub fn io_uring_available() -> bool {
 pub fn udp_socket(addr: SocketAddr) -> std::io::Result<std::net::UdpSocket> {
     let s = Socket::new(Domain::for_address(addr), Type::DGRAM, Some(Protocol::UDP))?;
     s.set_reuse_port(true)?;
-    // QUIC bursts: a larger receive buffer avoids drops under load (the kernel may cap it).
-    let _ = s.set_recv_buffer_size(4 << 20);
+    // QUIC bursts: a reconnect storm sends thousands of 1,200-byte Initial packets at once, and
+    // every one dropped here costs its client a retransmission timeout (1 s, then 2 s, 4 s, …).
+    // Ask for 32 MiB; the kernel caps it at net.core.rmem_max (see docs/OPERATIONS.md).
+    let _ = s.set_recv_buffer_size(32 << 20);
     let _ = s.set_send_buffer_size(4 << 20);
     s.set_nonblocking(true)?;
     s.bind(&addr.into())?;

@@ -86,6 +86,11 @@ fn server_tls(
         )
         .map_err(other)?;
     tls.alpn_protocols = vec![alpn.to_vec()];
+    // Stateless session tickets: a reconnecting client resumes its TLS session without the
+    // certificate signature and verification, whatever the number of clients (the default
+    // stateful cache holds 256 sessions). Tickets are encrypted with a key that rotates and is
+    // never stored, so a restart only costs each client one full handshake.
+    tls.ticketer = rustls::crypto::ring::Ticketer::new().map_err(other)?;
     Ok(tls)
 }
 
