@@ -1459,8 +1459,12 @@ impl<'p> Run<'p> {
     /// Idempotency (§7.3: the key is (device, client_msg_id); a retry in the same chat gets the
     /// original ack) and order (new messages in one chat: seqs increase in request order).
     fn check_acks(&self) {
+        // In request order, not arrival order: a retry answered from the on-disk dedup record
+        // can overtake the original's ack, which comes back from the owner shard's commit.
+        let mut in_request_order: Vec<&Ack> = self.acks.iter().collect();
+        in_request_order.sort_by_key(|a| a.rid);
         let mut first: HashMap<(u64, &str), &Ack> = HashMap::new();
-        for a in &self.acks {
+        for a in in_request_order {
             match first.get(&(a.chat, a.cmid.as_str())) {
                 Some(f) => assert_eq!(
                     (f.message_id, f.seq, f.time_ms),
