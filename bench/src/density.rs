@@ -103,7 +103,6 @@ pub fn run(plan: DensityPlan, engine_pid: u32) -> DensityResult {
     let mut last_rss = (0u64, 0u64);
     let mut first_rss = None;
     let mut stopped_because = String::from("reached --clients");
-    let total_start = Instant::now();
     rt.block_on(async {
         let s = &shared;
         for &target in &s.plan.steps {
@@ -149,7 +148,6 @@ pub fn run(plan: DensityPlan, engine_pid: u32) -> DensityResult {
         }
         s.barrier.wait().await; // release: workers close their connections
     });
-    let total_setup = total_start.elapsed().as_secs_f64();
     for h in handles {
         let _ = h.join();
     }
@@ -161,7 +159,6 @@ pub fn run(plan: DensityPlan, engine_pid: u32) -> DensityResult {
     let max_connections = points.last().map(|p| p.connections).unwrap_or(0);
     let setup_sum: f64 = points.iter().map(|p| p.setup_s).sum();
     let errors = shared.errors.lock().unwrap().clone();
-    let _ = total_setup;
     DensityResult {
         baseline_rss_mib: mib(baseline),
         kib_per_idle_connection: slope,

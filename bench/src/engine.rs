@@ -1,7 +1,6 @@
 //! The engine under test: the real `magpie` binary, started as a child process on a fresh data
 //! directory with ephemeral ports, so that its CPU time is measured apart from the generator's.
 
-use std::io::{BufRead, BufReader};
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -73,17 +72,7 @@ impl Engine {
             .spawn()
             .map_err(|e| format!("starting {}: {e}", opts.binary.display()))?;
         let pid = child.id();
-        let stdout = child.stdout.take().expect("piped stdout");
-        let (tx, rx) = std::sync::mpsc::channel::<String>();
-        std::thread::spawn(move || {
-            for line in BufReader::new(stdout).lines() {
-                let Ok(line) = line else { break };
-                if tx.send(line).is_err() {
-                    // Keep draining so the engine never blocks on a full pipe.
-                    continue;
-                }
-            }
-        });
+        let rx = crate::sys::stdout_lines(child.stdout.take().expect("piped stdout"));
         let deadline = Instant::now() + Duration::from_secs(60);
         let (mut quic, mut ws, mut banner) = (None, None, String::new());
         while quic.is_none() || ws.is_none() {

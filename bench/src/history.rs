@@ -44,7 +44,8 @@ pub struct HistoryResult {
 
 struct ReaderOutcome {
     hist: Histogram<u64>,
-    pages: u64,
+    /// Replies received, pages and errors: the reader stops when every request is answered.
+    replies: u64,
     events: u64,
     errors: BTreeMap<String, u64>,
 }
@@ -89,8 +90,8 @@ pub fn run(plan: HistoryPlan, engine_pid: u32) -> HistoryResult {
                         // Keep the connection open until the replies are in.
                         std::future::pending::<()>().await;
                     });
-                    let mut out = ReaderOutcome { hist: new_histogram(), pages: 0, events: 0, errors: BTreeMap::new() };
-                    while out.pages < total_per_reader {
+                    let mut out = ReaderOutcome { hist: new_histogram(), replies: 0, events: 0, errors: BTreeMap::new() };
+                    while out.replies < total_per_reader {
                         let Ok(Ok(buf)) = tokio::time::timeout(Duration::from_secs(30), rx.recv()).await else {
                             *out.errors.entry("reply timed out or connection lost".into()).or_default() += 1;
                             break;
@@ -104,13 +105,13 @@ pub fn run(plan: HistoryPlan, engine_pid: u32) -> HistoryResult {
                             fb::Body::HistoryPage => {
                                 let k = f.request_id().saturating_sub(FIRST_FREE_REQUEST_ID);
                                 out.hist.saturating_record(now.saturating_duration_since(intended(k)).as_nanos().max(1) as u64);
-                                out.pages += 1;
+                                out.replies += 1;
                                 out.events += f.body_as_history_page().and_then(|p| p.events()).map(|e| e.len() as u64).unwrap_or(0);
                             }
                             fb::Body::Error => {
                                 let code = f.body_as_error().map(|e| e.code()).unwrap_or(0);
                                 *out.errors.entry(code_name(code)).or_default() += 1;
-                                out.pages += 1;
+                                out.replies += 1;
                             }
                             _ => {}
                         }
@@ -128,7 +129,7 @@ pub fn run(plan: HistoryPlan, engine_pid: u32) -> HistoryResult {
         }
         let window = start.elapsed().as_secs_f64();
         let cpu = crate::sys::cpu_seconds(&pid).unwrap_or(f64::NAN) - cpu0;
-        outcomes.push(ReaderOutcome { hist: new_histogram(), pages: 0, events: 0, errors });
+        outcomes.push(ReaderOutcome { hist: new_histogram(), replies: 0, events: 0, errors });
         (outcomes, window, cpu)
     });
     let mut hist = new_histogram();
@@ -138,7 +139,6 @@ pub fn run(plan: HistoryPlan, engine_pid: u32) -> HistoryResult {
         hist.add(&o.hist).expect("same bounds");
         pages += o.hist.len();
         events += o.events;
-        let _ = o.pages;
         for (k, v) in o.errors {
             *errors.entry(k).or_default() += v;
         }

@@ -7,7 +7,7 @@
 //! and writes the intended time into the message, so the recipient measures latency from the
 //! intended time, not from when the generator got round to sending (no coordinated omission).
 
-use crate::stats::{new_histogram, WorkerCounters};
+use crate::stats::{new_histogram, SeqSet, WorkerCounters};
 use bytes::Bytes;
 use hdrhistogram::Histogram;
 use crate::connect::Target;
@@ -512,7 +512,7 @@ async fn receive(
     let counters = &shared.counters[w];
     let warm_ns = ns_since(plan.epoch, *shared.start.get().expect("start set")) + plan.warmup.as_nanos() as u64;
     let mut stop = shared.stop.clone();
-    let mut seen: Vec<u64> = Vec::new();
+    let mut seen = SeqSet::default();
     let mut sum = ReceiverSummary { chat_id, distinct: 0, duplicates: 0, out_of_order: 0, dead: false };
     let mut last_seq = 0u64;
     loop {
@@ -548,16 +548,11 @@ async fn receive(
                 let Some(intended) = intended_of(content) else { continue };
                 let actual = actual_of(content).unwrap_or(intended);
                 let seq = ev.seq();
-                // Exactly once, in order: one bit per sequence number.
-                let (word, bit) = ((seq / 64) as usize, seq % 64);
-                if seen.len() <= word {
-                    seen.resize(word + 1, 0);
-                }
-                if seen[word] & (1 << bit) != 0 {
+                // Exactly once, in order.
+                if !seen.insert(seq) {
                     sum.duplicates += 1;
                     continue;
                 }
-                seen[word] |= 1 << bit;
                 sum.distinct += 1;
                 if seq < last_seq {
                     sum.out_of_order += 1;

@@ -933,21 +933,15 @@ fn print_table(r: &Report) {
         r.drain_s,
         if r.drained { "" } else { " (NOT drained)" }
     );
-    println!("  {:<16} {:>9} {:>10} {:>10} {:>10} {:>10} {:>10} {:>10}", "latency (µs)", "count", "mean", "p50", "p90", "p99", "p99.9", "max");
     let l = &r.latency_us;
-    for (name, s) in [
+    stats::print_latency_table(&[
         ("deliver", &l.deliver),
         ("  from send", &l.deliver_from_send),
         ("last recipient", &l.last_recipient),
         ("ack", &l.ack),
         ("echo", &l.echo),
         ("send lag", &l.send_lag),
-    ] {
-        println!(
-            "  {:<16} {:>9} {:>10.1} {:>10.1} {:>10.1} {:>10.1} {:>10.1} {:>10.1}",
-            name, s.count, s.mean_us, s.p50_us, s.p90_us, s.p99_us, s.p999_us, s.max_us
-        );
-    }
+    ]);
     println!(
         "  cpu over {:.2} s: engine {:.2} s ({:.2} cores), generator {:.2} s ({:.2} cores); {:.0} deliveries per engine CPU-second; engine RSS {:.1} MiB",
         r.cpu.window_s,

@@ -80,3 +80,48 @@ pub fn summarize(h: &Histogram<u64>) -> LatencySummary {
         max_us: us(h.max()),
     }
 }
+
+/// Which sequence numbers a receiver has seen: one bit each, for the exactly-once checks.
+#[derive(Default)]
+pub struct SeqSet(Vec<u64>);
+
+impl SeqSet {
+    /// Records `n`; false if it was already there (a duplicate).
+    pub fn insert(&mut self, n: u64) -> bool {
+        let (word, bit) = ((n / 64) as usize, n % 64);
+        if self.0.len() <= word {
+            self.0.resize(word + 1, 0);
+        }
+        let fresh = self.0[word] & (1 << bit) == 0;
+        self.0[word] |= 1 << bit;
+        fresh
+    }
+
+    pub fn contains(&self, n: u64) -> bool {
+        self.0.get((n / 64) as usize).is_some_and(|w| w & (1 << (n % 64)) != 0)
+    }
+}
+
+/// Prints latency summaries as the reports' table: one row per (name, summary).
+pub fn print_latency_table(rows: &[(&str, &LatencySummary)]) {
+    println!("  {:<16} {:>9} {:>10} {:>10} {:>10} {:>10} {:>10} {:>10}", "latency (µs)", "count", "mean", "p50", "p90", "p99", "p99.9", "max");
+    for (name, s) in rows {
+        println!(
+            "  {:<16} {:>9} {:>10.1} {:>10.1} {:>10.1} {:>10.1} {:>10.1} {:>10.1}",
+            name, s.count, s.mean_us, s.p50_us, s.p90_us, s.p99_us, s.p999_us, s.max_us
+        );
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::SeqSet;
+
+    #[test]
+    fn seq_set_finds_duplicates_across_words() {
+        let mut s = SeqSet::default();
+        assert!(s.insert(1) && s.insert(64) && s.insert(200));
+        assert!(!s.insert(64));
+        assert!(s.contains(1) && s.contains(200) && !s.contains(2) && !s.contains(10_000));
+    }
+}

@@ -12,7 +12,7 @@
 
 use crate::connect::Target;
 use crate::load::{code_name, request, SetupReply};
-use crate::stats::{new_histogram, summarize, LatencySummary};
+use crate::stats::{new_histogram, summarize, LatencySummary, SeqSet};
 use bytes::Bytes;
 use hdrhistogram::Histogram;
 use magpie_client::session::FIRST_FREE_REQUEST_ID;
@@ -141,7 +141,7 @@ pub fn run(plan: StormPlan, engine_pid: u32) -> Result<StormResult, String> {
         })
         .collect();
     let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().map_err(|e| e.to_string())?;
-    let (storm_at, setup_s, cpu, drained) = rt.block_on(async {
+    let (setup_s, cpu, drained) = rt.block_on(async {
         let s = &shared;
         s.barrier.wait().await; // connected
         s.barrier.wait().await; // chats created
@@ -178,7 +178,7 @@ pub fn run(plan: StormPlan, engine_pid: u32) -> Result<StormResult, String> {
         }
         let cpu = crate::sys::cpu_seconds(&pid).unwrap_or(f64::NAN) - cpu0;
         let _ = stop_tx.send(true);
-        (storm_at, setup_s, cpu, drained)
+        (setup_s, cpu, drained)
     });
     let mut outcomes = Vec::new();
     let mut deliver = new_histogram();
@@ -220,7 +220,6 @@ pub fn run(plan: StormPlan, engine_pid: u32) -> Result<StormResult, String> {
         }
     }
     let resynced = shared.resynced.load(Relaxed);
-    let _ = storm_at;
     Ok(StormResult {
         clients: n,
         resynced,
@@ -378,7 +377,7 @@ async fn client(
         reconnect_error: None,
     };
     let mut hist = new_histogram();
-    let mut seen_seqs: Vec<u64> = Vec::new();
+    let mut seen_seqs = SeqSet::default();
     let mut seen_ids: HashSet<String> = HashSet::new();
     let (mut contiguous, mut last_seq) = (0u64, 0u64);
     let mut unacked: BTreeMap<String, Bytes> = BTreeMap::new();
@@ -465,16 +464,11 @@ async fn client(
                         // Every event counts for the cursor (the chat's first events are not
                         // messages); only messages are counted as deliveries.
                         let seq = ev.seq();
-                        let (word, bit) = ((seq / 64) as usize, seq % 64);
-                        if seen_seqs.len() <= word {
-                            seen_seqs.resize(word + 1, 0);
-                        }
-                        if seen_seqs[word] & (1 << bit) != 0 {
+                        if !seen_seqs.insert(seq) {
                             out.duplicate_seqs += 1;
                             continue;
                         }
-                        seen_seqs[word] |= 1 << bit;
-                        while contiguous < seq && seen_seqs[((contiguous + 1) / 64) as usize] & (1 << ((contiguous + 1) % 64)) != 0 {
+                        while seen_seqs.contains(contiguous + 1) {
                             contiguous += 1;
                         }
                         let Some(m) = ev.body_as_message_body() else { continue };

@@ -18,7 +18,7 @@ mod ceiling;
 mod socketio;
 
 use crate::load::Scenario;
-use crate::stats::{new_histogram, summarize, totals, LatencySummary, WorkerCounters};
+use crate::stats::{new_histogram, summarize, totals, LatencySummary, SeqSet, WorkerCounters};
 use crate::sys;
 use crate::Args;
 use futures_util::stream::{SplitSink, SplitStream};
@@ -28,7 +28,6 @@ use serde::Serialize;
 use serde_json::{json, Value};
 use std::cell::RefCell;
 use std::collections::{BTreeMap, HashMap};
-use std::io::{BufRead, BufReader};
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
@@ -140,15 +139,7 @@ impl Server {
             .spawn()
             .map_err(|e| format!("starting the {what} server {cmd:?}: {e}"))?;
         let pid = child.id();
-        let stdout = child.stdout.take().expect("piped stdout");
-        let (tx, rx) = std::sync::mpsc::channel::<String>();
-        std::thread::spawn(move || {
-            for line in BufReader::new(stdout).lines() {
-                let Ok(line) = line else { break };
-                // After the address line nobody listens; keep draining so the server never blocks.
-                let _ = tx.send(line);
-            }
-        });
+        let rx = sys::stdout_lines(child.stdout.take().expect("piped stdout"));
         let deadline = Instant::now() + Duration::from_secs(30);
         loop {
             match rx.recv_timeout(deadline.saturating_duration_since(Instant::now())) {
@@ -813,20 +804,14 @@ fn print_report(r: &PeerReport) {
         r.drain_s,
         if r.drained { "" } else { " (NOT drained)" }
     );
-    println!("  {:<16} {:>9} {:>10} {:>10} {:>10} {:>10} {:>10} {:>10}", "latency (µs)", "count", "mean", "p50", "p90", "p99", "p99.9", "max");
     let l = &r.latency_us;
-    for (name, s) in [
+    crate::stats::print_latency_table(&[
         ("deliver", &l.deliver),
         ("  from send", &l.deliver_from_send),
         ("last recipient", &l.last_recipient),
         ("echo", &l.echo),
         ("send lag", &l.send_lag),
-    ] {
-        println!(
-            "  {:<16} {:>9} {:>10.1} {:>10.1} {:>10.1} {:>10.1} {:>10.1} {:>10.1}",
-            name, s.count, s.mean_us, s.p50_us, s.p90_us, s.p99_us, s.p999_us, s.max_us
-        );
-    }
+    ]);
     println!(
         "  cpu over {:.2} s: server {:.2} s ({:.2} cores), generator {:.2} s ({:.2} cores); {:.0} deliveries per server CPU-second; server RSS {:.1} MiB",
         r.cpu.window_s,
@@ -1004,7 +989,7 @@ async fn receive(
     let warm_ns = ns_since(plan.epoch, start) + plan.warmup.as_nanos() as u64;
     let mut stop = shared.stop.clone();
     // Per sender slot: one bit per k, and the highest k seen so far plus one.
-    let mut seen: Vec<(Vec<u64>, u64)> = (0..plan.slots()).map(|_| (Vec::new(), 0)).collect();
+    let mut seen: Vec<(SeqSet, u64)> = (0..plan.slots()).map(|_| (SeqSet::default(), 0)).collect();
     let mut sum = ReceiverSummary { client: me, distinct: 0, duplicates: 0, out_of_order: 0 };
     let dead = |state: &State, why: String| {
         state.borrow_mut().error(why);
@@ -1058,15 +1043,10 @@ async fn receive(
             continue;
         }
         let (bits, next_k) = &mut seen[plan.slot(sender)];
-        let (word, bit) = ((k / 64) as usize, k % 64);
-        if bits.len() <= word {
-            bits.resize(word + 1, 0);
-        }
-        if bits[word] & (1 << bit) != 0 {
+        if !bits.insert(k) {
             sum.duplicates += 1;
             continue;
         }
-        bits[word] |= 1 << bit;
         sum.distinct += 1;
         if k + 1 < *next_k {
             sum.out_of_order += 1;
