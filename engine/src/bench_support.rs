@@ -2,8 +2,11 @@
 //! benchmarks in `engine/benches/` (numbers in docs/BENCHMARKS.md), so they measure the engine's
 //! own code paths rather than copies of them. Hidden from the docs; nothing else may use it.
 
-use crate::shard::{Delivery, Shard, ShardMsg};
-use crate::{mailbox, Config, Shared};
+use crate::crossing::{Audience, Delivery, ShardMsg};
+use crate::shard::Shard;
+use crate::shared::Shared;
+use crate::config::Config;
+use crate::mailbox;
 use bytes::Bytes;
 use std::path::Path;
 use std::rc::Rc;
@@ -66,7 +69,7 @@ impl FanOut {
         let mut receivers = Vec::with_capacity(n);
         for user in 1..=n as u64 {
             let (tx, rx) = mpsc::channel(config.outbound_queue);
-            let conn = Rc::new(crate::conn::ConnShared::live_without_transport(shard.next_conn_id(), user, tx));
+            let conn = Rc::new(crate::conn::shared::ConnShared::live_without_transport(shard.next_conn_id(), (user, user), tx));
             shard.conns.borrow_mut().insert(conn.id, conn.clone());
             shard.register_live(&conn, user);
             receivers.push(rx);
@@ -79,7 +82,8 @@ impl FanOut {
     /// the owner does after a commit (`Shard::fan_out`): every connection's queue gets a clone.
     pub fn deliver(&mut self, frame: &Bytes) {
         self.seq += 1;
-        let d = Delivery { chat_id: CHAT_ID, seq: self.seq, recipients: self.recipients.clone(), frame: frame.clone(), received: None };
+        let audience = Audience::Users(self.recipients.clone());
+        let d = Delivery { chat_id: CHAT_ID, seq: self.seq, audience, frame: frame.clone(), received: None };
         self.shard.fan_out(d);
     }
 

@@ -16,17 +16,21 @@
 mod auth;
 #[doc(hidden)]
 pub mod bench_support;
+mod chat;
 mod config;
 mod conn;
+mod crossing;
 mod ids;
 mod mailbox;
 mod metrics;
-mod owner;
+mod pages;
 mod rate;
 mod runtime;
 mod shard;
+mod shared;
 pub mod tls;
 mod transport;
+mod worker;
 
 pub use config::{Config, IoMode, PlaintextPolicy};
 pub use magpie_storage::Durability;
@@ -38,40 +42,11 @@ pub fn uring_stream(stream: tokio_uring::net::TcpStream) -> impl tokio::io::Asyn
     transport::uring::UringStream::new(stream)
 }
 
-use magpie_storage::{Committer, Store, StoreOptions};
+use magpie_storage::{Store, StoreOptions};
+use shared::Shared;
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::thread::JoinHandle;
-
-/// Messages a shard's mailbox holds before senders must wait.
-const MAILBOX_CAPACITY: usize = 64 * 1024;
-
-/// Immutable state every shard can read. The mailboxes are the only thing shards use to talk.
-pub(crate) struct Shared {
-    pub store: Store,
-    pub committer: Committer,
-    pub mailboxes: Vec<mailbox::Mailbox>,
-    /// One set of metrics per shard, written only by that shard (see `metrics.rs`).
-    pub metrics: Box<[metrics::ShardMetrics]>,
-    pub config: Config,
-    pub node_id: u64,
-    /// TLS on the TCP port (wss://, https://), with the same certificate as QUIC.
-    pub tls_acceptor: tokio_rustls::TlsAcceptor,
-}
-
-impl Shared {
-    fn new(config: &Config, identity: &tls::Identity, store: Store, shards: usize, node_id: u64) -> std::io::Result<Shared> {
-        Ok(Shared {
-            committer: store.committer(),
-            store,
-            mailboxes: (0..shards).map(|_| mailbox::Mailbox::new(MAILBOX_CAPACITY)).collect(),
-            metrics: (0..shards).map(|_| metrics::ShardMetrics::default()).collect(),
-            config: config.clone(),
-            node_id,
-            tls_acceptor: tokio_rustls::TlsAcceptor::from(Arc::new(tls::tcp_server_config(identity)?)),
-        })
-    }
-}
 
 /// A running engine.
 pub struct Engine {

@@ -4,7 +4,7 @@
 //! shard pops. Pushing never blocks the pusher's shard: a full queue hands the message back
 //! (shards keep an ordered backlog, see `Shard::send_to`).
 
-use crate::shard::ShardMsg;
+use crate::crossing::ShardMsg;
 use atomic_waker::AtomicWaker;
 use crossbeam_queue::ArrayQueue;
 use std::future::poll_fn;

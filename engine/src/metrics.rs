@@ -7,7 +7,6 @@
 //! time. Storage counters are read from [`magpie_storage::Store::stats`] at scrape time, on the
 //! blocking pool. `docs/ARCHITECTURE.md` ("Metrics") lists every metric and what it measures.
 
-use crate::Shared;
 use magpie_wire::{fb, ErrorCode};
 use std::fmt::Write as _;
 use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
@@ -66,6 +65,9 @@ pub struct ShardMetrics {
     /// `Deliver` frames queued to a connection: live (the shared bytes) and from the log.
     pub deliveries_live: AtomicU64,
     pub deliveries_catch_up: AtomicU64,
+    /// Ephemeral signals queued to a connection, and dropped because its queue was busy.
+    pub signals_sent: AtomicU64,
+    pub signals_dropped: AtomicU64,
     /// Events made durable on this (owner) shard and fanned out.
     pub events_committed: AtomicU64,
     /// Batches this owner shard handed to the commit thread whose result it has not handled yet.
@@ -87,6 +89,8 @@ impl Default for ShardMetrics {
             errors: ErrorCode::ALL.iter().map(|_| AtomicU64::new(0)).collect(),
             deliveries_live: AtomicU64::new(0),
             deliveries_catch_up: AtomicU64::new(0),
+            signals_sent: AtomicU64::new(0),
+            signals_dropped: AtomicU64::new(0),
             events_committed: AtomicU64::new(0),
             commits_inflight: AtomicU64::new(0),
             backlog: AtomicU64::new(0),
@@ -238,15 +242,9 @@ impl Text {
     }
 }
 
-/// The full `/metrics` body. Reads storage counters on the blocking pool.
-pub async fn render(shared: std::sync::Arc<Shared>) -> String {
-    let store = shared.store.clone();
-    let stats = tokio::task::spawn_blocking(move || store.stats()).await.ok().and_then(|r| r.ok());
-    render_with(&shared, stats.as_ref())
-}
-
-fn render_with(shared: &Shared, stats: Option<&magpie_storage::Stats>) -> String {
-    let shards = &shared.metrics[..];
+/// The full `/metrics` body from every shard's metrics, each shard's mailbox depth and the
+/// store's counters (if they could be read).
+pub fn render(shards: &[ShardMetrics], mailbox_depths: &[usize], stats: Option<&magpie_storage::Stats>) -> String {
     let mut t = Text { out: String::with_capacity(8 * 1024) };
     let sum = |f: &dyn Fn(&ShardMetrics) -> u64| shards.iter().map(f).fold(0u64, u64::wrapping_add);
 
@@ -281,6 +279,10 @@ fn render_with(shared: &Shared, stats: Option<&magpie_storage::Stats>) -> String
     t.sample("magpie_deliveries_total", &[("path", "live")], sum(&|s| s.deliveries_live.load(Relaxed)));
     t.sample("magpie_deliveries_total", &[("path", "catch_up")], sum(&|s| s.deliveries_catch_up.load(Relaxed)));
 
+    t.header("magpie_signals_total", "counter", "Ephemeral signals (typing, presence) to client connections: queued, or dropped for a busy connection.");
+    t.sample("magpie_signals_total", &[("outcome", "sent")], sum(&|s| s.signals_sent.load(Relaxed)));
+    t.sample("magpie_signals_total", &[("outcome", "dropped")], sum(&|s| s.signals_dropped.load(Relaxed)));
+
     t.header("magpie_events_committed_total", "counter", "Chat events made durable by their owner shard and fanned out.");
     t.sample("magpie_events_committed_total", &[], sum(&|s| s.events_committed.load(Relaxed)));
 
@@ -298,8 +300,8 @@ fn render_with(shared: &Shared, stats: Option<&magpie_storage::Stats>) -> String
     );
 
     t.header("magpie_mailbox_depth", "gauge", "Messages waiting in a shard's mailbox.");
-    for (i, m) in shared.mailboxes.iter().enumerate() {
-        t.sample("magpie_mailbox_depth", &[("shard", &i.to_string())], m.depth());
+    for (i, depth) in mailbox_depths.iter().enumerate() {
+        t.sample("magpie_mailbox_depth", &[("shard", &i.to_string())], *depth);
     }
     t.header("magpie_mailbox_backlog", "gauge", "Messages a shard holds back because another shard's mailbox is full.");
     for (i, s) in shards.iter().enumerate() {

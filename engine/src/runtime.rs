@@ -2,8 +2,9 @@
 //! choice between io_uring and epoll.
 
 use crate::config::IoMode;
-use crate::shard::{Shard, ShardMsg};
-use crate::Shared;
+use crate::crossing::ShardMsg;
+use crate::shard::Shard;
+use crate::shared::Shared;
 use socket2::{Domain, Protocol, Socket, Type};
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -159,7 +160,7 @@ async fn shard_main(
         }
     }
     let _ = ready.send(Ok(()));
-    shard.clone().run_mailbox().await;
+    crate::worker::run(shard.clone()).await;
     // Shutting down: tell every client why, give the writers a moment, then stop.
     let conns: Vec<_> = shard.conns.borrow().values().cloned().collect();
     for c in conns {

@@ -1,62 +1,25 @@
 //! A shard: one thread, one single-threaded executor, the connections it accepted and the chats
-//! that hash to it. Nothing here is shared with other shards; they exchange [`ShardMsg`]s through
-//! their [`Mailbox`]es.
+//! that hash to it. Nothing here is shared with other shards; they exchange
+//! [`ShardMsg`]s through their mailboxes. This file is the shard's routing — replies, deliveries
+//! and signals to its own connections, messages to other shards — and its registry of
+//! connections; `worker.rs` is its mailbox loop and runs its chat core.
 
-use crate::conn::ConnShared;
-use crate::ids::{IdMap, MessageIds};
+use crate::chat::ChatCore;
+use crate::conn::shared::ConnShared;
+use crate::crossing::{Audience, ConnId, Delivery, ReplyTo, ShardMsg, Signal};
+use crate::ids::IdMap;
 use crate::mailbox::Mailbox;
 use crate::metrics::{self, ShardMetrics};
-use crate::owner::{Owner, OwnerCmd};
-use crate::Shared;
+use crate::shared::Shared;
 use bytes::Bytes;
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
 use std::collections::VecDeque;
 use std::rc::Rc;
 use std::sync::Arc;
-use std::time::{Duration, Instant};
-
-pub type ConnId = u64;
 
 /// A shard that gets a delivery from another copies the frame for its own connections when the
 /// event has more recipients than this (see `Shard::deliver_local`).
 const OWN_COPY_MIN_RECIPIENTS: usize = 8;
-
-/// Where a reply goes: a request on a connection of some shard.
-#[derive(Debug, Clone, Copy)]
-pub struct ReplyTo {
-    pub shard: usize,
-    pub conn: ConnId,
-    pub request_id: u64,
-}
-
-/// A committed event on its way to every shard. Encoded once; each shard writes the same bytes
-/// to each of its connections that should see it.
-pub struct Delivery {
-    pub chat_id: u64,
-    pub seq: u64,
-    /// Users who receive the event (the chat's members when it was appended).
-    pub recipients: Arc<[u64]>,
-    /// The `Deliver` frame.
-    pub frame: Bytes,
-    /// For messages: when the owner shard received the Send (for `magpie_send_deliver_seconds`).
-    pub received: Option<Instant>,
-}
-
-pub enum ShardMsg {
-    /// A command for the chat (or user pair) this shard owns.
-    Owner(OwnerCmd),
-    /// A committed event to hand to local connections.
-    Deliver(Arc<Delivery>),
-    /// A response for a local connection.
-    Reply { conn: ConnId, frame: Bytes },
-    /// The commit thread finished the oldest in-flight batch of this owned chat.
-    /// `elapsed` is the time from the hand-over to the commit callback.
-    Committed { chat_id: u64, result: Result<(), String>, elapsed: Duration },
-    /// Close every local connection of this device (revoked or logged out).
-    RevokeDevice { device_id: u64 },
-    /// Stop the shard (engine shutdown).
-    Shutdown,
-}
 
 pub struct Shard {
     pub id: usize,
@@ -64,11 +27,11 @@ pub struct Shard {
     pub conns: RefCell<IdMap<Rc<ConnShared>>>,
     /// Local connections that receive live events, by user.
     pub by_user: RefCell<IdMap<Vec<Rc<ConnShared>>>>,
-    pub owner: RefCell<Owner>,
-    pub message_ids: MessageIds,
-    next_conn: std::cell::Cell<ConnId>,
+    /// The chats this shard owns.
+    pub core: RefCell<ChatCore>,
+    next_conn: Cell<ConnId>,
     /// Connections still running (including their goodbye), for a graceful shutdown.
-    pub running_conns: std::cell::Cell<usize>,
+    pub running_conns: Cell<usize>,
     /// Messages waiting for room in another shard's full mailbox, per destination, in order.
     backlog: RefCell<Vec<VecDeque<ShardMsg>>>,
 }
@@ -81,10 +44,9 @@ impl Shard {
             shared,
             conns: RefCell::new(IdMap::default()),
             by_user: RefCell::new(IdMap::default()),
-            owner: RefCell::new(Owner::default()),
-            message_ids: MessageIds::new(id),
-            next_conn: std::cell::Cell::new(1),
-            running_conns: std::cell::Cell::new(0),
+            core: RefCell::new(ChatCore::new(id)),
+            next_conn: Cell::new(1),
+            running_conns: Cell::new(0),
             backlog: RefCell::new((0..shared_len).map(|_| VecDeque::new()).collect()),
         })
     }
@@ -96,6 +58,10 @@ impl Shard {
     /// This shard's metrics (only this shard writes them).
     pub fn metrics(&self) -> &ShardMetrics {
         &self.shared.metrics[self.id]
+    }
+
+    pub fn shards(&self) -> usize {
+        self.shared.mailboxes.len()
     }
 
     pub fn next_conn_id(&self) -> ConnId {
@@ -145,7 +111,7 @@ impl Shard {
         }
     }
 
-    fn deliver_reply(&self, conn: ConnId, frame: Bytes) {
+    pub fn deliver_reply(&self, conn: ConnId, frame: Bytes) {
         let conn = self.conns.borrow().get(&conn).cloned();
         if let Some(conn) = conn {
             conn.push_reply(frame);
@@ -155,7 +121,7 @@ impl Shard {
     /// Hands a committed event to every shard: one hop per shard, not per recipient.
     pub fn fan_out(self: &Rc<Self>, delivery: Delivery) {
         let delivery = Arc::new(delivery);
-        for to in 0..self.shared.mailboxes.len() {
+        for to in 0..self.shards() {
             if to == self.id {
                 self.deliver_local(&delivery, false);
             } else {
@@ -164,73 +130,70 @@ impl Shard {
         }
     }
 
-    fn deliver_local(self: &Rc<Self>, d: &Delivery, from_other_shard: bool) {
+    /// Hands an ephemeral signal to every shard: one hop per shard, like a delivery.
+    #[cfg_attr(not(test), allow(dead_code))]
+    pub fn broadcast_signal(self: &Rc<Self>, signal: Signal) {
+        let signal = Arc::new(signal);
+        for to in 0..self.shards() {
+            if to == self.id {
+                self.signal_local(&signal);
+            } else {
+                self.send_to(to, ShardMsg::Signal(signal.clone()));
+            }
+        }
+    }
+
+    /// The local connections of `audience`, each once.
+    fn for_each_local(&self, audience: &Audience, mut f: impl FnMut(&Rc<ConnShared>)) {
         let by_user = self.by_user.borrow();
         if by_user.is_empty() {
             return;
         }
+        for user in audience.users() {
+            if let Some(conns) = by_user.get(user) {
+                for c in conns.iter().filter(|c| audience.includes_device(c.device_id())) {
+                    f(c);
+                }
+            }
+        }
+    }
+
+    pub fn deliver_local(self: &Rc<Self>, d: &Delivery, from_other_shard: bool) {
         // Every queued copy is a clone of the frame: an atomic increment, and a decrement once
         // written. On one shared frame, the owner shard and this one would contend for that
         // counter's cache line for every recipient; a copy of our own keeps them on this core.
         let own;
-        let frame = if from_other_shard && d.recipients.len() > OWN_COPY_MIN_RECIPIENTS {
+        let frame = if from_other_shard && d.audience.users().len() > OWN_COPY_MIN_RECIPIENTS {
             own = Bytes::copy_from_slice(&d.frame);
             &own
         } else {
             &d.frame
         };
         let mut queued = false;
-        for user in d.recipients.iter() {
-            if let Some(conns) = by_user.get(user) {
-                for c in conns {
-                    queued |= c.offer(self, d.chat_id, d.seq, frame);
-                }
-            }
-        }
+        self.for_each_local(&d.audience, |c| queued |= c.offer(&self.shared, self.id, d.chat_id, d.seq, frame));
         // Once per delivery and shard: by now every live local recipient has the frame queued.
         if let (true, Some(received)) = (queued, d.received) {
             self.metrics().send_deliver.observe(received.elapsed());
         }
     }
 
-    /// The shard's main loop: drain the mailbox until told to stop.
-    pub async fn run_mailbox(self: Rc<Self>) {
-        loop {
-            let msg = self.mailbox().recv().await;
-            if !self.handle(msg) {
-                return;
+    /// Queues a signal to every live local connection of its audience that has room for it.
+    pub fn signal_local(&self, s: &Signal) {
+        self.for_each_local(&s.audience, |c| {
+            if c.offer_signal(&s.frame) {
+                metrics::inc(&self.metrics().signals_sent);
+            } else {
+                metrics::inc(&self.metrics().signals_dropped);
             }
-            // Drain a burst without going back through the waker.
-            for _ in 0..256 {
-                match self.mailbox().try_recv() {
-                    Some(m) => {
-                        if !self.handle(m) {
-                            return;
-                        }
-                    }
-                    None => break,
-                }
-            }
-        }
+        });
     }
 
-    /// Handles one message; false means stop.
-    fn handle(self: &Rc<Self>, msg: ShardMsg) -> bool {
-        match msg {
-            ShardMsg::Shutdown => return false,
-            ShardMsg::Owner(cmd) => crate::owner::handle(self, cmd),
-            ShardMsg::Deliver(d) => self.deliver_local(&d, true),
-            ShardMsg::Reply { conn, frame } => self.deliver_reply(conn, frame),
-            ShardMsg::Committed { chat_id, result, elapsed } => crate::owner::committed(self, chat_id, result, elapsed),
-            ShardMsg::RevokeDevice { device_id } => {
-                let victims: Vec<_> =
-                    self.conns.borrow().values().filter(|c| c.device_id() == Some(device_id)).cloned().collect();
-                for c in victims {
-                    c.close(magpie_wire::ErrorCode::Revoked, "device revoked");
-                }
-            }
+    /// Closes every local connection of a device (revoked or logged out).
+    pub fn revoke_device(&self, device_id: u64) {
+        let victims: Vec<_> = self.conns.borrow().values().filter(|c| c.device_id() == Some(device_id)).cloned().collect();
+        for c in victims {
+            c.close(magpie_wire::ErrorCode::Revoked, "device revoked");
         }
-        true
     }
 
     pub fn register_live(&self, conn: &Rc<ConnShared>, user_id: u64) {
@@ -248,5 +211,82 @@ impl Shard {
                 }
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::Config;
+    use magpie_wire::encode;
+    use tokio::sync::mpsc;
+
+    /// Shard 0 of `shards`, with a real store in `dir`.
+    fn shard(dir: &std::path::Path, shards: usize) -> Rc<Shard> {
+        let config = Config { shards, ..Config::ephemeral(dir) };
+        let identity = crate::tls::load_or_create(&dir.join("tls")).unwrap();
+        let store = magpie_storage::Store::open(&dir.join("db"), magpie_storage::StoreOptions::default()).unwrap();
+        Shard::new(0, Arc::new(Shared::new(&config, &identity, store, shards, 1).unwrap()))
+    }
+
+    /// A live (synced) connection of (user, device) whose outbound queue holds `capacity`.
+    fn live(shard: &Rc<Shard>, who: (u64, u64), capacity: usize) -> mpsc::Receiver<Bytes> {
+        let (tx, rx) = mpsc::channel(capacity);
+        let conn = Rc::new(ConnShared::live_without_transport(shard.next_conn_id(), who, tx));
+        shard.conns.borrow_mut().insert(conn.id, conn.clone());
+        shard.register_live(&conn, who.0);
+        rx
+    }
+
+    fn queued(rx: &mut mpsc::Receiver<Bytes>) -> usize {
+        std::iter::from_fn(|| rx.try_recv().ok()).count()
+    }
+
+    fn signal(audience: Audience) -> Signal {
+        Signal { audience, frame: encode::pong(0, 7, 0) }
+    }
+
+    #[test]
+    fn signals_reach_the_live_connections_of_their_audience_and_never_wait() {
+        let dir = tempfile::tempdir().unwrap();
+        let s = shard(dir.path(), 1);
+        let (mut phone, mut laptop, mut other) = (live(&s, (1, 11), 8), live(&s, (1, 12), 8), live(&s, (2, 21), 8));
+        s.signal_local(&signal(Audience::Users(Arc::from(vec![1]))));
+        assert_eq!((queued(&mut phone), queued(&mut laptop), queued(&mut other)), (1, 1, 0));
+        s.signal_local(&signal(Audience::Device { user_id: 1, device_id: 12 }));
+        assert_eq!((queued(&mut phone), queued(&mut laptop), queued(&mut other)), (0, 1, 0));
+        // A connection whose queue is half full misses signals instead of queueing them.
+        for _ in 0..4 {
+            s.signal_local(&signal(Audience::Users(Arc::from(vec![1]))));
+        }
+        assert_eq!(queued(&mut phone), 4, "up to half of the queue");
+        let dropped = s.metrics().signals_dropped.load(std::sync::atomic::Ordering::Relaxed);
+        assert_eq!(dropped, 0);
+        for _ in 0..6 {
+            s.signal_local(&signal(Audience::Users(Arc::from(vec![1]))));
+        }
+        assert_eq!(queued(&mut phone), 4, "the rest were dropped, not queued");
+        assert!(s.metrics().signals_dropped.load(std::sync::atomic::Ordering::Relaxed) >= 2);
+        drop(laptop);
+    }
+
+    #[test]
+    fn a_signal_goes_to_other_shards_once_each_and_a_delivery_can_target_one_device() {
+        let dir = tempfile::tempdir().unwrap();
+        let s = shard(dir.path(), 3);
+        // Room beyond the reply headroom, so the delivery is queued live.
+        let mut laptop = live(&s, (1, 12), 256);
+        let mut phone = live(&s, (1, 11), 256);
+        s.broadcast_signal(signal(Audience::Users(Arc::from(vec![1]))));
+        for other in 1..3 {
+            let msg = s.shared.mailboxes[other].try_recv();
+            assert!(matches!(msg, Some(ShardMsg::Signal(_))), "one hop to shard {other}");
+            assert!(s.shared.mailboxes[other].try_recv().is_none());
+        }
+        assert_eq!((queued(&mut phone), queued(&mut laptop)), (1, 1));
+        let audience = Audience::Device { user_id: 1, device_id: 12 };
+        let d = Delivery { chat_id: 5, seq: 1, audience, frame: encode::pong(0, 1, 0), received: None };
+        s.deliver_local(&d, false);
+        assert_eq!((queued(&mut phone), queued(&mut laptop)), (0, 1));
     }
 }

@@ -9,9 +9,11 @@ use rocksdb::{DBRawIterator, DB};
 use crate::codec;
 use crate::error::{Result, StoreError};
 use crate::keys;
-use crate::schema::{CF_CHATS, CF_DEDUP, CF_DIRECTS, CF_LOG, CF_MEMBERS, CF_USER_CHATS};
+use crate::schema::{
+    CF_CHATS, CF_CHAT_HEADS, CF_DEDUP, CF_DIRECTS, CF_LOG, CF_MEMBERS, CF_MESSAGE_IDS, CF_USER_CHATS,
+};
 use crate::store::{cf, for_each, for_each_with_prefix, prefix_read_options, Store};
-use crate::types::{ChatMeta, DedupRecord, Role};
+use crate::types::{ChatHead, ChatMeta, DedupRecord, MessageLocation, Role};
 
 /// Cap on the initial allocation of a read result (the limit may be huge).
 const PREALLOC_CAP: usize = 1024;
@@ -193,6 +195,23 @@ impl Store {
         }
         it.status()?;
         Ok(None)
+    }
+
+    /// The chat's stored head (its log-derived state as of `at_seq`), if one was written.
+    pub fn chat_head(&self, chat_id: u64) -> Result<Option<ChatHead>> {
+        self.get_with(CF_CHAT_HEADS, keys::id_key(chat_id), |v| Ok(codec::decode_chat_head(v)?))
+    }
+
+    /// Where a message is, by its id.
+    pub fn message_location(&self, message_id: u64) -> Result<Option<MessageLocation>> {
+        self.get_with(CF_MESSAGE_IDS, keys::id_key(message_id), |v| {
+            Ok(codec::decode_message_location(v)?)
+        })
+    }
+
+    /// One event of a chat's log.
+    pub fn event(&self, chat_id: u64, seq: u64) -> Result<Option<Vec<u8>>> {
+        self.get_with(CF_LOG, keys::log_key(chat_id, seq), |v| Ok(v.to_vec()))
     }
 
     /// What (device, client message id) was acknowledged with, if still within the dedup

@@ -16,7 +16,7 @@
 //! Every `decode_*` function returns a [`CodecError`] on bad input and never panics.
 //! Chat-log events are *not* encoded here: the log stores the wire FlatBuffer bytes verbatim.
 
-use crate::types::{ChatKind, ChatMeta, DedupRecord, DeviceRecord, Role, UserRecord};
+use crate::types::{ChatHead, ChatKind, ChatMeta, DedupRecord, DeviceRecord, MessageLocation, Role, UserRecord};
 
 /// Current format version written by every `encode_*` function.
 pub const VERSION: u8 = 1;
@@ -415,9 +415,63 @@ pub fn decode_dedup(buf: &[u8]) -> CodecResult<DedupRecord> {
     })
 }
 
+/// Encoded length of a chat head and of a message location (fixed).
+pub const PAIR_RECORD_LEN: usize = 1 + 8 * 2;
+
+fn encode_pair(a: u64, b: u64) -> [u8; PAIR_RECORD_LEN] {
+    let mut out = [0u8; PAIR_RECORD_LEN];
+    out[0] = VERSION;
+    out[1..9].copy_from_slice(&a.to_be_bytes());
+    out[9..17].copy_from_slice(&b.to_be_bytes());
+    out
+}
+
+fn decode_pair(buf: &[u8], what: &'static str, a: &'static str, b: &'static str) -> CodecResult<(u64, u64)> {
+    let mut r = Reader::new(buf);
+    r.version(what)?;
+    let pair = (r.u64(a)?, r.u64(b)?);
+    r.finish(what)?;
+    Ok(pair)
+}
+
+/// `chat_heads` value: version, at_seq, last_message_seq (17 bytes).
+pub fn encode_chat_head(h: &ChatHead) -> [u8; PAIR_RECORD_LEN] {
+    encode_pair(h.at_seq, h.last_message_seq)
+}
+
+/// Decodes a `chat_heads` value.
+pub fn decode_chat_head(buf: &[u8]) -> CodecResult<ChatHead> {
+    let (at_seq, last_message_seq) = decode_pair(buf, "chat head", "at_seq", "last_message_seq")?;
+    Ok(ChatHead { at_seq, last_message_seq })
+}
+
+/// `message_ids` value: version, chat_id, seq (17 bytes).
+pub fn encode_message_location(l: &MessageLocation) -> [u8; PAIR_RECORD_LEN] {
+    encode_pair(l.chat_id, l.seq)
+}
+
+/// Decodes a `message_ids` value.
+pub fn decode_message_location(buf: &[u8]) -> CodecResult<MessageLocation> {
+    let (chat_id, seq) = decode_pair(buf, "message location", "chat_id", "seq")?;
+    Ok(MessageLocation { chat_id, seq })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn chat_heads_and_message_locations_round_trip_and_reject_bad_lengths() {
+        let h = ChatHead { at_seq: 7, last_message_seq: 5 };
+        assert_eq!(decode_chat_head(&encode_chat_head(&h)).unwrap(), h);
+        let l = MessageLocation { chat_id: 3, seq: u64::MAX };
+        assert_eq!(decode_message_location(&encode_message_location(&l)).unwrap(), l);
+        let enc = encode_chat_head(&h);
+        assert!(decode_chat_head(&enc[..PAIR_RECORD_LEN - 1]).is_err());
+        let mut long = enc.to_vec();
+        long.push(0);
+        assert!(decode_chat_head(&long).is_err());
+    }
 
     fn user() -> UserRecord {
         UserRecord {

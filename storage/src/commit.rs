@@ -32,9 +32,11 @@ use rocksdb::{ColumnFamily, WriteBatch, WriteOptions, DB};
 use crate::codec;
 use crate::error::{Result, StoreError};
 use crate::keys;
-use crate::schema::{CF_CHATS, CF_DEDUP, CF_DIRECTS, CF_LOG, CF_MEMBERS, CF_USER_CHATS};
+use crate::schema::{
+    CF_CHATS, CF_CHAT_HEADS, CF_DEDUP, CF_DIRECTS, CF_LOG, CF_MEMBERS, CF_MESSAGE_IDS, CF_USER_CHATS,
+};
 use crate::store::Durability;
-use crate::types::{ChatMeta, DedupRecord, Role};
+use crate::types::{ChatHead, ChatMeta, DedupRecord, MessageLocation, Role};
 
 /// Queue capacity in submissions. [`Committer::submit`] blocks only when this many are queued.
 pub const QUEUE_CAPACITY: usize = 65_536;
@@ -71,7 +73,8 @@ pub enum Op {
         /// The direct chat.
         chat_id: u64,
     },
-    /// Add a member (or change its role); also writes the `user_chats` reverse index.
+    /// Add a member (or change its role). The `user_chats` projection is its own op
+    /// ([`Op::PutUserChat`]): the chat core derives projections, the commit thread only writes.
     PutMember {
         /// Chat.
         chat_id: u64,
@@ -80,12 +83,40 @@ pub enum Op {
         /// Role.
         role: Role,
     },
-    /// Remove a member; also deletes the `user_chats` reverse index entry.
+    /// Remove a member.
     RemoveMember {
         /// Chat.
         chat_id: u64,
         /// User.
         user_id: u64,
+    },
+    /// List a chat among a user's chats (the `user_chats` projection).
+    PutUserChat {
+        /// User.
+        user_id: u64,
+        /// Chat.
+        chat_id: u64,
+    },
+    /// Drop a chat from a user's chats.
+    RemoveUserChat {
+        /// User.
+        user_id: u64,
+        /// Chat.
+        chat_id: u64,
+    },
+    /// Replace a chat's log-derived head (the snapshot a load folds onto).
+    PutChatHead {
+        /// Chat.
+        chat_id: u64,
+        /// The head.
+        head: ChatHead,
+    },
+    /// Index a message id under its chat and sequence number.
+    PutMessageId {
+        /// The message.
+        message_id: u64,
+        /// Where it is.
+        location: MessageLocation,
     },
 }
 
@@ -302,6 +333,8 @@ struct Cfs<'a> {
     directs: &'a ColumnFamily,
     members: &'a ColumnFamily,
     user_chats: &'a ColumnFamily,
+    chat_heads: &'a ColumnFamily,
+    message_ids: &'a ColumnFamily,
 }
 
 impl<'a> Cfs<'a> {
@@ -317,6 +350,8 @@ impl<'a> Cfs<'a> {
             directs: cf(CF_DIRECTS)?,
             members: cf(CF_MEMBERS)?,
             user_chats: cf(CF_USER_CHATS)?,
+            chat_heads: cf(CF_CHAT_HEADS)?,
+            message_ids: cf(CF_MESSAGE_IDS)?,
         })
     }
 
@@ -367,12 +402,29 @@ impl<'a> Cfs<'a> {
                     keys::member_key(chat_id, user_id),
                     codec::encode_role(role),
                 );
-                batch.put_cf(self.user_chats, keys::user_chat_key(user_id, chat_id), b"");
             }
             Op::RemoveMember { chat_id, user_id } => {
                 batch.delete_cf(self.members, keys::member_key(chat_id, user_id));
-                batch.delete_cf(self.user_chats, keys::user_chat_key(user_id, chat_id));
             }
+            Op::PutUserChat { user_id, chat_id } => {
+                batch.put_cf(self.user_chats, keys::user_chat_key(user_id, chat_id), b"")
+            }
+            Op::RemoveUserChat { user_id, chat_id } => {
+                batch.delete_cf(self.user_chats, keys::user_chat_key(user_id, chat_id))
+            }
+            Op::PutChatHead { chat_id, head } => batch.put_cf(
+                self.chat_heads,
+                keys::id_key(chat_id),
+                codec::encode_chat_head(&head),
+            ),
+            Op::PutMessageId {
+                message_id,
+                location,
+            } => batch.put_cf(
+                self.message_ids,
+                keys::id_key(message_id),
+                codec::encode_message_location(&location),
+            ),
         }
     }
 }

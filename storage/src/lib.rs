@@ -56,7 +56,7 @@ pub use error::{Result, StoreError};
 pub use ids::{FIRST_ID, ID_BLOCK};
 #[cfg(feature = "db")]
 pub use store::{Durability, Store, StoreOptions};
-pub use types::{ChatKind, ChatMeta, DedupRecord, DeviceRecord, Role, Stats, UserRecord};
+pub use types::{ChatHead, ChatKind, ChatMeta, DedupRecord, DeviceRecord, MessageLocation, Role, Stats, UserRecord};
 
 #[cfg(feature = "db")]
 /// The `bytes` crate ([`Op::Append`] carries a [`bytes::Bytes`]).

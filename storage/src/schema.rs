@@ -59,9 +59,15 @@ pub const CF_LOG: &str = "log";
 pub const CF_DEDUP: &str = "dedup";
 /// Allocator state and other singletons.
 pub const CF_META: &str = "meta";
+/// `chat_id` → [`crate::ChatHead`]: the chat's log-derived state as of a sequence number (a
+/// snapshot, so loading a chat folds only the events after it, however long its log is).
+pub const CF_CHAT_HEADS: &str = "chat_heads";
+/// `message_id` → [`crate::MessageLocation`]: where a message is in its chat's log, so an edit,
+/// delete, reaction or reply can name a message by id.
+pub const CF_MESSAGE_IDS: &str = "message_ids";
 
 /// Every column family the store opens.
-pub const ALL_CFS: [&str; 12] = [
+pub const ALL_CFS: [&str; 14] = [
     CF_USERS,
     CF_USERNAMES,
     CF_DEVICES,
@@ -74,6 +80,8 @@ pub const ALL_CFS: [&str; 12] = [
     CF_LOG,
     CF_DEDUP,
     CF_META,
+    CF_CHAT_HEADS,
+    CF_MESSAGE_IDS,
 ];
 
 const BLOCK_CACHE_BYTES: usize = 64 << 20;

@@ -107,3 +107,23 @@ pub struct Stats {
     /// `commits` it shows how well group commit merges).
     pub submissions: u64,
 }
+
+/// A chat's state derived from its log, as of `at_seq` (the `chat_heads` column family). The
+/// owner writes it in the same batch as each event, so it is normally current; a loader folds
+/// whatever events follow `at_seq` onto it (older stores have none: `at_seq` 0 folds the log).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct ChatHead {
+    /// The last sequence number this head includes.
+    pub at_seq: u64,
+    /// Sequence number of the chat's newest message (0: none yet), for chat-list previews.
+    pub last_message_seq: u64,
+}
+
+/// Where a message lives (the `message_ids` column family).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct MessageLocation {
+    /// Its chat.
+    pub chat_id: u64,
+    /// Its sequence number in that chat's log.
+    pub seq: u64,
+}

@@ -2,7 +2,7 @@ mod common;
 
 use std::time::Duration;
 
-use magpie_storage::{ChatKind, ChatMeta, DedupRecord, Op, Role, Store, StoreOptions};
+use magpie_storage::{ChatHead, ChatKind, ChatMeta, DedupRecord, MessageLocation, Op, Role, Store, StoreOptions};
 
 fn group(chat_id: u64, title: &str) -> ChatMeta {
     ChatMeta {
@@ -62,21 +62,25 @@ fn members_and_user_chats_stay_consistent() {
             user_id: 1,
             role: Role::Admin,
         },
+        Op::PutUserChat { user_id: 1, chat_id: 100 },
         Op::PutMember {
             chat_id: 100,
             user_id: 2,
             role: Role::Member,
         },
+        Op::PutUserChat { user_id: 2, chat_id: 100 },
         Op::PutMember {
             chat_id: 101,
             user_id: 2,
             role: Role::Member,
         },
+        Op::PutUserChat { user_id: 2, chat_id: 101 },
         Op::PutMember {
             chat_id: 99,
             user_id: 3,
             role: Role::Member,
         },
+        Op::PutUserChat { user_id: 3, chat_id: 99 },
     ])
     .unwrap();
     assert_eq!(
@@ -94,16 +98,18 @@ fn members_and_user_chats_stay_consistent() {
         chat_id: 100,
         user_id: 2,
         role: Role::Admin,
-    }])
+    },
+        Op::PutUserChat { user_id: 2, chat_id: 100 }])
     .unwrap();
     assert_eq!(store.member_role(100, 2).unwrap(), Some(Role::Admin));
     assert_eq!(store.chats_of_user(2).unwrap(), vec![100, 101]);
 
-    // Removal updates both sides.
+    // Removal updates both sides (the chat core writes both ops).
     c.submit_wait(vec![Op::RemoveMember {
         chat_id: 100,
         user_id: 2,
-    }])
+    },
+        Op::RemoveUserChat { user_id: 2, chat_id: 100 }])
     .unwrap();
     assert_eq!(store.members(100).unwrap(), vec![(1, Role::Admin)]);
     assert_eq!(store.chats_of_user(2).unwrap(), vec![101]);
@@ -124,7 +130,8 @@ fn members_and_user_chats_stay_consistent() {
     c.submit_wait(vec![Op::RemoveMember {
         chat_id: 5,
         user_id: 5,
-    }])
+    },
+        Op::RemoveUserChat { user_id: 5, chat_id: 5 }])
     .unwrap();
 }
 
@@ -192,4 +199,28 @@ fn dedup_entries_outside_the_window_are_compacted_away() {
     store.compact().unwrap();
     assert_eq!(store.dedup_lookup(1, "old").unwrap(), None);
     assert_eq!(store.dedup_lookup(1, "fresh").unwrap().unwrap().seq, 2);
+}
+
+#[test]
+fn chat_heads_message_ids_and_single_events_are_stored_and_read_back() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = common::open(dir.path());
+    assert_eq!(store.chat_head(7).unwrap(), None);
+    assert_eq!(store.message_location(900).unwrap(), None);
+    let head = ChatHead { at_seq: 2, last_message_seq: 2 };
+    let location = MessageLocation { chat_id: 7, seq: 2 };
+    store
+        .committer()
+        .submit_wait(vec![
+            common::append(7, 1),
+            common::append(7, 2),
+            Op::PutChatHead { chat_id: 7, head },
+            Op::PutMessageId { message_id: 900, location },
+        ])
+        .unwrap();
+    assert_eq!(store.chat_head(7).unwrap(), Some(head));
+    assert_eq!(store.message_location(900).unwrap(), Some(location));
+    assert_eq!(store.event(7, 2).unwrap(), Some(common::event(7, 2)));
+    assert_eq!(store.event(7, 3).unwrap(), None);
+    assert_eq!(store.event(8, 2).unwrap(), None);
 }

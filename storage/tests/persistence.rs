@@ -33,11 +33,13 @@ fn populate(store: &Store) -> (u64, u64, u64) {
                 user_id: alice.user_id,
                 role: Role::Member,
             },
+        Op::PutUserChat { user_id: alice.user_id, chat_id: chat },
             Op::PutMember {
                 chat_id: chat,
                 user_id: bob.user_id,
                 role: Role::Member,
             },
+        Op::PutUserChat { user_id: bob.user_id, chat_id: chat },
             common::append(chat, 1),
             common::append(chat, 2),
             common::dedup(dev.device_id, "c1", chat, 1, common::now_ms()),

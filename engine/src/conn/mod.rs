@@ -7,22 +7,20 @@
 //! events fall back to being read from the log later (see `delivery`), and a reply that does not
 //! fit closes the connection with `overloaded` (the client reconnects and resumes).
 
-mod delivery;
+pub mod delivery;
 mod requests;
+pub mod shared;
 
-use crate::ids::IdMap;
 use crate::metrics::{self, Transport};
 use crate::rate::{RateLimiter, Verdict};
-use crate::shard::{ConnId, Shard};
+use crate::shard::Shard;
 use crate::transport::{FrameReader, FrameWriter, ReadError};
 use bytes::Bytes;
 use magpie_wire::{encode, fb, handshake, limits, verify, ErrorCode};
-use std::cell::{Cell, RefCell};
+use shared::{ConnShared, REPLY_HEADROOM};
 use std::rc::Rc;
 use std::time::{Duration, Instant};
-use tokio::sync::{mpsc, Notify};
-
-pub use delivery::Cursor;
+use tokio::sync::mpsc;
 
 /// How long a client has to say Hello.
 const HELLO_TIMEOUT: Duration = Duration::from_secs(10);
@@ -32,119 +30,6 @@ const CLOSE_DRAIN: Duration = Duration::from_secs(1);
 const WRITE_BATCH: usize = 64;
 /// How long a closing connection keeps reading (and discarding) what the peer still sends.
 const LINGER: Duration = Duration::from_secs(2);
-/// Outbound slots that pushes (live events, catch-up) leave free, so that replies to a client
-/// that is reading find room even while a large catch-up fills its queue.
-pub const REPLY_HEADROOM: usize = 64;
-
-/// The state of one connection that the rest of the shard may touch.
-pub struct ConnShared {
-    pub id: ConnId,
-    /// (user id, device id) once authenticated.
-    auth: Cell<Option<(u64, u64)>>,
-    out: mpsc::Sender<Bytes>,
-    closing: Cell<bool>,
-    close_reason: RefCell<Option<(ErrorCode, String)>>,
-    close_signal: Notify,
-    phase: Cell<delivery::Phase>,
-    cursors: RefCell<IdMap<Cursor>>,
-}
-
-impl ConnShared {
-    fn new(id: ConnId, out: mpsc::Sender<Bytes>) -> ConnShared {
-        ConnShared {
-            id,
-            auth: Cell::new(None),
-            out,
-            closing: Cell::new(false),
-            close_reason: RefCell::new(None),
-            close_signal: Notify::new(),
-            phase: Cell::new(delivery::Phase::NotSynced),
-            cursors: RefCell::new(IdMap::default()),
-        }
-    }
-
-    /// A synced (live) connection of `user_id` with no transport behind it, whose outbound queue
-    /// is `out`: only for `bench_support`.
-    pub(crate) fn live_without_transport(id: ConnId, user_id: u64, out: mpsc::Sender<Bytes>) -> ConnShared {
-        let c = ConnShared::new(id, out);
-        c.auth.set(Some((user_id, user_id)));
-        c.phase.set(delivery::Phase::Live);
-        c
-    }
-
-    pub fn user_id(&self) -> Option<u64> {
-        self.auth.get().map(|a| a.0)
-    }
-
-    pub fn device_id(&self) -> Option<u64> {
-        self.auth.get().map(|a| a.1)
-    }
-
-    pub fn is_closing(&self) -> bool {
-        self.closing.get()
-    }
-
-    /// Queues a reply that must not be lost; if the queue is full the client is not reading, so
-    /// the connection is closed (`overloaded`) and the client will retry after reconnecting.
-    pub fn push_reply(&self, frame: Bytes) {
-        match self.out.try_send(frame) {
-            Ok(()) => {}
-            Err(mpsc::error::TrySendError::Full(_)) => self.close(ErrorCode::Overloaded, "outbound queue full"),
-            Err(mpsc::error::TrySendError::Closed(_)) => {}
-        }
-    }
-
-    /// Queues a reply, waiting for room (for replies produced by tasks that may wait).
-    pub async fn send_reply(&self, frame: Bytes) -> bool {
-        !self.closing.get() && self.out.send(frame).await.is_ok()
-    }
-
-    /// Queues a pushed event without waiting, if that leaves the reply headroom free.
-    fn try_push_event(&self, frame: &Bytes) -> bool {
-        self.out.capacity() > REPLY_HEADROOM && self.out.try_send(frame.clone()).is_ok()
-    }
-
-    /// Queues a pushed event, waiting until it fits without using the reply headroom.
-    async fn push_event(&self, frame: Bytes) -> bool {
-        if self.closing.get() {
-            return false;
-        }
-        match self.out.reserve_many(REPLY_HEADROOM + 1).await {
-            Ok(mut permits) => {
-                permits.next().expect("reserved").send(frame);
-                true
-            }
-            Err(_) => false,
-        }
-    }
-
-    /// Closes the connection: queued frames are flushed (briefly), then `Close{code, reason}`.
-    pub fn close(&self, code: ErrorCode, reason: &str) {
-        if self.closing.replace(true) {
-            return;
-        }
-        *self.close_reason.borrow_mut() = Some((code, reason.to_string()));
-        self.close_signal.notify_waiters();
-    }
-
-    /// Closes without a `Close` frame (the peer went away or the session ended normally).
-    fn close_quietly(&self) {
-        if !self.closing.replace(true) {
-            self.close_signal.notify_waiters();
-        }
-    }
-
-    async fn closed(&self) {
-        loop {
-            let notified = self.close_signal.notified();
-            if self.closing.get() {
-                return;
-            }
-            notified.await;
-        }
-    }
-}
-
 /// Runs a connection to its end.
 pub async fn serve<R: FrameReader, W: FrameWriter + 'static>(shard: Rc<Shard>, mut reader: R, writer: W, transport: Transport) {
     let (tx, rx) = mpsc::channel(shard.shared.config.outbound_queue.max(4 * REPLY_HEADROOM));

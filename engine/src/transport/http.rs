@@ -63,7 +63,11 @@ async fn handle<S: AsyncRead + AsyncWrite + Unpin + 'static>(shard: Rc<Shard>, m
             let _ = stream.shutdown().await;
         }
         Route::Metrics => {
-            let body = crate::metrics::render(shard.shared.clone()).await;
+            let store = shard.shared.store.clone();
+            // Storage counters come from RocksDB: read them on the blocking pool.
+            let stats = tokio::task::spawn_blocking(move || store.stats()).await.ok().and_then(|r| r.ok());
+            let depths: Vec<usize> = shard.shared.mailboxes.iter().map(|m| m.depth()).collect();
+            let body = crate::metrics::render(&shard.shared.metrics, &depths, stats.as_ref());
             let head = format!(
                 "HTTP/1.1 200 OK\r\ncontent-type: text/plain; version=0.0.4\r\ncontent-length: {}\r\nconnection: close\r\n\r\n",
                 body.len()

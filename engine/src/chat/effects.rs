@@ -1,0 +1,66 @@
+//! What the chat core hands back to its shard, and what one input may use.
+
+use crate::crossing::{Delivery, ReplyTo};
+use crate::ids::MessageIds;
+use bytes::Bytes;
+use magpie_storage::Op;
+use magpie_wire::{encode, fb, ErrorCode};
+use std::time::{Duration, Instant};
+
+/// A refusal: the stable code and a human-readable detail.
+pub type Refusal = (ErrorCode, &'static str);
+
+/// The time of an input: monotonic for durations, wall clock for what is stored.
+#[derive(Debug, Clone, Copy)]
+pub struct Now {
+    pub at: Instant,
+    pub wall_ms: i64,
+}
+
+/// The commit thread's hand-over, which must never wait: full means refused (`unavailable`).
+pub trait Commits {
+    fn try_commit(&mut self, chat_id: u64, ops: Vec<Op>) -> Result<(), Refusal>;
+}
+
+/// What the shard must do.
+#[derive(Debug)]
+pub enum Effect {
+    Reply(ReplyTo, Bytes),
+    /// Hand a committed event to every shard (one hop per shard).
+    Deliver(Delivery),
+    /// Read a chat's snapshot and fold the events after it, then feed `Input::Loaded`.
+    Load { chat_id: u64, load: u64 },
+    /// Find the pair's direct chat, or allocate an id this shard owns; then `Input::DirectFound`.
+    FindDirect { pair: (u64, u64) },
+    /// Read a history page for a member and answer it; never past `up_to` (the durable end).
+    ReadHistory { reply: ReplyTo, chat_id: u64, from_seq: u64, direction: fb::Direction, limit: usize, up_to: u64 },
+    /// A measurement for the metrics.
+    Observe(Observation),
+}
+
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Observation {
+    /// A message's commit took this long from hand-over to callback.
+    SendDurable(Duration),
+    /// An event became durable.
+    Committed,
+}
+
+/// Everything one input may use besides the chats.
+pub struct Cx<'a> {
+    pub now: Now,
+    pub commits: &'a mut dyn Commits,
+    pub ids: &'a MessageIds,
+    pub effects: Vec<Effect>,
+}
+
+impl Cx<'_> {
+    pub fn reply(&mut self, to: ReplyTo, frame: Bytes) {
+        self.effects.push(Effect::Reply(to, frame));
+    }
+
+    pub fn refuse(&mut self, to: ReplyTo, (code, msg): Refusal) {
+        let retry = if code.retryable() { 100 } else { 0 };
+        self.reply(to, encode::error(to.request_id, code, msg, retry));
+    }
+}

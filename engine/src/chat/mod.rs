@@ -1,0 +1,122 @@
+//! The chat core: every chat rule, as a state machine with no I/O.
+//!
+//! A shard owns the chats whose id hashes to it and keeps their state in a [`ChatCore`]. The
+//! shard feeds it [`Input`]s — commands from connections, chats read from disk, commit results —
+//! and runs the [`Effect`]s it returns: replies, deliveries, loads, history reads. The core
+//! decides (membership, roles, dedup, sequence numbers, what to write, whom to tell); it never
+//! touches tokio, RocksDB, sockets or a shard, so every rule has a fast deterministic test
+//! (`tests.rs`).
+//!
+//! The one call that is not an effect is the hand-over to the commit thread ([`Commits`]): its
+//! answer (accepted, or refused because the queue is full) decides whether the chat's state
+//! changes, and a refusal must leave no trace.
+//!
+//! One room per feature: a request family is one file here (`messages`, `members`, `create`,
+//! `reads`), dispatched from the table in [`ChatCore::handle`]; the state it adds is folded in
+//! `view.rs` and its storage writes are derived in `projection.rs`. Files here import their
+//! siblings, never this one, so the core has no import loop either.
+
+mod append;
+mod change;
+mod chats;
+mod create;
+mod dedup;
+mod effects;
+mod members;
+mod messages;
+mod projection;
+mod reads;
+mod rules;
+mod view;
+#[cfg(test)]
+mod tests;
+
+pub use change::wire_kind;
+pub use create::DirectLookup;
+pub use effects::{Commits, Effect, Now, Observation, Refusal};
+pub use view::{ChatView, Snapshot};
+
+use append::ChatState;
+use chats::{Chats, Route};
+use crate::crossing::Command;
+use crate::ids::MessageIds;
+use effects::Cx;
+use magpie_wire::ErrorCode;
+use std::time::Duration;
+
+/// What happened outside the core.
+pub enum Input {
+    /// A request for a chat this shard owns (or a pair whose direct chat it creates).
+    Command(Command),
+    /// Load `load` of a chat finished: its state, or `None` when there is no such chat.
+    Loaded { chat_id: u64, load: u64, result: Result<Option<ChatView>, String> },
+    /// The lookup of a pair's direct chat finished.
+    DirectFound { pair: (u64, u64), result: Result<DirectLookup, String> },
+    /// The commit thread finished the oldest in-flight batch of a chat.
+    Committed { chat_id: u64, result: Result<(), String>, elapsed: Duration },
+}
+
+/// The chats one shard owns.
+pub struct ChatCore {
+    chats: Chats,
+    ids: MessageIds,
+}
+
+impl ChatCore {
+    /// The core of shard `shard` (which goes into the message ids it mints).
+    pub fn new(shard: usize) -> ChatCore {
+        ChatCore { chats: Chats::default(), ids: MessageIds::new(shard) }
+    }
+
+    /// Runs one input; returns what the shard must do, in order.
+    pub fn handle(&mut self, input: Input, now: Now, commits: &mut dyn Commits) -> Vec<Effect> {
+        let mut cx = Cx { now, commits, ids: &self.ids, effects: Vec::new() };
+        let chats = &mut self.chats;
+        match input {
+            Input::Command(Command::CreateGroup(c)) => create::group(chats, c, &mut cx),
+            Input::Command(Command::CreateDirect(c)) => create::direct(chats, c, &mut cx),
+            Input::Command(cmd) => {
+                let chat_id = cmd.chat_id().expect("every other command names a chat");
+                if let (Route::Ready(state), Some(cmd)) = chats.route(chat_id, cmd, &mut cx) {
+                    on_chat(state, cmd, &mut cx);
+                }
+            }
+            Input::Loaded { chat_id, load, result } => {
+                if let Some((state, waiting)) = chats.loaded(chat_id, load, result, &mut cx) {
+                    waiting.into_iter().for_each(|cmd| on_chat(state, cmd, &mut cx));
+                }
+            }
+            Input::DirectFound { pair, result } => create::direct_found(chats, pair, result, &mut cx),
+            Input::Committed { chat_id, result, elapsed } => chats.committed(chat_id, result, elapsed, &mut cx),
+        }
+        cx.effects
+    }
+
+    /// A loaded chat's head and durable views.
+    #[cfg(test)]
+    pub fn views(&self, chat_id: u64) -> Option<(&ChatView, &ChatView)> {
+        match self.chats.slots.get(&chat_id) {
+            Some(chats::Slot::Ready(s)) => Some((&s.head, &s.durable)),
+            _ => None,
+        }
+    }
+}
+
+/// A command for a loaded chat: the dispatch table.
+fn on_chat(state: &mut ChatState, cmd: Command, cx: &mut Cx<'_>) {
+    let reply = cmd.actor().reply;
+    if state.poisoned {
+        return cx.refuse(reply, (ErrorCode::Unavailable, "chat is recovering from a storage error"));
+    }
+    let result = match cmd {
+        Command::Send(c) => messages::send(state, c, cx),
+        Command::AddMembers(c) => members::add(state, c, cx),
+        Command::RemoveMember(c) => members::remove(state, c, cx),
+        Command::GetChat(c) => reads::get_chat(state, c, cx),
+        Command::History(c) => reads::history(state, c, cx),
+        Command::CreateGroup(_) | Command::CreateDirect(_) => unreachable!("creation names no existing chat"),
+    };
+    if let Err(refusal) = result {
+        cx.refuse(reply, refusal);
+    }
+}

@@ -1,0 +1,185 @@
+//! A shard's mailbox loop, and the driver of its chat core: it feeds the core each input with
+//! the time, runs the effects the core returns (replies, deliveries, loads, history reads) and
+//! feeds the results of the slow ones back in. Disk reads run on the blocking pool and commits
+//! on the commit thread, so the shard thread never waits.
+
+use crate::chat::{ChatView, Commits, DirectLookup, Effect, Input, Now, Observation, Refusal, Snapshot};
+use crate::crossing::{ReplyTo, ShardMsg};
+use crate::ids::{chat_owner, now_ms};
+use crate::metrics;
+use crate::pages;
+use crate::shard::Shard;
+use magpie_storage::{Op, Store, StoreError};
+use magpie_wire::{encode, fb, ErrorCode};
+use std::rc::Rc;
+use std::time::Instant;
+
+/// Events folded per read when a chat's stored head is behind its log.
+const FOLD_BATCH: usize = 1024;
+
+/// The shard's main loop: drain the mailbox until told to stop.
+pub async fn run(shard: Rc<Shard>) {
+    loop {
+        let msg = shard.mailbox().recv().await;
+        if !handle(&shard, msg) {
+            return;
+        }
+        // Drain a burst without going back through the waker.
+        for _ in 0..256 {
+            match shard.mailbox().try_recv() {
+                Some(m) => {
+                    if !handle(&shard, m) {
+                        return;
+                    }
+                }
+                None => break,
+            }
+        }
+    }
+}
+
+/// Handles one message; false means stop.
+fn handle(shard: &Rc<Shard>, msg: ShardMsg) -> bool {
+    match msg {
+        ShardMsg::Shutdown => return false,
+        ShardMsg::Chat(cmd) => feed(shard, Input::Command(cmd)),
+        ShardMsg::Deliver(d) => shard.deliver_local(&d, true),
+        ShardMsg::Signal(s) => shard.signal_local(&s),
+        ShardMsg::Reply { conn, frame } => shard.deliver_reply(conn, frame),
+        ShardMsg::Committed { chat_id, result, elapsed } => {
+            metrics::dec(&shard.metrics().commits_inflight);
+            feed(shard, Input::Committed { chat_id, result, elapsed });
+        }
+        ShardMsg::RevokeDevice { device_id } => shard.revoke_device(device_id),
+    }
+    true
+}
+
+/// The commit hand-over as the core sees it: never waits; a full queue refuses.
+struct ShardCommits<'a>(&'a Rc<Shard>);
+
+impl Commits for ShardCommits<'_> {
+    fn try_commit(&mut self, chat_id: u64, ops: Vec<Op>) -> Result<(), Refusal> {
+        let shard = self.0;
+        let shared = shard.shared.clone();
+        let me = shard.id;
+        let submitted = Instant::now();
+        let done = Box::new(move |result: magpie_storage::Result<()>| {
+            let elapsed = submitted.elapsed();
+            let result = result.map_err(|e| e.to_string());
+            shared.mailboxes[me].push_blocking(ShardMsg::Committed { chat_id, result, elapsed });
+        });
+        match shard.shared.committer.try_submit(ops, done) {
+            Ok(()) => {
+                metrics::inc(&shard.metrics().commits_inflight);
+                Ok(())
+            }
+            Err(StoreError::Busy) => Err((ErrorCode::Unavailable, "the server is busy writing; retry shortly")),
+            Err(e) => {
+                tracing::error!(chat_id, error = %e, "cannot submit a commit");
+                Err((ErrorCode::Unavailable, "storage is closed"))
+            }
+        }
+    }
+}
+
+/// Runs one input through the chat core and executes what it decided.
+pub fn feed(shard: &Rc<Shard>, input: Input) {
+    let now = Now { at: Instant::now(), wall_ms: now_ms() };
+    let effects = shard.core.borrow_mut().handle(input, now, &mut ShardCommits(shard));
+    for effect in effects {
+        execute(shard, effect);
+    }
+}
+
+fn execute(shard: &Rc<Shard>, effect: Effect) {
+    match effect {
+        Effect::Reply(to, frame) => shard.reply(to, frame),
+        Effect::Deliver(d) => shard.fan_out(d),
+        Effect::Observe(Observation::SendDurable(elapsed)) => shard.metrics().send_durable.observe(elapsed),
+        Effect::Observe(Observation::Committed) => metrics::inc(&shard.metrics().events_committed),
+        Effect::Load { chat_id, load } => {
+            let shard = shard.clone();
+            tokio::task::spawn_local(async move {
+                let result = blocking(&shard, move |s| load_chat(s, chat_id)).await;
+                feed(&shard, Input::Loaded { chat_id, load, result });
+            });
+        }
+        Effect::FindDirect { pair } => {
+            let shard = shard.clone();
+            let (shards, me) = (shard.shards(), shard.id);
+            tokio::task::spawn_local(async move {
+                let result = blocking(&shard, move |s| find_direct(s, pair, shards, me)).await;
+                feed(&shard, Input::DirectFound { pair, result });
+            });
+        }
+        Effect::ReadHistory { reply, chat_id, from_seq, direction, limit, up_to } => {
+            let shard = shard.clone();
+            tokio::task::spawn_local(async move {
+                let rows = blocking(&shard, move |s| {
+                    // One more than the page, which tells if there is more; nothing past the
+                    // durable end (`before_seq` 0 means "from the end").
+                    let rows = if direction == fb::Direction::Forward {
+                        s.read_forward(chat_id, from_seq, limit + 1)
+                    } else {
+                        let before = if from_seq == 0 || from_seq > up_to { up_to + 1 } else { from_seq };
+                        s.read_backward(chat_id, before, limit + 1)
+                    };
+                    rows.map_err(|e| e.to_string())
+                })
+                .await;
+                let frame = match rows {
+                    Ok(rows) => pages::history(reply.request_id, chat_id, rows, limit, direction, up_to),
+                    Err(e) => storage_error(reply, &e),
+                };
+                shard.reply(reply, frame);
+            });
+        }
+    }
+}
+
+fn storage_error(reply: ReplyTo, e: &str) -> bytes::Bytes {
+    tracing::error!(error = %e, "storage error");
+    encode::error(reply.request_id, ErrorCode::Internal, "storage error", 0)
+}
+
+async fn blocking<T: Send + 'static>(
+    shard: &Rc<Shard>,
+    f: impl FnOnce(&Store) -> Result<T, String> + Send + 'static,
+) -> Result<T, String> {
+    let store = shard.shared.store.clone();
+    tokio::task::spawn_blocking(move || f(&store)).await.unwrap_or_else(|e| Err(e.to_string()))
+}
+
+/// A chat's state: its stored snapshot with the events after it folded on (none when the head
+/// is current, which it normally is; a store written before heads existed folds its whole log
+/// once, here on the blocking pool).
+pub fn load_chat(store: &Store, chat_id: u64) -> Result<Option<ChatView>, String> {
+    let e = |e: StoreError| e.to_string();
+    let Some(meta) = store.chat(chat_id).map_err(e)? else { return Ok(None) };
+    let members = store.members(chat_id).map_err(e)?;
+    let head = store.chat_head(chat_id).map_err(e)?.unwrap_or_default();
+    let mut view = ChatView::from_snapshot(Snapshot { meta, members, head });
+    loop {
+        let rows = store.read_forward(chat_id, view.last_seq, FOLD_BATCH).map_err(e)?;
+        if rows.is_empty() {
+            return Ok(Some(view));
+        }
+        view.fold(rows.iter().map(|r| r.1.as_slice()))?;
+    }
+}
+
+/// The pair's direct chat, or a fresh id that shard `me` owns for a new one.
+fn find_direct(store: &Store, pair: (u64, u64), shards: usize, me: usize) -> Result<DirectLookup, String> {
+    let e = |e: StoreError| e.to_string();
+    if let Some(chat_id) = store.direct_chat(pair.0, pair.1).map_err(e)? {
+        let view = load_chat(store, chat_id)?.ok_or("direct index points at a missing chat")?;
+        return Ok(DirectLookup::Existing(view));
+    }
+    loop {
+        let ids = store.allocate_ids(4 * shards as u64).map_err(e)?;
+        if let Some(id) = ids.into_iter().find(|&id| chat_owner(id, shards) == me) {
+            return Ok(DirectLookup::New(id));
+        }
+    }
+}
