@@ -5,6 +5,7 @@ mod common;
 
 use bytes::Bytes;
 use common::*;
+use futures_util::FutureExt;
 use magpie_client::transport::Connection;
 use magpie_client::{Direction, EventKind, TransportPref};
 use magpie_wire::limits::{MAX_CLIENT_FRAME_BYTES, MAX_CONTENT_BYTES, MIN_PROTOCOL_VERSION, PROTOCOL_VERSION};
@@ -281,6 +282,24 @@ async fn websocket_violations_get_their_close_and_a_clean_end() {
         assert_eq!(u16::from_be_bytes([ws_close[0], ws_close[1]]), 1008, "{what}");
         assert_eq!(&ws_close[2..], code.name().as_bytes(), "{what}");
     }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn quic_grants_the_control_stream_only_and_no_datagrams() {
+    let e = start();
+    let mut c = greeted(&e, TransportPref::Quic).await;
+    let q = c.quic_connection().expect("a QUIC connection").clone();
+    // The server's transport parameters, known since the handshake, allow one bidirectional
+    // stream (the control stream, already open) and no unidirectional one, so the client's own
+    // stack refuses to open another (quinn waits for more credit, which never comes).
+    assert!(q.open_bi().now_or_never().is_none(), "a second bidirectional stream is refused");
+    assert!(q.open_uni().now_or_never().is_none(), "a unidirectional stream is refused");
+    assert_eq!(q.max_datagram_size(), None, "the server does not advertise datagrams");
+    let sent = q.send_datagram(Bytes::from_static(b"typing"));
+    assert!(matches!(sent, Err(quinn::SendDatagramError::UnsupportedByPeer)), "{sent:?}");
+    // The control stream goes on working.
+    c.send(encode::ping(2, 5)).await.unwrap();
+    assert_eq!(reply_code(&mut c, 2).await, None);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
