@@ -303,6 +303,40 @@ async fn quic_grants_the_control_stream_only_and_no_datagrams() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn unknown_enum_values_are_invalid_arguments_and_trailing_bytes_are_ignored() {
+    let e = start();
+    for t in transports() {
+        let mut c = greeted(&e, t).await;
+        c.send(encode::register(2, &format!("enum-{t:?}").to_lowercase(), PASSWORD, "d")).await.unwrap();
+        assert_eq!(reply_code(&mut c, 2).await, None);
+        c.send(encode::create_group(3, "mine", &[])).await.unwrap();
+        let f = c.recv().await.unwrap();
+        let chat = verify::server_frame(&f).unwrap().body_as_chat_info().unwrap().chat_id();
+        // History.direction = 7 is neither Backward nor Forward.
+        for (id, direction) in [(4, 7), (5, fb::Direction::ENUM_MAX + 1), (6, u8::MAX)] {
+            c.send(encode::history(id, chat, 0, fb::Direction(direction), 10)).await.unwrap();
+            assert_eq!(reply_code(&mut c, id).await, Some(ErrorCode::InvalidArgument), "direction {direction}");
+        }
+        // The connection stays open, and defined values work.
+        c.send(encode::history(7, chat, 0, fb::Direction::Forward, 10)).await.unwrap();
+        let f = tokio::time::timeout(WAIT, c.recv()).await.unwrap().unwrap();
+        let page = verify::server_frame(&f).unwrap();
+        assert_eq!((page.request_id(), page.body_as_history_page().map(|p| p.chat_id())), (7, Some(chat)));
+        // Bytes after the buffer are ignored: a Ping followed by 8 zero bytes is a Ping.
+        send_frame(&mut c, t, [&encode::ping(8, 42)[..], &[0u8; 8]].concat()).await;
+        let f = tokio::time::timeout(WAIT, c.recv()).await.unwrap().unwrap();
+        let pong = verify::server_frame(&f).unwrap();
+        assert_eq!((pong.request_id(), pong.body_as_pong().map(|p| p.nonce())), (8, Some(42)));
+        // A buffer whose tables are off their alignment is malformed: the same Ping moved by one
+        // byte (its root offset adjusted, every other offset relative and so still right).
+        let ping = encode::ping(9, 42);
+        let root = u32::from_le_bytes(ping[..4].try_into().unwrap()) + 1;
+        send_frame(&mut c, t, [&root.to_le_bytes()[..], &[0], &ping[4..]].concat()).await;
+        assert_eq!(expect_close(&mut c).await, ErrorCode::MalformedFrame);
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn floods_get_rate_limited_then_disconnected() {
     let e = start_with(|c| {
         c.rate_per_sec = 50;

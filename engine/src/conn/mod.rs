@@ -278,6 +278,10 @@ async fn read_loop<R: FrameReader>(shard: &Rc<Shard>, conn: &Rc<ConnShared>, rea
             }
             Verdict::Disconnect => return Err((ErrorCode::TooManyErrors, "kept sending past the rate limit")),
         }
+        if let Err(why) = verify::client_enums(&f) {
+            conn.push_reply(encode::error(request_id, ErrorCode::InvalidArgument, why, 0));
+            continue;
+        }
         requests::dispatch(shard, conn, &f).await;
     }
 }
