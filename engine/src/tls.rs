@@ -109,9 +109,13 @@ pub fn quic_server_config(id: &Identity, idle_timeout: std::time::Duration) -> s
     transport
         .max_idle_timeout(Some(idle_timeout.try_into().map_err(other)?))
         .keep_alive_interval(None)
-        // One control stream per connection; bulk streams come later.
-        .max_concurrent_bidi_streams(4u32.into())
+        // Exactly one client-opened stream, the control stream: a client's QUIC stack refuses a
+        // second one itself, instead of the server leaving it unread (docs/PROTOCOL.md §1.1).
+        .max_concurrent_bidi_streams(1u32.into())
         .max_concurrent_uni_streams(0u32.into())
+        // Version 1 has no datagrams: do not advertise max_datagram_frame_size, so a client's
+        // stack knows it cannot send one (instead of the server dropping it unread).
+        .datagram_receive_buffer_size(None)
         // Small initial windows keep idle connections cheap; they grow with use.
         .stream_receive_window((256 * 1024u32).into())
         .receive_window((512 * 1024u32).into())

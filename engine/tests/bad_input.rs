@@ -5,10 +5,12 @@ mod common;
 
 use bytes::Bytes;
 use common::*;
+use futures_util::FutureExt;
 use magpie_client::transport::Connection;
 use magpie_client::{Direction, EventKind, TransportPref};
 use magpie_wire::limits::{MAX_CLIENT_FRAME_BYTES, MAX_CONTENT_BYTES, MIN_PROTOCOL_VERSION, PROTOCOL_VERSION};
 use magpie_wire::{encode, fb, verify, ErrorCode};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 async fn raw(e: &TestEngine, t: TransportPref) -> Connection {
     match t {
@@ -174,6 +176,163 @@ async fn request_errors_leave_the_connection_open() {
         c.send(encode::send_message(10, own, "ok", &"z".repeat(MAX_CONTENT_BYTES))).await.unwrap();
         assert_eq!(reply_code(&mut c, 10).await, None, "a maximal message is accepted");
         still_serving(&e, &alice, chat.chat_id, 1).await;
+    }
+}
+
+/// A WebSocket spoken by hand over TCP: it sends what the client library refuses to (messages
+/// over the limit, text) and shows exactly how the server ends the connection (FIN or reset).
+mod hand_ws {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    use tokio::net::TcpStream;
+
+    pub const CONTINUATION: u8 = 0x0;
+    pub const TEXT: u8 = 0x1;
+    pub const BINARY: u8 = 0x2;
+    pub const CLOSE: u8 = 0x8;
+
+    pub async fn upgrade(addr: std::net::SocketAddr) -> TcpStream {
+        let mut s = TcpStream::connect(addr).await.unwrap();
+        s.write_all(b"GET /ws HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n").await.unwrap();
+        let mut head = Vec::new();
+        while !head.ends_with(b"\r\n\r\n") {
+            head.push(s.read_u8().await.unwrap());
+        }
+        assert!(head.starts_with(b"HTTP/1.1 101 "), "{}", String::from_utf8_lossy(&head));
+        s
+    }
+
+    /// One client frame, masked with the all-zero key (so the payload goes as it is).
+    pub fn frame(opcode: u8, fin: bool, payload: &[u8]) -> Vec<u8> {
+        let mut f = vec![if fin { 0x80 } else { 0 } | opcode];
+        match payload.len() {
+            n if n < 126 => f.push(0x80 | n as u8),
+            n if n <= 0xffff => {
+                f.push(0x80 | 126);
+                f.extend_from_slice(&(n as u16).to_be_bytes());
+            }
+            n => {
+                f.push(0x80 | 127);
+                f.extend_from_slice(&(n as u64).to_be_bytes());
+            }
+        }
+        f.extend_from_slice(&[0; 4]);
+        f.extend_from_slice(payload);
+        f
+    }
+
+    /// Splits what the server sent into (opcode, payload) frames.
+    pub fn parse(mut bytes: &[u8]) -> Vec<(u8, Vec<u8>)> {
+        let mut frames = Vec::new();
+        while !bytes.is_empty() {
+            assert_eq!(bytes[1] & 0x80, 0, "server frames are not masked");
+            let (len, at) = match bytes[1] & 0x7f {
+                126 => (u16::from_be_bytes([bytes[2], bytes[3]]) as usize, 4),
+                127 => (u64::from_be_bytes(bytes[2..10].try_into().unwrap()) as usize, 10),
+                n => (n as usize, 2),
+            };
+            frames.push((bytes[0] & 0x0f, bytes[at..at + len].to_vec()));
+            bytes = &bytes[at + len..];
+        }
+        frames
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn websocket_violations_get_their_close_and_a_clean_end() {
+    use hand_ws::{BINARY, CLOSE, CONTINUATION, TEXT};
+    let e = start();
+    let hello = hand_ws::frame(BINARY, true, &encode::hello(1, PROTOCOL_VERSION, MIN_PROTOCOL_VERSION, 0, "by hand"));
+    let ping = hand_ws::frame(BINARY, true, &encode::ping(2, 2));
+    let zeros = |n: usize| vec![0u8; n];
+    let cases = [
+        ("a message one byte over the limit, then a frame", [hand_ws::frame(BINARY, true, &zeros(MAX_CLIENT_FRAME_BYTES + 1)), ping.clone()].concat(), ErrorCode::FrameTooLarge),
+        ("a 200 KiB message, then a frame", [hand_ws::frame(BINARY, true, &zeros(200 * 1024)), ping.clone()].concat(), ErrorCode::FrameTooLarge),
+        (
+            "fragments adding up to more than the limit, then a frame",
+            [hand_ws::frame(BINARY, false, &zeros(50_000)), hand_ws::frame(CONTINUATION, true, &zeros(50_000)), ping.clone()].concat(),
+            ErrorCode::FrameTooLarge,
+        ),
+        // A second violation while the server lingers must not stop its reading either. 16 MiB
+        // behind it is more than the socket buffers hold, so writing it all succeeds only if the
+        // server goes on reading (the FIN it sends after its close would hide a later reset).
+        (
+            "a text message, another, then 16 MiB of frames",
+            [hand_ws::frame(TEXT, true, b"hi"), hand_ws::frame(TEXT, true, b"again"), hand_ws::frame(BINARY, true, &zeros(64 * 1024)).repeat(256)]
+                .concat(),
+            ErrorCode::MalformedFrame,
+        ),
+    ];
+    for (what, input, code) in cases {
+        let mut s = hand_ws::upgrade(e.engine.tcp_addr).await;
+        s.write_all(&hello).await.unwrap();
+        // The server reads all of it, even after deciding to close.
+        s.write_all(&input).await.unwrap_or_else(|err| panic!("{what}: writing failed: {err}"));
+        let mut got = Vec::new();
+        tokio::time::timeout(WAIT, s.read_to_end(&mut got))
+            .await
+            .expect("the server ends the connection in time")
+            .unwrap_or_else(|err| panic!("{what}: the connection ended with {err}, not a FIN"));
+        let frames = hand_ws::parse(&got);
+        let opcodes: Vec<u8> = frames.iter().map(|f| f.0).collect();
+        assert_eq!(opcodes, [BINARY, BINARY, CLOSE], "{what}: Welcome, Close, then the WebSocket close");
+        assert!(verify::server_frame(&frames[0].1).unwrap().body_as_welcome().is_some(), "{what}");
+        let close = verify::server_frame(&frames[1].1).unwrap().body_as_close().map(|c| c.code());
+        assert_eq!(close, Some(code as u16), "{what}");
+        let ws_close = &frames[2].1;
+        assert_eq!(u16::from_be_bytes([ws_close[0], ws_close[1]]), 1008, "{what}");
+        assert_eq!(&ws_close[2..], code.name().as_bytes(), "{what}");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn quic_grants_the_control_stream_only_and_no_datagrams() {
+    let e = start();
+    let mut c = greeted(&e, TransportPref::Quic).await;
+    let q = c.quic_connection().expect("a QUIC connection").clone();
+    // The server's transport parameters, known since the handshake, allow one bidirectional
+    // stream (the control stream, already open) and no unidirectional one, so the client's own
+    // stack refuses to open another (quinn waits for more credit, which never comes).
+    assert!(q.open_bi().now_or_never().is_none(), "a second bidirectional stream is refused");
+    assert!(q.open_uni().now_or_never().is_none(), "a unidirectional stream is refused");
+    assert_eq!(q.max_datagram_size(), None, "the server does not advertise datagrams");
+    let sent = q.send_datagram(Bytes::from_static(b"typing"));
+    assert!(matches!(sent, Err(quinn::SendDatagramError::UnsupportedByPeer)), "{sent:?}");
+    // The control stream goes on working.
+    c.send(encode::ping(2, 5)).await.unwrap();
+    assert_eq!(reply_code(&mut c, 2).await, None);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn unknown_enum_values_are_invalid_arguments_and_trailing_bytes_are_ignored() {
+    let e = start();
+    for t in transports() {
+        let mut c = greeted(&e, t).await;
+        c.send(encode::register(2, &format!("enum-{t:?}").to_lowercase(), PASSWORD, "d")).await.unwrap();
+        assert_eq!(reply_code(&mut c, 2).await, None);
+        c.send(encode::create_group(3, "mine", &[])).await.unwrap();
+        let f = c.recv().await.unwrap();
+        let chat = verify::server_frame(&f).unwrap().body_as_chat_info().unwrap().chat_id();
+        // History.direction = 7 is neither Backward nor Forward.
+        for (id, direction) in [(4, 7), (5, fb::Direction::ENUM_MAX + 1), (6, u8::MAX)] {
+            c.send(encode::history(id, chat, 0, fb::Direction(direction), 10)).await.unwrap();
+            assert_eq!(reply_code(&mut c, id).await, Some(ErrorCode::InvalidArgument), "direction {direction}");
+        }
+        // The connection stays open, and defined values work.
+        c.send(encode::history(7, chat, 0, fb::Direction::Forward, 10)).await.unwrap();
+        let f = tokio::time::timeout(WAIT, c.recv()).await.unwrap().unwrap();
+        let page = verify::server_frame(&f).unwrap();
+        assert_eq!((page.request_id(), page.body_as_history_page().map(|p| p.chat_id())), (7, Some(chat)));
+        // Bytes after the buffer are ignored: a Ping followed by 8 zero bytes is a Ping.
+        send_frame(&mut c, t, [&encode::ping(8, 42)[..], &[0u8; 8]].concat()).await;
+        let f = tokio::time::timeout(WAIT, c.recv()).await.unwrap().unwrap();
+        let pong = verify::server_frame(&f).unwrap();
+        assert_eq!((pong.request_id(), pong.body_as_pong().map(|p| p.nonce())), (8, Some(42)));
+        // A buffer whose tables are off their alignment is malformed: the same Ping moved by one
+        // byte (its root offset adjusted, every other offset relative and so still right).
+        let ping = encode::ping(9, 42);
+        let root = u32::from_le_bytes(ping[..4].try_into().unwrap()) + 1;
+        send_frame(&mut c, t, [&root.to_le_bytes()[..], &[0], &ping[4..]].concat()).await;
+        assert_eq!(expect_close(&mut c).await, ErrorCode::MalformedFrame);
     }
 }
 

@@ -3,7 +3,8 @@
 //! FlatBuffers accessors trust offsets, so reading an unverified buffer is undefined behaviour
 //! waiting to happen. These functions run the FlatBuffers verifier with bounded depth, table
 //! count and apparent size, then check that the union type is one this build knows and that the
-//! direction is right (a client may not send server-only frames).
+//! direction is right (a client may not send server-only frames). [`client_enums`] then checks
+//! what the FlatBuffers verifier cannot: that every enum field holds a value the schema defines.
 
 use crate::fb;
 use crate::limits::{
@@ -65,6 +66,23 @@ pub fn client_frame(buf: &[u8]) -> Result<fb::Frame<'_>, ErrorCode> {
         return Err(ErrorCode::UnknownFrame);
     }
     Ok(frame)
+}
+
+/// Checks every enum-typed field of a verified client frame against the values the schema
+/// defines; `Err` names the first field that holds any other value. The verifier only checks an
+/// enum field's size, so without this an unknown value (`History.direction = 7`) would reach a
+/// handler that can only guess what it means. An out-of-range value is a bad request
+/// (`invalid_argument`), not a broken frame: the connection stays open.
+///
+/// This is the one place that knows which client fields are enums: a test derives that list
+/// from the schema and fails until a new enum field is checked here.
+pub fn client_enums(frame: &fb::Frame<'_>) -> Result<(), &'static str> {
+    if let Some(h) = frame.body_as_history() {
+        if h.direction().variant_name().is_none() {
+            return Err("History.direction is not a Direction the schema defines");
+        }
+    }
+    Ok(())
 }
 
 /// Verifies a frame received by a client. Nested events are verified separately with [`event`]

@@ -1,8 +1,9 @@
 //! Every frame the encoder builds passes the verifier for its direction and reads back the same
 //! fields; hostile buffers are rejected with the right stable code and never panic.
 
-use magpie_wire::{encode, fb, verify, ErrorCode};
+use magpie_wire::{encode, fb, verify, Bytes, ErrorCode};
 use proptest::prelude::*;
+use std::collections::{BTreeSet, HashMap, HashSet};
 
 #[test]
 fn client_frames_round_trip() {
@@ -114,6 +115,115 @@ fn unknown_union_type_is_rejected() {
     let pos = bad.iter().position(|&b| b == fb::Body::Ping.0).unwrap();
     bad[pos] = 200;
     assert!(matches!(verify::client_frame(&bad), Err(ErrorCode::UnknownFrame | ErrorCode::MalformedFrame)));
+}
+
+#[test]
+fn trailing_bytes_are_ignored_and_misalignment_is_refused() {
+    let f = encode::ping(3, 99);
+    // Bytes after the buffer, or between the root offset and the rest, are reached by no offset:
+    // the verifier does not look at them, and the frame reads as without them.
+    let shift = |gap: usize| {
+        let root = u32::from_le_bytes(f[..4].try_into().unwrap()) as usize + gap;
+        [&(root as u32).to_le_bytes()[..], &vec![0u8; gap], &f[4..]].concat()
+    };
+    for padded in [[&f[..], &[0u8; 8]].concat(), [&f[..], &[0xff; 3]].concat(), shift(8)] {
+        let fr = verify::client_frame(&padded).unwrap();
+        assert_eq!((fr.request_id(), fr.body_as_ping().unwrap().nonce()), (3, 99));
+    }
+    // Moving the tables by other than a multiple of 8 leaves every offset consistent but the
+    // table (4-byte) or the nonce (8-byte) off its alignment, counted from the buffer's start.
+    for gap in [1, 4] {
+        let bad = shift(gap);
+        assert!(matches!(fb::root_as_frame(&bad), Err(flatbuffers::InvalidFlatbuffer::Unaligned { .. })), "gap {gap}");
+        assert_eq!(verify::client_frame(&bad).unwrap_err(), ErrorCode::MalformedFrame);
+    }
+}
+
+/// The schema, to find every enum field a client can send.
+const SCHEMA: &str = include_str!("../schema/magpie.fbs");
+
+/// A frame of type `body` whose body is an empty table: it verifies for every table type.
+fn empty_body_frame(body: fb::Body) -> Vec<u8> {
+    let mut b = flatbuffers::FlatBufferBuilder::new();
+    let start = b.start_table();
+    let t = b.end_table(start);
+    let f = fb::Frame::create(&mut b, &fb::FrameArgs { request_id: 1, body_type: body, body: Some(t.as_union_value()) });
+    b.finish(f, None);
+    b.finished_data().to_vec()
+}
+
+/// Every `Table.field` of an enum type in the tables (and their tables, structs and unions) of
+/// the body types the server accepts from clients, read from the schema.
+fn client_enum_fields() -> BTreeSet<String> {
+    let src: Vec<&str> = SCHEMA.lines().map(|l| l.split("//").next().unwrap_or("")).collect();
+    let src = src.join("\n");
+    let mut enums = HashSet::new();
+    // Tables and structs: (field, type); unions: ("", member).
+    let mut types: HashMap<&str, Vec<(&str, &str)>> = HashMap::new();
+    for block in src.split('}') {
+        let Some((head, body)) = block.split_once('{') else { continue };
+        let decl: Vec<&str> = head.rsplit(';').next().unwrap().split_whitespace().collect();
+        match decl[..] {
+            ["enum", name, ..] => {
+                enums.insert(name);
+            }
+            ["union", name] => {
+                types.insert(name, body.split(',').map(str::trim).filter(|m| !m.is_empty()).map(|m| ("", m)).collect());
+            }
+            ["table" | "struct", name] => {
+                let fields = body.split(';').filter_map(|f| {
+                    let (field, ty) = f.split_once(':')?;
+                    let ty = ty.trim().split([' ', '(', '=']).next()?.trim_matches(['[', ']']);
+                    Some((field.trim(), ty))
+                });
+                types.insert(name, fields.collect());
+            }
+            _ => panic!("a declaration this test cannot read: {head:?}"),
+        }
+    }
+    let client_bodies = fb::Body::ENUM_VALUES
+        .iter()
+        .filter(|&&b| b != fb::Body::NONE && verify::client_frame(&empty_body_frame(b)).is_ok())
+        .map(|b| b.variant_name().unwrap());
+    let mut todo: Vec<&str> = client_bodies.collect();
+    assert!(todo.contains(&"History") && !todo.contains(&"Welcome"), "client bodies: {todo:?}");
+    let (mut seen, mut found) = (HashSet::new(), BTreeSet::new());
+    while let Some(t) = todo.pop() {
+        if !seen.insert(t) {
+            continue;
+        }
+        for &(field, ty) in types.get(t).unwrap_or_else(|| panic!("{t} is not in the schema")) {
+            if enums.contains(ty) {
+                found.insert(format!("{t}.{field}"));
+            } else if types.contains_key(ty) {
+                todo.push(ty);
+            }
+        }
+    }
+    found
+}
+
+#[test]
+fn every_enum_field_of_a_client_frame_is_range_checked() {
+    // Per field: a frame holding the first value past the schema's, and one holding a defined one.
+    let cases: [(&str, Bytes, Bytes); 1] = [(
+        "History.direction",
+        encode::history(1, 5, 0, fb::Direction(fb::Direction::ENUM_MAX + 1), 50),
+        encode::history(1, 5, 0, fb::Direction::Forward, 50),
+    )];
+    let listed: BTreeSet<String> = cases.iter().map(|c| c.0.to_string()).collect();
+    assert_eq!(client_enum_fields(), listed, "check every enum field of a client frame in verify::client_enums and list it here");
+    for (field, bad, good) in &cases {
+        let bad = verify::client_frame(bad).expect("the FlatBuffers verifier accepts any enum value");
+        let why = verify::client_enums(&bad).unwrap_err();
+        assert!(why.starts_with(field), "{why}");
+        verify::client_enums(&verify::client_frame(good).unwrap()).unwrap();
+    }
+    for &d in fb::Direction::ENUM_VALUES {
+        verify::client_enums(&verify::client_frame(&encode::history(1, 5, 0, d, 50)).unwrap()).unwrap();
+    }
+    verify::client_enums(&verify::client_frame(&encode::history(1, 5, 0, fb::Direction(u8::MAX), 50)).unwrap()).unwrap_err();
+    verify::client_enums(&verify::client_frame(&encode::ping(1, 1)).unwrap()).unwrap();
 }
 
 proptest! {

@@ -100,6 +100,15 @@ impl Connection {
         self.sender.transport()
     }
 
+    /// The QUIC connection under a QUIC connection (`None` on WebSocket), for tests of what the
+    /// server's transport allows (streams, datagrams).
+    pub fn quic_connection(&self) -> Option<&quinn::Connection> {
+        match &self.sender.0 {
+            SenderInner::Quic(s) => Some(s.connection()),
+            SenderInner::Ws(_) => None,
+        }
+    }
+
     /// Sends one frame (length-prefixed on QUIC). Frames over the client limit are refused
     /// here rather than by the server.
     pub async fn send(&mut self, frame: Bytes) -> Result<()> {

@@ -98,6 +98,10 @@ pub(super) struct QuicSender {
 }
 
 impl QuicSender {
+    pub(super) fn connection(&self) -> &quinn::Connection {
+        &self.conn
+    }
+
     pub(super) async fn send_frame(&mut self, frame: Bytes) -> Result<()> {
         let prefix = Bytes::copy_from_slice(&len_prefix(frame.len()));
         self.send.write_all_chunks(&mut [prefix, frame]).await.map_err(ClientError::transport)

@@ -50,8 +50,10 @@ pub async fn serve<R: FrameReader, W: FrameWriter + 'static>(shard: Rc<Shard>, m
     metrics::dec(&shard.metrics().conns_open[transport as usize]);
     // Keep reading until the writer has said goodbye and the peer hangs up (bounded): closing a
     // TCP socket with unread input sends a reset, which would destroy the Close frame in flight.
+    // Frames that break the rules are discarded like any others: stopping at the first would
+    // leave the rest unread.
     let drain = async {
-        while reader.read_frame().await.is_ok() {}
+        while let Ok(_) | Err(ReadError::Protocol(..)) = reader.read_frame().await {}
     };
     let _ = tokio::time::timeout(LINGER, async { tokio::join!(writer_task, drain) }).await;
     shard.running_conns.set(shard.running_conns.get() - 1);
@@ -160,6 +162,10 @@ async fn read_loop<R: FrameReader>(shard: &Rc<Shard>, conn: &Rc<ConnShared>, rea
                 continue;
             }
             Verdict::Disconnect => return Err((ErrorCode::TooManyErrors, "kept sending past the rate limit")),
+        }
+        if let Err(why) = verify::client_enums(&f) {
+            conn.push_reply(encode::error(request_id, ErrorCode::InvalidArgument, why, 0));
+            continue;
         }
         requests::dispatch(shard, conn, &f).await;
     }

@@ -8,8 +8,6 @@ use std::rc::Rc;
 use std::time::Duration;
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio_tungstenite::tungstenite::handshake::derive_accept_key;
-use tokio_tungstenite::tungstenite::protocol::Role;
-use tokio_tungstenite::WebSocketStream;
 
 const MAX_HEAD_BYTES: usize = 8 * 1024;
 const HEAD_TIMEOUT: Duration = Duration::from_secs(10);
@@ -101,8 +99,7 @@ async fn handle<S: AsyncRead + AsyncWrite + Unpin + 'static>(shard: Rc<Shard>, m
             // Bytes after the head already belong to the WebSocket stream.
             let rest = head.split_off(head_len);
             drop(head);
-            let ws = WebSocketStream::from_partially_read(stream, rest, Role::Server, Some(super::ws::config())).await;
-            let (reader, writer) = super::ws::split(ws);
+            let (reader, writer) = super::ws::accept(stream, rest).await;
             crate::conn::serve(shard, reader, writer, crate::metrics::Transport::WebSocket).await;
         }
     }
