@@ -15,9 +15,12 @@
 //! - ARCHITECTURE.md has a table whose first column is `column family`, and bullets starting
 //!   with a backticked target name in its `fuzz/` section; FUZZING.md a table whose first
 //!   column is `target`.
-//! - A repo path is a backticked token or a relative link target; tokens count as paths only
-//!   when they start with a top-level folder (`engine/…`) or are a bare `NAME.md`. Tokens with
-//!   placeholders or globs (`<target>`, `*`, `…`) and git-ignored paths (run output) are skipped.
+//! - A repo path is a relative link target, or a token of a backticked span or of a fenced code
+//!   block that starts with a top-level folder (`engine/…`; from the root) or, in a span, is a
+//!   bare `NAME.md` (in the document's folder or the root). Tokens with placeholders or globs
+//!   (`<target>`, `*`, `…`) and git-ignored paths (run output such as `fuzz/work/`) are skipped.
+//! - Module docs: every `.rs` file counts (sources, tests, examples, benches, fuzz targets), except
+//!   files that say they are generated (`@generated`).
 //!
 //! Run: `cargo test --release -p magpie-tools --test tidy`.
 
@@ -444,8 +447,7 @@ fn has_placeholder(t: &str) -> bool {
 
 /// Strips `:line[:col]` and `#anchor` from a path.
 fn strip_location(t: &str) -> &str {
-    let t = t.split('#').next().unwrap();
-    let mut t = t;
+    let mut t = t.split('#').next().unwrap();
     while let Some((head, tail)) = t.rsplit_once(':') {
         if !tail.is_empty() && tail.bytes().all(|b| b.is_ascii_digit()) {
             t = head;
