@@ -1,3 +1,5 @@
+//! Accounts against a real store: users and unique usernames, devices, tokens and revocation.
+
 mod common;
 
 use magpie_storage::StoreError;

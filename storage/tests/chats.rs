@@ -1,3 +1,6 @@
+//! Chats against a real store: metadata and the direct-chat index, members and user chats,
+//! dedup records and their compaction window.
+
 mod common;
 
 use std::time::Duration;

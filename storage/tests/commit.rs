@@ -1,3 +1,6 @@
+//! The group committer: merging concurrent submissions, batch bounds, callback order, close,
+//! panicking callbacks and `try_submit` on a full queue.
+
 mod common;
 
 use std::sync::atomic::{AtomicU64, Ordering};

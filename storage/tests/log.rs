@@ -1,3 +1,6 @@
+//! The chat log: forward and backward paging, isolation between chats, backward matching
+//! scans and overwrites.
+
 mod common;
 
 use common::{append_range, event, seqs};

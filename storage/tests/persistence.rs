@@ -1,3 +1,6 @@
+//! What survives reopening a store: everything written, unique ids, checkpoints, and read-only
+//! opens.
+
 mod common;
 
 use std::collections::HashSet;

@@ -1,3 +1,4 @@
+//! Helpers shared by the storage integration tests: opening stores and building appends.
 #![allow(dead_code)]
 
 use std::path::Path;
