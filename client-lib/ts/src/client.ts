@@ -39,8 +39,9 @@ export type ClientEvent =
   | { type: 'closed'; reason: CloseReason };
 
 export interface ClientOptions {
-  /** `ws://127.0.0.1:7600/ws` (plaintext only on the engine's host) or `wss://...`. */
-  url?: string;
+  /** `ws://127.0.0.1:7600/ws` (plaintext only on the engine's host) or `wss://...`; a function
+   * is asked again on every connection attempt. */
+  url?: string | (() => string);
   /** The WebSocket constructor: the browser's by default; in Node 20 pass `ws`'s. */
   WebSocket?: WebSocketConstructor;
   /** Replaces `url`/`WebSocket` (tests use a fake transport). */

@@ -41,15 +41,17 @@ function bytesOf(data: unknown): Uint8Array | null {
   return null;
 }
 
-/** A connector for `url` (`ws://host:port/ws` or `wss://...`). */
-export function webSocketConnector(url: string, WebSocketImpl?: WebSocketConstructor): Connector {
+/** A connector for `url` (`ws://host:port/ws` or `wss://...`). A function is asked again on
+ * every attempt (e.g. a server that moved). */
+export function webSocketConnector(url: string | (() => string), WebSocketImpl?: WebSocketConstructor): Connector {
   const Impl = WebSocketImpl ?? (globalThis as { WebSocket?: WebSocketConstructor }).WebSocket;
   if (!Impl) throw new Error('no WebSocket here: pass a WebSocket constructor (in Node 20, the `ws` package)');
   return (handlers) =>
     new Promise<FrameConnection>((resolve, reject) => {
+      const target = typeof url === 'function' ? url() : url;
       let opened = false;
       let closed = false;
-      const ws = new Impl(url);
+      const ws = new Impl(target);
       ws.binaryType = 'arraybuffer';
       const finish = (reason: string) => {
         if (closed) return;
@@ -83,7 +85,7 @@ export function webSocketConnector(url: string, WebSocketImpl?: WebSocketConstru
         if (!closed) handlers.onFrame(bytes);
       };
       ws.onerror = () => {
-        if (!opened) finish(`cannot connect to ${url}`);
+        if (!opened) finish(`cannot connect to ${target}`);
       };
       ws.onclose = (ev) => finish(ev.reason ? `WebSocket closed (${ev.code} ${ev.reason})` : `WebSocket closed (${ev.code})`);
     });
