@@ -4,6 +4,8 @@
 #  - the Socket.IO peer's npm packages (bench/peers/socketio), for the load generator's peer test
 #  - the whole workspace test suite with the epoll I/O path (with it tools/tests/tidy.rs: docs vs
 #    code, module docs, crate boundaries: see docs/ARCHITECTURE.md, "Tidy checks")
+#  - the TypeScript client (client-lib/ts): typecheck, unit tests, integration tests against the
+#    engine binary just built (MAGPIE_BIN)
 #  - the engine's integration tests again on io_uring, when this kernel allows it
 #  - every fuzz target for MAGPIE_FUZZ_SECONDS (default 60) each, so new crashes show up
 set -euo pipefail
@@ -20,6 +22,12 @@ echo "== Socket.IO peer of the load generator (npm ci; bench/tests/peers.rs runs
 
 echo "== workspace tests (epoll)"
 MAGPIE_IO=epoll cargo test --release --workspace
+
+echo "== TypeScript client (client-lib/ts: npm ci, npm test against the release engine)"
+export MAGPIE_BIN=${MAGPIE_BIN:-$CARGO_TARGET_DIR/release/magpie}
+# cargo test builds the test harnesses, not necessarily the engine binary itself.
+[[ -x $MAGPIE_BIN ]] || cargo build -q --release --bin magpie
+(cd client-lib/ts && npm ci --no-audit --no-fund && npm test)
 
 if [[ $(env -u MAGPIE_IO cargo run -q --release --bin magpie -- --probe-io) == io_uring ]]; then
   echo "== engine integration tests (io_uring)"
