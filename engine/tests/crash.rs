@@ -2,10 +2,8 @@
 //! every acknowledged message is in the log exactly once, in order, and that clients resume
 //! without gaps or duplicates.
 
-mod common;
-
-use common::*;
 use magpie_client::{Client, ClientConfig, ClientEvent, Direction, EventKind, TransportPref};
+use magpie_testkit::*;
 use std::collections::{HashMap, HashSet};
 use std::io::{BufRead, BufReader};
 use std::net::SocketAddr;
