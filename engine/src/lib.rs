@@ -23,6 +23,7 @@ mod mailbox;
 mod metrics;
 mod owner;
 mod rate;
+mod ready;
 mod runtime;
 mod shard;
 pub mod tls;
@@ -30,6 +31,7 @@ mod transport;
 
 pub use config::{Config, IoMode, PlaintextPolicy};
 pub use magpie_storage::Durability;
+pub use ready::Ready;
 pub use runtime::{choose_io, io_uring_available, Io};
 
 /// The io_uring TCP stream adapter the engine uses, exposed for the runtime spike

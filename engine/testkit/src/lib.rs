@@ -8,18 +8,27 @@
 //!   [`WAIT`] instead of a hung test.
 //! - [`TestEngine::raw`] / [`TestEngine::greeted`]: raw frame connections, for tests that send
 //!   frames by hand.
+//! - [`spawn_ready`]: the `magpie` binary as a child process, returned once it has printed its
+//!   readiness line ([`Ready`]), so that no test parses the human log.
 
 use magpie_client::transport::Connection;
 use magpie_client::{ChatEvent, Client, ClientConfig, ClientEvent, EventKind, Events, TransportPref};
 use magpie_engine::{Config, Engine};
 use magpie_wire::limits::{MIN_PROTOCOL_VERSION, PROTOCOL_VERSION};
 use magpie_wire::{encode, verify};
+use std::io::BufRead;
 use std::path::{Path, PathBuf};
+use std::process::{Child, Command, ExitStatus, Stdio};
+use std::sync::mpsc;
 use std::time::Duration;
+
+pub use magpie_engine::Ready;
 
 /// How long any single wait may take before the test fails: generous, because the machines that
 /// run the tests are shared; a healthy engine answers in milliseconds.
 pub const WAIT: Duration = Duration::from_secs(20);
+/// How long the `magpie` binary may take to announce readiness (it opens RocksDB first).
+pub const READY_WAIT: Duration = Duration::from_secs(60);
 /// The password of every user the kit registers.
 pub const PASSWORD: &str = "correct horse battery";
 
@@ -145,6 +154,79 @@ pub async fn next_message(events: &mut Events) -> (u64, String) {
         let e = next_event(events).await;
         if let EventKind::Message { content, .. } = e.kind {
             return (e.seq, content);
+        }
+    }
+}
+
+/// The `magpie` binary running as a child process, after it announced readiness.
+pub struct Magpie {
+    pub child: Child,
+    /// What the binary announced: its addresses, pid, data directory, certificate path.
+    pub ready: Ready,
+    /// Every stdout line after the readiness line. The binary prints none; a reader thread keeps
+    /// the pipe drained so the engine never blocks on it.
+    pub stdout: mpsc::Receiver<String>,
+}
+
+/// Spawns `cmd` (a `magpie` command line; the kit takes its stdout) and returns once the binary
+/// printed its readiness line. Panics if the first stdout line is anything else, if the process
+/// exits first, or after [`READY_WAIT`].
+pub fn spawn_ready(mut cmd: Command) -> Magpie {
+    let mut child = cmd.stdout(Stdio::piped()).spawn().expect("start the magpie binary");
+    let out = child.stdout.take().expect("piped stdout");
+    let (tx, stdout) = mpsc::channel();
+    std::thread::spawn(move || {
+        for line in std::io::BufReader::new(out).lines() {
+            let Ok(line) = line else { break };
+            // Keep reading after the receiver is gone: the pipe must never fill up.
+            let _ = tx.send(line);
+        }
+    });
+    let line = match stdout.recv_timeout(READY_WAIT) {
+        Ok(line) => line,
+        Err(e) => {
+            let _ = child.kill();
+            let status = child.wait();
+            panic!("magpie printed no readiness line ({e}); exit: {status:?}");
+        }
+    };
+    let ready = match Ready::parse(&line) {
+        Ok(r) => r,
+        Err(e) => {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!("magpie's first stdout line is not its readiness line ({e}): {line}");
+        }
+    };
+    Magpie { child, ready, stdout }
+}
+
+impl Magpie {
+    /// The certificate the binary serves, read from the path it announced.
+    pub fn cert_der(&self) -> Vec<u8> {
+        std::fs::read(&self.ready.cert_der).expect("the announced certificate file")
+    }
+
+    /// SIGTERM (through `kill`, which needs no libc binding here), then waits for the exit.
+    pub fn terminate(&mut self) -> ExitStatus {
+        let sent = Command::new("kill").arg("-TERM").arg(self.child.id().to_string()).status().expect("run kill");
+        assert!(sent.success(), "kill -TERM {}", self.child.id());
+        self.child.wait().expect("wait for magpie")
+    }
+
+    /// SIGKILL, then waits for the exit.
+    pub fn kill(&mut self) {
+        self.child.kill().unwrap();
+        self.child.wait().unwrap();
+    }
+}
+
+impl Drop for Magpie {
+    fn drop(&mut self) {
+        // A failed test must not leave an engine running.
+        if let Ok(None) = self.child.try_wait() {
+            let _ = self.child.kill();
+            let _ = self.child.wait();
         }
     }
 }
