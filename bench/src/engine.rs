@@ -31,11 +31,25 @@ pub struct EngineOptions<'a> {
     pub seed_accounts: usize,
 }
 
-fn parse_addr(line: &str, scheme: &str) -> Option<SocketAddr> {
-    let at = line.find(scheme)? + scheme.len();
-    let rest = &line[at..];
-    let end = rest.find(|c: char| c == '/' || c.is_whitespace()).unwrap_or(rest.len());
-    rest[..end].parse().ok()
+/// What the engine announces once every shard accepts connections: the only line it prints on
+/// stdout, one JSON object (docs/OPERATIONS.md, "Readiness"). Returns the QUIC address, the
+/// WebSocket/TCP address, the certificate path and a one-line summary for the report.
+fn parse_ready(line: &str) -> Option<(SocketAddr, SocketAddr, PathBuf, String)> {
+    let v: serde_json::Value = serde_json::from_str(line.trim()).ok()?;
+    if v["event"] != "ready" {
+        return None;
+    }
+    let addr = |key: &str| v[key].as_str()?.parse::<SocketAddr>().ok();
+    let text = |key: &str| v[key].as_str().unwrap_or("?").to_string();
+    let banner = format!(
+        "magpie {} serving, data in {} (durability {}), {} shards, io {}",
+        text("version"),
+        text("data_dir"),
+        text("durability"),
+        v["shards"],
+        text("io")
+    );
+    Some((addr("quic")?, addr("tcp")?, PathBuf::from(v["cert_der"].as_str()?), banner))
 }
 
 impl Engine {
@@ -73,37 +87,23 @@ impl Engine {
             .map_err(|e| format!("starting {}: {e}", opts.binary.display()))?;
         let pid = child.id();
         let rx = crate::sys::stdout_lines(child.stdout.take().expect("piped stdout"));
-        let deadline = Instant::now() + Duration::from_secs(60);
-        let (mut quic, mut ws, mut banner) = (None, None, String::new());
-        while quic.is_none() || ws.is_none() {
-            let left = deadline.saturating_duration_since(Instant::now());
-            match rx.recv_timeout(left) {
-                Ok(line) => {
-                    if line.starts_with("magpie ") {
-                        banner = line.clone();
-                    }
-                    if line.contains("QUIC") {
-                        quic = parse_addr(&line, "quic://");
-                    }
-                    if line.contains("WebSocket") {
-                        ws = parse_addr(&line, "ws://");
-                    }
-                }
-                Err(_) => {
-                    let _ = child.kill();
-                    let _ = child.wait();
-                    let log = std::fs::read_to_string(&log_path).unwrap_or_default();
-                    return Err(format!("engine did not print its addresses; its log:\n{log}"));
-                }
-            }
-        }
-        let cert_path = data_dir.join("db/tls/cert.der");
+        // The first line is the readiness line: the engine prints nothing else on stdout.
+        let line = rx.recv_timeout(Duration::from_secs(60));
+        let Some((quic, ws, cert_path, banner)) = line.as_deref().ok().and_then(parse_ready) else {
+            let _ = child.kill();
+            let _ = child.wait();
+            let log = std::fs::read_to_string(&log_path).unwrap_or_default();
+            return Err(match line {
+                Ok(line) => format!("engine announced something other than readiness: {line}\nits log:\n{log}"),
+                Err(_) => format!("engine did not announce readiness; its log:\n{log}"),
+            });
+        };
         let cert_der = std::fs::read(&cert_path).map_err(|e| format!("reading {}: {e}", cert_path.display()))?;
         Ok(Engine {
             child,
             pid,
-            quic_addr: quic.expect("checked"),
-            ws_addr: ws.expect("checked"),
+            quic_addr: quic,
+            ws_addr: ws,
             cert_der,
             banner,
             tokens,

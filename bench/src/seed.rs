@@ -9,8 +9,7 @@
 //! Seeded accounts have no usable password (their hash is not a PHC string, so a password login
 //! fails); they sign in only with their token.
 
-use magpie_storage::{Durability, Store, StoreOptions};
-use sha2::{Digest, Sha256};
+use magpie_storage::{credentials, Durability, Store, StoreOptions};
 use std::path::Path;
 
 /// The stored "password hash" of seeded accounts: never matches any password.
@@ -20,18 +19,13 @@ pub fn username(i: usize) -> String {
     format!("bench{i:06}")
 }
 
-/// A 256-bit device token (hex, like the engine's), unique per run and client.
-fn token(nonce: u128, i: usize) -> String {
-    hex::encode(Sha256::digest(format!("magpie-bench:{nonce}:{i}").as_bytes()))
-}
-
 /// Creates `n` accounts with one device each in the store at `db_dir` (which must not be open
 /// elsewhere) and returns each client's device token, indexed like the clients.
 pub fn seed_accounts(db_dir: &Path, n: usize) -> Result<Vec<String>, String> {
-    let nonce = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default().as_nanos();
     let store = Store::open(db_dir, StoreOptions { durability: Durability::ProcessCrash, ..StoreOptions::default() })
         .map_err(|e| format!("opening {} to seed accounts: {e}", db_dir.display()))?;
-    let tokens: Vec<String> = (0..n).map(|i| token(nonce, i)).collect();
+    // Tokens and their stored hashes exactly as the engine makes them at registration.
+    let tokens: Vec<String> = (0..n).map(|_| credentials::new_token()).collect();
     let now_ms = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default().as_millis() as i64;
     // Account writes are fsynced one by one; concurrent writers share RocksDB's group commit,
     // so a few dozen threads turn ~2n fsyncs into ~2n/threads.
@@ -43,8 +37,7 @@ pub fn seed_accounts(db_dir: &Path, n: usize) -> Result<Vec<String>, String> {
                 s.spawn(move || -> Result<(), String> {
                     for i in (t..n).step_by(threads) {
                         let user = store.create_user(&username(i), NO_PASSWORD, now_ms).map_err(|e| format!("seeding user {i}: {e}"))?;
-                        let hash: [u8; 32] = Sha256::digest(tokens[i].as_bytes()).into();
-                        store.create_device(user.user_id, "bench", hash, now_ms).map_err(|e| format!("seeding device {i}: {e}"))?;
+                        store.create_device(user.user_id, "bench", credentials::token_hash(&tokens[i]), now_ms).map_err(|e| format!("seeding device {i}: {e}"))?;
                     }
                     Ok(())
                 })

@@ -75,7 +75,8 @@ pub struct Config {
     pub outbound_queue: usize,
     /// How long a connection may stay silent before the server closes it.
     pub idle_timeout: Duration,
-    /// argon2id memory cost in KiB (tests lower it to keep registration fast).
+    /// argon2id memory cost in KiB (`magpie_storage::credentials`; tests lower it to keep
+    /// registration fast).
     pub argon2_memory_kib: u32,
     /// Where plaintext WebSocket and metrics are served.
     pub plaintext_ws: PlaintextPolicy,
@@ -95,7 +96,7 @@ impl Config {
             rate_burst: 4000,
             outbound_queue: 1024,
             idle_timeout: Duration::from_secs(120),
-            argon2_memory_kib: 19 * 1024,
+            argon2_memory_kib: magpie_storage::credentials::DEFAULT_MEMORY_KIB,
             plaintext_ws: PlaintextPolicy::Loopback,
         }
     }

@@ -25,6 +25,7 @@ mod mailbox;
 mod metrics;
 mod pages;
 mod rate;
+mod ready;
 mod runtime;
 mod shard;
 mod shared;
@@ -34,6 +35,7 @@ mod worker;
 
 pub use config::{Config, IoMode, PlaintextPolicy};
 pub use magpie_storage::Durability;
+pub use ready::Ready;
 pub use runtime::{choose_io, io_uring_available, Io};
 
 /// The io_uring TCP stream adapter the engine uses, exposed for the runtime spike

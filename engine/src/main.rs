@@ -45,6 +45,11 @@ struct Args {
     /// Do not pin shard threads to cores.
     #[arg(long)]
     no_pin: bool,
+    /// Also write the readiness JSON (the line printed on stdout) to this file, atomically (a
+    /// temporary file renamed over it), once every shard accepts connections; removed again on a
+    /// clean shutdown.
+    #[arg(long, env = "MAGPIE_READY_FILE")]
+    ready_file: Option<PathBuf>,
     /// Print whether this kernel allows io_uring ("io_uring" or "epoll-only") and exit.
     #[arg(long)]
     probe_io: bool,
@@ -80,25 +85,29 @@ fn main() -> std::io::Result<()> {
     config.idle_timeout = std::time::Duration::from_secs(args.idle_timeout.max(1));
     config.plaintext_ws = args.plaintext;
     let engine = magpie_engine::start(config)?;
-    let durability = match args.durability {
-        Durability::PowerLoss => "power-loss",
-        Durability::ProcessCrash => "process-crash",
-    };
-    println!(
-        "magpie {} serving, data in {} (durability {durability}), {} shards, io {}",
-        env!("CARGO_PKG_VERSION"),
+    // `start` returned: every shard accepts connections. Machines read the JSON (stdout's only
+    // line, and the ready file); people read the summary on stderr.
+    let ready = magpie_engine::Ready::new(&engine);
+    if let Some(path) = &args.ready_file {
+        ready.write_file(path).map_err(|e| std::io::Error::other(format!("writing the ready file {}: {e}", path.display())))?;
+    }
+    println!("{}", ready.to_json());
+    eprintln!(
+        "magpie {} serving, data in {} (durability {}), {} shards, io {}",
+        ready.version,
         args.data_dir.display(),
-        engine.shards,
-        engine.io.name()
+        ready.durability,
+        ready.shards,
+        ready.io
     );
-    println!("  QUIC       quic://{}  (trust {})", engine.quic_addr, args.data_dir.join("tls/cert.der").display());
-    println!("  WebSocket  ws://{}/ws", engine.tcp_addr);
-    println!("  Secure WS  wss://{}/ws  (same certificate; plaintext only from {})", engine.tcp_addr, match args.plaintext {
+    eprintln!("  QUIC       quic://{}  (trust {})", ready.quic, ready.cert_der.display());
+    eprintln!("  WebSocket  {}", ready.ws);
+    eprintln!("  Secure WS  wss://{}/ws  (same certificate; plaintext only from {})", ready.tcp, match args.plaintext {
         PlaintextPolicy::Loopback => "this host",
         PlaintextPolicy::Always => "anywhere",
         PlaintextPolicy::Never => "nowhere",
     });
-    println!("  Health     http://{}/healthz", engine.tcp_addr);
+    eprintln!("  Health     http://{}/healthz", ready.tcp);
     let rt = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
     rt.block_on(async {
         let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
@@ -109,6 +118,10 @@ fn main() -> std::io::Result<()> {
         std::io::Result::Ok(())
     })?;
     eprintln!("magpie: shutting down");
+    if let Some(path) = &args.ready_file {
+        // A ready file left behind would announce an engine that is gone.
+        let _ = std::fs::remove_file(path);
+    }
     engine.shutdown();
     Ok(())
 }

@@ -1,31 +1,14 @@
 //! Hostile and broken clients get stable error codes (violations: a Close with a reason), the
 //! engine keeps serving everyone else, and nothing they sent is stored.
 
-mod common;
-
 use bytes::Bytes;
-use common::*;
 use futures_util::FutureExt;
 use magpie_client::transport::Connection;
 use magpie_client::{Direction, EventKind, TransportPref};
-use magpie_wire::limits::{MAX_CLIENT_FRAME_BYTES, MAX_CONTENT_BYTES, MIN_PROTOCOL_VERSION, PROTOCOL_VERSION};
+use magpie_testkit::*;
+use magpie_wire::limits::{MAX_CLIENT_FRAME_BYTES, MAX_CONTENT_BYTES, PROTOCOL_VERSION};
 use magpie_wire::{encode, fb, verify, ErrorCode};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
-
-async fn raw(e: &TestEngine, t: TransportPref) -> Connection {
-    match t {
-        TransportPref::Quic => Connection::quic(e.engine.quic_addr, &e.engine.cert_der).await.unwrap(),
-        _ => Connection::websocket(e.engine.tcp_addr, None).await.unwrap(),
-    }
-}
-
-async fn greeted(e: &TestEngine, t: TransportPref) -> Connection {
-    let mut c = raw(e, t).await;
-    c.send(encode::hello(1, PROTOCOL_VERSION, MIN_PROTOCOL_VERSION, 0, "test")).await.unwrap();
-    let w = c.recv().await.unwrap();
-    assert!(verify::server_frame(&w).unwrap().body_as_welcome().is_some());
-    c
-}
 
 /// Sends `frame` as one frame whatever it holds (framing it by hand on QUIC, so that even
 /// frames over the limit reach the server).
@@ -84,12 +67,12 @@ async fn protocol_violations_close_with_a_reason_and_others_are_unaffected() {
     let mut n = 0;
     for t in transports() {
         // Garbage instead of a frame (properly framed garbage on QUIC).
-        let mut c = raw(&e, t).await;
+        let mut c = e.raw(t).await;
         c.send(Bytes::from_static(&[0xde, 0xad, 0xbe, 0xef, 1, 2, 3, 4, 5, 6, 7, 8])).await.unwrap();
         assert_eq!(expect_close(&mut c).await, ErrorCode::MalformedFrame);
         if t == TransportPref::Quic {
             // A length prefix announcing more than the limit.
-            let mut c = raw(&e, t).await;
+            let mut c = e.raw(t).await;
             c.send_raw(Bytes::from_static(&[0x7f, 0xff, 0xff, 0xff, 0])).await.unwrap();
             assert_eq!(expect_close(&mut c).await, ErrorCode::FrameTooLarge);
         }
@@ -97,20 +80,20 @@ async fn protocol_violations_close_with_a_reason_and_others_are_unaffected() {
         still_serving(&e, &alice, chat.chat_id, n).await;
 
         // A valid frame, but not Hello first.
-        let mut c = raw(&e, t).await;
+        let mut c = e.raw(t).await;
         c.send(encode::ping(1, 1)).await.unwrap();
         assert_eq!(expect_close(&mut c).await, ErrorCode::HandshakeRequired);
 
         // Versions with no overlap, both ways.
-        let mut c = raw(&e, t).await;
+        let mut c = e.raw(t).await;
         c.send(encode::hello(1, 0, 0, 0, "ancient")).await.unwrap();
         assert_eq!(expect_close(&mut c).await, ErrorCode::ClientTooOld);
-        let mut c = raw(&e, t).await;
+        let mut c = e.raw(t).await;
         c.send(encode::hello(1, PROTOCOL_VERSION + 10, PROTOCOL_VERSION + 5, 0, "future")).await.unwrap();
         assert_eq!(expect_close(&mut c).await, ErrorCode::ServerTooOld);
 
         // Invalid UTF-8 inside a string field.
-        let mut c = greeted(&e, t).await;
+        let mut c = e.greeted(t).await;
         let mut bad = encode::send_message(2, chat.chat_id, "x1", "hello").to_vec();
         let at = bad.windows(5).position(|w| w == b"hello").unwrap();
         bad[at + 1] = 0xc3;
@@ -119,12 +102,12 @@ async fn protocol_violations_close_with_a_reason_and_others_are_unaffected() {
         assert_eq!(expect_close(&mut c).await, ErrorCode::InvalidUtf8);
 
         // A frame type the server does not accept from clients.
-        let mut c = greeted(&e, t).await;
+        let mut c = e.greeted(t).await;
         c.send(encode::send_ack(2, 1, "x", 1, 1, 1)).await.unwrap();
         assert_eq!(expect_close(&mut c).await, ErrorCode::UnknownFrame);
 
         // An unknown union discriminant.
-        let mut c = greeted(&e, t).await;
+        let mut c = e.greeted(t).await;
         let mut unknown = encode::ping(2, 7).to_vec();
         let pos = unknown.iter().position(|&b| b == fb::Body::Ping.0).unwrap();
         unknown[pos] = 250;
@@ -133,7 +116,7 @@ async fn protocol_violations_close_with_a_reason_and_others_are_unaffected() {
         assert!(matches!(code, ErrorCode::UnknownFrame | ErrorCode::MalformedFrame), "{code:?}");
 
         // A frame over the size limit.
-        let mut c = greeted(&e, t).await;
+        let mut c = e.greeted(t).await;
         let huge = "x".repeat(MAX_CLIENT_FRAME_BYTES + 1);
         send_frame(&mut c, t, encode::send_message(2, chat.chat_id, "x2", &huge).to_vec()).await;
         assert_eq!(expect_close(&mut c).await, ErrorCode::FrameTooLarge);
@@ -149,7 +132,7 @@ async fn request_errors_leave_the_connection_open() {
     let (alice, _ev) = e.register("alice", TransportPref::Quic).await;
     let chat = alice.create_group("g", &[]).await.unwrap();
     for t in transports() {
-        let mut c = greeted(&e, t).await;
+        let mut c = e.greeted(t).await;
         // Before authentication.
         c.send(encode::send_message(2, chat.chat_id, "x", "sneaky")).await.unwrap();
         assert_eq!(reply_code(&mut c, 2).await, Some(ErrorCode::Unauthenticated));
@@ -345,7 +328,7 @@ async fn floods_get_rate_limited_then_disconnected() {
     let (alice, _ev) = e.register("alice", TransportPref::Quic).await;
     let chat = alice.create_group("g", &[]).await.unwrap();
     for t in transports() {
-        let mut c = greeted(&e, t).await;
+        let mut c = e.greeted(t).await;
         let mut limited = 0;
         let mut pongs = 0;
         let mut closed = None;
@@ -398,7 +381,7 @@ async fn shutdown_tells_connected_clients_why() {
     let e = start();
     let mut conns = Vec::new();
     for t in transports() {
-        conns.push(greeted(&e, t).await);
+        conns.push(e.greeted(t).await);
     }
     let TestEngine { engine, dir } = e;
     let stopping = tokio::task::spawn_blocking(move || engine.shutdown());

@@ -1,10 +1,8 @@
 //! End to end through client-lib, over QUIC and over WebSocket: accounts, chats, messages,
 //! idempotent sends, fan-out to every device, sync and history.
 
-mod common;
-
-use common::*;
 use magpie_client::{ClientError, ClientEvent, Direction, ErrorCode, EventKind, TransportPref};
+use magpie_testkit::*;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn direct_chat_delivers_to_every_device_over_both_transports() {

@@ -2,48 +2,23 @@
 //! every acknowledged message is in the log exactly once, in order, and that clients resume
 //! without gaps or duplicates.
 
-mod common;
-
-use common::*;
 use magpie_client::{Client, ClientConfig, ClientEvent, Direction, EventKind, TransportPref};
+use magpie_testkit::*;
 use std::collections::{HashMap, HashSet};
-use std::io::{BufRead, BufReader};
-use std::net::SocketAddr;
-use std::process::{Child, Command, Stdio};
+use std::process::Command;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-struct Proc {
-    child: Child,
-    quic: SocketAddr,
-    tcp: SocketAddr,
+/// The `magpie` binary on `dir`, once it announced readiness (the kit reads its JSON line).
+fn spawn_engine(dir: &std::path::Path, quic: &str, tcp: &str) -> Magpie {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_magpie"));
+    cmd.args(["--data-dir", dir.to_str().unwrap(), "--quic", quic, "--tcp", tcp, "--shards", "2", "--no-pin"])
+        .env("MAGPIE_LOG", std::env::var("CRASH_LOG").unwrap_or("warn".into()));
+    spawn_ready(cmd)
 }
 
-fn spawn_engine(dir: &std::path::Path, quic: &str, tcp: &str) -> Proc {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_magpie"))
-        .args(["--data-dir", dir.to_str().unwrap(), "--quic", quic, "--tcp", tcp, "--shards", "2", "--no-pin"])
-        .env("MAGPIE_LOG", std::env::var("CRASH_LOG").unwrap_or("warn".into()))
-        .stdout(Stdio::piped())
-        .spawn()
-        .expect("start the magpie binary");
-    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
-    let (mut q, mut t) = (None, None);
-    while q.is_none() || t.is_none() {
-        let line = lines.next().expect("engine prints its addresses").unwrap();
-        if let Some(rest) = line.trim().strip_prefix("QUIC") {
-            let addr = rest.trim().trim_start_matches("quic://").split_whitespace().next().unwrap();
-            q = Some(addr.parse().unwrap());
-        } else if let Some(rest) = line.trim().strip_prefix("WebSocket") {
-            t = Some(rest.trim().trim_start_matches("ws://").trim_end_matches("/ws").parse().unwrap());
-        }
-    }
-    // Keep draining stdout so the engine never blocks on a full pipe.
-    std::thread::spawn(move || for _ in lines {});
-    Proc { child, quic: q.unwrap(), tcp: t.unwrap() }
-}
-
-fn config(p: &Proc, cert: &[u8], t: TransportPref) -> ClientConfig {
-    let mut c = ClientConfig::new(p.quic, p.tcp, cert.to_vec()).transport(t);
+fn config(p: &Magpie, cert: &[u8], t: TransportPref) -> ClientConfig {
+    let mut c = ClientConfig::new(p.ready.quic, p.ready.tcp, cert.to_vec()).transport(t);
     c.request_timeout = Duration::from_secs(60);
     c
 }
@@ -52,8 +27,8 @@ fn config(p: &Proc, cert: &[u8], t: TransportPref) -> ClientConfig {
 async fn acked_messages_survive_sigkill_exactly_once_in_order() {
     let dir = tempfile::tempdir().unwrap();
     let first = spawn_engine(dir.path(), "127.0.0.1:0", "127.0.0.1:0");
-    let cert = std::fs::read(dir.path().join("tls/cert.der")).unwrap();
-    let (quic, tcp) = (first.quic.to_string(), first.tcp.to_string());
+    let cert = first.cert_der();
+    let (quic, tcp) = (first.ready.quic.to_string(), first.ready.tcp.to_string());
     let mut engine = first;
 
     // Three senders (two QUIC, one WebSocket) and one reader, all in one group.
@@ -90,8 +65,7 @@ async fn acked_messages_survive_sigkill_exactly_once_in_order() {
     while acked.lock().unwrap().len() < 150 {
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
-    engine.child.kill().unwrap(); // SIGKILL
-    engine.child.wait().unwrap();
+    engine.kill(); // SIGKILL
     let acked_before_kill = acked.lock().unwrap().len();
     tokio::time::sleep(Duration::from_millis(300)).await;
     engine = spawn_engine(dir.path(), &quic, &tcp);
@@ -172,6 +146,5 @@ async fn acked_messages_survive_sigkill_exactly_once_in_order() {
 
     drop(clients);
     let _ = Client::close;
-    engine.child.kill().unwrap();
-    engine.child.wait().unwrap();
+    engine.kill();
 }

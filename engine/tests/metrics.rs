@@ -1,10 +1,8 @@
 //! `GET /metrics` on the TCP port: Prometheus text format, and the counters move with traffic.
 //! Nothing here asserts on timings, only on counts.
 
-mod common;
-
-use common::*;
 use magpie_client::TransportPref;
+use magpie_testkit::*;
 use magpie_wire::ErrorCode;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 

@@ -1,9 +1,7 @@
 //! Races between requests that meet on a chat's owner shard.
 
-mod common;
-
-use common::*;
 use magpie_client::{ErrorCode, TransportPref};
+use magpie_testkit::*;
 
 /// Rounds of the race below. Before the fix about half of them hung (the fuzz target `connection`
 /// found it; `fuzz/regressions/connection/remove-member-races-peer-create-group`), so a run of

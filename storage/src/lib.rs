@@ -35,6 +35,8 @@ mod accounts;
 #[cfg(feature = "db")]
 mod chats;
 pub mod codec;
+#[cfg(feature = "credentials")]
+pub mod credentials;
 #[cfg(feature = "db")]
 mod commit;
 #[cfg(feature = "db")]

@@ -10,18 +10,13 @@ use crate::client_cmds::{client_config, read_secret, Ctx};
 use crate::error::{is_lock_error, CliError, Result};
 use crate::output::{event_json, event_line_timed, format_time, table, Names};
 use magpie_client::{decode_event, Client, ClientError, ErrorCode};
-use magpie_storage::{ChatKind, Role, Store, StoreOptions};
+use magpie_storage::{credentials, ChatKind, Role, Store, StoreOptions};
 use magpie_wire::limits::{valid_username, MAX_PASSWORD_BYTES, MIN_PASSWORD_BYTES};
 use serde_json::{json, Value};
 use std::path::{Path, PathBuf};
 
 /// Events read from the log per batch while dumping (bounded memory for any log length).
 const DUMP_BATCH: usize = 1024;
-/// The engine's argon2id cost (engine/src/auth.rs and its default config): a user created here
-/// must verify exactly like one the engine created.
-const ARGON2_MEMORY_KIB: u32 = 19 * 1024;
-const ARGON2_ITERATIONS: u32 = 2;
-const ARGON2_PARALLELISM: u32 = 1;
 /// Device name of the short-lived device `create-user` registers through a running engine.
 const ADMIN_DEVICE: &str = "magpiectl-admin";
 
@@ -279,16 +274,10 @@ fn copy_tree(from: &Path, to: &Path) -> Result<()> {
     Ok(())
 }
 
-/// An argon2id PHC string with the engine's parameters.
+/// An argon2id PHC string with the engine's default parameters, from the engine's own
+/// `magpie_storage::credentials`: a user created here verifies exactly like one the engine created.
 pub fn hash_password(password: &str) -> Result<String> {
-    use argon2::password_hash::{rand_core::OsRng, PasswordHasher, SaltString};
-    use argon2::{Algorithm, Argon2, Params, Version};
-    let params = Params::new(ARGON2_MEMORY_KIB, ARGON2_ITERATIONS, ARGON2_PARALLELISM, None)
-        .map_err(|e| CliError::new("internal", e.to_string()))?;
-    let salt = SaltString::generate(&mut OsRng);
-    Argon2::new(Algorithm::Argon2id, Version::V0x13, params)
-        .hash_password(password.as_bytes(), &salt)
-        .map(|h| h.to_string())
+    credentials::hash_password(password, credentials::DEFAULT_MEMORY_KIB)
         .map_err(|e| CliError::new("internal", format!("hashing the password: {e}")))
 }
 
@@ -363,12 +352,10 @@ mod tests {
 
     #[test]
     fn hashes_verify_like_the_engines() {
-        use argon2::password_hash::{PasswordHash, PasswordVerifier};
         let phc = hash_password("correct horse").unwrap();
         assert!(phc.starts_with("$argon2id$v=19$m=19456,t=2,p=1$"), "{phc}");
-        let parsed = PasswordHash::new(&phc).unwrap();
-        assert!(argon2::Argon2::default().verify_password(b"correct horse", &parsed).is_ok());
-        assert!(argon2::Argon2::default().verify_password(b"wrong", &parsed).is_err());
+        assert!(credentials::verify_password("correct horse", &phc));
+        assert!(!credentials::verify_password("wrong", &phc));
     }
 
     #[test]

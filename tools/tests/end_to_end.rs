@@ -4,27 +4,18 @@
 mod common;
 
 use common::Ctl;
-use magpie_engine::{Config, Engine};
+use magpie_testkit::TestEngine;
 use serde_json::Value;
 
-fn start_engine(dir: &std::path::Path) -> Engine {
-    let mut config = Config::ephemeral(dir);
-    config.shards = 2;
-    config.pin_cores = false;
-    // Registration hashes a password on every test path; the real cost is not under test.
-    config.argon2_memory_kib = 256;
-    magpie_engine::start(config).expect("engine starts")
-}
-
 /// magpiectl for `profile`, pointed at `engine` over `transport`.
-fn ctl(home: &std::path::Path, engine: &Engine, cert: &std::path::Path, profile: &str, transport: &str) -> Ctl {
+fn ctl(home: &std::path::Path, engine: &TestEngine, cert: &std::path::Path, profile: &str, transport: &str) -> Ctl {
     Ctl::new(home).with_global(&[
         "--server",
-        &engine.tcp_addr.to_string(),
+        &engine.engine.tcp_addr.to_string(),
         "--quic-addr",
-        &engine.quic_addr.to_string(),
+        &engine.engine.quic_addr.to_string(),
         "--ws-addr",
-        &engine.tcp_addr.to_string(),
+        &engine.engine.tcp_addr.to_string(),
         "--cert",
         cert.to_str().unwrap(),
         "--transport",
@@ -41,10 +32,9 @@ fn events_of(lines: &[Value]) -> Vec<&Value> {
 #[test]
 fn register_chat_send_history_and_tail() {
     let tmp = tempfile::tempdir().unwrap();
-    let data = tmp.path().join("data");
-    let engine = start_engine(&data);
-    let cert = tmp.path().join("cert.der");
-    std::fs::write(&cert, &engine.cert_der).unwrap();
+    let engine = magpie_testkit::start();
+    let data = engine.data_dir().to_owned();
+    let cert = engine.cert_path();
     let home = tmp.path().join("home");
     let alice = ctl(&home, &engine, &cert, "alice", "quic");
     let bob = ctl(&home, &engine, &cert, "bob", "ws");

@@ -119,9 +119,8 @@ impl Harness {
             std::env::var("MAGPIE_FUZZ_BOUND_MS").ok().and_then(|v| v.parse().ok()).unwrap_or(10_000),
         );
         let dir = data_dir();
-        let mut config = magpie_engine::Config::ephemeral(&dir);
-        config.shards = 2;
-        config.pin_cores = false;
+        // The engine tests' configuration (ephemeral ports, 2 shards, not pinned), made harsher.
+        let mut config = magpie_testkit::test_config(&dir);
         config.io = magpie_engine::IoMode::Epoll;
         config.durability = magpie_engine::Durability::ProcessCrash;
         config.argon2_memory_kib = 8;
