@@ -233,3 +233,21 @@ fn the_scan_sees_use_trees_and_relative_paths() {
     .collect();
     assert_eq!(got, want);
 }
+
+/// The chat core decides; the shard does the I/O. Nothing under `engine/src/chat/` may name a
+/// runtime, the disk, the network, or the layers that do I/O.
+#[test]
+fn the_chat_core_does_no_io() {
+    let forbidden = ["tokio", "rocksdb", "std::net", "std::fs", "std::thread", "spawn", "crate::shard", "crate::worker", "crate::conn", "crate::transport", "crate::shared", "Store"];
+    let dir = src().join("chat");
+    let mut seen = 0;
+    for entry in std::fs::read_dir(&dir).unwrap() {
+        let path = entry.unwrap().path();
+        let code = code_of(&std::fs::read_to_string(&path).unwrap());
+        seen += 1;
+        for word in forbidden {
+            assert!(!code.contains(word), "{} names `{word}`: the chat core must stay free of I/O", path.display());
+        }
+    }
+    assert!(seen > 5, "found only {seen} files in {}", dir.display());
+}
