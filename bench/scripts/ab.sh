@@ -5,12 +5,18 @@
 #   bench/scripts/ab.sh ENGINE_A ENGINE_B [rounds] [out-dir]
 #
 # Prints one Markdown row per run (scenario, engine, p50/p99 delivery ms, deliveries per engine
-# CPU-second, load average) and keeps every JSON report in out-dir.
+# CPU-second, load average) and keeps every JSON report in out-dir. The generator seeds accounts
+# into the engine's store before starting it, so each side needs a generator built with that
+# engine's storage (a store may gain column families an older engine refuses to open):
+# MAGPIE_BENCH_A / MAGPIE_BENCH_B, default MAGPIE_BENCH, default the release build's.
 set -euo pipefail
 a=$1 b=$2 rounds=${3:-2}
 out=${4:-$(mktemp -d /tmp/magpie-ab-XXXX)}
 bench=${MAGPIE_BENCH:-${CARGO_TARGET_DIR:-/var/tmp/magpie-target}/release/magpie-bench}
+bench_a=${MAGPIE_BENCH_A:-$bench} bench_b=${MAGPIE_BENCH_B:-$bench}
 mkdir -p "$out"
+# MAGPIE_AB_ONLY: a regular expression of scenario names to run (default: all).
+only=${MAGPIE_AB_ONLY:-.}
 scenarios=(
   "o2o-quic|--scenario one-to-one --transport quic --clients 1000 --rate 5000"
   "o2o-ws|--scenario one-to-one --transport ws --clients 1000 --rate 5000"
@@ -21,13 +27,14 @@ echo "| scenario | engine | round | p50 ms | p99 ms | deliveries/s | deliveries 
 echo "|---|---|---|---|---|---|---|---|---|"
 for s in "${scenarios[@]}"; do
   name=${s%%|*} args=${s#*|}
+  [[ $name =~ $only ]] || continue
   for r in $(seq 1 "$rounds"); do
     for side in A B; do
-      engine=$a; [[ $side == B ]] && engine=$b
+      engine=$a gen=$bench_a; [[ $side == B ]] && engine=$b gen=$bench_b
       json="$out/$name-$side-$r.json"
       load=$(cut -d' ' -f1 /proc/loadavg)
       # shellcheck disable=SC2086
-      "$bench" $args --engine "$engine" --out "$json" >"$out/$name-$side-$r.log" 2>&1 || { echo "| $name | $side | $r | run failed, see $out/$name-$side-$r.log |"; continue; }
+      "$gen" $args --engine "$engine" --out "$json" >"$out/$name-$side-$r.log" 2>&1 || { echo "| $name | $side | $r | run failed, see $out/$name-$side-$r.log |"; continue; }
       python3 - "$json" "$name" "$side" "$r" "$load" <<'PY'
 import json, sys
 d = json.load(open(sys.argv[1]))

@@ -1,7 +1,7 @@
 //! Paged answers: a chat's history and a user's chat list, cut to their limits and to the frame
 //! budget.
 
-use crate::chat::wire_kind;
+use crate::chat::{wire_kind, HEAD_EVERY};
 use bytes::Bytes;
 use magpie_storage::{Store, StoreError};
 use magpie_wire::limits::MAX_PAGE_BYTES;
@@ -53,8 +53,16 @@ pub fn chat_list(s: &Store, rid: u64, user_id: u64, after: u64, limit: usize) ->
         let last_seq = s.last_seq(chat_id)?;
         let members = s.members(chat_id)?.len() as u32;
         let last = match s.chat_head(chat_id)? {
-            Some(head) if head.last_message_seq == 0 => None,
-            Some(head) => s.event(chat_id, head.last_message_seq)?,
+            Some(head) => {
+                // Messages after the stored head (fewer than HEAD_EVERY) are newer than its last
+                // message: the newest of them wins.
+                let after = s.read_forward(chat_id, head.at_seq, HEAD_EVERY as usize)?;
+                match after.into_iter().rev().find(|(_, e)| is_message(e)) {
+                    Some((_, e)) => Some(e),
+                    None if head.last_message_seq == 0 => None,
+                    None => s.event(chat_id, head.last_message_seq)?,
+                }
+            }
             // A chat last written before heads existed: look back a little, as then.
             None => s.last_event_matching(chat_id, 64, is_message)?.map(|(_, b)| b),
         };

@@ -34,6 +34,7 @@ mod tests;
 pub use change::wire_kind;
 pub use create::DirectLookup;
 pub use effects::{Commits, Effect, Now, Observation, Refusal};
+pub use projection::HEAD_EVERY;
 pub use view::{ChatView, Snapshot};
 
 use append::ChatState;

@@ -9,6 +9,12 @@ use bytes::Bytes;
 use magpie_storage::{ChatKind, DedupRecord, MessageLocation, Op, Role};
 use magpie_wire::encode::EventHeader;
 
+/// A message changes nothing in a chat's head but its last message, which a reader can find by
+/// folding the few events after a stored head; so messages store a head only every this many
+/// seqs (one write per message less on the busiest path), and every other kind of event stores
+/// one. A load or a chat list folds at most this many events.
+pub const HEAD_EVERY: u64 = 64;
+
 /// The writes for appending `event` (holding `change`, with header `h`) to the chat whose state
 /// before the event is `before` (for a new chat: its metadata and no members).
 pub fn ops(h: &EventHeader, change: &Change, event: Bytes, before: &ChatView) -> Vec<Op> {
@@ -45,6 +51,8 @@ pub fn ops(h: &EventHeader, change: &Change, event: Bytes, before: &ChatView) ->
         }
     }
     ops.push(Op::Append { chat_id, seq: h.seq, event });
-    ops.push(Op::PutChatHead { chat_id, head: before.head_after(h.seq, change) });
+    if !matches!(change, Change::Message { .. }) || h.seq % HEAD_EVERY == 0 {
+        ops.push(Op::PutChatHead { chat_id, head: before.head_after(h.seq, change) });
+    }
     ops
 }

@@ -185,13 +185,32 @@ fn a_send_is_acked_and_delivered_only_once_durable_with_the_next_seq() {
     let (message_id, location) = message_id.expect("messages are indexed by id");
     assert_eq!((location.chat_id, location.seq), (GROUP, 2));
     assert!(ops.iter().any(|o| matches!(o, Op::PutDedup { device_id: 20, client_msg_id, record } if client_msg_id == "m1" && record.seq == 2 && record.message_id == message_id)));
-    assert!(ops.iter().any(|o| matches!(o, Op::PutChatHead { head: ChatHead { at_seq: 2, last_message_seq: 2 }, .. })));
+    assert!(!ops.iter().any(|o| matches!(o, Op::PutChatHead { .. })), "a message stores no head (but every HEAD_EVERY seqs)");
     let fx = w.commit_ok(GROUP);
     assert_eq!(acks(&fx).iter().map(|a| a.1).collect::<Vec<_>>(), vec![2]);
     assert_eq!(deliveries(&fx), vec![(2, vec![ALICE, BOB])]);
     assert!(fx.iter().any(|e| matches!(e, Effect::Observe(Observation::SendDurable(_)))));
     let fx = w.commit_ok(GROUP);
     assert_eq!(acks(&fx).iter().map(|a| a.1).collect::<Vec<_>>(), vec![3]);
+}
+
+#[test]
+fn messages_store_a_head_every_head_every_seqs_and_other_events_always() {
+    let mut w = World::new();
+    w.group();
+    for i in 2..=HEAD_EVERY + 1 {
+        w.send(ALICE, GROUP, &format!("m{i}"));
+        w.commit_ok(GROUP);
+    }
+    let heads: Vec<ChatHead> = w
+        .commits
+        .submitted
+        .iter()
+        .flat_map(|(_, ops)| ops.iter())
+        .filter_map(|o| if let Op::PutChatHead { head, .. } = o { Some(*head) } else { None })
+        .collect();
+    let at = HEAD_EVERY;
+    assert_eq!(heads, vec![ChatHead { at_seq: 1, last_message_seq: 0 }, ChatHead { at_seq: at, last_message_seq: at }]);
 }
 
 #[test]
