@@ -14,7 +14,7 @@ use crate::load::request;
 use crate::sys;
 use magpie_client::session::FIRST_FREE_REQUEST_ID;
 use magpie_wire::encode;
-use serde::Serialize;
+use magpie_bench_report::{Density, DensityPoint};
 use std::rc::Rc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering::Relaxed};
 use std::sync::{Arc, Mutex};
@@ -42,34 +42,6 @@ struct Shared {
     errors: Mutex<Vec<String>>,
 }
 
-#[derive(Serialize, Clone)]
-pub struct Point {
-    pub connections: u64,
-    pub engine_rss_mib: f64,
-    /// (RSS − RSS with no connections) ÷ connections.
-    pub rss_per_conn_kib: f64,
-    /// RSS growth since the previous step ÷ connections added.
-    pub marginal_kib_per_conn: f64,
-    pub setup_s: f64,
-    pub setup_per_s: f64,
-    pub generator_rss_mib: f64,
-    pub available_mib: f64,
-}
-
-#[derive(Serialize)]
-pub struct DensityResult {
-    pub baseline_rss_mib: f64,
-    pub points: Vec<Point>,
-    pub max_connections: u64,
-    /// RSS slope between the first and the last step, KiB per idle connection.
-    pub kib_per_idle_connection: f64,
-    /// Connections set up per second over all steps.
-    pub setup_per_s: f64,
-    pub stopped_because: String,
-    pub errors: Vec<String>,
-    pub engine_cpu_s: f64,
-}
-
 fn mib(kib: u64) -> f64 {
     (kib as f64 / 1024.0 * 10.0).round() / 10.0
 }
@@ -79,7 +51,7 @@ fn round1(x: f64) -> f64 {
 }
 
 /// Runs the steps against the engine with process id `engine_pid`.
-pub fn run(plan: DensityPlan, engine_pid: u32) -> DensityResult {
+pub fn run(plan: DensityPlan, engine_pid: u32) -> Density {
     let workers = plan.workers.max(1);
     let shared = Arc::new(Shared {
         barrier: Barrier::new(workers + 1),
@@ -98,7 +70,7 @@ pub fn run(plan: DensityPlan, engine_pid: u32) -> DensityResult {
     let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("runtime");
     let cpu0 = sys::cpu_seconds(&pid).unwrap_or(f64::NAN);
     let baseline = sys::rss_kib(&pid).unwrap_or(0);
-    let mut points: Vec<Point> = Vec::new();
+    let mut points: Vec<DensityPoint> = Vec::new();
     let mut prev_rss = baseline;
     let mut last_rss = (0u64, 0u64);
     let mut first_rss = None;
@@ -123,10 +95,11 @@ pub fn run(plan: DensityPlan, engine_pid: u32) -> DensityResult {
             tokio::time::sleep(s.plan.settle).await;
             let rss = sys::rss_kib(&pid).unwrap_or(0);
             let added = now.saturating_sub(before);
-            let point = Point {
-                connections: now,
-                engine_rss_mib: mib(rss),
-                rss_per_conn_kib: round1(rss.saturating_sub(baseline) as f64 / now.max(1) as f64),
+            let (rss_mib, per_conn_kib) = (mib(rss), round1(rss.saturating_sub(baseline) as f64 / now.max(1) as f64));
+            let point = DensityPoint {
+                connections: Some(now),
+                engine_rss_mib: Some(rss_mib),
+                rss_per_conn_kib: Some(per_conn_kib),
                 marginal_kib_per_conn: round1((rss as f64 - prev_rss as f64) / added.max(1) as f64),
                 setup_s: (setup * 1000.0).round() / 1000.0,
                 setup_per_s: round1(added as f64 / setup.max(1e-9)),
@@ -135,7 +108,7 @@ pub fn run(plan: DensityPlan, engine_pid: u32) -> DensityResult {
             };
             eprintln!(
                 "magpie-bench: density: {now} connections, engine RSS {:.1} MiB ({:.1} KiB/conn overall, {:.1} KiB/conn marginal), setup {:.0}/s, generator RSS {:.1} MiB",
-                point.engine_rss_mib, point.rss_per_conn_kib, point.marginal_kib_per_conn, point.setup_per_s, point.generator_rss_mib
+                rss_mib, per_conn_kib, point.marginal_kib_per_conn, point.setup_per_s, point.generator_rss_mib
             );
             points.push(point);
             prev_rss = rss;
@@ -154,12 +127,12 @@ pub fn run(plan: DensityPlan, engine_pid: u32) -> DensityResult {
     let engine_cpu_s = sys::cpu_seconds(&pid).unwrap_or(f64::NAN) - cpu0;
     let slope = match first_rss {
         Some((rss0, n0)) if last_rss.1 > n0 => round1((last_rss.0 as f64 - rss0 as f64) / (last_rss.1 - n0) as f64),
-        _ => points.last().map(|p| p.rss_per_conn_kib).unwrap_or(0.0),
+        _ => points.last().and_then(|p| p.rss_per_conn_kib).unwrap_or(0.0),
     };
-    let max_connections = points.last().map(|p| p.connections).unwrap_or(0);
+    let max_connections = points.last().and_then(|p| p.connections).unwrap_or(0);
     let setup_sum: f64 = points.iter().map(|p| p.setup_s).sum();
     let errors = shared.errors.lock().unwrap().clone();
-    DensityResult {
+    Density {
         baseline_rss_mib: mib(baseline),
         kib_per_idle_connection: slope,
         setup_per_s: round1(max_connections as f64 / setup_sum.max(1e-9)),

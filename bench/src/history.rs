@@ -9,11 +9,11 @@
 
 use crate::connect::Target;
 use crate::load::code_name;
-use crate::stats::{new_histogram, summarize, LatencySummary};
+use crate::stats::{new_histogram, summarize};
+use magpie_bench_report::History;
 use hdrhistogram::Histogram;
 use magpie_client::session::FIRST_FREE_REQUEST_ID;
 use magpie_wire::{encode, fb, verify};
-use serde::Serialize;
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
@@ -27,21 +27,6 @@ pub struct HistoryPlan {
     pub page: u16,
 }
 
-#[derive(Serialize)]
-pub struct HistoryResult {
-    pub readers: usize,
-    pub page_size: u16,
-    pub offered_pages_per_s: f64,
-    pub pages: u64,
-    pub events: u64,
-    pub pages_per_s: f64,
-    pub events_per_s: f64,
-    /// Intended request time → the page at the reader.
-    pub page_latency_us: LatencySummary,
-    pub errors: BTreeMap<String, u64>,
-    pub engine_cpu_s: f64,
-}
-
 struct ReaderOutcome {
     hist: Histogram<u64>,
     /// Replies received, pages and errors: the reader stops when every request is answered.
@@ -50,7 +35,7 @@ struct ReaderOutcome {
     errors: BTreeMap<String, u64>,
 }
 
-pub fn run(plan: HistoryPlan, engine_pid: u32) -> HistoryResult {
+pub fn run(plan: HistoryPlan, engine_pid: u32) -> History {
     let pid = engine_pid.to_string();
     let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("runtime");
     let local = tokio::task::LocalSet::new();
@@ -144,7 +129,7 @@ pub fn run(plan: HistoryPlan, engine_pid: u32) -> HistoryResult {
         }
     }
     let per_s = |x: u64| ((x as f64 / window.max(1e-9)) * 10.0).round() / 10.0;
-    HistoryResult {
+    History {
         readers: plan.readers.len(),
         page_size: plan.page,
         offered_pages_per_s: plan.rate,

@@ -11,18 +11,20 @@ mod engine;
 mod history;
 mod load;
 mod peers;
+mod report;
 mod scrape;
 mod seed;
 mod stats;
 mod storm;
 mod sys;
 
-use clap::Parser;
+use clap::{Parser, ValueEnum};
 use engine::{Engine, EngineOptions};
 use connect::{Target, TransportKind};
 use load::{Plan, Scenario, Shared, WorkerReport};
-use serde::Serialize;
-use stats::{new_histogram, summarize, totals, LatencySummary, WorkerCounters};
+use magpie_bench_report::{Config, Cpu, DeliveryCheck, Errors, Latency, Load, Machine, Report, ServerCpu};
+use report::{per_s, round3};
+use stats::{new_histogram, summarize, totals, WorkerCounters};
 use std::collections::{BTreeMap, HashMap};
 use std::net::{IpAddr, Ipv4Addr};
 use std::path::PathBuf;
@@ -128,130 +130,10 @@ struct Args {
     peers: peers::PeerArgs,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum, Serialize)]
-#[serde(rename_all = "kebab-case")]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 enum Accounts {
     Seed,
     Register,
-}
-
-#[derive(Serialize)]
-struct Report {
-    scenario: Scenario,
-    transport: TransportKind,
-    quick: bool,
-    config: ConfigReport,
-    machine: MachineReport,
-    engine: String,
-    /// Writing the seeded accounts into the store (before the engine started).
-    seed_s: f64,
-    /// Connecting, signing in, creating the chats and syncing every client.
-    setup_s: f64,
-    offered_msgs_per_s: f64,
-    sent: u64,
-    acked: u64,
-    sent_per_s: f64,
-    acked_per_s: f64,
-    /// Deliveries to members other than the sender.
-    deliveries: u64,
-    /// The sender's own connection receives its message too (every device of every member).
-    echo_deliveries: u64,
-    /// All deliveries (recipients and echoes) per second, from the load start to the last delivery.
-    deliveries_per_s: f64,
-    recipient_deliveries_per_s: f64,
-    /// Time from the end of the schedule until everything owed had arrived (or the drain timeout).
-    drain_s: f64,
-    drained: bool,
-    latency_us: LatencyReport,
-    errors: ErrorReport,
-    delivery_check: DeliveryCheck,
-    cpu: CpuReport,
-    /// The engine's own metrics over the load window (`GET /metrics`), or why they could not be read.
-    engine_metrics: Result<scrape::EngineMetrics, String>,
-    /// storage: the history read phase.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    history: Option<history::HistoryResult>,
-}
-
-#[derive(Serialize)]
-struct ConfigReport {
-    clients: usize,
-    chats: usize,
-    group: usize,
-    senders: usize,
-    rate: f64,
-    duration_s: f64,
-    warmup_s: f64,
-    msg_size: usize,
-    durability: String,
-    shards: usize,
-    io: String,
-    accounts: Accounts,
-    workers: usize,
-    source_ips: usize,
-    conns_per_endpoint: usize,
-}
-
-#[derive(Serialize)]
-struct MachineReport {
-    cores: usize,
-    memory_gib: f64,
-    kernel: String,
-    load_avg_1m_before: f64,
-    load_avg_1m_after: f64,
-    nofile_limit: u64,
-    /// net.core.rmem_max: caps the engine's 32 MiB UDP receive buffer (QUIC drops packets in
-    /// bursts below ~32 MiB; docs/OPERATIONS.md).
-    udp_rmem_max: u64,
-}
-
-#[derive(Serialize)]
-struct LatencyReport {
-    /// Intended send time → Deliver at each recipient (every recipient, every message).
-    deliver: LatencySummary,
-    /// Actual send time → Deliver at each recipient: the engine and network alone, without the
-    /// generator's lateness (not free of coordinated omission; for diagnosis only).
-    deliver_from_send: LatencySummary,
-    /// Intended send time → Deliver at the slowest recipient of each message.
-    last_recipient: LatencySummary,
-    /// Intended send time → SendAck at the sender (durable).
-    ack: LatencySummary,
-    /// Intended send time → the sender's own copy.
-    echo: LatencySummary,
-    /// Intended send time → the moment the generator actually sent (its own lateness).
-    send_lag: LatencySummary,
-}
-
-#[derive(Serialize)]
-struct ErrorReport {
-    total: u64,
-    by_code: BTreeMap<String, u64>,
-    dead_connections: u64,
-}
-
-#[derive(Serialize)]
-struct DeliveryCheck {
-    /// Σ over connections of the acknowledged messages in its chat.
-    expected: u64,
-    received: u64,
-    missing: u64,
-    duplicates: u64,
-    out_of_order: u64,
-    /// Messages (after the warm-up) not seen by every recipient.
-    incomplete_messages: u64,
-    exactly_once: bool,
-}
-
-#[derive(Serialize)]
-struct CpuReport {
-    /// Wall time of the measured span: load start → drained.
-    window_s: f64,
-    engine_s: f64,
-    generator_s: f64,
-    engine_cores_busy: f64,
-    generator_cores_busy: f64,
-    deliveries_per_engine_cpu_s: f64,
-    engine_rss_mib_after: f64,
 }
 
 fn main() {
@@ -273,12 +155,20 @@ fn default_engine() -> PathBuf {
     exe.parent().map(|d| d.join("magpie")).unwrap_or_else(|| PathBuf::from("magpie"))
 }
 
+/// Runs the scenario against the engine and writes its report; whether the run was clean.
 fn run(args: Args) -> Result<bool, String> {
-    match args.scenario {
-        Scenario::Density => return run_density(&args),
-        Scenario::Storm => return run_storm(&args),
-        _ => {}
-    }
+    let (report, ok) = match args.scenario {
+        Scenario::Density => run_density(&args)?,
+        Scenario::Storm => run_storm(&args)?,
+        _ => run_load(&args)?,
+    };
+    report::write_json(args.out.as_ref(), &report)?;
+    Ok(ok)
+}
+
+/// A message-load scenario (one-to-one, fanout, channel, storage) against the engine: its report
+/// and whether it was clean.
+fn run_load(args: &Args) -> Result<(Report, bool), String> {
     let quick = args.quick;
     let scenario = args.scenario;
     let (d_clients, d_rate, d_duration, d_warmup, d_group, d_senders) = match (scenario, quick) {
@@ -313,7 +203,7 @@ fn run(args: Args) -> Result<bool, String> {
     let (engine, engine_path) = start_engine(&args, if args.accounts == Accounts::Seed { clients } else { 0 })?;
     eprintln!(
         "magpie-bench: {} over {} — engine pid {} (quic {}, ws {}), {clients} clients, {rate} msg/s for {duration} s",
-        scenario_name(scenario),
+        scenario.name(),
         transport_name(args.transport),
         engine.pid,
         engine.quic_addr,
@@ -508,54 +398,48 @@ fn run(args: Args) -> Result<bool, String> {
     let exactly_once = receivers == clients && missing == 0 && duplicates == 0 && received == expected && t.acked == t.sent;
     let start_ns = timing.start.saturating_duration_since(shared.plan.epoch).as_nanos() as u64;
     let delivery_span = last_ns.saturating_sub(start_ns) as f64 / 1e9;
-    let per_s = |n: u64, span: f64| if span > 0.0 { (n as f64 / span * 10.0).round() / 10.0 } else { 0.0 };
     let recipient_deliveries = t.delivered - t.echoes;
     let chats = acked_per_chat.len().max(if scenario.one_group() { 1 } else { clients / 2 });
-    let report = Report {
-        scenario,
-        transport: args.transport,
-        quick,
-        config: ConfigReport {
-            clients,
-            chats,
-            group,
-            senders: senders.len(),
-            rate,
-            duration_s: duration,
-            warmup_s: warmup,
-            msg_size: args.msg_size,
-            durability: args.durability.clone(),
-            shards: args.shards,
-            io: args.io.clone(),
-            accounts: args.accounts,
-            workers,
-            source_ips: source_ips.len(),
-            conns_per_endpoint: conns_per_endpoint(&args, clients),
-        },
-        machine: machine_report(load_before, nofile),
-        engine: format!("{banner} ({})", engine_path.display()),
-        seed_s: round3(seed_s),
-        setup_s: round3(timing.setup_s),
-        offered_msgs_per_s: rate,
+    let config = Config {
+        clients,
+        chats: Some(chats),
+        group: Some(group as u64),
+        senders: Some(senders.len()),
+        rate: Some(rate),
+        duration_s: Some(duration),
+        warmup_s: Some(warmup),
+        msg_size: Some(args.msg_size),
+        durability: Some(args.durability.clone()),
+        shards: Some(args.shards),
+        io: Some(args.io.clone()),
+        accounts: args.accounts.to_possible_value().map(|v| v.get_name().to_owned()),
+        workers,
+        source_ips: Some(source_ips.len()),
+        conns_per_endpoint: Some(conns_per_endpoint(args, clients)),
+        ..Config::default()
+    };
+    let load = Load {
+        offered_msgs_per_s: Some(rate),
         sent: t.sent,
-        acked: t.acked,
+        acked: Some(t.acked),
         sent_per_s: per_s(t.sent, duration),
-        acked_per_s: per_s(t.acked, duration),
+        acked_per_s: Some(per_s(t.acked, duration)),
+        echoed: None,
         deliveries: recipient_deliveries,
         echo_deliveries: t.echoes,
-        deliveries_per_s: per_s(t.delivered, delivery_span),
-        recipient_deliveries_per_s: per_s(recipient_deliveries, delivery_span),
+        deliveries_per_s: Some(per_s(t.delivered, delivery_span)),
+        recipient_deliveries_per_s: Some(per_s(recipient_deliveries, delivery_span)),
         drain_s: round3(timing.drain_s),
         drained: timing.drained,
-        latency_us: LatencyReport {
+        latency_us: Latency {
             deliver: summarize(&deliver),
             deliver_from_send: summarize(&from_send),
             last_recipient: summarize(&last),
-            ack: summarize(&ack),
+            ack: Some(summarize(&ack)),
             echo: summarize(&echo),
             send_lag: summarize(&send_lag),
         },
-        errors: ErrorReport { total: error_total, by_code: errors, dead_connections: t.dead },
+        errors: Errors { total: error_total, by_code: errors, dead_connections: t.dead },
         delivery_check: DeliveryCheck {
             expected,
             received,
@@ -565,20 +449,27 @@ fn run(args: Args) -> Result<bool, String> {
             incomplete_messages: incomplete,
             exactly_once,
         },
-        cpu: CpuReport {
+        cpu: Cpu {
             window_s: round3(timing.window_s),
-            engine_s: round3(timing.engine_cpu),
             generator_s: round3(timing.gen_cpu),
-            engine_cores_busy: round3(timing.engine_cpu / timing.window_s.max(1e-9)),
             generator_cores_busy: round3(timing.gen_cpu / timing.window_s.max(1e-9)),
-            deliveries_per_engine_cpu_s: per_s(t.delivered, timing.engine_cpu),
-            engine_rss_mib_after: (engine_rss as f64 / 1024.0 * 10.0).round() / 10.0,
+            server: ServerCpu::new(
+                true,
+                round3(timing.engine_cpu),
+                round3(timing.engine_cpu / timing.window_s.max(1e-9)),
+                per_s(t.delivered, timing.engine_cpu),
+                (engine_rss as f64 / 1024.0 * 10.0).round() / 10.0,
+            ),
         },
-        history,
-        engine_metrics: timing.engine_metrics,
     };
-    print_table(&report);
-    match &report.engine_metrics {
+    let report = Report {
+        load: Some(load),
+        history,
+        engine_metrics: Some(timing.engine_metrics),
+        ..header(args, config, report::machine(load_before, nofile), format!("{banner} ({})", engine_path.display()), seed_s, timing.setup_s)
+    };
+    report::print_load(&report);
+    match report.engine_metrics.as_ref().expect("set above") {
         Ok(m) => println!(
             "  engine metrics: frames in {} out {}; deliveries live {} catch-up {}; {} events committed in {} writes ({:.1} ops each), {} WAL syncs; send→durable p50 ≤{} ms p99 ≤{} ms; send→deliver p50 ≤{} ms p99 ≤{} ms; errors {:?}",
             m.frames_in,
@@ -612,13 +503,29 @@ fn run(args: Args) -> Result<bool, String> {
             h.errors
         );
     }
-    write_json(args.out.as_ref(), &report)?;
     let history_ok = report.history.as_ref().is_none_or(|h| h.errors.is_empty() && h.pages > 0);
-    Ok(report.errors.total == 0 && report.delivery_check.exactly_once && history_ok)
+    let ok = exactly_once && error_total == 0 && history_ok;
+    Ok((report, ok))
+}
+
+/// The common header of the engine's reports; the caller adds the scenario's section.
+fn header(args: &Args, config: Config, machine: Machine, server: String, seed_s: f64, setup_s: f64) -> Report {
+    Report {
+        scenario: args.scenario.name().into(),
+        target: "magpie".into(),
+        transport: transport_name(args.transport).into(),
+        quick: args.quick,
+        config,
+        machine,
+        server,
+        seed_s: Some(round3(seed_s)),
+        setup_s: round3(setup_s),
+        ..Report::default()
+    }
 }
 
 struct Timing {
-    engine_metrics: Result<scrape::EngineMetrics, String>,
+    engine_metrics: Result<magpie_bench_report::EngineMetrics, String>,
     setup_s: f64,
     start: Instant,
     drain_s: f64,
@@ -636,33 +543,7 @@ fn conns_per_endpoint(args: &Args, clients: usize) -> usize {
     args.conns_per_endpoint.unwrap_or(default).max(1)
 }
 
-/// The report of a scenario other than the message-load ones: the common header, then the
-/// scenario's own config and result.
-#[derive(Serialize)]
-struct ScenarioReport<C: Serialize, R: Serialize> {
-    scenario: Scenario,
-    transport: TransportKind,
-    quick: bool,
-    config: C,
-    machine: MachineReport,
-    engine: String,
-    seed_s: f64,
-    #[serde(flatten)]
-    result: R,
-}
-
-#[derive(Serialize)]
-struct DensityConfig {
-    clients: usize,
-    steps: Vec<usize>,
-    workers: usize,
-    concurrency: usize,
-    conns_per_endpoint: usize,
-    shards: usize,
-    io: String,
-}
-
-fn run_density(args: &Args) -> Result<bool, String> {
+fn run_density(args: &Args) -> Result<(Report, bool), String> {
     let clients = args.clients.unwrap_or(if args.quick { 40 } else { 10_000 });
     let steps_n = args.steps.clamp(1, clients.max(1));
     let steps: Vec<usize> = (1..=steps_n).map(|k| clients * k / steps_n).collect();
@@ -685,29 +566,27 @@ fn run_density(args: &Args) -> Result<bool, String> {
         settle: Duration::from_secs(if args.quick { 1 } else { 3 }),
     };
     let result = density::run(plan, engine.pid);
-    let report = ScenarioReport {
-        scenario: Scenario::Density,
-        transport: args.transport,
-        quick: args.quick,
-        config: DensityConfig {
-            clients,
-            steps,
-            workers: args.workers.max(1),
-            concurrency: args.register_concurrency.max(1),
-            conns_per_endpoint: conns_per_endpoint(args, clients),
-            shards: args.shards,
-            io: args.io.clone(),
-        },
-        machine: machine_report(load_before, nofile),
-        engine: format!("{} ({})", engine.banner, engine_path.display()),
-        seed_s: round3(engine.seed_s),
-        result,
+    let config = Config {
+        clients,
+        steps: Some(steps),
+        workers: args.workers.max(1),
+        concurrency: Some(args.register_concurrency.max(1)),
+        conns_per_endpoint: Some(conns_per_endpoint(args, clients)),
+        shards: Some(args.shards),
+        io: Some(args.io.clone()),
+        ..Config::default()
+    };
+    let setup_s = result.points.iter().map(|p| p.setup_s).sum();
+    let server = format!("{} ({})", engine.banner, engine_path.display());
+    let report = Report {
+        density: Some(result),
+        ..header(args, config, report::machine(load_before, nofile), server, engine.seed_s, setup_s)
     };
     engine.stop();
-    let r = &report.result;
+    let r = report.density.as_ref().expect("set above");
     println!(
         "\ndensity over {} — {} idle connections (stopped: {}); {:.2} KiB per idle connection (RSS slope), setup {:.0} connections/s; baseline RSS {:.1} MiB",
-        transport_name(report.transport),
+        report.transport,
         r.max_connections,
         r.stopped_because,
         r.kib_per_idle_connection,
@@ -718,29 +597,22 @@ fn run_density(args: &Args) -> Result<bool, String> {
     for p in &r.points {
         println!(
             "  {:>11} {:>12.1} {:>14.2} {:>14.2} {:>12.0} {:>14.1}",
-            p.connections, p.engine_rss_mib, p.rss_per_conn_kib, p.marginal_kib_per_conn, p.setup_per_s, p.generator_rss_mib
+            p.connections.unwrap_or(0),
+            p.engine_rss_mib.unwrap_or(0.0),
+            p.rss_per_conn_kib.unwrap_or(0.0),
+            p.marginal_kib_per_conn,
+            p.setup_per_s,
+            p.generator_rss_mib
         );
     }
     if !r.errors.is_empty() {
         println!("  errors: {:?}", r.errors);
     }
-    write_json(args.out.as_ref(), &report)?;
-    Ok(r.errors.is_empty() && r.max_connections as usize == clients)
+    let ok = r.errors.is_empty() && r.max_connections as usize == clients;
+    Ok((report, ok))
 }
 
-#[derive(Serialize)]
-struct StormConfig {
-    clients: usize,
-    rate: f64,
-    duration_s: f64,
-    storm_at_s: f64,
-    msg_size: usize,
-    durability: String,
-    workers: usize,
-    shards: usize,
-}
-
-fn run_storm(args: &Args) -> Result<bool, String> {
+fn run_storm(args: &Args) -> Result<(Report, bool), String> {
     let clients = args.clients.unwrap_or(if args.quick { 20 } else { 10_000 });
     if clients < 2 || clients % 2 != 0 {
         return Err("storm needs an even number of clients (at least 2)".into());
@@ -767,8 +639,7 @@ fn run_storm(args: &Args) -> Result<bool, String> {
         concurrency: args.register_concurrency.max(1),
         drain_timeout: Duration::from_secs_f64(args.drain_timeout),
     };
-    let result = storm::run(plan, engine.pid);
-    let result = match result {
+    let (result, setup_s) = match storm::run(plan, engine.pid) {
         Ok(r) => r,
         Err(e) => {
             let tail = engine.log_tail(30);
@@ -776,30 +647,27 @@ fn run_storm(args: &Args) -> Result<bool, String> {
             return Err(format!("{e}\nengine log tail:\n{tail}"));
         }
     };
-    let report = ScenarioReport {
-        scenario: Scenario::Storm,
-        transport: args.transport,
-        quick: args.quick,
-        config: StormConfig {
-            clients,
-            rate,
-            duration_s: duration,
-            storm_at_s: storm_at,
-            msg_size: args.msg_size,
-            durability: args.durability.clone(),
-            workers: args.workers.max(1),
-            shards: args.shards,
-        },
-        machine: machine_report(load_before, nofile),
-        engine: format!("{} ({})", engine.banner, engine_path.display()),
-        seed_s: round3(engine.seed_s),
-        result,
+    let config = Config {
+        clients,
+        rate: Some(rate),
+        duration_s: Some(duration),
+        storm_at_s: Some(storm_at),
+        msg_size: Some(args.msg_size),
+        durability: Some(args.durability.clone()),
+        workers: args.workers.max(1),
+        shards: Some(args.shards),
+        ..Config::default()
+    };
+    let server = format!("{} ({})", engine.banner, engine_path.display());
+    let report = Report {
+        storm: Some(result),
+        ..header(args, config, report::machine(load_before, nofile), server, engine.seed_s, setup_s)
     };
     engine.stop();
-    let r = &report.result;
+    let r = report.storm.as_ref().expect("set above");
     println!(
         "\nstorm over {} — {} clients, {} resynced; all synced {:.3} s after the drop (per client p50 {:.1} ms, p99 {:.1} ms, max {:.1} ms)",
-        transport_name(report.transport),
+        report.transport,
         r.clients,
         r.resynced,
         r.all_synced_s,
@@ -828,8 +696,8 @@ fn run_storm(args: &Args) -> Result<bool, String> {
         r.deliver_us.max_us / 1000.0,
         r.engine_cpu_s
     );
-    write_json(args.out.as_ref(), &report)?;
-    Ok(r.exactly_once && r.drained)
+    let ok = r.exactly_once && r.drained;
+    Ok((report, ok))
 }
 
 fn source_ips(args: &Args) -> Vec<IpAddr> {
@@ -844,18 +712,6 @@ fn check_nofile(args: &Args, clients: usize) -> Result<u64, String> {
         return Err(format!("{clients} WebSocket clients need more than the {nofile} open files allowed per process"));
     }
     Ok(nofile)
-}
-
-fn machine_report(load_before: f64, nofile: u64) -> MachineReport {
-    MachineReport {
-        cores: sys::cores(),
-        memory_gib: (sys::memory_gib().unwrap_or(0.0) * 10.0).round() / 10.0,
-        kernel: sys::kernel_release(),
-        load_avg_1m_before: load_before,
-        load_avg_1m_after: sys::load_average().unwrap_or(f64::NAN),
-        nofile_limit: nofile,
-        udp_rmem_max: std::fs::read_to_string("/proc/sys/net/core/rmem_max").ok().and_then(|v| v.trim().parse().ok()).unwrap_or(0),
-    }
 }
 
 fn start_engine(args: &Args, seed_accounts: usize) -> Result<(Engine, PathBuf), String> {
@@ -884,87 +740,9 @@ fn target(args: &Args, engine: &Engine, clients: usize) -> Target {
     }
 }
 
-fn write_json(out: Option<&PathBuf>, value: &impl Serialize) -> Result<(), String> {
-    let json = serde_json::to_string_pretty(value).map_err(|e| e.to_string())?;
-    if let Some(out) = out {
-        std::fs::write(out, json + "\n").map_err(|e| format!("writing {}: {e}", out.display()))?;
-    }
-    Ok(())
-}
-
-fn round3(x: f64) -> f64 {
-    (x * 1000.0).round() / 1000.0
-}
-
-fn scenario_name(s: Scenario) -> &'static str {
-    s.name()
-}
-
 fn transport_name(t: TransportKind) -> &'static str {
     match t {
         TransportKind::Quic => "quic",
         TransportKind::Ws => "ws",
     }
-}
-
-fn print_table(r: &Report) {
-    let c = &r.config;
-    println!(
-        "\n{} over {} — {} clients, {} chat(s), {} sender(s), durability {}, {} s load ({} s warm-up)",
-        scenario_name(r.scenario),
-        transport_name(r.transport),
-        c.clients,
-        c.chats,
-        c.senders,
-        c.durability,
-        c.duration_s,
-        c.warmup_s
-    );
-    println!(
-        "  offered {:.0} msg/s; sent {} ({:.0}/s), acked {} ({:.0}/s); deliveries {} to recipients + {} echoes = {:.0}/s; drain {:.3} s{}",
-        r.offered_msgs_per_s,
-        r.sent,
-        r.sent_per_s,
-        r.acked,
-        r.acked_per_s,
-        r.deliveries,
-        r.echo_deliveries,
-        r.deliveries_per_s,
-        r.drain_s,
-        if r.drained { "" } else { " (NOT drained)" }
-    );
-    let l = &r.latency_us;
-    stats::print_latency_table(&[
-        ("deliver", &l.deliver),
-        ("  from send", &l.deliver_from_send),
-        ("last recipient", &l.last_recipient),
-        ("ack", &l.ack),
-        ("echo", &l.echo),
-        ("send lag", &l.send_lag),
-    ]);
-    println!(
-        "  cpu over {:.2} s: engine {:.2} s ({:.2} cores), generator {:.2} s ({:.2} cores); {:.0} deliveries per engine CPU-second; engine RSS {:.1} MiB",
-        r.cpu.window_s,
-        r.cpu.engine_s,
-        r.cpu.engine_cores_busy,
-        r.cpu.generator_s,
-        r.cpu.generator_cores_busy,
-        r.cpu.deliveries_per_engine_cpu_s,
-        r.cpu.engine_rss_mib_after
-    );
-    let d = &r.delivery_check;
-    println!(
-        "  check: expected {} received {} missing {} duplicates {} out-of-order {} incomplete {} → {}; errors {} {:?}; load avg {:.2} → {:.2}",
-        d.expected,
-        d.received,
-        d.missing,
-        d.duplicates,
-        d.out_of_order,
-        d.incomplete_messages,
-        if d.exactly_once { "exactly once" } else { "NOT exactly once" },
-        r.errors.total,
-        r.errors.by_code,
-        r.machine.load_avg_1m_before,
-        r.machine.load_avg_1m_after
-    );
 }

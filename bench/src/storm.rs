@@ -12,13 +12,13 @@
 
 use crate::connect::Target;
 use crate::load::{code_name, request, SetupReply};
-use crate::stats::{new_histogram, summarize, LatencySummary, SeqSet};
+use crate::stats::{new_histogram, summarize, SeqSet};
+use magpie_bench_report::Storm;
 use bytes::Bytes;
 use hdrhistogram::Histogram;
 use magpie_client::session::FIRST_FREE_REQUEST_ID;
 use magpie_client::transport::{FrameReceiver, FrameSender, QuicConnector};
 use magpie_wire::{encode, fb, verify};
-use serde::Serialize;
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::rc::Rc;
 use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
@@ -81,37 +81,13 @@ struct ClientOutcome {
     reconnect_error: Option<String>,
 }
 
-#[derive(Serialize)]
-pub struct StormResult {
-    pub clients: usize,
-    pub resynced: u64,
-    /// Storm → the last client's SyncDone.
-    pub all_synced_s: f64,
-    /// Storm → each client's SyncDone.
-    pub resync_us: LatencySummary,
-    /// Intended send time → delivery, all messages (those scheduled during the outage included).
-    pub deliver_us: LatencySummary,
-    pub sent: u64,
-    pub acked: u64,
-    pub resent_after_storm: u64,
-    pub expected_deliveries: u64,
-    pub received: u64,
-    pub missing: u64,
-    pub duplicate_seqs: u64,
-    pub duplicate_ids: u64,
-    pub out_of_order: u64,
-    pub exactly_once: bool,
-    pub drained: bool,
-    pub errors: BTreeMap<String, u64>,
-    pub engine_cpu_s: f64,
-    pub setup_s: f64,
-}
-
 fn ns_since(epoch: Instant, t: Instant) -> u64 {
     t.saturating_duration_since(epoch).as_nanos() as u64
 }
 
-pub fn run(plan: StormPlan, engine_pid: u32) -> Result<StormResult, String> {
+/// Runs the storm against the engine with process id `engine_pid`: the result, and the setup time
+/// (connecting and creating the chats) in seconds.
+pub fn run(plan: StormPlan, engine_pid: u32) -> Result<(Storm, f64), String> {
     let workers = plan.workers.max(1);
     let (storm_tx, storm_rx) = watch::channel(false);
     let (stop_tx, stop_rx) = watch::channel(false);
@@ -220,7 +196,7 @@ pub fn run(plan: StormPlan, engine_pid: u32) -> Result<StormResult, String> {
         }
     }
     let resynced = shared.resynced.load(Relaxed);
-    Ok(StormResult {
+    let storm = Storm {
         clients: n,
         resynced,
         all_synced_s: (last_sync as f64 / 1e6).round() / 1e3,
@@ -239,8 +215,8 @@ pub fn run(plan: StormPlan, engine_pid: u32) -> Result<StormResult, String> {
         drained,
         errors,
         engine_cpu_s: (cpu * 1000.0).round() / 1000.0,
-        setup_s: (setup_s * 1000.0).round() / 1000.0,
-    })
+    };
+    Ok((storm, setup_s))
 }
 
 type Outcomes = (Vec<ClientOutcome>, Histogram<u64>, u64);

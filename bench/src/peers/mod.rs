@@ -18,14 +18,17 @@ mod ceiling;
 mod socketio;
 
 use crate::load::Scenario;
-use crate::stats::{new_histogram, summarize, totals, LatencySummary, SeqSet, WorkerCounters};
+use crate::report::{self, per_s, round3};
+use crate::stats::{new_histogram, summarize, totals, SeqSet, WorkerCounters};
 use crate::sys;
 use crate::Args;
 use futures_util::stream::{SplitSink, SplitStream};
 use futures_util::{SinkExt, StreamExt};
 use hdrhistogram::Histogram;
-use serde::Serialize;
-use serde_json::{json, Value};
+use magpie_bench_report::{
+    Compare, CompareEntry, CompareResults, Config, Cpu, DeliveryCheck, DesignTargets, EngineOver, Errors, Latency, LatencySummary, Load,
+    Ratios, Report, ServerCpu, SideBySide, Targets,
+};
 use std::cell::RefCell;
 use std::collections::{BTreeMap, HashMap};
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
@@ -43,8 +46,7 @@ use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::WebSocketStream;
 
 /// What the load generator drives.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum, Serialize)]
-#[serde(rename_all = "kebab-case")]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum Target {
     /// The magpie engine (the default path of magpie-bench).
     Magpie,
@@ -94,7 +96,7 @@ pub fn main(args: Args) -> i32 {
         compare(args)
     } else {
         run_peer(&args, args.peers.target).and_then(|(report, ok)| {
-            write_json(&args.out, &serde_json::to_value(&report).map_err(|e| e.to_string())?)?;
+            report::write_json(args.out.as_ref(), &report)?;
             Ok(ok)
         })
     };
@@ -106,14 +108,6 @@ pub fn main(args: Args) -> i32 {
             2
         }
     }
-}
-
-fn write_json(out: &Option<PathBuf>, v: &Value) -> Result<(), String> {
-    if let Some(out) = out {
-        let json = serde_json::to_string_pretty(v).map_err(|e| e.to_string())?;
-        std::fs::write(out, json + "\n").map_err(|e| format!("writing {}: {e}", out.display()))?;
-    }
-    Ok(())
 }
 
 // ---------------------------------------------------------------------------- the server process
@@ -395,113 +389,8 @@ fn short(s: &str) -> String {
 
 // ---------------------------------------------------------------------------- one run
 
-/// The report of one peer run; field names follow magpie-bench's report where they mean the same.
-#[derive(Serialize)]
-pub struct PeerReport {
-    target: Target,
-    scenario: Scenario,
-    transport: &'static str,
-    quick: bool,
-    config: PeerConfig,
-    machine: Machine,
-    /// The line the server printed: its name and versions.
-    server: String,
-    setup_s: f64,
-    offered_msgs_per_s: f64,
-    sent: u64,
-    sent_per_s: f64,
-    /// Messages whose sender got its own copy back (no durability acknowledgement here).
-    echoed: u64,
-    /// Deliveries to room members other than the sender.
-    deliveries: u64,
-    echo_deliveries: u64,
-    /// All deliveries (recipients and echoes) per second, from the load start to the last one.
-    deliveries_per_s: f64,
-    recipient_deliveries_per_s: f64,
-    drain_s: f64,
-    drained: bool,
-    latency_us: PeerLatency,
-    errors: PeerErrors,
-    delivery_check: PeerCheck,
-    cpu: PeerCpu,
-}
-
-#[derive(Serialize)]
-struct PeerConfig {
-    clients: usize,
-    rooms: usize,
-    group: usize,
-    senders: usize,
-    rate: f64,
-    duration_s: f64,
-    warmup_s: f64,
-    msg_size: usize,
-    server_threads: usize,
-    workers: usize,
-    source_ips: usize,
-}
-
-#[derive(Serialize)]
-struct Machine {
-    cores: usize,
-    memory_gib: f64,
-    kernel: String,
-    load_avg_1m_before: f64,
-    load_avg_1m_after: f64,
-    nofile_limit: u64,
-}
-
-#[derive(Serialize)]
-struct PeerLatency {
-    /// Intended send time → receipt at each recipient other than the sender.
-    deliver: LatencySummary,
-    /// Actual send time → receipt (not free of coordinated omission; diagnosis only).
-    deliver_from_send: LatencySummary,
-    /// Intended send time → receipt at the slowest recipient of each message.
-    last_recipient: LatencySummary,
-    /// Intended send time → the sender's own copy.
-    echo: LatencySummary,
-    /// Intended send time → actual send time (the generator's own lateness).
-    send_lag: LatencySummary,
-}
-
-#[derive(Serialize)]
-struct PeerErrors {
-    total: u64,
-    by_code: BTreeMap<String, u64>,
-    dead_connections: u64,
-}
-
-#[derive(Serialize)]
-struct PeerCheck {
-    /// Σ over connections of the messages sent in its room.
-    expected: u64,
-    received: u64,
-    missing: u64,
-    duplicates: u64,
-    /// Messages of one sender received out of its sending order.
-    out_of_order: u64,
-    incomplete_messages: u64,
-    exactly_once: bool,
-}
-
-#[derive(Serialize)]
-struct PeerCpu {
-    window_s: f64,
-    server_s: f64,
-    generator_s: f64,
-    server_cores_busy: f64,
-    generator_cores_busy: f64,
-    deliveries_per_server_cpu_s: f64,
-    server_rss_mib_after: f64,
-}
-
-fn round3(x: f64) -> f64 {
-    (x * 1000.0).round() / 1000.0
-}
-
 /// Runs one peer target with magpie-bench's parameters; the report and whether it was clean.
-fn run_peer(args: &Args, target: Target) -> Result<(PeerReport, bool), String> {
+fn run_peer(args: &Args, target: Target) -> Result<(Report, bool), String> {
     let proto = match target {
         Target::Socketio => Proto::SocketIo,
         Target::Ceiling => Proto::Ceiling,
@@ -513,7 +402,7 @@ fn run_peer(args: &Args, target: Target) -> Result<(PeerReport, bool), String> {
         if quick { (20, 200.0, 3.0, 0.0, 20, 4) } else { (1000, 2000.0, 10.0, 2.0, 100, 10) };
     let scenario = args.scenario;
     if !matches!(scenario, Scenario::OneToOne | Scenario::Fanout) {
-        return Err(format!("the peers run --scenario fanout or one-to-one, not {}", scenario_label(scenario)));
+        return Err(format!("the peers run --scenario fanout or one-to-one, not {}", scenario.name()));
     }
     let (clients, group, senders) = if scenario == Scenario::OneToOne {
         let n = args.clients.unwrap_or(d_clients);
@@ -558,8 +447,8 @@ fn run_peer(args: &Args, target: Target) -> Result<(PeerReport, bool), String> {
     };
     eprintln!(
         "magpie-bench: {} on {} — pid {} ({}), {clients} clients, {rate} msg/s for {duration} s",
-        scenario_label(scenario),
-        target_label(target),
+        scenario.name(),
+        target_name(target),
         server.pid,
         server.banner
     );
@@ -701,142 +590,84 @@ fn run_peer(args: &Args, target: Target) -> Result<(PeerReport, bool), String> {
     let exactly_once = receivers == clients && missing == 0 && duplicates == 0 && received == expected && t.echoes == t.sent;
     let start_ns = ns_since(plan.epoch, start);
     let span = last_ns.saturating_sub(start_ns) as f64 / 1e9;
-    let per_s = |n: u64, span: f64| if span > 0.0 { (n as f64 / span * 10.0).round() / 10.0 } else { 0.0 };
     let recipient_deliveries = t.delivered - t.echoes;
-    let report = PeerReport {
-        target,
-        scenario,
-        transport: "ws",
-        quick,
-        config: PeerConfig {
-            clients,
-            rooms: match scenario {
-                Scenario::OneToOne => clients / 2,
-                _ => 1,
-            },
-            group,
-            senders,
-            rate,
-            duration_s: duration,
-            warmup_s: warmup,
-            msg_size: args.msg_size,
-            server_threads,
-            workers,
-            source_ips: source_ips.len(),
-        },
-        machine: Machine {
-            cores: sys::cores(),
-            memory_gib: (sys::memory_gib().unwrap_or(0.0) * 10.0).round() / 10.0,
-            kernel: sys::kernel_release(),
-            load_avg_1m_before: load_before,
-            load_avg_1m_after: sys::load_average().unwrap_or(f64::NAN),
-            nofile_limit: nofile,
-        },
-        server: banner,
-        setup_s: round3(setup_s),
-        offered_msgs_per_s: rate,
+    let config = Config {
+        clients,
+        rooms: Some(match scenario {
+            Scenario::OneToOne => clients / 2,
+            _ => 1,
+        }),
+        group: Some(group as u64),
+        senders: Some(senders),
+        rate: Some(rate),
+        duration_s: Some(duration),
+        warmup_s: Some(warmup),
+        msg_size: Some(args.msg_size),
+        server_threads: Some(server_threads),
+        workers,
+        source_ips: Some(source_ips.len()),
+        ..Config::default()
+    };
+    let load = Load {
+        offered_msgs_per_s: Some(rate),
         sent: t.sent,
         sent_per_s: per_s(t.sent, duration),
-        echoed: t.echoes,
+        acked: None,
+        acked_per_s: None,
+        echoed: Some(t.echoes),
         deliveries: recipient_deliveries,
         echo_deliveries: t.echoes,
-        deliveries_per_s: per_s(t.delivered, span),
-        recipient_deliveries_per_s: per_s(recipient_deliveries, span),
+        deliveries_per_s: Some(per_s(t.delivered, span)),
+        recipient_deliveries_per_s: Some(per_s(recipient_deliveries, span)),
         drain_s: round3(drain_s),
         drained,
-        latency_us: PeerLatency {
+        latency_us: Latency {
             deliver: summarize(&deliver),
             deliver_from_send: summarize(&from_send),
             last_recipient: summarize(&last),
+            ack: None,
             echo: summarize(&echo),
             send_lag: summarize(&send_lag),
         },
-        errors: PeerErrors { total: error_total, by_code: errors, dead_connections: t.dead },
-        delivery_check: PeerCheck { expected, received, missing, duplicates, out_of_order, incomplete_messages: incomplete, exactly_once },
-        cpu: PeerCpu {
+        errors: Errors { total: error_total, by_code: errors, dead_connections: t.dead },
+        delivery_check: DeliveryCheck { expected, received, missing, duplicates, out_of_order, incomplete_messages: incomplete, exactly_once },
+        cpu: Cpu {
             window_s: round3(window_s),
-            server_s: round3(server_cpu),
             generator_s: round3(gen_cpu),
-            server_cores_busy: round3(server_cpu / window_s.max(1e-9)),
             generator_cores_busy: round3(gen_cpu / window_s.max(1e-9)),
-            deliveries_per_server_cpu_s: per_s(t.delivered, server_cpu),
-            server_rss_mib_after: (server_rss as f64 / 1024.0 * 10.0).round() / 10.0,
+            server: ServerCpu::new(
+                false,
+                round3(server_cpu),
+                round3(server_cpu / window_s.max(1e-9)),
+                per_s(t.delivered, server_cpu),
+                (server_rss as f64 / 1024.0 * 10.0).round() / 10.0,
+            ),
         },
     };
-    print_report(&report);
-    let ok = report.errors.total == 0 && report.delivery_check.exactly_once && report.drained;
+    let report = Report {
+        scenario: scenario.name().into(),
+        target: target_name(target).into(),
+        transport: "ws".into(),
+        quick,
+        config,
+        machine: report::machine(load_before, nofile),
+        server: banner,
+        setup_s: round3(setup_s),
+        load: Some(load),
+        ..Report::default()
+    };
+    report::print_load(&report);
+    let ok = error_total == 0 && exactly_once && drained;
     Ok((report, ok))
 }
 
-fn scenario_label(s: Scenario) -> String {
-    serde_json::to_value(s).ok().and_then(|v| v.as_str().map(str::to_owned)).unwrap_or_else(|| format!("{s:?}"))
-}
-
-fn target_label(t: Target) -> &'static str {
+/// The target's name in the reports (`magpie`, `socketio`, `ceiling`).
+fn target_name(t: Target) -> &'static str {
     match t {
         Target::Magpie => "magpie",
-        Target::Socketio => "socket.io",
-        Target::Ceiling => "the ceiling",
+        Target::Socketio => "socketio",
+        Target::Ceiling => "ceiling",
     }
-}
-
-fn print_report(r: &PeerReport) {
-    let c = &r.config;
-    println!(
-        "\n{} on {} — {} clients, {} room(s), {} sender(s), {} s load ({} s warm-up); {}",
-        scenario_label(r.scenario),
-        target_label(r.target),
-        c.clients,
-        c.rooms,
-        c.senders,
-        c.duration_s,
-        c.warmup_s,
-        r.server
-    );
-    println!(
-        "  offered {:.0} msg/s; sent {} ({:.0}/s); deliveries {} to recipients + {} echoes = {:.0}/s; drain {:.3} s{}",
-        r.offered_msgs_per_s,
-        r.sent,
-        r.sent_per_s,
-        r.deliveries,
-        r.echo_deliveries,
-        r.deliveries_per_s,
-        r.drain_s,
-        if r.drained { "" } else { " (NOT drained)" }
-    );
-    let l = &r.latency_us;
-    crate::stats::print_latency_table(&[
-        ("deliver", &l.deliver),
-        ("  from send", &l.deliver_from_send),
-        ("last recipient", &l.last_recipient),
-        ("echo", &l.echo),
-        ("send lag", &l.send_lag),
-    ]);
-    println!(
-        "  cpu over {:.2} s: server {:.2} s ({:.2} cores), generator {:.2} s ({:.2} cores); {:.0} deliveries per server CPU-second; server RSS {:.1} MiB",
-        r.cpu.window_s,
-        r.cpu.server_s,
-        r.cpu.server_cores_busy,
-        r.cpu.generator_s,
-        r.cpu.generator_cores_busy,
-        r.cpu.deliveries_per_server_cpu_s,
-        r.cpu.server_rss_mib_after
-    );
-    let d = &r.delivery_check;
-    println!(
-        "  check: expected {} received {} missing {} duplicates {} out-of-order {} incomplete {} → {}; errors {} {:?}; load avg {:.2} → {:.2}",
-        d.expected,
-        d.received,
-        d.missing,
-        d.duplicates,
-        d.out_of_order,
-        d.incomplete_messages,
-        if d.exactly_once { "exactly once" } else { "NOT exactly once" },
-        r.errors.total,
-        r.errors.by_code,
-        r.machine.load_avg_1m_before,
-        r.machine.load_avg_1m_after
-    );
 }
 
 // ---------------------------------------------------------------------------- the worker
@@ -1078,116 +909,90 @@ async fn receive(
 fn compare(args: Args) -> Result<bool, String> {
     let load_before = sys::load_average().unwrap_or(f64::NAN);
     let started = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default().as_secs();
-    let mut results = serde_json::Map::new();
+    let mut results = BTreeMap::new();
     let mut all_ok = true;
-
-    // magpie, through magpie-bench's own path; its JSON report is read back.
-    let tmp = std::env::temp_dir().join(format!("magpie-bench-compare-{}-magpie.json", std::process::id()));
-    let mut m = args.clone();
-    m.out = Some(tmp.clone());
-    m.peers.compare = false;
-    m.peers.target = Target::Magpie;
-    let magpie = crate::run(m).and_then(|ok| {
-        let text = std::fs::read_to_string(&tmp).map_err(|e| format!("reading {}: {e}", tmp.display()))?;
-        let _ = std::fs::remove_file(&tmp);
-        Ok((serde_json::from_str::<Value>(&text).map_err(|e| e.to_string())?, ok))
-    });
-    let mut record_result = |name: &str, r: Result<(Value, bool), String>| match r {
-        Ok((v, ok)) => {
+    let mut record_result = |name: &str, r: Result<(Report, bool), String>| match r {
+        Ok((report, ok)) => {
             all_ok &= ok;
-            results.insert(name.into(), v);
+            results.insert(name.to_owned(), CompareEntry::Report(Box::new(report)));
         }
         Err(e) => {
             eprintln!("magpie-bench: {name}: {e}");
             all_ok = false;
-            results.insert(name.into(), json!({ "error": e }));
+            results.insert(name.to_owned(), CompareEntry::Failed { error: e });
         }
     };
-    record_result("magpie", magpie);
-    let peer = |t| run_peer(&args, t).and_then(|(r, ok)| Ok((serde_json::to_value(&r).map_err(|e| e.to_string())?, ok)));
-    record_result("socketio", peer(Target::Socketio));
+    // magpie, through magpie-bench's own path.
+    record_result("magpie", crate::run_load(&args));
+    record_result("socketio", run_peer(&args, Target::Socketio));
     if args.scenario == Scenario::Fanout {
-        record_result("ceiling", peer(Target::Ceiling));
+        record_result("ceiling", run_peer(&args, Target::Ceiling));
     }
 
-    let get = |name: &str, path: &str| -> Option<f64> {
-        let mut v = results.get(name)?;
-        for key in path.split('.') {
-            v = v.get(key)?;
-        }
-        v.as_f64()
+    let load = |name: &str| match results.get(name) {
+        Some(CompareEntry::Report(r)) => r.load.as_ref(),
+        _ => None,
     };
     let ratio = |a: Option<f64>, b: Option<f64>| match (a, b) {
         (Some(a), Some(b)) if b > 0.0 && a.is_finite() && b.is_finite() => Some((a / b * 1000.0).round() / 1000.0),
         _ => None,
     };
-    let dps = |n: &str| get(n, "deliveries_per_s");
-    let per_cpu = |n: &str| if n == "magpie" { get(n, "cpu.deliveries_per_engine_cpu_s") } else { get(n, "cpu.deliveries_per_server_cpu_s") };
-    let p = |n: &str, q: &str| get(n, &format!("latency_us.deliver.{q}"));
-    let ratios = json!({
-        "deliveries_per_s": {
-            "engine_over_socketio": ratio(dps("magpie"), dps("socketio")),
-            "engine_over_ceiling": ratio(dps("magpie"), dps("ceiling")),
-        },
-        "deliveries_per_server_cpu_s": {
-            "engine_over_socketio": ratio(per_cpu("magpie"), per_cpu("socketio")),
-            "engine_over_ceiling": ratio(per_cpu("magpie"), per_cpu("ceiling")),
-        },
-    });
-    let side = |q: &str| json!({ "magpie": p("magpie", q), "socketio": p("socketio", q), "ceiling": p("ceiling", q) });
-    let out = json!({
-        "compare": true,
-        "scenario": args.scenario,
-        "magpie_transport": args.transport,
-        "quick": args.quick,
-        "started_unix_s": started,
-        "load_avg_1m_before": load_before,
-        "load_avg_1m_after": sys::load_average().unwrap_or(f64::NAN),
-        "ratios": ratios,
-        "deliver_latency_us": { "p50": side("p50_us"), "p99": side("p99_us"), "p999": side("p999_us") },
-        "design_targets": {
-            "engine_over_ceiling_at_least": 0.7,
-            "engine_over_socketio_per_cpu_s_at_least": 10.0,
-        },
-        "results": Value::Object(results.clone()),
-    });
+    let dps = |n: &str| load(n).and_then(|l| l.deliveries_per_s);
+    let per_cpu = |n: &str| load(n).and_then(|l| l.cpu.server.deliveries_per_cpu_s());
+    let engine_over = |get: &dyn Fn(&str) -> Option<f64>| EngineOver {
+        engine_over_socketio: ratio(get("magpie"), get("socketio")),
+        engine_over_ceiling: ratio(get("magpie"), get("ceiling")),
+    };
+    let side = |q: fn(&LatencySummary) -> f64| {
+        let p = |n: &str| load(n).map(|l| q(&l.latency_us.deliver));
+        Targets { magpie: p("magpie"), socketio: p("socketio"), ceiling: p("ceiling") }
+    };
+    let out = Compare {
+        compare: true,
+        scenario: args.scenario.name().into(),
+        magpie_transport: crate::transport_name(args.transport).into(),
+        quick: args.quick,
+        started_unix_s: Some(started),
+        machine: report::machine(load_before, sys::raise_nofile_limit()),
+        ratios: Ratios { deliveries_per_s: engine_over(&dps), deliveries_per_server_cpu_s: engine_over(&per_cpu) },
+        deliver_latency_us: SideBySide { p50: side(|l| l.p50_us), p99: side(|l| l.p99_us), p999: side(|l| l.p999_us) },
+        design_targets: DesignTargets { engine_over_ceiling_at_least: 0.7, engine_over_socketio_per_cpu_s_at_least: 10.0 },
+        results: CompareResults::ByTarget(BTreeMap::new()),
+    };
 
-    println!(
-        "\ncomparison — {} (magpie over {}), load avg {load_before:.2} before",
-        scenario_label(args.scenario),
-        serde_json::to_value(args.transport).ok().and_then(|v| v.as_str().map(str::to_owned)).unwrap_or_default()
-    );
+    println!("\ncomparison — {} (magpie over {}), load avg {load_before:.2} before", out.scenario, out.magpie_transport);
     println!(
         "  {:<10} {:>14} {:>14} {:>22} {:>10} {:>10} {:>10} {:>13}",
         "target", "deliveries/s", "server CPU s", "deliveries/server-CPU-s", "p50 µs", "p99 µs", "p99.9 µs", "exactly once"
     );
+    let f = |x: Option<f64>| x.map(|x| format!("{x:.1}")).unwrap_or_else(|| "—".into());
     for name in ["magpie", "socketio", "ceiling"] {
         if !results.contains_key(name) {
             continue;
         }
-        let cpu = if name == "magpie" { get(name, "cpu.engine_s") } else { get(name, "cpu.server_s") };
-        let once = results.get(name).and_then(|v| v.get("delivery_check")).and_then(|d| d.get("exactly_once")).and_then(Value::as_bool);
-        let f = |x: Option<f64>| x.map(|x| format!("{x:.1}")).unwrap_or_else(|| "—".into());
+        let l = load(name);
+        let quantile = |q: fn(&LatencySummary) -> f64| l.map(|l| q(&l.latency_us.deliver));
         println!(
             "  {:<10} {:>14} {:>14} {:>22} {:>10} {:>10} {:>10} {:>13}",
             name,
             f(dps(name)),
-            cpu.map(|x| format!("{x:.3}")).unwrap_or_else(|| "—".into()),
+            l.map(|l| format!("{:.3}", l.cpu.server.seconds())).unwrap_or_else(|| "—".into()),
             f(per_cpu(name)),
-            f(p(name, "p50_us")),
-            f(p(name, "p99_us")),
-            f(p(name, "p999_us")),
-            once.map(|b| b.to_string()).unwrap_or_else(|| "—".into())
+            f(quantile(|q| q.p50_us)),
+            f(quantile(|q| q.p99_us)),
+            f(quantile(|q| q.p999_us)),
+            l.map(|l| l.delivery_check.exactly_once.to_string()).unwrap_or_else(|| "—".into())
         );
     }
-    let r = |a: &str, b: &str| out["ratios"][a][b].as_f64().map(|x| format!("{x:.3}")).unwrap_or_else(|| "—".into());
+    let r = |x: Option<f64>| x.map(|x| format!("{x:.3}")).unwrap_or_else(|| "—".into());
     println!(
         "  engine ÷ socket.io: deliveries/s {}, per server CPU-s {};  engine ÷ ceiling: deliveries/s {}, per server CPU-s {}",
-        r("deliveries_per_s", "engine_over_socketio"),
-        r("deliveries_per_server_cpu_s", "engine_over_socketio"),
-        r("deliveries_per_s", "engine_over_ceiling"),
-        r("deliveries_per_server_cpu_s", "engine_over_ceiling"),
+        r(out.ratios.deliveries_per_s.engine_over_socketio),
+        r(out.ratios.deliveries_per_server_cpu_s.engine_over_socketio),
+        r(out.ratios.deliveries_per_s.engine_over_ceiling),
+        r(out.ratios.deliveries_per_server_cpu_s.engine_over_ceiling),
     );
-    write_json(&args.out, &out)?;
+    let out = Compare { results: CompareResults::ByTarget(results), ..out };
+    report::write_json(args.out.as_ref(), &out)?;
     Ok(all_ok)
 }
