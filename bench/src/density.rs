@@ -61,12 +61,10 @@ pub fn run(plan: DensityPlan, engine_pid: u32) -> Density {
         plan,
     });
     let pid = engine_pid.to_string();
-    let handles: Vec<_> = (0..workers)
-        .map(|w| {
-            let shared = shared.clone();
-            std::thread::Builder::new().name(format!("density-{w}")).spawn(move || worker(w, workers, shared)).expect("spawning a worker")
-        })
-        .collect();
+    let handles = {
+        let shared = shared.clone();
+        crate::open_loop::spawn_workers(workers, "density", move |w| worker(w, workers, shared.clone()))
+    };
     let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("runtime");
     let cpu0 = sys::cpu_seconds(&pid).unwrap_or(f64::NAN);
     let baseline = sys::rss_kib(&pid).unwrap_or(0);
@@ -144,70 +142,66 @@ pub fn run(plan: DensityPlan, engine_pid: u32) -> Density {
     }
 }
 
-fn worker(w: usize, workers: usize, shared: Arc<Shared>) {
-    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("worker runtime");
-    let local = tokio::task::LocalSet::new();
-    local.block_on(&rt, async move {
-        let plan = &shared.plan;
-        let max = plan.steps.last().copied().unwrap_or(0);
-        let mine_total = (w..max).step_by(workers).count();
-        let connectors = match plan.target.connectors(w, workers, mine_total) {
-            Ok(c) => Rc::new(c),
-            Err(e) => {
-                shared.errors.lock().unwrap().push(format!("worker {w}: {e}"));
-                Rc::new(Vec::new())
-            }
-        };
-        let gate = Rc::new(Semaphore::new((plan.concurrency / workers).max(1)));
-        let mut conns = Vec::new();
-        let mut prev = 0;
-        for &step in &plan.steps {
-            shared.barrier.wait().await; // go
-            if shared.stop.load(Relaxed) {
-                break;
-            }
-            let tasks: Vec<_> = (prev..step)
-                .filter(|i| i % workers == w)
-                .map(|index| {
-                    let (shared, connectors, gate) = (shared.clone(), connectors.clone(), gate.clone());
-                    tokio::task::spawn_local(async move {
-                        let _permit = gate.acquire().await.expect("never closed");
-                        if connectors.is_empty() && shared.plan.target.transport == TransportKind::Quic {
-                            return None;
-                        }
-                        let t = &shared.plan.target;
-                        let r = async {
-                            let (mut conn, _) = t.connect(&connectors, index / workers, index).await?;
-                            let rid = FIRST_FREE_REQUEST_ID;
-                            request(&mut conn, rid, encode::sync(rid, &[]), t.op_timeout).await.map_err(|e| format!("client {index}: sync: {e}"))?;
-                            Ok::<_, String>(conn)
-                        }
-                        .await;
-                        match r {
-                            Ok(conn) => {
-                                shared.connected.fetch_add(1, Relaxed);
-                                Some(conn)
-                            }
-                            Err(e) => {
-                                let mut errs = shared.errors.lock().unwrap();
-                                if errs.len() < 20 {
-                                    errs.push(e);
-                                }
-                                None
-                            }
-                        }
-                    })
-                })
-                .collect();
-            for t in tasks {
-                if let Ok(Some(conn)) = t.await {
-                    conns.push(conn);
-                }
-            }
-            prev = step;
-            shared.barrier.wait().await; // done
+async fn worker(w: usize, workers: usize, shared: Arc<Shared>) {
+    let plan = &shared.plan;
+    let max = plan.steps.last().copied().unwrap_or(0);
+    let mine_total = (w..max).step_by(workers).count();
+    let connectors = match plan.target.connectors(w, workers, mine_total) {
+        Ok(c) => Rc::new(c),
+        Err(e) => {
+            shared.errors.lock().unwrap().push(format!("worker {w}: {e}"));
+            Rc::new(Vec::new())
         }
-        shared.barrier.wait().await; // release
-        drop(conns);
-    });
+    };
+    let gate = Rc::new(Semaphore::new((plan.concurrency / workers).max(1)));
+    let mut conns = Vec::new();
+    let mut prev = 0;
+    for &step in &plan.steps {
+        shared.barrier.wait().await; // go
+        if shared.stop.load(Relaxed) {
+            break;
+        }
+        let tasks: Vec<_> = (prev..step)
+            .filter(|i| i % workers == w)
+            .map(|index| {
+                let (shared, connectors, gate) = (shared.clone(), connectors.clone(), gate.clone());
+                tokio::task::spawn_local(async move {
+                    let _permit = gate.acquire().await.expect("never closed");
+                    if connectors.is_empty() && shared.plan.target.transport == TransportKind::Quic {
+                        return None;
+                    }
+                    let t = &shared.plan.target;
+                    let r = async {
+                        let (mut conn, _) = t.connect(&connectors, index / workers, index).await?;
+                        let rid = FIRST_FREE_REQUEST_ID;
+                        request(&mut conn, rid, encode::sync(rid, &[]), t.op_timeout).await.map_err(|e| format!("client {index}: sync: {e}"))?;
+                        Ok::<_, String>(conn)
+                    }
+                    .await;
+                    match r {
+                        Ok(conn) => {
+                            shared.connected.fetch_add(1, Relaxed);
+                            Some(conn)
+                        }
+                        Err(e) => {
+                            let mut errs = shared.errors.lock().unwrap();
+                            if errs.len() < 20 {
+                                errs.push(e);
+                            }
+                            None
+                        }
+                    }
+                })
+            })
+            .collect();
+        for t in tasks {
+            if let Ok(Some(conn)) = t.await {
+                conns.push(conn);
+            }
+        }
+        prev = step;
+        shared.barrier.wait().await; // done
+    }
+    shared.barrier.wait().await; // release
+    drop(conns);
 }

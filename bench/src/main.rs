@@ -10,6 +10,7 @@ mod density;
 mod engine;
 mod history;
 mod load;
+mod open_loop;
 mod peers;
 mod report;
 mod scrape;
@@ -21,16 +22,13 @@ mod sys;
 use clap::{Parser, ValueEnum};
 use engine::{Engine, EngineOptions};
 use connect::{Target, TransportKind};
-use load::{Plan, Scenario, Shared, WorkerReport};
-use magpie_bench_report::{Config, Cpu, DeliveryCheck, Errors, Latency, Load, Machine, Report, ServerCpu};
-use report::{per_s, round3};
-use stats::{new_histogram, summarize, totals, WorkerCounters};
-use std::collections::{BTreeMap, HashMap};
+use load::Scenario;
+use magpie_bench_report::{Config, Report};
+use open_loop::{LoadPlan, Peer};
+use report::round3;
 use std::net::{IpAddr, Ipv4Addr};
-use std::path::PathBuf;
-use std::sync::atomic::{AtomicBool, AtomicU64};
-use std::sync::{Arc, Mutex, OnceLock};
-use std::time::{Duration, Instant};
+use std::path::{Path, PathBuf};
+use std::time::Duration;
 
 /// Open-loop load generator for the magpie engine.
 #[derive(Parser, Debug, Clone)]
@@ -198,9 +196,7 @@ fn run_load(args: &Args) -> Result<(Report, bool), String> {
     };
     let workers = args.workers.max(1);
     let source_ips = source_ips(&args);
-    let nofile = check_nofile(&args, clients)?;
-    let load_before = sys::load_average().unwrap_or(f64::NAN);
-    let (engine, engine_path) = start_engine(&args, if args.accounts == Accounts::Seed { clients } else { 0 })?;
+    let (engine, engine_path, nofile, load_before) = launch(args, clients, if args.accounts == Accounts::Seed { clients } else { 0 })?;
     eprintln!(
         "magpie-bench: {} over {} — engine pid {} (quic {}, ws {}), {clients} clients, {rate} msg/s for {duration} s",
         scenario.name(),
@@ -210,125 +206,34 @@ fn run_load(args: &Args) -> Result<(Report, bool), String> {
         engine.ws_addr
     );
 
-    let seed_s = engine.seed_s;
-    let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
-    let shared = Arc::new(Shared {
-        plan: Plan {
-            scenario,
-            target: target(&args, &engine, clients),
-            clients,
-            workers,
-            per_sender_rate: rate / senders.len() as f64,
-            senders: senders.clone(),
-            duration: Duration::from_secs_f64(duration),
-            warmup: Duration::from_secs_f64(warmup),
-            msg_size: args.msg_size,
-            members_per_chat: if scenario.one_group() { group as u64 } else { 2 },
-            register_concurrency: args.register_concurrency.max(1),
-            op_timeout: Duration::from_secs(120),
-            epoch: Instant::now(),
-        },
-        user_ids: (0..clients).map(|_| AtomicU64::new(0)).collect(),
-        chat_ids: (0..clients).map(|_| AtomicU64::new(0)).collect(),
-        group_cursor: AtomicU64::new(0),
-        barrier: tokio::sync::Barrier::new(workers + 1),
-        start: OnceLock::new(),
-        failed: AtomicBool::new(false),
-        failure: Mutex::new(Vec::new()),
-        counters: (0..workers).map(|_| WorkerCounters::default()).collect(),
-        stop: stop_rx,
-    });
-
-    let setup_start = Instant::now();
-    let handles: Vec<_> = (0..workers)
-        .map(|w| {
-            let shared = shared.clone();
-            std::thread::Builder::new()
-                .name(format!("bench-worker-{w}"))
-                .spawn(move || load::run_worker(w, shared))
-                .expect("spawning a worker thread")
-        })
-        .collect();
-
-    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().map_err(|e| e.to_string())?;
-    let timing = rt.block_on(async {
-        let s = &shared;
-        s.barrier.wait().await;
-        eprintln!("magpie-bench: {clients} clients signed in in {:.1} s", setup_start.elapsed().as_secs_f64());
-        s.barrier.wait().await;
-        s.barrier.wait().await;
-        let setup_s = setup_start.elapsed().as_secs_f64();
-        eprintln!("magpie-bench: chats created and connections synced; setup took {setup_s:.1} s");
-        let metrics0 = scrape::fetch(engine.ws_addr).await;
-        let engine_cpu0 = engine.cpu_seconds();
-        let gen_cpu0 = sys::cpu_seconds("self").unwrap_or(f64::NAN);
-        let start = Instant::now() + Duration::from_millis(200);
-        let _ = s.start.set(start);
-        s.barrier.wait().await;
-        let mut drained = false;
-        let mut schedule_end = start;
-        if !s.failed.load(std::sync::atomic::Ordering::Relaxed) {
-            tokio::time::sleep_until((start + Duration::from_secs_f64(duration)).into()).await;
-            // Senders that fall behind keep going after the schedule's end.
-            while totals(&s.counters).senders_running > 0 {
-                tokio::time::sleep(Duration::from_millis(5)).await;
-            }
-            schedule_end = Instant::now();
-            let deadline = schedule_end + Duration::from_secs_f64(args.drain_timeout);
-            loop {
-                let t = totals(&s.counters);
-                let all_answered = t.acked + t.errored >= t.sent;
-                if all_answered && t.delivered >= t.expected {
-                    drained = true;
-                    break;
-                }
-                if Instant::now() >= deadline || t.dead > 0 && all_answered {
-                    break;
-                }
-                tokio::time::sleep(Duration::from_millis(2)).await;
-            }
-        }
-        let end = Instant::now();
-        let engine_cpu1 = engine.cpu_seconds();
-        let gen_cpu1 = sys::cpu_seconds("self").unwrap_or(f64::NAN);
-        let metrics1 = scrape::fetch(engine.ws_addr).await;
-        let _ = stop_tx.send(true);
-        Timing {
-            setup_s,
-            start,
-            drain_s: end.saturating_duration_since(schedule_end).as_secs_f64(),
-            window_s: end.saturating_duration_since(start).as_secs_f64(),
-            drained,
-            engine_cpu: engine_cpu1 - engine_cpu0,
-            gen_cpu: gen_cpu1 - gen_cpu0,
-            engine_metrics: match (metrics0, metrics1) {
-                (Ok(a), Ok(b)) => Ok(scrape::delta(&a, &b)),
-                (Err(e), _) | (_, Err(e)) => Err(e),
-            },
-        }
-    });
-    let reports: Vec<WorkerReport> = handles.into_iter().map(|h| h.join().expect("worker panicked")).collect();
+    let magpie = load::Magpie::new(scenario, target(args, &engine, clients), clients, args.register_concurrency.max(1));
+    let plan = LoadPlan {
+        clients,
+        workers,
+        per_sender_rate: rate / senders.len() as f64,
+        senders: senders.clone(),
+        duration: Duration::from_secs_f64(duration),
+        warmup: Duration::from_secs_f64(warmup),
+        msg_size: args.msg_size,
+        room_size: if scenario.one_group() { group as u64 } else { 2 },
+    };
+    let ws_addr = engine.ws_addr;
+    let outcome = open_loop::run_load(magpie, plan, &|| engine.cpu_seconds(), Duration::from_secs_f64(args.drain_timeout), || scrape::fetch(ws_addr))?;
     let engine_rss = engine.rss_kib();
-    let banner = engine.banner.clone();
-    let failures = shared.failure.lock().unwrap().clone();
+    let failures = outcome.shared.run.failures();
     if !failures.is_empty() {
         let tail = engine.log_tail(30);
         engine.stop();
         return Err(format!("setup failed:\n  {}\nengine log tail:\n{tail}", failures.join("\n  ")));
     }
+    let len = &outcome.owed;
     let history = (scenario == Scenario::Storage).then(|| {
-        let mut len: HashMap<u64, u64> = HashMap::new();
-        for r in &reports {
-            for (chat, n) in &r.acked_per_chat {
-                *len.entry(*chat).or_default() += n;
-            }
-        }
         // One reader per chat (its even-numbered member), up to --readers.
         let readers: Vec<(usize, u64, u64)> = (0..clients)
             .step_by(2)
             .take(args.readers)
             .map(|i| {
-                let chat = shared.chat_ids[i].load(std::sync::atomic::Ordering::Relaxed);
+                let chat = outcome.shared.peer.room(i);
                 (i, chat, len.get(&chat).copied().unwrap_or(0))
             })
             .collect();
@@ -336,7 +241,7 @@ fn run_load(args: &Args) -> Result<(Report, bool), String> {
         eprintln!("magpie-bench: history: {} readers, {pages_rate} pages/s of {} for {duration} s", readers.len(), args.page);
         history::run(
             history::HistoryPlan {
-                target: target(&args, &engine, clients),
+                target: target(args, &engine, clients),
                 readers,
                 rate: pages_rate,
                 duration: Duration::from_secs_f64(duration),
@@ -345,61 +250,14 @@ fn run_load(args: &Args) -> Result<(Report, bool), String> {
             engine.pid,
         )
     });
-    engine.stop();
 
-    // ---- merge
-    let t = totals(&shared.counters);
-    let (mut deliver, mut from_send, mut echo, mut ack, mut send_lag, mut last) =
-        (new_histogram(), new_histogram(), new_histogram(), new_histogram(), new_histogram(), new_histogram());
-    let mut errors: BTreeMap<String, u64> = BTreeMap::new();
-    let mut acked_per_chat: HashMap<u64, u64> = HashMap::new();
-    let mut per_message: HashMap<(u64, u64), (u64, u32, u64)> = HashMap::new();
-    let (mut first_ns, mut last_ns) = (u64::MAX, 0u64);
-    for r in &reports {
-        deliver.add(&r.deliver).expect("same bounds");
-        from_send.add(&r.deliver_from_send).expect("same bounds");
-        echo.add(&r.echo).expect("same bounds");
-        ack.add(&r.ack).expect("same bounds");
-        send_lag.add(&r.send_lag).expect("same bounds");
-        for (k, v) in &r.errors {
-            *errors.entry(k.clone()).or_default() += v;
-        }
-        for (chat, n) in &r.acked_per_chat {
-            *acked_per_chat.entry(*chat).or_default() += n;
-        }
-        for (key, (intended, n, max)) in &r.per_message {
-            let e = per_message.entry(*key).or_insert((*intended, 0, 0));
-            e.1 += n;
-            e.2 = e.2.max(*max);
-        }
-        first_ns = first_ns.min(r.first_delivery_ns);
-        last_ns = last_ns.max(r.last_delivery_ns);
-    }
-    let recipients_per_message = shared.plan.members_per_chat.saturating_sub(1) as u32;
-    let mut incomplete = 0;
-    for (_, n, max) in per_message.values() {
-        if *n < recipients_per_message {
-            incomplete += 1;
-        } else {
-            last.saturating_record((*max).max(1));
-        }
-    }
-    let (mut expected, mut received, mut duplicates, mut out_of_order, mut missing) = (0u64, 0u64, 0u64, 0u64, 0u64);
-    for r in reports.iter().flat_map(|r| &r.receivers) {
-        let want = acked_per_chat.get(&r.chat_id).copied().unwrap_or(0);
-        expected += want;
-        received += r.distinct;
-        duplicates += r.duplicates;
-        out_of_order += r.out_of_order;
-        missing += want.saturating_sub(r.distinct);
-    }
-    let receivers = reports.iter().map(|r| r.receivers.len()).sum::<usize>();
-    let error_total: u64 = errors.values().sum();
-    let exactly_once = receivers == clients && missing == 0 && duplicates == 0 && received == expected && t.acked == t.sent;
-    let start_ns = timing.start.saturating_duration_since(shared.plan.epoch).as_nanos() as u64;
-    let delivery_span = last_ns.saturating_sub(start_ns) as f64 / 1e9;
-    let recipient_deliveries = t.delivered - t.echoes;
-    let chats = acked_per_chat.len().max(if scenario.one_group() { 1 } else { clients / 2 });
+    let chats = len.len().max(if scenario.one_group() { 1 } else { clients / 2 });
+    let load = outcome.section(rate, duration, engine_rss);
+    let (before, after) = outcome.scrapes;
+    let engine_metrics = match (before, after) {
+        (Ok(a), Ok(b)) => Ok(scrape::delta(&a, &b)),
+        (Err(e), _) | (_, Err(e)) => Err(e),
+    };
     let config = Config {
         clients,
         chats: Some(chats),
@@ -418,55 +276,14 @@ fn run_load(args: &Args) -> Result<(Report, bool), String> {
         conns_per_endpoint: Some(conns_per_endpoint(args, clients)),
         ..Config::default()
     };
-    let load = Load {
-        offered_msgs_per_s: Some(rate),
-        sent: t.sent,
-        acked: Some(t.acked),
-        sent_per_s: per_s(t.sent, duration),
-        acked_per_s: Some(per_s(t.acked, duration)),
-        echoed: None,
-        deliveries: recipient_deliveries,
-        echo_deliveries: t.echoes,
-        deliveries_per_s: Some(per_s(t.delivered, delivery_span)),
-        recipient_deliveries_per_s: Some(per_s(recipient_deliveries, delivery_span)),
-        drain_s: round3(timing.drain_s),
-        drained: timing.drained,
-        latency_us: Latency {
-            deliver: summarize(&deliver),
-            deliver_from_send: summarize(&from_send),
-            last_recipient: summarize(&last),
-            ack: Some(summarize(&ack)),
-            echo: summarize(&echo),
-            send_lag: summarize(&send_lag),
-        },
-        errors: Errors { total: error_total, by_code: errors, dead_connections: t.dead },
-        delivery_check: DeliveryCheck {
-            expected,
-            received,
-            missing,
-            duplicates,
-            out_of_order,
-            incomplete_messages: incomplete,
-            exactly_once,
-        },
-        cpu: Cpu {
-            window_s: round3(timing.window_s),
-            generator_s: round3(timing.gen_cpu),
-            generator_cores_busy: round3(timing.gen_cpu / timing.window_s.max(1e-9)),
-            server: ServerCpu::new(
-                true,
-                round3(timing.engine_cpu),
-                round3(timing.engine_cpu / timing.window_s.max(1e-9)),
-                per_s(t.delivered, timing.engine_cpu),
-                (engine_rss as f64 / 1024.0 * 10.0).round() / 10.0,
-            ),
-        },
-    };
+    let (exactly_once, error_total) = (load.delivery_check.exactly_once, load.errors.total);
+    let header = header(args, config, load_before, nofile, &engine, &engine_path, outcome.timing.setup_s);
+    engine.stop();
     let report = Report {
         load: Some(load),
         history,
-        engine_metrics: Some(timing.engine_metrics),
-        ..header(args, config, report::machine(load_before, nofile), format!("{banner} ({})", engine_path.display()), seed_s, timing.setup_s)
+        engine_metrics: Some(engine_metrics),
+        ..header
     };
     report::print_load(&report);
     match report.engine_metrics.as_ref().expect("set above") {
@@ -508,31 +325,21 @@ fn run_load(args: &Args) -> Result<(Report, bool), String> {
     Ok((report, ok))
 }
 
-/// The common header of the engine's reports; the caller adds the scenario's section.
-fn header(args: &Args, config: Config, machine: Machine, server: String, seed_s: f64, setup_s: f64) -> Report {
+/// The common header of the engine's reports (the machine as it is now, with the load average
+/// taken before the run); the caller adds the scenario's section.
+fn header(args: &Args, config: Config, load_before: f64, nofile: u64, engine: &Engine, engine_path: &Path, setup_s: f64) -> Report {
     Report {
         scenario: args.scenario.name().into(),
         target: "magpie".into(),
         transport: transport_name(args.transport).into(),
         quick: args.quick,
         config,
-        machine,
-        server,
-        seed_s: Some(round3(seed_s)),
+        machine: report::machine(load_before, nofile),
+        server: format!("{} ({})", engine.banner, engine_path.display()),
+        seed_s: Some(round3(engine.seed_s)),
         setup_s: round3(setup_s),
         ..Report::default()
     }
-}
-
-struct Timing {
-    engine_metrics: Result<magpie_bench_report::EngineMetrics, String>,
-    setup_s: f64,
-    start: Instant,
-    drain_s: f64,
-    window_s: f64,
-    drained: bool,
-    engine_cpu: f64,
-    gen_cpu: f64,
 }
 
 /// QUIC connections per client UDP socket: 4 by default (spread over the engine's shards), more
@@ -547,9 +354,7 @@ fn run_density(args: &Args) -> Result<(Report, bool), String> {
     let clients = args.clients.unwrap_or(if args.quick { 40 } else { 10_000 });
     let steps_n = args.steps.clamp(1, clients.max(1));
     let steps: Vec<usize> = (1..=steps_n).map(|k| clients * k / steps_n).collect();
-    let nofile = check_nofile(args, clients)?;
-    let load_before = sys::load_average().unwrap_or(f64::NAN);
-    let (engine, engine_path) = start_engine(args, clients)?;
+    let (engine, engine_path, nofile, load_before) = launch(args, clients, clients)?;
     eprintln!(
         "magpie-bench: density over {} — engine pid {}, up to {clients} idle connections in {steps_n} steps ({} accounts seeded in {:.1} s)",
         transport_name(args.transport),
@@ -577,16 +382,12 @@ fn run_density(args: &Args) -> Result<(Report, bool), String> {
         ..Config::default()
     };
     let setup_s = result.points.iter().map(|p| p.setup_s).sum();
-    let server = format!("{} ({})", engine.banner, engine_path.display());
-    let report = Report {
-        density: Some(result),
-        ..header(args, config, report::machine(load_before, nofile), server, engine.seed_s, setup_s)
-    };
+    let header = header(args, config, load_before, nofile, &engine, &engine_path, setup_s);
     engine.stop();
-    let r = report.density.as_ref().expect("set above");
+    let r = &result;
     println!(
         "\ndensity over {} — {} idle connections (stopped: {}); {:.2} KiB per idle connection (RSS slope), setup {:.0} connections/s; baseline RSS {:.1} MiB",
-        report.transport,
+        header.transport,
         r.max_connections,
         r.stopped_because,
         r.kib_per_idle_connection,
@@ -609,7 +410,7 @@ fn run_density(args: &Args) -> Result<(Report, bool), String> {
         println!("  errors: {:?}", r.errors);
     }
     let ok = r.errors.is_empty() && r.max_connections as usize == clients;
-    Ok((report, ok))
+    Ok((Report { density: Some(result), ..header }, ok))
 }
 
 fn run_storm(args: &Args) -> Result<(Report, bool), String> {
@@ -620,9 +421,7 @@ fn run_storm(args: &Args) -> Result<(Report, bool), String> {
     let rate = args.rate.unwrap_or(if args.quick { 100.0 } else { 2000.0 });
     let duration = args.duration.unwrap_or(if args.quick { 3.0 } else { 10.0 });
     let storm_at = args.storm_at.unwrap_or(duration / 2.0).min(duration);
-    let nofile = check_nofile(args, clients)?;
-    let load_before = sys::load_average().unwrap_or(f64::NAN);
-    let (engine, engine_path) = start_engine(args, clients)?;
+    let (engine, engine_path, nofile, load_before) = launch(args, clients, clients)?;
     eprintln!(
         "magpie-bench: storm over {} — engine pid {}, {clients} clients at {rate} msg/s, all drop at {storm_at} s of {duration} s",
         transport_name(args.transport),
@@ -658,16 +457,12 @@ fn run_storm(args: &Args) -> Result<(Report, bool), String> {
         shards: Some(args.shards),
         ..Config::default()
     };
-    let server = format!("{} ({})", engine.banner, engine_path.display());
-    let report = Report {
-        storm: Some(result),
-        ..header(args, config, report::machine(load_before, nofile), server, engine.seed_s, setup_s)
-    };
+    let header = header(args, config, load_before, nofile, &engine, &engine_path, setup_s);
     engine.stop();
-    let r = report.storm.as_ref().expect("set above");
+    let r = &result;
     println!(
         "\nstorm over {} — {} clients, {} resynced; all synced {:.3} s after the drop (per client p50 {:.1} ms, p99 {:.1} ms, max {:.1} ms)",
-        report.transport,
+        header.transport,
         r.clients,
         r.resynced,
         r.all_synced_s,
@@ -697,7 +492,7 @@ fn run_storm(args: &Args) -> Result<(Report, bool), String> {
         r.engine_cpu_s
     );
     let ok = r.exactly_once && r.drained;
-    Ok((report, ok))
+    Ok((Report { storm: Some(result), ..header }, ok))
 }
 
 fn source_ips(args: &Args) -> Vec<IpAddr> {
@@ -714,7 +509,11 @@ fn check_nofile(args: &Args, clients: usize) -> Result<u64, String> {
     Ok(nofile)
 }
 
-fn start_engine(args: &Args, seed_accounts: usize) -> Result<(Engine, PathBuf), String> {
+/// Checks that `clients` connections fit, takes the load average, and starts the engine with
+/// `seed_accounts` accounts: the engine, its binary, the open-files limit and the load average.
+fn launch(args: &Args, clients: usize, seed_accounts: usize) -> Result<(Engine, PathBuf, u64, f64), String> {
+    let nofile = check_nofile(args, clients)?;
+    let load_before = sys::load_average().unwrap_or(f64::NAN);
     let engine_path = args.engine.clone().unwrap_or_else(default_engine);
     let engine = Engine::start(&EngineOptions {
         binary: &engine_path,
@@ -724,7 +523,7 @@ fn start_engine(args: &Args, seed_accounts: usize) -> Result<(Engine, PathBuf), 
         keep_data: args.keep_data,
         seed_accounts,
     })?;
-    Ok((engine, engine_path))
+    Ok((engine, engine_path, nofile, load_before))
 }
 
 fn target(args: &Args, engine: &Engine, clients: usize) -> Target {

@@ -84,12 +84,12 @@ pub fn print_load(r: &Report) {
     println!(
         "  cpu over {:.2} s: server {:.2} s ({:.2} cores), generator {:.2} s ({:.2} cores); {:.0} deliveries per server CPU-second; server RSS {:.1} MiB",
         l.cpu.window_s,
-        server.seconds(),
-        server.cores_busy(),
+        server.s,
+        server.cores_busy,
         l.cpu.generator_s,
         l.cpu.generator_cores_busy,
-        server.deliveries_per_cpu_s().unwrap_or(0.0),
-        server.rss_mib_after()
+        server.deliveries_per_cpu_s.unwrap_or(0.0),
+        server.rss_mib_after
     );
     let d = &l.delivery_check;
     println!(

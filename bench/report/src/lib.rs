@@ -239,73 +239,53 @@ pub struct Cpu {
     pub server: ServerCpu,
 }
 
-/// The server's share, named for what it is: the engine (`engine_*`) or a peer's server
-/// (`server_*`), as the reports have always said it.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-#[serde(untagged)]
-pub enum ServerCpu {
-    Peer {
-        #[serde(deserialize_with = "lenient::num")]
-        deliveries_per_server_cpu_s: Option<f64>,
-        #[serde(default)]
-        server_s: f64,
-        #[serde(default)]
-        server_cores_busy: f64,
-        #[serde(default)]
-        server_rss_mib_after: f64,
-    },
-    Engine {
-        #[serde(default, deserialize_with = "lenient::num")]
-        deliveries_per_engine_cpu_s: Option<f64>,
-        #[serde(default)]
-        engine_s: f64,
-        #[serde(default)]
-        engine_cores_busy: f64,
-        #[serde(default)]
-        engine_rss_mib_after: f64,
-    },
-}
-
-impl Default for ServerCpu {
-    fn default() -> ServerCpu {
-        ServerCpu::Engine { deliveries_per_engine_cpu_s: None, engine_s: 0.0, engine_cores_busy: 0.0, engine_rss_mib_after: 0.0 }
-    }
+/// The server's share, named for what it is: `engine_s`, `engine_cores_busy`,
+/// `deliveries_per_engine_cpu_s`, `engine_rss_mib_after` for the engine, `server_*` for a peer's
+/// server, as the reports have always said it.
+#[derive(Debug, Clone, Default)]
+pub struct ServerCpu {
+    /// Whether the server is the engine (which names the fields).
+    pub engine: bool,
+    pub s: f64,
+    pub cores_busy: f64,
+    pub deliveries_per_cpu_s: Option<f64>,
+    pub rss_mib_after: f64,
 }
 
 impl ServerCpu {
-    /// The engine's or the peer server's figures, whichever this is: CPU seconds, cores busy,
-    /// deliveries per CPU-second, RSS in MiB at the end.
-    pub fn new(engine: bool, s: f64, cores_busy: f64, deliveries_per_cpu_s: f64, rss_mib_after: f64) -> ServerCpu {
-        let per = Some(deliveries_per_cpu_s);
-        if engine {
-            ServerCpu::Engine { deliveries_per_engine_cpu_s: per, engine_s: s, engine_cores_busy: cores_busy, engine_rss_mib_after: rss_mib_after }
-        } else {
-            ServerCpu::Peer { deliveries_per_server_cpu_s: per, server_s: s, server_cores_busy: cores_busy, server_rss_mib_after: rss_mib_after }
-        }
+    /// The JSON names of the four fields, in the order of the struct's.
+    fn names(engine: bool) -> [String; 4] {
+        let p = if engine { "engine" } else { "server" };
+        [format!("{p}_s"), format!("{p}_cores_busy"), format!("deliveries_per_{p}_cpu_s"), format!("{p}_rss_mib_after")]
     }
+}
 
-    pub fn seconds(&self) -> f64 {
-        match self {
-            ServerCpu::Peer { server_s: s, .. } | ServerCpu::Engine { engine_s: s, .. } => *s,
-        }
+impl Serialize for ServerCpu {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap;
+        let [s, busy, per, rss] = ServerCpu::names(self.engine);
+        let mut m = serializer.serialize_map(Some(4))?;
+        m.serialize_entry(&s, &self.s)?;
+        m.serialize_entry(&busy, &self.cores_busy)?;
+        m.serialize_entry(&per, &self.deliveries_per_cpu_s)?;
+        m.serialize_entry(&rss, &self.rss_mib_after)?;
+        m.end()
     }
+}
 
-    pub fn cores_busy(&self) -> f64 {
-        match self {
-            ServerCpu::Peer { server_cores_busy: c, .. } | ServerCpu::Engine { engine_cores_busy: c, .. } => *c,
-        }
-    }
-
-    pub fn deliveries_per_cpu_s(&self) -> Option<f64> {
-        match self {
-            ServerCpu::Peer { deliveries_per_server_cpu_s: d, .. } | ServerCpu::Engine { deliveries_per_engine_cpu_s: d, .. } => *d,
-        }
-    }
-
-    pub fn rss_mib_after(&self) -> f64 {
-        match self {
-            ServerCpu::Peer { server_rss_mib_after: r, .. } | ServerCpu::Engine { engine_rss_mib_after: r, .. } => *r,
-        }
+impl<'de> Deserialize<'de> for ServerCpu {
+    /// From the fields of either naming (a report without any reads as the engine's).
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<ServerCpu, D::Error> {
+        let m = BTreeMap::<String, serde_json::Value>::deserialize(d)?;
+        let engine = !ServerCpu::names(false).iter().any(|k| m.contains_key(k));
+        let [s, busy, per, rss] = ServerCpu::names(engine).map(|k| m.get(&k).and_then(serde_json::Value::as_f64));
+        Ok(ServerCpu {
+            engine,
+            s: s.unwrap_or(f64::NAN),
+            cores_busy: busy.unwrap_or(f64::NAN),
+            deliveries_per_cpu_s: per.filter(|x| x.is_finite() && x.abs() < 1e15),
+            rss_mib_after: rss.unwrap_or(f64::NAN),
+        })
     }
 }
 
@@ -505,7 +485,7 @@ impl Report {
         Some(PeerSummary {
             target: Some(self.target.clone()),
             deliveries_per_s: load.deliveries_per_s,
-            deliveries_per_server_cpu_s: load.cpu.server.deliveries_per_cpu_s(),
+            deliveries_per_server_cpu_s: load.cpu.server.deliveries_per_cpu_s,
         })
     }
 }
@@ -547,4 +527,32 @@ pub struct Targets {
 pub struct DesignTargets {
     pub engine_over_ceiling_at_least: f64,
     pub engine_over_socketio_per_cpu_s_at_least: f64,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn server_cpu_keeps_the_engines_and_the_peers_names() {
+        let engine = ServerCpu { engine: true, s: 2.0, cores_busy: 0.5, deliveries_per_cpu_s: Some(10.0), rss_mib_after: 80.0 };
+        let cpu = Cpu { window_s: 4.0, generator_s: 1.0, generator_cores_busy: 0.25, server: engine };
+        let v = serde_json::to_value(&cpu).unwrap();
+        assert_eq!(v, json!({"window_s": 4.0, "generator_s": 1.0, "generator_cores_busy": 0.25, "engine_s": 2.0,
+            "engine_cores_busy": 0.5, "deliveries_per_engine_cpu_s": 10.0, "engine_rss_mib_after": 80.0}));
+        let back: Cpu = serde_json::from_value(v).unwrap();
+        assert!(back.server.engine && back.server.deliveries_per_cpu_s == Some(10.0));
+        let peer: Cpu = serde_json::from_value(json!({"server_s": 3.0, "deliveries_per_server_cpu_s": 7.0})).unwrap();
+        assert!(!peer.server.engine);
+        assert_eq!((peer.server.s, peer.server.deliveries_per_cpu_s), (3.0, Some(7.0)));
+    }
+
+    #[test]
+    fn the_scenario_section_is_told_by_its_fields() {
+        let r: Report = serde_json::from_value(json!({"scenario": "density", "transport": "ws", "points": [{"connections": 8}]})).unwrap();
+        assert!(r.density.is_some() && r.storm.is_none());
+        let r: Report = serde_json::from_value(json!({"scenario": "storm", "resynced": 20, "clients": 20})).unwrap();
+        assert!(r.storm.is_some_and(|s| s.resynced == 20) && r.density.is_none());
+    }
 }
