@@ -164,38 +164,75 @@ fn run(args: Args) -> Result<bool, String> {
     Ok(ok)
 }
 
+/// The message load the flags ask for, the same for every target (defaults by scenario and
+/// `--quick`).
+struct LoadParams {
+    clients: usize,
+    /// Connections in each chat or room: the group, or 2 for direct chats.
+    room_size: usize,
+    /// The sending clients.
+    senders: Vec<usize>,
+    rate: f64,
+    duration: f64,
+    warmup: f64,
+    workers: usize,
+}
+
+impl LoadParams {
+    fn from_args(args: &Args) -> Result<LoadParams, String> {
+        let scenario = args.scenario;
+        let (d_clients, d_rate, d_duration, d_warmup, d_group, d_senders) = match (scenario, args.quick) {
+            (Scenario::Channel, true) => (200, 2.0, 3.0, 0.0, 200, 1),
+            (Scenario::Channel, false) => (100_000, 1.0, 10.0, 0.0, 100_000, 1),
+            (_, true) => (20, 200.0, 3.0, 0.0, 20, 4),
+            (_, false) => (1000, 2000.0, 10.0, 2.0, 100, 10),
+        };
+        let (clients, room_size, senders) = if scenario.one_group() {
+            let group = args.group.unwrap_or(args.clients.unwrap_or(d_group));
+            if group < 2 {
+                return Err(format!("{} needs a group of at least 2", scenario.name()));
+            }
+            (group, group, (0..args.senders.unwrap_or(d_senders).clamp(1, group)).collect())
+        } else {
+            let clients = args.clients.unwrap_or(d_clients);
+            if clients < 2 || clients % 2 != 0 {
+                return Err(format!("{} needs an even number of clients (at least 2)", scenario.name()));
+            }
+            (clients, 2, (0..clients).collect())
+        };
+        let rate = args.rate.unwrap_or(d_rate);
+        let duration = args.duration.unwrap_or(d_duration);
+        let warmup = args.warmup.unwrap_or(d_warmup).min(duration);
+        if rate <= 0.0 || duration <= 0.0 {
+            return Err("--rate and --duration must be positive".into());
+        }
+        Ok(LoadParams { clients, room_size, senders, rate, duration, warmup, workers: args.workers.max(1) })
+    }
+
+    fn plan(&self, msg_size: usize) -> LoadPlan {
+        LoadPlan {
+            clients: self.clients,
+            workers: self.workers,
+            senders: self.senders.clone(),
+            per_sender_rate: self.rate / self.senders.len() as f64,
+            duration: Duration::from_secs_f64(self.duration),
+            warmup: Duration::from_secs_f64(self.warmup),
+            msg_size,
+            room_size: self.room_size as u64,
+        }
+    }
+}
+
 /// A message-load scenario (one-to-one, fanout, channel, storage) against the engine: its report
 /// and whether it was clean.
 fn run_load(args: &Args) -> Result<(Report, bool), String> {
     let quick = args.quick;
     let scenario = args.scenario;
-    let (d_clients, d_rate, d_duration, d_warmup, d_group, d_senders) = match (scenario, quick) {
-        (Scenario::Channel, true) => (200, 2.0, 3.0, 0.0, 200, 1),
-        (Scenario::Channel, false) => (100_000, 1.0, 10.0, 0.0, 100_000, 1),
-        (_, true) => (20, 200.0, 3.0, 0.0, 20, 4),
-        (_, false) => (1000, 2000.0, 10.0, 2.0, 100, 10),
-    };
-    let group = if scenario.one_group() { args.group.unwrap_or(args.clients.unwrap_or(d_group)) } else { 0 };
-    let clients = if scenario.one_group() { group } else { args.clients.unwrap_or(d_clients) };
-    if !scenario.one_group() && (clients < 2 || clients % 2 != 0) {
-        return Err(format!("{} needs an even number of clients (at least 2)", scenario.name()));
-    }
-    if scenario.one_group() && group < 2 {
-        return Err(format!("{} needs a group of at least 2", scenario.name()));
-    }
-    let rate = args.rate.unwrap_or(d_rate);
-    let duration = args.duration.unwrap_or(d_duration);
-    let warmup = args.warmup.unwrap_or(d_warmup).min(duration);
-    if rate <= 0.0 || duration <= 0.0 {
-        return Err("--rate and --duration must be positive".into());
-    }
-    let senders: Vec<usize> = if scenario.one_group() {
-        (0..args.senders.unwrap_or(d_senders).clamp(1, group)).collect()
-    } else {
-        (0..clients).collect()
-    };
-    let workers = args.workers.max(1);
-    let source_ips = source_ips(&args);
+    let params = LoadParams::from_args(args)?;
+    let LoadParams { clients, rate, duration, warmup, workers, .. } = params;
+    // The report's group: 0 for direct chats.
+    let group = if scenario.one_group() { params.room_size } else { 0 };
+    let source_ips = source_ips(args);
     let (engine, engine_path, nofile, load_before) = launch(args, clients, if args.accounts == Accounts::Seed { clients } else { 0 })?;
     eprintln!(
         "magpie-bench: {} over {} — engine pid {} (quic {}, ws {}), {clients} clients, {rate} msg/s for {duration} s",
@@ -207,16 +244,7 @@ fn run_load(args: &Args) -> Result<(Report, bool), String> {
     );
 
     let magpie = load::Magpie::new(scenario, target(args, &engine, clients), clients, args.register_concurrency.max(1));
-    let plan = LoadPlan {
-        clients,
-        workers,
-        per_sender_rate: rate / senders.len() as f64,
-        senders: senders.clone(),
-        duration: Duration::from_secs_f64(duration),
-        warmup: Duration::from_secs_f64(warmup),
-        msg_size: args.msg_size,
-        room_size: if scenario.one_group() { group as u64 } else { 2 },
-    };
+    let plan = params.plan(args.msg_size);
     let ws_addr = engine.ws_addr;
     let outcome = open_loop::run_load(magpie, plan, &|| engine.cpu_seconds(), Duration::from_secs_f64(args.drain_timeout), || scrape::fetch(ws_addr))?;
     let engine_rss = engine.rss_kib();
@@ -262,7 +290,7 @@ fn run_load(args: &Args) -> Result<(Report, bool), String> {
         clients,
         chats: Some(chats),
         group: Some(group as u64),
-        senders: Some(senders.len()),
+        senders: Some(params.senders.len()),
         rate: Some(rate),
         duration_s: Some(duration),
         warmup_s: Some(warmup),
@@ -499,11 +527,12 @@ fn source_ips(args: &Args) -> Vec<IpAddr> {
     (0..args.source_ips.clamp(1, 250)).map(|k| IpAddr::V4(Ipv4Addr::new(127, 0, 0, 2 + k))).collect()
 }
 
-/// Raises the open-files limit and checks that `clients` connections fit under it.
-fn check_nofile(args: &Args, clients: usize) -> Result<u64, String> {
+/// Raises the open-files limit and checks that `clients` connections fit under it (`websocket`:
+/// one descriptor each).
+fn check_nofile(clients: usize, websocket: bool) -> Result<u64, String> {
     let nofile = sys::raise_nofile_limit();
     // One descriptor per WebSocket (or per QUIC endpoint) here and in the engine, plus slack.
-    if args.transport == TransportKind::Ws && clients as u64 + 64 > nofile {
+    if websocket && clients as u64 + 64 > nofile {
         return Err(format!("{clients} WebSocket clients need more than the {nofile} open files allowed per process"));
     }
     Ok(nofile)
@@ -512,7 +541,7 @@ fn check_nofile(args: &Args, clients: usize) -> Result<u64, String> {
 /// Checks that `clients` connections fit, takes the load average, and starts the engine with
 /// `seed_accounts` accounts: the engine, its binary, the open-files limit and the load average.
 fn launch(args: &Args, clients: usize, seed_accounts: usize) -> Result<(Engine, PathBuf, u64, f64), String> {
-    let nofile = check_nofile(args, clients)?;
+    let nofile = check_nofile(clients, args.transport == TransportKind::Ws)?;
     let load_before = sys::load_average().unwrap_or(f64::NAN);
     let engine_path = args.engine.clone().unwrap_or_else(default_engine);
     let engine = Engine::start(&EngineOptions {

@@ -26,7 +26,7 @@ use magpie_bench_report::{
     Compare, CompareEntry, CompareResults, Config, DesignTargets, EngineOver, LatencySummary, Ratios, Report, SideBySide, Targets,
 };
 use std::collections::BTreeMap;
-use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::net::{IpAddr, SocketAddr};
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::rc::Rc;
@@ -394,41 +394,19 @@ fn run_peer(args: &Args, target: Target) -> Result<(Report, bool), String> {
         Target::Magpie => return Err("run_peer is for the peers".into()),
     };
     let quick = args.quick;
-    // magpie-bench's defaults (main.rs), so that the same flags mean the same load.
-    let (d_clients, d_rate, d_duration, d_warmup, d_group, d_senders) =
-        if quick { (20, 200.0, 3.0, 0.0, 20, 4) } else { (1000, 2000.0, 10.0, 2.0, 100, 10) };
     let scenario = args.scenario;
     if !matches!(scenario, Scenario::OneToOne | Scenario::Fanout) {
         return Err(format!("the peers run --scenario fanout or one-to-one, not {}", scenario.name()));
     }
-    let (clients, group, senders) = if scenario == Scenario::OneToOne {
-        let n = args.clients.unwrap_or(d_clients);
-        if n < 2 || !n.is_multiple_of(2) {
-            return Err("one-to-one needs an even number of clients (at least 2)".into());
-        }
-        if proto == Proto::Ceiling {
-            return Err("the ceiling broadcasts to every connection: it applies to --scenario fanout only".into());
-        }
-        (n, 2, n)
-    } else {
-        let g = args.group.unwrap_or(args.clients.unwrap_or(d_group));
-        if g < 2 {
-            return Err("fanout needs a group of at least 2".into());
-        }
-        (g, g, args.senders.unwrap_or(d_senders).clamp(1, g))
-    };
-    let rate = args.rate.unwrap_or(d_rate);
-    let duration = args.duration.unwrap_or(d_duration);
-    let warmup = args.warmup.unwrap_or(d_warmup).min(duration);
-    if rate <= 0.0 || duration <= 0.0 {
-        return Err("--rate and --duration must be positive".into());
+    if scenario == Scenario::OneToOne && proto == Proto::Ceiling {
+        return Err("the ceiling broadcasts to every connection: it applies to --scenario fanout only".into());
     }
-    let workers = args.workers.max(1);
-    let source_ips: Vec<IpAddr> = (0..args.source_ips.clamp(1, 250)).map(|k| IpAddr::V4(Ipv4Addr::new(127, 0, 0, 2 + k))).collect();
-    let nofile = sys::raise_nofile_limit();
-    if clients as u64 + 64 > nofile {
-        return Err(format!("{clients} WebSocket clients need more than the {nofile} open files allowed per process"));
-    }
+    // The engine's parameters, so that the same flags mean the same load.
+    let params = crate::LoadParams::from_args(args)?;
+    let crate::LoadParams { clients, room_size: group, rate, duration, warmup, workers, .. } = params;
+    let senders = params.senders.len();
+    let source_ips = crate::source_ips(args);
+    let nofile = crate::check_nofile(clients, true)?;
     let load_before = sys::load_average().unwrap_or(f64::NAN);
     let server = match proto {
         Proto::SocketIo => socketio_server(args)?,
@@ -450,16 +428,7 @@ fn run_peer(args: &Args, target: Target) -> Result<(Report, bool), String> {
         server.banner
     );
     let peer = WsPeer { proto, scenario, source_ips: source_ips.clone(), url, addr: server.addr, senders, op_timeout: Duration::from_secs(60) };
-    let plan = LoadPlan {
-        clients,
-        workers,
-        senders: (0..senders).collect(),
-        per_sender_rate: rate / senders as f64,
-        duration: Duration::from_secs_f64(duration),
-        warmup: Duration::from_secs_f64(warmup),
-        msg_size: args.msg_size,
-        room_size: group as u64,
-    };
+    let plan = params.plan(args.msg_size);
     let outcome = open_loop::run_load(peer, plan, &|| server.cpu_seconds(), Duration::from_secs_f64(args.drain_timeout), || async {})?;
     let server_rss = server.rss_kib();
     let failures = outcome.shared.run.failures();
