@@ -12,7 +12,7 @@
 
 use crate::connect::Target;
 use crate::load::{code_name, request, SetupReply};
-use crate::open_loop::{intended_of, message_id, ns_since, payload, Schedule, Stamp};
+use crate::open_loop::{intended_of, message_id, ns_since, payload, Run, Schedule, Stamp};
 use crate::stats::{new_histogram, summarize, SeqSet};
 use magpie_bench_report::Storm;
 use bytes::Bytes;
@@ -23,9 +23,9 @@ use magpie_wire::{encode, fb, verify};
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::rc::Rc;
 use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
-use std::sync::{Arc, Mutex, OnceLock};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
-use tokio::sync::{watch, Barrier, Semaphore};
+use tokio::sync::{watch, Semaphore};
 
 pub struct StormPlan {
     pub target: Target,
@@ -45,12 +45,10 @@ struct Shared {
     plan: StormPlan,
     user_ids: Vec<AtomicU64>,
     chat_ids: Vec<AtomicU64>,
-    barrier: Barrier,
-    start: OnceLock<Instant>,
+    /// The barrier, start time, setup failures and stop signal, as in every scenario.
+    run: Run,
     storm: watch::Receiver<bool>,
-    stop: watch::Receiver<bool>,
     errors: Mutex<BTreeMap<String, u64>>,
-    setup_failures: Mutex<Vec<String>>,
     /// Clients synced after the storm.
     resynced: AtomicU64,
     sent: AtomicU64,
@@ -87,17 +85,14 @@ struct ClientOutcome {
 pub fn run(plan: StormPlan, engine_pid: u32) -> Result<(Storm, f64), String> {
     let workers = plan.workers.max(1);
     let (storm_tx, storm_rx) = watch::channel(false);
-    let (stop_tx, stop_rx) = watch::channel(false);
+    let (run, stop_tx) = Run::new(workers);
     let n = plan.clients;
     let shared = Arc::new(Shared {
         user_ids: (0..n).map(|_| AtomicU64::new(0)).collect(),
         chat_ids: (0..n).map(|_| AtomicU64::new(0)).collect(),
-        barrier: Barrier::new(workers + 1),
-        start: OnceLock::new(),
+        run,
         storm: storm_rx,
-        stop: stop_rx,
         errors: Mutex::new(BTreeMap::new()),
-        setup_failures: Mutex::new(Vec::new()),
         resynced: AtomicU64::new(0),
         sent: AtomicU64::new(0),
         acked: AtomicU64::new(0),
@@ -114,14 +109,14 @@ pub fn run(plan: StormPlan, engine_pid: u32) -> Result<(Storm, f64), String> {
     let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().map_err(|e| e.to_string())?;
     let (setup_s, cpu, drained) = rt.block_on(async {
         let s = &shared;
-        s.barrier.wait().await; // connected
-        s.barrier.wait().await; // chats created
+        s.run.barrier.wait().await; // connected
+        s.run.barrier.wait().await; // chats created
         let setup_s = setup_start.elapsed().as_secs_f64();
         eprintln!("magpie-bench: storm: {n} clients connected and in chats in {setup_s:.1} s");
         let cpu0 = crate::sys::cpu_seconds(&pid).unwrap_or(f64::NAN);
         let start = Instant::now() + Duration::from_millis(200);
-        let _ = s.start.set(start);
-        s.barrier.wait().await; // go
+        let _ = s.run.start.set(start);
+        s.run.barrier.wait().await; // go
         let storm_at = start + s.plan.storm_at;
         tokio::time::sleep_until(storm_at.into()).await;
         let _ = storm_tx.send(true);
@@ -160,7 +155,7 @@ pub fn run(plan: StormPlan, engine_pid: u32) -> Result<(Storm, f64), String> {
         deliver.add(&d).expect("same bounds");
         resent += r;
     }
-    let failures = shared.setup_failures.lock().unwrap().clone();
+    let failures = shared.run.failures();
     if !failures.is_empty() {
         return Err(format!("setup failed:\n  {}", failures.join("\n  ")));
     }
@@ -219,12 +214,7 @@ type Outcomes = (Vec<ClientOutcome>, Histogram<u64>, u64);
 async fn worker(w: usize, workers: usize, shared: Arc<Shared>) -> Outcomes {
     let plan = &shared.plan;
     let mine: Vec<usize> = (w..plan.clients).step_by(workers).collect();
-    let fail = |e: String| {
-        let mut f = shared.setup_failures.lock().unwrap();
-        if f.len() < 20 {
-            f.push(e);
-        }
-    };
+    let fail = |e: String| shared.run.fail(e);
     // ---- connect
     let connectors = match plan.target.connectors(w, workers, mine.len()) {
         Ok(c) => Rc::new(c),
@@ -256,7 +246,7 @@ async fn worker(w: usize, workers: usize, shared: Arc<Shared>) -> Outcomes {
             Err(e) => fail(e.to_string()),
         }
     }
-    shared.barrier.wait().await;
+    shared.run.barrier.wait().await;
     // ---- chats: client 2k creates the direct chat with 2k+1
     let limit = plan.target.op_timeout;
     let rid = FIRST_FREE_REQUEST_ID;
@@ -279,9 +269,9 @@ async fn worker(w: usize, workers: usize, shared: Arc<Shared>) -> Outcomes {
             Err(e) => fail(format!("client {index}: {e}")),
         }
     }
-    shared.barrier.wait().await;
-    shared.barrier.wait().await; // go
-    let ok = shared.setup_failures.lock().unwrap().is_empty();
+    shared.run.barrier.wait().await;
+    shared.run.barrier.wait().await; // go
+    let ok = shared.run.ok();
     let mut tasks = Vec::new();
     if ok {
         for (local, index, c) in conns {
@@ -314,14 +304,14 @@ async fn client(
     rx: FrameReceiver,
 ) -> (ClientOutcome, Histogram<u64>, u64) {
     let plan = &shared.plan;
-    let epoch = *shared.start.get().expect("start set");
+    let epoch = shared.run.start();
     let chat_id = shared.chat_ids[index].load(Relaxed);
     // Stamps are nanoseconds since the start of the schedule.
     let schedule = Schedule::new(epoch, epoch, plan.per_client_rate, index, plan.clients, plan.duration);
     let total = schedule.len();
     let mut conn = Some((tx, rx));
     let mut storm = shared.storm.clone();
-    let mut stop = shared.stop.clone();
+    let mut stop = shared.run.stop.clone();
     let mut stormed = false;
     let mut out = ClientOutcome {
         chat_id,
