@@ -222,16 +222,15 @@ pub struct Timing {
     pub gen_cpu: f64,
 }
 
-/// How the main thread runs a load: the workers' setup phases (each ended by a barrier), the
-/// schedule, the drain.
+/// How the main thread runs a load: the workers' setup, the schedule, the drain.
 struct Drive {
     /// The workers' setup steps, each ended by a barrier.
-    pub setup_steps: usize,
-    pub duration: Duration,
-    pub drain_timeout: Duration,
+    setup_steps: usize,
+    duration: Duration,
+    drain_timeout: Duration,
     /// Whether the target acknowledges sends (magpie): then the drain also waits for every send
     /// to be answered.
-    pub acks: bool,
+    acks: bool,
 }
 
 /// The main thread's part of a run: waits for the setup, calls `scrape` (the server's own
