@@ -14,7 +14,7 @@ use crate::load::request;
 use crate::sys;
 use magpie_client::session::FIRST_FREE_REQUEST_ID;
 use magpie_wire::encode;
-use serde::Serialize;
+use magpie_bench_report::{Density, DensityPoint};
 use std::rc::Rc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering::Relaxed};
 use std::sync::{Arc, Mutex};
@@ -42,34 +42,6 @@ struct Shared {
     errors: Mutex<Vec<String>>,
 }
 
-#[derive(Serialize, Clone)]
-pub struct Point {
-    pub connections: u64,
-    pub engine_rss_mib: f64,
-    /// (RSS − RSS with no connections) ÷ connections.
-    pub rss_per_conn_kib: f64,
-    /// RSS growth since the previous step ÷ connections added.
-    pub marginal_kib_per_conn: f64,
-    pub setup_s: f64,
-    pub setup_per_s: f64,
-    pub generator_rss_mib: f64,
-    pub available_mib: f64,
-}
-
-#[derive(Serialize)]
-pub struct DensityResult {
-    pub baseline_rss_mib: f64,
-    pub points: Vec<Point>,
-    pub max_connections: u64,
-    /// RSS slope between the first and the last step, KiB per idle connection.
-    pub kib_per_idle_connection: f64,
-    /// Connections set up per second over all steps.
-    pub setup_per_s: f64,
-    pub stopped_because: String,
-    pub errors: Vec<String>,
-    pub engine_cpu_s: f64,
-}
-
 fn mib(kib: u64) -> f64 {
     (kib as f64 / 1024.0 * 10.0).round() / 10.0
 }
@@ -79,7 +51,7 @@ fn round1(x: f64) -> f64 {
 }
 
 /// Runs the steps against the engine with process id `engine_pid`.
-pub fn run(plan: DensityPlan, engine_pid: u32) -> DensityResult {
+pub fn run(plan: DensityPlan, engine_pid: u32) -> Density {
     let workers = plan.workers.max(1);
     let shared = Arc::new(Shared {
         barrier: Barrier::new(workers + 1),
@@ -89,16 +61,14 @@ pub fn run(plan: DensityPlan, engine_pid: u32) -> DensityResult {
         plan,
     });
     let pid = engine_pid.to_string();
-    let handles: Vec<_> = (0..workers)
-        .map(|w| {
-            let shared = shared.clone();
-            std::thread::Builder::new().name(format!("density-{w}")).spawn(move || worker(w, workers, shared)).expect("spawning a worker")
-        })
-        .collect();
+    let handles = {
+        let shared = shared.clone();
+        crate::open_loop::spawn_workers(workers, "density", move |w| worker(w, workers, shared.clone()))
+    };
     let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("runtime");
     let cpu0 = sys::cpu_seconds(&pid).unwrap_or(f64::NAN);
     let baseline = sys::rss_kib(&pid).unwrap_or(0);
-    let mut points: Vec<Point> = Vec::new();
+    let mut points: Vec<DensityPoint> = Vec::new();
     let mut prev_rss = baseline;
     let mut last_rss = (0u64, 0u64);
     let mut first_rss = None;
@@ -123,10 +93,11 @@ pub fn run(plan: DensityPlan, engine_pid: u32) -> DensityResult {
             tokio::time::sleep(s.plan.settle).await;
             let rss = sys::rss_kib(&pid).unwrap_or(0);
             let added = now.saturating_sub(before);
-            let point = Point {
-                connections: now,
-                engine_rss_mib: mib(rss),
-                rss_per_conn_kib: round1(rss.saturating_sub(baseline) as f64 / now.max(1) as f64),
+            let (rss_mib, per_conn_kib) = (mib(rss), round1(rss.saturating_sub(baseline) as f64 / now.max(1) as f64));
+            let point = DensityPoint {
+                connections: Some(now),
+                engine_rss_mib: Some(rss_mib),
+                rss_per_conn_kib: Some(per_conn_kib),
                 marginal_kib_per_conn: round1((rss as f64 - prev_rss as f64) / added.max(1) as f64),
                 setup_s: (setup * 1000.0).round() / 1000.0,
                 setup_per_s: round1(added as f64 / setup.max(1e-9)),
@@ -135,7 +106,7 @@ pub fn run(plan: DensityPlan, engine_pid: u32) -> DensityResult {
             };
             eprintln!(
                 "magpie-bench: density: {now} connections, engine RSS {:.1} MiB ({:.1} KiB/conn overall, {:.1} KiB/conn marginal), setup {:.0}/s, generator RSS {:.1} MiB",
-                point.engine_rss_mib, point.rss_per_conn_kib, point.marginal_kib_per_conn, point.setup_per_s, point.generator_rss_mib
+                rss_mib, per_conn_kib, point.marginal_kib_per_conn, point.setup_per_s, point.generator_rss_mib
             );
             points.push(point);
             prev_rss = rss;
@@ -154,12 +125,12 @@ pub fn run(plan: DensityPlan, engine_pid: u32) -> DensityResult {
     let engine_cpu_s = sys::cpu_seconds(&pid).unwrap_or(f64::NAN) - cpu0;
     let slope = match first_rss {
         Some((rss0, n0)) if last_rss.1 > n0 => round1((last_rss.0 as f64 - rss0 as f64) / (last_rss.1 - n0) as f64),
-        _ => points.last().map(|p| p.rss_per_conn_kib).unwrap_or(0.0),
+        _ => points.last().and_then(|p| p.rss_per_conn_kib).unwrap_or(0.0),
     };
-    let max_connections = points.last().map(|p| p.connections).unwrap_or(0);
+    let max_connections = points.last().and_then(|p| p.connections).unwrap_or(0);
     let setup_sum: f64 = points.iter().map(|p| p.setup_s).sum();
     let errors = shared.errors.lock().unwrap().clone();
-    DensityResult {
+    Density {
         baseline_rss_mib: mib(baseline),
         kib_per_idle_connection: slope,
         setup_per_s: round1(max_connections as f64 / setup_sum.max(1e-9)),
@@ -171,70 +142,66 @@ pub fn run(plan: DensityPlan, engine_pid: u32) -> DensityResult {
     }
 }
 
-fn worker(w: usize, workers: usize, shared: Arc<Shared>) {
-    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("worker runtime");
-    let local = tokio::task::LocalSet::new();
-    local.block_on(&rt, async move {
-        let plan = &shared.plan;
-        let max = plan.steps.last().copied().unwrap_or(0);
-        let mine_total = (w..max).step_by(workers).count();
-        let connectors = match plan.target.connectors(w, workers, mine_total) {
-            Ok(c) => Rc::new(c),
-            Err(e) => {
-                shared.errors.lock().unwrap().push(format!("worker {w}: {e}"));
-                Rc::new(Vec::new())
-            }
-        };
-        let gate = Rc::new(Semaphore::new((plan.concurrency / workers).max(1)));
-        let mut conns = Vec::new();
-        let mut prev = 0;
-        for &step in &plan.steps {
-            shared.barrier.wait().await; // go
-            if shared.stop.load(Relaxed) {
-                break;
-            }
-            let tasks: Vec<_> = (prev..step)
-                .filter(|i| i % workers == w)
-                .map(|index| {
-                    let (shared, connectors, gate) = (shared.clone(), connectors.clone(), gate.clone());
-                    tokio::task::spawn_local(async move {
-                        let _permit = gate.acquire().await.expect("never closed");
-                        if connectors.is_empty() && shared.plan.target.transport == TransportKind::Quic {
-                            return None;
-                        }
-                        let t = &shared.plan.target;
-                        let r = async {
-                            let (mut conn, _) = t.connect(&connectors, index / workers, index).await?;
-                            let rid = FIRST_FREE_REQUEST_ID;
-                            request(&mut conn, rid, encode::sync(rid, &[]), t.op_timeout).await.map_err(|e| format!("client {index}: sync: {e}"))?;
-                            Ok::<_, String>(conn)
-                        }
-                        .await;
-                        match r {
-                            Ok(conn) => {
-                                shared.connected.fetch_add(1, Relaxed);
-                                Some(conn)
-                            }
-                            Err(e) => {
-                                let mut errs = shared.errors.lock().unwrap();
-                                if errs.len() < 20 {
-                                    errs.push(e);
-                                }
-                                None
-                            }
-                        }
-                    })
-                })
-                .collect();
-            for t in tasks {
-                if let Ok(Some(conn)) = t.await {
-                    conns.push(conn);
-                }
-            }
-            prev = step;
-            shared.barrier.wait().await; // done
+async fn worker(w: usize, workers: usize, shared: Arc<Shared>) {
+    let plan = &shared.plan;
+    let max = plan.steps.last().copied().unwrap_or(0);
+    let mine_total = (w..max).step_by(workers).count();
+    let connectors = match plan.target.connectors(w, workers, mine_total) {
+        Ok(c) => Rc::new(c),
+        Err(e) => {
+            shared.errors.lock().unwrap().push(format!("worker {w}: {e}"));
+            Rc::new(Vec::new())
         }
-        shared.barrier.wait().await; // release
-        drop(conns);
-    });
+    };
+    let gate = Rc::new(Semaphore::new((plan.concurrency / workers).max(1)));
+    let mut conns = Vec::new();
+    let mut prev = 0;
+    for &step in &plan.steps {
+        shared.barrier.wait().await; // go
+        if shared.stop.load(Relaxed) {
+            break;
+        }
+        let tasks: Vec<_> = (prev..step)
+            .filter(|i| i % workers == w)
+            .map(|index| {
+                let (shared, connectors, gate) = (shared.clone(), connectors.clone(), gate.clone());
+                tokio::task::spawn_local(async move {
+                    let _permit = gate.acquire().await.expect("never closed");
+                    if connectors.is_empty() && shared.plan.target.transport == TransportKind::Quic {
+                        return None;
+                    }
+                    let t = &shared.plan.target;
+                    let r = async {
+                        let (mut conn, _) = t.connect(&connectors, index / workers, index).await?;
+                        let rid = FIRST_FREE_REQUEST_ID;
+                        request(&mut conn, rid, encode::sync(rid, &[]), t.op_timeout).await.map_err(|e| format!("client {index}: sync: {e}"))?;
+                        Ok::<_, String>(conn)
+                    }
+                    .await;
+                    match r {
+                        Ok(conn) => {
+                            shared.connected.fetch_add(1, Relaxed);
+                            Some(conn)
+                        }
+                        Err(e) => {
+                            let mut errs = shared.errors.lock().unwrap();
+                            if errs.len() < 20 {
+                                errs.push(e);
+                            }
+                            None
+                        }
+                    }
+                })
+            })
+            .collect();
+        for t in tasks {
+            if let Ok(Some(conn)) = t.await {
+                conns.push(conn);
+            }
+        }
+        prev = step;
+        shared.barrier.wait().await; // done
+    }
+    shared.barrier.wait().await; // release
+    drop(conns);
 }

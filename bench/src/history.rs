@@ -2,18 +2,20 @@
 //! schedule, after the append phase filled the chats.
 //!
 //! `readers` clients connect again (device token), and together request `rate` pages per second
-//! for `duration`: reader r asks page k of its chat (forward from seq `k × page mod length`, so
+//! for `duration` on the open-loop schedule of every scenario (`open_loop::Schedule`): reader r
+//! asks page k of its chat (forward from seq `k × page mod length`, so
 //! successive pages walk the whole chat and wrap). The request id is k, so the reply tells which
 //! intended send time it answers; latency is counted from that intended time (no coordinated
 //! omission), like every other scenario.
 
 use crate::connect::Target;
 use crate::load::code_name;
-use crate::stats::{new_histogram, summarize, LatencySummary};
+use crate::open_loop::Schedule;
+use crate::stats::{new_histogram, summarize};
+use magpie_bench_report::History;
 use hdrhistogram::Histogram;
 use magpie_client::session::FIRST_FREE_REQUEST_ID;
 use magpie_wire::{encode, fb, verify};
-use serde::Serialize;
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
@@ -27,21 +29,6 @@ pub struct HistoryPlan {
     pub page: u16,
 }
 
-#[derive(Serialize)]
-pub struct HistoryResult {
-    pub readers: usize,
-    pub page_size: u16,
-    pub offered_pages_per_s: f64,
-    pub pages: u64,
-    pub events: u64,
-    pub pages_per_s: f64,
-    pub events_per_s: f64,
-    /// Intended request time → the page at the reader.
-    pub page_latency_us: LatencySummary,
-    pub errors: BTreeMap<String, u64>,
-    pub engine_cpu_s: f64,
-}
-
 struct ReaderOutcome {
     hist: Histogram<u64>,
     /// Replies received, pages and errors: the reader stops when every request is answered.
@@ -50,7 +37,7 @@ struct ReaderOutcome {
     errors: BTreeMap<String, u64>,
 }
 
-pub fn run(plan: HistoryPlan, engine_pid: u32) -> HistoryResult {
+pub fn run(plan: HistoryPlan, engine_pid: u32) -> History {
     let pid = engine_pid.to_string();
     let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("runtime");
     let local = tokio::task::LocalSet::new();
@@ -68,24 +55,23 @@ pub fn run(plan: HistoryPlan, engine_pid: u32) -> HistoryResult {
         }
         let cpu0 = crate::sys::cpu_seconds(&pid).unwrap_or(f64::NAN);
         let start = Instant::now() + Duration::from_millis(100);
-        let period = 1.0 / per_reader;
-        let total_per_reader = (plan.duration.as_secs_f64() / period).floor() as u64;
         let page = plan.page;
         let tasks: Vec<_> = conns
             .into_iter()
             .map(|(r, chat, len, c)| {
-                let phase = period * r as f64 / n as f64;
+                let schedule = Schedule::new(start, start, per_reader, r, n, plan.duration);
+                let total_per_reader = schedule.len();
                 tokio::task::spawn_local(async move {
                     let (mut tx, mut rx) = c.split();
-                    let intended = move |k: u64| start + Duration::from_secs_f64(phase + k as f64 * period);
                     let sender = tokio::task::spawn_local(async move {
-                        for k in 0..total_per_reader {
-                            tokio::time::sleep_until(intended(k).into()).await;
+                        let mut k = 0;
+                        while schedule.wait(k).await.is_some() {
                             let from = (k * page as u64) % len.max(1);
                             let frame = encode::history(FIRST_FREE_REQUEST_ID + k, chat, from, fb::Direction::Forward, page);
                             if tx.send(frame).await.is_err() {
                                 break;
                             }
+                            k += 1;
                         }
                         // Keep the connection open until the replies are in.
                         std::future::pending::<()>().await;
@@ -104,7 +90,8 @@ pub fn run(plan: HistoryPlan, engine_pid: u32) -> HistoryResult {
                         match f.body_type() {
                             fb::Body::HistoryPage => {
                                 let k = f.request_id().saturating_sub(FIRST_FREE_REQUEST_ID);
-                                out.hist.saturating_record(now.saturating_duration_since(intended(k)).as_nanos().max(1) as u64);
+                                let intended = schedule.at(k).unwrap_or(start);
+                                out.hist.saturating_record(now.saturating_duration_since(intended).as_nanos().max(1) as u64);
                                 out.replies += 1;
                                 out.events += f.body_as_history_page().and_then(|p| p.events()).map(|e| e.len() as u64).unwrap_or(0);
                             }
@@ -144,7 +131,7 @@ pub fn run(plan: HistoryPlan, engine_pid: u32) -> HistoryResult {
         }
     }
     let per_s = |x: u64| ((x as f64 / window.max(1e-9)) * 10.0).round() / 10.0;
-    HistoryResult {
+    History {
         readers: plan.readers.len(),
         page_size: plan.page,
         offered_pages_per_s: plan.rate,

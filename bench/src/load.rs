@@ -1,26 +1,21 @@
-//! The load generator: worker threads (each a single-threaded tokio runtime), raw signed-in
-//! connections, and an open-loop send schedule.
+//! The engine as a target of the message-load scenarios ([`Magpie`], an [`open_loop::Peer`]):
+//! raw signed-in connections over QUIC or WebSocket, and the scenarios' names.
 //!
-//! Phases, separated by a barrier that the main thread joins: connect and register every client,
-//! create the chats, `Sync` every connection, then load. During the load every sending client
-//! sends at its intended times `start + phase + k / rate` whatever happened before (open loop),
-//! and writes the intended time into the message, so the recipient measures latency from the
-//! intended time, not from when the generator got round to sending (no coordinated omission).
+//! Setup steps, separated by a barrier across the workers: connect and sign in (or register)
+//! every client, create the chats (client 2k and 2k+1 in a direct chat, or one group), `Sync`
+//! every connection. A message is a `SendMessage` whose client message id and content carry the
+//! open-loop stamp; a delivery is a `Deliver` of it, ordered by the chat's seq; the engine
+//! acknowledges every send (`SendAck`), so a message is owed to its chat once acknowledged.
 
-use crate::stats::{new_histogram, SeqSet, WorkerCounters};
-use bytes::Bytes;
-use hdrhistogram::Histogram;
 use crate::connect::Target;
+use crate::open_loop::{intended_of, message_id, Incoming, LoadPlan, Payload, Peer, Run};
+use bytes::Bytes;
 use magpie_client::session::FIRST_FREE_REQUEST_ID;
 use magpie_client::transport::{Connection, FrameReceiver, FrameSender};
 use magpie_wire::{encode, fb, verify, ErrorCode};
-use std::cell::RefCell;
-use std::collections::{BTreeMap, HashMap};
-use std::rc::Rc;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering::Relaxed};
-use std::sync::{Arc, Mutex, OnceLock};
-use std::time::{Duration, Instant};
-use tokio::sync::{watch, Barrier, Semaphore};
+use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
+use std::time::Duration;
+use tokio::sync::Semaphore;
 use tokio::time::timeout;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum, serde::Serialize)]
@@ -59,115 +54,113 @@ impl Scenario {
     }
 }
 
-/// Everything the workers need, fixed before they start.
-pub struct Plan {
-    pub scenario: Scenario,
-    pub target: Target,
-    pub clients: usize,
-    pub workers: usize,
-    /// Indices of the sending clients.
-    pub senders: Vec<usize>,
-    /// Messages per second per sender.
-    pub per_sender_rate: f64,
-    pub duration: Duration,
-    pub warmup: Duration,
-    pub msg_size: usize,
-    /// Connections in each chat (2 for direct chats, G for the group): deliveries per message.
-    pub members_per_chat: u64,
-    pub register_concurrency: usize,
-    pub op_timeout: Duration,
-    /// Latencies are nanoseconds since this instant, shared by all threads.
-    pub epoch: Instant,
-}
-
-/// State shared by the main thread and the workers.
-pub struct Shared {
-    pub plan: Plan,
-    pub user_ids: Vec<AtomicU64>,
-    pub chat_ids: Vec<AtomicU64>,
+/// The engine under test, and what the setup learns about its clients.
+pub struct Magpie {
+    scenario: Scenario,
+    target: Target,
+    /// Connections being set up at once, all workers together.
+    register_concurrency: usize,
+    user_ids: Vec<AtomicU64>,
+    chat_ids: Vec<AtomicU64>,
     /// One-group scenarios: the group's newest event after setup, where every member's Sync
     /// starts.
-    pub group_cursor: AtomicU64,
-    /// Workers plus the main thread.
-    pub barrier: Barrier,
-    /// Set by the main thread before the last barrier: when the schedule begins.
-    pub start: OnceLock<Instant>,
-    pub failed: AtomicBool,
-    pub failure: Mutex<Vec<String>>,
-    pub counters: Vec<WorkerCounters>,
-    pub stop: watch::Receiver<bool>,
+    group_cursor: AtomicU64,
 }
 
-impl Shared {
-    pub fn fail(&self, why: String) {
-        self.failed.store(true, Relaxed);
-        let mut f = self.failure.lock().unwrap();
-        if f.len() < 20 {
-            f.push(why);
-        }
-    }
-
-    fn ok(&self) -> bool {
-        !self.failed.load(Relaxed)
-    }
-}
-
-/// What one worker measured.
-pub struct WorkerReport {
-    pub deliver: Histogram<u64>,
-    pub deliver_from_send: Histogram<u64>,
-    pub echo: Histogram<u64>,
-    pub ack: Histogram<u64>,
-    pub send_lag: Histogram<u64>,
-    /// (chat, seq) → (intended ns, recipients seen here, slowest recipient ns); messages after
-    /// the warm-up only, recipients other than the sender only.
-    pub per_message: HashMap<(u64, u64), (u64, u32, u64)>,
-    pub acked_per_chat: HashMap<u64, u64>,
-    pub errors: BTreeMap<String, u64>,
-    pub receivers: Vec<ReceiverSummary>,
-    pub first_delivery_ns: u64,
-    pub last_delivery_ns: u64,
-}
-
-impl WorkerReport {
-    /// A report with nothing recorded yet; `first_delivery_ns` starts where `min` can lower it.
-    fn empty(first_delivery_ns: u64) -> WorkerReport {
-        WorkerReport {
-            deliver: new_histogram(),
-            deliver_from_send: new_histogram(),
-            echo: new_histogram(),
-            ack: new_histogram(),
-            send_lag: new_histogram(),
-            per_message: HashMap::new(),
-            acked_per_chat: HashMap::new(),
-            errors: BTreeMap::new(),
-            receivers: Vec::new(),
-            first_delivery_ns,
-            last_delivery_ns: 0,
+impl Magpie {
+    pub fn new(scenario: Scenario, target: Target, clients: usize, register_concurrency: usize) -> Magpie {
+        Magpie {
+            scenario,
+            target,
+            register_concurrency,
+            user_ids: (0..clients).map(|_| AtomicU64::new(0)).collect(),
+            chat_ids: (0..clients).map(|_| AtomicU64::new(0)).collect(),
+            group_cursor: AtomicU64::new(0),
         }
     }
 }
 
-pub struct ReceiverSummary {
-    pub chat_id: u64,
-    pub distinct: u64,
-    pub duplicates: u64,
-    pub out_of_order: u64,
-    pub dead: bool,
+pub struct Client {
+    index: usize,
+    conn: Connection,
+    user_id: u64,
+    next_rid: u64,
 }
 
-struct WorkerState {
-    report: WorkerReport,
+/// A client's sending half: its chat and its next request id.
+pub struct MagpieTx {
+    tx: FrameSender,
+    chat_id: u64,
+    rid: u64,
 }
 
-type State = Rc<RefCell<WorkerState>>;
-
-fn ns_since(epoch: Instant, t: Instant) -> u64 {
-    t.saturating_duration_since(epoch).as_nanos() as u64
+/// A client's receiving half: its user, to tell its own messages' echoes apart.
+pub struct MagpieRx {
+    rx: FrameReceiver,
+    user_id: u64,
 }
 
-fn record(h: &mut Histogram<u64>, ns: u64) {
-    h.saturating_record(ns.max(1));
+impl Peer for Magpie {
+    type Conn = Client;
+    type Tx = MagpieTx;
+    type Rx = MagpieRx;
+    const SETUP_STEPS: usize = 3;
+    const ACKS: bool = true;
+
+    async fn setup(&self, _run: &Run, plan: &LoadPlan, step: usize, w: usize, mine: &[usize], conns: &mut Vec<(usize, Client)>) -> Result<(), String> {
+        match step {
+            0 => {
+                for c in connect_all(self, plan, w, mine).await? {
+                    self.user_ids[c.index].store(c.user_id, Relaxed);
+                    conns.push((c.index, c));
+                }
+                Ok(())
+            }
+            1 => create_chats(self, plan, conns).await,
+            _ => sync_all(self, conns).await,
+        }
+    }
+
+    fn room(&self, client: usize) -> u64 {
+        self.chat_ids[client].load(Relaxed)
+    }
+
+    fn split(&self, client: usize, c: Client) -> (MagpieTx, MagpieRx) {
+        let (tx, rx) = c.conn.split();
+        (MagpieTx { tx, chat_id: self.room(client), rid: c.next_rid }, MagpieRx { rx, user_id: c.user_id })
+    }
+
+    async fn send(&self, tx: &mut MagpieTx, payload: &str) -> Result<(), String> {
+        let frame = encode::send_message(tx.rid, tx.chat_id, message_id(payload), payload);
+        tx.rid += 1;
+        tx.tx.send(frame).await.map_err(|e| e.to_string())
+    }
+
+    async fn recv(&self, rx: &mut MagpieRx) -> Incoming {
+        let buf = match rx.rx.recv().await {
+            Ok(b) => b,
+            Err(e) => return Incoming::Lost(e.to_string()),
+        };
+        let Ok(f) = verify::server_frame(&buf) else { return Incoming::Bad("bad_server_frame".into()) };
+        match f.body_type() {
+            fb::Body::Deliver => {
+                let Some(ev) = f.body_as_deliver().and_then(|d| d.event()) else { return Incoming::Other };
+                let Ok(ev) = verify::event(ev.bytes()) else { return Incoming::Bad("bad_event".into()) };
+                // Other events (the chat's creation, membership) are not bench messages.
+                let Some(payload) = ev.body_as_message_body().and_then(|m| Payload::parse(m.content().unwrap_or(""))) else {
+                    return Incoming::Other;
+                };
+                Incoming::Delivery { payload, stream: ev.chat_id(), order: ev.seq(), echo: ev.sender_id() == rx.user_id }
+            }
+            fb::Body::SendAck => match f.body_as_send_ack() {
+                Some(a) => Incoming::Ack { room: a.chat_id(), intended_ns: a.client_msg_id().and_then(intended_of) },
+                None => Incoming::Other,
+            },
+            fb::Body::Error => Incoming::Refused(code_name(f.body_as_error().map(|e| e.code()).unwrap_or(0))),
+            fb::Body::Close => Incoming::Closed(format!("close_{}", code_name(f.body_as_close().map(|c| c.code()).unwrap_or(0)))),
+            _ => Incoming::Other,
+        }
+    }
 }
 
 // ---------------------------------------------------------------------------- setup helpers
@@ -223,134 +216,27 @@ pub fn code_name(code: u16) -> String {
     ErrorCode::from_u16(code).map(|c| c.name().to_owned()).unwrap_or_else(|| format!("code_{code}"))
 }
 
-// ---------------------------------------------------------------------------- the worker
-
-struct Client {
-    index: usize,
-    conn: Connection,
-    user_id: u64,
-    next_rid: u64,
-}
-
-/// Runs worker `w` to completion on the current thread.
-pub fn run_worker(w: usize, shared: Arc<Shared>) -> WorkerReport {
-    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("worker runtime");
-    let local = tokio::task::LocalSet::new();
-    local.block_on(&rt, worker(w, shared))
-}
-
-async fn worker(w: usize, shared: Arc<Shared>) -> WorkerReport {
-    let plan = &shared.plan;
-    let mine: Vec<usize> = (w..plan.clients).step_by(plan.workers).collect();
-    let state: State = Rc::new(RefCell::new(WorkerState {
-        report: WorkerReport::empty(u64::MAX),
-    }));
-
-    // ---- phase 1: connect and register
-    let clients = if shared.ok() {
-        match connect_all(w, &shared, &mine).await {
-            Ok(c) => c,
-            Err(e) => {
-                shared.fail(format!("worker {w}: connecting: {e}"));
-                Vec::new()
-            }
-        }
-    } else {
-        Vec::new()
-    };
-    for c in &clients {
-        shared.user_ids[c.index].store(c.user_id, Relaxed);
-    }
-    shared.barrier.wait().await;
-
-    // ---- phase 2: chats
-    let mut clients = clients;
-    if shared.ok() {
-        if let Err(e) = create_chats(&shared, &mut clients).await {
-            shared.fail(format!("worker {w}: creating chats: {e}"));
-        }
-    }
-    shared.barrier.wait().await;
-
-    // ---- phase 3: sync every connection
-    if shared.ok() {
-        if let Err(e) = sync_all(&shared, &mut clients).await {
-            shared.fail(format!("worker {w}: sync: {e}"));
-        }
-    }
-    shared.barrier.wait().await;
-    // The main thread sets the start time, then releases everyone.
-    shared.barrier.wait().await;
-
-    // ---- phase 4: load
-    let counters = &shared.counters[w];
-    let start = *shared.start.get().expect("start set before the last barrier");
-    let mut receivers = Vec::new();
-    let mut senders = Vec::new();
-    for c in clients {
-        let chat_id = shared.chat_ids[c.index].load(Relaxed);
-        let (tx, rx) = c.conn.split();
-        let (st, sh) = (state.clone(), shared.clone());
-        receivers.push(tokio::task::spawn_local(receive(sh, w, st, rx, c.user_id, chat_id)));
-        if shared.ok() {
-            if let Some(rank) = plan.senders.iter().position(|&s| s == c.index) {
-                counters.senders_running.fetch_add(1, Relaxed);
-                let (st, sh) = (state.clone(), shared.clone());
-                senders.push(tokio::task::spawn_local(send_loop(sh, w, st, tx, c.index, rank, chat_id, c.next_rid, start)));
-                continue;
-            }
-        }
-        // Keep the sending half alive: dropping it would close a QUIC stream / WebSocket.
-        senders.push(tokio::task::spawn_local(async move {
-            let _keep = tx;
-            std::future::pending::<()>().await
-        }));
-    }
-    let mut summaries = Vec::new();
-    for r in receivers {
-        if let Ok(s) = r.await {
-            summaries.push(s);
-        }
-    }
-    for s in senders {
-        s.abort();
-    }
-    let mut st = state.borrow_mut();
-    st.report.receivers = summaries;
-    std::mem::replace(
-        &mut st.report,
-        WorkerReport::empty(0),
-    )
-}
-
-async fn connect_all(w: usize, shared: &Arc<Shared>, mine: &[usize]) -> Result<Vec<Client>, String> {
-    let plan = &shared.plan;
-    let connectors = Rc::new(plan.target.connectors(w, plan.workers, mine.len())?);
-    let gate = Rc::new(Semaphore::new((plan.register_concurrency / plan.workers).max(1)));
-    let mut tasks = Vec::new();
-    for (local, &index) in mine.iter().enumerate() {
-        let (shared, connectors, gate) = (shared.clone(), connectors.clone(), gate.clone());
-        tasks.push(tokio::task::spawn_local(async move {
+async fn connect_all(m: &Magpie, plan: &LoadPlan, w: usize, mine: &[usize]) -> Result<Vec<Client>, String> {
+    let connectors = m.target.connectors(w, plan.workers, mine.len())?;
+    let gate = Semaphore::new((m.register_concurrency / plan.workers).max(1));
+    let tasks = mine.iter().enumerate().map(|(local, &index)| {
+        let (connectors, gate) = (&connectors, &gate);
+        async move {
             let _permit = gate.acquire().await.expect("never closed");
-            let (conn, session) = shared.plan.target.connect(&connectors, local, index).await?;
+            let (conn, session) = m.target.connect(connectors, local, index).await?;
             Ok::<_, String>(Client { index, conn, user_id: session.account.user_id, next_rid: FIRST_FREE_REQUEST_ID })
-        }));
-    }
-    let mut clients = Vec::new();
-    for t in tasks {
-        clients.push(t.await.map_err(|e| e.to_string())??);
-    }
-    Ok(clients)
+        }
+    });
+    join_all(tasks).await.into_iter().collect()
 }
 
-async fn create_chats(shared: &Arc<Shared>, clients: &mut [Client]) -> Result<(), String> {
-    let plan = &shared.plan;
-    let limit = plan.op_timeout;
-    match plan.scenario.one_group() {
+async fn create_chats(shared: &Magpie, plan: &LoadPlan, clients: &mut [(usize, Client)]) -> Result<(), String> {
+    let limit = shared.target.op_timeout;
+    match shared.scenario.one_group() {
         false => {
             // Client 2k creates the direct chat with client 2k+1 (whichever worker holds it).
             let mut tasks = Vec::new();
-            for c in clients.iter_mut().filter(|c| c.index % 2 == 0) {
+            for (_, c) in clients.iter_mut().filter(|(i, _)| i % 2 == 0) {
                 let peer = shared.user_ids[c.index + 1].load(Relaxed);
                 let rid = c.next_rid;
                 c.next_rid += 1;
@@ -370,7 +256,7 @@ async fn create_chats(shared: &Arc<Shared>, clients: &mut [Client]) -> Result<()
             }
         }
         true => {
-            let Some(owner) = clients.iter_mut().find(|c| c.index == 0) else { return Ok(()) };
+            let Some((_, owner)) = clients.iter_mut().find(|(i, _)| *i == 0) else { return Ok(()) };
             let members: Vec<u64> = (1..plan.clients).map(|i| shared.user_ids[i].load(Relaxed)).collect();
             let mut chunks = members.chunks(magpie_wire::limits::MAX_MEMBERS_PER_REQUEST);
             let first = chunks.next().unwrap_or(&[]);
@@ -403,11 +289,11 @@ async fn create_chats(shared: &Arc<Shared>, clients: &mut [Client]) -> Result<()
     Ok(())
 }
 
-async fn sync_all(shared: &Arc<Shared>, clients: &mut [Client]) -> Result<(), String> {
-    let limit = shared.plan.op_timeout;
+async fn sync_all(shared: &Magpie, clients: &mut [(usize, Client)]) -> Result<(), String> {
+    let limit = shared.target.op_timeout;
     let tasks: Vec<_> = clients
         .iter_mut()
-        .map(|c| {
+        .map(|(_, c)| {
             let rid = c.next_rid;
             c.next_rid += 1;
             let index = c.index;
@@ -429,180 +315,3 @@ async fn sync_all(shared: &Arc<Shared>, clients: &mut [Client]) -> Result<(), St
 /// thousands of requests do not cost a quadratic number of polls.
 pub use futures_util::future::join_all;
 
-// ---------------------------------------------------------------------------- load
-
-/// Sends this client's share of the schedule: message k at `start + phase + k × period`.
-#[allow(clippy::too_many_arguments)]
-async fn send_loop(
-    shared: Arc<Shared>,
-    w: usize,
-    state: State,
-    mut tx: FrameSender,
-    index: usize,
-    rank: usize,
-    chat_id: u64,
-    first_rid: u64,
-    start: Instant,
-) {
-    let plan = &shared.plan;
-    let counters = &shared.counters[w];
-    let period = 1.0 / plan.per_sender_rate;
-    // Senders are spread evenly over one period, so the aggregate rate is smooth.
-    let phase = period * rank as f64 / plan.senders.len() as f64;
-    let duration = plan.duration.as_secs_f64();
-    let start_ns = ns_since(plan.epoch, start);
-    let mut rid = first_rid;
-    let mut k: u64 = 0;
-    let pad = "x".repeat(plan.msg_size);
-    loop {
-        let offset = phase + k as f64 * period;
-        if offset >= duration {
-            break;
-        }
-        let intended = start + Duration::from_secs_f64(offset);
-        tokio::time::sleep_until(intended.into()).await;
-        let now = Instant::now();
-        let intended_ns = start_ns + (offset * 1e9) as u64;
-        record(&mut state.borrow_mut().report.send_lag, now.saturating_duration_since(intended).as_nanos() as u64);
-        let id = format!("{intended_ns}.{index}.{k}");
-        // The actual send time too, so recipients can separate the engine's latency from the
-        // generator's own lateness.
-        let mut content = format!("{id}.{}.", ns_since(plan.epoch, now));
-        if content.len() < plan.msg_size {
-            content.push_str(&pad[..plan.msg_size - content.len()]);
-        }
-        let frame = encode::send_message(rid, chat_id, &id, &content);
-        rid += 1;
-        k += 1;
-        if let Err(e) = tx.send(frame).await {
-            *state.borrow_mut().report.errors.entry(format!("transport_send: {}", short(&e.to_string()))).or_default() += 1;
-            break;
-        }
-        counters.sent.fetch_add(1, Relaxed);
-    }
-    counters.senders_running.fetch_sub(1, Relaxed);
-    // Keep the connection open until the receivers are told to stop.
-    std::future::pending::<()>().await;
-    drop(tx);
-}
-
-fn short(s: &str) -> String {
-    s.chars().take(80).collect()
-}
-
-/// The intended send time (ns since the epoch) written at the front of id and content.
-fn intended_of(s: &str) -> Option<u64> {
-    s.split('.').next()?.parse().ok()
-}
-
-/// The actual send time, the fourth field of the content.
-fn actual_of(s: &str) -> Option<u64> {
-    s.split('.').nth(3)?.parse().ok()
-}
-
-async fn receive(
-    shared: Arc<Shared>,
-    w: usize,
-    state: State,
-    mut rx: FrameReceiver,
-    me: u64,
-    chat_id: u64,
-) -> ReceiverSummary {
-    let plan = &shared.plan;
-    let counters = &shared.counters[w];
-    let warm_ns = ns_since(plan.epoch, *shared.start.get().expect("start set")) + plan.warmup.as_nanos() as u64;
-    let mut stop = shared.stop.clone();
-    let mut seen = SeqSet::default();
-    let mut sum = ReceiverSummary { chat_id, distinct: 0, duplicates: 0, out_of_order: 0, dead: false };
-    let mut last_seq = 0u64;
-    loop {
-        let buf = tokio::select! {
-            r = rx.recv() => r,
-            _ = stop.changed() => break,
-        };
-        let buf = match buf {
-            Ok(b) => b,
-            Err(e) => {
-                if !*stop.borrow() {
-                    *state.borrow_mut().report.errors.entry(format!("transport_recv: {}", short(&e.to_string()))).or_default() += 1;
-                    counters.dead.fetch_add(1, Relaxed);
-                    sum.dead = true;
-                }
-                break;
-            }
-        };
-        let now_ns = ns_since(plan.epoch, Instant::now());
-        let Ok(f) = verify::server_frame(&buf) else {
-            *state.borrow_mut().report.errors.entry("bad_server_frame".into()).or_default() += 1;
-            continue;
-        };
-        match f.body_type() {
-            fb::Body::Deliver => {
-                let Some(ev) = f.body_as_deliver().and_then(|d| d.event()) else { continue };
-                let Ok(ev) = verify::event(ev.bytes()) else {
-                    *state.borrow_mut().report.errors.entry("bad_event".into()).or_default() += 1;
-                    continue;
-                };
-                let Some(m) = ev.body_as_message_body() else { continue };
-                let content = m.content().unwrap_or("");
-                let Some(intended) = intended_of(content) else { continue };
-                let actual = actual_of(content).unwrap_or(intended);
-                let seq = ev.seq();
-                // Exactly once, in order.
-                if !seen.insert(seq) {
-                    sum.duplicates += 1;
-                    continue;
-                }
-                sum.distinct += 1;
-                if seq < last_seq {
-                    sum.out_of_order += 1;
-                }
-                last_seq = last_seq.max(seq);
-                counters.delivered.fetch_add(1, Relaxed);
-                let latency = now_ns.saturating_sub(intended);
-                let mut st = state.borrow_mut();
-                let r = &mut st.report;
-                r.first_delivery_ns = r.first_delivery_ns.min(now_ns);
-                r.last_delivery_ns = r.last_delivery_ns.max(now_ns);
-                if ev.sender_id() == me {
-                    counters.echoes.fetch_add(1, Relaxed);
-                    if intended >= warm_ns {
-                        record(&mut r.echo, latency);
-                    }
-                } else if intended >= warm_ns {
-                    record(&mut r.deliver, latency);
-                    record(&mut r.deliver_from_send, now_ns.saturating_sub(actual));
-                    let e = r.per_message.entry((ev.chat_id(), seq)).or_insert((intended, 0, 0));
-                    e.1 += 1;
-                    e.2 = e.2.max(latency);
-                }
-            }
-            fb::Body::SendAck => {
-                let Some(a) = f.body_as_send_ack() else { continue };
-                let mut st = state.borrow_mut();
-                *st.report.acked_per_chat.entry(a.chat_id()).or_default() += 1;
-                if let Some(intended) = a.client_msg_id().and_then(intended_of) {
-                    if intended >= warm_ns {
-                        record(&mut st.report.ack, now_ns.saturating_sub(intended));
-                    }
-                }
-                counters.expected.fetch_add(plan.members_per_chat, Relaxed);
-                counters.acked.fetch_add(1, Relaxed);
-            }
-            fb::Body::Error => {
-                let code = f.body_as_error().map(|e| e.code()).unwrap_or(0);
-                *state.borrow_mut().report.errors.entry(code_name(code)).or_default() += 1;
-                counters.errored.fetch_add(1, Relaxed);
-            }
-            fb::Body::Close => {
-                let code = f.body_as_close().map(|c| c.code()).unwrap_or(0);
-                *state.borrow_mut().report.errors.entry(format!("close_{}", code_name(code))).or_default() += 1;
-                counters.dead.fetch_add(1, Relaxed);
-                sum.dead = true;
-                break;
-            }
-            _ => {}
-        }
-    }
-    sum
-}

@@ -10,25 +10,25 @@ mod density;
 mod engine;
 mod history;
 mod load;
+mod open_loop;
 mod peers;
+mod report;
 mod scrape;
 mod seed;
 mod stats;
 mod storm;
 mod sys;
 
-use clap::Parser;
+use clap::{Parser, ValueEnum};
 use engine::{Engine, EngineOptions};
 use connect::{Target, TransportKind};
-use load::{Plan, Scenario, Shared, WorkerReport};
-use serde::Serialize;
-use stats::{new_histogram, summarize, totals, LatencySummary, WorkerCounters};
-use std::collections::{BTreeMap, HashMap};
+use load::Scenario;
+use magpie_bench_report::{Config, Report};
+use open_loop::{LoadPlan, Peer};
+use report::round3;
 use std::net::{IpAddr, Ipv4Addr};
-use std::path::PathBuf;
-use std::sync::atomic::{AtomicBool, AtomicU64};
-use std::sync::{Arc, Mutex, OnceLock};
-use std::time::{Duration, Instant};
+use std::path::{Path, PathBuf};
+use std::time::Duration;
 
 /// Open-loop load generator for the magpie engine.
 #[derive(Parser, Debug, Clone)]
@@ -128,130 +128,10 @@ struct Args {
     peers: peers::PeerArgs,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum, Serialize)]
-#[serde(rename_all = "kebab-case")]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 enum Accounts {
     Seed,
     Register,
-}
-
-#[derive(Serialize)]
-struct Report {
-    scenario: Scenario,
-    transport: TransportKind,
-    quick: bool,
-    config: ConfigReport,
-    machine: MachineReport,
-    engine: String,
-    /// Writing the seeded accounts into the store (before the engine started).
-    seed_s: f64,
-    /// Connecting, signing in, creating the chats and syncing every client.
-    setup_s: f64,
-    offered_msgs_per_s: f64,
-    sent: u64,
-    acked: u64,
-    sent_per_s: f64,
-    acked_per_s: f64,
-    /// Deliveries to members other than the sender.
-    deliveries: u64,
-    /// The sender's own connection receives its message too (every device of every member).
-    echo_deliveries: u64,
-    /// All deliveries (recipients and echoes) per second, from the load start to the last delivery.
-    deliveries_per_s: f64,
-    recipient_deliveries_per_s: f64,
-    /// Time from the end of the schedule until everything owed had arrived (or the drain timeout).
-    drain_s: f64,
-    drained: bool,
-    latency_us: LatencyReport,
-    errors: ErrorReport,
-    delivery_check: DeliveryCheck,
-    cpu: CpuReport,
-    /// The engine's own metrics over the load window (`GET /metrics`), or why they could not be read.
-    engine_metrics: Result<scrape::EngineMetrics, String>,
-    /// storage: the history read phase.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    history: Option<history::HistoryResult>,
-}
-
-#[derive(Serialize)]
-struct ConfigReport {
-    clients: usize,
-    chats: usize,
-    group: usize,
-    senders: usize,
-    rate: f64,
-    duration_s: f64,
-    warmup_s: f64,
-    msg_size: usize,
-    durability: String,
-    shards: usize,
-    io: String,
-    accounts: Accounts,
-    workers: usize,
-    source_ips: usize,
-    conns_per_endpoint: usize,
-}
-
-#[derive(Serialize)]
-struct MachineReport {
-    cores: usize,
-    memory_gib: f64,
-    kernel: String,
-    load_avg_1m_before: f64,
-    load_avg_1m_after: f64,
-    nofile_limit: u64,
-    /// net.core.rmem_max: caps the engine's 32 MiB UDP receive buffer (QUIC drops packets in
-    /// bursts below ~32 MiB; docs/OPERATIONS.md).
-    udp_rmem_max: u64,
-}
-
-#[derive(Serialize)]
-struct LatencyReport {
-    /// Intended send time → Deliver at each recipient (every recipient, every message).
-    deliver: LatencySummary,
-    /// Actual send time → Deliver at each recipient: the engine and network alone, without the
-    /// generator's lateness (not free of coordinated omission; for diagnosis only).
-    deliver_from_send: LatencySummary,
-    /// Intended send time → Deliver at the slowest recipient of each message.
-    last_recipient: LatencySummary,
-    /// Intended send time → SendAck at the sender (durable).
-    ack: LatencySummary,
-    /// Intended send time → the sender's own copy.
-    echo: LatencySummary,
-    /// Intended send time → the moment the generator actually sent (its own lateness).
-    send_lag: LatencySummary,
-}
-
-#[derive(Serialize)]
-struct ErrorReport {
-    total: u64,
-    by_code: BTreeMap<String, u64>,
-    dead_connections: u64,
-}
-
-#[derive(Serialize)]
-struct DeliveryCheck {
-    /// Σ over connections of the acknowledged messages in its chat.
-    expected: u64,
-    received: u64,
-    missing: u64,
-    duplicates: u64,
-    out_of_order: u64,
-    /// Messages (after the warm-up) not seen by every recipient.
-    incomplete_messages: u64,
-    exactly_once: bool,
-}
-
-#[derive(Serialize)]
-struct CpuReport {
-    /// Wall time of the measured span: load start → drained.
-    window_s: f64,
-    engine_s: f64,
-    generator_s: f64,
-    engine_cores_busy: f64,
-    generator_cores_busy: f64,
-    deliveries_per_engine_cpu_s: f64,
-    engine_rss_mib_after: f64,
 }
 
 fn main() {
@@ -273,172 +153,115 @@ fn default_engine() -> PathBuf {
     exe.parent().map(|d| d.join("magpie")).unwrap_or_else(|| PathBuf::from("magpie"))
 }
 
+/// Runs the scenario against the engine and writes its report; whether the run was clean.
 fn run(args: Args) -> Result<bool, String> {
-    match args.scenario {
-        Scenario::Density => return run_density(&args),
-        Scenario::Storm => return run_storm(&args),
-        _ => {}
+    let (report, ok) = match args.scenario {
+        Scenario::Density => run_density(&args)?,
+        Scenario::Storm => run_storm(&args)?,
+        _ => run_load(&args)?,
+    };
+    report::write_json(args.out.as_ref(), &report)?;
+    Ok(ok)
+}
+
+/// The message load the flags ask for, the same for every target (defaults by scenario and
+/// `--quick`).
+struct LoadParams {
+    clients: usize,
+    /// Connections in each chat or room: the group, or 2 for direct chats.
+    room_size: usize,
+    /// The sending clients.
+    senders: Vec<usize>,
+    rate: f64,
+    duration: f64,
+    warmup: f64,
+    workers: usize,
+}
+
+impl LoadParams {
+    fn from_args(args: &Args) -> Result<LoadParams, String> {
+        let scenario = args.scenario;
+        let (d_clients, d_rate, d_duration, d_warmup, d_group, d_senders) = match (scenario, args.quick) {
+            (Scenario::Channel, true) => (200, 2.0, 3.0, 0.0, 200, 1),
+            (Scenario::Channel, false) => (100_000, 1.0, 10.0, 0.0, 100_000, 1),
+            (_, true) => (20, 200.0, 3.0, 0.0, 20, 4),
+            (_, false) => (1000, 2000.0, 10.0, 2.0, 100, 10),
+        };
+        let (clients, room_size, senders) = if scenario.one_group() {
+            let group = args.group.unwrap_or(args.clients.unwrap_or(d_group));
+            if group < 2 {
+                return Err(format!("{} needs a group of at least 2", scenario.name()));
+            }
+            (group, group, (0..args.senders.unwrap_or(d_senders).clamp(1, group)).collect())
+        } else {
+            let clients = args.clients.unwrap_or(d_clients);
+            if clients < 2 || clients % 2 != 0 {
+                return Err(format!("{} needs an even number of clients (at least 2)", scenario.name()));
+            }
+            (clients, 2, (0..clients).collect())
+        };
+        let rate = args.rate.unwrap_or(d_rate);
+        let duration = args.duration.unwrap_or(d_duration);
+        let warmup = args.warmup.unwrap_or(d_warmup).min(duration);
+        if rate <= 0.0 || duration <= 0.0 {
+            return Err("--rate and --duration must be positive".into());
+        }
+        Ok(LoadParams { clients, room_size, senders, rate, duration, warmup, workers: args.workers.max(1) })
     }
+
+    fn plan(&self, msg_size: usize) -> LoadPlan {
+        LoadPlan {
+            clients: self.clients,
+            workers: self.workers,
+            senders: self.senders.clone(),
+            per_sender_rate: self.rate / self.senders.len() as f64,
+            duration: Duration::from_secs_f64(self.duration),
+            warmup: Duration::from_secs_f64(self.warmup),
+            msg_size,
+            room_size: self.room_size as u64,
+        }
+    }
+}
+
+/// A message-load scenario (one-to-one, fanout, channel, storage) against the engine: its report
+/// and whether it was clean.
+fn run_load(args: &Args) -> Result<(Report, bool), String> {
     let quick = args.quick;
     let scenario = args.scenario;
-    let (d_clients, d_rate, d_duration, d_warmup, d_group, d_senders) = match (scenario, quick) {
-        (Scenario::Channel, true) => (200, 2.0, 3.0, 0.0, 200, 1),
-        (Scenario::Channel, false) => (100_000, 1.0, 10.0, 0.0, 100_000, 1),
-        (_, true) => (20, 200.0, 3.0, 0.0, 20, 4),
-        (_, false) => (1000, 2000.0, 10.0, 2.0, 100, 10),
-    };
-    let group = if scenario.one_group() { args.group.unwrap_or(args.clients.unwrap_or(d_group)) } else { 0 };
-    let clients = if scenario.one_group() { group } else { args.clients.unwrap_or(d_clients) };
-    if !scenario.one_group() && (clients < 2 || clients % 2 != 0) {
-        return Err(format!("{} needs an even number of clients (at least 2)", scenario.name()));
-    }
-    if scenario.one_group() && group < 2 {
-        return Err(format!("{} needs a group of at least 2", scenario.name()));
-    }
-    let rate = args.rate.unwrap_or(d_rate);
-    let duration = args.duration.unwrap_or(d_duration);
-    let warmup = args.warmup.unwrap_or(d_warmup).min(duration);
-    if rate <= 0.0 || duration <= 0.0 {
-        return Err("--rate and --duration must be positive".into());
-    }
-    let senders: Vec<usize> = if scenario.one_group() {
-        (0..args.senders.unwrap_or(d_senders).clamp(1, group)).collect()
-    } else {
-        (0..clients).collect()
-    };
-    let workers = args.workers.max(1);
-    let source_ips = source_ips(&args);
-    let nofile = check_nofile(&args, clients)?;
-    let load_before = sys::load_average().unwrap_or(f64::NAN);
-    let (engine, engine_path) = start_engine(&args, if args.accounts == Accounts::Seed { clients } else { 0 })?;
+    let params = LoadParams::from_args(args)?;
+    let LoadParams { clients, rate, duration, warmup, workers, .. } = params;
+    // The report's group: 0 for direct chats.
+    let group = if scenario.one_group() { params.room_size } else { 0 };
+    let source_ips = source_ips(args);
+    let (engine, engine_path, nofile, load_before) = launch(args, clients, if args.accounts == Accounts::Seed { clients } else { 0 })?;
     eprintln!(
         "magpie-bench: {} over {} — engine pid {} (quic {}, ws {}), {clients} clients, {rate} msg/s for {duration} s",
-        scenario_name(scenario),
+        scenario.name(),
         transport_name(args.transport),
         engine.pid,
         engine.quic_addr,
         engine.ws_addr
     );
 
-    let seed_s = engine.seed_s;
-    let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
-    let shared = Arc::new(Shared {
-        plan: Plan {
-            scenario,
-            target: target(&args, &engine, clients),
-            clients,
-            workers,
-            per_sender_rate: rate / senders.len() as f64,
-            senders: senders.clone(),
-            duration: Duration::from_secs_f64(duration),
-            warmup: Duration::from_secs_f64(warmup),
-            msg_size: args.msg_size,
-            members_per_chat: if scenario.one_group() { group as u64 } else { 2 },
-            register_concurrency: args.register_concurrency.max(1),
-            op_timeout: Duration::from_secs(120),
-            epoch: Instant::now(),
-        },
-        user_ids: (0..clients).map(|_| AtomicU64::new(0)).collect(),
-        chat_ids: (0..clients).map(|_| AtomicU64::new(0)).collect(),
-        group_cursor: AtomicU64::new(0),
-        barrier: tokio::sync::Barrier::new(workers + 1),
-        start: OnceLock::new(),
-        failed: AtomicBool::new(false),
-        failure: Mutex::new(Vec::new()),
-        counters: (0..workers).map(|_| WorkerCounters::default()).collect(),
-        stop: stop_rx,
-    });
-
-    let setup_start = Instant::now();
-    let handles: Vec<_> = (0..workers)
-        .map(|w| {
-            let shared = shared.clone();
-            std::thread::Builder::new()
-                .name(format!("bench-worker-{w}"))
-                .spawn(move || load::run_worker(w, shared))
-                .expect("spawning a worker thread")
-        })
-        .collect();
-
-    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().map_err(|e| e.to_string())?;
-    let timing = rt.block_on(async {
-        let s = &shared;
-        s.barrier.wait().await;
-        eprintln!("magpie-bench: {clients} clients signed in in {:.1} s", setup_start.elapsed().as_secs_f64());
-        s.barrier.wait().await;
-        s.barrier.wait().await;
-        let setup_s = setup_start.elapsed().as_secs_f64();
-        eprintln!("magpie-bench: chats created and connections synced; setup took {setup_s:.1} s");
-        let metrics0 = scrape::fetch(engine.ws_addr).await;
-        let engine_cpu0 = engine.cpu_seconds();
-        let gen_cpu0 = sys::cpu_seconds("self").unwrap_or(f64::NAN);
-        let start = Instant::now() + Duration::from_millis(200);
-        let _ = s.start.set(start);
-        s.barrier.wait().await;
-        let mut drained = false;
-        let mut schedule_end = start;
-        if !s.failed.load(std::sync::atomic::Ordering::Relaxed) {
-            tokio::time::sleep_until((start + Duration::from_secs_f64(duration)).into()).await;
-            // Senders that fall behind keep going after the schedule's end.
-            while totals(&s.counters).senders_running > 0 {
-                tokio::time::sleep(Duration::from_millis(5)).await;
-            }
-            schedule_end = Instant::now();
-            let deadline = schedule_end + Duration::from_secs_f64(args.drain_timeout);
-            loop {
-                let t = totals(&s.counters);
-                let all_answered = t.acked + t.errored >= t.sent;
-                if all_answered && t.delivered >= t.expected {
-                    drained = true;
-                    break;
-                }
-                if Instant::now() >= deadline || t.dead > 0 && all_answered {
-                    break;
-                }
-                tokio::time::sleep(Duration::from_millis(2)).await;
-            }
-        }
-        let end = Instant::now();
-        let engine_cpu1 = engine.cpu_seconds();
-        let gen_cpu1 = sys::cpu_seconds("self").unwrap_or(f64::NAN);
-        let metrics1 = scrape::fetch(engine.ws_addr).await;
-        let _ = stop_tx.send(true);
-        Timing {
-            setup_s,
-            start,
-            drain_s: end.saturating_duration_since(schedule_end).as_secs_f64(),
-            window_s: end.saturating_duration_since(start).as_secs_f64(),
-            drained,
-            engine_cpu: engine_cpu1 - engine_cpu0,
-            gen_cpu: gen_cpu1 - gen_cpu0,
-            engine_metrics: match (metrics0, metrics1) {
-                (Ok(a), Ok(b)) => Ok(scrape::delta(&a, &b)),
-                (Err(e), _) | (_, Err(e)) => Err(e),
-            },
-        }
-    });
-    let reports: Vec<WorkerReport> = handles.into_iter().map(|h| h.join().expect("worker panicked")).collect();
+    let magpie = load::Magpie::new(scenario, target(args, &engine, clients), clients, args.register_concurrency.max(1));
+    let plan = params.plan(args.msg_size);
+    let ws_addr = engine.ws_addr;
+    let outcome = open_loop::run_load(magpie, plan, &|| engine.cpu_seconds(), Duration::from_secs_f64(args.drain_timeout), || scrape::fetch(ws_addr))?;
     let engine_rss = engine.rss_kib();
-    let banner = engine.banner.clone();
-    let failures = shared.failure.lock().unwrap().clone();
+    let failures = outcome.shared.run.failures();
     if !failures.is_empty() {
         let tail = engine.log_tail(30);
         engine.stop();
         return Err(format!("setup failed:\n  {}\nengine log tail:\n{tail}", failures.join("\n  ")));
     }
+    let len = &outcome.owed;
     let history = (scenario == Scenario::Storage).then(|| {
-        let mut len: HashMap<u64, u64> = HashMap::new();
-        for r in &reports {
-            for (chat, n) in &r.acked_per_chat {
-                *len.entry(*chat).or_default() += n;
-            }
-        }
         // One reader per chat (its even-numbered member), up to --readers.
         let readers: Vec<(usize, u64, u64)> = (0..clients)
             .step_by(2)
             .take(args.readers)
             .map(|i| {
-                let chat = shared.chat_ids[i].load(std::sync::atomic::Ordering::Relaxed);
+                let chat = outcome.shared.peer.room(i);
                 (i, chat, len.get(&chat).copied().unwrap_or(0))
             })
             .collect();
@@ -446,7 +269,7 @@ fn run(args: Args) -> Result<bool, String> {
         eprintln!("magpie-bench: history: {} readers, {pages_rate} pages/s of {} for {duration} s", readers.len(), args.page);
         history::run(
             history::HistoryPlan {
-                target: target(&args, &engine, clients),
+                target: target(args, &engine, clients),
                 readers,
                 rate: pages_rate,
                 duration: Duration::from_secs_f64(duration),
@@ -455,130 +278,43 @@ fn run(args: Args) -> Result<bool, String> {
             engine.pid,
         )
     });
-    engine.stop();
 
-    // ---- merge
-    let t = totals(&shared.counters);
-    let (mut deliver, mut from_send, mut echo, mut ack, mut send_lag, mut last) =
-        (new_histogram(), new_histogram(), new_histogram(), new_histogram(), new_histogram(), new_histogram());
-    let mut errors: BTreeMap<String, u64> = BTreeMap::new();
-    let mut acked_per_chat: HashMap<u64, u64> = HashMap::new();
-    let mut per_message: HashMap<(u64, u64), (u64, u32, u64)> = HashMap::new();
-    let (mut first_ns, mut last_ns) = (u64::MAX, 0u64);
-    for r in &reports {
-        deliver.add(&r.deliver).expect("same bounds");
-        from_send.add(&r.deliver_from_send).expect("same bounds");
-        echo.add(&r.echo).expect("same bounds");
-        ack.add(&r.ack).expect("same bounds");
-        send_lag.add(&r.send_lag).expect("same bounds");
-        for (k, v) in &r.errors {
-            *errors.entry(k.clone()).or_default() += v;
-        }
-        for (chat, n) in &r.acked_per_chat {
-            *acked_per_chat.entry(*chat).or_default() += n;
-        }
-        for (key, (intended, n, max)) in &r.per_message {
-            let e = per_message.entry(*key).or_insert((*intended, 0, 0));
-            e.1 += n;
-            e.2 = e.2.max(*max);
-        }
-        first_ns = first_ns.min(r.first_delivery_ns);
-        last_ns = last_ns.max(r.last_delivery_ns);
-    }
-    let recipients_per_message = shared.plan.members_per_chat.saturating_sub(1) as u32;
-    let mut incomplete = 0;
-    for (_, n, max) in per_message.values() {
-        if *n < recipients_per_message {
-            incomplete += 1;
-        } else {
-            last.saturating_record((*max).max(1));
-        }
-    }
-    let (mut expected, mut received, mut duplicates, mut out_of_order, mut missing) = (0u64, 0u64, 0u64, 0u64, 0u64);
-    for r in reports.iter().flat_map(|r| &r.receivers) {
-        let want = acked_per_chat.get(&r.chat_id).copied().unwrap_or(0);
-        expected += want;
-        received += r.distinct;
-        duplicates += r.duplicates;
-        out_of_order += r.out_of_order;
-        missing += want.saturating_sub(r.distinct);
-    }
-    let receivers = reports.iter().map(|r| r.receivers.len()).sum::<usize>();
-    let error_total: u64 = errors.values().sum();
-    let exactly_once = receivers == clients && missing == 0 && duplicates == 0 && received == expected && t.acked == t.sent;
-    let start_ns = timing.start.saturating_duration_since(shared.plan.epoch).as_nanos() as u64;
-    let delivery_span = last_ns.saturating_sub(start_ns) as f64 / 1e9;
-    let per_s = |n: u64, span: f64| if span > 0.0 { (n as f64 / span * 10.0).round() / 10.0 } else { 0.0 };
-    let recipient_deliveries = t.delivered - t.echoes;
-    let chats = acked_per_chat.len().max(if scenario.one_group() { 1 } else { clients / 2 });
-    let report = Report {
-        scenario,
-        transport: args.transport,
-        quick,
-        config: ConfigReport {
-            clients,
-            chats,
-            group,
-            senders: senders.len(),
-            rate,
-            duration_s: duration,
-            warmup_s: warmup,
-            msg_size: args.msg_size,
-            durability: args.durability.clone(),
-            shards: args.shards,
-            io: args.io.clone(),
-            accounts: args.accounts,
-            workers,
-            source_ips: source_ips.len(),
-            conns_per_endpoint: conns_per_endpoint(&args, clients),
-        },
-        machine: machine_report(load_before, nofile),
-        engine: format!("{banner} ({})", engine_path.display()),
-        seed_s: round3(seed_s),
-        setup_s: round3(timing.setup_s),
-        offered_msgs_per_s: rate,
-        sent: t.sent,
-        acked: t.acked,
-        sent_per_s: per_s(t.sent, duration),
-        acked_per_s: per_s(t.acked, duration),
-        deliveries: recipient_deliveries,
-        echo_deliveries: t.echoes,
-        deliveries_per_s: per_s(t.delivered, delivery_span),
-        recipient_deliveries_per_s: per_s(recipient_deliveries, delivery_span),
-        drain_s: round3(timing.drain_s),
-        drained: timing.drained,
-        latency_us: LatencyReport {
-            deliver: summarize(&deliver),
-            deliver_from_send: summarize(&from_send),
-            last_recipient: summarize(&last),
-            ack: summarize(&ack),
-            echo: summarize(&echo),
-            send_lag: summarize(&send_lag),
-        },
-        errors: ErrorReport { total: error_total, by_code: errors, dead_connections: t.dead },
-        delivery_check: DeliveryCheck {
-            expected,
-            received,
-            missing,
-            duplicates,
-            out_of_order,
-            incomplete_messages: incomplete,
-            exactly_once,
-        },
-        cpu: CpuReport {
-            window_s: round3(timing.window_s),
-            engine_s: round3(timing.engine_cpu),
-            generator_s: round3(timing.gen_cpu),
-            engine_cores_busy: round3(timing.engine_cpu / timing.window_s.max(1e-9)),
-            generator_cores_busy: round3(timing.gen_cpu / timing.window_s.max(1e-9)),
-            deliveries_per_engine_cpu_s: per_s(t.delivered, timing.engine_cpu),
-            engine_rss_mib_after: (engine_rss as f64 / 1024.0 * 10.0).round() / 10.0,
-        },
-        history,
-        engine_metrics: timing.engine_metrics,
+    let chats = len.len().max(if scenario.one_group() { 1 } else { clients / 2 });
+    let load = outcome.section(rate, duration, engine_rss);
+    let (before, after) = outcome.scrapes;
+    let engine_metrics = match (before, after) {
+        (Ok(a), Ok(b)) => Ok(scrape::delta(&a, &b)),
+        (Err(e), _) | (_, Err(e)) => Err(e),
     };
-    print_table(&report);
-    match &report.engine_metrics {
+    let config = Config {
+        clients,
+        chats: Some(chats),
+        group: Some(group as u64),
+        senders: Some(params.senders.len()),
+        rate: Some(rate),
+        duration_s: Some(duration),
+        warmup_s: Some(warmup),
+        msg_size: Some(args.msg_size),
+        durability: Some(args.durability.clone()),
+        shards: Some(args.shards),
+        io: Some(args.io.clone()),
+        accounts: args.accounts.to_possible_value().map(|v| v.get_name().to_owned()),
+        workers,
+        source_ips: Some(source_ips.len()),
+        conns_per_endpoint: Some(conns_per_endpoint(args, clients)),
+        ..Config::default()
+    };
+    let (exactly_once, error_total) = (load.delivery_check.exactly_once, load.errors.total);
+    let header = header(args, config, load_before, nofile, &engine, &engine_path, outcome.timing.setup_s);
+    engine.stop();
+    let report = Report {
+        load: Some(load),
+        history,
+        engine_metrics: Some(engine_metrics),
+        ..header
+    };
+    report::print_load(&report);
+    match report.engine_metrics.as_ref().expect("set above") {
         Ok(m) => println!(
             "  engine metrics: frames in {} out {}; deliveries live {} catch-up {}; {} events committed in {} writes ({:.1} ops each), {} WAL syncs; send→durable p50 ≤{} ms p99 ≤{} ms; send→deliver p50 ≤{} ms p99 ≤{} ms; errors {:?}",
             m.frames_in,
@@ -612,20 +348,26 @@ fn run(args: Args) -> Result<bool, String> {
             h.errors
         );
     }
-    write_json(args.out.as_ref(), &report)?;
     let history_ok = report.history.as_ref().is_none_or(|h| h.errors.is_empty() && h.pages > 0);
-    Ok(report.errors.total == 0 && report.delivery_check.exactly_once && history_ok)
+    let ok = exactly_once && error_total == 0 && history_ok;
+    Ok((report, ok))
 }
 
-struct Timing {
-    engine_metrics: Result<scrape::EngineMetrics, String>,
-    setup_s: f64,
-    start: Instant,
-    drain_s: f64,
-    window_s: f64,
-    drained: bool,
-    engine_cpu: f64,
-    gen_cpu: f64,
+/// The common header of the engine's reports (the machine as it is now, with the load average
+/// taken before the run); the caller adds the scenario's section.
+fn header(args: &Args, config: Config, load_before: f64, nofile: u64, engine: &Engine, engine_path: &Path, setup_s: f64) -> Report {
+    Report {
+        scenario: args.scenario.name().into(),
+        target: "magpie".into(),
+        transport: transport_name(args.transport).into(),
+        quick: args.quick,
+        config,
+        machine: report::machine(load_before, nofile),
+        server: format!("{} ({})", engine.banner, engine_path.display()),
+        seed_s: Some(round3(engine.seed_s)),
+        setup_s: round3(setup_s),
+        ..Report::default()
+    }
 }
 
 /// QUIC connections per client UDP socket: 4 by default (spread over the engine's shards), more
@@ -636,39 +378,11 @@ fn conns_per_endpoint(args: &Args, clients: usize) -> usize {
     args.conns_per_endpoint.unwrap_or(default).max(1)
 }
 
-/// The report of a scenario other than the message-load ones: the common header, then the
-/// scenario's own config and result.
-#[derive(Serialize)]
-struct ScenarioReport<C: Serialize, R: Serialize> {
-    scenario: Scenario,
-    transport: TransportKind,
-    quick: bool,
-    config: C,
-    machine: MachineReport,
-    engine: String,
-    seed_s: f64,
-    #[serde(flatten)]
-    result: R,
-}
-
-#[derive(Serialize)]
-struct DensityConfig {
-    clients: usize,
-    steps: Vec<usize>,
-    workers: usize,
-    concurrency: usize,
-    conns_per_endpoint: usize,
-    shards: usize,
-    io: String,
-}
-
-fn run_density(args: &Args) -> Result<bool, String> {
+fn run_density(args: &Args) -> Result<(Report, bool), String> {
     let clients = args.clients.unwrap_or(if args.quick { 40 } else { 10_000 });
     let steps_n = args.steps.clamp(1, clients.max(1));
     let steps: Vec<usize> = (1..=steps_n).map(|k| clients * k / steps_n).collect();
-    let nofile = check_nofile(args, clients)?;
-    let load_before = sys::load_average().unwrap_or(f64::NAN);
-    let (engine, engine_path) = start_engine(args, clients)?;
+    let (engine, engine_path, nofile, load_before) = launch(args, clients, clients)?;
     eprintln!(
         "magpie-bench: density over {} — engine pid {}, up to {clients} idle connections in {steps_n} steps ({} accounts seeded in {:.1} s)",
         transport_name(args.transport),
@@ -685,29 +399,23 @@ fn run_density(args: &Args) -> Result<bool, String> {
         settle: Duration::from_secs(if args.quick { 1 } else { 3 }),
     };
     let result = density::run(plan, engine.pid);
-    let report = ScenarioReport {
-        scenario: Scenario::Density,
-        transport: args.transport,
-        quick: args.quick,
-        config: DensityConfig {
-            clients,
-            steps,
-            workers: args.workers.max(1),
-            concurrency: args.register_concurrency.max(1),
-            conns_per_endpoint: conns_per_endpoint(args, clients),
-            shards: args.shards,
-            io: args.io.clone(),
-        },
-        machine: machine_report(load_before, nofile),
-        engine: format!("{} ({})", engine.banner, engine_path.display()),
-        seed_s: round3(engine.seed_s),
-        result,
+    let config = Config {
+        clients,
+        steps: Some(steps),
+        workers: args.workers.max(1),
+        concurrency: Some(args.register_concurrency.max(1)),
+        conns_per_endpoint: Some(conns_per_endpoint(args, clients)),
+        shards: Some(args.shards),
+        io: Some(args.io.clone()),
+        ..Config::default()
     };
+    let setup_s = result.points.iter().map(|p| p.setup_s).sum();
+    let header = header(args, config, load_before, nofile, &engine, &engine_path, setup_s);
     engine.stop();
-    let r = &report.result;
+    let r = &result;
     println!(
         "\ndensity over {} — {} idle connections (stopped: {}); {:.2} KiB per idle connection (RSS slope), setup {:.0} connections/s; baseline RSS {:.1} MiB",
-        transport_name(report.transport),
+        header.transport,
         r.max_connections,
         r.stopped_because,
         r.kib_per_idle_connection,
@@ -718,29 +426,22 @@ fn run_density(args: &Args) -> Result<bool, String> {
     for p in &r.points {
         println!(
             "  {:>11} {:>12.1} {:>14.2} {:>14.2} {:>12.0} {:>14.1}",
-            p.connections, p.engine_rss_mib, p.rss_per_conn_kib, p.marginal_kib_per_conn, p.setup_per_s, p.generator_rss_mib
+            p.connections.unwrap_or(0),
+            p.engine_rss_mib.unwrap_or(0.0),
+            p.rss_per_conn_kib.unwrap_or(0.0),
+            p.marginal_kib_per_conn,
+            p.setup_per_s,
+            p.generator_rss_mib
         );
     }
     if !r.errors.is_empty() {
         println!("  errors: {:?}", r.errors);
     }
-    write_json(args.out.as_ref(), &report)?;
-    Ok(r.errors.is_empty() && r.max_connections as usize == clients)
+    let ok = r.errors.is_empty() && r.max_connections as usize == clients;
+    Ok((Report { density: Some(result), ..header }, ok))
 }
 
-#[derive(Serialize)]
-struct StormConfig {
-    clients: usize,
-    rate: f64,
-    duration_s: f64,
-    storm_at_s: f64,
-    msg_size: usize,
-    durability: String,
-    workers: usize,
-    shards: usize,
-}
-
-fn run_storm(args: &Args) -> Result<bool, String> {
+fn run_storm(args: &Args) -> Result<(Report, bool), String> {
     let clients = args.clients.unwrap_or(if args.quick { 20 } else { 10_000 });
     if clients < 2 || clients % 2 != 0 {
         return Err("storm needs an even number of clients (at least 2)".into());
@@ -748,9 +449,7 @@ fn run_storm(args: &Args) -> Result<bool, String> {
     let rate = args.rate.unwrap_or(if args.quick { 100.0 } else { 2000.0 });
     let duration = args.duration.unwrap_or(if args.quick { 3.0 } else { 10.0 });
     let storm_at = args.storm_at.unwrap_or(duration / 2.0).min(duration);
-    let nofile = check_nofile(args, clients)?;
-    let load_before = sys::load_average().unwrap_or(f64::NAN);
-    let (engine, engine_path) = start_engine(args, clients)?;
+    let (engine, engine_path, nofile, load_before) = launch(args, clients, clients)?;
     eprintln!(
         "magpie-bench: storm over {} — engine pid {}, {clients} clients at {rate} msg/s, all drop at {storm_at} s of {duration} s",
         transport_name(args.transport),
@@ -767,8 +466,7 @@ fn run_storm(args: &Args) -> Result<bool, String> {
         concurrency: args.register_concurrency.max(1),
         drain_timeout: Duration::from_secs_f64(args.drain_timeout),
     };
-    let result = storm::run(plan, engine.pid);
-    let result = match result {
+    let (result, setup_s) = match storm::run(plan, engine.pid) {
         Ok(r) => r,
         Err(e) => {
             let tail = engine.log_tail(30);
@@ -776,30 +474,23 @@ fn run_storm(args: &Args) -> Result<bool, String> {
             return Err(format!("{e}\nengine log tail:\n{tail}"));
         }
     };
-    let report = ScenarioReport {
-        scenario: Scenario::Storm,
-        transport: args.transport,
-        quick: args.quick,
-        config: StormConfig {
-            clients,
-            rate,
-            duration_s: duration,
-            storm_at_s: storm_at,
-            msg_size: args.msg_size,
-            durability: args.durability.clone(),
-            workers: args.workers.max(1),
-            shards: args.shards,
-        },
-        machine: machine_report(load_before, nofile),
-        engine: format!("{} ({})", engine.banner, engine_path.display()),
-        seed_s: round3(engine.seed_s),
-        result,
+    let config = Config {
+        clients,
+        rate: Some(rate),
+        duration_s: Some(duration),
+        storm_at_s: Some(storm_at),
+        msg_size: Some(args.msg_size),
+        durability: Some(args.durability.clone()),
+        workers: args.workers.max(1),
+        shards: Some(args.shards),
+        ..Config::default()
     };
+    let header = header(args, config, load_before, nofile, &engine, &engine_path, setup_s);
     engine.stop();
-    let r = &report.result;
+    let r = &result;
     println!(
         "\nstorm over {} — {} clients, {} resynced; all synced {:.3} s after the drop (per client p50 {:.1} ms, p99 {:.1} ms, max {:.1} ms)",
-        transport_name(report.transport),
+        header.transport,
         r.clients,
         r.resynced,
         r.all_synced_s,
@@ -828,37 +519,30 @@ fn run_storm(args: &Args) -> Result<bool, String> {
         r.deliver_us.max_us / 1000.0,
         r.engine_cpu_s
     );
-    write_json(args.out.as_ref(), &report)?;
-    Ok(r.exactly_once && r.drained)
+    let ok = r.exactly_once && r.drained;
+    Ok((Report { storm: Some(result), ..header }, ok))
 }
 
 fn source_ips(args: &Args) -> Vec<IpAddr> {
     (0..args.source_ips.clamp(1, 250)).map(|k| IpAddr::V4(Ipv4Addr::new(127, 0, 0, 2 + k))).collect()
 }
 
-/// Raises the open-files limit and checks that `clients` connections fit under it.
-fn check_nofile(args: &Args, clients: usize) -> Result<u64, String> {
+/// Raises the open-files limit and checks that `clients` connections fit under it (`websocket`:
+/// one descriptor each).
+fn check_nofile(clients: usize, websocket: bool) -> Result<u64, String> {
     let nofile = sys::raise_nofile_limit();
     // One descriptor per WebSocket (or per QUIC endpoint) here and in the engine, plus slack.
-    if args.transport == TransportKind::Ws && clients as u64 + 64 > nofile {
+    if websocket && clients as u64 + 64 > nofile {
         return Err(format!("{clients} WebSocket clients need more than the {nofile} open files allowed per process"));
     }
     Ok(nofile)
 }
 
-fn machine_report(load_before: f64, nofile: u64) -> MachineReport {
-    MachineReport {
-        cores: sys::cores(),
-        memory_gib: (sys::memory_gib().unwrap_or(0.0) * 10.0).round() / 10.0,
-        kernel: sys::kernel_release(),
-        load_avg_1m_before: load_before,
-        load_avg_1m_after: sys::load_average().unwrap_or(f64::NAN),
-        nofile_limit: nofile,
-        udp_rmem_max: std::fs::read_to_string("/proc/sys/net/core/rmem_max").ok().and_then(|v| v.trim().parse().ok()).unwrap_or(0),
-    }
-}
-
-fn start_engine(args: &Args, seed_accounts: usize) -> Result<(Engine, PathBuf), String> {
+/// Checks that `clients` connections fit, takes the load average, and starts the engine with
+/// `seed_accounts` accounts: the engine, its binary, the open-files limit and the load average.
+fn launch(args: &Args, clients: usize, seed_accounts: usize) -> Result<(Engine, PathBuf, u64, f64), String> {
+    let nofile = check_nofile(clients, args.transport == TransportKind::Ws)?;
+    let load_before = sys::load_average().unwrap_or(f64::NAN);
     let engine_path = args.engine.clone().unwrap_or_else(default_engine);
     let engine = Engine::start(&EngineOptions {
         binary: &engine_path,
@@ -868,7 +552,7 @@ fn start_engine(args: &Args, seed_accounts: usize) -> Result<(Engine, PathBuf), 
         keep_data: args.keep_data,
         seed_accounts,
     })?;
-    Ok((engine, engine_path))
+    Ok((engine, engine_path, nofile, load_before))
 }
 
 fn target(args: &Args, engine: &Engine, clients: usize) -> Target {
@@ -884,87 +568,9 @@ fn target(args: &Args, engine: &Engine, clients: usize) -> Target {
     }
 }
 
-fn write_json(out: Option<&PathBuf>, value: &impl Serialize) -> Result<(), String> {
-    let json = serde_json::to_string_pretty(value).map_err(|e| e.to_string())?;
-    if let Some(out) = out {
-        std::fs::write(out, json + "\n").map_err(|e| format!("writing {}: {e}", out.display()))?;
-    }
-    Ok(())
-}
-
-fn round3(x: f64) -> f64 {
-    (x * 1000.0).round() / 1000.0
-}
-
-fn scenario_name(s: Scenario) -> &'static str {
-    s.name()
-}
-
 fn transport_name(t: TransportKind) -> &'static str {
     match t {
         TransportKind::Quic => "quic",
         TransportKind::Ws => "ws",
     }
-}
-
-fn print_table(r: &Report) {
-    let c = &r.config;
-    println!(
-        "\n{} over {} — {} clients, {} chat(s), {} sender(s), durability {}, {} s load ({} s warm-up)",
-        scenario_name(r.scenario),
-        transport_name(r.transport),
-        c.clients,
-        c.chats,
-        c.senders,
-        c.durability,
-        c.duration_s,
-        c.warmup_s
-    );
-    println!(
-        "  offered {:.0} msg/s; sent {} ({:.0}/s), acked {} ({:.0}/s); deliveries {} to recipients + {} echoes = {:.0}/s; drain {:.3} s{}",
-        r.offered_msgs_per_s,
-        r.sent,
-        r.sent_per_s,
-        r.acked,
-        r.acked_per_s,
-        r.deliveries,
-        r.echo_deliveries,
-        r.deliveries_per_s,
-        r.drain_s,
-        if r.drained { "" } else { " (NOT drained)" }
-    );
-    let l = &r.latency_us;
-    stats::print_latency_table(&[
-        ("deliver", &l.deliver),
-        ("  from send", &l.deliver_from_send),
-        ("last recipient", &l.last_recipient),
-        ("ack", &l.ack),
-        ("echo", &l.echo),
-        ("send lag", &l.send_lag),
-    ]);
-    println!(
-        "  cpu over {:.2} s: engine {:.2} s ({:.2} cores), generator {:.2} s ({:.2} cores); {:.0} deliveries per engine CPU-second; engine RSS {:.1} MiB",
-        r.cpu.window_s,
-        r.cpu.engine_s,
-        r.cpu.engine_cores_busy,
-        r.cpu.generator_s,
-        r.cpu.generator_cores_busy,
-        r.cpu.deliveries_per_engine_cpu_s,
-        r.cpu.engine_rss_mib_after
-    );
-    let d = &r.delivery_check;
-    println!(
-        "  check: expected {} received {} missing {} duplicates {} out-of-order {} incomplete {} → {}; errors {} {:?}; load avg {:.2} → {:.2}",
-        d.expected,
-        d.received,
-        d.missing,
-        d.duplicates,
-        d.out_of_order,
-        d.incomplete_messages,
-        if d.exactly_once { "exactly once" } else { "NOT exactly once" },
-        r.errors.total,
-        r.errors.by_code,
-        r.machine.load_avg_1m_before,
-        r.machine.load_avg_1m_after
-    );
 }

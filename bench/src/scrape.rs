@@ -6,7 +6,7 @@
 //! Only the sample lines of the 0.0.4 text format are read (`name{labels} value`); that is all the
 //! engine writes, and it keeps the generator free of an HTTP client and a parser dependency.
 
-use serde::Serialize;
+use magpie_bench_report::{EngineMetrics, HistogramDelta};
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
 use std::time::Duration;
@@ -80,18 +80,6 @@ fn label_value<'a>(labels: &'a str, label: &str) -> Option<&'a str> {
     Some(&rest[..rest.find('"')?])
 }
 
-/// A histogram's change between two scrapes: count and bucket-bound quantiles.
-#[derive(Serialize, Debug)]
-pub struct HistogramDelta {
-    pub count: u64,
-    pub mean_ms: f64,
-    /// The upper bound of the bucket holding the quantile (Prometheus buckets: an upper bound,
-    /// not an exact value).
-    pub p50_le_ms: f64,
-    pub p99_le_ms: f64,
-    pub p999_le_ms: f64,
-}
-
 fn histogram_delta(before: &Scrape, after: &Scrape, name: &str) -> HistogramDelta {
     let buckets = |s: &Scrape| -> BTreeMap<u64, f64> {
         let mut b: BTreeMap<u64, f64> = BTreeMap::new();
@@ -122,26 +110,6 @@ fn histogram_delta(before: &Scrape, after: &Scrape, name: &str) -> HistogramDelt
         p99_le_ms: q(0.99),
         p999_le_ms: q(0.999),
     }
-}
-
-/// The engine's counters over the measured window, and its queues at the end of it.
-#[derive(Serialize, Debug)]
-pub struct EngineMetrics {
-    pub frames_in: u64,
-    pub frames_out: u64,
-    pub deliveries_live: u64,
-    pub deliveries_catch_up: u64,
-    pub events_committed: u64,
-    pub storage_commits: u64,
-    pub wal_syncs: u64,
-    /// Storage operations per RocksDB write: how much group commit merged.
-    pub ops_per_commit: f64,
-    pub errors_by_code: BTreeMap<String, u64>,
-    pub send_durable: HistogramDelta,
-    pub send_deliver: HistogramDelta,
-    pub connections_open_end: u64,
-    pub mailbox_depth_end: u64,
-    pub mailbox_backlog_end: u64,
 }
 
 pub fn delta(before: &Scrape, after: &Scrape) -> EngineMetrics {

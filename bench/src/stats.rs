@@ -1,7 +1,7 @@
 //! Histograms, counters and their summaries.
 
 use hdrhistogram::Histogram;
-use serde::Serialize;
+pub use magpie_bench_report::LatencySummary;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering::Relaxed};
 
 /// Nanoseconds from 1 ns to one hour at 3 significant digits.
@@ -51,18 +51,6 @@ pub fn totals(counters: &[WorkerCounters]) -> Totals {
         t.senders_running += c.senders_running.load(Relaxed);
     }
     t
-}
-
-/// A latency distribution in microseconds.
-#[derive(Debug, Clone, Serialize)]
-pub struct LatencySummary {
-    pub count: u64,
-    pub mean_us: f64,
-    pub p50_us: f64,
-    pub p90_us: f64,
-    pub p99_us: f64,
-    pub p999_us: f64,
-    pub max_us: f64,
 }
 
 pub fn summarize(h: &Histogram<u64>) -> LatencySummary {

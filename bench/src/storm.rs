@@ -12,19 +12,20 @@
 
 use crate::connect::Target;
 use crate::load::{code_name, request, SetupReply};
-use crate::stats::{new_histogram, summarize, LatencySummary, SeqSet};
+use crate::open_loop::{intended_of, message_id, ns_since, payload, Run, Schedule, Stamp};
+use crate::stats::{new_histogram, summarize, SeqSet};
+use magpie_bench_report::Storm;
 use bytes::Bytes;
 use hdrhistogram::Histogram;
 use magpie_client::session::FIRST_FREE_REQUEST_ID;
 use magpie_client::transport::{FrameReceiver, FrameSender, QuicConnector};
 use magpie_wire::{encode, fb, verify};
-use serde::Serialize;
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::rc::Rc;
 use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
-use std::sync::{Arc, Mutex, OnceLock};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
-use tokio::sync::{watch, Barrier, Semaphore};
+use tokio::sync::{watch, Semaphore};
 
 pub struct StormPlan {
     pub target: Target,
@@ -44,12 +45,10 @@ struct Shared {
     plan: StormPlan,
     user_ids: Vec<AtomicU64>,
     chat_ids: Vec<AtomicU64>,
-    barrier: Barrier,
-    start: OnceLock<Instant>,
+    /// The barrier, start time, setup failures and stop signal, as in every scenario.
+    run: Run,
     storm: watch::Receiver<bool>,
-    stop: watch::Receiver<bool>,
     errors: Mutex<BTreeMap<String, u64>>,
-    setup_failures: Mutex<Vec<String>>,
     /// Clients synced after the storm.
     resynced: AtomicU64,
     sent: AtomicU64,
@@ -81,50 +80,19 @@ struct ClientOutcome {
     reconnect_error: Option<String>,
 }
 
-#[derive(Serialize)]
-pub struct StormResult {
-    pub clients: usize,
-    pub resynced: u64,
-    /// Storm → the last client's SyncDone.
-    pub all_synced_s: f64,
-    /// Storm → each client's SyncDone.
-    pub resync_us: LatencySummary,
-    /// Intended send time → delivery, all messages (those scheduled during the outage included).
-    pub deliver_us: LatencySummary,
-    pub sent: u64,
-    pub acked: u64,
-    pub resent_after_storm: u64,
-    pub expected_deliveries: u64,
-    pub received: u64,
-    pub missing: u64,
-    pub duplicate_seqs: u64,
-    pub duplicate_ids: u64,
-    pub out_of_order: u64,
-    pub exactly_once: bool,
-    pub drained: bool,
-    pub errors: BTreeMap<String, u64>,
-    pub engine_cpu_s: f64,
-    pub setup_s: f64,
-}
-
-fn ns_since(epoch: Instant, t: Instant) -> u64 {
-    t.saturating_duration_since(epoch).as_nanos() as u64
-}
-
-pub fn run(plan: StormPlan, engine_pid: u32) -> Result<StormResult, String> {
+/// Runs the storm against the engine with process id `engine_pid`: the result, and the setup time
+/// (connecting and creating the chats) in seconds.
+pub fn run(plan: StormPlan, engine_pid: u32) -> Result<(Storm, f64), String> {
     let workers = plan.workers.max(1);
     let (storm_tx, storm_rx) = watch::channel(false);
-    let (stop_tx, stop_rx) = watch::channel(false);
+    let (run, stop_tx) = Run::new(workers);
     let n = plan.clients;
     let shared = Arc::new(Shared {
         user_ids: (0..n).map(|_| AtomicU64::new(0)).collect(),
         chat_ids: (0..n).map(|_| AtomicU64::new(0)).collect(),
-        barrier: Barrier::new(workers + 1),
-        start: OnceLock::new(),
+        run,
         storm: storm_rx,
-        stop: stop_rx,
         errors: Mutex::new(BTreeMap::new()),
-        setup_failures: Mutex::new(Vec::new()),
         resynced: AtomicU64::new(0),
         sent: AtomicU64::new(0),
         acked: AtomicU64::new(0),
@@ -134,23 +102,21 @@ pub fn run(plan: StormPlan, engine_pid: u32) -> Result<StormResult, String> {
     });
     let pid = engine_pid.to_string();
     let setup_start = Instant::now();
-    let handles: Vec<_> = (0..workers)
-        .map(|w| {
-            let shared = shared.clone();
-            std::thread::Builder::new().name(format!("storm-{w}")).spawn(move || worker(w, workers, shared)).expect("spawning a worker")
-        })
-        .collect();
+    let handles = {
+        let shared = shared.clone();
+        crate::open_loop::spawn_workers(workers, "storm", move |w| worker(w, workers, shared.clone()))
+    };
     let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().map_err(|e| e.to_string())?;
     let (setup_s, cpu, drained) = rt.block_on(async {
         let s = &shared;
-        s.barrier.wait().await; // connected
-        s.barrier.wait().await; // chats created
+        s.run.barrier.wait().await; // connected
+        s.run.barrier.wait().await; // chats created
         let setup_s = setup_start.elapsed().as_secs_f64();
         eprintln!("magpie-bench: storm: {n} clients connected and in chats in {setup_s:.1} s");
         let cpu0 = crate::sys::cpu_seconds(&pid).unwrap_or(f64::NAN);
         let start = Instant::now() + Duration::from_millis(200);
-        let _ = s.start.set(start);
-        s.barrier.wait().await; // go
+        let _ = s.run.start.set(start);
+        s.run.barrier.wait().await; // go
         let storm_at = start + s.plan.storm_at;
         tokio::time::sleep_until(storm_at.into()).await;
         let _ = storm_tx.send(true);
@@ -189,7 +155,7 @@ pub fn run(plan: StormPlan, engine_pid: u32) -> Result<StormResult, String> {
         deliver.add(&d).expect("same bounds");
         resent += r;
     }
-    let failures = shared.setup_failures.lock().unwrap().clone();
+    let failures = shared.run.failures();
     if !failures.is_empty() {
         return Err(format!("setup failed:\n  {}", failures.join("\n  ")));
     }
@@ -220,7 +186,7 @@ pub fn run(plan: StormPlan, engine_pid: u32) -> Result<StormResult, String> {
         }
     }
     let resynced = shared.resynced.load(Relaxed);
-    Ok(StormResult {
+    let storm = Storm {
         clients: n,
         resynced,
         all_synced_s: (last_sync as f64 / 1e6).round() / 1e3,
@@ -239,111 +205,92 @@ pub fn run(plan: StormPlan, engine_pid: u32) -> Result<StormResult, String> {
         drained,
         errors,
         engine_cpu_s: (cpu * 1000.0).round() / 1000.0,
-        setup_s: (setup_s * 1000.0).round() / 1000.0,
-    })
+    };
+    Ok((storm, setup_s))
 }
 
 type Outcomes = (Vec<ClientOutcome>, Histogram<u64>, u64);
 
-fn worker(w: usize, workers: usize, shared: Arc<Shared>) -> Outcomes {
-    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("worker runtime");
-    let local = tokio::task::LocalSet::new();
-    local.block_on(&rt, async move {
-        let plan = &shared.plan;
-        let mine: Vec<usize> = (w..plan.clients).step_by(workers).collect();
-        let fail = |e: String| {
-            let mut f = shared.setup_failures.lock().unwrap();
-            if f.len() < 20 {
-                f.push(e);
-            }
-        };
-        // ---- connect
-        let connectors = match plan.target.connectors(w, workers, mine.len()) {
-            Ok(c) => Rc::new(c),
-            Err(e) => {
-                fail(e);
-                Rc::new(Vec::new())
-            }
-        };
-        let gate = Rc::new(Semaphore::new((plan.concurrency / workers).max(1)));
-        let tasks: Vec<_> = mine
-            .iter()
-            .enumerate()
-            .map(|(local, &index)| {
-                let (shared, connectors, gate) = (shared.clone(), connectors.clone(), gate.clone());
-                tokio::task::spawn_local(async move {
-                    let _p = gate.acquire().await.expect("never closed");
-                    shared.plan.target.connect(&connectors, local, index).await.map(|(c, s)| (local, index, c, s.account.user_id))
-                })
+async fn worker(w: usize, workers: usize, shared: Arc<Shared>) -> Outcomes {
+    let plan = &shared.plan;
+    let mine: Vec<usize> = (w..plan.clients).step_by(workers).collect();
+    let fail = |e: String| shared.run.fail(e);
+    // ---- connect
+    let connectors = match plan.target.connectors(w, workers, mine.len()) {
+        Ok(c) => Rc::new(c),
+        Err(e) => {
+            fail(e);
+            Rc::new(Vec::new())
+        }
+    };
+    let gate = Rc::new(Semaphore::new((plan.concurrency / workers).max(1)));
+    let tasks: Vec<_> = mine
+        .iter()
+        .enumerate()
+        .map(|(local, &index)| {
+            let (shared, connectors, gate) = (shared.clone(), connectors.clone(), gate.clone());
+            tokio::task::spawn_local(async move {
+                let _p = gate.acquire().await.expect("never closed");
+                shared.plan.target.connect(&connectors, local, index).await.map(|(c, s)| (local, index, c, s.account.user_id))
             })
-            .collect();
-        let mut conns = Vec::new();
-        for t in tasks {
-            match t.await {
-                Ok(Ok((local, index, c, user))) => {
-                    shared.user_ids[index].store(user, Relaxed);
-                    conns.push((local, index, c));
-                }
-                Ok(Err(e)) => fail(e),
-                Err(e) => fail(e.to_string()),
+        })
+        .collect();
+    let mut conns = Vec::new();
+    for t in tasks {
+        match t.await {
+            Ok(Ok((local, index, c, user))) => {
+                shared.user_ids[index].store(user, Relaxed);
+                conns.push((local, index, c));
             }
+            Ok(Err(e)) => fail(e),
+            Err(e) => fail(e.to_string()),
         }
-        shared.barrier.wait().await;
-        // ---- chats: client 2k creates the direct chat with 2k+1
-        let limit = plan.target.op_timeout;
-        let rid = FIRST_FREE_REQUEST_ID;
-        let mut tasks = Vec::new();
-        for (_, index, c) in conns.iter_mut() {
-            if *index % 2 != 0 || *index + 1 >= plan.clients {
-                continue;
-            }
-            let peer = shared.user_ids[*index + 1].load(Relaxed);
-            let index = *index;
-            tasks.push(async move { (index, request(c, rid, encode::create_direct(rid, peer, ""), limit).await) });
-        }
-        for (index, r) in crate::load::join_all(tasks).await {
-            match r {
-                Ok(SetupReply::Chat(chat)) if chat != 0 => {
-                    shared.chat_ids[index].store(chat, Relaxed);
-                    shared.chat_ids[index + 1].store(chat, Relaxed);
-                }
-                Ok(_) => fail(format!("client {index}: CreateDirect did not answer ChatInfo")),
-                Err(e) => fail(format!("client {index}: {e}")),
-            }
-        }
-        shared.barrier.wait().await;
-        shared.barrier.wait().await; // go
-        let ok = shared.setup_failures.lock().unwrap().is_empty();
-        let mut tasks = Vec::new();
-        if ok {
-            for (local, index, c) in conns {
-                let (shared, connectors) = (shared.clone(), connectors.clone());
-                let (tx, rx) = c.split();
-                tasks.push(tokio::task::spawn_local(client(shared, connectors, local, index, tx, rx)));
-            }
-        }
-        let mut outcomes = Vec::new();
-        let mut hist = new_histogram();
-        let mut resent = 0;
-        for t in tasks {
-            if let Ok((o, h, r)) = t.await {
-                outcomes.push(o);
-                hist.add(&h).expect("same bounds");
-                resent += r;
-            }
-        }
-        (outcomes, hist, resent)
-    })
-}
-
-/// The content and id of message `k` of client `index`: the intended send time first.
-fn message(intended_ns: u64, index: usize, k: u64, size: usize) -> (String, String) {
-    let id = format!("{intended_ns}.{index}.{k}");
-    let mut content = format!("{id}.");
-    while content.len() < size {
-        content.push('x');
     }
-    (id, content)
+    shared.run.barrier.wait().await;
+    // ---- chats: client 2k creates the direct chat with 2k+1
+    let limit = plan.target.op_timeout;
+    let rid = FIRST_FREE_REQUEST_ID;
+    let mut tasks = Vec::new();
+    for (_, index, c) in conns.iter_mut() {
+        if *index % 2 != 0 || *index + 1 >= plan.clients {
+            continue;
+        }
+        let peer = shared.user_ids[*index + 1].load(Relaxed);
+        let index = *index;
+        tasks.push(async move { (index, request(c, rid, encode::create_direct(rid, peer, ""), limit).await) });
+    }
+    for (index, r) in crate::load::join_all(tasks).await {
+        match r {
+            Ok(SetupReply::Chat(chat)) if chat != 0 => {
+                shared.chat_ids[index].store(chat, Relaxed);
+                shared.chat_ids[index + 1].store(chat, Relaxed);
+            }
+            Ok(_) => fail(format!("client {index}: CreateDirect did not answer ChatInfo")),
+            Err(e) => fail(format!("client {index}: {e}")),
+        }
+    }
+    shared.run.barrier.wait().await;
+    shared.run.barrier.wait().await; // go
+    let ok = shared.run.ok();
+    let mut tasks = Vec::new();
+    if ok {
+        for (local, index, c) in conns {
+            let (shared, connectors) = (shared.clone(), connectors.clone());
+            let (tx, rx) = c.split();
+            tasks.push(tokio::task::spawn_local(client(shared, connectors, local, index, tx, rx)));
+        }
+    }
+    let mut outcomes = Vec::new();
+    let mut hist = new_histogram();
+    let mut resent = 0;
+    for t in tasks {
+        if let Ok((o, h, r)) = t.await {
+            outcomes.push(o);
+            hist.add(&h).expect("same bounds");
+            resent += r;
+        }
+    }
+    (outcomes, hist, resent)
 }
 
 /// One client for the whole run: sends its schedule, receives, drops at the storm, reconnects
@@ -357,14 +304,14 @@ async fn client(
     rx: FrameReceiver,
 ) -> (ClientOutcome, Histogram<u64>, u64) {
     let plan = &shared.plan;
-    let epoch = *shared.start.get().expect("start set");
+    let epoch = shared.run.start();
     let chat_id = shared.chat_ids[index].load(Relaxed);
-    let period = 1.0 / plan.per_client_rate;
-    let phase = period * index as f64 / plan.clients as f64;
-    let total = ((plan.duration.as_secs_f64() - phase) / period).ceil().max(0.0) as u64;
+    // Stamps are nanoseconds since the start of the schedule.
+    let schedule = Schedule::new(epoch, epoch, plan.per_client_rate, index, plan.clients, plan.duration);
+    let total = schedule.len();
     let mut conn = Some((tx, rx));
     let mut storm = shared.storm.clone();
-    let mut stop = shared.stop.clone();
+    let mut stop = shared.run.stop.clone();
     let mut stormed = false;
     let mut out = ClientOutcome {
         chat_id,
@@ -401,7 +348,7 @@ async fn client(
             shared.senders_done.fetch_add(1, Relaxed);
         }
         let Some((tx, rx)) = conn.as_mut() else { break };
-        let next = epoch + Duration::from_secs_f64(phase + k as f64 * period);
+        let next = schedule.at(k).unwrap_or(epoch);
         tokio::select! {
             biased;
             _ = stop.changed() => break,
@@ -431,12 +378,13 @@ async fn client(
                 }
             }
             _ = tokio::time::sleep_until(next.into()), if k < total => {
-                let intended_ns = ns_since(epoch, next);
-                let (id, content) = message(intended_ns, index, k, plan.msg_size);
-                let frame = encode::send_message(rid, chat_id, &id, &content);
+                let stamp = Stamp { intended_ns: schedule.ns(next), actual_ns: schedule.ns(Instant::now()) };
+                let content = payload(stamp, index, k, plan.msg_size);
+                let id = message_id(&content);
+                let frame = encode::send_message(rid, chat_id, id, &content);
                 rid += 1;
                 k += 1;
-                unacked.insert(id, frame.clone());
+                unacked.insert(id.to_owned(), frame.clone());
                 shared.sent.fetch_add(1, Relaxed);
                 if tx.send(frame).await.is_err() && !stormed {
                     shared.error("transport_send".into());
@@ -473,8 +421,7 @@ async fn client(
                         }
                         let Some(m) = ev.body_as_message_body() else { continue };
                         let content = m.content().unwrap_or("");
-                        let id: String = content.split('.').take(3).collect::<Vec<_>>().join(".");
-                        if !seen_ids.insert(id) {
+                        if !seen_ids.insert(message_id(content).to_owned()) {
                             out.duplicate_ids += 1;
                         }
                         out.distinct += 1;
@@ -483,7 +430,7 @@ async fn client(
                             out.out_of_order += 1;
                         }
                         last_seq = last_seq.max(seq);
-                        if let Some(intended) = content.split('.').next().and_then(|s| s.parse::<u64>().ok()) {
+                        if let Some(intended) = intended_of(content) {
                             hist.saturating_record(ns_since(epoch, now).saturating_sub(intended).max(1));
                         }
                     }

@@ -2,14 +2,11 @@
 //! (Node.js, room broadcast without persistence, `bench/peers/socketio/server.js`) and the no-logic
 //! WebSocket broadcast ceiling on the engine's runtime (`magpie-ceiling`).
 //!
-//! The method is magpie-bench's: the server is a child process whose CPU time is read from
-//! `/proc`; worker threads (each a single-threaded tokio runtime) hold the client connections;
-//! every sender follows an open-loop schedule `start + phase + k / rate` and writes the intended
-//! send time into the message; each recipient measures latency from that intended time; the run
-//! drains until every owed delivery has arrived. A message's payload is
-//! `<intended ns>.<sender>.<k>.<actual send ns>.` padded with `x` to `--msg-size` bytes, carried
-//! as a Socket.IO `msg` event or as one binary WebSocket frame. The exactly-once check is per
-//! recipient and per sender: one bit per `k`.
+//! The method is magpie-bench's, literally: both peers are one [`open_loop::Peer`] (`WsPeer`)
+//! driven by the same scenario code as the engine (`open_loop::run_load`: the open-loop sender,
+//! latency from the intended send time, the drain). The server is a child process whose CPU time
+//! is read from `/proc`. The open-loop payload is carried as a Socket.IO `msg` event or as one
+//! binary WebSocket frame. The exactly-once check is per recipient and per sender: one bit per `k`.
 //!
 //! `--compare` runs magpie (through the ordinary path), Socket.IO and the ceiling back to back
 //! with the same parameters and writes one JSON with the three reports and the ratios.
@@ -18,33 +15,31 @@ mod ceiling;
 mod socketio;
 
 use crate::load::Scenario;
-use crate::stats::{new_histogram, summarize, totals, LatencySummary, SeqSet, WorkerCounters};
+use crate::load::join_all;
+use crate::open_loop::{self, Incoming, LoadPlan, Payload, Peer, Run};
+use crate::report::{self, round3};
 use crate::sys;
 use crate::Args;
 use futures_util::stream::{SplitSink, SplitStream};
 use futures_util::{SinkExt, StreamExt};
-use hdrhistogram::Histogram;
-use serde::Serialize;
-use serde_json::{json, Value};
-use std::cell::RefCell;
-use std::collections::{BTreeMap, HashMap};
-use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use magpie_bench_report::{
+    Compare, CompareEntry, CompareResults, Config, DesignTargets, EngineOver, LatencySummary, Ratios, Report, SideBySide, Targets,
+};
+use std::collections::BTreeMap;
+use std::net::{IpAddr, SocketAddr};
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::rc::Rc;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering::Relaxed};
-use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{Duration, Instant};
 use tokio::net::{TcpSocket, TcpStream};
-use tokio::sync::{watch, Barrier, Semaphore};
+use tokio::sync::Semaphore;
 use tokio::time::timeout;
 use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
 use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::WebSocketStream;
 
 /// What the load generator drives.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum, Serialize)]
-#[serde(rename_all = "kebab-case")]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum Target {
     /// The magpie engine (the default path of magpie-bench).
     Magpie,
@@ -94,7 +89,7 @@ pub fn main(args: Args) -> i32 {
         compare(args)
     } else {
         run_peer(&args, args.peers.target).and_then(|(report, ok)| {
-            write_json(&args.out, &serde_json::to_value(&report).map_err(|e| e.to_string())?)?;
+            report::write_json(args.out.as_ref(), &report)?;
             Ok(ok)
         })
     };
@@ -106,14 +101,6 @@ pub fn main(args: Args) -> i32 {
             2
         }
     }
-}
-
-fn write_json(out: &Option<PathBuf>, v: &Value) -> Result<(), String> {
-    if let Some(out) = out {
-        let json = serde_json::to_string_pretty(v).map_err(|e| e.to_string())?;
-        std::fs::write(out, json + "\n").map_err(|e| format!("writing {}: {e}", out.display()))?;
-    }
-    Ok(())
 }
 
 // ---------------------------------------------------------------------------- the server process
@@ -262,51 +249,24 @@ enum Proto {
     Ceiling,
 }
 
-struct Plan {
+/// A peer server over WebSocket, Socket.IO or the ceiling, as an [`open_loop::Peer`]: a client
+/// connects and joins its room; a message is one `msg` event or binary frame holding the payload;
+/// nothing is acknowledged, so a message is owed to the sender's room once sent, and a delivery
+/// is ordered by its sender's k.
+struct WsPeer {
     proto: Proto,
     scenario: Scenario,
-    clients: usize,
-    workers: usize,
     source_ips: Vec<IpAddr>,
     url: String,
     addr: SocketAddr,
     /// fanout: clients 0..senders send; one-to-one: every client does.
     senders: usize,
-    per_sender_rate: f64,
-    duration: Duration,
-    warmup: Duration,
-    msg_size: usize,
-    /// Connections in each room (the group, or 2): deliveries owed per message.
-    room_size: u64,
     op_timeout: Duration,
-    epoch: Instant,
 }
 
-impl Plan {
+impl WsPeer {
     fn room_name(&self, client: usize) -> String {
-        match self.scenario {
-            Scenario::OneToOne => format!("r{}", client / 2),
-            _ => "r0".into(),
-        }
-    }
-
-    /// The sender's slot in a receiver's exactly-once bitmaps.
-    fn slot(&self, sender: usize) -> usize {
-        match self.scenario {
-            Scenario::OneToOne => sender % 2,
-            _ => sender,
-        }
-    }
-
-    fn slots(&self) -> usize {
-        match self.scenario {
-            Scenario::OneToOne => 2,
-            _ => self.senders,
-        }
-    }
-
-    fn is_sender(&self, client: usize) -> bool {
-        client < self.senders
+        format!("r{}", self.room(client))
     }
 
     /// The senders in `client`'s room.
@@ -316,233 +276,137 @@ impl Plan {
             _ => 0..self.senders,
         }
     }
+
+    async fn connect(&self, client: usize) -> Result<Ws, String> {
+        let ip = self.source_ips[client % self.source_ips.len()];
+        let socket = TcpSocket::new_v4().map_err(|e| e.to_string())?;
+        socket.bind(SocketAddr::new(ip, 0)).map_err(|e| format!("bind {ip}: {e}"))?;
+        let tcp = socket.connect(self.addr).await.map_err(|e| format!("connect: {e}"))?;
+        tcp.set_nodelay(true).map_err(|e| e.to_string())?;
+        let (mut ws, _) = tokio_tungstenite::client_async_with_config(self.url.as_str(), tcp, Some(client_config()))
+            .await
+            .map_err(|e| format!("WebSocket handshake: {e}"))?;
+        match self.proto {
+            Proto::SocketIo => socketio::handshake(&mut ws, &self.room_name(client)).await?,
+            Proto::Ceiling => ceiling::handshake(&mut ws).await?,
+        }
+        Ok(ws)
+    }
 }
 
-struct Shared {
-    plan: Plan,
-    barrier: Barrier,
-    start: OnceLock<Instant>,
-    failed: AtomicBool,
-    failure: Mutex<Vec<String>>,
-    counters: Vec<WorkerCounters>,
-    /// Messages sent by each client.
-    sent_by: Vec<AtomicU64>,
-    stop: watch::Receiver<bool>,
+fn client_config() -> WebSocketConfig {
+    // As client-lib's: small read buffer, every message written out at once.
+    WebSocketConfig::default().read_buffer_size(4096).write_buffer_size(0)
 }
 
-impl Shared {
-    fn fail(&self, why: String) {
-        self.failed.store(true, Relaxed);
-        let mut f = self.failure.lock().unwrap();
-        if f.len() < 20 {
-            f.push(why);
+/// A client's receiving half, with the sink for the replies the protocol owes (Engine.IO pongs).
+struct WsRx {
+    stream: SplitStream<Ws>,
+    sink: Sink,
+    me: usize,
+}
+
+impl Peer for WsPeer {
+    type Conn = Ws;
+    type Tx = Sink;
+    type Rx = WsRx;
+    const SETUP_STEPS: usize = 1;
+    const ACKS: bool = false;
+
+    async fn setup(&self, run: &Run, _plan: &LoadPlan, _step: usize, _w: usize, mine: &[usize], conns: &mut Vec<(usize, Ws)>) -> Result<(), String> {
+        let gate = Semaphore::new(64);
+        let tasks = mine.iter().map(|&client| {
+            let gate = &gate;
+            async move {
+                let _permit = gate.acquire().await.expect("never closed");
+                match timeout(self.op_timeout, self.connect(client)).await {
+                    Ok(Ok(ws)) => Some((client, ws)),
+                    Ok(Err(e)) => {
+                        run.fail(format!("client {client}: {e}"));
+                        None
+                    }
+                    Err(_) => {
+                        run.fail(format!("client {client}: connecting timed out"));
+                        None
+                    }
+                }
+            }
+        });
+        conns.extend(join_all(tasks).await.into_iter().flatten());
+        Ok(())
+    }
+
+    fn room(&self, client: usize) -> u64 {
+        match self.scenario {
+            Scenario::OneToOne => (client / 2) as u64,
+            _ => 0,
         }
     }
-}
 
-struct ReceiverSummary {
-    client: usize,
-    distinct: u64,
-    duplicates: u64,
-    out_of_order: u64,
-}
+    fn split(&self, client: usize, ws: Ws) -> (Sink, WsRx) {
+        let (sink, stream) = ws.split();
+        let sink: Sink = Rc::new(tokio::sync::Mutex::new(sink));
+        (sink.clone(), WsRx { stream, sink, me: client })
+    }
 
-struct WorkerReport {
-    deliver: Histogram<u64>,
-    deliver_from_send: Histogram<u64>,
-    echo: Histogram<u64>,
-    send_lag: Histogram<u64>,
-    /// (sender, k) → (recipients seen here, slowest recipient ns); after the warm-up, recipients
-    /// other than the sender only.
-    per_message: HashMap<(u32, u64), (u32, u64)>,
-    errors: BTreeMap<String, u64>,
-    receivers: Vec<ReceiverSummary>,
-    last_delivery_ns: u64,
-}
+    async fn send(&self, sink: &mut Sink, payload: &str) -> Result<(), String> {
+        let msg = match self.proto {
+            Proto::SocketIo => socketio::encode(payload),
+            Proto::Ceiling => ceiling::encode(payload),
+        };
+        sink.lock().await.send(msg).await.map_err(|e| e.to_string())
+    }
 
-impl WorkerReport {
-    fn new() -> WorkerReport {
-        WorkerReport {
-            deliver: new_histogram(),
-            deliver_from_send: new_histogram(),
-            echo: new_histogram(),
-            send_lag: new_histogram(),
-            per_message: HashMap::new(),
-            errors: BTreeMap::new(),
-            receivers: Vec::new(),
-            last_delivery_ns: 0,
+    async fn recv(&self, rx: &mut WsRx) -> Incoming {
+        loop {
+            let msg = match rx.stream.next().await {
+                Some(Ok(m)) => m,
+                Some(Err(e)) => return Incoming::Lost(e.to_string()),
+                None => return Incoming::Lost("closed".into()),
+            };
+            let decoded = match self.proto {
+                Proto::SocketIo => socketio::decode(&msg),
+                Proto::Ceiling => ceiling::decode(&msg),
+            };
+            let payload = match decoded {
+                Decoded::Payload(p) => p,
+                Decoded::Reply(m) => match rx.sink.lock().await.send(m).await {
+                    Ok(()) => continue,
+                    Err(e) => return Incoming::Bad(format!("transport_send: {}", e.to_string().chars().take(80).collect::<String>())),
+                },
+                Decoded::Closed(code) => return Incoming::Closed(format!("close_{code}")),
+                Decoded::Other => continue,
+            };
+            let Some(p) = Payload::parse(payload) else { return Incoming::Bad("bad_payload".into()) };
+            if !self.room_senders(rx.me).contains(&(p.sender as usize)) {
+                return Incoming::Bad("foreign_message".into());
+            }
+            return Incoming::Delivery { payload: p, stream: p.sender, order: p.k, echo: p.sender as usize == rx.me };
         }
     }
-
-    fn error(&mut self, key: String) {
-        *self.errors.entry(key).or_default() += 1;
-    }
-}
-
-type State = Rc<RefCell<WorkerReport>>;
-
-fn ns_since(epoch: Instant, t: Instant) -> u64 {
-    t.saturating_duration_since(epoch).as_nanos() as u64
-}
-
-fn record(h: &mut Histogram<u64>, ns: u64) {
-    h.saturating_record(ns.max(1));
-}
-
-fn short(s: &str) -> String {
-    s.chars().take(80).collect()
-}
-
-// ---------------------------------------------------------------------------- one run
-
-/// The report of one peer run; field names follow magpie-bench's report where they mean the same.
-#[derive(Serialize)]
-pub struct PeerReport {
-    target: Target,
-    scenario: Scenario,
-    transport: &'static str,
-    quick: bool,
-    config: PeerConfig,
-    machine: Machine,
-    /// The line the server printed: its name and versions.
-    server: String,
-    setup_s: f64,
-    offered_msgs_per_s: f64,
-    sent: u64,
-    sent_per_s: f64,
-    /// Messages whose sender got its own copy back (no durability acknowledgement here).
-    echoed: u64,
-    /// Deliveries to room members other than the sender.
-    deliveries: u64,
-    echo_deliveries: u64,
-    /// All deliveries (recipients and echoes) per second, from the load start to the last one.
-    deliveries_per_s: f64,
-    recipient_deliveries_per_s: f64,
-    drain_s: f64,
-    drained: bool,
-    latency_us: PeerLatency,
-    errors: PeerErrors,
-    delivery_check: PeerCheck,
-    cpu: PeerCpu,
-}
-
-#[derive(Serialize)]
-struct PeerConfig {
-    clients: usize,
-    rooms: usize,
-    group: usize,
-    senders: usize,
-    rate: f64,
-    duration_s: f64,
-    warmup_s: f64,
-    msg_size: usize,
-    server_threads: usize,
-    workers: usize,
-    source_ips: usize,
-}
-
-#[derive(Serialize)]
-struct Machine {
-    cores: usize,
-    memory_gib: f64,
-    kernel: String,
-    load_avg_1m_before: f64,
-    load_avg_1m_after: f64,
-    nofile_limit: u64,
-}
-
-#[derive(Serialize)]
-struct PeerLatency {
-    /// Intended send time → receipt at each recipient other than the sender.
-    deliver: LatencySummary,
-    /// Actual send time → receipt (not free of coordinated omission; diagnosis only).
-    deliver_from_send: LatencySummary,
-    /// Intended send time → receipt at the slowest recipient of each message.
-    last_recipient: LatencySummary,
-    /// Intended send time → the sender's own copy.
-    echo: LatencySummary,
-    /// Intended send time → actual send time (the generator's own lateness).
-    send_lag: LatencySummary,
-}
-
-#[derive(Serialize)]
-struct PeerErrors {
-    total: u64,
-    by_code: BTreeMap<String, u64>,
-    dead_connections: u64,
-}
-
-#[derive(Serialize)]
-struct PeerCheck {
-    /// Σ over connections of the messages sent in its room.
-    expected: u64,
-    received: u64,
-    missing: u64,
-    duplicates: u64,
-    /// Messages of one sender received out of its sending order.
-    out_of_order: u64,
-    incomplete_messages: u64,
-    exactly_once: bool,
-}
-
-#[derive(Serialize)]
-struct PeerCpu {
-    window_s: f64,
-    server_s: f64,
-    generator_s: f64,
-    server_cores_busy: f64,
-    generator_cores_busy: f64,
-    deliveries_per_server_cpu_s: f64,
-    server_rss_mib_after: f64,
-}
-
-fn round3(x: f64) -> f64 {
-    (x * 1000.0).round() / 1000.0
 }
 
 /// Runs one peer target with magpie-bench's parameters; the report and whether it was clean.
-fn run_peer(args: &Args, target: Target) -> Result<(PeerReport, bool), String> {
+fn run_peer(args: &Args, target: Target) -> Result<(Report, bool), String> {
     let proto = match target {
         Target::Socketio => Proto::SocketIo,
         Target::Ceiling => Proto::Ceiling,
         Target::Magpie => return Err("run_peer is for the peers".into()),
     };
     let quick = args.quick;
-    // magpie-bench's defaults (main.rs), so that the same flags mean the same load.
-    let (d_clients, d_rate, d_duration, d_warmup, d_group, d_senders) =
-        if quick { (20, 200.0, 3.0, 0.0, 20, 4) } else { (1000, 2000.0, 10.0, 2.0, 100, 10) };
     let scenario = args.scenario;
     if !matches!(scenario, Scenario::OneToOne | Scenario::Fanout) {
-        return Err(format!("the peers run --scenario fanout or one-to-one, not {}", scenario_label(scenario)));
+        return Err(format!("the peers run --scenario fanout or one-to-one, not {}", scenario.name()));
     }
-    let (clients, group, senders) = if scenario == Scenario::OneToOne {
-        let n = args.clients.unwrap_or(d_clients);
-        if n < 2 || !n.is_multiple_of(2) {
-            return Err("one-to-one needs an even number of clients (at least 2)".into());
-        }
-        if proto == Proto::Ceiling {
-            return Err("the ceiling broadcasts to every connection: it applies to --scenario fanout only".into());
-        }
-        (n, 2, n)
-    } else {
-        let g = args.group.unwrap_or(args.clients.unwrap_or(d_group));
-        if g < 2 {
-            return Err("fanout needs a group of at least 2".into());
-        }
-        (g, g, args.senders.unwrap_or(d_senders).clamp(1, g))
-    };
-    let rate = args.rate.unwrap_or(d_rate);
-    let duration = args.duration.unwrap_or(d_duration);
-    let warmup = args.warmup.unwrap_or(d_warmup).min(duration);
-    if rate <= 0.0 || duration <= 0.0 {
-        return Err("--rate and --duration must be positive".into());
+    if scenario == Scenario::OneToOne && proto == Proto::Ceiling {
+        return Err("the ceiling broadcasts to every connection: it applies to --scenario fanout only".into());
     }
-    let workers = args.workers.max(1);
-    let source_ips: Vec<IpAddr> = (0..args.source_ips.clamp(1, 250)).map(|k| IpAddr::V4(Ipv4Addr::new(127, 0, 0, 2 + k))).collect();
-    let nofile = sys::raise_nofile_limit();
-    if clients as u64 + 64 > nofile {
-        return Err(format!("{clients} WebSocket clients need more than the {nofile} open files allowed per process"));
-    }
+    // The engine's parameters, so that the same flags mean the same load.
+    let params = crate::LoadParams::from_args(args)?;
+    let crate::LoadParams { clients, room_size: group, rate, duration, warmup, workers, .. } = params;
+    let senders = params.senders.len();
+    let source_ips = crate::source_ips(args);
+    let nofile = crate::check_nofile(clients, true)?;
     let load_before = sys::load_average().unwrap_or(f64::NAN);
     let server = match proto {
         Proto::SocketIo => socketio_server(args)?,
@@ -558,95 +422,16 @@ fn run_peer(args: &Args, target: Target) -> Result<(PeerReport, bool), String> {
     };
     eprintln!(
         "magpie-bench: {} on {} — pid {} ({}), {clients} clients, {rate} msg/s for {duration} s",
-        scenario_label(scenario),
-        target_label(target),
+        scenario.name(),
+        target_name(target),
         server.pid,
         server.banner
     );
-
-    let (stop_tx, stop_rx) = watch::channel(false);
-    let shared = Arc::new(Shared {
-        plan: Plan {
-            proto,
-            scenario,
-            clients,
-            workers,
-            source_ips: source_ips.clone(),
-            url,
-            addr: server.addr,
-            senders,
-            per_sender_rate: rate / senders as f64,
-            duration: Duration::from_secs_f64(duration),
-            warmup: Duration::from_secs_f64(warmup),
-            msg_size: args.msg_size,
-            room_size: group as u64,
-            op_timeout: Duration::from_secs(60),
-            epoch: Instant::now(),
-        },
-        barrier: Barrier::new(workers + 1),
-        start: OnceLock::new(),
-        failed: AtomicBool::new(false),
-        failure: Mutex::new(Vec::new()),
-        counters: (0..workers).map(|_| WorkerCounters::default()).collect(),
-        sent_by: (0..clients).map(|_| AtomicU64::new(0)).collect(),
-        stop: stop_rx,
-    });
-    let setup_start = Instant::now();
-    let handles: Vec<_> = (0..workers)
-        .map(|w| {
-            let shared = shared.clone();
-            std::thread::Builder::new()
-                .name(format!("peer-worker-{w}"))
-                .spawn(move || {
-                    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("worker runtime");
-                    tokio::task::LocalSet::new().block_on(&rt, worker(w, shared))
-                })
-                .expect("spawning a worker thread")
-        })
-        .collect();
-
-    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().map_err(|e| e.to_string())?;
-    let drain_timeout = args.drain_timeout;
-    let timing = rt.block_on(async {
-        let s = &shared;
-        s.barrier.wait().await;
-        let setup_s = setup_start.elapsed().as_secs_f64();
-        eprintln!("magpie-bench: {clients} clients connected and in their rooms in {setup_s:.1} s");
-        let server_cpu0 = server.cpu_seconds();
-        let gen_cpu0 = sys::cpu_seconds("self").unwrap_or(f64::NAN);
-        let start = Instant::now() + Duration::from_millis(200);
-        let _ = s.start.set(start);
-        s.barrier.wait().await;
-        let (mut drained, mut schedule_end) = (false, start);
-        if !s.failed.load(Relaxed) {
-            tokio::time::sleep_until((start + Duration::from_secs_f64(duration)).into()).await;
-            while totals(&s.counters).senders_running > 0 {
-                tokio::time::sleep(Duration::from_millis(5)).await;
-            }
-            schedule_end = Instant::now();
-            let deadline = schedule_end + Duration::from_secs_f64(drain_timeout);
-            loop {
-                let t = totals(&s.counters);
-                if t.delivered >= t.expected {
-                    drained = true;
-                    break;
-                }
-                if Instant::now() >= deadline || t.dead > 0 {
-                    break;
-                }
-                tokio::time::sleep(Duration::from_millis(2)).await;
-            }
-        }
-        let end = Instant::now();
-        let server_cpu = server.cpu_seconds() - server_cpu0;
-        let gen_cpu = sys::cpu_seconds("self").unwrap_or(f64::NAN) - gen_cpu0;
-        let _ = stop_tx.send(true);
-        (setup_s, start, end.saturating_duration_since(schedule_end).as_secs_f64(), end.saturating_duration_since(start).as_secs_f64(), drained, server_cpu, gen_cpu)
-    });
-    let (setup_s, start, drain_s, window_s, drained, server_cpu, gen_cpu) = timing;
-    let reports: Vec<WorkerReport> = handles.into_iter().map(|h| h.join().expect("worker panicked")).collect();
+    let peer = WsPeer { proto, scenario, source_ips: source_ips.clone(), url, addr: server.addr, senders, op_timeout: Duration::from_secs(60) };
+    let plan = params.plan(args.msg_size);
+    let outcome = open_loop::run_load(peer, plan, &|| server.cpu_seconds(), Duration::from_secs_f64(args.drain_timeout), || async {})?;
     let server_rss = server.rss_kib();
-    let failures = shared.failure.lock().unwrap().clone();
+    let failures = outcome.shared.run.failures();
     if !failures.is_empty() {
         let tail = server.log_tail();
         server.stop();
@@ -654,422 +439,49 @@ fn run_peer(args: &Args, target: Target) -> Result<(PeerReport, bool), String> {
     }
     let banner = server.banner.clone();
     server.stop();
-
-    // ---- merge
-    let plan = &shared.plan;
-    let t = totals(&shared.counters);
-    let (mut deliver, mut from_send, mut echo, mut send_lag, mut last) = (new_histogram(), new_histogram(), new_histogram(), new_histogram(), new_histogram());
-    let mut errors: BTreeMap<String, u64> = BTreeMap::new();
-    let mut per_message: HashMap<(u32, u64), (u32, u64)> = HashMap::new();
-    let mut last_ns = 0u64;
-    for r in &reports {
-        deliver.add(&r.deliver).expect("same bounds");
-        from_send.add(&r.deliver_from_send).expect("same bounds");
-        echo.add(&r.echo).expect("same bounds");
-        send_lag.add(&r.send_lag).expect("same bounds");
-        for (k, v) in &r.errors {
-            *errors.entry(k.clone()).or_default() += v;
-        }
-        for (key, (n, max)) in &r.per_message {
-            let e = per_message.entry(*key).or_insert((0, 0));
-            e.0 += n;
-            e.1 = e.1.max(*max);
-        }
-        last_ns = last_ns.max(r.last_delivery_ns);
-    }
-    let recipients_per_message = plan.room_size.saturating_sub(1) as u32;
-    // A message that no recipient got at all is not in per_message; `missing` counts it.
-    let mut incomplete = 0u64;
-    for (n, max) in per_message.values() {
-        if *n < recipients_per_message {
-            incomplete += 1;
-        } else {
-            last.saturating_record((*max).max(1));
-        }
-    }
-    let (mut expected, mut received, mut duplicates, mut out_of_order) = (0u64, 0u64, 0u64, 0u64);
-    for r in reports.iter().flat_map(|r| &r.receivers) {
-        let want: u64 = plan.room_senders(r.client).map(|s| shared.sent_by[s].load(Relaxed)).sum();
-        expected += want;
-        received += r.distinct;
-        duplicates += r.duplicates;
-        out_of_order += r.out_of_order;
-    }
-    let missing = expected.saturating_sub(received);
-    let receivers = reports.iter().map(|r| r.receivers.len()).sum::<usize>();
-    let error_total: u64 = errors.values().sum();
-    let exactly_once = receivers == clients && missing == 0 && duplicates == 0 && received == expected && t.echoes == t.sent;
-    let start_ns = ns_since(plan.epoch, start);
-    let span = last_ns.saturating_sub(start_ns) as f64 / 1e9;
-    let per_s = |n: u64, span: f64| if span > 0.0 { (n as f64 / span * 10.0).round() / 10.0 } else { 0.0 };
-    let recipient_deliveries = t.delivered - t.echoes;
-    let report = PeerReport {
-        target,
-        scenario,
-        transport: "ws",
-        quick,
-        config: PeerConfig {
-            clients,
-            rooms: match scenario {
-                Scenario::OneToOne => clients / 2,
-                _ => 1,
-            },
-            group,
-            senders,
-            rate,
-            duration_s: duration,
-            warmup_s: warmup,
-            msg_size: args.msg_size,
-            server_threads,
-            workers,
-            source_ips: source_ips.len(),
-        },
-        machine: Machine {
-            cores: sys::cores(),
-            memory_gib: (sys::memory_gib().unwrap_or(0.0) * 10.0).round() / 10.0,
-            kernel: sys::kernel_release(),
-            load_avg_1m_before: load_before,
-            load_avg_1m_after: sys::load_average().unwrap_or(f64::NAN),
-            nofile_limit: nofile,
-        },
-        server: banner,
-        setup_s: round3(setup_s),
-        offered_msgs_per_s: rate,
-        sent: t.sent,
-        sent_per_s: per_s(t.sent, duration),
-        echoed: t.echoes,
-        deliveries: recipient_deliveries,
-        echo_deliveries: t.echoes,
-        deliveries_per_s: per_s(t.delivered, span),
-        recipient_deliveries_per_s: per_s(recipient_deliveries, span),
-        drain_s: round3(drain_s),
-        drained,
-        latency_us: PeerLatency {
-            deliver: summarize(&deliver),
-            deliver_from_send: summarize(&from_send),
-            last_recipient: summarize(&last),
-            echo: summarize(&echo),
-            send_lag: summarize(&send_lag),
-        },
-        errors: PeerErrors { total: error_total, by_code: errors, dead_connections: t.dead },
-        delivery_check: PeerCheck { expected, received, missing, duplicates, out_of_order, incomplete_messages: incomplete, exactly_once },
-        cpu: PeerCpu {
-            window_s: round3(window_s),
-            server_s: round3(server_cpu),
-            generator_s: round3(gen_cpu),
-            server_cores_busy: round3(server_cpu / window_s.max(1e-9)),
-            generator_cores_busy: round3(gen_cpu / window_s.max(1e-9)),
-            deliveries_per_server_cpu_s: per_s(t.delivered, server_cpu),
-            server_rss_mib_after: (server_rss as f64 / 1024.0 * 10.0).round() / 10.0,
-        },
+    let load = outcome.section(rate, duration, server_rss);
+    let (exactly_once, error_total, drained) = (load.delivery_check.exactly_once, load.errors.total, load.drained);
+    let config = Config {
+        clients,
+        rooms: Some(match scenario {
+            Scenario::OneToOne => clients / 2,
+            _ => 1,
+        }),
+        group: Some(group as u64),
+        senders: Some(senders),
+        rate: Some(rate),
+        duration_s: Some(duration),
+        warmup_s: Some(warmup),
+        msg_size: Some(args.msg_size),
+        server_threads: Some(server_threads),
+        workers,
+        source_ips: Some(source_ips.len()),
+        ..Config::default()
     };
-    print_report(&report);
-    let ok = report.errors.total == 0 && report.delivery_check.exactly_once && report.drained;
+    let report = Report {
+        scenario: scenario.name().into(),
+        target: target_name(target).into(),
+        transport: "ws".into(),
+        quick,
+        config,
+        machine: report::machine(load_before, nofile),
+        server: banner,
+        setup_s: round3(outcome.timing.setup_s),
+        load: Some(load),
+        ..Report::default()
+    };
+    report::print_load(&report);
+    let ok = error_total == 0 && exactly_once && drained;
     Ok((report, ok))
 }
 
-fn scenario_label(s: Scenario) -> String {
-    serde_json::to_value(s).ok().and_then(|v| v.as_str().map(str::to_owned)).unwrap_or_else(|| format!("{s:?}"))
-}
-
-fn target_label(t: Target) -> &'static str {
+/// The target's name in the reports (`magpie`, `socketio`, `ceiling`).
+fn target_name(t: Target) -> &'static str {
     match t {
         Target::Magpie => "magpie",
-        Target::Socketio => "socket.io",
-        Target::Ceiling => "the ceiling",
+        Target::Socketio => "socketio",
+        Target::Ceiling => "ceiling",
     }
-}
-
-fn print_report(r: &PeerReport) {
-    let c = &r.config;
-    println!(
-        "\n{} on {} — {} clients, {} room(s), {} sender(s), {} s load ({} s warm-up); {}",
-        scenario_label(r.scenario),
-        target_label(r.target),
-        c.clients,
-        c.rooms,
-        c.senders,
-        c.duration_s,
-        c.warmup_s,
-        r.server
-    );
-    println!(
-        "  offered {:.0} msg/s; sent {} ({:.0}/s); deliveries {} to recipients + {} echoes = {:.0}/s; drain {:.3} s{}",
-        r.offered_msgs_per_s,
-        r.sent,
-        r.sent_per_s,
-        r.deliveries,
-        r.echo_deliveries,
-        r.deliveries_per_s,
-        r.drain_s,
-        if r.drained { "" } else { " (NOT drained)" }
-    );
-    let l = &r.latency_us;
-    crate::stats::print_latency_table(&[
-        ("deliver", &l.deliver),
-        ("  from send", &l.deliver_from_send),
-        ("last recipient", &l.last_recipient),
-        ("echo", &l.echo),
-        ("send lag", &l.send_lag),
-    ]);
-    println!(
-        "  cpu over {:.2} s: server {:.2} s ({:.2} cores), generator {:.2} s ({:.2} cores); {:.0} deliveries per server CPU-second; server RSS {:.1} MiB",
-        r.cpu.window_s,
-        r.cpu.server_s,
-        r.cpu.server_cores_busy,
-        r.cpu.generator_s,
-        r.cpu.generator_cores_busy,
-        r.cpu.deliveries_per_server_cpu_s,
-        r.cpu.server_rss_mib_after
-    );
-    let d = &r.delivery_check;
-    println!(
-        "  check: expected {} received {} missing {} duplicates {} out-of-order {} incomplete {} → {}; errors {} {:?}; load avg {:.2} → {:.2}",
-        d.expected,
-        d.received,
-        d.missing,
-        d.duplicates,
-        d.out_of_order,
-        d.incomplete_messages,
-        if d.exactly_once { "exactly once" } else { "NOT exactly once" },
-        r.errors.total,
-        r.errors.by_code,
-        r.machine.load_avg_1m_before,
-        r.machine.load_avg_1m_after
-    );
-}
-
-// ---------------------------------------------------------------------------- the worker
-
-fn client_config() -> WebSocketConfig {
-    // As client-lib's: small read buffer, every message written out at once.
-    WebSocketConfig::default().read_buffer_size(4096).write_buffer_size(0)
-}
-
-async fn connect(plan: &Plan, client: usize) -> Result<Ws, String> {
-    let ip = plan.source_ips[client % plan.source_ips.len()];
-    let socket = TcpSocket::new_v4().map_err(|e| e.to_string())?;
-    socket.bind(SocketAddr::new(ip, 0)).map_err(|e| format!("bind {ip}: {e}"))?;
-    let tcp = socket.connect(plan.addr).await.map_err(|e| format!("connect: {e}"))?;
-    tcp.set_nodelay(true).map_err(|e| e.to_string())?;
-    let (mut ws, _) = tokio_tungstenite::client_async_with_config(plan.url.as_str(), tcp, Some(client_config()))
-        .await
-        .map_err(|e| format!("WebSocket handshake: {e}"))?;
-    match plan.proto {
-        Proto::SocketIo => socketio::handshake(&mut ws, &plan.room_name(client)).await?,
-        Proto::Ceiling => ceiling::handshake(&mut ws).await?,
-    }
-    Ok(ws)
-}
-
-async fn worker(w: usize, shared: Arc<Shared>) -> WorkerReport {
-    let plan = &shared.plan;
-    let mine: Vec<usize> = (w..plan.clients).step_by(plan.workers).collect();
-    let state: State = Rc::new(RefCell::new(WorkerReport::new()));
-
-    // ---- connect, and join the rooms
-    let gate = Rc::new(Semaphore::new(64));
-    let tasks: Vec<_> = mine
-        .iter()
-        .map(|&client| {
-            let (shared, gate) = (shared.clone(), gate.clone());
-            tokio::task::spawn_local(async move {
-                let _permit = gate.acquire().await.expect("never closed");
-                let r = timeout(shared.plan.op_timeout, connect(&shared.plan, client)).await;
-                match r {
-                    Ok(Ok(ws)) => Some((client, ws)),
-                    Ok(Err(e)) => {
-                        shared.fail(format!("client {client}: {e}"));
-                        None
-                    }
-                    Err(_) => {
-                        shared.fail(format!("client {client}: connecting timed out"));
-                        None
-                    }
-                }
-            })
-        })
-        .collect();
-    let mut conns = Vec::with_capacity(tasks.len());
-    for t in tasks {
-        if let Ok(Some(c)) = t.await {
-            conns.push(c);
-        }
-    }
-    shared.barrier.wait().await;
-    shared.barrier.wait().await;
-
-    // ---- load
-    let start = *shared.start.get().expect("start set before the last barrier");
-    let counters = &shared.counters[w];
-    let mut receivers = Vec::new();
-    let mut senders = Vec::new();
-    let run = !shared.failed.load(Relaxed);
-    for (client, ws) in conns {
-        let (sink, stream) = ws.split();
-        let sink: Sink = Rc::new(tokio::sync::Mutex::new(sink));
-        receivers.push(tokio::task::spawn_local(receive(shared.clone(), w, state.clone(), stream, sink.clone(), client, start)));
-        if run && plan.is_sender(client) {
-            counters.senders_running.fetch_add(1, Relaxed);
-            senders.push(tokio::task::spawn_local(send_loop(shared.clone(), w, state.clone(), sink, client, start)));
-        }
-    }
-    let mut summaries = Vec::new();
-    for r in receivers {
-        if let Ok(s) = r.await {
-            summaries.push(s);
-        }
-    }
-    for s in senders {
-        s.abort();
-    }
-    let mut report = std::mem::replace(&mut *state.borrow_mut(), WorkerReport::new());
-    report.receivers = summaries;
-    report
-}
-
-/// This client's share of the schedule: message k at `start + phase + k / rate`, whatever happened
-/// before (open loop).
-async fn send_loop(shared: Arc<Shared>, w: usize, state: State, sink: Sink, client: usize, start: Instant) {
-    let plan = &shared.plan;
-    let counters = &shared.counters[w];
-    let period = 1.0 / plan.per_sender_rate;
-    let phase = period * client as f64 / plan.senders as f64;
-    let duration = plan.duration.as_secs_f64();
-    let start_ns = ns_since(plan.epoch, start);
-    let pad = "x".repeat(plan.msg_size);
-    let mut k: u64 = 0;
-    loop {
-        let offset = phase + k as f64 * period;
-        if offset >= duration {
-            break;
-        }
-        let intended = start + Duration::from_secs_f64(offset);
-        tokio::time::sleep_until(intended.into()).await;
-        let now = Instant::now();
-        let intended_ns = start_ns + (offset * 1e9) as u64;
-        record(&mut state.borrow_mut().send_lag, now.saturating_duration_since(intended).as_nanos() as u64);
-        let mut payload = format!("{intended_ns}.{client}.{k}.{}.", ns_since(plan.epoch, now));
-        if payload.len() < plan.msg_size {
-            payload.push_str(&pad[..plan.msg_size - payload.len()]);
-        }
-        let msg = match plan.proto {
-            Proto::SocketIo => socketio::encode(&payload),
-            Proto::Ceiling => ceiling::encode(&payload),
-        };
-        k += 1;
-        if let Err(e) = sink.lock().await.send(msg).await {
-            state.borrow_mut().error(format!("transport_send: {}", short(&e.to_string())));
-            break;
-        }
-        shared.sent_by[client].fetch_add(1, Relaxed);
-        counters.expected.fetch_add(plan.room_size, Relaxed);
-        counters.sent.fetch_add(1, Relaxed);
-    }
-    counters.senders_running.fetch_sub(1, Relaxed);
-}
-
-/// The payload's fields: intended ns, sender, k, actual send ns.
-fn parse_payload(p: &str) -> Option<(u64, usize, u64, u64)> {
-    let mut f = p.split('.');
-    Some((f.next()?.parse().ok()?, f.next()?.parse().ok()?, f.next()?.parse().ok()?, f.next()?.parse().ok()?))
-}
-
-async fn receive(
-    shared: Arc<Shared>,
-    w: usize,
-    state: State,
-    mut stream: SplitStream<Ws>,
-    sink: Sink,
-    me: usize,
-    start: Instant,
-) -> ReceiverSummary {
-    let plan = &shared.plan;
-    let counters = &shared.counters[w];
-    let warm_ns = ns_since(plan.epoch, start) + plan.warmup.as_nanos() as u64;
-    let mut stop = shared.stop.clone();
-    // Per sender slot: one bit per k, and the highest k seen so far plus one.
-    let mut seen: Vec<(SeqSet, u64)> = (0..plan.slots()).map(|_| (SeqSet::default(), 0)).collect();
-    let mut sum = ReceiverSummary { client: me, distinct: 0, duplicates: 0, out_of_order: 0 };
-    let dead = |state: &State, why: String| {
-        state.borrow_mut().error(why);
-        counters.dead.fetch_add(1, Relaxed);
-    };
-    loop {
-        let msg = tokio::select! {
-            m = stream.next() => m,
-            _ = stop.changed() => break,
-        };
-        let msg = match msg {
-            Some(Ok(m)) => m,
-            Some(Err(e)) => {
-                if !*stop.borrow() {
-                    dead(&state, format!("transport_recv: {}", short(&e.to_string())));
-                }
-                break;
-            }
-            None => {
-                if !*stop.borrow() {
-                    dead(&state, "transport_recv: closed".into());
-                }
-                break;
-            }
-        };
-        let now_ns = ns_since(plan.epoch, Instant::now());
-        let decoded = match plan.proto {
-            Proto::SocketIo => socketio::decode(&msg),
-            Proto::Ceiling => ceiling::decode(&msg),
-        };
-        let payload = match decoded {
-            Decoded::Payload(p) => p,
-            Decoded::Reply(m) => {
-                if let Err(e) = sink.lock().await.send(m).await {
-                    state.borrow_mut().error(format!("transport_send: {}", short(&e.to_string())));
-                }
-                continue;
-            }
-            Decoded::Closed(code) => {
-                dead(&state, format!("close_{code}"));
-                break;
-            }
-            Decoded::Other => continue,
-        };
-        let Some((intended, sender, k, actual)) = parse_payload(payload) else {
-            state.borrow_mut().error("bad_payload".into());
-            continue;
-        };
-        if !plan.room_senders(me).contains(&sender) {
-            state.borrow_mut().error("foreign_message".into());
-            continue;
-        }
-        let (bits, next_k) = &mut seen[plan.slot(sender)];
-        if !bits.insert(k) {
-            sum.duplicates += 1;
-            continue;
-        }
-        sum.distinct += 1;
-        if k + 1 < *next_k {
-            sum.out_of_order += 1;
-        }
-        *next_k = (*next_k).max(k + 1);
-        counters.delivered.fetch_add(1, Relaxed);
-        let latency = now_ns.saturating_sub(intended);
-        let mut st = state.borrow_mut();
-        st.last_delivery_ns = st.last_delivery_ns.max(now_ns);
-        if sender == me {
-            counters.echoes.fetch_add(1, Relaxed);
-            if intended >= warm_ns {
-                record(&mut st.echo, latency);
-            }
-        } else if intended >= warm_ns {
-            record(&mut st.deliver, latency);
-            record(&mut st.deliver_from_send, now_ns.saturating_sub(actual));
-            let e = st.per_message.entry((sender as u32, k)).or_insert((0, 0));
-            e.0 += 1;
-            e.1 = e.1.max(latency);
-        }
-    }
-    sum
 }
 
 // ---------------------------------------------------------------------------- compare
@@ -1078,116 +490,90 @@ async fn receive(
 fn compare(args: Args) -> Result<bool, String> {
     let load_before = sys::load_average().unwrap_or(f64::NAN);
     let started = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default().as_secs();
-    let mut results = serde_json::Map::new();
+    let mut results = BTreeMap::new();
     let mut all_ok = true;
-
-    // magpie, through magpie-bench's own path; its JSON report is read back.
-    let tmp = std::env::temp_dir().join(format!("magpie-bench-compare-{}-magpie.json", std::process::id()));
-    let mut m = args.clone();
-    m.out = Some(tmp.clone());
-    m.peers.compare = false;
-    m.peers.target = Target::Magpie;
-    let magpie = crate::run(m).and_then(|ok| {
-        let text = std::fs::read_to_string(&tmp).map_err(|e| format!("reading {}: {e}", tmp.display()))?;
-        let _ = std::fs::remove_file(&tmp);
-        Ok((serde_json::from_str::<Value>(&text).map_err(|e| e.to_string())?, ok))
-    });
-    let mut record_result = |name: &str, r: Result<(Value, bool), String>| match r {
-        Ok((v, ok)) => {
+    let mut record_result = |name: &str, r: Result<(Report, bool), String>| match r {
+        Ok((report, ok)) => {
             all_ok &= ok;
-            results.insert(name.into(), v);
+            results.insert(name.to_owned(), CompareEntry::Report(Box::new(report)));
         }
         Err(e) => {
             eprintln!("magpie-bench: {name}: {e}");
             all_ok = false;
-            results.insert(name.into(), json!({ "error": e }));
+            results.insert(name.to_owned(), CompareEntry::Failed { error: e });
         }
     };
-    record_result("magpie", magpie);
-    let peer = |t| run_peer(&args, t).and_then(|(r, ok)| Ok((serde_json::to_value(&r).map_err(|e| e.to_string())?, ok)));
-    record_result("socketio", peer(Target::Socketio));
+    // magpie, through magpie-bench's own path.
+    record_result("magpie", crate::run_load(&args));
+    record_result("socketio", run_peer(&args, Target::Socketio));
     if args.scenario == Scenario::Fanout {
-        record_result("ceiling", peer(Target::Ceiling));
+        record_result("ceiling", run_peer(&args, Target::Ceiling));
     }
 
-    let get = |name: &str, path: &str| -> Option<f64> {
-        let mut v = results.get(name)?;
-        for key in path.split('.') {
-            v = v.get(key)?;
-        }
-        v.as_f64()
+    let load = |name: &str| match results.get(name) {
+        Some(CompareEntry::Report(r)) => r.load.as_ref(),
+        _ => None,
     };
     let ratio = |a: Option<f64>, b: Option<f64>| match (a, b) {
         (Some(a), Some(b)) if b > 0.0 && a.is_finite() && b.is_finite() => Some((a / b * 1000.0).round() / 1000.0),
         _ => None,
     };
-    let dps = |n: &str| get(n, "deliveries_per_s");
-    let per_cpu = |n: &str| if n == "magpie" { get(n, "cpu.deliveries_per_engine_cpu_s") } else { get(n, "cpu.deliveries_per_server_cpu_s") };
-    let p = |n: &str, q: &str| get(n, &format!("latency_us.deliver.{q}"));
-    let ratios = json!({
-        "deliveries_per_s": {
-            "engine_over_socketio": ratio(dps("magpie"), dps("socketio")),
-            "engine_over_ceiling": ratio(dps("magpie"), dps("ceiling")),
-        },
-        "deliveries_per_server_cpu_s": {
-            "engine_over_socketio": ratio(per_cpu("magpie"), per_cpu("socketio")),
-            "engine_over_ceiling": ratio(per_cpu("magpie"), per_cpu("ceiling")),
-        },
-    });
-    let side = |q: &str| json!({ "magpie": p("magpie", q), "socketio": p("socketio", q), "ceiling": p("ceiling", q) });
-    let out = json!({
-        "compare": true,
-        "scenario": args.scenario,
-        "magpie_transport": args.transport,
-        "quick": args.quick,
-        "started_unix_s": started,
-        "load_avg_1m_before": load_before,
-        "load_avg_1m_after": sys::load_average().unwrap_or(f64::NAN),
-        "ratios": ratios,
-        "deliver_latency_us": { "p50": side("p50_us"), "p99": side("p99_us"), "p999": side("p999_us") },
-        "design_targets": {
-            "engine_over_ceiling_at_least": 0.7,
-            "engine_over_socketio_per_cpu_s_at_least": 10.0,
-        },
-        "results": Value::Object(results.clone()),
-    });
+    let dps = |n: &str| load(n).and_then(|l| l.deliveries_per_s);
+    let per_cpu = |n: &str| load(n).and_then(|l| l.cpu.server.deliveries_per_cpu_s);
+    let engine_over = |get: &dyn Fn(&str) -> Option<f64>| EngineOver {
+        engine_over_socketio: ratio(get("magpie"), get("socketio")),
+        engine_over_ceiling: ratio(get("magpie"), get("ceiling")),
+    };
+    let side = |q: fn(&LatencySummary) -> f64| {
+        let p = |n: &str| load(n).map(|l| q(&l.latency_us.deliver));
+        Targets { magpie: p("magpie"), socketio: p("socketio"), ceiling: p("ceiling") }
+    };
+    let out = Compare {
+        compare: true,
+        scenario: args.scenario.name().into(),
+        magpie_transport: crate::transport_name(args.transport).into(),
+        quick: args.quick,
+        started_unix_s: Some(started),
+        machine: report::machine(load_before, sys::raise_nofile_limit()),
+        ratios: Ratios { deliveries_per_s: engine_over(&dps), deliveries_per_server_cpu_s: engine_over(&per_cpu) },
+        deliver_latency_us: SideBySide { p50: side(|l| l.p50_us), p99: side(|l| l.p99_us), p999: side(|l| l.p999_us) },
+        design_targets: DesignTargets { engine_over_ceiling_at_least: 0.7, engine_over_socketio_per_cpu_s_at_least: 10.0 },
+        results: CompareResults::ByTarget(BTreeMap::new()),
+    };
 
-    println!(
-        "\ncomparison — {} (magpie over {}), load avg {load_before:.2} before",
-        scenario_label(args.scenario),
-        serde_json::to_value(args.transport).ok().and_then(|v| v.as_str().map(str::to_owned)).unwrap_or_default()
-    );
+    println!("\ncomparison — {} (magpie over {}), load avg {load_before:.2} before", out.scenario, out.magpie_transport);
     println!(
         "  {:<10} {:>14} {:>14} {:>22} {:>10} {:>10} {:>10} {:>13}",
         "target", "deliveries/s", "server CPU s", "deliveries/server-CPU-s", "p50 µs", "p99 µs", "p99.9 µs", "exactly once"
     );
+    let f = |x: Option<f64>| x.map(|x| format!("{x:.1}")).unwrap_or_else(|| "—".into());
     for name in ["magpie", "socketio", "ceiling"] {
         if !results.contains_key(name) {
             continue;
         }
-        let cpu = if name == "magpie" { get(name, "cpu.engine_s") } else { get(name, "cpu.server_s") };
-        let once = results.get(name).and_then(|v| v.get("delivery_check")).and_then(|d| d.get("exactly_once")).and_then(Value::as_bool);
-        let f = |x: Option<f64>| x.map(|x| format!("{x:.1}")).unwrap_or_else(|| "—".into());
+        let l = load(name);
+        let quantile = |q: fn(&LatencySummary) -> f64| l.map(|l| q(&l.latency_us.deliver));
         println!(
             "  {:<10} {:>14} {:>14} {:>22} {:>10} {:>10} {:>10} {:>13}",
             name,
             f(dps(name)),
-            cpu.map(|x| format!("{x:.3}")).unwrap_or_else(|| "—".into()),
+            l.map(|l| format!("{:.3}", l.cpu.server.s)).unwrap_or_else(|| "—".into()),
             f(per_cpu(name)),
-            f(p(name, "p50_us")),
-            f(p(name, "p99_us")),
-            f(p(name, "p999_us")),
-            once.map(|b| b.to_string()).unwrap_or_else(|| "—".into())
+            f(quantile(|q| q.p50_us)),
+            f(quantile(|q| q.p99_us)),
+            f(quantile(|q| q.p999_us)),
+            l.map(|l| l.delivery_check.exactly_once.to_string()).unwrap_or_else(|| "—".into())
         );
     }
-    let r = |a: &str, b: &str| out["ratios"][a][b].as_f64().map(|x| format!("{x:.3}")).unwrap_or_else(|| "—".into());
+    let r = |x: Option<f64>| x.map(|x| format!("{x:.3}")).unwrap_or_else(|| "—".into());
     println!(
         "  engine ÷ socket.io: deliveries/s {}, per server CPU-s {};  engine ÷ ceiling: deliveries/s {}, per server CPU-s {}",
-        r("deliveries_per_s", "engine_over_socketio"),
-        r("deliveries_per_server_cpu_s", "engine_over_socketio"),
-        r("deliveries_per_s", "engine_over_ceiling"),
-        r("deliveries_per_server_cpu_s", "engine_over_ceiling"),
+        r(out.ratios.deliveries_per_s.engine_over_socketio),
+        r(out.ratios.deliveries_per_server_cpu_s.engine_over_socketio),
+        r(out.ratios.deliveries_per_s.engine_over_ceiling),
+        r(out.ratios.deliveries_per_server_cpu_s.engine_over_ceiling),
     );
-    write_json(&args.out, &out)?;
+    let out = Compare { results: CompareResults::ByTarget(results), ..out };
+    report::write_json(args.out.as_ref(), &out)?;
     Ok(all_ok)
 }

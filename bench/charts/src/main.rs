@@ -7,8 +7,7 @@
 //! Exit status: 0 when at least one chart was written, 1 when the reports made no chart (or a
 //! chart failed to draw), 2 when the directory could not be read or a file not written.
 
-#[path = "../charts/mod.rs"]
-mod charts;
+use magpie_bench_charts as charts;
 
 use clap::Parser;
 use std::path::PathBuf;

@@ -1,42 +1,36 @@
-//! Reading result files: each `*.json` is classified by its shape, through `serde_json::Value`
-//! so that fields added to the reports later are ignored rather than rejected.
+//! Reading result files: each `*.json` is parsed into the report schema that magpie-bench
+//! writes (`magpie_bench_report`, read leniently: fields added later are ignored, a field that is
+//! not a usable number reads as absent) and classified by what it holds:
 //!
-//! - a **run** (`magpie-bench --out`): a `scenario` string plus `latency_us.deliver` and/or
-//!   `recipient_deliveries_per_s`/`deliveries_per_s`;
-//! - a **density** sweep: `"scenario": "density"` with `transport` and a `points` array of
-//!   `{connections, engine_rss_mib, rss_per_conn_kib, setup_per_s}`;
-//! - a **peers comparison**: `"kind": "compare"` (or `"compare": true`) with `results`, an array
-//!   of `{target, deliveries_per_s, deliveries_per_server_cpu_s}` or an object of run reports
-//!   keyed by target.
+//! - a **run** (`magpie-bench --out`): a [`schema::Report`] with a `scenario` and its message load
+//!   (`latency_us.deliver` and/or `recipient_deliveries_per_s`/`deliveries_per_s`);
+//! - a **density** sweep: `"scenario": "density"` with its `points`;
+//! - a **peers comparison** ([`schema::Compare`]): `"compare": true` (or `"kind": "compare"`)
+//!   with `results`, an object of run reports keyed by target or an array of
+//!   `{target, deliveries_per_s, deliveries_per_server_cpu_s}`.
 //!
-//! Anything else is refused with a reason, which the caller prints as a warning.
+//! Anything else is refused with a reason, which the caller prints as a warning. What the charts
+//! keep of a report (below) is a projection of it: units converted, absent values as `None`.
 
+use magpie_bench_report as schema;
+pub use schema::{DensityPoint, Machine};
+use serde::Deserialize;
 use serde_json::Value;
 use std::path::{Path, PathBuf};
 
-/// The machine a report was taken on, as far as the report says.
-#[derive(Debug, Clone, Default, PartialEq)]
-pub struct Machine {
-    pub cores: Option<u64>,
-    pub memory_gib: Option<f64>,
-    pub kernel: Option<String>,
-}
-
-impl Machine {
-    /// "2 cores, 24 GiB, Linux 6.18.44"; None when the report says nothing.
-    pub fn describe(&self) -> Option<String> {
-        let mut parts = Vec::new();
-        if let Some(c) = self.cores {
-            parts.push(format!("{c} core{}", if c == 1 { "" } else { "s" }));
-        }
-        if let Some(m) = self.memory_gib.filter(|m| *m > 0.0) {
-            parts.push(format!("{} GiB", trim_float(m)));
-        }
-        if let Some(k) = self.kernel.as_deref().filter(|k| !k.is_empty()) {
-            parts.push(format!("Linux {k}"));
-        }
-        (!parts.is_empty()).then(|| parts.join(", "))
+/// "2 cores, 24 GiB, Linux 6.18.44"; None when the report says nothing.
+pub fn describe(m: &Machine) -> Option<String> {
+    let mut parts = Vec::new();
+    if let Some(c) = m.cores.filter(|c| *c >= 1) {
+        parts.push(format!("{c} core{}", if c == 1 { "" } else { "s" }));
     }
+    if let Some(g) = m.memory_gib.filter(|g| *g > 0.0) {
+        parts.push(format!("{} GiB", trim_float(g)));
+    }
+    if !m.kernel.is_empty() {
+        parts.push(format!("Linux {}", m.kernel));
+    }
+    (!parts.is_empty()).then(|| parts.join(", "))
 }
 
 /// What every kind of report carries for the charts' captions.
@@ -52,6 +46,7 @@ pub struct Origin {
 pub struct Run {
     pub origin: Origin,
     pub scenario: String,
+    /// The transport, or the peer's name for a peer run.
     pub transport: String,
     /// Offered msg/s (`config.rate`, else `offered_msgs_per_s`), when positive.
     pub rate: Option<f64>,
@@ -76,14 +71,8 @@ impl Run {
     }
 }
 
-#[derive(Debug, Clone, PartialEq)]
-pub struct DensityPoint {
-    pub connections: f64,
-    pub engine_rss_mib: Option<f64>,
-    pub rss_per_conn_kib: Option<f64>,
-}
-
-/// A connection-density sweep over one transport.
+/// A connection-density sweep over one transport: its points that have a connection count, in
+/// order of it.
 #[derive(Debug, Clone)]
 pub struct Density {
     pub origin: Origin,
@@ -160,77 +149,63 @@ pub fn load_dir(dir: &Path) -> Result<Loaded, String> {
 
 /// Recognises one parsed file. `file` is its name, used for labels and messages.
 pub fn classify(v: &Value, file: &str) -> Result<Report, String> {
-    let obj = v.as_object().ok_or("not a JSON object")?;
-    let origin = Origin {
-        machine: machine(v),
-        date: date(v),
-    };
+    if !v.is_object() {
+        return Err("not a JSON object".into());
+    }
+    let date = date(v);
     if v.get("kind").and_then(Value::as_str) == Some("compare")
         || v.get("compare").and_then(Value::as_bool) == Some(true)
     {
-        return compare(v, file, origin).map(Report::Compare);
+        let c = schema::Compare::deserialize(v).map_err(|e| format!("a comparison that does not parse: {e}"))?;
+        return compare(c, file, date).map(Report::Compare);
     }
-    let scenario = obj
-        .get("scenario")
-        .and_then(Value::as_str)
-        .ok_or(
-            "neither a bench report (no \"scenario\") nor a comparison (no \"kind\": \"compare\")",
-        )?
-        .to_string();
+    if !v.get("scenario").is_some_and(Value::is_string) {
+        return Err(
+            "neither a bench report (no \"scenario\") nor a comparison (no \"kind\": \"compare\")".into(),
+        );
+    }
+    let r = schema::Report::deserialize(v).map_err(|e| format!("a report that does not parse: {e}"))?;
+    let origin = Origin { machine: r.machine.clone(), date };
     // A single peer run (`magpie-bench --target socketio|ceiling --out`) has the shape of a magpie
     // run; its series and bars carry the target's name instead of the transport.
-    let transport = match v.get("target").and_then(Value::as_str) {
-        Some(t) if t != "magpie" => t,
-        _ => v
-            .get("transport")
-            .and_then(Value::as_str)
-            .unwrap_or("unknown"),
-    }
-    .to_string();
-    if scenario == "density" {
-        let items = v
-            .get("points")
-            .and_then(Value::as_array)
+    let transport = match r.target.as_str() {
+        "" | "magpie" if r.transport.is_empty() => "unknown".to_string(),
+        "" | "magpie" => r.transport.clone(),
+        t => t.to_string(),
+    };
+    if r.scenario == "density" {
+        let d = r
+            .density
             .ok_or("a \"density\" report without a \"points\" array")?;
-        let mut points: Vec<DensityPoint> = items
-            .iter()
-            .filter_map(|p| {
-                Some(DensityPoint {
-                    connections: num(p, &["connections"])?,
-                    engine_rss_mib: num(p, &["engine_rss_mib"]),
-                    rss_per_conn_kib: num(p, &["rss_per_conn_kib"]),
-                })
-            })
-            .collect();
+        let mut points: Vec<DensityPoint> =
+            d.points.into_iter().filter(|p| p.connections.is_some()).collect();
         if points.is_empty() {
             return Err("a \"density\" report with no point that has \"connections\"".into());
         }
-        points.sort_by(|a, b| a.connections.total_cmp(&b.connections));
+        points.sort_by_key(|p| p.connections);
         return Ok(Report::Density(Density {
             origin,
             transport,
             points,
         }));
     }
-    let ms = |field: &str| num(v, &["latency_us", "deliver", field]).map(|us| us / 1000.0);
+    let load = r.load.unwrap_or_default();
+    let deliver = &load.latency_us.deliver;
+    let ms = |us: f64| us.is_finite().then_some(us / 1000.0);
     let run = Run {
-        scenario,
         transport,
-        rate: num(v, &["config", "rate"])
-            .or_else(|| num(v, &["offered_msgs_per_s"]))
+        rate: r
+            .config
+            .rate
+            .or(load.offered_msgs_per_s)
             .filter(|r| *r > 0.0),
-        group: num(v, &["config", "group"])
-            .filter(|g| *g >= 1.0)
-            .map(|g| g.round() as u64),
-        durability: v
-            .pointer("/config/durability")
-            .and_then(Value::as_str)
-            .map(str::to_string),
-        p50_ms: ms("p50_us"),
-        p99_ms: ms("p99_us"),
-        p999_ms: ms("p999_us"),
-        deliveries_per_s: num(v, &["recipient_deliveries_per_s"])
-            .or_else(|| num(v, &["deliveries_per_s"])),
+        group: r.config.group.filter(|g| *g >= 1),
+        durability: r.config.durability.clone(),
+        p50_ms: ms(deliver.p50_us),
+        p99_ms: ms(deliver.p99_us),
+        p999_ms: ms(deliver.p999_us),
+        deliveries_per_s: load.recipient_deliveries_per_s.or(load.deliveries_per_s),
+        scenario: r.scenario,
         origin,
     };
     if run.p50_ms.is_none()
@@ -246,106 +221,86 @@ pub fn classify(v: &Value, file: &str) -> Result<Report, String> {
     Ok(Report::Run(run))
 }
 
-/// A peers comparison. `results` is either an array of `{target, ...}` or an object keyed by
-/// target whose values are the targets' own run reports (as `magpie-bench --compare` writes
-/// it); per-CPU figures are read from the item or from its `cpu` section (magpie's own report
-/// calls it `deliveries_per_engine_cpu_s`). Items that carry an `error` instead are left out.
-fn compare(v: &Value, file: &str, mut origin: Origin) -> Result<Compare, String> {
-    let items: Vec<(String, &Value)> = match v.get("results") {
-        Some(Value::Array(a)) => a
+/// A peers comparison: each target's figures from its run report (as `magpie-bench --compare`
+/// writes them; per-CPU from the engine's or the peer server's CPU section) or from a list of
+/// summaries. Targets that carry an `error` instead, and summaries without a target, are left out.
+fn compare(c: schema::Compare, file: &str, date: Option<String>) -> Result<Compare, String> {
+    let reports: Vec<(&String, &schema::Report)> = match &c.results {
+        schema::CompareResults::ByTarget(by) => by
             .iter()
-            .filter_map(|it| Some((it.get("target")?.as_str()?.to_string(), it)))
-            .collect(),
-        Some(Value::Object(o)) => o
-            .iter()
-            .map(|(k, it)| {
-                (
-                    it.get("target")
-                        .and_then(Value::as_str)
-                        .unwrap_or(k)
-                        .to_string(),
-                    it,
-                )
+            .filter_map(|(k, e)| match e {
+                schema::CompareEntry::Report(r) => Some((k, r.as_ref())),
+                schema::CompareEntry::Failed { .. } => None,
             })
             .collect(),
-        _ => return Err("a comparison without a \"results\" array or object".into()),
+        schema::CompareResults::List(_) => Vec::new(),
     };
-    let results: Vec<PeerResult> = items
-        .iter()
-        .map(|(target, it)| PeerResult {
-            target: target.clone(),
-            deliveries_per_s: num(it, &["deliveries_per_s"]),
-            deliveries_per_server_cpu_s: num(it, &["deliveries_per_server_cpu_s"])
-                .or_else(|| num(it, &["cpu", "deliveries_per_server_cpu_s"]))
-                .or_else(|| num(it, &["cpu", "deliveries_per_engine_cpu_s"])),
+    let summaries: Vec<schema::PeerSummary> = match &c.results {
+        schema::CompareResults::List(list) => list.clone(),
+        schema::CompareResults::ByTarget(_) => reports
+            .iter()
+            .filter_map(|(k, r)| {
+                let mut s = r.summary()?;
+                s.target = Some(if r.target.is_empty() { (*k).clone() } else { r.target.clone() });
+                Some(s)
+            })
+            .collect(),
+    };
+    let results: Vec<PeerResult> = summaries
+        .into_iter()
+        .filter_map(|s| {
+            Some(PeerResult {
+                target: s.target?,
+                deliveries_per_s: s.deliveries_per_s,
+                deliveries_per_server_cpu_s: s.deliveries_per_server_cpu_s,
+            })
         })
         .filter(|r| r.deliveries_per_s.is_some() || r.deliveries_per_server_cpu_s.is_some())
         .collect();
     if results.is_empty() {
         return Err("a comparison with no result that has a target and a number".into());
     }
-    if origin.machine == Machine::default() {
-        origin.machine = items
+    let machine = if describe(&c.machine).is_some() {
+        c.machine.clone()
+    } else {
+        reports
             .iter()
-            .map(|(_, it)| machine(it))
-            .find(|m| *m != Machine::default())
-            .unwrap_or_default();
-    }
+            .map(|(_, r)| r.machine.clone())
+            .find(|m| describe(m).is_some())
+            .unwrap_or_default()
+    };
     // The label says what was compared: the scenario, and the group, rate and durability of the
-    // runs (from the first result that has a config) so that several comparisons stay apart.
-    let config = items.iter().find_map(|(_, it)| it.get("config"));
-    let mut label = ["scenario", "name"]
-        .iter()
-        .find_map(|k| v.get(*k).and_then(Value::as_str))
-        .map(str::to_string)
-        .unwrap_or_else(|| file.trim_end_matches(".json").to_string());
-    if let Some(c) = config {
-        if let Some(g) = num(c, &["group"]).filter(|g| *g >= 1.0) {
+    // runs (from the first report) so that several comparisons stay apart.
+    let mut label = if c.scenario.is_empty() {
+        file.trim_end_matches(".json").to_string()
+    } else {
+        c.scenario.clone()
+    };
+    if let Some((_, r)) = reports.first() {
+        let config = &r.config;
+        if let Some(g) = config.group.filter(|g| *g >= 1) {
             label += &format!(" {g}");
-        } else if let Some(n) = num(c, &["clients"]).filter(|n| *n >= 1.0) {
-            label += &format!(" ×{n}");
+        } else if config.clients >= 1 {
+            label += &format!(" ×{}", config.clients);
         }
-        if let Some(r) = num(c, &["rate"]).filter(|r| *r > 0.0) {
-            label += &format!(" @{r}/s");
+        if let Some(rate) = config.rate.filter(|r| *r > 0.0) {
+            label += &format!(" @{rate}/s");
         }
-        if let Some(d) = c
-            .get("durability")
-            .and_then(Value::as_str)
-            .filter(|d| *d != "power-loss")
-        {
+        if let Some(d) = config.durability.as_deref().filter(|d| *d != "power-loss") {
             label += &format!(" {d}");
         }
     }
     Ok(Compare {
-        origin,
+        origin: Origin { machine, date },
         label,
         results,
     })
 }
 
-/// A number at a path of object keys, if it is finite and of a size a benchmark can produce
-/// (|x| < 10^15): absurd values would only stretch the axes (or stall plotters' tick search).
-fn num(v: &Value, path: &[&str]) -> Option<f64> {
-    path.iter()
-        .try_fold(v, |v, k| v.get(*k))?
-        .as_f64()
-        .filter(|x| x.is_finite() && x.abs() < 1e15)
-}
-
-fn machine(v: &Value) -> Machine {
-    let Some(m) = v.get("machine") else {
-        return Machine::default();
-    };
-    Machine {
-        cores: num(m, &["cores"]).filter(|c| *c >= 1.0).map(|c| c as u64),
-        memory_gib: num(m, &["memory_gib"]),
-        kernel: m.get("kernel").and_then(Value::as_str).map(str::to_string),
-    }
-}
-
-/// The report's date: the first of a few customary keys, at the top level or under `machine`.
-/// A string is taken as written (its first 10 characters when it is an ISO 8601 timestamp); a
-/// number as Unix seconds (or milliseconds, if it is that large).
+/// The report's date: the first of a few customary keys, at the top level or under `machine`
+/// (hand-written and foreign result files name it in many ways; magpie-bench's comparison writes
+/// `started_unix_s`). A string is taken as written (its first 10 characters when it is an ISO
+/// 8601 timestamp); a number as Unix seconds (or milliseconds, if it is that large).
 fn date(v: &Value) -> Option<String> {
     const KEYS: [&str; 9] = [
         "date",
@@ -431,7 +386,7 @@ mod tests {
         assert_eq!(r.p999_ms, Some(31.0005));
         assert_eq!(r.deliveries_per_s, Some(98000.0));
         assert_eq!(
-            r.origin.machine.describe().as_deref(),
+            describe(&r.origin.machine).as_deref(),
             Some("2 cores, 24 GiB, Linux 6.18.44")
         );
     }
@@ -459,7 +414,7 @@ mod tests {
             panic!("not density")
         };
         assert_eq!(d.points.len(), 2);
-        assert_eq!(d.points[0].connections, 1000.0);
+        assert_eq!(d.points[0].connections, Some(1000));
         assert_eq!(d.points[1].rss_per_conn_kib, None);
 
         let c = json!({"kind": "compare", "results": [

@@ -1,4 +1,5 @@
-//! `magpie-bench-charts`: SVG charts from a directory of benchmark result files.
+//! `magpie-bench-charts`: SVG charts from a directory of benchmark result files (the library
+//! behind the binary of the same name, `src/main.rs`).
 //!
 //! `data` reads and classifies the JSON files; `render` draws; this module decides which charts
 //! the reports make and what goes into each.
@@ -148,7 +149,7 @@ fn caption<'a>(note: &str, origins: impl Iterator<Item = &'a Origin>) -> Vec<Str
     let (mut machines, mut dates, mut n) = (BTreeSet::new(), BTreeSet::new(), 0);
     for o in origins {
         n += 1;
-        if let Some(m) = o.machine.describe() {
+        if let Some(m) = data::describe(&o.machine) {
             machines.insert(m);
         }
         if let Some(d) = &o.date {
@@ -284,7 +285,7 @@ fn density_chart(
                 .flat_map(|d| {
                     d.points
                         .iter()
-                        .filter_map(|p| Some((p.connections, value(p)?)))
+                        .filter_map(|p| Some((p.connections? as f64, value(p)?)))
                 })
                 .collect(),
         })
