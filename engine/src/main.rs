@@ -15,6 +15,12 @@ struct Args {
     /// Data directory: the RocksDB store, the TLS certificate, the node id.
     #[arg(long, env = "MAGPIE_DATA", default_value = "./magpie-data")]
     data_dir: PathBuf,
+    /// PEM certificate chain (leaf first) for QUIC and HTTPS/WSS instead of the self-signed one.
+    #[arg(long, env = "MAGPIE_TLS_CERT", requires = "tls_key")]
+    tls_cert: Option<PathBuf>,
+    /// PEM private key of --tls-cert (PKCS#8, PKCS#1/RSA or SEC1/EC).
+    #[arg(long, env = "MAGPIE_TLS_KEY", requires = "tls_cert")]
+    tls_key: Option<PathBuf>,
     /// Address for both QUIC (UDP) and WebSocket/HTTP (TCP).
     #[arg(long, env = "MAGPIE_LISTEN", default_value = "127.0.0.1:7600")]
     listen: SocketAddr,
@@ -71,6 +77,7 @@ fn main() -> std::io::Result<()> {
         return Ok(());
     }
     let mut config = Config::new(&args.data_dir);
+    (config.tls_cert, config.tls_key) = (args.tls_cert.clone(), args.tls_key.clone());
     config.quic_addr = args.quic.unwrap_or(args.listen);
     config.tcp_addr = args.tcp.unwrap_or(args.listen);
     config.shards = args.shards;
@@ -79,7 +86,11 @@ fn main() -> std::io::Result<()> {
     config.pin_cores = !args.no_pin;
     config.idle_timeout = std::time::Duration::from_secs(args.idle_timeout.max(1));
     config.plaintext_ws = args.plaintext;
-    let engine = magpie_engine::start(config)?;
+    // One readable line for a bad TLS file or a busy port, not the Debug form of io::Error.
+    let engine = magpie_engine::start(config).unwrap_or_else(|e| {
+        eprintln!("magpie: cannot start: {e}");
+        std::process::exit(1)
+    });
     let durability = match args.durability {
         Durability::PowerLoss => "power-loss",
         Durability::ProcessCrash => "process-crash",
@@ -91,7 +102,11 @@ fn main() -> std::io::Result<()> {
         engine.shards,
         engine.io.name()
     );
-    println!("  QUIC       quic://{}  (trust {})", engine.quic_addr, args.data_dir.join("tls/cert.der").display());
+    let trust = match &args.tls_cert {
+        Some(cert) => format!("certificate {}", cert.display()),
+        None => format!("trust {}", args.data_dir.join("tls/cert.der").display()),
+    };
+    println!("  QUIC       quic://{}  ({trust})", engine.quic_addr);
     println!("  WebSocket  ws://{}/ws", engine.tcp_addr);
     println!("  Secure WS  wss://{}/ws  (same certificate; plaintext only from {})", engine.tcp_addr, match args.plaintext {
         PlaintextPolicy::Loopback => "this host",
