@@ -129,8 +129,9 @@ fn pem_problem(e: pem::Error, item: &str) -> String {
     }
 }
 
-/// A private key that other users can read is worth a warning, not a refusal: some deployments
-/// share it with a group on purpose (e.g. certbot's `ssl-cert`).
+/// A key that every user of the host can read is worth a warning, not a refusal (the engine
+/// cannot know who else is on the host). Group-readable is left alone: deployments share keys
+/// with a service group on purpose (e.g. Debian's `ssl-cert`).
 fn warn_if_others_can_read(path: &Path) {
     use std::os::unix::fs::PermissionsExt;
     if let Ok(meta) = std::fs::metadata(path) {
