@@ -46,8 +46,9 @@ impl std::fmt::Debug for Credentials {
 pub struct ClientConfig {
     pub quic_addr: SocketAddr,
     pub ws_addr: SocketAddr,
-    /// DER of the server's (self-signed) certificate, the only one trusted for QUIC. The engine
-    /// writes it to `<data_dir>/tls/cert.der`.
+    /// DER of the one certificate trusted for QUIC and `wss://`, as a trust anchor: the engine's
+    /// self-signed certificate (it writes it to `<data_dir>/tls/cert.der`), or the root CA that
+    /// issued an operator's certificate (`--tls-cert`; the engine sends the rest of the chain).
     pub server_cert_der: Vec<u8>,
     /// Name the certificate must be issued for.
     pub server_name: String,

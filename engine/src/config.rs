@@ -57,6 +57,10 @@ impl std::str::FromStr for PlaintextPolicy {
 pub struct Config {
     /// RocksDB, the TLS certificate and the node id live here.
     pub data_dir: PathBuf,
+    /// The operator's PEM certificate chain (leaf first) and private key, served on QUIC and on
+    /// the TCP port instead of the self-signed certificate. Both or neither.
+    pub tls_cert: Option<PathBuf>,
+    pub tls_key: Option<PathBuf>,
     /// UDP address for QUIC. Port 0 picks a free port (shared by all shards).
     pub quic_addr: SocketAddr,
     /// TCP address for WebSocket (`/ws`) and HTTP (`/healthz`). Port 0 picks a free port.
@@ -86,6 +90,8 @@ impl Config {
     pub fn new(data_dir: impl Into<PathBuf>) -> Config {
         Config {
             data_dir: data_dir.into(),
+            tls_cert: None,
+            tls_key: None,
             quic_addr: "127.0.0.1:7600".parse().unwrap(),
             tcp_addr: "127.0.0.1:7600".parse().unwrap(),
             shards: 0,

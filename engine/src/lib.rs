@@ -56,7 +56,8 @@ pub struct Engine {
     pub quic_addr: SocketAddr,
     /// Where WebSocket (`/ws`) and HTTP (`/healthz`) are served (TCP).
     pub tcp_addr: SocketAddr,
-    /// The server certificate (DER) that QUIC clients must trust.
+    /// The leaf certificate (DER) served on QUIC and the TCP port: with the self-signed default,
+    /// the one clients pin; with an operator's certificate, its first one (clients trust its CA).
     pub cert_der: Vec<u8>,
     /// The I/O driver in use.
     pub io: Io,
@@ -74,7 +75,7 @@ pub fn start(config: Config) -> std::io::Result<Engine> {
         config.shards
     };
     std::fs::create_dir_all(&config.data_dir)?;
-    let identity = tls::load_or_create(&config.data_dir.join("tls"))?;
+    let identity = tls::load(&config.data_dir.join("tls"), config.tls_cert.as_deref(), config.tls_key.as_deref())?;
     let quic_config = tls::quic_server_config(&identity, config.idle_timeout)?;
     let endpoint_config = tls::quic_endpoint_config(&identity);
     let node_id = node_id(&config.data_dir)?;

@@ -15,6 +15,12 @@ struct Args {
     /// Data directory: the RocksDB store, the TLS certificate, the node id.
     #[arg(long, env = "MAGPIE_DATA", default_value = "./magpie-data")]
     data_dir: PathBuf,
+    /// PEM certificate chain (leaf first) for QUIC and HTTPS/WSS instead of the self-signed one.
+    #[arg(long, env = "MAGPIE_TLS_CERT", requires = "tls_key")]
+    tls_cert: Option<PathBuf>,
+    /// PEM private key of --tls-cert (PKCS#8, PKCS#1/RSA or SEC1/EC).
+    #[arg(long, env = "MAGPIE_TLS_KEY", requires = "tls_cert")]
+    tls_key: Option<PathBuf>,
     /// Address for both QUIC (UDP) and WebSocket/HTTP (TCP).
     #[arg(long, env = "MAGPIE_LISTEN", default_value = "127.0.0.1:7600")]
     listen: SocketAddr,
@@ -76,6 +82,7 @@ fn main() -> std::io::Result<()> {
         return Ok(());
     }
     let mut config = Config::new(&args.data_dir);
+    (config.tls_cert, config.tls_key) = (args.tls_cert.clone(), args.tls_key.clone());
     config.quic_addr = args.quic.unwrap_or(args.listen);
     config.tcp_addr = args.tcp.unwrap_or(args.listen);
     config.shards = args.shards;
@@ -84,7 +91,11 @@ fn main() -> std::io::Result<()> {
     config.pin_cores = !args.no_pin;
     config.idle_timeout = std::time::Duration::from_secs(args.idle_timeout.max(1));
     config.plaintext_ws = args.plaintext;
-    let engine = magpie_engine::start(config)?;
+    // One readable line for a bad TLS file or a busy port, not the Debug form of io::Error.
+    let engine = magpie_engine::start(config).unwrap_or_else(|e| {
+        eprintln!("magpie: cannot start: {e}");
+        std::process::exit(1)
+    });
     // `start` returned: every shard accepts connections. Machines read the JSON (stdout's only
     // line, and the ready file); people read the summary on stderr.
     let ready = magpie_engine::Ready::new(&engine);
@@ -100,7 +111,12 @@ fn main() -> std::io::Result<()> {
         ready.shards,
         ready.io
     );
-    eprintln!("  QUIC       quic://{}  (trust {})", ready.quic, ready.cert_der.display());
+    let trust = match (&args.tls_cert, &ready.cert_der) {
+        (Some(cert), _) => format!("certificate {}", cert.display()),
+        (None, Some(der)) => format!("trust {}", der.display()),
+        (None, None) => unreachable!("a self-signed engine announces its certificate"),
+    };
+    eprintln!("  QUIC       quic://{}  ({trust})", ready.quic);
     eprintln!("  WebSocket  {}", ready.ws);
     eprintln!("  Secure WS  wss://{}/ws  (same certificate; plaintext only from {})", ready.tcp, match args.plaintext {
         PlaintextPolicy::Loopback => "this host",

@@ -29,8 +29,10 @@ pub struct Ready {
     pub pid: u32,
     /// The data directory, absolute.
     pub data_dir: PathBuf,
-    /// The certificate file (DER) QUIC and `wss://` clients must trust, absolute.
-    pub cert_der: PathBuf,
+    /// The self-signed certificate file (DER) QUIC and `wss://` clients must trust, absolute;
+    /// absent when the operator's certificate is served (clients then trust its issuer).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cert_der: Option<PathBuf>,
 }
 
 impl Ready {
@@ -53,7 +55,7 @@ impl Ready {
             }
             .into(),
             pid: std::process::id(),
-            cert_der: data_dir.join("tls/cert.der"),
+            cert_der: config.tls_cert.is_none().then(|| data_dir.join("tls/cert.der")),
             data_dir,
         }
     }
@@ -103,7 +105,7 @@ mod tests {
             durability: "power-loss".into(),
             pid: 42,
             data_dir: "/var/lib/magpie".into(),
-            cert_der: "/var/lib/magpie/tls/cert.der".into(),
+            cert_der: Some("/var/lib/magpie/tls/cert.der".into()),
         }
     }
 

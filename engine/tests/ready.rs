@@ -34,7 +34,7 @@ async fn the_binary_announces_its_real_addresses_once_as_json() {
     assert_eq!(r.durability, "power-loss");
     assert_eq!(r.pid, magpie.child.id());
     assert_eq!(r.data_dir, std::fs::canonicalize(&data).unwrap());
-    assert_eq!(r.cert_der, r.data_dir.join("tls/cert.der"));
+    assert_eq!(r.cert_der, Some(r.data_dir.join("tls/cert.der")));
 
     // The ready file holds the same announcement, and nothing was left beside it.
     assert_eq!(Ready::parse(&std::fs::read_to_string(&ready_file).unwrap()), Ok(r.clone()));

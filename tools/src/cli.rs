@@ -33,10 +33,14 @@ pub struct Global {
     /// WebSocket (TCP) address, when it differs from --server (the engine's --tcp).
     #[arg(long, global = true, env = "MAGPIE_WS_ADDR", value_name = "HOST:PORT")]
     pub ws_addr: Option<String>,
-    /// The engine's certificate (DER), the only one trusted for QUIC. Without it `auto` uses
-    /// WebSocket.
+    /// The engine's certificate (DER), the only one trusted for QUIC, or the root CA (DER) of an
+    /// operator's certificate (`magpie --tls-cert`). Without it `auto` uses WebSocket.
     #[arg(long, global = true, env = "MAGPIE_CERT", default_value = "./magpie-data/tls/cert.der", value_name = "PATH")]
     pub cert: PathBuf,
+    /// Name the engine's certificate must be issued for: `localhost` for its self-signed one,
+    /// the engine's host name for an operator's certificate.
+    #[arg(long, global = true, env = "MAGPIE_SERVER_NAME", default_value = "localhost", value_name = "NAME")]
+    pub server_name: String,
     /// Transport: QUIC falling back to WebSocket, or only one of them.
     #[arg(long, global = true, env = "MAGPIE_TRANSPORT", value_enum, default_value_t = TransportArg::Auto)]
     pub transport: TransportArg,

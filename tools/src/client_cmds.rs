@@ -61,6 +61,7 @@ pub fn client_config(g: &Global, timeout: Duration) -> Result<ClientConfig> {
         TransportArg::Ws => TransportPref::WebSocket,
     };
     Ok(ClientConfig::new(quic_addr, ws_addr, cert)
+        .server_name(g.server_name.as_str())
         .transport(transport)
         .client_name(concat!("magpiectl/", env!("CARGO_PKG_VERSION")))
         .request_timeout(timeout))

@@ -224,3 +224,32 @@ fn register_chat_send_history_and_tail() {
 
     engine.shutdown();
 }
+
+#[test]
+fn an_operator_certificate_is_trusted_through_its_root_and_server_name() {
+    // A root CA and a leaf for a name that is not localhost, as a real deployment has.
+    let tmp = tempfile::tempdir().unwrap();
+    let mut root_params = rcgen::CertificateParams::new(Vec::<String>::new()).unwrap();
+    root_params.is_ca = rcgen::IsCa::Ca(rcgen::BasicConstraints::Unconstrained);
+    let root = rcgen::CertifiedIssuer::self_signed(root_params, rcgen::KeyPair::generate().unwrap()).unwrap();
+    let leaf_key = rcgen::KeyPair::generate().unwrap();
+    let leaf = rcgen::CertificateParams::new(vec!["chat.test".to_string()]).unwrap().signed_by(&leaf_key, &root).unwrap();
+    let (chain, key, ca) = (tmp.path().join("chain.pem"), tmp.path().join("key.pem"), tmp.path().join("ca.der"));
+    std::fs::write(&chain, leaf.pem()).unwrap();
+    std::fs::write(&key, leaf_key.serialize_pem()).unwrap();
+    std::fs::write(&ca, root.der()).unwrap();
+
+    let data = tmp.path().join("data");
+    let mut config = Config::ephemeral(&data);
+    (config.shards, config.pin_cores, config.argon2_memory_kib) = (1, false, 256);
+    (config.tls_cert, config.tls_key) = (Some(chain), Some(key));
+    let engine = magpie_engine::start(config).expect("engine starts");
+    let home = tmp.path().join("home");
+
+    // The default name, localhost, is not the certificate's: QUIC refuses the engine.
+    let wrong = ctl(&home, &engine, &ca, "alice", "quic").run(&["register", "alice", "a long password"]);
+    assert!(wrong.err().contains("certificate not valid for name \"localhost\""), "{wrong:?}");
+    let alice = ctl(&home, &engine, &ca, "alice", "quic").with_global(&["--server-name", "chat.test"]);
+    assert_eq!(alice.run(&["register", "alice", "a long password", "--json"]).json()["username"], "alice");
+    engine.shutdown();
+}

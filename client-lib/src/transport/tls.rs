@@ -1,5 +1,6 @@
-//! TLS for QUIC: the engine uses a self-signed certificate, so the client trusts exactly the
-//! certificate it was given instead of the system's roots.
+//! TLS for QUIC and `wss://`: the client trusts exactly the certificate it was given instead of
+//! the system's roots — the engine's self-signed certificate, or the CA of an operator's one
+//! (a trust anchor may be either; webpki builds the path from what the server sends).
 
 use crate::error::{ClientError, Result};
 use rustls::pki_types::CertificateDer;

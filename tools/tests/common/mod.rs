@@ -89,6 +89,7 @@ impl Ctl {
             "MAGPIE_QUIC_ADDR",
             "MAGPIE_WS_ADDR",
             "MAGPIE_CERT",
+            "MAGPIE_SERVER_NAME",
             "MAGPIE_TRANSPORT",
             "MAGPIE_PROFILE",
             "MAGPIE_DATA",
