@@ -6,7 +6,7 @@ use futures_util::FutureExt;
 use magpie_client::transport::Connection;
 use magpie_client::{Direction, EventKind, TransportPref};
 use magpie_testkit::*;
-use magpie_wire::limits::{MAX_CLIENT_FRAME_BYTES, MAX_CONTENT_BYTES, PROTOCOL_VERSION};
+use magpie_wire::limits::{MAX_CLIENT_FRAME_BYTES, MAX_CONTENT_BYTES, MIN_PROTOCOL_VERSION, PROTOCOL_VERSION};
 use magpie_wire::{encode, fb, verify, ErrorCode};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
@@ -270,7 +270,7 @@ async fn websocket_violations_get_their_close_and_a_clean_end() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn quic_grants_the_control_stream_only_and_no_datagrams() {
     let e = start();
-    let mut c = greeted(&e, TransportPref::Quic).await;
+    let mut c = e.greeted(TransportPref::Quic).await;
     let q = c.quic_connection().expect("a QUIC connection").clone();
     // The server's transport parameters, known since the handshake, allow one bidirectional
     // stream (the control stream, already open) and no unidirectional one, so the client's own
@@ -289,7 +289,7 @@ async fn quic_grants_the_control_stream_only_and_no_datagrams() {
 async fn unknown_enum_values_are_invalid_arguments_and_trailing_bytes_are_ignored() {
     let e = start();
     for t in transports() {
-        let mut c = greeted(&e, t).await;
+        let mut c = e.greeted(t).await;
         c.send(encode::register(2, &format!("enum-{t:?}").to_lowercase(), PASSWORD, "d")).await.unwrap();
         assert_eq!(reply_code(&mut c, 2).await, None);
         c.send(encode::create_group(3, "mine", &[])).await.unwrap();

@@ -2,9 +2,7 @@
 //! the TCP port to clients that trust only the CA, and every bad file a startup error naming it.
 //! The PKI (root CA → intermediate → leaf for `localhost`/`127.0.0.1`) is made here with rcgen.
 
-mod common;
-
-use common::*;
+use magpie_testkit::*;
 use magpie_client::{ClientConfig, Transport, TransportPref};
 use magpie_engine::PlaintextPolicy;
 use rcgen::{BasicConstraints, CertificateParams, CertifiedIssuer, IsCa, KeyPair, KeyUsagePurpose};

@@ -239,11 +239,7 @@ fn an_operator_certificate_is_trusted_through_its_root_and_server_name() {
     std::fs::write(&key, leaf_key.serialize_pem()).unwrap();
     std::fs::write(&ca, root.der()).unwrap();
 
-    let data = tmp.path().join("data");
-    let mut config = Config::ephemeral(&data);
-    (config.shards, config.pin_cores, config.argon2_memory_kib) = (1, false, 256);
-    (config.tls_cert, config.tls_key) = (Some(chain), Some(key));
-    let engine = magpie_engine::start(config).expect("engine starts");
+    let engine = magpie_testkit::start_with(|c| (c.tls_cert, c.tls_key) = (Some(chain), Some(key)));
     let home = tmp.path().join("home");
 
     // The default name, localhost, is not the certificate's: QUIC refuses the engine.
