@@ -120,6 +120,11 @@ pub fn start(config: Config) -> std::io::Result<Engine> {
 }
 
 impl Engine {
+    /// What this engine announces once ready (the binary prints it as a JSON line).
+    pub fn ready(&self) -> Ready {
+        Ready::new(&self.shared.config, self.quic_addr, self.tcp_addr, self.shards, self.io)
+    }
+
     /// Stops accepting, closes every connection with `shutting_down`, flushes the store.
     pub fn shutdown(mut self) {
         self.stop();

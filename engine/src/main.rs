@@ -98,7 +98,7 @@ fn main() -> std::io::Result<()> {
     });
     // `start` returned: every shard accepts connections. Machines read the JSON (stdout's only
     // line, and the ready file); people read the summary on stderr.
-    let ready = magpie_engine::Ready::new(&engine);
+    let ready = engine.ready();
     if let Some(path) = &args.ready_file {
         ready.write_file(path).map_err(|e| std::io::Error::other(format!("writing the ready file {}: {e}", path.display())))?;
     }

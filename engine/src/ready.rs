@@ -3,7 +3,8 @@
 //! so that tests, the load generator and supervisors read the addresses instead of parsing the
 //! human log on stderr. See docs/OPERATIONS.md, "Readiness".
 
-use crate::Engine;
+use crate::config::Config;
+use crate::runtime::Io;
 use serde::{Deserialize, Serialize};
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -36,22 +37,22 @@ pub struct Ready {
 }
 
 impl Ready {
-    /// The announcement for `engine`, running in this process.
-    pub fn new(engine: &Engine) -> Ready {
-        let config = &engine.shared.config;
+    /// The announcement of an engine running in this process with `config` (`Engine::ready`
+    /// calls this; the engine's fields are passed apart so that this file needs nothing above it).
+    pub fn new(config: &Config, quic: SocketAddr, tcp: SocketAddr, shards: usize, io: Io) -> Ready {
         // Absolute, so that a reader in another working directory finds the files.
         let data_dir = std::fs::canonicalize(&config.data_dir).unwrap_or_else(|_| config.data_dir.clone());
         Ready {
             event: "ready".into(),
             version: env!("CARGO_PKG_VERSION").into(),
-            quic: engine.quic_addr,
-            tcp: engine.tcp_addr,
-            ws: format!("ws://{}/ws", engine.tcp_addr),
-            shards: engine.shards,
-            io: engine.io.name().into(),
+            quic,
+            tcp,
+            ws: format!("ws://{tcp}/ws"),
+            shards,
+            io: io.name().into(),
             durability: match config.durability {
-                crate::Durability::PowerLoss => "power-loss",
-                crate::Durability::ProcessCrash => "process-crash",
+                magpie_storage::Durability::PowerLoss => "power-loss",
+                magpie_storage::Durability::ProcessCrash => "process-crash",
             }
             .into(),
             pid: std::process::id(),
