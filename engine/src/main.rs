@@ -42,6 +42,9 @@ struct Args {
     /// (also QUIC's idle timeout). Clients ping well within it (client-lib: every 15 s).
     #[arg(long, env = "MAGPIE_IDLE_TIMEOUT", default_value_t = 120)]
     idle_timeout: u64,
+    /// The built web app served at http(s)://TCP/ (relative to the working directory).
+    #[arg(long, env = "MAGPIE_WEB_DIR", default_value = "web/dist")]
+    web_dir: PathBuf,
     /// Do not pin shard threads to cores.
     #[arg(long)]
     no_pin: bool,
@@ -79,6 +82,7 @@ fn main() -> std::io::Result<()> {
     config.pin_cores = !args.no_pin;
     config.idle_timeout = std::time::Duration::from_secs(args.idle_timeout.max(1));
     config.plaintext_ws = args.plaintext;
+    config.web_dir = args.web_dir.clone();
     let engine = magpie_engine::start(config)?;
     let durability = match args.durability {
         Durability::PowerLoss => "power-loss",
@@ -99,6 +103,7 @@ fn main() -> std::io::Result<()> {
         PlaintextPolicy::Never => "nowhere",
     });
     println!("  Health     http://{}/healthz", engine.tcp_addr);
+    println!("  Web app    http://{}/  (from {})", engine.tcp_addr, args.web_dir.display());
     let rt = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
     rt.block_on(async {
         let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
