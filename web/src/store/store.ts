@@ -367,7 +367,7 @@ export class ChatStore {
     if (!s) {
       s = signal<MessageRow[]>([]);
       this.messageSignals.set(chatId, s);
-      void this.loadCached(chatId, s);
+      void this.loadCached(chatId, s).catch(() => {});
     }
     return s;
   }

@@ -241,11 +241,11 @@ describe('the web app', () => {
         await page.screenshot({ path: `${dir}chat-${width}-${scheme}.png` });
       }
     }
+    await page.emulateMedia({ colorScheme: 'light' });
     await page.setViewportSize({ width: 375, height: 740 });
     await page.getByRole('button', { name: 'Back to chats' }).click();
     await page.screenshot({ path: `${dir}list-375-light.png` });
     await page.setViewportSize({ width: 1280, height: 800 });
-    await page.emulateMedia({ colorScheme: 'light' });
   });
 
   it('signs a revoked browser out at once', async () => {
