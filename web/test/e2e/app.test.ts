@@ -14,6 +14,14 @@ const run = Math.random().toString(36).slice(2, 7);
 const ALICE = `alice${run}`;
 const BOB = `bob${run}`;
 
+async function createGroup(p: Person, title: string, members: string): Promise<void> {
+  await p.page.getByRole('button', { name: 'New group' }).click();
+  await p.page.getByLabel('Group name').fill(title);
+  await p.page.getByLabel('Members (usernames, comma separated)').fill(members);
+  await p.page.getByRole('button', { name: 'Create group' }).click();
+  await p.page.locator('#conv-title').getByText(title, { exact: true }).waitFor();
+}
+
 let engine: Engine;
 let origin: string;
 let browser: Browser;
@@ -62,11 +70,7 @@ describe('the web app', () => {
     expect((await texts(alice)).at(-1)).toBe('line one\nline two');
 
     // A group: created by Alice with Bob; both talk.
-    await alice.page.getByRole('button', { name: 'New group' }).click();
-    await alice.page.getByLabel('Group name').fill('Team');
-    await alice.page.getByLabel('Members (usernames, comma separated)').fill(BOB);
-    await alice.page.getByRole('button', { name: 'Create group' }).click();
-    await alice.page.locator('#conv-title', { hasText: 'Team' }).waitFor();
+    await createGroup(alice, 'Team', BOB);
     await say(alice, 'welcome to the team');
     await bob.page.locator('.chat-item', { hasText: 'Team' }).waitFor();
     // Unread count on Bob's device before he opens it.
@@ -81,6 +85,36 @@ describe('the web app', () => {
     await alice.page.getByLabel('Search chats').fill('tea');
     expect(await alice.page.locator('.chat-item').count()).toBe(1);
     await alice.page.getByLabel('Search chats').fill('');
+  });
+
+  it('manages a group: remove, add back, leave; switches chats by keyboard', async () => {
+    await createGroup(alice, 'Crew', BOB);
+    await bob.page.locator('.chat-item', { hasText: 'Crew' }).waitFor();
+    await openChat(bob, 'Crew');
+    // Alice removes Bob: his composer gives way to a note, her member list shrinks.
+    await alice.page.getByRole('button', { name: `Remove ${BOB}` }).click();
+    await bob.page.getByText('You are no longer a member of this chat.').waitFor();
+    await alice.page.getByText(`You removed ${BOB}`).waitFor();
+    // And adds him back by name.
+    await alice.page.getByLabel('Username to add').fill(BOB);
+    await alice.page.getByRole('button', { name: 'Add', exact: true }).click();
+    await bob.page.getByLabel('Message', { exact: true }).waitFor();
+    await say(bob, 'back again');
+    await sees(alice, 'back again');
+    // Bob leaves.
+    await bob.page.setViewportSize({ width: 1440, height: 900 });
+    await bob.page.getByRole('button', { name: 'Leave group' }).click();
+    await alice.page.getByText(`${BOB} left`).waitFor();
+    await bob.page.setViewportSize({ width: 1280, height: 800 });
+    // Ctrl+K opens the quick switcher; typing and Enter opens the chat; Esc closes it.
+    await alice.page.keyboard.press('Control+k');
+    await alice.page.getByLabel('Chat name').fill('tea');
+    await alice.page.keyboard.press('Enter');
+    await alice.page.locator('#conv-title', { hasText: 'Team' }).waitFor();
+    await alice.page.keyboard.press('Control+k');
+    await alice.page.getByRole('dialog').waitFor();
+    await alice.page.keyboard.press('Escape');
+    expect(await alice.page.getByRole('dialog').count()).toBe(0);
   });
 
   it('keeps order and has no duplicates after a reload', async () => {
@@ -152,10 +186,7 @@ describe('the web app', () => {
       await clean(p);
     }
     // A group titled with a payload.
-    await alice.page.getByRole('button', { name: 'New group' }).click();
-    await alice.page.getByLabel('Group name').fill('<img src=x onerror=alert(9)>');
-    await alice.page.getByLabel('Members (usernames, comma separated)').fill(BOB);
-    await alice.page.getByRole('button', { name: 'Create group' }).click();
+    await createGroup(alice, '<img src=x onerror=alert(9)>', BOB);
     await bob.page.locator('.chat-item', { hasText: '<img src=x onerror=alert(9)>' }).waitFor();
     await openChat(bob, '<img src=x onerror=alert(9)>');
     expect(await bob.page.locator('#conv-title').textContent()).toBe('<img src=x onerror=alert(9)>');
