@@ -1,6 +1,6 @@
 // The UI: sign-in, the shell (chat list, conversation, details), dialogs and keyboard shortcuts.
 // It reads the store's signals and calls its methods; nothing here speaks the protocol.
-import { useComputed, useSignal } from '@preact/signals';
+import { signal, useComputed, useSignal } from '@preact/signals';
 import type { JSX } from 'preact';
 import { useEffect, useRef } from 'preact/hooks';
 import type { ChatStore } from '../store/store.js';
@@ -18,15 +18,20 @@ function systemDark(): boolean {
   return darkQuery.matches;
 }
 
+/** Whether the dark theme is on (what the toggle shows). */
+const darkOn = signal(false);
+
 /** Sets data-theme on <html>: the saved choice, else what the system prefers (followed live). */
 function applyTheme(theme: string | null): void {
-  document.documentElement.dataset.theme = theme === 'light' || theme === 'dark' ? theme : systemDark() ? 'dark' : 'light';
+  const t = theme === 'light' || theme === 'dark' ? theme : systemDark() ? 'dark' : 'light';
+  document.documentElement.dataset.theme = t;
+  darkOn.value = t === 'dark';
 }
 applyTheme(localStorage.getItem(THEME_KEY));
 darkQuery.addEventListener('change', () => applyTheme(localStorage.getItem(THEME_KEY)));
 
 export function ThemeToggle(): JSX.Element {
-  const dark = useSignal(document.documentElement.dataset.theme === 'dark');
+  const dark = darkOn;
   const toggle = () => {
     dark.value = !dark.value;
     const theme = dark.value === systemDark() ? null : dark.value ? 'dark' : 'light';

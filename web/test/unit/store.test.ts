@@ -156,6 +156,33 @@ describe('ChatStore', () => {
     expect(list.value.map((m) => m.content).filter(Boolean)).toEqual(['kept']);
   });
 
+  it('loads older history from the server page by page and keeps it in the cache', async () => {
+    const { store, clients } = setup();
+    await store.signIn('login', 'alice', 'pw');
+    const c = clients[0]!;
+    const asked: bigint[] = [];
+    // The chat has seqs 1..150 on the server; pages of 100 going back from the oldest held.
+    c.history = async (chatId, fromSeq, _dir, limit = 50) => {
+      asked.push(fromSeq);
+      const top = fromSeq === 0n ? 151n : fromSeq;
+      const lo = top - BigInt(limit) > 1n ? top - BigInt(limit) : 1n;
+      const events: ChatEvent[] = [];
+      for (let s = lo; s < top; s++) events.push((msg(chatId, s, 2n, `h${s}`) as Extract<ClientEvent, { type: 'event' }>).event);
+      return { chatId, events, hasMore: lo > 1n };
+    };
+    const list = store.messages('7');
+    await settle();
+    expect(asked).toEqual([0n]);
+    expect(list.value.map((m) => m.seq)).toEqual(Array.from({ length: 100 }, (_, i) => 51 + i));
+    expect(store.hasOlder('7')).toBe(true);
+    await store.loadOlder('7');
+    expect(asked).toEqual([0n, 51n]);
+    expect(list.value).toHaveLength(150);
+    expect(store.hasOlder('7')).toBe(false);
+    await store.loadOlder('7');
+    expect(asked).toHaveLength(2);
+  });
+
   it('a revoked device forgets the account at once', async () => {
     const { store, clients, storage, idb } = setup();
     await store.signIn('register', 'alice', 'pw');
