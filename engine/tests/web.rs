@@ -112,6 +112,15 @@ async fn serves_the_app_with_types_encodings_caching_and_csp() {
     let icon = get(&e, "/icon-192.png", "gzip, br").await;
     assert_eq!((icon.header("content-type"), icon.header("content-encoding")), (Some("image/png"), None));
 
+    // Revalidation: the validator differs per encoding, and naming the current one gets a 304.
+    let tag = index.header("etag").expect("an etag").to_string();
+    assert_ne!(br.header("etag"), plain.header("etag"), "encodings have their own validators");
+    let again = request(&e, &format!("GET / HTTP/1.1\r\nHost: x\r\nAccept-Encoding: gzip, br\r\nIf-None-Match: {tag}\r\n\r\n")).await;
+    assert_eq!((again.status, again.body.len()), (304, 0));
+    assert_eq!(again.header("cache-control"), Some("no-cache"));
+    let stale = request(&e, "GET / HTTP/1.1\r\nHost: x\r\nIf-None-Match: \"nope\"\r\n\r\n").await;
+    assert_eq!(stale.status, 200);
+
     // HEAD: the same head, no body.
     let head = request(&e, "HEAD /assets/index-AbC123.js HTTP/1.1\r\nHost: x\r\nAccept-Encoding: br\r\n\r\n").await;
     assert_eq!(head.status, 200);

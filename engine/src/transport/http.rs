@@ -18,7 +18,7 @@ enum Route {
     Metrics,
     WebSocket { accept: String },
     /// A file of the web app; `head`: answer without the body.
-    Static { target: String, accept_encoding: String, head: bool },
+    Static { target: String, accept_encoding: String, if_none_match: String, head: bool },
     MethodNotAllowed,
     BadRequest,
     /// Plaintext where the policy requires TLS.
@@ -83,10 +83,10 @@ async fn handle<S: AsyncRead + AsyncWrite + Unpin + 'static>(shard: Rc<Shard>, m
             let _ = stream.write_all(response("403 Forbidden", body).as_bytes()).await;
             let _ = stream.shutdown().await;
         }
-        Route::Static { target, accept_encoding, head } => {
+        Route::Static { target, accept_encoding, if_none_match, head } => {
             let root = shard.shared.config.web_dir.clone();
             // File reads block: keep them off the shard's thread.
-            let reply = tokio::task::spawn_blocking(move || super::web::serve(&root, &target, &accept_encoding)).await;
+            let reply = tokio::task::spawn_blocking(move || super::web::serve(&root, &target, &accept_encoding, &if_none_match)).await;
             let Ok(reply) = reply else { return };
             if stream.write_all(reply.head().as_bytes()).await.is_ok() && !head {
                 let _ = stream.write_all(&reply.body).await;
@@ -174,6 +174,7 @@ fn route(head: &[u8]) -> Route {
         Some(target) => Route::Static {
             target: target.to_string(),
             accept_encoding: header("accept-encoding").unwrap_or("").to_string(),
+            if_none_match: header("if-none-match").unwrap_or("").to_string(),
             head,
         },
         None => Route::BadRequest,

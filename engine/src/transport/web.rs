@@ -32,7 +32,7 @@ impl Reply {
         }
     }
 
-    /// The response head (with `content-length` of the full body, also for HEAD).
+    /// The response head (with `content-length` of the body, also for HEAD).
     pub fn head(&self) -> String {
         let mut h = format!("HTTP/1.1 {}\r\n", self.status);
         for (k, v) in &self.headers {
@@ -142,9 +142,31 @@ fn inside(root: &Path, rel: &str) -> Option<PathBuf> {
     (full.starts_with(&root) && full.is_file()).then_some(full)
 }
 
+/// A validator for the file actually sent (each encoding has its own): size and modification
+/// time, so a rebuilt file gets a new one. Lets `no-cache` files revalidate with a 304.
+fn etag(meta: &std::fs::Metadata, coding: &str) -> String {
+    let mtime = meta.modified().ok().and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok()).map_or(0, |d| d.as_nanos());
+    format!("\"{:x}-{mtime:x}{}{coding}\"", meta.len(), if coding.is_empty() { "" } else { "-" })
+}
+
+/// The response for one file: 304 when `If-None-Match` names its current validator.
+fn file_reply(path: &Path, coding: &str, mut headers: Vec<(&'static str, String)>, if_none_match: &str) -> Option<Reply> {
+    let meta = std::fs::metadata(path).ok()?;
+    let tag = etag(&meta, coding);
+    if !coding.is_empty() {
+        headers.push(("content-encoding", coding.to_string()));
+    }
+    headers.push(("etag", tag.clone()));
+    if if_none_match.split(',').any(|t| t.trim() == tag || t.trim() == "*") {
+        return Some(Reply { status: "304 Not Modified", headers, body: Vec::new() });
+    }
+    let body = std::fs::read(path).ok()?;
+    Some(Reply { status: "200 OK", headers, body })
+}
+
 /// Answers a GET/HEAD for `target` from `root`. Blocking (reads files): call it on the blocking
 /// pool.
-pub fn serve(root: &Path, target: &str, accept_encoding: &str) -> Reply {
+pub fn serve(root: &Path, target: &str, accept_encoding: &str, if_none_match: &str) -> Reply {
     let Some(rel) = relative_path(target) else {
         return Reply::text("400 Bad Request", "bad path\n".into());
     };
@@ -169,18 +191,12 @@ pub fn serve(root: &Path, target: &str, accept_encoding: &str) -> Reply {
                 continue;
             }
             // The precompressed twin sits next to the file; the same containment check applies.
-            if let Some(twin) = inside(root, &format!("{rel}.{ext}")) {
-                if let Ok(body) = std::fs::read(twin) {
-                    headers.push(("content-encoding", coding.into()));
-                    return Reply { status: "200 OK", headers, body };
-                }
+            if let Some(reply) = inside(root, &format!("{rel}.{ext}")).and_then(|twin| file_reply(&twin, coding, headers.clone(), if_none_match)) {
+                return reply;
             }
         }
     }
-    match std::fs::read(&file) {
-        Ok(body) => Reply { status: "200 OK", headers, body },
-        Err(_) => Reply::text("404 Not Found", "not found\n".into()),
-    }
+    file_reply(&file, "", headers, if_none_match).unwrap_or_else(|| Reply::text("404 Not Found", "not found\n".into()))
 }
 
 /// For methods other than GET and HEAD.
