@@ -236,9 +236,11 @@ export class ChatStore {
         void this.refreshChats();
         break;
       case 'closed':
-        if (e.reason.name === 'revoked' || e.reason.name === 'invalid_token' || e.reason.name === 'unauthenticated') {
+        // A token refused at reconnect (invalid_credentials) means the device is gone too; a
+        // wrong password at sign-in is the sign-in form's error, not a sign-out.
+        if (e.reason.name === 'revoked' || (e.reason.name === 'invalid_credentials' && this.session.value === 'signedIn')) {
           void this.endSession('This device was signed out.');
-        } else if (e.reason.name !== 'closed') {
+        } else if (e.reason.name !== 'closed' && this.session.value === 'signedIn') {
           this.notice.value = e.reason.message || e.reason.name;
         }
         break;

@@ -308,5 +308,11 @@ describe('the web app', () => {
     await bob.page.reload();
     await bob.page.getByRole('button', { name: 'Sign in' }).waitFor();
     expect(await bob.page.evaluate(() => localStorage.getItem('magpie.token'))).toBeNull();
+    // A wrong password is an error on the form.
+    await bob.page.getByLabel('Username').fill(BOB);
+    await bob.page.getByLabel('Password').fill('not the password');
+    await bob.page.getByRole('button', { name: 'Sign in' }).click();
+    await bob.page.getByRole('alert').getByText('Wrong username or password.').waitFor();
+    expect(await bob.page.getByRole('status').count()).toBe(0);
   });
 });
