@@ -299,6 +299,7 @@ describe('the web app', () => {
     await other.getByRole('button', { name: /Revoke/ }).click();
     await second.page.getByRole('button', { name: 'Sign in' }).waitFor();
     expect(await second.page.getByRole('status').first().textContent()).toContain('signed out');
+    await second.page.screenshot({ path: `${shotsDir()}signed-out-1280-light.png` });
     // Nothing of the account stays in the revoked browser.
     expect(await second.page.evaluate(() => localStorage.getItem('magpie.token'))).toBeNull();
     await second.context.close();
