@@ -183,6 +183,8 @@ function MessageList({ store, chatId, rows }: { store: ChatStore; chatId: string
 function Row({ k, m, store, mine, newDay, head }: { k: string; m: MessageRow; store: ChatStore; mine: boolean; newDay: boolean; head: boolean }): JSX.Element {
   const time = new Date(m.timeMs);
   const sender = mine ? 'You' : store.userName(m.senderId);
+  // Sending while offline: the outbox retries it on reconnect.
+  const waiting = m.state === 'sending' && store.connection.value !== 'live';
   return (
     <div class="row-wrap" data-key={k}>
       {newDay && (
@@ -207,8 +209,9 @@ function Row({ k, m, store, mine, newDay, head }: { k: string; m: MessageRow; st
             <span class="text">
               <Linkified text={m.content} />
             </span>
-            <span class="state" aria-label={m.state === 'sent' ? 'sent' : m.state === 'sending' ? 'sending' : 'failed'}>
-              {m.state === 'sent' ? '✓' : m.state === 'sending' ? '◷' : ''}
+            <span class="state" title={waiting ? 'Will be sent when back online' : m.state}>
+              {m.state === 'sent' ? '✓' : m.state === 'sending' ? (waiting ? 'queued' : '…') : ''}
+              <span class="sr-only">{m.state === 'sent' ? 'sent' : m.state === 'sending' ? (waiting ? 'queued, retrying when online' : 'sending') : 'not sent'}</span>
             </span>
           </div>
           {m.state === 'failed' && (
