@@ -4,6 +4,8 @@
 // text, axe finds no serious issue, and screenshots at three widths in light and dark.
 // Timings are printed, never asserted.
 import { createRequire } from 'node:module';
+import { MagpieClient, type WebSocketConstructor } from '@magpie/client';
+import WebSocket from 'ws';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Browser } from 'playwright-core';
 import type { Engine } from '../../../client-lib/ts/test/support/engine.js';
@@ -191,6 +193,14 @@ describe('the web app', () => {
     await openChat(bob, '<img src=x onerror=alert(9)>');
     expect(await bob.page.locator('#conv-title').textContent()).toBe('<img src=x onerror=alert(9)>');
     for (const p of [alice, bob]) await clean(p);
+    // A device name is free text from any client: one signs in from Node with a payload as its name.
+    const payloadDevice = '<svg onload=alert(10)><img src=x onerror=alert(11)>';
+    const node = new MagpieClient({ url: engine.wsUrl, WebSocket: WebSocket as unknown as WebSocketConstructor, credentials: { kind: 'login', username: ALICE, password: 'correct horse battery', deviceName: payloadDevice } });
+    await node.connect();
+    await node.close();
+    await alice.page.reload();
+    await alice.page.locator('.devices li', { hasText: payloadDevice }).waitFor();
+    await clean(alice);
   });
 
   it('axe finds no serious or critical violations', async () => {
@@ -279,7 +289,16 @@ describe('the web app', () => {
       }
     }
     await page.emulateMedia({ colorScheme: 'light' });
+    // Tablet: the chat list collapses and comes back.
+    await page.setViewportSize({ width: 820, height: 900 });
+    await page.getByRole('button', { name: 'Hide chat list' }).first().click();
+    expect(await page.getByRole('navigation', { name: 'Chats' }).isVisible()).toBe(false);
+    await page.screenshot({ path: `${dir}chat-820-light-list-collapsed.png` });
+    await page.getByRole('button', { name: 'Show chat list' }).click();
+    await page.getByRole('navigation', { name: 'Chats' }).waitFor();
+    // Phone: the conversation is full-screen; back shows the list.
     await page.setViewportSize({ width: 375, height: 740 });
+    expect(await page.getByRole('navigation', { name: 'Chats' }).isVisible()).toBe(false);
     await page.getByRole('button', { name: 'Back to chats' }).click();
     await page.screenshot({ path: `${dir}list-375-light.png` });
     await page.setViewportSize({ width: 1280, height: 800 });
