@@ -80,7 +80,6 @@ function MessageList({ store, chatId, rows }: { store: ChatStore; chatId: string
     const h = heights.current;
     for (let i = 0; i < rows.length; i++) o[i + 1] = o[i]! + (h.get(keyOf(rows[i]!)) ?? ESTIMATE);
     return o;
-    // eslint-disable-next-line react-hooks/exhaustive-deps
   }, [rows, version.value]);
   const total = offsets[rows.length]!;
 
