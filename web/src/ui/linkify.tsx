@@ -14,8 +14,11 @@ export function safeHref(raw: string): string | null {
   }
 }
 
-export function Linkified({ text }: { text: string }): JSX.Element {
-  const parts: Array<string | JSX.Element> = [];
+export type Part = { text: string; href?: string };
+
+/** Splits text into plain runs and links (trailing punctuation stays outside the link). */
+export function linkParts(text: string): Part[] {
+  const parts: Part[] = [];
   let last = 0;
   for (const m of text.matchAll(URL_RE)) {
     let url = m[0];
@@ -24,14 +27,26 @@ export function Linkified({ text }: { text: string }): JSX.Element {
     const start = m.index ?? 0;
     const href = safeHref(url);
     if (!href) continue;
-    if (start > last) parts.push(text.slice(last, start));
-    parts.push(
-      <a href={href} target="_blank" rel="noopener noreferrer" key={start}>
-        {url}
-      </a>,
-    );
+    if (start > last) parts.push({ text: text.slice(last, start) });
+    parts.push({ text: url, href });
     last = start + url.length;
   }
-  if (last < text.length) parts.push(text.slice(last));
-  return <>{parts}</>;
+  if (last < text.length) parts.push({ text: text.slice(last) });
+  return parts;
+}
+
+export function Linkified({ text }: { text: string }): JSX.Element {
+  return (
+    <>
+      {linkParts(text).map((p, i) =>
+        p.href ? (
+          <a href={p.href} target="_blank" rel="noopener noreferrer" key={i}>
+            {p.text}
+          </a>
+        ) : (
+          p.text
+        ),
+      )}
+    </>
+  );
 }

@@ -208,19 +208,29 @@ describe('the web app', () => {
     // addScriptTag inlines the script, which the app's CSP (rightly) blocks: this one context
     // bypasses the CSP so that axe can be injected.
     const p = await person(browser, origin, { width: 1440, height: 900 }, true);
+    const audit = async (view: string) => {
+      await p.page.addScriptTag({ path: axePath });
+      const violations = await p.page.evaluate(async () => {
+        const r = await (window as unknown as { axe: { run: (o?: unknown) => Promise<{ passes: unknown[]; violations: Array<{ id: string; impact: string; nodes: unknown[] }> }> } }).axe.run();
+        return { passes: r.passes.length, list: r.violations.map((v) => ({ id: v.id, impact: v.impact, nodes: v.nodes.length })) };
+      });
+      expect(violations.passes, `axe ran its rules on ${view}`).toBeGreaterThan(10);
+      expect(violations.list.filter((v) => v.impact === 'serious' || v.impact === 'critical'), view).toEqual([]);
+    };
+    await p.page.getByRole('button', { name: 'Sign in' }).waitFor();
+    await audit('sign-in');
     await signIn(p, ALICE);
     await openChat(p, 'Team');
     await sees(p, 'glad to be here');
-    for (const view of ['conversation', 'new group dialog']) {
-      if (view === 'new group dialog') await p.page.getByRole('button', { name: 'New group' }).click();
-      await p.page.addScriptTag({ path: axePath });
-      const violations = await p.page.evaluate(async () => {
-        const r = await (window as unknown as { axe: { run: (o?: unknown) => Promise<{ violations: Array<{ id: string; impact: string; nodes: unknown[] }> }> } }).axe.run();
-        return r.violations.map((v) => ({ id: v.id, impact: v.impact, nodes: v.nodes.length }));
-      });
-      const bad = violations.filter((v) => v.impact === 'serious' || v.impact === 'critical');
-      expect(bad, view).toEqual([]);
-    }
+    await audit('conversation, desktop, light');
+    await p.page.emulateMedia({ colorScheme: 'dark' });
+    await audit('conversation, desktop, dark');
+    await p.page.setViewportSize({ width: 375, height: 740 });
+    await audit('conversation, phone, dark');
+    await p.page.emulateMedia({ colorScheme: 'light' });
+    await p.page.setViewportSize({ width: 1440, height: 900 });
+    await p.page.getByRole('button', { name: 'New group' }).click();
+    await audit('new group dialog');
     await p.context.close();
   });
 
