@@ -119,6 +119,19 @@ describe('the web app', () => {
     expect(await alice.page.getByRole('dialog').count()).toBe(0);
   });
 
+  it('is installable: manifest, icons and service worker pass Chromium\'s checks', async () => {
+    await alice.page.evaluate(() => navigator.serviceWorker.ready.then(() => undefined));
+    const cdp = await alice.context.newCDPSession(alice.page);
+    const { installabilityErrors } = (await cdp.send('Page.getInstallabilityErrors')) as { installabilityErrors: Array<{ errorId: string }> };
+    console.log(`installability: ${JSON.stringify(installabilityErrors)}`);
+    // Test contexts are off the record, which Chromium reports on its own; everything else counts.
+    expect(installabilityErrors.map((e) => e.errorId).filter((id) => id !== 'in-incognito')).toEqual([]);
+    const manifest = (await cdp.send('Page.getAppManifest')) as { errors: unknown[]; url: string };
+    expect(manifest.errors).toEqual([]);
+    expect(manifest.url).toMatch(/manifest\.webmanifest$/);
+    await cdp.detach();
+  });
+
   it('keeps order and has no duplicates after a reload', async () => {
     await openChat(alice, BOB);
     await openChat(bob, ALICE);
