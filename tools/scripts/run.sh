@@ -13,5 +13,5 @@ if stale; then
   echo "== building the web app (web/dist)"
   (cd web && { [[ -d node_modules ]] || npm ci --no-audit --no-fund; } && npm run build)
 fi
-echo "== open http://127.0.0.1:7600/ in a browser once the engine says it is serving"
+echo "== then open the \"Web app\" address the engine prints (http://127.0.0.1:7600/ by default)"
 exec cargo run --release --bin magpie -- --web-dir web/dist "$@"
