@@ -117,6 +117,13 @@ describe('the web app', () => {
     await alice.page.getByRole('dialog').waitFor();
     await alice.page.keyboard.press('Escape');
     expect(await alice.page.getByRole('dialog').count()).toBe(0);
+    // Alt+Down / Alt+Up move to the next and previous chat of the list.
+    const names = await alice.page.locator('.chat-item .chat-name').allInnerTexts();
+    const at = names.indexOf('Team');
+    await alice.page.keyboard.press('Alt+ArrowDown');
+    await alice.page.locator('#conv-title').getByText(names[at + 1]!, { exact: true }).waitFor();
+    await alice.page.keyboard.press('Alt+ArrowUp');
+    await alice.page.locator('#conv-title').getByText('Team', { exact: true }).waitFor();
   });
 
   it('is installable: manifest, icons and service worker pass Chromium\'s checks', async () => {
