@@ -138,6 +138,8 @@ function Banner({ store }: Props): JSX.Element | null {
 
 function Shell({ store }: Props): JSX.Element {
   const listOpen = useSignal(true);
+  /** Phone only: the chat list over the open conversation. */
+  const overlay = useSignal(false);
   const detailsOpen = useSignal(false);
   const switcher = useSignal(false);
   const dialog = useSignal<null | 'direct' | 'group'>(null);
@@ -152,7 +154,8 @@ function Shell({ store }: Props): JSX.Element {
         if (switcher.value || dialog.value) {
           switcher.value = false;
           dialog.value = null;
-        } else if (detailsOpen.value) detailsOpen.value = false;
+        } else if (overlay.value) overlay.value = false;
+        else if (detailsOpen.value) detailsOpen.value = false;
         else if (store.activeChat.value && window.innerWidth < 768) store.open(null);
       } else if (e.altKey && (e.key === 'ArrowDown' || e.key === 'ArrowUp')) {
         e.preventDefault();
@@ -173,7 +176,12 @@ function Shell({ store }: Props): JSX.Element {
     return () => document.removeEventListener('visibilitychange', onVis);
   }, []);
 
-  const cls = ['shell', active ? 'has-chat' : 'no-chat', listOpen.value ? '' : 'list-collapsed', detailsOpen.value ? 'details-open' : ''].join(' ');
+  // Picking a chat closes the phone overlay.
+  useEffect(() => {
+    overlay.value = false;
+  }, [active]);
+  const phone = () => window.innerWidth < 768;
+  const cls = ['shell', active ? 'has-chat' : 'no-chat', listOpen.value ? '' : 'list-collapsed', detailsOpen.value ? 'details-open' : '', overlay.value ? 'list-overlay' : ''].join(' ');
   return (
     <div class={cls}>
       <Banner store={store} />
@@ -185,8 +193,8 @@ function Shell({ store }: Props): JSX.Element {
             store={store}
             chatId={active}
             onBack={() => store.open(null)}
-            onToggleList={() => (listOpen.value = !listOpen.value)}
-            listOpen={listOpen.value}
+            onToggleList={() => (phone() ? (overlay.value = !overlay.value) : (listOpen.value = !listOpen.value))}
+            listOpen={phone() ? overlay.value : listOpen.value}
             onDetails={() => (detailsOpen.value = !detailsOpen.value)}
           />
         ) : (

@@ -32,7 +32,7 @@ export function Conversation({ store, chatId, onBack, onToggleList, listOpen, on
         <button type="button" class="icon-btn back" onClick={onBack} aria-label="Back to chats">
           <Icon name="back" />
         </button>
-        <button type="button" class="icon-btn toggle-list" onClick={onToggleList} aria-label={listOpen ? 'Hide chat list' : 'Show chat list'} aria-expanded={listOpen}>
+        <button type="button" class="icon-btn toggle-list" onClick={onToggleList} aria-label="Chat list" aria-expanded={listOpen}>
           <Icon name="menu" />
         </button>
         <span class="avatar" aria-hidden="true">

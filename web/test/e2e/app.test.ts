@@ -324,11 +324,17 @@ describe('the web app', () => {
     await page.getByRole('button', { name: 'Hide chat list' }).first().click();
     expect(await page.getByRole('navigation', { name: 'Chats' }).isVisible()).toBe(false);
     await page.screenshot({ path: `${dir}chat-820-light-list-collapsed.png` });
-    await page.getByRole('button', { name: 'Show chat list' }).click();
+    await page.getByRole('button', { name: 'Chat list', exact: true }).click();
     await page.getByRole('navigation', { name: 'Chats' }).waitFor();
     // Phone: the conversation is full-screen; back shows the list.
     await page.setViewportSize({ width: 375, height: 740 });
     expect(await page.getByRole('navigation', { name: 'Chats' }).isVisible()).toBe(false);
+    // The menu button lays the list over the conversation; picking a chat closes it.
+    await page.getByRole('button', { name: 'Chat list', exact: true }).click();
+    await page.getByRole('navigation', { name: 'Chats' }).waitFor();
+    await page.screenshot({ path: `${dir}overlay-375-light.png` });
+    await openChat(alice, BOB);
+    await page.getByRole('navigation', { name: 'Chats' }).waitFor({ state: 'hidden' });
     await page.getByRole('button', { name: 'Back to chats' }).click();
     await page.screenshot({ path: `${dir}list-375-light.png` });
     await page.setViewportSize({ width: 1280, height: 800 });
