@@ -84,6 +84,9 @@ pub struct Config {
     pub argon2_memory_kib: u32,
     /// Where plaintext WebSocket and metrics are served.
     pub plaintext_ws: PlaintextPolicy,
+    /// The built web app (`web/dist`) served on the TCP port; a missing directory only makes `/`
+    /// answer 404.
+    pub web_dir: PathBuf,
 }
 
 impl Config {
@@ -104,6 +107,7 @@ impl Config {
             idle_timeout: Duration::from_secs(120),
             argon2_memory_kib: magpie_storage::credentials::DEFAULT_MEMORY_KIB,
             plaintext_ws: PlaintextPolicy::Loopback,
+            web_dir: PathBuf::from("web/dist"),
         }
     }
 

@@ -48,6 +48,9 @@ struct Args {
     /// (also QUIC's idle timeout). Clients ping well within it (client-lib: every 15 s).
     #[arg(long, env = "MAGPIE_IDLE_TIMEOUT", default_value_t = 120)]
     idle_timeout: u64,
+    /// The built web app served at http(s)://TCP/ (relative to the working directory).
+    #[arg(long, env = "MAGPIE_WEB_DIR", default_value = "web/dist")]
+    web_dir: PathBuf,
     /// Do not pin shard threads to cores.
     #[arg(long)]
     no_pin: bool,
@@ -91,6 +94,7 @@ fn main() -> std::io::Result<()> {
     config.pin_cores = !args.no_pin;
     config.idle_timeout = std::time::Duration::from_secs(args.idle_timeout.max(1));
     config.plaintext_ws = args.plaintext;
+    config.web_dir = args.web_dir.clone();
     // One readable line for a bad TLS file or a busy port, not the Debug form of io::Error.
     let engine = magpie_engine::start(config).unwrap_or_else(|e| {
         eprintln!("magpie: cannot start: {e}");
@@ -124,6 +128,7 @@ fn main() -> std::io::Result<()> {
         PlaintextPolicy::Never => "nowhere",
     });
     eprintln!("  Health     http://{}/healthz", ready.tcp);
+    eprintln!("  Web app    http://{}/  (from {})", ready.tcp, args.web_dir.display());
     let rt = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
     rt.block_on(async {
         let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;

@@ -6,6 +6,8 @@
 #    code, module docs, crate boundaries: see docs/ARCHITECTURE.md, "Tidy checks")
 #  - the TypeScript client (client-lib/ts): typecheck, unit tests, integration tests against the
 #    engine binary just built (MAGPIE_BIN)
+#  - the web app (web/): build (with its first-load size budget), Vitest for the store, browser
+#    tests in Debian's Chromium (installed here if missing) against that engine binary
 #  - the engine's integration tests again on io_uring, when this kernel allows it
 #  - every fuzz target for MAGPIE_FUZZ_SECONDS (default 60) each, so new crashes show up
 set -euo pipefail
@@ -28,6 +30,12 @@ export MAGPIE_BIN=${MAGPIE_BIN:-$CARGO_TARGET_DIR/release/magpie}
 # cargo test builds the test harnesses, not necessarily the engine binary itself.
 [[ -x $MAGPIE_BIN ]] || cargo build -q --release --bin magpie
 (cd client-lib/ts && npm ci --no-audit --no-fund && npm test)
+
+echo "== web app (web/: npm ci, build, store tests, browser tests in Debian's Chromium)"
+if ! command -v chromium >/dev/null; then
+  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium
+fi
+(cd web && npm ci --no-audit --no-fund && npm run build && MAGPIE_BIN=$MAGPIE_BIN npm test)
 
 if [[ $(env -u MAGPIE_IO cargo run -q --release --bin magpie -- --probe-io) == io_uring ]]; then
   echo "== engine integration tests (io_uring)"

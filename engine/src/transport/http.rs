@@ -1,5 +1,6 @@
 //! The TCP port: a tiny HTTP/1.1 front that answers `GET /healthz` and `GET /metrics`
-//! (Prometheus text format) and upgrades `GET /ws` to a WebSocket. Parsing is httparse's; the WebSocket handshake key is tungstenite's.
+//! (Prometheus text format), upgrades `GET /ws` to a WebSocket and serves the web app's files
+//! (`super::web`) for every other GET or HEAD. Parsing is httparse's; the WebSocket handshake key is tungstenite's.
 
 use crate::config::PlaintextPolicy;
 use crate::shard::Shard;
@@ -16,7 +17,9 @@ enum Route {
     Health,
     Metrics,
     WebSocket { accept: String },
-    NotFound,
+    /// A file of the web app; `head`: answer without the body.
+    Static { target: String, accept_encoding: String, if_none_match: String, head: bool },
+    MethodNotAllowed,
     BadRequest,
     /// Plaintext where the policy requires TLS.
     TlsRequired,
@@ -52,7 +55,7 @@ async fn handle<S: AsyncRead + AsyncWrite + Unpin + 'static>(shard: Rc<Shard>, m
     let parsed = tokio::time::timeout(HEAD_TIMEOUT, read_head(&mut stream, &mut head)).await;
     let Ok(Ok(head_len)) = parsed else { return };
     let route = match route(&head[..head_len]) {
-        Route::Metrics | Route::WebSocket { .. } if !trusted => Route::TlsRequired,
+        Route::Metrics | Route::WebSocket { .. } | Route::Static { .. } if !trusted => Route::TlsRequired,
         r => r,
     };
     match route {
@@ -80,8 +83,21 @@ async fn handle<S: AsyncRead + AsyncWrite + Unpin + 'static>(shard: Rc<Shard>, m
             let _ = stream.write_all(response("403 Forbidden", body).as_bytes()).await;
             let _ = stream.shutdown().await;
         }
-        Route::NotFound => {
-            let _ = stream.write_all(response("404 Not Found", "not found\n").as_bytes()).await;
+        Route::Static { target, accept_encoding, if_none_match, head } => {
+            let root = shard.shared.config.web_dir.clone();
+            // File reads block: keep them off the shard's thread.
+            let reply = tokio::task::spawn_blocking(move || super::web::serve(&root, &target, &accept_encoding, &if_none_match)).await;
+            let Ok(reply) = reply else { return };
+            if stream.write_all(reply.head().as_bytes()).await.is_ok() && !head {
+                let _ = stream.write_all(&reply.body).await;
+            }
+            let _ = stream.flush().await;
+            let _ = stream.shutdown().await;
+        }
+        Route::MethodNotAllowed => {
+            let reply = super::web::method_not_allowed();
+            let _ = stream.write_all(reply.head().as_bytes()).await;
+            let _ = stream.write_all(&reply.body).await;
             let _ = stream.shutdown().await;
         }
         Route::BadRequest => {
@@ -137,23 +153,31 @@ fn route(head: &[u8]) -> Route {
         Ok(httparse::Status::Complete(_)) => {}
         _ => return Route::BadRequest,
     }
-    if req.method != Some("GET") {
-        return Route::NotFound;
-    }
+    let head = match req.method {
+        Some("GET") => false,
+        Some("HEAD") => true,
+        _ => return Route::MethodNotAllowed,
+    };
     let header = |name: &str| {
         req.headers.iter().find(|h| h.name.eq_ignore_ascii_case(name)).and_then(|h| std::str::from_utf8(h.value).ok())
     };
     match req.path {
-        Some("/healthz") => Route::Health,
-        Some("/metrics") => Route::Metrics,
-        Some("/ws") => {
+        Some("/healthz") if !head => Route::Health,
+        Some("/metrics") if !head => Route::Metrics,
+        Some("/ws") if !head => {
             let upgrade = header("upgrade").is_some_and(|v| v.eq_ignore_ascii_case("websocket"));
             match (upgrade, header("sec-websocket-key")) {
                 (true, Some(key)) => Route::WebSocket { accept: derive_accept_key(key.trim().as_bytes()) },
                 _ => Route::BadRequest,
             }
         }
-        _ => Route::NotFound,
+        Some(target) => Route::Static {
+            target: target.to_string(),
+            accept_encoding: header("accept-encoding").unwrap_or("").to_string(),
+            if_none_match: header("if-none-match").unwrap_or("").to_string(),
+            head,
+        },
+        None => Route::BadRequest,
     }
 }
 

@@ -5,6 +5,7 @@ pub mod http;
 pub mod quic;
 pub mod rewind;
 pub mod uring;
+pub mod web;
 pub mod ws;
 
 use bytes::Bytes;

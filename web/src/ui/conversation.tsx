@@ -1,0 +1,266 @@
+// One conversation: header, the virtualized message list (only the rows in view are in the DOM,
+// so 100,000 messages cost what 30 do), history loaded as you scroll up, and the composer.
+import { useSignal } from '@preact/signals';
+import type { JSX } from 'preact';
+import { useLayoutEffect, useMemo, useRef } from 'preact/hooks';
+import type { ChatStore } from '../store/store.js';
+import type { MessageRow } from '../store/types.js';
+import { initials } from './app.js';
+import { Icon } from './icons.js';
+import { Linkified } from './linkify.js';
+
+const ESTIMATE = 56;
+const OVERSCAN = 800;
+const GROUP_GAP_MS = 5 * 60_000;
+
+type Props = {
+  store: ChatStore;
+  chatId: string;
+  onBack: () => void;
+  onToggleList: () => void;
+  listOpen: boolean;
+  onDetails: () => void;
+};
+
+export function Conversation({ store, chatId, onBack, onToggleList, listOpen, onDetails }: Props): JSX.Element {
+  const chat = store.chats.value.get(chatId);
+  const rows = store.messages(chatId).value;
+  const name = chat ? store.chatName(chat) : '';
+  return (
+    <section class="conversation" aria-labelledby="conv-title">
+      <header class="pane-head conv-head">
+        <button type="button" class="icon-btn back" onClick={onBack} aria-label="Back to chats">
+          <Icon name="back" />
+        </button>
+        <button type="button" class="icon-btn toggle-list" onClick={onToggleList} aria-label="Chat list" aria-expanded={listOpen}>
+          <Icon name="menu" />
+        </button>
+        <span class="avatar" aria-hidden="true">
+          {initials(name)}
+        </span>
+        <div class="conv-title">
+          <h2 id="conv-title">{name}</h2>
+          <span class="sub">{chat?.kind === 'group' ? `${chat.members.length} members` : 'Direct chat'}</span>
+        </div>
+        <button type="button" class="icon-btn details-btn" onClick={onDetails} aria-label="Chat details">
+          <Icon name="info" />
+        </button>
+      </header>
+      <MessageList store={store} chatId={chatId} rows={rows} />
+      {chat?.left ? <p class="left-note">You are no longer a member of this chat.</p> : <Composer store={store} chatId={chatId} />}
+    </section>
+  );
+}
+
+const keyOf = (m: MessageRow): string => (m.clientMsgId ? `c${m.clientMsgId}` : `s${m.seq}`);
+const dayOf = (ms: number): string => new Date(ms).toDateString();
+
+function dayLabel(ms: number): string {
+  const d = new Date(ms);
+  const today = new Date();
+  const yesterday = new Date(Date.now() - 86_400_000);
+  if (d.toDateString() === today.toDateString()) return 'Today';
+  if (d.toDateString() === yesterday.toDateString()) return 'Yesterday';
+  return d.toLocaleDateString([], { weekday: 'long', year: 'numeric', month: 'long', day: 'numeric' });
+}
+
+function MessageList({ store, chatId, rows }: { store: ChatStore; chatId: string; rows: MessageRow[] }): JSX.Element {
+  const box = useRef<HTMLDivElement>(null);
+  const inner = useRef<HTMLDivElement>(null);
+  const heights = useRef(new Map<string, number>());
+  const version = useSignal(0);
+  const scrollTop = useSignal(0);
+  const viewport = useSignal(600);
+  const atBottom = useRef(true);
+  const anchor = useRef<{ key: string; rel: number } | null>(null);
+  const showJump = useSignal(false);
+
+  const offsets = useMemo(() => {
+    const o = new Float64Array(rows.length + 1);
+    const h = heights.current;
+    for (let i = 0; i < rows.length; i++) o[i + 1] = o[i]! + (h.get(keyOf(rows[i]!)) ?? ESTIMATE);
+    return o;
+  }, [rows, version.value]);
+  const total = offsets[rows.length]!;
+
+  const find = (y: number): number => {
+    let lo = 0;
+    let hi = rows.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >> 1;
+      if (offsets[mid + 1]! <= y) lo = mid + 1;
+      else hi = mid;
+    }
+    return lo;
+  };
+  const start = Math.max(0, find(scrollTop.value - OVERSCAN));
+  const end = Math.min(rows.length, find(scrollTop.value + viewport.value + OVERSCAN) + 1);
+
+  // After each render: measure the rows in view, then keep the reader's place (the bottom, or
+  // the first row in view) even as rows above are measured or older history is prepended.
+  useLayoutEffect(() => {
+    const el = box.current;
+    const list = inner.current;
+    if (!el || !list) return;
+    let changed = false;
+    for (const child of Array.from(list.children) as HTMLElement[]) {
+      const k = child.dataset.key;
+      if (!k) continue;
+      const h = child.offsetHeight;
+      if (h > 0 && heights.current.get(k) !== h) {
+        heights.current.set(k, h);
+        changed = true;
+      }
+    }
+    if (changed) {
+      version.value++;
+      return;
+    }
+    if (atBottom.current) {
+      el.scrollTop = el.scrollHeight;
+    } else if (anchor.current) {
+      const i = rows.findIndex((r) => keyOf(r) === anchor.current!.key);
+      if (i >= 0) {
+        const want = offsets[i]! + anchor.current.rel;
+        if (Math.abs(el.scrollTop - want) > 1) el.scrollTop = want;
+      }
+    }
+    scrollTop.value = el.scrollTop;
+    viewport.value = el.clientHeight;
+  });
+
+  const onScroll = () => {
+    const el = box.current!;
+    scrollTop.value = el.scrollTop;
+    viewport.value = el.clientHeight;
+    const fromBottom = el.scrollHeight - el.scrollTop - el.clientHeight;
+    atBottom.current = fromBottom < 40;
+    showJump.value = fromBottom > 600;
+    const i = find(el.scrollTop);
+    const r = rows[i];
+    anchor.current = r ? { key: keyOf(r), rel: el.scrollTop - offsets[i]! } : null;
+    if (el.scrollTop < 600 && store.hasOlder(chatId)) void store.loadOlder(chatId);
+    if (atBottom.current) store.markRead(chatId);
+  };
+
+  const jump = () => {
+    const el = box.current!;
+    atBottom.current = true;
+    showJump.value = false;
+    el.scrollTop = el.scrollHeight;
+    scrollTop.value = Math.max(0, total - el.clientHeight);
+  };
+
+  const me = store.account.value?.userId;
+  const items: JSX.Element[] = [];
+  for (let i = start; i < end; i++) {
+    const m = rows[i]!;
+    const prev = rows[i - 1];
+    const newDay = !prev || dayOf(prev.timeMs) !== dayOf(m.timeMs);
+    const head = newDay || !prev || prev.senderId !== m.senderId || !!prev.notice || m.timeMs - prev.timeMs > GROUP_GAP_MS;
+    items.push(<Row key={keyOf(m)} k={keyOf(m)} m={m} store={store} mine={m.senderId === me} newDay={newDay} head={head} />);
+  }
+  return (
+    <div class="messages-wrap">
+      <div class="messages" ref={box} onScroll={onScroll} role="log" aria-label="Messages" aria-live="polite" tabIndex={0} data-testid="messages">
+        <div class="messages-space" style={{ height: `${total}px` }}>
+          {rows.length === 0 && <p class="none">No messages yet. Say hello!</p>}
+          <div class="messages-inner" ref={inner} style={{ transform: `translateY(${offsets[start]}px)` }}>
+            {items}
+          </div>
+        </div>
+      </div>
+      {showJump.value && (
+        <button type="button" class="jump" onClick={jump} data-testid="jump">
+          Jump to latest <Icon name="down" />
+        </button>
+      )}
+    </div>
+  );
+}
+
+function Row({ k, m, store, mine, newDay, head }: { k: string; m: MessageRow; store: ChatStore; mine: boolean; newDay: boolean; head: boolean }): JSX.Element {
+  const time = new Date(m.timeMs);
+  const sender = mine ? 'You' : store.userName(m.senderId);
+  // Sending while offline: the outbox retries it on reconnect.
+  const waiting = m.state === 'sending' && store.connection.value !== 'live';
+  return (
+    <div class="row-wrap" data-key={k}>
+      {newDay && (
+        <div class="day" role="separator">
+          <span>{dayLabel(m.timeMs)}</span>
+        </div>
+      )}
+      {m.notice ? (
+        <p class="system">
+          {sender} {m.notice}
+          {m.subjects && m.subjects.length > 0 ? ' ' + m.subjects.map((s) => store.userName(s)).join(', ') : ''}
+        </p>
+      ) : (
+        <div class={`msg${mine ? ' mine' : ''}${head ? ' head' : ''}`} data-state={m.state}>
+          {head && (
+            <div class="msg-meta">
+              <span class="sender">{sender}</span>
+              <time dateTime={time.toISOString()}>{time.toLocaleTimeString([], { hour: '2-digit', minute: '2-digit' })}</time>
+            </div>
+          )}
+          <div class="bubble">
+            <span class="text">
+              <Linkified text={m.content} />
+            </span>
+            <span class="state" title={waiting ? 'Will be sent when back online' : m.state}>
+              {m.state === 'sent' ? '✓' : m.state === 'sending' ? (waiting ? 'queued' : '…') : ''}
+              <span class="sr-only">{m.state === 'sent' ? 'sent' : m.state === 'sending' ? (waiting ? 'queued, retrying when online' : 'sending') : 'not sent'}</span>
+            </span>
+          </div>
+          {m.state === 'failed' && (
+            <button type="button" class="retry" onClick={() => store.retry(m.chatId, m.clientMsgId)}>
+              Not sent — retry
+            </button>
+          )}
+        </div>
+      )}
+    </div>
+  );
+}
+
+function Composer({ store, chatId }: { store: ChatStore; chatId: string }): JSX.Element {
+  const text = useSignal('');
+  const ref = useRef<HTMLTextAreaElement>(null);
+  const send = () => {
+    if (!text.value.trim()) return;
+    store.send(chatId, text.value);
+    text.value = '';
+    if (ref.current) ref.current.value = '';
+    ref.current?.focus();
+  };
+  const lines = Math.min(6, text.value.split('\n').length);
+  return (
+    <form
+      class="composer"
+      onSubmit={(e) => {
+        e.preventDefault();
+        send();
+      }}
+    >
+      <textarea
+        ref={ref}
+        rows={lines}
+        aria-label="Message"
+        placeholder="Message"
+        value={text.value}
+        maxLength={16000}
+        onInput={(e) => (text.value = (e.currentTarget as HTMLTextAreaElement).value)}
+        onKeyDown={(e) => {
+          if (e.key === 'Enter' && !e.shiftKey && !e.isComposing) {
+            e.preventDefault();
+            send();
+          }
+        }}
+      />
+      <button type="submit" class="primary send" aria-label="Send" disabled={!text.value.trim()}>
+        Send
+      </button>
+    </form>
+  );
+}
