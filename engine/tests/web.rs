@@ -2,9 +2,7 @@
 //! chosen by `Accept-Encoding`, caching headers, the CSP, HEAD, refused methods, refused path
 //! traversal, and a clear 404 when the app is not built.
 
-mod common;
-
-use common::*;
+use magpie_testkit::*;
 use std::path::Path;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
