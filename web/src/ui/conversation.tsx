@@ -208,10 +208,13 @@ function Row({ k, m, store, mine, newDay, head }: { k: string; m: MessageRow; st
             <span class="text">
               <Linkified text={m.content} />
             </span>
-            <span class="state" title={waiting ? 'Will be sent when back online' : m.state}>
-              {m.state === 'sent' ? '✓' : m.state === 'sending' ? (waiting ? 'queued' : '…') : ''}
-              <span class="sr-only">{m.state === 'sent' ? 'sent' : m.state === 'sending' ? (waiting ? 'queued, retrying when online' : 'sending') : 'not sent'}</span>
-            </span>
+            {/* Sending, sent, failed: a state of one's own messages only (others' arrived). */}
+            {mine && (
+              <span class="state" title={waiting ? 'Will be sent when back online' : m.state}>
+                {m.state === 'sent' ? '✓' : m.state === 'sending' ? (waiting ? 'queued' : '…') : ''}
+                <span class="sr-only">{m.state === 'sent' ? 'sent' : m.state === 'sending' ? (waiting ? 'queued, retrying when online' : 'sending') : 'not sent'}</span>
+              </span>
+            )}
           </div>
           {m.state === 'failed' && (
             <button type="button" class="retry" onClick={() => store.retry(m.chatId, m.clientMsgId)}>

@@ -60,6 +60,9 @@ describe('the web app', () => {
 
     await openChat(bob, ALICE);
     await sees(bob, 'hi bob');
+    // Sending states belong to one's own messages: Bob sees none on Alice's.
+    expect(await bob.page.locator('.msg:not(.mine) .state').count()).toBe(0);
+    expect(await bob.page.locator('.msg:not(.mine)').count()).toBeGreaterThan(0);
     await say(bob, 'hello alice');
     await sees(alice, 'hello alice');
     // Multi-line: Shift+Enter makes a new line, Enter sends.
