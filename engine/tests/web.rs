@@ -188,3 +188,16 @@ async fn plaintext_follows_the_policy() {
     assert_eq!(get(&e, "/", "").await.status, 403, "plaintext where the policy wants TLS");
     assert_eq!(get(&e, "/healthz", "").await.status, 200);
 }
+
+/// Load balancers probe with HEAD as often as with GET: both answer 200, HEAD without a body.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn healthz_answers_get_and_head() {
+    let e = start();
+    let got = request(&e, "GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n").await;
+    assert_eq!((got.status, got.body.as_slice()), (200, b"ok\n".as_slice()));
+    let head = request(&e, "HEAD /healthz HTTP/1.1\r\nHost: x\r\n\r\n").await;
+    assert_eq!(head.status, 200);
+    assert_eq!(head.header("content-length"), Some("3"), "HEAD announces the GET's length");
+    assert!(head.body.is_empty(), "and sends no body: {:?}", head.body);
+    e.shutdown();
+}

@@ -14,7 +14,8 @@ const MAX_HEAD_BYTES: usize = 8 * 1024;
 const HEAD_TIMEOUT: Duration = Duration::from_secs(10);
 
 enum Route {
-    Health,
+    /// `/healthz`; `head`: a HEAD request (the same answer without its body).
+    Health { head: bool },
     Metrics,
     WebSocket { accept: String },
     /// A file of the web app; `head`: answer without the body.
@@ -59,8 +60,12 @@ async fn handle<S: AsyncRead + AsyncWrite + Unpin + 'static>(shard: Rc<Shard>, m
         r => r,
     };
     match route {
-        Route::Health => {
-            let _ = stream.write_all(response("200 OK", "ok\n").as_bytes()).await;
+        Route::Health { head } => {
+            let mut answer = response("200 OK", "ok\n");
+            if head {
+                answer.truncate(answer.len() - "ok\n".len());
+            }
+            let _ = stream.write_all(answer.as_bytes()).await;
             let _ = stream.shutdown().await;
         }
         Route::Metrics => {
@@ -162,7 +167,7 @@ fn route(head: &[u8]) -> Route {
         req.headers.iter().find(|h| h.name.eq_ignore_ascii_case(name)).and_then(|h| std::str::from_utf8(h.value).ok())
     };
     match req.path {
-        Some("/healthz") if !head => Route::Health,
+        Some("/healthz") => Route::Health { head },
         Some("/metrics") if !head => Route::Metrics,
         Some("/ws") if !head => {
             let upgrade = header("upgrade").is_some_and(|v| v.eq_ignore_ascii_case("websocket"));
