@@ -59,7 +59,14 @@ error_codes! {
     DeviceNotFound = 111, "device_not_found", false, "No such device among the caller's devices.";
     ChatNotFound = 200, "chat_not_found", false, "No such chat, or the caller is not a member (the two are indistinguishable on purpose).";
     Forbidden = 201, "forbidden", false, "The caller is a member but its role does not allow this (e.g. only admins add members).";
-    NotAGroup = 202, "not_a_group", false, "The operation only applies to group chats.";
+    NotAGroup = 202, "not_a_group", false, "The operation only applies to groups and channels (direct chats have exactly two members).";
+    OwnerMustTransfer = 203, "owner_must_transfer", false, "The owner cannot leave while other members remain and no admin can take over: name a successor or transfer ownership first.";
+    InviteNotFound = 204, "invite_not_found", false, "No invite link with that code.";
+    InviteExpired = 205, "invite_expired", false, "The invite link has expired.";
+    InviteRevoked = 206, "invite_revoked", false, "The invite link was revoked by an admin.";
+    InviteUsedUp = 207, "invite_used_up", false, "The invite link has reached its use limit.";
+    HandleTaken = 208, "handle_taken", false, "Another chat already has that public handle.";
+    LimitReached = 209, "limit_reached", false, "A per-user or per-chat limit is reached (e.g. 10 pinned chats, 100 live invite links per chat).";
     ContentTooLarge = 300, "content_too_large", false, "Message content is over 65536 bytes.";
     RateLimited = 400, "rate_limited", true, "Too many requests; retry after retry_after_ms.";
     Internal = 500, "internal", true, "The server failed; the request had no effect unless a later ack says otherwise.";

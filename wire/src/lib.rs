@@ -11,6 +11,7 @@ mod generated;
 /// The code `flatc` generates from the schema. Read it only through [`verify`].
 pub use generated::magpie::wire::fb;
 
+pub mod chat;
 pub mod encode;
 mod error;
 pub mod framing;

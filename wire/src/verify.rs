@@ -48,6 +48,17 @@ fn server_only(body: fb::Body) -> bool {
             | fb::Body::Deliver
             | fb::Body::SyncDone
             | fb::Body::HistoryPage
+            | fb::Body::MemberList
+            | fb::Body::Invite
+            | fb::Body::InviteList
+            | fb::Body::ChatPreview
+            | fb::Body::JoinPending
+            | fb::Body::JoinRequestList
+            | fb::Body::ChatStateChanged
+            | fb::Body::MembershipChanged
+            | fb::Body::BroadcastList
+            | fb::Body::BroadcastLists
+            | fb::Body::BroadcastAck
     )
 }
 
@@ -77,12 +88,29 @@ pub fn client_frame(buf: &[u8]) -> Result<fb::Frame<'_>, ErrorCode> {
 /// This is the one place that knows which client fields are enums: a test derives that list
 /// from the schema and fails until a new enum field is checked here.
 pub fn client_enums(frame: &fb::Frame<'_>) -> Result<(), &'static str> {
-    if let Some(h) = frame.body_as_history() {
-        if h.direction().variant_name().is_none() {
-            return Err("History.direction is not a Direction the schema defines");
+    use crate::chat::Settings;
+    let settings = |t: Option<fb::ChatSettings<'_>>| Settings::from_fb(t).unknown_value().map_or(Ok(()), Err);
+    match frame.body_type() {
+        fb::Body::History if frame.body_as_history().is_some_and(|h| h.direction().variant_name().is_none()) => {
+            Err("History.direction is not a Direction the schema defines")
         }
+        fb::Body::CreateGroup => {
+            let c = frame.body_as_create_group().expect("checked type");
+            if c.kind().variant_name().is_none() {
+                Err("CreateGroup.kind is not a ChatKind the schema defines")
+            } else {
+                settings(c.settings())
+            }
+        }
+        fb::Body::UpdateChat => settings(frame.body_as_update_chat().and_then(|u| u.settings())),
+        fb::Body::SetRole if frame.body_as_set_role().is_some_and(|r| r.role().variant_name().is_none()) => {
+            Err("SetRole.role is not a Role the schema defines")
+        }
+        fb::Body::ListChats if frame.body_as_list_chats().is_some_and(|l| l.order().variant_name().is_none()) => {
+            Err("ListChats.order is not a ChatOrder the schema defines")
+        }
+        _ => Ok(()),
     }
-    Ok(())
 }
 
 /// Verifies a frame received by a client. Nested events are verified separately with [`event`]

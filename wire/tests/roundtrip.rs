@@ -77,8 +77,7 @@ fn server_frames_round_trip_with_nested_events() {
         encode::user_list(1, &[(2, "bob"), (3, "carol")]),
         encode::send_ack(1, 2, "c", 3, 4, 5),
         encode::sync_done(1, 2, 3),
-        encode::chat_list(1, &[encode::ChatSummaryArgs { chat_id: 1, kind: fb::ChatKind::Group, title: "t", last_seq: 2, member_count: 3, last_message: Some(&ev) }]),
-        encode::chat_info(1, &encode::ChatInfoArgs { chat_id: 1, kind: fb::ChatKind::Direct, title: "", members: &[(1, fb::Role::Member)], last_seq: 0, created_ms: 0 }),
+        encode::chat_list(1, &[encode::ChatSummaryArgs { chat_id: 1, kind: fb::ChatKind::Group, title: "t", last_seq: 2, member_count: 3, last_message: Some(&ev), ..Default::default() }]),
     ] {
         verify::server_frame(&f).unwrap();
     }
@@ -206,11 +205,39 @@ fn client_enum_fields() -> BTreeSet<String> {
 #[test]
 fn every_enum_field_of_a_client_frame_is_range_checked() {
     // Per field: a frame holding the first value past the schema's, and one holding a defined one.
-    let cases: [(&str, Bytes, Bytes); 1] = [(
-        "History.direction",
-        encode::history(1, 5, 0, fb::Direction(fb::Direction::ENUM_MAX + 1), 50),
-        encode::history(1, 5, 0, fb::Direction::Forward, 50),
-    )];
+    use magpie_wire::chat::{Info, Settings};
+    let settings = |f: &dyn Fn(&mut Settings)| {
+        let mut s = Settings::default();
+        f(&mut s);
+        encode::update_chat(1, 5, 16, &Info { settings: s, ..Info::default() })
+    };
+    let bad_who = fb::Who(fb::Who::ENUM_MAX + 1);
+    let chat = |kind| encode::create_chat(1, &encode::CreateChatArgs { kind, title: "t", ..Default::default() });
+    let order = |order: fb::ChatOrder| {
+        encode::frame(1, |fbb| {
+            let t = fb::ListChats::create(fbb, &fb::ListChatsArgs { order, ..Default::default() });
+            (fb::Body::ListChats, t.as_union_value())
+        })
+    };
+    let cases: Vec<(&str, Bytes, Bytes)> = vec![
+        (
+            "History.direction",
+            encode::history(1, 5, 0, fb::Direction(fb::Direction::ENUM_MAX + 1), 50),
+            encode::history(1, 5, 0, fb::Direction::Forward, 50),
+        ),
+        ("CreateGroup.kind", chat(fb::ChatKind(fb::ChatKind::ENUM_MAX + 1)), chat(fb::ChatKind::Channel)),
+        ("SetRole.role", encode::set_role(1, 5, 2, fb::Role(fb::Role::ENUM_MAX + 1)), encode::set_role(1, 5, 2, fb::Role::Admin)),
+        ("ListChats.order", order(fb::ChatOrder(fb::ChatOrder::ENUM_MAX + 1)), order(fb::ChatOrder::ByActivity)),
+        ("ChatSettings.post", settings(&|s| s.post = bad_who), settings(&|s| s.post = fb::Who::Admins)),
+        ("ChatSettings.add_members", settings(&|s| s.add_members = bad_who), settings(&|s| s.add_members = fb::Who::Members)),
+        ("ChatSettings.change_info", settings(&|s| s.change_info = bad_who), settings(&|s| s.change_info = fb::Who::Members)),
+        ("ChatSettings.pin", settings(&|s| s.pin = bad_who), settings(&|s| s.pin = fb::Who::Members)),
+        (
+            "ChatSettings.history",
+            settings(&|s| s.history = fb::HistoryVisibility(fb::HistoryVisibility::ENUM_MAX + 1)),
+            settings(&|s| s.history = fb::HistoryVisibility::SinceJoined),
+        ),
+    ];
     let listed: BTreeSet<String> = cases.iter().map(|c| c.0.to_string()).collect();
     assert_eq!(client_enum_fields(), listed, "check every enum field of a client frame in verify::client_enums and list it here");
     for (field, bad, good) in &cases {
@@ -243,4 +270,85 @@ proptest! {
         prop_assert_eq!(m.client_msg_id().unwrap(), cmid.as_str());
         prop_assert_eq!(m.content().unwrap_or(""), content.as_str());
     }
+}
+
+/// Every conversation frame (PROTOCOL.md §6.9–6.11) encodes into what the verifier of its
+/// direction accepts and reads back what was put in; server-only ones are refused from clients.
+#[test]
+fn conversation_frames_round_trip() {
+    use magpie_wire::chat::{update, Info, MemberEntry, Settings, State};
+    let settings = Settings { post: fb::Who::Admins, history: fb::HistoryVisibility::SinceJoined, approve_joins: true, ..Settings::default() };
+    let info = Info { title: "T".into(), description: "d".into(), avatar_ref: "a".into(), handle: "news_1".into(), settings };
+    let requests = [
+        encode::create_chat(1, &encode::CreateChatArgs { kind: fb::ChatKind::Channel, title: "c", member_ids: &[2], description: "d", handle: "h", settings: Some(settings) }),
+        encode::leave_chat_to(1, 5, 9),
+        encode::list_members(1, 5, 0, 10, true),
+        encode::update_chat(1, 5, update::ALL, &info),
+        encode::set_role(1, 5, 2, fb::Role::Admin),
+        encode::transfer_ownership(1, 5, 2),
+        encode::create_invite(1, 5, 10, 3),
+        encode::list_invites(1, 5),
+        encode::revoke_invite(1, 5, "code"),
+        encode::preview_chat(1, encode::ChatRef::Handle("h")),
+        encode::join_chat(1, encode::ChatRef::Invite("code")),
+        encode::list_join_requests(1, 5),
+        encode::resolve_join_request(1, 5, 2, true),
+        encode::set_chat_state(1, 5, 15, &State { muted_until_ms: 9, pin_rank: 1, archived: true, marked_unread: true }),
+        encode::reorder_pinned(1, &[5, 6]),
+        encode::save_broadcast_list(1, 0, "l", &[2, 3]),
+        encode::delete_broadcast_list(1, 4),
+        encode::list_broadcast_lists(1),
+        encode::send_broadcast(1, 4, "c", "hi"),
+        encode::list_chats_by_activity(1, true, 5, 6, 7),
+    ];
+    for f in &requests {
+        let fr = verify::client_frame(f).unwrap();
+        verify::client_enums(&fr).unwrap();
+        assert!(verify::server_frame(f).is_err(), "{:?} is a request", fr.body_type());
+    }
+    let c = verify::client_frame(&requests[0]).unwrap().body_as_create_group().unwrap();
+    assert_eq!((c.kind(), c.handle(), Settings::from_fb(c.settings())), (fb::ChatKind::Channel, Some("h"), settings));
+
+    let invite = encode::InviteArgs { code: "x".into(), chat_id: 5, created_by: 1, created_ms: 2, expires_ms: 3, max_uses: 4, uses: 1, revoked: false };
+    let member = MemberEntry { user_id: 1, role: fb::Role::Owner, since_seq: 1 };
+    let replies = [
+        encode::chat_info(1, &encode::ChatInfoArgs { chat_id: 1, kind: fb::ChatKind::Direct, info: &info, members: &[member], members_complete: true, member_count: 1, my_role: fb::Role::Owner, last_seq: 0, created_ms: 0, pending_requests: 2 }),
+        encode::member_list(1, 5, &[member], true),
+        encode::invite(1, &invite),
+        encode::invite_list(1, 5, &[invite.clone()]),
+        encode::chat_preview(1, &encode::ChatPreviewArgs { chat_id: 5, kind: fb::ChatKind::Channel, info: &info, member_count: 100_000, is_member: false }),
+        encode::join_pending(1, 5),
+        encode::join_request_list(1, 5, &[(2, 3)]),
+        encode::chat_state_changed(0, 5, &State::default()),
+        encode::membership_changed(5, true),
+        encode::broadcast_list(1, 4, "l", &[2]),
+        encode::broadcast_lists(1, &[(4, "l", &[2, 3])]),
+        encode::broadcast_ack(1, 4, "c", 5, &[encode::BroadcastResultArgs { user_id: 2, chat_id: 7, message_id: 8, seq: 9, error_code: 0 }]),
+    ];
+    for f in &replies {
+        let fr = verify::server_frame(f).unwrap();
+        assert_eq!(verify::client_frame(f).unwrap_err(), ErrorCode::UnknownFrame, "{:?} is server-only", fr.body_type());
+    }
+    let ci = verify::server_frame(&replies[0]).unwrap().body_as_chat_info().unwrap();
+    assert_eq!((ci.handle(), ci.pending_requests(), Settings::from_fb(ci.settings())), (Some("news_1"), 2, settings));
+    let m = ci.members().unwrap().get(0);
+    assert_eq!((m.user_id(), m.role(), m.since_seq()), (1, fb::Role::Owner, 1));
+
+    let h = encode::EventHeader { chat_id: 5, seq: 2, sender_id: 1, sender_device_id: 1, time_ms: 0 };
+    for e in [encode::chat_updated_event(&h, &info), encode::role_changed_event(&h, 2, fb::Role::Admin), encode::owner_changed_event(&h, 1, 2), encode::members_added_event(&h, &[3], fb::JoinedVia::InviteLink)] {
+        verify::event(&e).unwrap();
+    }
+}
+
+/// Enum values outside the schema are refused before anything reads them.
+#[test]
+fn unknown_enum_values_in_conversation_requests_are_refused() {
+    let bad_role = encode::set_role(1, 5, 2, fb::Role(9));
+    assert!(verify::client_enums(&verify::client_frame(&bad_role).unwrap()).is_err());
+    let bad_kind = encode::create_chat(1, &encode::CreateChatArgs { kind: fb::ChatKind(7), title: "t", ..Default::default() });
+    assert!(verify::client_enums(&verify::client_frame(&bad_kind).unwrap()).is_err());
+    let settings = magpie_wire::chat::Settings { post: fb::Who(5), ..Default::default() };
+    let info = magpie_wire::chat::Info { settings, ..Default::default() };
+    let bad_settings = encode::update_chat(1, 5, 16, &info);
+    assert!(verify::client_enums(&verify::client_frame(&bad_settings).unwrap()).is_err());
 }

@@ -16,12 +16,13 @@ pub mod fb {
 #[deprecated(since = "2.0.0", note = "Use associated constants instead. This will no longer be generated in 2021.")]
 pub const ENUM_MIN_CHAT_KIND: u8 = 0;
 #[deprecated(since = "2.0.0", note = "Use associated constants instead. This will no longer be generated in 2021.")]
-pub const ENUM_MAX_CHAT_KIND: u8 = 1;
+pub const ENUM_MAX_CHAT_KIND: u8 = 2;
 #[deprecated(since = "2.0.0", note = "Use associated constants instead. This will no longer be generated in 2021.")]
 #[allow(non_camel_case_types)]
-pub const ENUM_VALUES_CHAT_KIND: [ChatKind; 2] = [
+pub const ENUM_VALUES_CHAT_KIND: [ChatKind; 3] = [
   ChatKind::Direct,
   ChatKind::Group,
+  ChatKind::Channel,
 ];
 
 #[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
@@ -31,18 +32,21 @@ pub struct ChatKind(pub u8);
 impl ChatKind {
   pub const Direct: Self = Self(0);
   pub const Group: Self = Self(1);
+  pub const Channel: Self = Self(2);
 
   pub const ENUM_MIN: u8 = 0;
-  pub const ENUM_MAX: u8 = 1;
+  pub const ENUM_MAX: u8 = 2;
   pub const ENUM_VALUES: &'static [Self] = &[
     Self::Direct,
     Self::Group,
+    Self::Channel,
   ];
   /// Returns the variant's name or "" if unknown.
   pub fn variant_name(self) -> Option<&'static str> {
     match self {
       Self::Direct => Some("Direct"),
       Self::Group => Some("Group"),
+      Self::Channel => Some("Channel"),
       _ => None,
     }
   }
@@ -100,12 +104,13 @@ impl ::flatbuffers::SimpleToVerifyInSlice for ChatKind {}
 #[deprecated(since = "2.0.0", note = "Use associated constants instead. This will no longer be generated in 2021.")]
 pub const ENUM_MIN_ROLE: u8 = 0;
 #[deprecated(since = "2.0.0", note = "Use associated constants instead. This will no longer be generated in 2021.")]
-pub const ENUM_MAX_ROLE: u8 = 1;
+pub const ENUM_MAX_ROLE: u8 = 2;
 #[deprecated(since = "2.0.0", note = "Use associated constants instead. This will no longer be generated in 2021.")]
 #[allow(non_camel_case_types)]
-pub const ENUM_VALUES_ROLE: [Role; 2] = [
+pub const ENUM_VALUES_ROLE: [Role; 3] = [
   Role::Member,
   Role::Admin,
+  Role::Owner,
 ];
 
 #[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
@@ -115,18 +120,21 @@ pub struct Role(pub u8);
 impl Role {
   pub const Member: Self = Self(0);
   pub const Admin: Self = Self(1);
+  pub const Owner: Self = Self(2);
 
   pub const ENUM_MIN: u8 = 0;
-  pub const ENUM_MAX: u8 = 1;
+  pub const ENUM_MAX: u8 = 2;
   pub const ENUM_VALUES: &'static [Self] = &[
     Self::Member,
     Self::Admin,
+    Self::Owner,
   ];
   /// Returns the variant's name or "" if unknown.
   pub fn variant_name(self) -> Option<&'static str> {
     match self {
       Self::Member => Some("Member"),
       Self::Admin => Some("Admin"),
+      Self::Owner => Some("Owner"),
       _ => None,
     }
   }
@@ -266,17 +274,364 @@ impl<'a> ::flatbuffers::Verifiable for Direction {
 
 impl ::flatbuffers::SimpleToVerifyInSlice for Direction {}
 #[deprecated(since = "2.0.0", note = "Use associated constants instead. This will no longer be generated in 2021.")]
-pub const ENUM_MIN_EVENT_BODY: u8 = 0;
+pub const ENUM_MIN_WHO: u8 = 0;
 #[deprecated(since = "2.0.0", note = "Use associated constants instead. This will no longer be generated in 2021.")]
-pub const ENUM_MAX_EVENT_BODY: u8 = 4;
+pub const ENUM_MAX_WHO: u8 = 1;
 #[deprecated(since = "2.0.0", note = "Use associated constants instead. This will no longer be generated in 2021.")]
 #[allow(non_camel_case_types)]
-pub const ENUM_VALUES_EVENT_BODY: [EventBody; 5] = [
+pub const ENUM_VALUES_WHO: [Who; 2] = [
+  Who::Members,
+  Who::Admins,
+];
+
+#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
+#[repr(transparent)]
+pub struct Who(pub u8);
+#[allow(non_upper_case_globals)]
+impl Who {
+  pub const Members: Self = Self(0);
+  pub const Admins: Self = Self(1);
+
+  pub const ENUM_MIN: u8 = 0;
+  pub const ENUM_MAX: u8 = 1;
+  pub const ENUM_VALUES: &'static [Self] = &[
+    Self::Members,
+    Self::Admins,
+  ];
+  /// Returns the variant's name or "" if unknown.
+  pub fn variant_name(self) -> Option<&'static str> {
+    match self {
+      Self::Members => Some("Members"),
+      Self::Admins => Some("Admins"),
+      _ => None,
+    }
+  }
+}
+impl ::core::fmt::Debug for Who {
+  fn fmt(&self, f: &mut ::core::fmt::Formatter) -> ::core::fmt::Result {
+    if let Some(name) = self.variant_name() {
+      f.write_str(name)
+    } else {
+      f.write_fmt(format_args!("<UNKNOWN {:?}>", self.0))
+    }
+  }
+}
+impl<'a> ::flatbuffers::Follow<'a> for Who {
+  type Inner = Self;
+  #[inline]
+  unsafe fn follow(buf: &'a [u8], loc: usize) -> Self::Inner {
+    let b = unsafe { ::flatbuffers::read_scalar_at::<u8>(buf, loc) };
+    Self(b)
+  }
+}
+
+impl ::flatbuffers::Push for Who {
+    type Output = Who;
+    #[inline]
+    unsafe fn push(&self, dst: &mut [u8], _written_len: usize) {
+        unsafe { ::flatbuffers::emplace_scalar::<u8>(dst, self.0) };
+    }
+}
+
+impl ::flatbuffers::EndianScalar for Who {
+  type Scalar = u8;
+  #[inline]
+  fn to_little_endian(self) -> u8 {
+    self.0.to_le()
+  }
+  #[inline]
+  #[allow(clippy::wrong_self_convention)]
+  fn from_little_endian(v: u8) -> Self {
+    let b = u8::from_le(v);
+    Self(b)
+  }
+}
+
+impl<'a> ::flatbuffers::Verifiable for Who {
+  #[inline]
+  fn run_verifier(
+    v: &mut ::flatbuffers::Verifier, pos: usize
+  ) -> Result<(), ::flatbuffers::InvalidFlatbuffer> {
+    u8::run_verifier(v, pos)
+  }
+}
+
+impl ::flatbuffers::SimpleToVerifyInSlice for Who {}
+#[deprecated(since = "2.0.0", note = "Use associated constants instead. This will no longer be generated in 2021.")]
+pub const ENUM_MIN_HISTORY_VISIBILITY: u8 = 0;
+#[deprecated(since = "2.0.0", note = "Use associated constants instead. This will no longer be generated in 2021.")]
+pub const ENUM_MAX_HISTORY_VISIBILITY: u8 = 1;
+#[deprecated(since = "2.0.0", note = "Use associated constants instead. This will no longer be generated in 2021.")]
+#[allow(non_camel_case_types)]
+pub const ENUM_VALUES_HISTORY_VISIBILITY: [HistoryVisibility; 2] = [
+  HistoryVisibility::Everything,
+  HistoryVisibility::SinceJoined,
+];
+
+#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
+#[repr(transparent)]
+pub struct HistoryVisibility(pub u8);
+#[allow(non_upper_case_globals)]
+impl HistoryVisibility {
+  pub const Everything: Self = Self(0);
+  pub const SinceJoined: Self = Self(1);
+
+  pub const ENUM_MIN: u8 = 0;
+  pub const ENUM_MAX: u8 = 1;
+  pub const ENUM_VALUES: &'static [Self] = &[
+    Self::Everything,
+    Self::SinceJoined,
+  ];
+  /// Returns the variant's name or "" if unknown.
+  pub fn variant_name(self) -> Option<&'static str> {
+    match self {
+      Self::Everything => Some("Everything"),
+      Self::SinceJoined => Some("SinceJoined"),
+      _ => None,
+    }
+  }
+}
+impl ::core::fmt::Debug for HistoryVisibility {
+  fn fmt(&self, f: &mut ::core::fmt::Formatter) -> ::core::fmt::Result {
+    if let Some(name) = self.variant_name() {
+      f.write_str(name)
+    } else {
+      f.write_fmt(format_args!("<UNKNOWN {:?}>", self.0))
+    }
+  }
+}
+impl<'a> ::flatbuffers::Follow<'a> for HistoryVisibility {
+  type Inner = Self;
+  #[inline]
+  unsafe fn follow(buf: &'a [u8], loc: usize) -> Self::Inner {
+    let b = unsafe { ::flatbuffers::read_scalar_at::<u8>(buf, loc) };
+    Self(b)
+  }
+}
+
+impl ::flatbuffers::Push for HistoryVisibility {
+    type Output = HistoryVisibility;
+    #[inline]
+    unsafe fn push(&self, dst: &mut [u8], _written_len: usize) {
+        unsafe { ::flatbuffers::emplace_scalar::<u8>(dst, self.0) };
+    }
+}
+
+impl ::flatbuffers::EndianScalar for HistoryVisibility {
+  type Scalar = u8;
+  #[inline]
+  fn to_little_endian(self) -> u8 {
+    self.0.to_le()
+  }
+  #[inline]
+  #[allow(clippy::wrong_self_convention)]
+  fn from_little_endian(v: u8) -> Self {
+    let b = u8::from_le(v);
+    Self(b)
+  }
+}
+
+impl<'a> ::flatbuffers::Verifiable for HistoryVisibility {
+  #[inline]
+  fn run_verifier(
+    v: &mut ::flatbuffers::Verifier, pos: usize
+  ) -> Result<(), ::flatbuffers::InvalidFlatbuffer> {
+    u8::run_verifier(v, pos)
+  }
+}
+
+impl ::flatbuffers::SimpleToVerifyInSlice for HistoryVisibility {}
+#[deprecated(since = "2.0.0", note = "Use associated constants instead. This will no longer be generated in 2021.")]
+pub const ENUM_MIN_JOINED_VIA: u8 = 0;
+#[deprecated(since = "2.0.0", note = "Use associated constants instead. This will no longer be generated in 2021.")]
+pub const ENUM_MAX_JOINED_VIA: u8 = 3;
+#[deprecated(since = "2.0.0", note = "Use associated constants instead. This will no longer be generated in 2021.")]
+#[allow(non_camel_case_types)]
+pub const ENUM_VALUES_JOINED_VIA: [JoinedVia; 4] = [
+  JoinedVia::Added,
+  JoinedVia::InviteLink,
+  JoinedVia::Handle,
+  JoinedVia::Approved,
+];
+
+#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
+#[repr(transparent)]
+pub struct JoinedVia(pub u8);
+#[allow(non_upper_case_globals)]
+impl JoinedVia {
+  pub const Added: Self = Self(0);
+  pub const InviteLink: Self = Self(1);
+  pub const Handle: Self = Self(2);
+  pub const Approved: Self = Self(3);
+
+  pub const ENUM_MIN: u8 = 0;
+  pub const ENUM_MAX: u8 = 3;
+  pub const ENUM_VALUES: &'static [Self] = &[
+    Self::Added,
+    Self::InviteLink,
+    Self::Handle,
+    Self::Approved,
+  ];
+  /// Returns the variant's name or "" if unknown.
+  pub fn variant_name(self) -> Option<&'static str> {
+    match self {
+      Self::Added => Some("Added"),
+      Self::InviteLink => Some("InviteLink"),
+      Self::Handle => Some("Handle"),
+      Self::Approved => Some("Approved"),
+      _ => None,
+    }
+  }
+}
+impl ::core::fmt::Debug for JoinedVia {
+  fn fmt(&self, f: &mut ::core::fmt::Formatter) -> ::core::fmt::Result {
+    if let Some(name) = self.variant_name() {
+      f.write_str(name)
+    } else {
+      f.write_fmt(format_args!("<UNKNOWN {:?}>", self.0))
+    }
+  }
+}
+impl<'a> ::flatbuffers::Follow<'a> for JoinedVia {
+  type Inner = Self;
+  #[inline]
+  unsafe fn follow(buf: &'a [u8], loc: usize) -> Self::Inner {
+    let b = unsafe { ::flatbuffers::read_scalar_at::<u8>(buf, loc) };
+    Self(b)
+  }
+}
+
+impl ::flatbuffers::Push for JoinedVia {
+    type Output = JoinedVia;
+    #[inline]
+    unsafe fn push(&self, dst: &mut [u8], _written_len: usize) {
+        unsafe { ::flatbuffers::emplace_scalar::<u8>(dst, self.0) };
+    }
+}
+
+impl ::flatbuffers::EndianScalar for JoinedVia {
+  type Scalar = u8;
+  #[inline]
+  fn to_little_endian(self) -> u8 {
+    self.0.to_le()
+  }
+  #[inline]
+  #[allow(clippy::wrong_self_convention)]
+  fn from_little_endian(v: u8) -> Self {
+    let b = u8::from_le(v);
+    Self(b)
+  }
+}
+
+impl<'a> ::flatbuffers::Verifiable for JoinedVia {
+  #[inline]
+  fn run_verifier(
+    v: &mut ::flatbuffers::Verifier, pos: usize
+  ) -> Result<(), ::flatbuffers::InvalidFlatbuffer> {
+    u8::run_verifier(v, pos)
+  }
+}
+
+impl ::flatbuffers::SimpleToVerifyInSlice for JoinedVia {}
+#[deprecated(since = "2.0.0", note = "Use associated constants instead. This will no longer be generated in 2021.")]
+pub const ENUM_MIN_CHAT_ORDER: u8 = 0;
+#[deprecated(since = "2.0.0", note = "Use associated constants instead. This will no longer be generated in 2021.")]
+pub const ENUM_MAX_CHAT_ORDER: u8 = 1;
+#[deprecated(since = "2.0.0", note = "Use associated constants instead. This will no longer be generated in 2021.")]
+#[allow(non_camel_case_types)]
+pub const ENUM_VALUES_CHAT_ORDER: [ChatOrder; 2] = [
+  ChatOrder::ById,
+  ChatOrder::ByActivity,
+];
+
+#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
+#[repr(transparent)]
+pub struct ChatOrder(pub u8);
+#[allow(non_upper_case_globals)]
+impl ChatOrder {
+  pub const ById: Self = Self(0);
+  pub const ByActivity: Self = Self(1);
+
+  pub const ENUM_MIN: u8 = 0;
+  pub const ENUM_MAX: u8 = 1;
+  pub const ENUM_VALUES: &'static [Self] = &[
+    Self::ById,
+    Self::ByActivity,
+  ];
+  /// Returns the variant's name or "" if unknown.
+  pub fn variant_name(self) -> Option<&'static str> {
+    match self {
+      Self::ById => Some("ById"),
+      Self::ByActivity => Some("ByActivity"),
+      _ => None,
+    }
+  }
+}
+impl ::core::fmt::Debug for ChatOrder {
+  fn fmt(&self, f: &mut ::core::fmt::Formatter) -> ::core::fmt::Result {
+    if let Some(name) = self.variant_name() {
+      f.write_str(name)
+    } else {
+      f.write_fmt(format_args!("<UNKNOWN {:?}>", self.0))
+    }
+  }
+}
+impl<'a> ::flatbuffers::Follow<'a> for ChatOrder {
+  type Inner = Self;
+  #[inline]
+  unsafe fn follow(buf: &'a [u8], loc: usize) -> Self::Inner {
+    let b = unsafe { ::flatbuffers::read_scalar_at::<u8>(buf, loc) };
+    Self(b)
+  }
+}
+
+impl ::flatbuffers::Push for ChatOrder {
+    type Output = ChatOrder;
+    #[inline]
+    unsafe fn push(&self, dst: &mut [u8], _written_len: usize) {
+        unsafe { ::flatbuffers::emplace_scalar::<u8>(dst, self.0) };
+    }
+}
+
+impl ::flatbuffers::EndianScalar for ChatOrder {
+  type Scalar = u8;
+  #[inline]
+  fn to_little_endian(self) -> u8 {
+    self.0.to_le()
+  }
+  #[inline]
+  #[allow(clippy::wrong_self_convention)]
+  fn from_little_endian(v: u8) -> Self {
+    let b = u8::from_le(v);
+    Self(b)
+  }
+}
+
+impl<'a> ::flatbuffers::Verifiable for ChatOrder {
+  #[inline]
+  fn run_verifier(
+    v: &mut ::flatbuffers::Verifier, pos: usize
+  ) -> Result<(), ::flatbuffers::InvalidFlatbuffer> {
+    u8::run_verifier(v, pos)
+  }
+}
+
+impl ::flatbuffers::SimpleToVerifyInSlice for ChatOrder {}
+#[deprecated(since = "2.0.0", note = "Use associated constants instead. This will no longer be generated in 2021.")]
+pub const ENUM_MIN_EVENT_BODY: u8 = 0;
+#[deprecated(since = "2.0.0", note = "Use associated constants instead. This will no longer be generated in 2021.")]
+pub const ENUM_MAX_EVENT_BODY: u8 = 7;
+#[deprecated(since = "2.0.0", note = "Use associated constants instead. This will no longer be generated in 2021.")]
+#[allow(non_camel_case_types)]
+pub const ENUM_VALUES_EVENT_BODY: [EventBody; 8] = [
   EventBody::NONE,
   EventBody::MessageBody,
   EventBody::ChatCreated,
   EventBody::MembersAdded,
   EventBody::MemberRemoved,
+  EventBody::ChatUpdated,
+  EventBody::RoleChanged,
+  EventBody::OwnerChanged,
 ];
 
 #[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
@@ -289,15 +644,21 @@ impl EventBody {
   pub const ChatCreated: Self = Self(2);
   pub const MembersAdded: Self = Self(3);
   pub const MemberRemoved: Self = Self(4);
+  pub const ChatUpdated: Self = Self(5);
+  pub const RoleChanged: Self = Self(6);
+  pub const OwnerChanged: Self = Self(7);
 
   pub const ENUM_MIN: u8 = 0;
-  pub const ENUM_MAX: u8 = 4;
+  pub const ENUM_MAX: u8 = 7;
   pub const ENUM_VALUES: &'static [Self] = &[
     Self::NONE,
     Self::MessageBody,
     Self::ChatCreated,
     Self::MembersAdded,
     Self::MemberRemoved,
+    Self::ChatUpdated,
+    Self::RoleChanged,
+    Self::OwnerChanged,
   ];
   /// Returns the variant's name or "" if unknown.
   pub fn variant_name(self) -> Option<&'static str> {
@@ -307,6 +668,9 @@ impl EventBody {
       Self::ChatCreated => Some("ChatCreated"),
       Self::MembersAdded => Some("MembersAdded"),
       Self::MemberRemoved => Some("MemberRemoved"),
+      Self::ChatUpdated => Some("ChatUpdated"),
+      Self::RoleChanged => Some("RoleChanged"),
+      Self::OwnerChanged => Some("OwnerChanged"),
       _ => None,
     }
   }
@@ -366,10 +730,10 @@ pub struct EventBodyUnionTableOffset {}
 #[deprecated(since = "2.0.0", note = "Use associated constants instead. This will no longer be generated in 2021.")]
 pub const ENUM_MIN_BODY: u8 = 0;
 #[deprecated(since = "2.0.0", note = "Use associated constants instead. This will no longer be generated in 2021.")]
-pub const ENUM_MAX_BODY: u8 = 35;
+pub const ENUM_MAX_BODY: u8 = 63;
 #[deprecated(since = "2.0.0", note = "Use associated constants instead. This will no longer be generated in 2021.")]
 #[allow(non_camel_case_types)]
-pub const ENUM_VALUES_BODY: [Body; 36] = [
+pub const ENUM_VALUES_BODY: [Body; 64] = [
   Body::NONE,
   Body::Hello,
   Body::Welcome,
@@ -406,6 +770,34 @@ pub const ENUM_VALUES_BODY: [Body; 36] = [
   Body::HistoryPage,
   Body::GetUsers,
   Body::UserList,
+  Body::ListMembers,
+  Body::MemberList,
+  Body::UpdateChat,
+  Body::SetRole,
+  Body::TransferOwnership,
+  Body::CreateInvite,
+  Body::Invite,
+  Body::ListInvites,
+  Body::InviteList,
+  Body::RevokeInvite,
+  Body::PreviewChat,
+  Body::ChatPreview,
+  Body::JoinChat,
+  Body::JoinPending,
+  Body::ListJoinRequests,
+  Body::JoinRequestList,
+  Body::ResolveJoinRequest,
+  Body::SetChatState,
+  Body::ReorderPinned,
+  Body::ChatStateChanged,
+  Body::MembershipChanged,
+  Body::SaveBroadcastList,
+  Body::BroadcastList,
+  Body::DeleteBroadcastList,
+  Body::ListBroadcastLists,
+  Body::BroadcastLists,
+  Body::SendBroadcast,
+  Body::BroadcastAck,
 ];
 
 #[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
@@ -449,9 +841,37 @@ impl Body {
   pub const HistoryPage: Self = Self(33);
   pub const GetUsers: Self = Self(34);
   pub const UserList: Self = Self(35);
+  pub const ListMembers: Self = Self(36);
+  pub const MemberList: Self = Self(37);
+  pub const UpdateChat: Self = Self(38);
+  pub const SetRole: Self = Self(39);
+  pub const TransferOwnership: Self = Self(40);
+  pub const CreateInvite: Self = Self(41);
+  pub const Invite: Self = Self(42);
+  pub const ListInvites: Self = Self(43);
+  pub const InviteList: Self = Self(44);
+  pub const RevokeInvite: Self = Self(45);
+  pub const PreviewChat: Self = Self(46);
+  pub const ChatPreview: Self = Self(47);
+  pub const JoinChat: Self = Self(48);
+  pub const JoinPending: Self = Self(49);
+  pub const ListJoinRequests: Self = Self(50);
+  pub const JoinRequestList: Self = Self(51);
+  pub const ResolveJoinRequest: Self = Self(52);
+  pub const SetChatState: Self = Self(53);
+  pub const ReorderPinned: Self = Self(54);
+  pub const ChatStateChanged: Self = Self(55);
+  pub const MembershipChanged: Self = Self(56);
+  pub const SaveBroadcastList: Self = Self(57);
+  pub const BroadcastList: Self = Self(58);
+  pub const DeleteBroadcastList: Self = Self(59);
+  pub const ListBroadcastLists: Self = Self(60);
+  pub const BroadcastLists: Self = Self(61);
+  pub const SendBroadcast: Self = Self(62);
+  pub const BroadcastAck: Self = Self(63);
 
   pub const ENUM_MIN: u8 = 0;
-  pub const ENUM_MAX: u8 = 35;
+  pub const ENUM_MAX: u8 = 63;
   pub const ENUM_VALUES: &'static [Self] = &[
     Self::NONE,
     Self::Hello,
@@ -489,6 +909,34 @@ impl Body {
     Self::HistoryPage,
     Self::GetUsers,
     Self::UserList,
+    Self::ListMembers,
+    Self::MemberList,
+    Self::UpdateChat,
+    Self::SetRole,
+    Self::TransferOwnership,
+    Self::CreateInvite,
+    Self::Invite,
+    Self::ListInvites,
+    Self::InviteList,
+    Self::RevokeInvite,
+    Self::PreviewChat,
+    Self::ChatPreview,
+    Self::JoinChat,
+    Self::JoinPending,
+    Self::ListJoinRequests,
+    Self::JoinRequestList,
+    Self::ResolveJoinRequest,
+    Self::SetChatState,
+    Self::ReorderPinned,
+    Self::ChatStateChanged,
+    Self::MembershipChanged,
+    Self::SaveBroadcastList,
+    Self::BroadcastList,
+    Self::DeleteBroadcastList,
+    Self::ListBroadcastLists,
+    Self::BroadcastLists,
+    Self::SendBroadcast,
+    Self::BroadcastAck,
   ];
   /// Returns the variant's name or "" if unknown.
   pub fn variant_name(self) -> Option<&'static str> {
@@ -529,6 +977,34 @@ impl Body {
       Self::HistoryPage => Some("HistoryPage"),
       Self::GetUsers => Some("GetUsers"),
       Self::UserList => Some("UserList"),
+      Self::ListMembers => Some("ListMembers"),
+      Self::MemberList => Some("MemberList"),
+      Self::UpdateChat => Some("UpdateChat"),
+      Self::SetRole => Some("SetRole"),
+      Self::TransferOwnership => Some("TransferOwnership"),
+      Self::CreateInvite => Some("CreateInvite"),
+      Self::Invite => Some("Invite"),
+      Self::ListInvites => Some("ListInvites"),
+      Self::InviteList => Some("InviteList"),
+      Self::RevokeInvite => Some("RevokeInvite"),
+      Self::PreviewChat => Some("PreviewChat"),
+      Self::ChatPreview => Some("ChatPreview"),
+      Self::JoinChat => Some("JoinChat"),
+      Self::JoinPending => Some("JoinPending"),
+      Self::ListJoinRequests => Some("ListJoinRequests"),
+      Self::JoinRequestList => Some("JoinRequestList"),
+      Self::ResolveJoinRequest => Some("ResolveJoinRequest"),
+      Self::SetChatState => Some("SetChatState"),
+      Self::ReorderPinned => Some("ReorderPinned"),
+      Self::ChatStateChanged => Some("ChatStateChanged"),
+      Self::MembershipChanged => Some("MembershipChanged"),
+      Self::SaveBroadcastList => Some("SaveBroadcastList"),
+      Self::BroadcastList => Some("BroadcastList"),
+      Self::DeleteBroadcastList => Some("DeleteBroadcastList"),
+      Self::ListBroadcastLists => Some("ListBroadcastLists"),
+      Self::BroadcastLists => Some("BroadcastLists"),
+      Self::SendBroadcast => Some("SendBroadcast"),
+      Self::BroadcastAck => Some("BroadcastAck"),
       _ => None,
     }
   }
@@ -3117,6 +3593,10 @@ impl<'a> ::flatbuffers::Follow<'a> for CreateGroup<'a> {
 impl<'a> CreateGroup<'a> {
   pub const VT_TITLE: ::flatbuffers::VOffsetT = 4;
   pub const VT_MEMBER_IDS: ::flatbuffers::VOffsetT = 6;
+  pub const VT_KIND: ::flatbuffers::VOffsetT = 8;
+  pub const VT_DESCRIPTION: ::flatbuffers::VOffsetT = 10;
+  pub const VT_HANDLE: ::flatbuffers::VOffsetT = 12;
+  pub const VT_SETTINGS: ::flatbuffers::VOffsetT = 14;
 
   #[inline]
   pub unsafe fn init_from_table(table: ::flatbuffers::Table<'a>) -> Self {
@@ -3128,8 +3608,12 @@ impl<'a> CreateGroup<'a> {
     args: &'args CreateGroupArgs<'args>
   ) -> ::flatbuffers::WIPOffset<CreateGroup<'bldr>> {
     let mut builder = CreateGroupBuilder::new(_fbb);
+    if let Some(x) = args.settings { builder.add_settings(x); }
+    if let Some(x) = args.handle { builder.add_handle(x); }
+    if let Some(x) = args.description { builder.add_description(x); }
     if let Some(x) = args.member_ids { builder.add_member_ids(x); }
     if let Some(x) = args.title { builder.add_title(x); }
+    builder.add_kind(args.kind);
     builder.finish()
   }
 
@@ -3148,6 +3632,34 @@ impl<'a> CreateGroup<'a> {
     // which contains a valid value in this slot
     unsafe { self._tab.get::<::flatbuffers::ForwardsUOffset<::flatbuffers::Vector<'a, u64>>>(CreateGroup::VT_MEMBER_IDS, None)}
   }
+  #[inline]
+  pub fn kind(&self) -> ChatKind {
+    // Safety:
+    // Created from valid Table for this object
+    // which contains a valid value in this slot
+    unsafe { self._tab.get::<ChatKind>(CreateGroup::VT_KIND, Some(ChatKind::Group)).unwrap()}
+  }
+  #[inline]
+  pub fn description(&self) -> Option<&'a str> {
+    // Safety:
+    // Created from valid Table for this object
+    // which contains a valid value in this slot
+    unsafe { self._tab.get::<::flatbuffers::ForwardsUOffset<&str>>(CreateGroup::VT_DESCRIPTION, None)}
+  }
+  #[inline]
+  pub fn handle(&self) -> Option<&'a str> {
+    // Safety:
+    // Created from valid Table for this object
+    // which contains a valid value in this slot
+    unsafe { self._tab.get::<::flatbuffers::ForwardsUOffset<&str>>(CreateGroup::VT_HANDLE, None)}
+  }
+  #[inline]
+  pub fn settings(&self) -> Option<ChatSettings<'a>> {
+    // Safety:
+    // Created from valid Table for this object
+    // which contains a valid value in this slot
+    unsafe { self._tab.get::<::flatbuffers::ForwardsUOffset<ChatSettings>>(CreateGroup::VT_SETTINGS, None)}
+  }
 }
 
 impl ::flatbuffers::Verifiable for CreateGroup<'_> {
@@ -3158,6 +3670,10 @@ impl ::flatbuffers::Verifiable for CreateGroup<'_> {
     v.visit_table(pos)?
      .visit_field::<::flatbuffers::ForwardsUOffset<&str>>("title", Self::VT_TITLE, false)?
      .visit_field::<::flatbuffers::ForwardsUOffset<::flatbuffers::Vector<'_, u64>>>("member_ids", Self::VT_MEMBER_IDS, false)?
+     .visit_field::<ChatKind>("kind", Self::VT_KIND, false)?
+     .visit_field::<::flatbuffers::ForwardsUOffset<&str>>("description", Self::VT_DESCRIPTION, false)?
+     .visit_field::<::flatbuffers::ForwardsUOffset<&str>>("handle", Self::VT_HANDLE, false)?
+     .visit_field::<::flatbuffers::ForwardsUOffset<ChatSettings>>("settings", Self::VT_SETTINGS, false)?
      .finish();
     Ok(())
   }
@@ -3165,6 +3681,10 @@ impl ::flatbuffers::Verifiable for CreateGroup<'_> {
 pub struct CreateGroupArgs<'a> {
     pub title: Option<::flatbuffers::WIPOffset<&'a str>>,
     pub member_ids: Option<::flatbuffers::WIPOffset<::flatbuffers::Vector<'a, u64>>>,
+    pub kind: ChatKind,
+    pub description: Option<::flatbuffers::WIPOffset<&'a str>>,
+    pub handle: Option<::flatbuffers::WIPOffset<&'a str>>,
+    pub settings: Option<::flatbuffers::WIPOffset<ChatSettings<'a>>>,
 }
 impl<'a> Default for CreateGroupArgs<'a> {
   #[inline]
@@ -3172,6 +3692,10 @@ impl<'a> Default for CreateGroupArgs<'a> {
     CreateGroupArgs {
       title: None,
       member_ids: None,
+      kind: ChatKind::Group,
+      description: None,
+      handle: None,
+      settings: None,
     }
   }
 }
@@ -3188,6 +3712,22 @@ impl<'a: 'b, 'b, A: ::flatbuffers::Allocator + 'a> CreateGroupBuilder<'a, 'b, A>
   #[inline]
   pub fn add_member_ids(&mut self, member_ids: ::flatbuffers::WIPOffset<::flatbuffers::Vector<'b , u64>>) {
     self.fbb_.push_slot_always::<::flatbuffers::WIPOffset<_>>(CreateGroup::VT_MEMBER_IDS, member_ids);
+  }
+  #[inline]
+  pub fn add_kind(&mut self, kind: ChatKind) {
+    self.fbb_.push_slot::<ChatKind>(CreateGroup::VT_KIND, kind, ChatKind::Group);
+  }
+  #[inline]
+  pub fn add_description(&mut self, description: ::flatbuffers::WIPOffset<&'b  str>) {
+    self.fbb_.push_slot_always::<::flatbuffers::WIPOffset<_>>(CreateGroup::VT_DESCRIPTION, description);
+  }
+  #[inline]
+  pub fn add_handle(&mut self, handle: ::flatbuffers::WIPOffset<&'b  str>) {
+    self.fbb_.push_slot_always::<::flatbuffers::WIPOffset<_>>(CreateGroup::VT_HANDLE, handle);
+  }
+  #[inline]
+  pub fn add_settings(&mut self, settings: ::flatbuffers::WIPOffset<ChatSettings<'b >>) {
+    self.fbb_.push_slot_always::<::flatbuffers::WIPOffset<ChatSettings>>(CreateGroup::VT_SETTINGS, settings);
   }
   #[inline]
   pub fn new(_fbb: &'b mut ::flatbuffers::FlatBufferBuilder<'a, A>) -> CreateGroupBuilder<'a, 'b, A> {
@@ -3209,6 +3749,10 @@ impl ::core::fmt::Debug for CreateGroup<'_> {
     let mut ds = f.debug_struct("CreateGroup");
       ds.field("title", &self.title());
       ds.field("member_ids", &self.member_ids());
+      ds.field("kind", &self.kind());
+      ds.field("description", &self.description());
+      ds.field("handle", &self.handle());
+      ds.field("settings", &self.settings());
       ds.finish()
   }
 }
@@ -3455,6 +3999,7 @@ impl<'a> ::flatbuffers::Follow<'a> for LeaveChat<'a> {
 
 impl<'a> LeaveChat<'a> {
   pub const VT_CHAT_ID: ::flatbuffers::VOffsetT = 4;
+  pub const VT_SUCCESSOR: ::flatbuffers::VOffsetT = 6;
 
   #[inline]
   pub unsafe fn init_from_table(table: ::flatbuffers::Table<'a>) -> Self {
@@ -3466,6 +4011,7 @@ impl<'a> LeaveChat<'a> {
     args: &'args LeaveChatArgs
   ) -> ::flatbuffers::WIPOffset<LeaveChat<'bldr>> {
     let mut builder = LeaveChatBuilder::new(_fbb);
+    builder.add_successor(args.successor);
     builder.add_chat_id(args.chat_id);
     builder.finish()
   }
@@ -3478,6 +4024,13 @@ impl<'a> LeaveChat<'a> {
     // which contains a valid value in this slot
     unsafe { self._tab.get::<u64>(LeaveChat::VT_CHAT_ID, Some(0)).unwrap()}
   }
+  #[inline]
+  pub fn successor(&self) -> u64 {
+    // Safety:
+    // Created from valid Table for this object
+    // which contains a valid value in this slot
+    unsafe { self._tab.get::<u64>(LeaveChat::VT_SUCCESSOR, Some(0)).unwrap()}
+  }
 }
 
 impl ::flatbuffers::Verifiable for LeaveChat<'_> {
@@ -3487,18 +4040,21 @@ impl ::flatbuffers::Verifiable for LeaveChat<'_> {
   ) -> Result<(), ::flatbuffers::InvalidFlatbuffer> {
     v.visit_table(pos)?
      .visit_field::<u64>("chat_id", Self::VT_CHAT_ID, false)?
+     .visit_field::<u64>("successor", Self::VT_SUCCESSOR, false)?
      .finish();
     Ok(())
   }
 }
 pub struct LeaveChatArgs {
     pub chat_id: u64,
+    pub successor: u64,
 }
 impl<'a> Default for LeaveChatArgs {
   #[inline]
   fn default() -> Self {
     LeaveChatArgs {
       chat_id: 0,
+      successor: 0,
     }
   }
 }
@@ -3511,6 +4067,10 @@ impl<'a: 'b, 'b, A: ::flatbuffers::Allocator + 'a> LeaveChatBuilder<'a, 'b, A> {
   #[inline]
   pub fn add_chat_id(&mut self, chat_id: u64) {
     self.fbb_.push_slot::<u64>(LeaveChat::VT_CHAT_ID, chat_id, 0);
+  }
+  #[inline]
+  pub fn add_successor(&mut self, successor: u64) {
+    self.fbb_.push_slot::<u64>(LeaveChat::VT_SUCCESSOR, successor, 0);
   }
   #[inline]
   pub fn new(_fbb: &'b mut ::flatbuffers::FlatBufferBuilder<'a, A>) -> LeaveChatBuilder<'a, 'b, A> {
@@ -3531,6 +4091,7 @@ impl ::core::fmt::Debug for LeaveChat<'_> {
   fn fmt(&self, f: &mut ::core::fmt::Formatter<'_>) -> ::core::fmt::Result {
     let mut ds = f.debug_struct("LeaveChat");
       ds.field("chat_id", &self.chat_id());
+      ds.field("successor", &self.successor());
       ds.finish()
   }
 }
@@ -3648,6 +4209,7 @@ impl<'a> ::flatbuffers::Follow<'a> for Member<'a> {
 impl<'a> Member<'a> {
   pub const VT_USER_ID: ::flatbuffers::VOffsetT = 4;
   pub const VT_ROLE: ::flatbuffers::VOffsetT = 6;
+  pub const VT_SINCE_SEQ: ::flatbuffers::VOffsetT = 8;
 
   #[inline]
   pub unsafe fn init_from_table(table: ::flatbuffers::Table<'a>) -> Self {
@@ -3659,6 +4221,7 @@ impl<'a> Member<'a> {
     args: &'args MemberArgs
   ) -> ::flatbuffers::WIPOffset<Member<'bldr>> {
     let mut builder = MemberBuilder::new(_fbb);
+    builder.add_since_seq(args.since_seq);
     builder.add_user_id(args.user_id);
     builder.add_role(args.role);
     builder.finish()
@@ -3679,6 +4242,13 @@ impl<'a> Member<'a> {
     // which contains a valid value in this slot
     unsafe { self._tab.get::<Role>(Member::VT_ROLE, Some(Role::Member)).unwrap()}
   }
+  #[inline]
+  pub fn since_seq(&self) -> u64 {
+    // Safety:
+    // Created from valid Table for this object
+    // which contains a valid value in this slot
+    unsafe { self._tab.get::<u64>(Member::VT_SINCE_SEQ, Some(0)).unwrap()}
+  }
 }
 
 impl ::flatbuffers::Verifiable for Member<'_> {
@@ -3689,6 +4259,7 @@ impl ::flatbuffers::Verifiable for Member<'_> {
     v.visit_table(pos)?
      .visit_field::<u64>("user_id", Self::VT_USER_ID, false)?
      .visit_field::<Role>("role", Self::VT_ROLE, false)?
+     .visit_field::<u64>("since_seq", Self::VT_SINCE_SEQ, false)?
      .finish();
     Ok(())
   }
@@ -3696,6 +4267,7 @@ impl ::flatbuffers::Verifiable for Member<'_> {
 pub struct MemberArgs {
     pub user_id: u64,
     pub role: Role,
+    pub since_seq: u64,
 }
 impl<'a> Default for MemberArgs {
   #[inline]
@@ -3703,6 +4275,7 @@ impl<'a> Default for MemberArgs {
     MemberArgs {
       user_id: 0,
       role: Role::Member,
+      since_seq: 0,
     }
   }
 }
@@ -3719,6 +4292,10 @@ impl<'a: 'b, 'b, A: ::flatbuffers::Allocator + 'a> MemberBuilder<'a, 'b, A> {
   #[inline]
   pub fn add_role(&mut self, role: Role) {
     self.fbb_.push_slot::<Role>(Member::VT_ROLE, role, Role::Member);
+  }
+  #[inline]
+  pub fn add_since_seq(&mut self, since_seq: u64) {
+    self.fbb_.push_slot::<u64>(Member::VT_SINCE_SEQ, since_seq, 0);
   }
   #[inline]
   pub fn new(_fbb: &'b mut ::flatbuffers::FlatBufferBuilder<'a, A>) -> MemberBuilder<'a, 'b, A> {
@@ -3740,6 +4317,205 @@ impl ::core::fmt::Debug for Member<'_> {
     let mut ds = f.debug_struct("Member");
       ds.field("user_id", &self.user_id());
       ds.field("role", &self.role());
+      ds.field("since_seq", &self.since_seq());
+      ds.finish()
+  }
+}
+pub enum ChatSettingsOffset {}
+#[derive(Copy, Clone, PartialEq)]
+
+pub struct ChatSettings<'a> {
+  pub _tab: ::flatbuffers::Table<'a>,
+}
+
+impl<'a> ::flatbuffers::Follow<'a> for ChatSettings<'a> {
+  type Inner = ChatSettings<'a>;
+  #[inline]
+  unsafe fn follow(buf: &'a [u8], loc: usize) -> Self::Inner {
+    Self { _tab: unsafe { ::flatbuffers::Table::new(buf, loc) } }
+  }
+}
+
+impl<'a> ChatSettings<'a> {
+  pub const VT_POST: ::flatbuffers::VOffsetT = 4;
+  pub const VT_ADD_MEMBERS: ::flatbuffers::VOffsetT = 6;
+  pub const VT_CHANGE_INFO: ::flatbuffers::VOffsetT = 8;
+  pub const VT_PIN: ::flatbuffers::VOffsetT = 10;
+  pub const VT_HISTORY: ::flatbuffers::VOffsetT = 12;
+  pub const VT_FORWARDING: ::flatbuffers::VOffsetT = 14;
+  pub const VT_APPROVE_JOINS: ::flatbuffers::VOffsetT = 16;
+
+  #[inline]
+  pub unsafe fn init_from_table(table: ::flatbuffers::Table<'a>) -> Self {
+    ChatSettings { _tab: table }
+  }
+  #[allow(unused_mut)]
+  pub fn create<'bldr: 'args, 'args: 'mut_bldr, 'mut_bldr, A: ::flatbuffers::Allocator + 'bldr>(
+    _fbb: &'mut_bldr mut ::flatbuffers::FlatBufferBuilder<'bldr, A>,
+    args: &'args ChatSettingsArgs
+  ) -> ::flatbuffers::WIPOffset<ChatSettings<'bldr>> {
+    let mut builder = ChatSettingsBuilder::new(_fbb);
+    builder.add_approve_joins(args.approve_joins);
+    builder.add_forwarding(args.forwarding);
+    builder.add_history(args.history);
+    builder.add_pin(args.pin);
+    builder.add_change_info(args.change_info);
+    builder.add_add_members(args.add_members);
+    builder.add_post(args.post);
+    builder.finish()
+  }
+
+
+  #[inline]
+  pub fn post(&self) -> Who {
+    // Safety:
+    // Created from valid Table for this object
+    // which contains a valid value in this slot
+    unsafe { self._tab.get::<Who>(ChatSettings::VT_POST, Some(Who::Members)).unwrap()}
+  }
+  #[inline]
+  pub fn add_members(&self) -> Who {
+    // Safety:
+    // Created from valid Table for this object
+    // which contains a valid value in this slot
+    unsafe { self._tab.get::<Who>(ChatSettings::VT_ADD_MEMBERS, Some(Who::Admins)).unwrap()}
+  }
+  #[inline]
+  pub fn change_info(&self) -> Who {
+    // Safety:
+    // Created from valid Table for this object
+    // which contains a valid value in this slot
+    unsafe { self._tab.get::<Who>(ChatSettings::VT_CHANGE_INFO, Some(Who::Admins)).unwrap()}
+  }
+  #[inline]
+  pub fn pin(&self) -> Who {
+    // Safety:
+    // Created from valid Table for this object
+    // which contains a valid value in this slot
+    unsafe { self._tab.get::<Who>(ChatSettings::VT_PIN, Some(Who::Admins)).unwrap()}
+  }
+  #[inline]
+  pub fn history(&self) -> HistoryVisibility {
+    // Safety:
+    // Created from valid Table for this object
+    // which contains a valid value in this slot
+    unsafe { self._tab.get::<HistoryVisibility>(ChatSettings::VT_HISTORY, Some(HistoryVisibility::Everything)).unwrap()}
+  }
+  #[inline]
+  pub fn forwarding(&self) -> bool {
+    // Safety:
+    // Created from valid Table for this object
+    // which contains a valid value in this slot
+    unsafe { self._tab.get::<bool>(ChatSettings::VT_FORWARDING, Some(true)).unwrap()}
+  }
+  #[inline]
+  pub fn approve_joins(&self) -> bool {
+    // Safety:
+    // Created from valid Table for this object
+    // which contains a valid value in this slot
+    unsafe { self._tab.get::<bool>(ChatSettings::VT_APPROVE_JOINS, Some(false)).unwrap()}
+  }
+}
+
+impl ::flatbuffers::Verifiable for ChatSettings<'_> {
+  #[inline]
+  fn run_verifier(
+    v: &mut ::flatbuffers::Verifier, pos: usize
+  ) -> Result<(), ::flatbuffers::InvalidFlatbuffer> {
+    v.visit_table(pos)?
+     .visit_field::<Who>("post", Self::VT_POST, false)?
+     .visit_field::<Who>("add_members", Self::VT_ADD_MEMBERS, false)?
+     .visit_field::<Who>("change_info", Self::VT_CHANGE_INFO, false)?
+     .visit_field::<Who>("pin", Self::VT_PIN, false)?
+     .visit_field::<HistoryVisibility>("history", Self::VT_HISTORY, false)?
+     .visit_field::<bool>("forwarding", Self::VT_FORWARDING, false)?
+     .visit_field::<bool>("approve_joins", Self::VT_APPROVE_JOINS, false)?
+     .finish();
+    Ok(())
+  }
+}
+pub struct ChatSettingsArgs {
+    pub post: Who,
+    pub add_members: Who,
+    pub change_info: Who,
+    pub pin: Who,
+    pub history: HistoryVisibility,
+    pub forwarding: bool,
+    pub approve_joins: bool,
+}
+impl<'a> Default for ChatSettingsArgs {
+  #[inline]
+  fn default() -> Self {
+    ChatSettingsArgs {
+      post: Who::Members,
+      add_members: Who::Admins,
+      change_info: Who::Admins,
+      pin: Who::Admins,
+      history: HistoryVisibility::Everything,
+      forwarding: true,
+      approve_joins: false,
+    }
+  }
+}
+
+pub struct ChatSettingsBuilder<'a: 'b, 'b, A: ::flatbuffers::Allocator + 'a> {
+  fbb_: &'b mut ::flatbuffers::FlatBufferBuilder<'a, A>,
+  start_: ::flatbuffers::WIPOffset<::flatbuffers::TableUnfinishedWIPOffset>,
+}
+impl<'a: 'b, 'b, A: ::flatbuffers::Allocator + 'a> ChatSettingsBuilder<'a, 'b, A> {
+  #[inline]
+  pub fn add_post(&mut self, post: Who) {
+    self.fbb_.push_slot::<Who>(ChatSettings::VT_POST, post, Who::Members);
+  }
+  #[inline]
+  pub fn add_add_members(&mut self, add_members: Who) {
+    self.fbb_.push_slot::<Who>(ChatSettings::VT_ADD_MEMBERS, add_members, Who::Admins);
+  }
+  #[inline]
+  pub fn add_change_info(&mut self, change_info: Who) {
+    self.fbb_.push_slot::<Who>(ChatSettings::VT_CHANGE_INFO, change_info, Who::Admins);
+  }
+  #[inline]
+  pub fn add_pin(&mut self, pin: Who) {
+    self.fbb_.push_slot::<Who>(ChatSettings::VT_PIN, pin, Who::Admins);
+  }
+  #[inline]
+  pub fn add_history(&mut self, history: HistoryVisibility) {
+    self.fbb_.push_slot::<HistoryVisibility>(ChatSettings::VT_HISTORY, history, HistoryVisibility::Everything);
+  }
+  #[inline]
+  pub fn add_forwarding(&mut self, forwarding: bool) {
+    self.fbb_.push_slot::<bool>(ChatSettings::VT_FORWARDING, forwarding, true);
+  }
+  #[inline]
+  pub fn add_approve_joins(&mut self, approve_joins: bool) {
+    self.fbb_.push_slot::<bool>(ChatSettings::VT_APPROVE_JOINS, approve_joins, false);
+  }
+  #[inline]
+  pub fn new(_fbb: &'b mut ::flatbuffers::FlatBufferBuilder<'a, A>) -> ChatSettingsBuilder<'a, 'b, A> {
+    let start = _fbb.start_table();
+    ChatSettingsBuilder {
+      fbb_: _fbb,
+      start_: start,
+    }
+  }
+  #[inline]
+  pub fn finish(self) -> ::flatbuffers::WIPOffset<ChatSettings<'a>> {
+    let o = self.fbb_.end_table(self.start_);
+    ::flatbuffers::WIPOffset::new(o.value())
+  }
+}
+
+impl ::core::fmt::Debug for ChatSettings<'_> {
+  fn fmt(&self, f: &mut ::core::fmt::Formatter<'_>) -> ::core::fmt::Result {
+    let mut ds = f.debug_struct("ChatSettings");
+      ds.field("post", &self.post());
+      ds.field("add_members", &self.add_members());
+      ds.field("change_info", &self.change_info());
+      ds.field("pin", &self.pin());
+      ds.field("history", &self.history());
+      ds.field("forwarding", &self.forwarding());
+      ds.field("approve_joins", &self.approve_joins());
       ds.finish()
   }
 }
@@ -3765,6 +4541,14 @@ impl<'a> ChatInfo<'a> {
   pub const VT_MEMBERS: ::flatbuffers::VOffsetT = 10;
   pub const VT_LAST_SEQ: ::flatbuffers::VOffsetT = 12;
   pub const VT_CREATED_MS: ::flatbuffers::VOffsetT = 14;
+  pub const VT_MEMBER_COUNT: ::flatbuffers::VOffsetT = 16;
+  pub const VT_MEMBERS_COMPLETE: ::flatbuffers::VOffsetT = 18;
+  pub const VT_MY_ROLE: ::flatbuffers::VOffsetT = 20;
+  pub const VT_DESCRIPTION: ::flatbuffers::VOffsetT = 22;
+  pub const VT_AVATAR_REF: ::flatbuffers::VOffsetT = 24;
+  pub const VT_HANDLE: ::flatbuffers::VOffsetT = 26;
+  pub const VT_SETTINGS: ::flatbuffers::VOffsetT = 28;
+  pub const VT_PENDING_REQUESTS: ::flatbuffers::VOffsetT = 30;
 
   #[inline]
   pub unsafe fn init_from_table(table: ::flatbuffers::Table<'a>) -> Self {
@@ -3779,8 +4563,16 @@ impl<'a> ChatInfo<'a> {
     builder.add_created_ms(args.created_ms);
     builder.add_last_seq(args.last_seq);
     builder.add_chat_id(args.chat_id);
+    builder.add_pending_requests(args.pending_requests);
+    if let Some(x) = args.settings { builder.add_settings(x); }
+    if let Some(x) = args.handle { builder.add_handle(x); }
+    if let Some(x) = args.avatar_ref { builder.add_avatar_ref(x); }
+    if let Some(x) = args.description { builder.add_description(x); }
+    builder.add_member_count(args.member_count);
     if let Some(x) = args.members { builder.add_members(x); }
     if let Some(x) = args.title { builder.add_title(x); }
+    builder.add_my_role(args.my_role);
+    builder.add_members_complete(args.members_complete);
     builder.add_kind(args.kind);
     builder.finish()
   }
@@ -3828,6 +4620,62 @@ impl<'a> ChatInfo<'a> {
     // which contains a valid value in this slot
     unsafe { self._tab.get::<i64>(ChatInfo::VT_CREATED_MS, Some(0)).unwrap()}
   }
+  #[inline]
+  pub fn member_count(&self) -> u32 {
+    // Safety:
+    // Created from valid Table for this object
+    // which contains a valid value in this slot
+    unsafe { self._tab.get::<u32>(ChatInfo::VT_MEMBER_COUNT, Some(0)).unwrap()}
+  }
+  #[inline]
+  pub fn members_complete(&self) -> bool {
+    // Safety:
+    // Created from valid Table for this object
+    // which contains a valid value in this slot
+    unsafe { self._tab.get::<bool>(ChatInfo::VT_MEMBERS_COMPLETE, Some(false)).unwrap()}
+  }
+  #[inline]
+  pub fn my_role(&self) -> Role {
+    // Safety:
+    // Created from valid Table for this object
+    // which contains a valid value in this slot
+    unsafe { self._tab.get::<Role>(ChatInfo::VT_MY_ROLE, Some(Role::Member)).unwrap()}
+  }
+  #[inline]
+  pub fn description(&self) -> Option<&'a str> {
+    // Safety:
+    // Created from valid Table for this object
+    // which contains a valid value in this slot
+    unsafe { self._tab.get::<::flatbuffers::ForwardsUOffset<&str>>(ChatInfo::VT_DESCRIPTION, None)}
+  }
+  #[inline]
+  pub fn avatar_ref(&self) -> Option<&'a str> {
+    // Safety:
+    // Created from valid Table for this object
+    // which contains a valid value in this slot
+    unsafe { self._tab.get::<::flatbuffers::ForwardsUOffset<&str>>(ChatInfo::VT_AVATAR_REF, None)}
+  }
+  #[inline]
+  pub fn handle(&self) -> Option<&'a str> {
+    // Safety:
+    // Created from valid Table for this object
+    // which contains a valid value in this slot
+    unsafe { self._tab.get::<::flatbuffers::ForwardsUOffset<&str>>(ChatInfo::VT_HANDLE, None)}
+  }
+  #[inline]
+  pub fn settings(&self) -> Option<ChatSettings<'a>> {
+    // Safety:
+    // Created from valid Table for this object
+    // which contains a valid value in this slot
+    unsafe { self._tab.get::<::flatbuffers::ForwardsUOffset<ChatSettings>>(ChatInfo::VT_SETTINGS, None)}
+  }
+  #[inline]
+  pub fn pending_requests(&self) -> u32 {
+    // Safety:
+    // Created from valid Table for this object
+    // which contains a valid value in this slot
+    unsafe { self._tab.get::<u32>(ChatInfo::VT_PENDING_REQUESTS, Some(0)).unwrap()}
+  }
 }
 
 impl ::flatbuffers::Verifiable for ChatInfo<'_> {
@@ -3842,6 +4690,14 @@ impl ::flatbuffers::Verifiable for ChatInfo<'_> {
      .visit_field::<::flatbuffers::ForwardsUOffset<::flatbuffers::Vector<'_, ::flatbuffers::ForwardsUOffset<Member>>>>("members", Self::VT_MEMBERS, false)?
      .visit_field::<u64>("last_seq", Self::VT_LAST_SEQ, false)?
      .visit_field::<i64>("created_ms", Self::VT_CREATED_MS, false)?
+     .visit_field::<u32>("member_count", Self::VT_MEMBER_COUNT, false)?
+     .visit_field::<bool>("members_complete", Self::VT_MEMBERS_COMPLETE, false)?
+     .visit_field::<Role>("my_role", Self::VT_MY_ROLE, false)?
+     .visit_field::<::flatbuffers::ForwardsUOffset<&str>>("description", Self::VT_DESCRIPTION, false)?
+     .visit_field::<::flatbuffers::ForwardsUOffset<&str>>("avatar_ref", Self::VT_AVATAR_REF, false)?
+     .visit_field::<::flatbuffers::ForwardsUOffset<&str>>("handle", Self::VT_HANDLE, false)?
+     .visit_field::<::flatbuffers::ForwardsUOffset<ChatSettings>>("settings", Self::VT_SETTINGS, false)?
+     .visit_field::<u32>("pending_requests", Self::VT_PENDING_REQUESTS, false)?
      .finish();
     Ok(())
   }
@@ -3853,6 +4709,14 @@ pub struct ChatInfoArgs<'a> {
     pub members: Option<::flatbuffers::WIPOffset<::flatbuffers::Vector<'a, ::flatbuffers::ForwardsUOffset<Member<'a>>>>>,
     pub last_seq: u64,
     pub created_ms: i64,
+    pub member_count: u32,
+    pub members_complete: bool,
+    pub my_role: Role,
+    pub description: Option<::flatbuffers::WIPOffset<&'a str>>,
+    pub avatar_ref: Option<::flatbuffers::WIPOffset<&'a str>>,
+    pub handle: Option<::flatbuffers::WIPOffset<&'a str>>,
+    pub settings: Option<::flatbuffers::WIPOffset<ChatSettings<'a>>>,
+    pub pending_requests: u32,
 }
 impl<'a> Default for ChatInfoArgs<'a> {
   #[inline]
@@ -3864,6 +4728,14 @@ impl<'a> Default for ChatInfoArgs<'a> {
       members: None,
       last_seq: 0,
       created_ms: 0,
+      member_count: 0,
+      members_complete: false,
+      my_role: Role::Member,
+      description: None,
+      avatar_ref: None,
+      handle: None,
+      settings: None,
+      pending_requests: 0,
     }
   }
 }
@@ -3898,6 +4770,38 @@ impl<'a: 'b, 'b, A: ::flatbuffers::Allocator + 'a> ChatInfoBuilder<'a, 'b, A> {
     self.fbb_.push_slot::<i64>(ChatInfo::VT_CREATED_MS, created_ms, 0);
   }
   #[inline]
+  pub fn add_member_count(&mut self, member_count: u32) {
+    self.fbb_.push_slot::<u32>(ChatInfo::VT_MEMBER_COUNT, member_count, 0);
+  }
+  #[inline]
+  pub fn add_members_complete(&mut self, members_complete: bool) {
+    self.fbb_.push_slot::<bool>(ChatInfo::VT_MEMBERS_COMPLETE, members_complete, false);
+  }
+  #[inline]
+  pub fn add_my_role(&mut self, my_role: Role) {
+    self.fbb_.push_slot::<Role>(ChatInfo::VT_MY_ROLE, my_role, Role::Member);
+  }
+  #[inline]
+  pub fn add_description(&mut self, description: ::flatbuffers::WIPOffset<&'b  str>) {
+    self.fbb_.push_slot_always::<::flatbuffers::WIPOffset<_>>(ChatInfo::VT_DESCRIPTION, description);
+  }
+  #[inline]
+  pub fn add_avatar_ref(&mut self, avatar_ref: ::flatbuffers::WIPOffset<&'b  str>) {
+    self.fbb_.push_slot_always::<::flatbuffers::WIPOffset<_>>(ChatInfo::VT_AVATAR_REF, avatar_ref);
+  }
+  #[inline]
+  pub fn add_handle(&mut self, handle: ::flatbuffers::WIPOffset<&'b  str>) {
+    self.fbb_.push_slot_always::<::flatbuffers::WIPOffset<_>>(ChatInfo::VT_HANDLE, handle);
+  }
+  #[inline]
+  pub fn add_settings(&mut self, settings: ::flatbuffers::WIPOffset<ChatSettings<'b >>) {
+    self.fbb_.push_slot_always::<::flatbuffers::WIPOffset<ChatSettings>>(ChatInfo::VT_SETTINGS, settings);
+  }
+  #[inline]
+  pub fn add_pending_requests(&mut self, pending_requests: u32) {
+    self.fbb_.push_slot::<u32>(ChatInfo::VT_PENDING_REQUESTS, pending_requests, 0);
+  }
+  #[inline]
   pub fn new(_fbb: &'b mut ::flatbuffers::FlatBufferBuilder<'a, A>) -> ChatInfoBuilder<'a, 'b, A> {
     let start = _fbb.start_table();
     ChatInfoBuilder {
@@ -3921,6 +4825,4026 @@ impl ::core::fmt::Debug for ChatInfo<'_> {
       ds.field("members", &self.members());
       ds.field("last_seq", &self.last_seq());
       ds.field("created_ms", &self.created_ms());
+      ds.field("member_count", &self.member_count());
+      ds.field("members_complete", &self.members_complete());
+      ds.field("my_role", &self.my_role());
+      ds.field("description", &self.description());
+      ds.field("avatar_ref", &self.avatar_ref());
+      ds.field("handle", &self.handle());
+      ds.field("settings", &self.settings());
+      ds.field("pending_requests", &self.pending_requests());
+      ds.finish()
+  }
+}
+pub enum ListMembersOffset {}
+#[derive(Copy, Clone, PartialEq)]
+
+pub struct ListMembers<'a> {
+  pub _tab: ::flatbuffers::Table<'a>,
+}
+
+impl<'a> ::flatbuffers::Follow<'a> for ListMembers<'a> {
+  type Inner = ListMembers<'a>;
+  #[inline]
+  unsafe fn follow(buf: &'a [u8], loc: usize) -> Self::Inner {
+    Self { _tab: unsafe { ::flatbuffers::Table::new(buf, loc) } }
+  }
+}
+
+impl<'a> ListMembers<'a> {
+  pub const VT_CHAT_ID: ::flatbuffers::VOffsetT = 4;
+  pub const VT_AFTER_USER_ID: ::flatbuffers::VOffsetT = 6;
+  pub const VT_LIMIT: ::flatbuffers::VOffsetT = 8;
+  pub const VT_ADMINS_ONLY: ::flatbuffers::VOffsetT = 10;
+
+  #[inline]
+  pub unsafe fn init_from_table(table: ::flatbuffers::Table<'a>) -> Self {
+    ListMembers { _tab: table }
+  }
+  #[allow(unused_mut)]
+  pub fn create<'bldr: 'args, 'args: 'mut_bldr, 'mut_bldr, A: ::flatbuffers::Allocator + 'bldr>(
+    _fbb: &'mut_bldr mut ::flatbuffers::FlatBufferBuilder<'bldr, A>,
+    args: &'args ListMembersArgs
+  ) -> ::flatbuffers::WIPOffset<ListMembers<'bldr>> {
+    let mut builder = ListMembersBuilder::new(_fbb);
+    builder.add_after_user_id(args.after_user_id);
+    builder.add_chat_id(args.chat_id);
+    builder.add_limit(args.limit);
+    builder.add_admins_only(args.admins_only);
+    builder.finish()
+  }
+
+
+  #[inline]
+  pub fn chat_id(&self) -> u64 {
+    // Safety:
+    // Created from valid Table for this object
+    // which contains a valid value in this slot
+    unsafe { self._tab.get::<u64>(ListMembers::VT_CHAT_ID, Some(0)).unwrap()}
+  }
+  #[inline]
+  pub fn after_user_id(&self) -> u64 {
+    // Safety:
+    // Created from valid Table for this object
+    // which contains a valid value in this slot
+    unsafe { self._tab.get::<u64>(ListMembers::VT_AFTER_USER_ID, Some(0)).unwrap()}
+  }
+  #[inline]
+  pub fn limit(&self) -> u16 {
+    // Safety:
+    // Created from valid Table for this object
+    // which contains a valid value in this slot
+    unsafe { self._tab.get::<u16>(ListMembers::VT_LIMIT, Some(0)).unwrap()}
+  }
+  #[inline]
+  pub fn admins_only(&self) -> bool {
+    // Safety:
+    // Created from valid Table for this object
+    // which contains a valid value in this slot
+    unsafe { self._tab.get::<bool>(ListMembers::VT_ADMINS_ONLY, Some(false)).unwrap()}
+  }
+}
+
+impl ::flatbuffers::Verifiable for ListMembers<'_> {
+  #[inline]
+  fn run_verifier(
+    v: &mut ::flatbuffers::Verifier, pos: usize
+  ) -> Result<(), ::flatbuffers::InvalidFlatbuffer> {
+    v.visit_table(pos)?
+     .visit_field::<u64>("chat_id", Self::VT_CHAT_ID, false)?
+     .visit_field::<u64>("after_user_id", Self::VT_AFTER_USER_ID, false)?
+     .visit_field::<u16>("limit", Self::VT_LIMIT, false)?
+     .visit_field::<bool>("admins_only", Self::VT_ADMINS_ONLY, false)?
+     .finish();
+    Ok(())
+  }
+}
+pub struct ListMembersArgs {
+    pub chat_id: u64,
+    pub after_user_id: u64,
+    pub limit: u16,
+    pub admins_only: bool,
+}
+impl<'a> Default for ListMembersArgs {
+  #[inline]
+  fn default() -> Self {
+    ListMembersArgs {
+      chat_id: 0,
+      after_user_id: 0,
+      limit: 0,
+      admins_only: false,
+    }
+  }
+}
+
+pub struct ListMembersBuilder<'a: 'b, 'b, A: ::flatbuffers::Allocator + 'a> {
+  fbb_: &'b mut ::flatbuffers::FlatBufferBuilder<'a, A>,
+  start_: ::flatbuffers::WIPOffset<::flatbuffers::TableUnfinishedWIPOffset>,
+}
+impl<'a: 'b, 'b, A: ::flatbuffers::Allocator + 'a> ListMembersBuilder<'a, 'b, A> {
+  #[inline]
+  pub fn add_chat_id(&mut self, chat_id: u64) {
+    self.fbb_.push_slot::<u64>(ListMembers::VT_CHAT_ID, chat_id, 0);
+  }
+  #[inline]
+  pub fn add_after_user_id(&mut self, after_user_id: u64) {
+    self.fbb_.push_slot::<u64>(ListMembers::VT_AFTER_USER_ID, after_user_id, 0);
+  }
+  #[inline]
+  pub fn add_limit(&mut self, limit: u16) {
+    self.fbb_.push_slot::<u16>(ListMembers::VT_LIMIT, limit, 0);
+  }
+  #[inline]
+  pub fn add_admins_only(&mut self, admins_only: bool) {
+    self.fbb_.push_slot::<bool>(ListMembers::VT_ADMINS_ONLY, admins_only, false);
+  }
+  #[inline]
+  pub fn new(_fbb: &'b mut ::flatbuffers::FlatBufferBuilder<'a, A>) -> ListMembersBuilder<'a, 'b, A> {
+    let start = _fbb.start_table();
+    ListMembersBuilder {
+      fbb_: _fbb,
+      start_: start,
+    }
+  }
+  #[inline]
+  pub fn finish(self) -> ::flatbuffers::WIPOffset<ListMembers<'a>> {
+    let o = self.fbb_.end_table(self.start_);
+    ::flatbuffers::WIPOffset::new(o.value())
+  }
+}
+
+impl ::core::fmt::Debug for ListMembers<'_> {
+  fn fmt(&self, f: &mut ::core::fmt::Formatter<'_>) -> ::core::fmt::Result {
+    let mut ds = f.debug_struct("ListMembers");
+      ds.field("chat_id", &self.chat_id());
+      ds.field("after_user_id", &self.after_user_id());
+      ds.field("limit", &self.limit());
+      ds.field("admins_only", &self.admins_only());
+      ds.finish()
+  }
+}
+pub enum MemberListOffset {}
+#[derive(Copy, Clone, PartialEq)]
+
+pub struct MemberList<'a> {
+  pub _tab: ::flatbuffers::Table<'a>,
+}
+
+impl<'a> ::flatbuffers::Follow<'a> for MemberList<'a> {
+  type Inner = MemberList<'a>;
+  #[inline]
+  unsafe fn follow(buf: &'a [u8], loc: usize) -> Self::Inner {
+    Self { _tab: unsafe { ::flatbuffers::Table::new(buf, loc) } }
+  }
+}
+
+impl<'a> MemberList<'a> {
+  pub const VT_CHAT_ID: ::flatbuffers::VOffsetT = 4;
+  pub const VT_MEMBERS: ::flatbuffers::VOffsetT = 6;
+  pub const VT_HAS_MORE: ::flatbuffers::VOffsetT = 8;
+
+  #[inline]
+  pub unsafe fn init_from_table(table: ::flatbuffers::Table<'a>) -> Self {
+    MemberList { _tab: table }
+  }
+  #[allow(unused_mut)]
+  pub fn create<'bldr: 'args, 'args: 'mut_bldr, 'mut_bldr, A: ::flatbuffers::Allocator + 'bldr>(
+    _fbb: &'mut_bldr mut ::flatbuffers::FlatBufferBuilder<'bldr, A>,
+    args: &'args MemberListArgs<'args>
+  ) -> ::flatbuffers::WIPOffset<MemberList<'bldr>> {
+    let mut builder = MemberListBuilder::new(_fbb);
+    builder.add_chat_id(args.chat_id);
+    if let Some(x) = args.members { builder.add_members(x); }
+    builder.add_has_more(args.has_more);
+    builder.finish()
+  }
+
+
+  #[inline]
+  pub fn chat_id(&self) -> u64 {
+    // Safety:
+    // Created from valid Table for this object
+    // which contains a valid value in this slot
+    unsafe { self._tab.get::<u64>(MemberList::VT_CHAT_ID, Some(0)).unwrap()}
+  }
+  #[inline]
+  pub fn members(&self) -> Option<::flatbuffers::Vector<'a, ::flatbuffers::ForwardsUOffset<Member<'a>>>> {
+    // Safety:
+    // Created from valid Table for this object
+    // which contains a valid value in this slot
+    unsafe { self._tab.get::<::flatbuffers::ForwardsUOffset<::flatbuffers::Vector<'a, ::flatbuffers::ForwardsUOffset<Member>>>>(MemberList::VT_MEMBERS, None)}
+  }
+  #[inline]
+  pub fn has_more(&self) -> bool {
+    // Safety:
+    // Created from valid Table for this object
+    // which contains a valid value in this slot
+    unsafe { self._tab.get::<bool>(MemberList::VT_HAS_MORE, Some(false)).unwrap()}
+  }
+}
+
+impl ::flatbuffers::Verifiable for MemberList<'_> {
+  #[inline]
+  fn run_verifier(
+    v: &mut ::flatbuffers::Verifier, pos: usize
+  ) -> Result<(), ::flatbuffers::InvalidFlatbuffer> {
+    v.visit_table(pos)?
+     .visit_field::<u64>("chat_id", Self::VT_CHAT_ID, false)?
+     .visit_field::<::flatbuffers::ForwardsUOffset<::flatbuffers::Vector<'_, ::flatbuffers::ForwardsUOffset<Member>>>>("members", Self::VT_MEMBERS, false)?
+     .visit_field::<bool>("has_more", Self::VT_HAS_MORE, false)?
+     .finish();
+    Ok(())
+  }
+}
+pub struct MemberListArgs<'a> {
+    pub chat_id: u64,
+    pub members: Option<::flatbuffers::WIPOffset<::flatbuffers::Vector<'a, ::flatbuffers::ForwardsUOffset<Member<'a>>>>>,
+    pub has_more: bool,
+}
+impl<'a> Default for MemberListArgs<'a> {
+  #[inline]
+  fn default() -> Self {
+    MemberListArgs {
+      chat_id: 0,
+      members: None,
+      has_more: false,
+    }
+  }
+}
+
+pub struct MemberListBuilder<'a: 'b, 'b, A: ::flatbuffers::Allocator + 'a> {
+  fbb_: &'b mut ::flatbuffers::FlatBufferBuilder<'a, A>,
+  start_: ::flatbuffers::WIPOffset<::flatbuffers::TableUnfinishedWIPOffset>,
+}
+impl<'a: 'b, 'b, A: ::flatbuffers::Allocator + 'a> MemberListBuilder<'a, 'b, A> {
+  #[inline]
+  pub fn add_chat_id(&mut self, chat_id: u64) {
+    self.fbb_.push_slot::<u64>(MemberList::VT_CHAT_ID, chat_id, 0);
+  }
+  #[inline]
+  pub fn add_members(&mut self, members: ::flatbuffers::WIPOffset<::flatbuffers::Vector<'b , ::flatbuffers::ForwardsUOffset<Member<'b >>>>) {
+    self.fbb_.push_slot_always::<::flatbuffers::WIPOffset<_>>(MemberList::VT_MEMBERS, members);
+  }
+  #[inline]
+  pub fn add_has_more(&mut self, has_more: bool) {
+    self.fbb_.push_slot::<bool>(MemberList::VT_HAS_MORE, has_more, false);
+  }
+  #[inline]
+  pub fn new(_fbb: &'b mut ::flatbuffers::FlatBufferBuilder<'a, A>) -> MemberListBuilder<'a, 'b, A> {
+    let start = _fbb.start_table();
+    MemberListBuilder {
+      fbb_: _fbb,
+      start_: start,
+    }
+  }
+  #[inline]
+  pub fn finish(self) -> ::flatbuffers::WIPOffset<MemberList<'a>> {
+    let o = self.fbb_.end_table(self.start_);
+    ::flatbuffers::WIPOffset::new(o.value())
+  }
+}
+
+impl ::core::fmt::Debug for MemberList<'_> {
+  fn fmt(&self, f: &mut ::core::fmt::Formatter<'_>) -> ::core::fmt::Result {
+    let mut ds = f.debug_struct("MemberList");
+      ds.field("chat_id", &self.chat_id());
+      ds.field("members", &self.members());
+      ds.field("has_more", &self.has_more());
+      ds.finish()
+  }
+}
+pub enum UpdateChatOffset {}
+#[derive(Copy, Clone, PartialEq)]
+
+pub struct UpdateChat<'a> {
+  pub _tab: ::flatbuffers::Table<'a>,
+}
+
+impl<'a> ::flatbuffers::Follow<'a> for UpdateChat<'a> {
+  type Inner = UpdateChat<'a>;
+  #[inline]
+  unsafe fn follow(buf: &'a [u8], loc: usize) -> Self::Inner {
+    Self { _tab: unsafe { ::flatbuffers::Table::new(buf, loc) } }
+  }
+}
+
+impl<'a> UpdateChat<'a> {
+  pub const VT_CHAT_ID: ::flatbuffers::VOffsetT = 4;
+  pub const VT_FIELDS: ::flatbuffers::VOffsetT = 6;
+  pub const VT_TITLE: ::flatbuffers::VOffsetT = 8;
+  pub const VT_DESCRIPTION: ::flatbuffers::VOffsetT = 10;
+  pub const VT_AVATAR_REF: ::flatbuffers::VOffsetT = 12;
+  pub const VT_HANDLE: ::flatbuffers::VOffsetT = 14;
+  pub const VT_SETTINGS: ::flatbuffers::VOffsetT = 16;
+
+  #[inline]
+  pub unsafe fn init_from_table(table: ::flatbuffers::Table<'a>) -> Self {
+    UpdateChat { _tab: table }
+  }
+  #[allow(unused_mut)]
+  pub fn create<'bldr: 'args, 'args: 'mut_bldr, 'mut_bldr, A: ::flatbuffers::Allocator + 'bldr>(
+    _fbb: &'mut_bldr mut ::flatbuffers::FlatBufferBuilder<'bldr, A>,
+    args: &'args UpdateChatArgs<'args>
+  ) -> ::flatbuffers::WIPOffset<UpdateChat<'bldr>> {
+    let mut builder = UpdateChatBuilder::new(_fbb);
+    builder.add_chat_id(args.chat_id);
+    if let Some(x) = args.settings { builder.add_settings(x); }
+    if let Some(x) = args.handle { builder.add_handle(x); }
+    if let Some(x) = args.avatar_ref { builder.add_avatar_ref(x); }
+    if let Some(x) = args.description { builder.add_description(x); }
+    if let Some(x) = args.title { builder.add_title(x); }
+    builder.add_fields(args.fields);
+    builder.finish()
+  }
+
+
+  #[inline]
+  pub fn chat_id(&self) -> u64 {
+    // Safety:
+    // Created from valid Table for this object
+    // which contains a valid value in this slot
+    unsafe { self._tab.get::<u64>(UpdateChat::VT_CHAT_ID, Some(0)).unwrap()}
+  }
+  #[inline]
+  pub fn fields(&self) -> u32 {
+    // Safety:
+    // Created from valid Table for this object
+    // which contains a valid value in this slot
+    unsafe { self._tab.get::<u32>(UpdateChat::VT_FIELDS, Some(0)).unwrap()}
+  }
+  #[inline]
+  pub fn title(&self) -> Option<&'a str> {
+    // Safety:
+    // Created from valid Table for this object
+    // which contains a valid value in this slot
+    unsafe { self._tab.get::<::flatbuffers::ForwardsUOffset<&str>>(UpdateChat::VT_TITLE, None)}
+  }
+  #[inline]
+  pub fn description(&self) -> Option<&'a str> {
+    // Safety:
+    // Created from valid Table for this object
+    // which contains a valid value in this slot
+    unsafe { self._tab.get::<::flatbuffers::ForwardsUOffset<&str>>(UpdateChat::VT_DESCRIPTION, None)}
+  }
+  #[inline]
+  pub fn avatar_ref(&self) -> Option<&'a str> {
+    // Safety:
+    // Created from valid Table for this object
+    // which contains a valid value in this slot
+    unsafe { self._tab.get::<::flatbuffers::ForwardsUOffset<&str>>(UpdateChat::VT_AVATAR_REF, None)}
+  }
+  #[inline]
+  pub fn handle(&self) -> Option<&'a str> {
+    // Safety:
+    // Created from valid Table for this object
+    // which contains a valid value in this slot
+    unsafe { self._tab.get::<::flatbuffers::ForwardsUOffset<&str>>(UpdateChat::VT_HANDLE, None)}
+  }
+  #[inline]
+  pub fn settings(&self) -> Option<ChatSettings<'a>> {
+    // Safety:
+    // Created from valid Table for this object
+    // which contains a valid value in this slot
+    unsafe { self._tab.get::<::flatbuffers::ForwardsUOffset<ChatSettings>>(UpdateChat::VT_SETTINGS, None)}
+  }
+}
+
+impl ::flatbuffers::Verifiable for UpdateChat<'_> {
+  #[inline]
+  fn run_verifier(
+    v: &mut ::flatbuffers::Verifier, pos: usize
+  ) -> Result<(), ::flatbuffers::InvalidFlatbuffer> {
+    v.visit_table(pos)?
+     .visit_field::<u64>("chat_id", Self::VT_CHAT_ID, false)?
+     .visit_field::<u32>("fields", Self::VT_FIELDS, false)?
+     .visit_field::<::flatbuffers::ForwardsUOffset<&str>>("title", Self::VT_TITLE, false)?
+     .visit_field::<::flatbuffers::ForwardsUOffset<&str>>("description", Self::VT_DESCRIPTION, false)?
+     .visit_field::<::flatbuffers::ForwardsUOffset<&str>>("avatar_ref", Self::VT_AVATAR_REF, false)?
+     .visit_field::<::flatbuffers::ForwardsUOffset<&str>>("handle", Self::VT_HANDLE, false)?
+     .visit_field::<::flatbuffers::ForwardsUOffset<ChatSettings>>("settings", Self::VT_SETTINGS, false)?
+     .finish();
+    Ok(())
+  }
+}
+pub struct UpdateChatArgs<'a> {
+    pub chat_id: u64,
+    pub fields: u32,
+    pub title: Option<::flatbuffers::WIPOffset<&'a str>>,
+    pub description: Option<::flatbuffers::WIPOffset<&'a str>>,
+    pub avatar_ref: Option<::flatbuffers::WIPOffset<&'a str>>,
+    pub handle: Option<::flatbuffers::WIPOffset<&'a str>>,
+    pub settings: Option<::flatbuffers::WIPOffset<ChatSettings<'a>>>,
+}
+impl<'a> Default for UpdateChatArgs<'a> {
+  #[inline]
+  fn default() -> Self {
+    UpdateChatArgs {
+      chat_id: 0,
+      fields: 0,
+      title: None,
+      description: None,
+      avatar_ref: None,
+      handle: None,
+      settings: None,
+    }
+  }
+}
+
+pub struct UpdateChatBuilder<'a: 'b, 'b, A: ::flatbuffers::Allocator + 'a> {
+  fbb_: &'b mut ::flatbuffers::FlatBufferBuilder<'a, A>,
+  start_: ::flatbuffers::WIPOffset<::flatbuffers::TableUnfinishedWIPOffset>,
+}
+impl<'a: 'b, 'b, A: ::flatbuffers::Allocator + 'a> UpdateChatBuilder<'a, 'b, A> {
+  #[inline]
+  pub fn add_chat_id(&mut self, chat_id: u64) {
+    self.fbb_.push_slot::<u64>(UpdateChat::VT_CHAT_ID, chat_id, 0);
+  }
+  #[inline]
+  pub fn add_fields(&mut self, fields: u32) {
+    self.fbb_.push_slot::<u32>(UpdateChat::VT_FIELDS, fields, 0);
+  }
+  #[inline]
+  pub fn add_title(&mut self, title: ::flatbuffers::WIPOffset<&'b  str>) {
+    self.fbb_.push_slot_always::<::flatbuffers::WIPOffset<_>>(UpdateChat::VT_TITLE, title);
+  }
+  #[inline]
+  pub fn add_description(&mut self, description: ::flatbuffers::WIPOffset<&'b  str>) {
+    self.fbb_.push_slot_always::<::flatbuffers::WIPOffset<_>>(UpdateChat::VT_DESCRIPTION, description);
+  }
+  #[inline]
+  pub fn add_avatar_ref(&mut self, avatar_ref: ::flatbuffers::WIPOffset<&'b  str>) {
+    self.fbb_.push_slot_always::<::flatbuffers::WIPOffset<_>>(UpdateChat::VT_AVATAR_REF, avatar_ref);
+  }
+  #[inline]
+  pub fn add_handle(&mut self, handle: ::flatbuffers::WIPOffset<&'b  str>) {
+    self.fbb_.push_slot_always::<::flatbuffers::WIPOffset<_>>(UpdateChat::VT_HANDLE, handle);
+  }
+  #[inline]
+  pub fn add_settings(&mut self, settings: ::flatbuffers::WIPOffset<ChatSettings<'b >>) {
+    self.fbb_.push_slot_always::<::flatbuffers::WIPOffset<ChatSettings>>(UpdateChat::VT_SETTINGS, settings);
+  }
+  #[inline]
+  pub fn new(_fbb: &'b mut ::flatbuffers::FlatBufferBuilder<'a, A>) -> UpdateChatBuilder<'a, 'b, A> {
+    let start = _fbb.start_table();
+    UpdateChatBuilder {
+      fbb_: _fbb,
+      start_: start,
+    }
+  }
+  #[inline]
+  pub fn finish(self) -> ::flatbuffers::WIPOffset<UpdateChat<'a>> {
+    let o = self.fbb_.end_table(self.start_);
+    ::flatbuffers::WIPOffset::new(o.value())
+  }
+}
+
+impl ::core::fmt::Debug for UpdateChat<'_> {
+  fn fmt(&self, f: &mut ::core::fmt::Formatter<'_>) -> ::core::fmt::Result {
+    let mut ds = f.debug_struct("UpdateChat");
+      ds.field("chat_id", &self.chat_id());
+      ds.field("fields", &self.fields());
+      ds.field("title", &self.title());
+      ds.field("description", &self.description());
+      ds.field("avatar_ref", &self.avatar_ref());
+      ds.field("handle", &self.handle());
+      ds.field("settings", &self.settings());
+      ds.finish()
+  }
+}
+pub enum SetRoleOffset {}
+#[derive(Copy, Clone, PartialEq)]
+
+pub struct SetRole<'a> {
+  pub _tab: ::flatbuffers::Table<'a>,
+}
+
+impl<'a> ::flatbuffers::Follow<'a> for SetRole<'a> {
+  type Inner = SetRole<'a>;
+  #[inline]
+  unsafe fn follow(buf: &'a [u8], loc: usize) -> Self::Inner {
+    Self { _tab: unsafe { ::flatbuffers::Table::new(buf, loc) } }
+  }
+}
+
+impl<'a> SetRole<'a> {
+  pub const VT_CHAT_ID: ::flatbuffers::VOffsetT = 4;
+  pub const VT_USER_ID: ::flatbuffers::VOffsetT = 6;
+  pub const VT_ROLE: ::flatbuffers::VOffsetT = 8;
+
+  #[inline]
+  pub unsafe fn init_from_table(table: ::flatbuffers::Table<'a>) -> Self {
+    SetRole { _tab: table }
+  }
+  #[allow(unused_mut)]
+  pub fn create<'bldr: 'args, 'args: 'mut_bldr, 'mut_bldr, A: ::flatbuffers::Allocator + 'bldr>(
+    _fbb: &'mut_bldr mut ::flatbuffers::FlatBufferBuilder<'bldr, A>,
+    args: &'args SetRoleArgs
+  ) -> ::flatbuffers::WIPOffset<SetRole<'bldr>> {
+    let mut builder = SetRoleBuilder::new(_fbb);
+    builder.add_user_id(args.user_id);
+    builder.add_chat_id(args.chat_id);
+    builder.add_role(args.role);
+    builder.finish()
+  }
+
+
+  #[inline]
+  pub fn chat_id(&self) -> u64 {
+    // Safety:
+    // Created from valid Table for this object
+    // which contains a valid value in this slot
+    unsafe { self._tab.get::<u64>(SetRole::VT_CHAT_ID, Some(0)).unwrap()}
+  }
+  #[inline]
+  pub fn user_id(&self) -> u64 {
+    // Safety:
+    // Created from valid Table for this object
+    // which contains a valid value in this slot
+    unsafe { self._tab.get::<u64>(SetRole::VT_USER_ID, Some(0)).unwrap()}
+  }
+  #[inline]
+  pub fn role(&self) -> Role {
+    // Safety:
+    // Created from valid Table for this object
+    // which contains a valid value in this slot
+    unsafe { self._tab.get::<Role>(SetRole::VT_ROLE, Some(Role::Member)).unwrap()}
+  }
+}
+
+impl ::flatbuffers::Verifiable for SetRole<'_> {
+  #[inline]
+  fn run_verifier(
+    v: &mut ::flatbuffers::Verifier, pos: usize
+  ) -> Result<(), ::flatbuffers::InvalidFlatbuffer> {
+    v.visit_table(pos)?
+     .visit_field::<u64>("chat_id", Self::VT_CHAT_ID, false)?
+     .visit_field::<u64>("user_id", Self::VT_USER_ID, false)?
+     .visit_field::<Role>("role", Self::VT_ROLE, false)?
+     .finish();
+    Ok(())
+  }
+}
+pub struct SetRoleArgs {
+    pub chat_id: u64,
+    pub user_id: u64,
+    pub role: Role,
+}
+impl<'a> Default for SetRoleArgs {
+  #[inline]
+  fn default() -> Self {
+    SetRoleArgs {
+      chat_id: 0,
+      user_id: 0,
+      role: Role::Member,
+    }
+  }
+}
+
+pub struct SetRoleBuilder<'a: 'b, 'b, A: ::flatbuffers::Allocator + 'a> {
+  fbb_: &'b mut ::flatbuffers::FlatBufferBuilder<'a, A>,
+  start_: ::flatbuffers::WIPOffset<::flatbuffers::TableUnfinishedWIPOffset>,
+}
+impl<'a: 'b, 'b, A: ::flatbuffers::Allocator + 'a> SetRoleBuilder<'a, 'b, A> {
+  #[inline]
+  pub fn add_chat_id(&mut self, chat_id: u64) {
+    self.fbb_.push_slot::<u64>(SetRole::VT_CHAT_ID, chat_id, 0);
+  }
+  #[inline]
+  pub fn add_user_id(&mut self, user_id: u64) {
+    self.fbb_.push_slot::<u64>(SetRole::VT_USER_ID, user_id, 0);
+  }
+  #[inline]
+  pub fn add_role(&mut self, role: Role) {
+    self.fbb_.push_slot::<Role>(SetRole::VT_ROLE, role, Role::Member);
+  }
+  #[inline]
+  pub fn new(_fbb: &'b mut ::flatbuffers::FlatBufferBuilder<'a, A>) -> SetRoleBuilder<'a, 'b, A> {
+    let start = _fbb.start_table();
+    SetRoleBuilder {
+      fbb_: _fbb,
+      start_: start,
+    }
+  }
+  #[inline]
+  pub fn finish(self) -> ::flatbuffers::WIPOffset<SetRole<'a>> {
+    let o = self.fbb_.end_table(self.start_);
+    ::flatbuffers::WIPOffset::new(o.value())
+  }
+}
+
+impl ::core::fmt::Debug for SetRole<'_> {
+  fn fmt(&self, f: &mut ::core::fmt::Formatter<'_>) -> ::core::fmt::Result {
+    let mut ds = f.debug_struct("SetRole");
+      ds.field("chat_id", &self.chat_id());
+      ds.field("user_id", &self.user_id());
+      ds.field("role", &self.role());
+      ds.finish()
+  }
+}
+pub enum TransferOwnershipOffset {}
+#[derive(Copy, Clone, PartialEq)]
+
+pub struct TransferOwnership<'a> {
+  pub _tab: ::flatbuffers::Table<'a>,
+}
+
+impl<'a> ::flatbuffers::Follow<'a> for TransferOwnership<'a> {
+  type Inner = TransferOwnership<'a>;
+  #[inline]
+  unsafe fn follow(buf: &'a [u8], loc: usize) -> Self::Inner {
+    Self { _tab: unsafe { ::flatbuffers::Table::new(buf, loc) } }
+  }
+}
+
+impl<'a> TransferOwnership<'a> {
+  pub const VT_CHAT_ID: ::flatbuffers::VOffsetT = 4;
+  pub const VT_USER_ID: ::flatbuffers::VOffsetT = 6;
+
+  #[inline]
+  pub unsafe fn init_from_table(table: ::flatbuffers::Table<'a>) -> Self {
+    TransferOwnership { _tab: table }
+  }
+  #[allow(unused_mut)]
+  pub fn create<'bldr: 'args, 'args: 'mut_bldr, 'mut_bldr, A: ::flatbuffers::Allocator + 'bldr>(
+    _fbb: &'mut_bldr mut ::flatbuffers::FlatBufferBuilder<'bldr, A>,
+    args: &'args TransferOwnershipArgs
+  ) -> ::flatbuffers::WIPOffset<TransferOwnership<'bldr>> {
+    let mut builder = TransferOwnershipBuilder::new(_fbb);
+    builder.add_user_id(args.user_id);
+    builder.add_chat_id(args.chat_id);
+    builder.finish()
+  }
+
+
+  #[inline]
+  pub fn chat_id(&self) -> u64 {
+    // Safety:
+    // Created from valid Table for this object
+    // which contains a valid value in this slot
+    unsafe { self._tab.get::<u64>(TransferOwnership::VT_CHAT_ID, Some(0)).unwrap()}
+  }
+  #[inline]
+  pub fn user_id(&self) -> u64 {
+    // Safety:
+    // Created from valid Table for this object
+    // which contains a valid value in this slot
+    unsafe { self._tab.get::<u64>(TransferOwnership::VT_USER_ID, Some(0)).unwrap()}
+  }
+}
+
+impl ::flatbuffers::Verifiable for TransferOwnership<'_> {
+  #[inline]
+  fn run_verifier(
+    v: &mut ::flatbuffers::Verifier, pos: usize
+  ) -> Result<(), ::flatbuffers::InvalidFlatbuffer> {
+    v.visit_table(pos)?
+     .visit_field::<u64>("chat_id", Self::VT_CHAT_ID, false)?
+     .visit_field::<u64>("user_id", Self::VT_USER_ID, false)?
+     .finish();
+    Ok(())
+  }
+}
+pub struct TransferOwnershipArgs {
+    pub chat_id: u64,
+    pub user_id: u64,
+}
+impl<'a> Default for TransferOwnershipArgs {
+  #[inline]
+  fn default() -> Self {
+    TransferOwnershipArgs {
+      chat_id: 0,
+      user_id: 0,
+    }
+  }
+}
+
+pub struct TransferOwnershipBuilder<'a: 'b, 'b, A: ::flatbuffers::Allocator + 'a> {
+  fbb_: &'b mut ::flatbuffers::FlatBufferBuilder<'a, A>,
+  start_: ::flatbuffers::WIPOffset<::flatbuffers::TableUnfinishedWIPOffset>,
+}
+impl<'a: 'b, 'b, A: ::flatbuffers::Allocator + 'a> TransferOwnershipBuilder<'a, 'b, A> {
+  #[inline]
+  pub fn add_chat_id(&mut self, chat_id: u64) {
+    self.fbb_.push_slot::<u64>(TransferOwnership::VT_CHAT_ID, chat_id, 0);
+  }
+  #[inline]
+  pub fn add_user_id(&mut self, user_id: u64) {
+    self.fbb_.push_slot::<u64>(TransferOwnership::VT_USER_ID, user_id, 0);
+  }
+  #[inline]
+  pub fn new(_fbb: &'b mut ::flatbuffers::FlatBufferBuilder<'a, A>) -> TransferOwnershipBuilder<'a, 'b, A> {
+    let start = _fbb.start_table();
+    TransferOwnershipBuilder {
+      fbb_: _fbb,
+      start_: start,
+    }
+  }
+  #[inline]
+  pub fn finish(self) -> ::flatbuffers::WIPOffset<TransferOwnership<'a>> {
+    let o = self.fbb_.end_table(self.start_);
+    ::flatbuffers::WIPOffset::new(o.value())
+  }
+}
+
+impl ::core::fmt::Debug for TransferOwnership<'_> {
+  fn fmt(&self, f: &mut ::core::fmt::Formatter<'_>) -> ::core::fmt::Result {
+    let mut ds = f.debug_struct("TransferOwnership");
+      ds.field("chat_id", &self.chat_id());
+      ds.field("user_id", &self.user_id());
+      ds.finish()
+  }
+}
+pub enum CreateInviteOffset {}
+#[derive(Copy, Clone, PartialEq)]
+
+pub struct CreateInvite<'a> {
+  pub _tab: ::flatbuffers::Table<'a>,
+}
+
+impl<'a> ::flatbuffers::Follow<'a> for CreateInvite<'a> {
+  type Inner = CreateInvite<'a>;
+  #[inline]
+  unsafe fn follow(buf: &'a [u8], loc: usize) -> Self::Inner {
+    Self { _tab: unsafe { ::flatbuffers::Table::new(buf, loc) } }
+  }
+}
+
+impl<'a> CreateInvite<'a> {
+  pub const VT_CHAT_ID: ::flatbuffers::VOffsetT = 4;
+  pub const VT_EXPIRES_MS: ::flatbuffers::VOffsetT = 6;
+  pub const VT_MAX_USES: ::flatbuffers::VOffsetT = 8;
+
+  #[inline]
+  pub unsafe fn init_from_table(table: ::flatbuffers::Table<'a>) -> Self {
+    CreateInvite { _tab: table }
+  }
+  #[allow(unused_mut)]
+  pub fn create<'bldr: 'args, 'args: 'mut_bldr, 'mut_bldr, A: ::flatbuffers::Allocator + 'bldr>(
+    _fbb: &'mut_bldr mut ::flatbuffers::FlatBufferBuilder<'bldr, A>,
+    args: &'args CreateInviteArgs
+  ) -> ::flatbuffers::WIPOffset<CreateInvite<'bldr>> {
+    let mut builder = CreateInviteBuilder::new(_fbb);
+    builder.add_expires_ms(args.expires_ms);
+    builder.add_chat_id(args.chat_id);
+    builder.add_max_uses(args.max_uses);
+    builder.finish()
+  }
+
+
+  #[inline]
+  pub fn chat_id(&self) -> u64 {
+    // Safety:
+    // Created from valid Table for this object
+    // which contains a valid value in this slot
+    unsafe { self._tab.get::<u64>(CreateInvite::VT_CHAT_ID, Some(0)).unwrap()}
+  }
+  #[inline]
+  pub fn expires_ms(&self) -> i64 {
+    // Safety:
+    // Created from valid Table for this object
+    // which contains a valid value in this slot
+    unsafe { self._tab.get::<i64>(CreateInvite::VT_EXPIRES_MS, Some(0)).unwrap()}
+  }
+  #[inline]
+  pub fn max_uses(&self) -> u32 {
+    // Safety:
+    // Created from valid Table for this object
+    // which contains a valid value in this slot
+    unsafe { self._tab.get::<u32>(CreateInvite::VT_MAX_USES, Some(0)).unwrap()}
+  }
+}
+
+impl ::flatbuffers::Verifiable for CreateInvite<'_> {
+  #[inline]
+  fn run_verifier(
+    v: &mut ::flatbuffers::Verifier, pos: usize
+  ) -> Result<(), ::flatbuffers::InvalidFlatbuffer> {
+    v.visit_table(pos)?
+     .visit_field::<u64>("chat_id", Self::VT_CHAT_ID, false)?
+     .visit_field::<i64>("expires_ms", Self::VT_EXPIRES_MS, false)?
+     .visit_field::<u32>("max_uses", Self::VT_MAX_USES, false)?
+     .finish();
+    Ok(())
+  }
+}
+pub struct CreateInviteArgs {
+    pub chat_id: u64,
+    pub expires_ms: i64,
+    pub max_uses: u32,
+}
+impl<'a> Default for CreateInviteArgs {
+  #[inline]
+  fn default() -> Self {
+    CreateInviteArgs {
+      chat_id: 0,
+      expires_ms: 0,
+      max_uses: 0,
+    }
+  }
+}
+
+pub struct CreateInviteBuilder<'a: 'b, 'b, A: ::flatbuffers::Allocator + 'a> {
+  fbb_: &'b mut ::flatbuffers::FlatBufferBuilder<'a, A>,
+  start_: ::flatbuffers::WIPOffset<::flatbuffers::TableUnfinishedWIPOffset>,
+}
+impl<'a: 'b, 'b, A: ::flatbuffers::Allocator + 'a> CreateInviteBuilder<'a, 'b, A> {
+  #[inline]
+  pub fn add_chat_id(&mut self, chat_id: u64) {
+    self.fbb_.push_slot::<u64>(CreateInvite::VT_CHAT_ID, chat_id, 0);
+  }
+  #[inline]
+  pub fn add_expires_ms(&mut self, expires_ms: i64) {
+    self.fbb_.push_slot::<i64>(CreateInvite::VT_EXPIRES_MS, expires_ms, 0);
+  }
+  #[inline]
+  pub fn add_max_uses(&mut self, max_uses: u32) {
+    self.fbb_.push_slot::<u32>(CreateInvite::VT_MAX_USES, max_uses, 0);
+  }
+  #[inline]
+  pub fn new(_fbb: &'b mut ::flatbuffers::FlatBufferBuilder<'a, A>) -> CreateInviteBuilder<'a, 'b, A> {
+    let start = _fbb.start_table();
+    CreateInviteBuilder {
+      fbb_: _fbb,
+      start_: start,
+    }
+  }
+  #[inline]
+  pub fn finish(self) -> ::flatbuffers::WIPOffset<CreateInvite<'a>> {
+    let o = self.fbb_.end_table(self.start_);
+    ::flatbuffers::WIPOffset::new(o.value())
+  }
+}
+
+impl ::core::fmt::Debug for CreateInvite<'_> {
+  fn fmt(&self, f: &mut ::core::fmt::Formatter<'_>) -> ::core::fmt::Result {
+    let mut ds = f.debug_struct("CreateInvite");
+      ds.field("chat_id", &self.chat_id());
+      ds.field("expires_ms", &self.expires_ms());
+      ds.field("max_uses", &self.max_uses());
+      ds.finish()
+  }
+}
+pub enum InviteOffset {}
+#[derive(Copy, Clone, PartialEq)]
+
+pub struct Invite<'a> {
+  pub _tab: ::flatbuffers::Table<'a>,
+}
+
+impl<'a> ::flatbuffers::Follow<'a> for Invite<'a> {
+  type Inner = Invite<'a>;
+  #[inline]
+  unsafe fn follow(buf: &'a [u8], loc: usize) -> Self::Inner {
+    Self { _tab: unsafe { ::flatbuffers::Table::new(buf, loc) } }
+  }
+}
+
+impl<'a> Invite<'a> {
+  pub const VT_CODE: ::flatbuffers::VOffsetT = 4;
+  pub const VT_CHAT_ID: ::flatbuffers::VOffsetT = 6;
+  pub const VT_CREATED_BY: ::flatbuffers::VOffsetT = 8;
+  pub const VT_CREATED_MS: ::flatbuffers::VOffsetT = 10;
+  pub const VT_EXPIRES_MS: ::flatbuffers::VOffsetT = 12;
+  pub const VT_MAX_USES: ::flatbuffers::VOffsetT = 14;
+  pub const VT_USES: ::flatbuffers::VOffsetT = 16;
+  pub const VT_REVOKED: ::flatbuffers::VOffsetT = 18;
+
+  #[inline]
+  pub unsafe fn init_from_table(table: ::flatbuffers::Table<'a>) -> Self {
+    Invite { _tab: table }
+  }
+  #[allow(unused_mut)]
+  pub fn create<'bldr: 'args, 'args: 'mut_bldr, 'mut_bldr, A: ::flatbuffers::Allocator + 'bldr>(
+    _fbb: &'mut_bldr mut ::flatbuffers::FlatBufferBuilder<'bldr, A>,
+    args: &'args InviteArgs<'args>
+  ) -> ::flatbuffers::WIPOffset<Invite<'bldr>> {
+    let mut builder = InviteBuilder::new(_fbb);
+    builder.add_expires_ms(args.expires_ms);
+    builder.add_created_ms(args.created_ms);
+    builder.add_created_by(args.created_by);
+    builder.add_chat_id(args.chat_id);
+    builder.add_uses(args.uses);
+    builder.add_max_uses(args.max_uses);
+    if let Some(x) = args.code { builder.add_code(x); }
+    builder.add_revoked(args.revoked);
+    builder.finish()
+  }
+
+
+  #[inline]
+  pub fn code(&self) -> Option<&'a str> {
+    // Safety:
+    // Created from valid Table for this object
+    // which contains a valid value in this slot
+    unsafe { self._tab.get::<::flatbuffers::ForwardsUOffset<&str>>(Invite::VT_CODE, None)}
+  }
+  #[inline]
+  pub fn chat_id(&self) -> u64 {
+    // Safety:
+    // Created from valid Table for this object
+    // which contains a valid value in this slot
+    unsafe { self._tab.get::<u64>(Invite::VT_CHAT_ID, Some(0)).unwrap()}
+  }
+  #[inline]
+  pub fn created_by(&self) -> u64 {
+    // Safety:
+    // Created from valid Table for this object
+    // which contains a valid value in this slot
+    unsafe { self._tab.get::<u64>(Invite::VT_CREATED_BY, Some(0)).unwrap()}
+  }
+  #[inline]
+  pub fn created_ms(&self) -> i64 {
+    // Safety:
+    // Created from valid Table for this object
+    // which contains a valid value in this slot
+    unsafe { self._tab.get::<i64>(Invite::VT_CREATED_MS, Some(0)).unwrap()}
+  }
+  #[inline]
+  pub fn expires_ms(&self) -> i64 {
+    // Safety:
+    // Created from valid Table for this object
+    // which contains a valid value in this slot
+    unsafe { self._tab.get::<i64>(Invite::VT_EXPIRES_MS, Some(0)).unwrap()}
+  }
+  #[inline]
+  pub fn max_uses(&self) -> u32 {
+    // Safety:
+    // Created from valid Table for this object
+    // which contains a valid value in this slot
+    unsafe { self._tab.get::<u32>(Invite::VT_MAX_USES, Some(0)).unwrap()}
+  }
+  #[inline]
+  pub fn uses(&self) -> u32 {
+    // Safety:
+    // Created from valid Table for this object
+    // which contains a valid value in this slot
+    unsafe { self._tab.get::<u32>(Invite::VT_USES, Some(0)).unwrap()}
+  }
+  #[inline]
+  pub fn revoked(&self) -> bool {
+    // Safety:
+    // Created from valid Table for this object
+    // which contains a valid value in this slot
+    unsafe { self._tab.get::<bool>(Invite::VT_REVOKED, Some(false)).unwrap()}
+  }
+}
+
+impl ::flatbuffers::Verifiable for Invite<'_> {
+  #[inline]
+  fn run_verifier(
+    v: &mut ::flatbuffers::Verifier, pos: usize
+  ) -> Result<(), ::flatbuffers::InvalidFlatbuffer> {
+    v.visit_table(pos)?
+     .visit_field::<::flatbuffers::ForwardsUOffset<&str>>("code", Self::VT_CODE, false)?
+     .visit_field::<u64>("chat_id", Self::VT_CHAT_ID, false)?
+     .visit_field::<u64>("created_by", Self::VT_CREATED_BY, false)?
+     .visit_field::<i64>("created_ms", Self::VT_CREATED_MS, false)?
+     .visit_field::<i64>("expires_ms", Self::VT_EXPIRES_MS, false)?
+     .visit_field::<u32>("max_uses", Self::VT_MAX_USES, false)?
+     .visit_field::<u32>("uses", Self::VT_USES, false)?
+     .visit_field::<bool>("revoked", Self::VT_REVOKED, false)?
+     .finish();
+    Ok(())
+  }
+}
+pub struct InviteArgs<'a> {
+    pub code: Option<::flatbuffers::WIPOffset<&'a str>>,
+    pub chat_id: u64,
+    pub created_by: u64,
+    pub created_ms: i64,
+    pub expires_ms: i64,
+    pub max_uses: u32,
+    pub uses: u32,
+    pub revoked: bool,
+}
+impl<'a> Default for InviteArgs<'a> {
+  #[inline]
+  fn default() -> Self {
+    InviteArgs {
+      code: None,
+      chat_id: 0,
+      created_by: 0,
+      created_ms: 0,
+      expires_ms: 0,
+      max_uses: 0,
+      uses: 0,
+      revoked: false,
+    }
+  }
+}
+
+pub struct InviteBuilder<'a: 'b, 'b, A: ::flatbuffers::Allocator + 'a> {
+  fbb_: &'b mut ::flatbuffers::FlatBufferBuilder<'a, A>,
+  start_: ::flatbuffers::WIPOffset<::flatbuffers::TableUnfinishedWIPOffset>,
+}
+impl<'a: 'b, 'b, A: ::flatbuffers::Allocator + 'a> InviteBuilder<'a, 'b, A> {
+  #[inline]
+  pub fn add_code(&mut self, code: ::flatbuffers::WIPOffset<&'b  str>) {
+    self.fbb_.push_slot_always::<::flatbuffers::WIPOffset<_>>(Invite::VT_CODE, code);
+  }
+  #[inline]
+  pub fn add_chat_id(&mut self, chat_id: u64) {
+    self.fbb_.push_slot::<u64>(Invite::VT_CHAT_ID, chat_id, 0);
+  }
+  #[inline]
+  pub fn add_created_by(&mut self, created_by: u64) {
+    self.fbb_.push_slot::<u64>(Invite::VT_CREATED_BY, created_by, 0);
+  }
+  #[inline]
+  pub fn add_created_ms(&mut self, created_ms: i64) {
+    self.fbb_.push_slot::<i64>(Invite::VT_CREATED_MS, created_ms, 0);
+  }
+  #[inline]
+  pub fn add_expires_ms(&mut self, expires_ms: i64) {
+    self.fbb_.push_slot::<i64>(Invite::VT_EXPIRES_MS, expires_ms, 0);
+  }
+  #[inline]
+  pub fn add_max_uses(&mut self, max_uses: u32) {
+    self.fbb_.push_slot::<u32>(Invite::VT_MAX_USES, max_uses, 0);
+  }
+  #[inline]
+  pub fn add_uses(&mut self, uses: u32) {
+    self.fbb_.push_slot::<u32>(Invite::VT_USES, uses, 0);
+  }
+  #[inline]
+  pub fn add_revoked(&mut self, revoked: bool) {
+    self.fbb_.push_slot::<bool>(Invite::VT_REVOKED, revoked, false);
+  }
+  #[inline]
+  pub fn new(_fbb: &'b mut ::flatbuffers::FlatBufferBuilder<'a, A>) -> InviteBuilder<'a, 'b, A> {
+    let start = _fbb.start_table();
+    InviteBuilder {
+      fbb_: _fbb,
+      start_: start,
+    }
+  }
+  #[inline]
+  pub fn finish(self) -> ::flatbuffers::WIPOffset<Invite<'a>> {
+    let o = self.fbb_.end_table(self.start_);
+    ::flatbuffers::WIPOffset::new(o.value())
+  }
+}
+
+impl ::core::fmt::Debug for Invite<'_> {
+  fn fmt(&self, f: &mut ::core::fmt::Formatter<'_>) -> ::core::fmt::Result {
+    let mut ds = f.debug_struct("Invite");
+      ds.field("code", &self.code());
+      ds.field("chat_id", &self.chat_id());
+      ds.field("created_by", &self.created_by());
+      ds.field("created_ms", &self.created_ms());
+      ds.field("expires_ms", &self.expires_ms());
+      ds.field("max_uses", &self.max_uses());
+      ds.field("uses", &self.uses());
+      ds.field("revoked", &self.revoked());
+      ds.finish()
+  }
+}
+pub enum ListInvitesOffset {}
+#[derive(Copy, Clone, PartialEq)]
+
+pub struct ListInvites<'a> {
+  pub _tab: ::flatbuffers::Table<'a>,
+}
+
+impl<'a> ::flatbuffers::Follow<'a> for ListInvites<'a> {
+  type Inner = ListInvites<'a>;
+  #[inline]
+  unsafe fn follow(buf: &'a [u8], loc: usize) -> Self::Inner {
+    Self { _tab: unsafe { ::flatbuffers::Table::new(buf, loc) } }
+  }
+}
+
+impl<'a> ListInvites<'a> {
+  pub const VT_CHAT_ID: ::flatbuffers::VOffsetT = 4;
+
+  #[inline]
+  pub unsafe fn init_from_table(table: ::flatbuffers::Table<'a>) -> Self {
+    ListInvites { _tab: table }
+  }
+  #[allow(unused_mut)]
+  pub fn create<'bldr: 'args, 'args: 'mut_bldr, 'mut_bldr, A: ::flatbuffers::Allocator + 'bldr>(
+    _fbb: &'mut_bldr mut ::flatbuffers::FlatBufferBuilder<'bldr, A>,
+    args: &'args ListInvitesArgs
+  ) -> ::flatbuffers::WIPOffset<ListInvites<'bldr>> {
+    let mut builder = ListInvitesBuilder::new(_fbb);
+    builder.add_chat_id(args.chat_id);
+    builder.finish()
+  }
+
+
+  #[inline]
+  pub fn chat_id(&self) -> u64 {
+    // Safety:
+    // Created from valid Table for this object
+    // which contains a valid value in this slot
+    unsafe { self._tab.get::<u64>(ListInvites::VT_CHAT_ID, Some(0)).unwrap()}
+  }
+}
+
+impl ::flatbuffers::Verifiable for ListInvites<'_> {
+  #[inline]
+  fn run_verifier(
+    v: &mut ::flatbuffers::Verifier, pos: usize
+  ) -> Result<(), ::flatbuffers::InvalidFlatbuffer> {
+    v.visit_table(pos)?
+     .visit_field::<u64>("chat_id", Self::VT_CHAT_ID, false)?
+     .finish();
+    Ok(())
+  }
+}
+pub struct ListInvitesArgs {
+    pub chat_id: u64,
+}
+impl<'a> Default for ListInvitesArgs {
+  #[inline]
+  fn default() -> Self {
+    ListInvitesArgs {
+      chat_id: 0,
+    }
+  }
+}
+
+pub struct ListInvitesBuilder<'a: 'b, 'b, A: ::flatbuffers::Allocator + 'a> {
+  fbb_: &'b mut ::flatbuffers::FlatBufferBuilder<'a, A>,
+  start_: ::flatbuffers::WIPOffset<::flatbuffers::TableUnfinishedWIPOffset>,
+}
+impl<'a: 'b, 'b, A: ::flatbuffers::Allocator + 'a> ListInvitesBuilder<'a, 'b, A> {
+  #[inline]
+  pub fn add_chat_id(&mut self, chat_id: u64) {
+    self.fbb_.push_slot::<u64>(ListInvites::VT_CHAT_ID, chat_id, 0);
+  }
+  #[inline]
+  pub fn new(_fbb: &'b mut ::flatbuffers::FlatBufferBuilder<'a, A>) -> ListInvitesBuilder<'a, 'b, A> {
+    let start = _fbb.start_table();
+    ListInvitesBuilder {
+      fbb_: _fbb,
+      start_: start,
+    }
+  }
+  #[inline]
+  pub fn finish(self) -> ::flatbuffers::WIPOffset<ListInvites<'a>> {
+    let o = self.fbb_.end_table(self.start_);
+    ::flatbuffers::WIPOffset::new(o.value())
+  }
+}
+
+impl ::core::fmt::Debug for ListInvites<'_> {
+  fn fmt(&self, f: &mut ::core::fmt::Formatter<'_>) -> ::core::fmt::Result {
+    let mut ds = f.debug_struct("ListInvites");
+      ds.field("chat_id", &self.chat_id());
+      ds.finish()
+  }
+}
+pub enum InviteListOffset {}
+#[derive(Copy, Clone, PartialEq)]
+
+pub struct InviteList<'a> {
+  pub _tab: ::flatbuffers::Table<'a>,
+}
+
+impl<'a> ::flatbuffers::Follow<'a> for InviteList<'a> {
+  type Inner = InviteList<'a>;
+  #[inline]
+  unsafe fn follow(buf: &'a [u8], loc: usize) -> Self::Inner {
+    Self { _tab: unsafe { ::flatbuffers::Table::new(buf, loc) } }
+  }
+}
+
+impl<'a> InviteList<'a> {
+  pub const VT_CHAT_ID: ::flatbuffers::VOffsetT = 4;
+  pub const VT_INVITES: ::flatbuffers::VOffsetT = 6;
+
+  #[inline]
+  pub unsafe fn init_from_table(table: ::flatbuffers::Table<'a>) -> Self {
+    InviteList { _tab: table }
+  }
+  #[allow(unused_mut)]
+  pub fn create<'bldr: 'args, 'args: 'mut_bldr, 'mut_bldr, A: ::flatbuffers::Allocator + 'bldr>(
+    _fbb: &'mut_bldr mut ::flatbuffers::FlatBufferBuilder<'bldr, A>,
+    args: &'args InviteListArgs<'args>
+  ) -> ::flatbuffers::WIPOffset<InviteList<'bldr>> {
+    let mut builder = InviteListBuilder::new(_fbb);
+    builder.add_chat_id(args.chat_id);
+    if let Some(x) = args.invites { builder.add_invites(x); }
+    builder.finish()
+  }
+
+
+  #[inline]
+  pub fn chat_id(&self) -> u64 {
+    // Safety:
+    // Created from valid Table for this object
+    // which contains a valid value in this slot
+    unsafe { self._tab.get::<u64>(InviteList::VT_CHAT_ID, Some(0)).unwrap()}
+  }
+  #[inline]
+  pub fn invites(&self) -> Option<::flatbuffers::Vector<'a, ::flatbuffers::ForwardsUOffset<Invite<'a>>>> {
+    // Safety:
+    // Created from valid Table for this object
+    // which contains a valid value in this slot
+    unsafe { self._tab.get::<::flatbuffers::ForwardsUOffset<::flatbuffers::Vector<'a, ::flatbuffers::ForwardsUOffset<Invite>>>>(InviteList::VT_INVITES, None)}
+  }
+}
+
+impl ::flatbuffers::Verifiable for InviteList<'_> {
+  #[inline]
+  fn run_verifier(
+    v: &mut ::flatbuffers::Verifier, pos: usize
+  ) -> Result<(), ::flatbuffers::InvalidFlatbuffer> {
+    v.visit_table(pos)?
+     .visit_field::<u64>("chat_id", Self::VT_CHAT_ID, false)?
+     .visit_field::<::flatbuffers::ForwardsUOffset<::flatbuffers::Vector<'_, ::flatbuffers::ForwardsUOffset<Invite>>>>("invites", Self::VT_INVITES, false)?
+     .finish();
+    Ok(())
+  }
+}
+pub struct InviteListArgs<'a> {
+    pub chat_id: u64,
+    pub invites: Option<::flatbuffers::WIPOffset<::flatbuffers::Vector<'a, ::flatbuffers::ForwardsUOffset<Invite<'a>>>>>,
+}
+impl<'a> Default for InviteListArgs<'a> {
+  #[inline]
+  fn default() -> Self {
+    InviteListArgs {
+      chat_id: 0,
+      invites: None,
+    }
+  }
+}
+
+pub struct InviteListBuilder<'a: 'b, 'b, A: ::flatbuffers::Allocator + 'a> {
+  fbb_: &'b mut ::flatbuffers::FlatBufferBuilder<'a, A>,
+  start_: ::flatbuffers::WIPOffset<::flatbuffers::TableUnfinishedWIPOffset>,
+}
+impl<'a: 'b, 'b, A: ::flatbuffers::Allocator + 'a> InviteListBuilder<'a, 'b, A> {
+  #[inline]
+  pub fn add_chat_id(&mut self, chat_id: u64) {
+    self.fbb_.push_slot::<u64>(InviteList::VT_CHAT_ID, chat_id, 0);
+  }
+  #[inline]
+  pub fn add_invites(&mut self, invites: ::flatbuffers::WIPOffset<::flatbuffers::Vector<'b , ::flatbuffers::ForwardsUOffset<Invite<'b >>>>) {
+    self.fbb_.push_slot_always::<::flatbuffers::WIPOffset<_>>(InviteList::VT_INVITES, invites);
+  }
+  #[inline]
+  pub fn new(_fbb: &'b mut ::flatbuffers::FlatBufferBuilder<'a, A>) -> InviteListBuilder<'a, 'b, A> {
+    let start = _fbb.start_table();
+    InviteListBuilder {
+      fbb_: _fbb,
+      start_: start,
+    }
+  }
+  #[inline]
+  pub fn finish(self) -> ::flatbuffers::WIPOffset<InviteList<'a>> {
+    let o = self.fbb_.end_table(self.start_);
+    ::flatbuffers::WIPOffset::new(o.value())
+  }
+}
+
+impl ::core::fmt::Debug for InviteList<'_> {
+  fn fmt(&self, f: &mut ::core::fmt::Formatter<'_>) -> ::core::fmt::Result {
+    let mut ds = f.debug_struct("InviteList");
+      ds.field("chat_id", &self.chat_id());
+      ds.field("invites", &self.invites());
+      ds.finish()
+  }
+}
+pub enum RevokeInviteOffset {}
+#[derive(Copy, Clone, PartialEq)]
+
+pub struct RevokeInvite<'a> {
+  pub _tab: ::flatbuffers::Table<'a>,
+}
+
+impl<'a> ::flatbuffers::Follow<'a> for RevokeInvite<'a> {
+  type Inner = RevokeInvite<'a>;
+  #[inline]
+  unsafe fn follow(buf: &'a [u8], loc: usize) -> Self::Inner {
+    Self { _tab: unsafe { ::flatbuffers::Table::new(buf, loc) } }
+  }
+}
+
+impl<'a> RevokeInvite<'a> {
+  pub const VT_CHAT_ID: ::flatbuffers::VOffsetT = 4;
+  pub const VT_CODE: ::flatbuffers::VOffsetT = 6;
+
+  #[inline]
+  pub unsafe fn init_from_table(table: ::flatbuffers::Table<'a>) -> Self {
+    RevokeInvite { _tab: table }
+  }
+  #[allow(unused_mut)]
+  pub fn create<'bldr: 'args, 'args: 'mut_bldr, 'mut_bldr, A: ::flatbuffers::Allocator + 'bldr>(
+    _fbb: &'mut_bldr mut ::flatbuffers::FlatBufferBuilder<'bldr, A>,
+    args: &'args RevokeInviteArgs<'args>
+  ) -> ::flatbuffers::WIPOffset<RevokeInvite<'bldr>> {
+    let mut builder = RevokeInviteBuilder::new(_fbb);
+    builder.add_chat_id(args.chat_id);
+    if let Some(x) = args.code { builder.add_code(x); }
+    builder.finish()
+  }
+
+
+  #[inline]
+  pub fn chat_id(&self) -> u64 {
+    // Safety:
+    // Created from valid Table for this object
+    // which contains a valid value in this slot
+    unsafe { self._tab.get::<u64>(RevokeInvite::VT_CHAT_ID, Some(0)).unwrap()}
+  }
+  #[inline]
+  pub fn code(&self) -> Option<&'a str> {
+    // Safety:
+    // Created from valid Table for this object
+    // which contains a valid value in this slot
+    unsafe { self._tab.get::<::flatbuffers::ForwardsUOffset<&str>>(RevokeInvite::VT_CODE, None)}
+  }
+}
+
+impl ::flatbuffers::Verifiable for RevokeInvite<'_> {
+  #[inline]
+  fn run_verifier(
+    v: &mut ::flatbuffers::Verifier, pos: usize
+  ) -> Result<(), ::flatbuffers::InvalidFlatbuffer> {
+    v.visit_table(pos)?
+     .visit_field::<u64>("chat_id", Self::VT_CHAT_ID, false)?
+     .visit_field::<::flatbuffers::ForwardsUOffset<&str>>("code", Self::VT_CODE, false)?
+     .finish();
+    Ok(())
+  }
+}
+pub struct RevokeInviteArgs<'a> {
+    pub chat_id: u64,
+    pub code: Option<::flatbuffers::WIPOffset<&'a str>>,
+}
+impl<'a> Default for RevokeInviteArgs<'a> {
+  #[inline]
+  fn default() -> Self {
+    RevokeInviteArgs {
+      chat_id: 0,
+      code: None,
+    }
+  }
+}
+
+pub struct RevokeInviteBuilder<'a: 'b, 'b, A: ::flatbuffers::Allocator + 'a> {
+  fbb_: &'b mut ::flatbuffers::FlatBufferBuilder<'a, A>,
+  start_: ::flatbuffers::WIPOffset<::flatbuffers::TableUnfinishedWIPOffset>,
+}
+impl<'a: 'b, 'b, A: ::flatbuffers::Allocator + 'a> RevokeInviteBuilder<'a, 'b, A> {
+  #[inline]
+  pub fn add_chat_id(&mut self, chat_id: u64) {
+    self.fbb_.push_slot::<u64>(RevokeInvite::VT_CHAT_ID, chat_id, 0);
+  }
+  #[inline]
+  pub fn add_code(&mut self, code: ::flatbuffers::WIPOffset<&'b  str>) {
+    self.fbb_.push_slot_always::<::flatbuffers::WIPOffset<_>>(RevokeInvite::VT_CODE, code);
+  }
+  #[inline]
+  pub fn new(_fbb: &'b mut ::flatbuffers::FlatBufferBuilder<'a, A>) -> RevokeInviteBuilder<'a, 'b, A> {
+    let start = _fbb.start_table();
+    RevokeInviteBuilder {
+      fbb_: _fbb,
+      start_: start,
+    }
+  }
+  #[inline]
+  pub fn finish(self) -> ::flatbuffers::WIPOffset<RevokeInvite<'a>> {
+    let o = self.fbb_.end_table(self.start_);
+    ::flatbuffers::WIPOffset::new(o.value())
+  }
+}
+
+impl ::core::fmt::Debug for RevokeInvite<'_> {
+  fn fmt(&self, f: &mut ::core::fmt::Formatter<'_>) -> ::core::fmt::Result {
+    let mut ds = f.debug_struct("RevokeInvite");
+      ds.field("chat_id", &self.chat_id());
+      ds.field("code", &self.code());
+      ds.finish()
+  }
+}
+pub enum PreviewChatOffset {}
+#[derive(Copy, Clone, PartialEq)]
+
+pub struct PreviewChat<'a> {
+  pub _tab: ::flatbuffers::Table<'a>,
+}
+
+impl<'a> ::flatbuffers::Follow<'a> for PreviewChat<'a> {
+  type Inner = PreviewChat<'a>;
+  #[inline]
+  unsafe fn follow(buf: &'a [u8], loc: usize) -> Self::Inner {
+    Self { _tab: unsafe { ::flatbuffers::Table::new(buf, loc) } }
+  }
+}
+
+impl<'a> PreviewChat<'a> {
+  pub const VT_INVITE_CODE: ::flatbuffers::VOffsetT = 4;
+  pub const VT_HANDLE: ::flatbuffers::VOffsetT = 6;
+
+  #[inline]
+  pub unsafe fn init_from_table(table: ::flatbuffers::Table<'a>) -> Self {
+    PreviewChat { _tab: table }
+  }
+  #[allow(unused_mut)]
+  pub fn create<'bldr: 'args, 'args: 'mut_bldr, 'mut_bldr, A: ::flatbuffers::Allocator + 'bldr>(
+    _fbb: &'mut_bldr mut ::flatbuffers::FlatBufferBuilder<'bldr, A>,
+    args: &'args PreviewChatArgs<'args>
+  ) -> ::flatbuffers::WIPOffset<PreviewChat<'bldr>> {
+    let mut builder = PreviewChatBuilder::new(_fbb);
+    if let Some(x) = args.handle { builder.add_handle(x); }
+    if let Some(x) = args.invite_code { builder.add_invite_code(x); }
+    builder.finish()
+  }
+
+
+  #[inline]
+  pub fn invite_code(&self) -> Option<&'a str> {
+    // Safety:
+    // Created from valid Table for this object
+    // which contains a valid value in this slot
+    unsafe { self._tab.get::<::flatbuffers::ForwardsUOffset<&str>>(PreviewChat::VT_INVITE_CODE, None)}
+  }
+  #[inline]
+  pub fn handle(&self) -> Option<&'a str> {
+    // Safety:
+    // Created from valid Table for this object
+    // which contains a valid value in this slot
+    unsafe { self._tab.get::<::flatbuffers::ForwardsUOffset<&str>>(PreviewChat::VT_HANDLE, None)}
+  }
+}
+
+impl ::flatbuffers::Verifiable for PreviewChat<'_> {
+  #[inline]
+  fn run_verifier(
+    v: &mut ::flatbuffers::Verifier, pos: usize
+  ) -> Result<(), ::flatbuffers::InvalidFlatbuffer> {
+    v.visit_table(pos)?
+     .visit_field::<::flatbuffers::ForwardsUOffset<&str>>("invite_code", Self::VT_INVITE_CODE, false)?
+     .visit_field::<::flatbuffers::ForwardsUOffset<&str>>("handle", Self::VT_HANDLE, false)?
+     .finish();
+    Ok(())
+  }
+}
+pub struct PreviewChatArgs<'a> {
+    pub invite_code: Option<::flatbuffers::WIPOffset<&'a str>>,
+    pub handle: Option<::flatbuffers::WIPOffset<&'a str>>,
+}
+impl<'a> Default for PreviewChatArgs<'a> {
+  #[inline]
+  fn default() -> Self {
+    PreviewChatArgs {
+      invite_code: None,
+      handle: None,
+    }
+  }
+}
+
+pub struct PreviewChatBuilder<'a: 'b, 'b, A: ::flatbuffers::Allocator + 'a> {
+  fbb_: &'b mut ::flatbuffers::FlatBufferBuilder<'a, A>,
+  start_: ::flatbuffers::WIPOffset<::flatbuffers::TableUnfinishedWIPOffset>,
+}
+impl<'a: 'b, 'b, A: ::flatbuffers::Allocator + 'a> PreviewChatBuilder<'a, 'b, A> {
+  #[inline]
+  pub fn add_invite_code(&mut self, invite_code: ::flatbuffers::WIPOffset<&'b  str>) {
+    self.fbb_.push_slot_always::<::flatbuffers::WIPOffset<_>>(PreviewChat::VT_INVITE_CODE, invite_code);
+  }
+  #[inline]
+  pub fn add_handle(&mut self, handle: ::flatbuffers::WIPOffset<&'b  str>) {
+    self.fbb_.push_slot_always::<::flatbuffers::WIPOffset<_>>(PreviewChat::VT_HANDLE, handle);
+  }
+  #[inline]
+  pub fn new(_fbb: &'b mut ::flatbuffers::FlatBufferBuilder<'a, A>) -> PreviewChatBuilder<'a, 'b, A> {
+    let start = _fbb.start_table();
+    PreviewChatBuilder {
+      fbb_: _fbb,
+      start_: start,
+    }
+  }
+  #[inline]
+  pub fn finish(self) -> ::flatbuffers::WIPOffset<PreviewChat<'a>> {
+    let o = self.fbb_.end_table(self.start_);
+    ::flatbuffers::WIPOffset::new(o.value())
+  }
+}
+
+impl ::core::fmt::Debug for PreviewChat<'_> {
+  fn fmt(&self, f: &mut ::core::fmt::Formatter<'_>) -> ::core::fmt::Result {
+    let mut ds = f.debug_struct("PreviewChat");
+      ds.field("invite_code", &self.invite_code());
+      ds.field("handle", &self.handle());
+      ds.finish()
+  }
+}
+pub enum ChatPreviewOffset {}
+#[derive(Copy, Clone, PartialEq)]
+
+pub struct ChatPreview<'a> {
+  pub _tab: ::flatbuffers::Table<'a>,
+}
+
+impl<'a> ::flatbuffers::Follow<'a> for ChatPreview<'a> {
+  type Inner = ChatPreview<'a>;
+  #[inline]
+  unsafe fn follow(buf: &'a [u8], loc: usize) -> Self::Inner {
+    Self { _tab: unsafe { ::flatbuffers::Table::new(buf, loc) } }
+  }
+}
+
+impl<'a> ChatPreview<'a> {
+  pub const VT_CHAT_ID: ::flatbuffers::VOffsetT = 4;
+  pub const VT_KIND: ::flatbuffers::VOffsetT = 6;
+  pub const VT_TITLE: ::flatbuffers::VOffsetT = 8;
+  pub const VT_DESCRIPTION: ::flatbuffers::VOffsetT = 10;
+  pub const VT_AVATAR_REF: ::flatbuffers::VOffsetT = 12;
+  pub const VT_HANDLE: ::flatbuffers::VOffsetT = 14;
+  pub const VT_MEMBER_COUNT: ::flatbuffers::VOffsetT = 16;
+  pub const VT_APPROVE_JOINS: ::flatbuffers::VOffsetT = 18;
+  pub const VT_IS_MEMBER: ::flatbuffers::VOffsetT = 20;
+
+  #[inline]
+  pub unsafe fn init_from_table(table: ::flatbuffers::Table<'a>) -> Self {
+    ChatPreview { _tab: table }
+  }
+  #[allow(unused_mut)]
+  pub fn create<'bldr: 'args, 'args: 'mut_bldr, 'mut_bldr, A: ::flatbuffers::Allocator + 'bldr>(
+    _fbb: &'mut_bldr mut ::flatbuffers::FlatBufferBuilder<'bldr, A>,
+    args: &'args ChatPreviewArgs<'args>
+  ) -> ::flatbuffers::WIPOffset<ChatPreview<'bldr>> {
+    let mut builder = ChatPreviewBuilder::new(_fbb);
+    builder.add_chat_id(args.chat_id);
+    builder.add_member_count(args.member_count);
+    if let Some(x) = args.handle { builder.add_handle(x); }
+    if let Some(x) = args.avatar_ref { builder.add_avatar_ref(x); }
+    if let Some(x) = args.description { builder.add_description(x); }
+    if let Some(x) = args.title { builder.add_title(x); }
+    builder.add_is_member(args.is_member);
+    builder.add_approve_joins(args.approve_joins);
+    builder.add_kind(args.kind);
+    builder.finish()
+  }
+
+
+  #[inline]
+  pub fn chat_id(&self) -> u64 {
+    // Safety:
+    // Created from valid Table for this object
+    // which contains a valid value in this slot
+    unsafe { self._tab.get::<u64>(ChatPreview::VT_CHAT_ID, Some(0)).unwrap()}
+  }
+  #[inline]
+  pub fn kind(&self) -> ChatKind {
+    // Safety:
+    // Created from valid Table for this object
+    // which contains a valid value in this slot
+    unsafe { self._tab.get::<ChatKind>(ChatPreview::VT_KIND, Some(ChatKind::Direct)).unwrap()}
+  }
+  #[inline]
+  pub fn title(&self) -> Option<&'a str> {
+    // Safety:
+    // Created from valid Table for this object
+    // which contains a valid value in this slot
+    unsafe { self._tab.get::<::flatbuffers::ForwardsUOffset<&str>>(ChatPreview::VT_TITLE, None)}
+  }
+  #[inline]
+  pub fn description(&self) -> Option<&'a str> {
+    // Safety:
+    // Created from valid Table for this object
+    // which contains a valid value in this slot
+    unsafe { self._tab.get::<::flatbuffers::ForwardsUOffset<&str>>(ChatPreview::VT_DESCRIPTION, None)}
+  }
+  #[inline]
+  pub fn avatar_ref(&self) -> Option<&'a str> {
+    // Safety:
+    // Created from valid Table for this object
+    // which contains a valid value in this slot
+    unsafe { self._tab.get::<::flatbuffers::ForwardsUOffset<&str>>(ChatPreview::VT_AVATAR_REF, None)}
+  }
+  #[inline]
+  pub fn handle(&self) -> Option<&'a str> {
+    // Safety:
+    // Created from valid Table for this object
+    // which contains a valid value in this slot
+    unsafe { self._tab.get::<::flatbuffers::ForwardsUOffset<&str>>(ChatPreview::VT_HANDLE, None)}
+  }
+  #[inline]
+  pub fn member_count(&self) -> u32 {
+    // Safety:
+    // Created from valid Table for this object
+    // which contains a valid value in this slot
+    unsafe { self._tab.get::<u32>(ChatPreview::VT_MEMBER_COUNT, Some(0)).unwrap()}
+  }
+  #[inline]
+  pub fn approve_joins(&self) -> bool {
+    // Safety:
+    // Created from valid Table for this object
+    // which contains a valid value in this slot
+    unsafe { self._tab.get::<bool>(ChatPreview::VT_APPROVE_JOINS, Some(false)).unwrap()}
+  }
+  #[inline]
+  pub fn is_member(&self) -> bool {
+    // Safety:
+    // Created from valid Table for this object
+    // which contains a valid value in this slot
+    unsafe { self._tab.get::<bool>(ChatPreview::VT_IS_MEMBER, Some(false)).unwrap()}
+  }
+}
+
+impl ::flatbuffers::Verifiable for ChatPreview<'_> {
+  #[inline]
+  fn run_verifier(
+    v: &mut ::flatbuffers::Verifier, pos: usize
+  ) -> Result<(), ::flatbuffers::InvalidFlatbuffer> {
+    v.visit_table(pos)?
+     .visit_field::<u64>("chat_id", Self::VT_CHAT_ID, false)?
+     .visit_field::<ChatKind>("kind", Self::VT_KIND, false)?
+     .visit_field::<::flatbuffers::ForwardsUOffset<&str>>("title", Self::VT_TITLE, false)?
+     .visit_field::<::flatbuffers::ForwardsUOffset<&str>>("description", Self::VT_DESCRIPTION, false)?
+     .visit_field::<::flatbuffers::ForwardsUOffset<&str>>("avatar_ref", Self::VT_AVATAR_REF, false)?
+     .visit_field::<::flatbuffers::ForwardsUOffset<&str>>("handle", Self::VT_HANDLE, false)?
+     .visit_field::<u32>("member_count", Self::VT_MEMBER_COUNT, false)?
+     .visit_field::<bool>("approve_joins", Self::VT_APPROVE_JOINS, false)?
+     .visit_field::<bool>("is_member", Self::VT_IS_MEMBER, false)?
+     .finish();
+    Ok(())
+  }
+}
+pub struct ChatPreviewArgs<'a> {
+    pub chat_id: u64,
+    pub kind: ChatKind,
+    pub title: Option<::flatbuffers::WIPOffset<&'a str>>,
+    pub description: Option<::flatbuffers::WIPOffset<&'a str>>,
+    pub avatar_ref: Option<::flatbuffers::WIPOffset<&'a str>>,
+    pub handle: Option<::flatbuffers::WIPOffset<&'a str>>,
+    pub member_count: u32,
+    pub approve_joins: bool,
+    pub is_member: bool,
+}
+impl<'a> Default for ChatPreviewArgs<'a> {
+  #[inline]
+  fn default() -> Self {
+    ChatPreviewArgs {
+      chat_id: 0,
+      kind: ChatKind::Direct,
+      title: None,
+      description: None,
+      avatar_ref: None,
+      handle: None,
+      member_count: 0,
+      approve_joins: false,
+      is_member: false,
+    }
+  }
+}
+
+pub struct ChatPreviewBuilder<'a: 'b, 'b, A: ::flatbuffers::Allocator + 'a> {
+  fbb_: &'b mut ::flatbuffers::FlatBufferBuilder<'a, A>,
+  start_: ::flatbuffers::WIPOffset<::flatbuffers::TableUnfinishedWIPOffset>,
+}
+impl<'a: 'b, 'b, A: ::flatbuffers::Allocator + 'a> ChatPreviewBuilder<'a, 'b, A> {
+  #[inline]
+  pub fn add_chat_id(&mut self, chat_id: u64) {
+    self.fbb_.push_slot::<u64>(ChatPreview::VT_CHAT_ID, chat_id, 0);
+  }
+  #[inline]
+  pub fn add_kind(&mut self, kind: ChatKind) {
+    self.fbb_.push_slot::<ChatKind>(ChatPreview::VT_KIND, kind, ChatKind::Direct);
+  }
+  #[inline]
+  pub fn add_title(&mut self, title: ::flatbuffers::WIPOffset<&'b  str>) {
+    self.fbb_.push_slot_always::<::flatbuffers::WIPOffset<_>>(ChatPreview::VT_TITLE, title);
+  }
+  #[inline]
+  pub fn add_description(&mut self, description: ::flatbuffers::WIPOffset<&'b  str>) {
+    self.fbb_.push_slot_always::<::flatbuffers::WIPOffset<_>>(ChatPreview::VT_DESCRIPTION, description);
+  }
+  #[inline]
+  pub fn add_avatar_ref(&mut self, avatar_ref: ::flatbuffers::WIPOffset<&'b  str>) {
+    self.fbb_.push_slot_always::<::flatbuffers::WIPOffset<_>>(ChatPreview::VT_AVATAR_REF, avatar_ref);
+  }
+  #[inline]
+  pub fn add_handle(&mut self, handle: ::flatbuffers::WIPOffset<&'b  str>) {
+    self.fbb_.push_slot_always::<::flatbuffers::WIPOffset<_>>(ChatPreview::VT_HANDLE, handle);
+  }
+  #[inline]
+  pub fn add_member_count(&mut self, member_count: u32) {
+    self.fbb_.push_slot::<u32>(ChatPreview::VT_MEMBER_COUNT, member_count, 0);
+  }
+  #[inline]
+  pub fn add_approve_joins(&mut self, approve_joins: bool) {
+    self.fbb_.push_slot::<bool>(ChatPreview::VT_APPROVE_JOINS, approve_joins, false);
+  }
+  #[inline]
+  pub fn add_is_member(&mut self, is_member: bool) {
+    self.fbb_.push_slot::<bool>(ChatPreview::VT_IS_MEMBER, is_member, false);
+  }
+  #[inline]
+  pub fn new(_fbb: &'b mut ::flatbuffers::FlatBufferBuilder<'a, A>) -> ChatPreviewBuilder<'a, 'b, A> {
+    let start = _fbb.start_table();
+    ChatPreviewBuilder {
+      fbb_: _fbb,
+      start_: start,
+    }
+  }
+  #[inline]
+  pub fn finish(self) -> ::flatbuffers::WIPOffset<ChatPreview<'a>> {
+    let o = self.fbb_.end_table(self.start_);
+    ::flatbuffers::WIPOffset::new(o.value())
+  }
+}
+
+impl ::core::fmt::Debug for ChatPreview<'_> {
+  fn fmt(&self, f: &mut ::core::fmt::Formatter<'_>) -> ::core::fmt::Result {
+    let mut ds = f.debug_struct("ChatPreview");
+      ds.field("chat_id", &self.chat_id());
+      ds.field("kind", &self.kind());
+      ds.field("title", &self.title());
+      ds.field("description", &self.description());
+      ds.field("avatar_ref", &self.avatar_ref());
+      ds.field("handle", &self.handle());
+      ds.field("member_count", &self.member_count());
+      ds.field("approve_joins", &self.approve_joins());
+      ds.field("is_member", &self.is_member());
+      ds.finish()
+  }
+}
+pub enum JoinChatOffset {}
+#[derive(Copy, Clone, PartialEq)]
+
+pub struct JoinChat<'a> {
+  pub _tab: ::flatbuffers::Table<'a>,
+}
+
+impl<'a> ::flatbuffers::Follow<'a> for JoinChat<'a> {
+  type Inner = JoinChat<'a>;
+  #[inline]
+  unsafe fn follow(buf: &'a [u8], loc: usize) -> Self::Inner {
+    Self { _tab: unsafe { ::flatbuffers::Table::new(buf, loc) } }
+  }
+}
+
+impl<'a> JoinChat<'a> {
+  pub const VT_INVITE_CODE: ::flatbuffers::VOffsetT = 4;
+  pub const VT_HANDLE: ::flatbuffers::VOffsetT = 6;
+
+  #[inline]
+  pub unsafe fn init_from_table(table: ::flatbuffers::Table<'a>) -> Self {
+    JoinChat { _tab: table }
+  }
+  #[allow(unused_mut)]
+  pub fn create<'bldr: 'args, 'args: 'mut_bldr, 'mut_bldr, A: ::flatbuffers::Allocator + 'bldr>(
+    _fbb: &'mut_bldr mut ::flatbuffers::FlatBufferBuilder<'bldr, A>,
+    args: &'args JoinChatArgs<'args>
+  ) -> ::flatbuffers::WIPOffset<JoinChat<'bldr>> {
+    let mut builder = JoinChatBuilder::new(_fbb);
+    if let Some(x) = args.handle { builder.add_handle(x); }
+    if let Some(x) = args.invite_code { builder.add_invite_code(x); }
+    builder.finish()
+  }
+
+
+  #[inline]
+  pub fn invite_code(&self) -> Option<&'a str> {
+    // Safety:
+    // Created from valid Table for this object
+    // which contains a valid value in this slot
+    unsafe { self._tab.get::<::flatbuffers::ForwardsUOffset<&str>>(JoinChat::VT_INVITE_CODE, None)}
+  }
+  #[inline]
+  pub fn handle(&self) -> Option<&'a str> {
+    // Safety:
+    // Created from valid Table for this object
+    // which contains a valid value in this slot
+    unsafe { self._tab.get::<::flatbuffers::ForwardsUOffset<&str>>(JoinChat::VT_HANDLE, None)}
+  }
+}
+
+impl ::flatbuffers::Verifiable for JoinChat<'_> {
+  #[inline]
+  fn run_verifier(
+    v: &mut ::flatbuffers::Verifier, pos: usize
+  ) -> Result<(), ::flatbuffers::InvalidFlatbuffer> {
+    v.visit_table(pos)?
+     .visit_field::<::flatbuffers::ForwardsUOffset<&str>>("invite_code", Self::VT_INVITE_CODE, false)?
+     .visit_field::<::flatbuffers::ForwardsUOffset<&str>>("handle", Self::VT_HANDLE, false)?
+     .finish();
+    Ok(())
+  }
+}
+pub struct JoinChatArgs<'a> {
+    pub invite_code: Option<::flatbuffers::WIPOffset<&'a str>>,
+    pub handle: Option<::flatbuffers::WIPOffset<&'a str>>,
+}
+impl<'a> Default for JoinChatArgs<'a> {
+  #[inline]
+  fn default() -> Self {
+    JoinChatArgs {
+      invite_code: None,
+      handle: None,
+    }
+  }
+}
+
+pub struct JoinChatBuilder<'a: 'b, 'b, A: ::flatbuffers::Allocator + 'a> {
+  fbb_: &'b mut ::flatbuffers::FlatBufferBuilder<'a, A>,
+  start_: ::flatbuffers::WIPOffset<::flatbuffers::TableUnfinishedWIPOffset>,
+}
+impl<'a: 'b, 'b, A: ::flatbuffers::Allocator + 'a> JoinChatBuilder<'a, 'b, A> {
+  #[inline]
+  pub fn add_invite_code(&mut self, invite_code: ::flatbuffers::WIPOffset<&'b  str>) {
+    self.fbb_.push_slot_always::<::flatbuffers::WIPOffset<_>>(JoinChat::VT_INVITE_CODE, invite_code);
+  }
+  #[inline]
+  pub fn add_handle(&mut self, handle: ::flatbuffers::WIPOffset<&'b  str>) {
+    self.fbb_.push_slot_always::<::flatbuffers::WIPOffset<_>>(JoinChat::VT_HANDLE, handle);
+  }
+  #[inline]
+  pub fn new(_fbb: &'b mut ::flatbuffers::FlatBufferBuilder<'a, A>) -> JoinChatBuilder<'a, 'b, A> {
+    let start = _fbb.start_table();
+    JoinChatBuilder {
+      fbb_: _fbb,
+      start_: start,
+    }
+  }
+  #[inline]
+  pub fn finish(self) -> ::flatbuffers::WIPOffset<JoinChat<'a>> {
+    let o = self.fbb_.end_table(self.start_);
+    ::flatbuffers::WIPOffset::new(o.value())
+  }
+}
+
+impl ::core::fmt::Debug for JoinChat<'_> {
+  fn fmt(&self, f: &mut ::core::fmt::Formatter<'_>) -> ::core::fmt::Result {
+    let mut ds = f.debug_struct("JoinChat");
+      ds.field("invite_code", &self.invite_code());
+      ds.field("handle", &self.handle());
+      ds.finish()
+  }
+}
+pub enum JoinPendingOffset {}
+#[derive(Copy, Clone, PartialEq)]
+
+pub struct JoinPending<'a> {
+  pub _tab: ::flatbuffers::Table<'a>,
+}
+
+impl<'a> ::flatbuffers::Follow<'a> for JoinPending<'a> {
+  type Inner = JoinPending<'a>;
+  #[inline]
+  unsafe fn follow(buf: &'a [u8], loc: usize) -> Self::Inner {
+    Self { _tab: unsafe { ::flatbuffers::Table::new(buf, loc) } }
+  }
+}
+
+impl<'a> JoinPending<'a> {
+  pub const VT_CHAT_ID: ::flatbuffers::VOffsetT = 4;
+
+  #[inline]
+  pub unsafe fn init_from_table(table: ::flatbuffers::Table<'a>) -> Self {
+    JoinPending { _tab: table }
+  }
+  #[allow(unused_mut)]
+  pub fn create<'bldr: 'args, 'args: 'mut_bldr, 'mut_bldr, A: ::flatbuffers::Allocator + 'bldr>(
+    _fbb: &'mut_bldr mut ::flatbuffers::FlatBufferBuilder<'bldr, A>,
+    args: &'args JoinPendingArgs
+  ) -> ::flatbuffers::WIPOffset<JoinPending<'bldr>> {
+    let mut builder = JoinPendingBuilder::new(_fbb);
+    builder.add_chat_id(args.chat_id);
+    builder.finish()
+  }
+
+
+  #[inline]
+  pub fn chat_id(&self) -> u64 {
+    // Safety:
+    // Created from valid Table for this object
+    // which contains a valid value in this slot
+    unsafe { self._tab.get::<u64>(JoinPending::VT_CHAT_ID, Some(0)).unwrap()}
+  }
+}
+
+impl ::flatbuffers::Verifiable for JoinPending<'_> {
+  #[inline]
+  fn run_verifier(
+    v: &mut ::flatbuffers::Verifier, pos: usize
+  ) -> Result<(), ::flatbuffers::InvalidFlatbuffer> {
+    v.visit_table(pos)?
+     .visit_field::<u64>("chat_id", Self::VT_CHAT_ID, false)?
+     .finish();
+    Ok(())
+  }
+}
+pub struct JoinPendingArgs {
+    pub chat_id: u64,
+}
+impl<'a> Default for JoinPendingArgs {
+  #[inline]
+  fn default() -> Self {
+    JoinPendingArgs {
+      chat_id: 0,
+    }
+  }
+}
+
+pub struct JoinPendingBuilder<'a: 'b, 'b, A: ::flatbuffers::Allocator + 'a> {
+  fbb_: &'b mut ::flatbuffers::FlatBufferBuilder<'a, A>,
+  start_: ::flatbuffers::WIPOffset<::flatbuffers::TableUnfinishedWIPOffset>,
+}
+impl<'a: 'b, 'b, A: ::flatbuffers::Allocator + 'a> JoinPendingBuilder<'a, 'b, A> {
+  #[inline]
+  pub fn add_chat_id(&mut self, chat_id: u64) {
+    self.fbb_.push_slot::<u64>(JoinPending::VT_CHAT_ID, chat_id, 0);
+  }
+  #[inline]
+  pub fn new(_fbb: &'b mut ::flatbuffers::FlatBufferBuilder<'a, A>) -> JoinPendingBuilder<'a, 'b, A> {
+    let start = _fbb.start_table();
+    JoinPendingBuilder {
+      fbb_: _fbb,
+      start_: start,
+    }
+  }
+  #[inline]
+  pub fn finish(self) -> ::flatbuffers::WIPOffset<JoinPending<'a>> {
+    let o = self.fbb_.end_table(self.start_);
+    ::flatbuffers::WIPOffset::new(o.value())
+  }
+}
+
+impl ::core::fmt::Debug for JoinPending<'_> {
+  fn fmt(&self, f: &mut ::core::fmt::Formatter<'_>) -> ::core::fmt::Result {
+    let mut ds = f.debug_struct("JoinPending");
+      ds.field("chat_id", &self.chat_id());
+      ds.finish()
+  }
+}
+pub enum ListJoinRequestsOffset {}
+#[derive(Copy, Clone, PartialEq)]
+
+pub struct ListJoinRequests<'a> {
+  pub _tab: ::flatbuffers::Table<'a>,
+}
+
+impl<'a> ::flatbuffers::Follow<'a> for ListJoinRequests<'a> {
+  type Inner = ListJoinRequests<'a>;
+  #[inline]
+  unsafe fn follow(buf: &'a [u8], loc: usize) -> Self::Inner {
+    Self { _tab: unsafe { ::flatbuffers::Table::new(buf, loc) } }
+  }
+}
+
+impl<'a> ListJoinRequests<'a> {
+  pub const VT_CHAT_ID: ::flatbuffers::VOffsetT = 4;
+
+  #[inline]
+  pub unsafe fn init_from_table(table: ::flatbuffers::Table<'a>) -> Self {
+    ListJoinRequests { _tab: table }
+  }
+  #[allow(unused_mut)]
+  pub fn create<'bldr: 'args, 'args: 'mut_bldr, 'mut_bldr, A: ::flatbuffers::Allocator + 'bldr>(
+    _fbb: &'mut_bldr mut ::flatbuffers::FlatBufferBuilder<'bldr, A>,
+    args: &'args ListJoinRequestsArgs
+  ) -> ::flatbuffers::WIPOffset<ListJoinRequests<'bldr>> {
+    let mut builder = ListJoinRequestsBuilder::new(_fbb);
+    builder.add_chat_id(args.chat_id);
+    builder.finish()
+  }
+
+
+  #[inline]
+  pub fn chat_id(&self) -> u64 {
+    // Safety:
+    // Created from valid Table for this object
+    // which contains a valid value in this slot
+    unsafe { self._tab.get::<u64>(ListJoinRequests::VT_CHAT_ID, Some(0)).unwrap()}
+  }
+}
+
+impl ::flatbuffers::Verifiable for ListJoinRequests<'_> {
+  #[inline]
+  fn run_verifier(
+    v: &mut ::flatbuffers::Verifier, pos: usize
+  ) -> Result<(), ::flatbuffers::InvalidFlatbuffer> {
+    v.visit_table(pos)?
+     .visit_field::<u64>("chat_id", Self::VT_CHAT_ID, false)?
+     .finish();
+    Ok(())
+  }
+}
+pub struct ListJoinRequestsArgs {
+    pub chat_id: u64,
+}
+impl<'a> Default for ListJoinRequestsArgs {
+  #[inline]
+  fn default() -> Self {
+    ListJoinRequestsArgs {
+      chat_id: 0,
+    }
+  }
+}
+
+pub struct ListJoinRequestsBuilder<'a: 'b, 'b, A: ::flatbuffers::Allocator + 'a> {
+  fbb_: &'b mut ::flatbuffers::FlatBufferBuilder<'a, A>,
+  start_: ::flatbuffers::WIPOffset<::flatbuffers::TableUnfinishedWIPOffset>,
+}
+impl<'a: 'b, 'b, A: ::flatbuffers::Allocator + 'a> ListJoinRequestsBuilder<'a, 'b, A> {
+  #[inline]
+  pub fn add_chat_id(&mut self, chat_id: u64) {
+    self.fbb_.push_slot::<u64>(ListJoinRequests::VT_CHAT_ID, chat_id, 0);
+  }
+  #[inline]
+  pub fn new(_fbb: &'b mut ::flatbuffers::FlatBufferBuilder<'a, A>) -> ListJoinRequestsBuilder<'a, 'b, A> {
+    let start = _fbb.start_table();
+    ListJoinRequestsBuilder {
+      fbb_: _fbb,
+      start_: start,
+    }
+  }
+  #[inline]
+  pub fn finish(self) -> ::flatbuffers::WIPOffset<ListJoinRequests<'a>> {
+    let o = self.fbb_.end_table(self.start_);
+    ::flatbuffers::WIPOffset::new(o.value())
+  }
+}
+
+impl ::core::fmt::Debug for ListJoinRequests<'_> {
+  fn fmt(&self, f: &mut ::core::fmt::Formatter<'_>) -> ::core::fmt::Result {
+    let mut ds = f.debug_struct("ListJoinRequests");
+      ds.field("chat_id", &self.chat_id());
+      ds.finish()
+  }
+}
+pub enum JoinRequestOffset {}
+#[derive(Copy, Clone, PartialEq)]
+
+pub struct JoinRequest<'a> {
+  pub _tab: ::flatbuffers::Table<'a>,
+}
+
+impl<'a> ::flatbuffers::Follow<'a> for JoinRequest<'a> {
+  type Inner = JoinRequest<'a>;
+  #[inline]
+  unsafe fn follow(buf: &'a [u8], loc: usize) -> Self::Inner {
+    Self { _tab: unsafe { ::flatbuffers::Table::new(buf, loc) } }
+  }
+}
+
+impl<'a> JoinRequest<'a> {
+  pub const VT_USER_ID: ::flatbuffers::VOffsetT = 4;
+  pub const VT_TIME_MS: ::flatbuffers::VOffsetT = 6;
+
+  #[inline]
+  pub unsafe fn init_from_table(table: ::flatbuffers::Table<'a>) -> Self {
+    JoinRequest { _tab: table }
+  }
+  #[allow(unused_mut)]
+  pub fn create<'bldr: 'args, 'args: 'mut_bldr, 'mut_bldr, A: ::flatbuffers::Allocator + 'bldr>(
+    _fbb: &'mut_bldr mut ::flatbuffers::FlatBufferBuilder<'bldr, A>,
+    args: &'args JoinRequestArgs
+  ) -> ::flatbuffers::WIPOffset<JoinRequest<'bldr>> {
+    let mut builder = JoinRequestBuilder::new(_fbb);
+    builder.add_time_ms(args.time_ms);
+    builder.add_user_id(args.user_id);
+    builder.finish()
+  }
+
+
+  #[inline]
+  pub fn user_id(&self) -> u64 {
+    // Safety:
+    // Created from valid Table for this object
+    // which contains a valid value in this slot
+    unsafe { self._tab.get::<u64>(JoinRequest::VT_USER_ID, Some(0)).unwrap()}
+  }
+  #[inline]
+  pub fn time_ms(&self) -> i64 {
+    // Safety:
+    // Created from valid Table for this object
+    // which contains a valid value in this slot
+    unsafe { self._tab.get::<i64>(JoinRequest::VT_TIME_MS, Some(0)).unwrap()}
+  }
+}
+
+impl ::flatbuffers::Verifiable for JoinRequest<'_> {
+  #[inline]
+  fn run_verifier(
+    v: &mut ::flatbuffers::Verifier, pos: usize
+  ) -> Result<(), ::flatbuffers::InvalidFlatbuffer> {
+    v.visit_table(pos)?
+     .visit_field::<u64>("user_id", Self::VT_USER_ID, false)?
+     .visit_field::<i64>("time_ms", Self::VT_TIME_MS, false)?
+     .finish();
+    Ok(())
+  }
+}
+pub struct JoinRequestArgs {
+    pub user_id: u64,
+    pub time_ms: i64,
+}
+impl<'a> Default for JoinRequestArgs {
+  #[inline]
+  fn default() -> Self {
+    JoinRequestArgs {
+      user_id: 0,
+      time_ms: 0,
+    }
+  }
+}
+
+pub struct JoinRequestBuilder<'a: 'b, 'b, A: ::flatbuffers::Allocator + 'a> {
+  fbb_: &'b mut ::flatbuffers::FlatBufferBuilder<'a, A>,
+  start_: ::flatbuffers::WIPOffset<::flatbuffers::TableUnfinishedWIPOffset>,
+}
+impl<'a: 'b, 'b, A: ::flatbuffers::Allocator + 'a> JoinRequestBuilder<'a, 'b, A> {
+  #[inline]
+  pub fn add_user_id(&mut self, user_id: u64) {
+    self.fbb_.push_slot::<u64>(JoinRequest::VT_USER_ID, user_id, 0);
+  }
+  #[inline]
+  pub fn add_time_ms(&mut self, time_ms: i64) {
+    self.fbb_.push_slot::<i64>(JoinRequest::VT_TIME_MS, time_ms, 0);
+  }
+  #[inline]
+  pub fn new(_fbb: &'b mut ::flatbuffers::FlatBufferBuilder<'a, A>) -> JoinRequestBuilder<'a, 'b, A> {
+    let start = _fbb.start_table();
+    JoinRequestBuilder {
+      fbb_: _fbb,
+      start_: start,
+    }
+  }
+  #[inline]
+  pub fn finish(self) -> ::flatbuffers::WIPOffset<JoinRequest<'a>> {
+    let o = self.fbb_.end_table(self.start_);
+    ::flatbuffers::WIPOffset::new(o.value())
+  }
+}
+
+impl ::core::fmt::Debug for JoinRequest<'_> {
+  fn fmt(&self, f: &mut ::core::fmt::Formatter<'_>) -> ::core::fmt::Result {
+    let mut ds = f.debug_struct("JoinRequest");
+      ds.field("user_id", &self.user_id());
+      ds.field("time_ms", &self.time_ms());
+      ds.finish()
+  }
+}
+pub enum JoinRequestListOffset {}
+#[derive(Copy, Clone, PartialEq)]
+
+pub struct JoinRequestList<'a> {
+  pub _tab: ::flatbuffers::Table<'a>,
+}
+
+impl<'a> ::flatbuffers::Follow<'a> for JoinRequestList<'a> {
+  type Inner = JoinRequestList<'a>;
+  #[inline]
+  unsafe fn follow(buf: &'a [u8], loc: usize) -> Self::Inner {
+    Self { _tab: unsafe { ::flatbuffers::Table::new(buf, loc) } }
+  }
+}
+
+impl<'a> JoinRequestList<'a> {
+  pub const VT_CHAT_ID: ::flatbuffers::VOffsetT = 4;
+  pub const VT_REQUESTS: ::flatbuffers::VOffsetT = 6;
+
+  #[inline]
+  pub unsafe fn init_from_table(table: ::flatbuffers::Table<'a>) -> Self {
+    JoinRequestList { _tab: table }
+  }
+  #[allow(unused_mut)]
+  pub fn create<'bldr: 'args, 'args: 'mut_bldr, 'mut_bldr, A: ::flatbuffers::Allocator + 'bldr>(
+    _fbb: &'mut_bldr mut ::flatbuffers::FlatBufferBuilder<'bldr, A>,
+    args: &'args JoinRequestListArgs<'args>
+  ) -> ::flatbuffers::WIPOffset<JoinRequestList<'bldr>> {
+    let mut builder = JoinRequestListBuilder::new(_fbb);
+    builder.add_chat_id(args.chat_id);
+    if let Some(x) = args.requests { builder.add_requests(x); }
+    builder.finish()
+  }
+
+
+  #[inline]
+  pub fn chat_id(&self) -> u64 {
+    // Safety:
+    // Created from valid Table for this object
+    // which contains a valid value in this slot
+    unsafe { self._tab.get::<u64>(JoinRequestList::VT_CHAT_ID, Some(0)).unwrap()}
+  }
+  #[inline]
+  pub fn requests(&self) -> Option<::flatbuffers::Vector<'a, ::flatbuffers::ForwardsUOffset<JoinRequest<'a>>>> {
+    // Safety:
+    // Created from valid Table for this object
+    // which contains a valid value in this slot
+    unsafe { self._tab.get::<::flatbuffers::ForwardsUOffset<::flatbuffers::Vector<'a, ::flatbuffers::ForwardsUOffset<JoinRequest>>>>(JoinRequestList::VT_REQUESTS, None)}
+  }
+}
+
+impl ::flatbuffers::Verifiable for JoinRequestList<'_> {
+  #[inline]
+  fn run_verifier(
+    v: &mut ::flatbuffers::Verifier, pos: usize
+  ) -> Result<(), ::flatbuffers::InvalidFlatbuffer> {
+    v.visit_table(pos)?
+     .visit_field::<u64>("chat_id", Self::VT_CHAT_ID, false)?
+     .visit_field::<::flatbuffers::ForwardsUOffset<::flatbuffers::Vector<'_, ::flatbuffers::ForwardsUOffset<JoinRequest>>>>("requests", Self::VT_REQUESTS, false)?
+     .finish();
+    Ok(())
+  }
+}
+pub struct JoinRequestListArgs<'a> {
+    pub chat_id: u64,
+    pub requests: Option<::flatbuffers::WIPOffset<::flatbuffers::Vector<'a, ::flatbuffers::ForwardsUOffset<JoinRequest<'a>>>>>,
+}
+impl<'a> Default for JoinRequestListArgs<'a> {
+  #[inline]
+  fn default() -> Self {
+    JoinRequestListArgs {
+      chat_id: 0,
+      requests: None,
+    }
+  }
+}
+
+pub struct JoinRequestListBuilder<'a: 'b, 'b, A: ::flatbuffers::Allocator + 'a> {
+  fbb_: &'b mut ::flatbuffers::FlatBufferBuilder<'a, A>,
+  start_: ::flatbuffers::WIPOffset<::flatbuffers::TableUnfinishedWIPOffset>,
+}
+impl<'a: 'b, 'b, A: ::flatbuffers::Allocator + 'a> JoinRequestListBuilder<'a, 'b, A> {
+  #[inline]
+  pub fn add_chat_id(&mut self, chat_id: u64) {
+    self.fbb_.push_slot::<u64>(JoinRequestList::VT_CHAT_ID, chat_id, 0);
+  }
+  #[inline]
+  pub fn add_requests(&mut self, requests: ::flatbuffers::WIPOffset<::flatbuffers::Vector<'b , ::flatbuffers::ForwardsUOffset<JoinRequest<'b >>>>) {
+    self.fbb_.push_slot_always::<::flatbuffers::WIPOffset<_>>(JoinRequestList::VT_REQUESTS, requests);
+  }
+  #[inline]
+  pub fn new(_fbb: &'b mut ::flatbuffers::FlatBufferBuilder<'a, A>) -> JoinRequestListBuilder<'a, 'b, A> {
+    let start = _fbb.start_table();
+    JoinRequestListBuilder {
+      fbb_: _fbb,
+      start_: start,
+    }
+  }
+  #[inline]
+  pub fn finish(self) -> ::flatbuffers::WIPOffset<JoinRequestList<'a>> {
+    let o = self.fbb_.end_table(self.start_);
+    ::flatbuffers::WIPOffset::new(o.value())
+  }
+}
+
+impl ::core::fmt::Debug for JoinRequestList<'_> {
+  fn fmt(&self, f: &mut ::core::fmt::Formatter<'_>) -> ::core::fmt::Result {
+    let mut ds = f.debug_struct("JoinRequestList");
+      ds.field("chat_id", &self.chat_id());
+      ds.field("requests", &self.requests());
+      ds.finish()
+  }
+}
+pub enum ResolveJoinRequestOffset {}
+#[derive(Copy, Clone, PartialEq)]
+
+pub struct ResolveJoinRequest<'a> {
+  pub _tab: ::flatbuffers::Table<'a>,
+}
+
+impl<'a> ::flatbuffers::Follow<'a> for ResolveJoinRequest<'a> {
+  type Inner = ResolveJoinRequest<'a>;
+  #[inline]
+  unsafe fn follow(buf: &'a [u8], loc: usize) -> Self::Inner {
+    Self { _tab: unsafe { ::flatbuffers::Table::new(buf, loc) } }
+  }
+}
+
+impl<'a> ResolveJoinRequest<'a> {
+  pub const VT_CHAT_ID: ::flatbuffers::VOffsetT = 4;
+  pub const VT_USER_ID: ::flatbuffers::VOffsetT = 6;
+  pub const VT_APPROVE: ::flatbuffers::VOffsetT = 8;
+
+  #[inline]
+  pub unsafe fn init_from_table(table: ::flatbuffers::Table<'a>) -> Self {
+    ResolveJoinRequest { _tab: table }
+  }
+  #[allow(unused_mut)]
+  pub fn create<'bldr: 'args, 'args: 'mut_bldr, 'mut_bldr, A: ::flatbuffers::Allocator + 'bldr>(
+    _fbb: &'mut_bldr mut ::flatbuffers::FlatBufferBuilder<'bldr, A>,
+    args: &'args ResolveJoinRequestArgs
+  ) -> ::flatbuffers::WIPOffset<ResolveJoinRequest<'bldr>> {
+    let mut builder = ResolveJoinRequestBuilder::new(_fbb);
+    builder.add_user_id(args.user_id);
+    builder.add_chat_id(args.chat_id);
+    builder.add_approve(args.approve);
+    builder.finish()
+  }
+
+
+  #[inline]
+  pub fn chat_id(&self) -> u64 {
+    // Safety:
+    // Created from valid Table for this object
+    // which contains a valid value in this slot
+    unsafe { self._tab.get::<u64>(ResolveJoinRequest::VT_CHAT_ID, Some(0)).unwrap()}
+  }
+  #[inline]
+  pub fn user_id(&self) -> u64 {
+    // Safety:
+    // Created from valid Table for this object
+    // which contains a valid value in this slot
+    unsafe { self._tab.get::<u64>(ResolveJoinRequest::VT_USER_ID, Some(0)).unwrap()}
+  }
+  #[inline]
+  pub fn approve(&self) -> bool {
+    // Safety:
+    // Created from valid Table for this object
+    // which contains a valid value in this slot
+    unsafe { self._tab.get::<bool>(ResolveJoinRequest::VT_APPROVE, Some(false)).unwrap()}
+  }
+}
+
+impl ::flatbuffers::Verifiable for ResolveJoinRequest<'_> {
+  #[inline]
+  fn run_verifier(
+    v: &mut ::flatbuffers::Verifier, pos: usize
+  ) -> Result<(), ::flatbuffers::InvalidFlatbuffer> {
+    v.visit_table(pos)?
+     .visit_field::<u64>("chat_id", Self::VT_CHAT_ID, false)?
+     .visit_field::<u64>("user_id", Self::VT_USER_ID, false)?
+     .visit_field::<bool>("approve", Self::VT_APPROVE, false)?
+     .finish();
+    Ok(())
+  }
+}
+pub struct ResolveJoinRequestArgs {
+    pub chat_id: u64,
+    pub user_id: u64,
+    pub approve: bool,
+}
+impl<'a> Default for ResolveJoinRequestArgs {
+  #[inline]
+  fn default() -> Self {
+    ResolveJoinRequestArgs {
+      chat_id: 0,
+      user_id: 0,
+      approve: false,
+    }
+  }
+}
+
+pub struct ResolveJoinRequestBuilder<'a: 'b, 'b, A: ::flatbuffers::Allocator + 'a> {
+  fbb_: &'b mut ::flatbuffers::FlatBufferBuilder<'a, A>,
+  start_: ::flatbuffers::WIPOffset<::flatbuffers::TableUnfinishedWIPOffset>,
+}
+impl<'a: 'b, 'b, A: ::flatbuffers::Allocator + 'a> ResolveJoinRequestBuilder<'a, 'b, A> {
+  #[inline]
+  pub fn add_chat_id(&mut self, chat_id: u64) {
+    self.fbb_.push_slot::<u64>(ResolveJoinRequest::VT_CHAT_ID, chat_id, 0);
+  }
+  #[inline]
+  pub fn add_user_id(&mut self, user_id: u64) {
+    self.fbb_.push_slot::<u64>(ResolveJoinRequest::VT_USER_ID, user_id, 0);
+  }
+  #[inline]
+  pub fn add_approve(&mut self, approve: bool) {
+    self.fbb_.push_slot::<bool>(ResolveJoinRequest::VT_APPROVE, approve, false);
+  }
+  #[inline]
+  pub fn new(_fbb: &'b mut ::flatbuffers::FlatBufferBuilder<'a, A>) -> ResolveJoinRequestBuilder<'a, 'b, A> {
+    let start = _fbb.start_table();
+    ResolveJoinRequestBuilder {
+      fbb_: _fbb,
+      start_: start,
+    }
+  }
+  #[inline]
+  pub fn finish(self) -> ::flatbuffers::WIPOffset<ResolveJoinRequest<'a>> {
+    let o = self.fbb_.end_table(self.start_);
+    ::flatbuffers::WIPOffset::new(o.value())
+  }
+}
+
+impl ::core::fmt::Debug for ResolveJoinRequest<'_> {
+  fn fmt(&self, f: &mut ::core::fmt::Formatter<'_>) -> ::core::fmt::Result {
+    let mut ds = f.debug_struct("ResolveJoinRequest");
+      ds.field("chat_id", &self.chat_id());
+      ds.field("user_id", &self.user_id());
+      ds.field("approve", &self.approve());
+      ds.finish()
+  }
+}
+pub enum ChatStateOffset {}
+#[derive(Copy, Clone, PartialEq)]
+
+pub struct ChatState<'a> {
+  pub _tab: ::flatbuffers::Table<'a>,
+}
+
+impl<'a> ::flatbuffers::Follow<'a> for ChatState<'a> {
+  type Inner = ChatState<'a>;
+  #[inline]
+  unsafe fn follow(buf: &'a [u8], loc: usize) -> Self::Inner {
+    Self { _tab: unsafe { ::flatbuffers::Table::new(buf, loc) } }
+  }
+}
+
+impl<'a> ChatState<'a> {
+  pub const VT_MUTED_UNTIL_MS: ::flatbuffers::VOffsetT = 4;
+  pub const VT_PIN_RANK: ::flatbuffers::VOffsetT = 6;
+  pub const VT_ARCHIVED: ::flatbuffers::VOffsetT = 8;
+  pub const VT_MARKED_UNREAD: ::flatbuffers::VOffsetT = 10;
+
+  #[inline]
+  pub unsafe fn init_from_table(table: ::flatbuffers::Table<'a>) -> Self {
+    ChatState { _tab: table }
+  }
+  #[allow(unused_mut)]
+  pub fn create<'bldr: 'args, 'args: 'mut_bldr, 'mut_bldr, A: ::flatbuffers::Allocator + 'bldr>(
+    _fbb: &'mut_bldr mut ::flatbuffers::FlatBufferBuilder<'bldr, A>,
+    args: &'args ChatStateArgs
+  ) -> ::flatbuffers::WIPOffset<ChatState<'bldr>> {
+    let mut builder = ChatStateBuilder::new(_fbb);
+    builder.add_pin_rank(args.pin_rank);
+    builder.add_muted_until_ms(args.muted_until_ms);
+    builder.add_marked_unread(args.marked_unread);
+    builder.add_archived(args.archived);
+    builder.finish()
+  }
+
+
+  #[inline]
+  pub fn muted_until_ms(&self) -> i64 {
+    // Safety:
+    // Created from valid Table for this object
+    // which contains a valid value in this slot
+    unsafe { self._tab.get::<i64>(ChatState::VT_MUTED_UNTIL_MS, Some(0)).unwrap()}
+  }
+  #[inline]
+  pub fn pin_rank(&self) -> u64 {
+    // Safety:
+    // Created from valid Table for this object
+    // which contains a valid value in this slot
+    unsafe { self._tab.get::<u64>(ChatState::VT_PIN_RANK, Some(0)).unwrap()}
+  }
+  #[inline]
+  pub fn archived(&self) -> bool {
+    // Safety:
+    // Created from valid Table for this object
+    // which contains a valid value in this slot
+    unsafe { self._tab.get::<bool>(ChatState::VT_ARCHIVED, Some(false)).unwrap()}
+  }
+  #[inline]
+  pub fn marked_unread(&self) -> bool {
+    // Safety:
+    // Created from valid Table for this object
+    // which contains a valid value in this slot
+    unsafe { self._tab.get::<bool>(ChatState::VT_MARKED_UNREAD, Some(false)).unwrap()}
+  }
+}
+
+impl ::flatbuffers::Verifiable for ChatState<'_> {
+  #[inline]
+  fn run_verifier(
+    v: &mut ::flatbuffers::Verifier, pos: usize
+  ) -> Result<(), ::flatbuffers::InvalidFlatbuffer> {
+    v.visit_table(pos)?
+     .visit_field::<i64>("muted_until_ms", Self::VT_MUTED_UNTIL_MS, false)?
+     .visit_field::<u64>("pin_rank", Self::VT_PIN_RANK, false)?
+     .visit_field::<bool>("archived", Self::VT_ARCHIVED, false)?
+     .visit_field::<bool>("marked_unread", Self::VT_MARKED_UNREAD, false)?
+     .finish();
+    Ok(())
+  }
+}
+pub struct ChatStateArgs {
+    pub muted_until_ms: i64,
+    pub pin_rank: u64,
+    pub archived: bool,
+    pub marked_unread: bool,
+}
+impl<'a> Default for ChatStateArgs {
+  #[inline]
+  fn default() -> Self {
+    ChatStateArgs {
+      muted_until_ms: 0,
+      pin_rank: 0,
+      archived: false,
+      marked_unread: false,
+    }
+  }
+}
+
+pub struct ChatStateBuilder<'a: 'b, 'b, A: ::flatbuffers::Allocator + 'a> {
+  fbb_: &'b mut ::flatbuffers::FlatBufferBuilder<'a, A>,
+  start_: ::flatbuffers::WIPOffset<::flatbuffers::TableUnfinishedWIPOffset>,
+}
+impl<'a: 'b, 'b, A: ::flatbuffers::Allocator + 'a> ChatStateBuilder<'a, 'b, A> {
+  #[inline]
+  pub fn add_muted_until_ms(&mut self, muted_until_ms: i64) {
+    self.fbb_.push_slot::<i64>(ChatState::VT_MUTED_UNTIL_MS, muted_until_ms, 0);
+  }
+  #[inline]
+  pub fn add_pin_rank(&mut self, pin_rank: u64) {
+    self.fbb_.push_slot::<u64>(ChatState::VT_PIN_RANK, pin_rank, 0);
+  }
+  #[inline]
+  pub fn add_archived(&mut self, archived: bool) {
+    self.fbb_.push_slot::<bool>(ChatState::VT_ARCHIVED, archived, false);
+  }
+  #[inline]
+  pub fn add_marked_unread(&mut self, marked_unread: bool) {
+    self.fbb_.push_slot::<bool>(ChatState::VT_MARKED_UNREAD, marked_unread, false);
+  }
+  #[inline]
+  pub fn new(_fbb: &'b mut ::flatbuffers::FlatBufferBuilder<'a, A>) -> ChatStateBuilder<'a, 'b, A> {
+    let start = _fbb.start_table();
+    ChatStateBuilder {
+      fbb_: _fbb,
+      start_: start,
+    }
+  }
+  #[inline]
+  pub fn finish(self) -> ::flatbuffers::WIPOffset<ChatState<'a>> {
+    let o = self.fbb_.end_table(self.start_);
+    ::flatbuffers::WIPOffset::new(o.value())
+  }
+}
+
+impl ::core::fmt::Debug for ChatState<'_> {
+  fn fmt(&self, f: &mut ::core::fmt::Formatter<'_>) -> ::core::fmt::Result {
+    let mut ds = f.debug_struct("ChatState");
+      ds.field("muted_until_ms", &self.muted_until_ms());
+      ds.field("pin_rank", &self.pin_rank());
+      ds.field("archived", &self.archived());
+      ds.field("marked_unread", &self.marked_unread());
+      ds.finish()
+  }
+}
+pub enum SetChatStateOffset {}
+#[derive(Copy, Clone, PartialEq)]
+
+pub struct SetChatState<'a> {
+  pub _tab: ::flatbuffers::Table<'a>,
+}
+
+impl<'a> ::flatbuffers::Follow<'a> for SetChatState<'a> {
+  type Inner = SetChatState<'a>;
+  #[inline]
+  unsafe fn follow(buf: &'a [u8], loc: usize) -> Self::Inner {
+    Self { _tab: unsafe { ::flatbuffers::Table::new(buf, loc) } }
+  }
+}
+
+impl<'a> SetChatState<'a> {
+  pub const VT_CHAT_ID: ::flatbuffers::VOffsetT = 4;
+  pub const VT_FIELDS: ::flatbuffers::VOffsetT = 6;
+  pub const VT_MUTED_UNTIL_MS: ::flatbuffers::VOffsetT = 8;
+  pub const VT_PINNED: ::flatbuffers::VOffsetT = 10;
+  pub const VT_ARCHIVED: ::flatbuffers::VOffsetT = 12;
+  pub const VT_MARKED_UNREAD: ::flatbuffers::VOffsetT = 14;
+
+  #[inline]
+  pub unsafe fn init_from_table(table: ::flatbuffers::Table<'a>) -> Self {
+    SetChatState { _tab: table }
+  }
+  #[allow(unused_mut)]
+  pub fn create<'bldr: 'args, 'args: 'mut_bldr, 'mut_bldr, A: ::flatbuffers::Allocator + 'bldr>(
+    _fbb: &'mut_bldr mut ::flatbuffers::FlatBufferBuilder<'bldr, A>,
+    args: &'args SetChatStateArgs
+  ) -> ::flatbuffers::WIPOffset<SetChatState<'bldr>> {
+    let mut builder = SetChatStateBuilder::new(_fbb);
+    builder.add_muted_until_ms(args.muted_until_ms);
+    builder.add_chat_id(args.chat_id);
+    builder.add_fields(args.fields);
+    builder.add_marked_unread(args.marked_unread);
+    builder.add_archived(args.archived);
+    builder.add_pinned(args.pinned);
+    builder.finish()
+  }
+
+
+  #[inline]
+  pub fn chat_id(&self) -> u64 {
+    // Safety:
+    // Created from valid Table for this object
+    // which contains a valid value in this slot
+    unsafe { self._tab.get::<u64>(SetChatState::VT_CHAT_ID, Some(0)).unwrap()}
+  }
+  #[inline]
+  pub fn fields(&self) -> u32 {
+    // Safety:
+    // Created from valid Table for this object
+    // which contains a valid value in this slot
+    unsafe { self._tab.get::<u32>(SetChatState::VT_FIELDS, Some(0)).unwrap()}
+  }
+  #[inline]
+  pub fn muted_until_ms(&self) -> i64 {
+    // Safety:
+    // Created from valid Table for this object
+    // which contains a valid value in this slot
+    unsafe { self._tab.get::<i64>(SetChatState::VT_MUTED_UNTIL_MS, Some(0)).unwrap()}
+  }
+  #[inline]
+  pub fn pinned(&self) -> bool {
+    // Safety:
+    // Created from valid Table for this object
+    // which contains a valid value in this slot
+    unsafe { self._tab.get::<bool>(SetChatState::VT_PINNED, Some(false)).unwrap()}
+  }
+  #[inline]
+  pub fn archived(&self) -> bool {
+    // Safety:
+    // Created from valid Table for this object
+    // which contains a valid value in this slot
+    unsafe { self._tab.get::<bool>(SetChatState::VT_ARCHIVED, Some(false)).unwrap()}
+  }
+  #[inline]
+  pub fn marked_unread(&self) -> bool {
+    // Safety:
+    // Created from valid Table for this object
+    // which contains a valid value in this slot
+    unsafe { self._tab.get::<bool>(SetChatState::VT_MARKED_UNREAD, Some(false)).unwrap()}
+  }
+}
+
+impl ::flatbuffers::Verifiable for SetChatState<'_> {
+  #[inline]
+  fn run_verifier(
+    v: &mut ::flatbuffers::Verifier, pos: usize
+  ) -> Result<(), ::flatbuffers::InvalidFlatbuffer> {
+    v.visit_table(pos)?
+     .visit_field::<u64>("chat_id", Self::VT_CHAT_ID, false)?
+     .visit_field::<u32>("fields", Self::VT_FIELDS, false)?
+     .visit_field::<i64>("muted_until_ms", Self::VT_MUTED_UNTIL_MS, false)?
+     .visit_field::<bool>("pinned", Self::VT_PINNED, false)?
+     .visit_field::<bool>("archived", Self::VT_ARCHIVED, false)?
+     .visit_field::<bool>("marked_unread", Self::VT_MARKED_UNREAD, false)?
+     .finish();
+    Ok(())
+  }
+}
+pub struct SetChatStateArgs {
+    pub chat_id: u64,
+    pub fields: u32,
+    pub muted_until_ms: i64,
+    pub pinned: bool,
+    pub archived: bool,
+    pub marked_unread: bool,
+}
+impl<'a> Default for SetChatStateArgs {
+  #[inline]
+  fn default() -> Self {
+    SetChatStateArgs {
+      chat_id: 0,
+      fields: 0,
+      muted_until_ms: 0,
+      pinned: false,
+      archived: false,
+      marked_unread: false,
+    }
+  }
+}
+
+pub struct SetChatStateBuilder<'a: 'b, 'b, A: ::flatbuffers::Allocator + 'a> {
+  fbb_: &'b mut ::flatbuffers::FlatBufferBuilder<'a, A>,
+  start_: ::flatbuffers::WIPOffset<::flatbuffers::TableUnfinishedWIPOffset>,
+}
+impl<'a: 'b, 'b, A: ::flatbuffers::Allocator + 'a> SetChatStateBuilder<'a, 'b, A> {
+  #[inline]
+  pub fn add_chat_id(&mut self, chat_id: u64) {
+    self.fbb_.push_slot::<u64>(SetChatState::VT_CHAT_ID, chat_id, 0);
+  }
+  #[inline]
+  pub fn add_fields(&mut self, fields: u32) {
+    self.fbb_.push_slot::<u32>(SetChatState::VT_FIELDS, fields, 0);
+  }
+  #[inline]
+  pub fn add_muted_until_ms(&mut self, muted_until_ms: i64) {
+    self.fbb_.push_slot::<i64>(SetChatState::VT_MUTED_UNTIL_MS, muted_until_ms, 0);
+  }
+  #[inline]
+  pub fn add_pinned(&mut self, pinned: bool) {
+    self.fbb_.push_slot::<bool>(SetChatState::VT_PINNED, pinned, false);
+  }
+  #[inline]
+  pub fn add_archived(&mut self, archived: bool) {
+    self.fbb_.push_slot::<bool>(SetChatState::VT_ARCHIVED, archived, false);
+  }
+  #[inline]
+  pub fn add_marked_unread(&mut self, marked_unread: bool) {
+    self.fbb_.push_slot::<bool>(SetChatState::VT_MARKED_UNREAD, marked_unread, false);
+  }
+  #[inline]
+  pub fn new(_fbb: &'b mut ::flatbuffers::FlatBufferBuilder<'a, A>) -> SetChatStateBuilder<'a, 'b, A> {
+    let start = _fbb.start_table();
+    SetChatStateBuilder {
+      fbb_: _fbb,
+      start_: start,
+    }
+  }
+  #[inline]
+  pub fn finish(self) -> ::flatbuffers::WIPOffset<SetChatState<'a>> {
+    let o = self.fbb_.end_table(self.start_);
+    ::flatbuffers::WIPOffset::new(o.value())
+  }
+}
+
+impl ::core::fmt::Debug for SetChatState<'_> {
+  fn fmt(&self, f: &mut ::core::fmt::Formatter<'_>) -> ::core::fmt::Result {
+    let mut ds = f.debug_struct("SetChatState");
+      ds.field("chat_id", &self.chat_id());
+      ds.field("fields", &self.fields());
+      ds.field("muted_until_ms", &self.muted_until_ms());
+      ds.field("pinned", &self.pinned());
+      ds.field("archived", &self.archived());
+      ds.field("marked_unread", &self.marked_unread());
+      ds.finish()
+  }
+}
+pub enum ReorderPinnedOffset {}
+#[derive(Copy, Clone, PartialEq)]
+
+pub struct ReorderPinned<'a> {
+  pub _tab: ::flatbuffers::Table<'a>,
+}
+
+impl<'a> ::flatbuffers::Follow<'a> for ReorderPinned<'a> {
+  type Inner = ReorderPinned<'a>;
+  #[inline]
+  unsafe fn follow(buf: &'a [u8], loc: usize) -> Self::Inner {
+    Self { _tab: unsafe { ::flatbuffers::Table::new(buf, loc) } }
+  }
+}
+
+impl<'a> ReorderPinned<'a> {
+  pub const VT_CHAT_IDS: ::flatbuffers::VOffsetT = 4;
+
+  #[inline]
+  pub unsafe fn init_from_table(table: ::flatbuffers::Table<'a>) -> Self {
+    ReorderPinned { _tab: table }
+  }
+  #[allow(unused_mut)]
+  pub fn create<'bldr: 'args, 'args: 'mut_bldr, 'mut_bldr, A: ::flatbuffers::Allocator + 'bldr>(
+    _fbb: &'mut_bldr mut ::flatbuffers::FlatBufferBuilder<'bldr, A>,
+    args: &'args ReorderPinnedArgs<'args>
+  ) -> ::flatbuffers::WIPOffset<ReorderPinned<'bldr>> {
+    let mut builder = ReorderPinnedBuilder::new(_fbb);
+    if let Some(x) = args.chat_ids { builder.add_chat_ids(x); }
+    builder.finish()
+  }
+
+
+  #[inline]
+  pub fn chat_ids(&self) -> Option<::flatbuffers::Vector<'a, u64>> {
+    // Safety:
+    // Created from valid Table for this object
+    // which contains a valid value in this slot
+    unsafe { self._tab.get::<::flatbuffers::ForwardsUOffset<::flatbuffers::Vector<'a, u64>>>(ReorderPinned::VT_CHAT_IDS, None)}
+  }
+}
+
+impl ::flatbuffers::Verifiable for ReorderPinned<'_> {
+  #[inline]
+  fn run_verifier(
+    v: &mut ::flatbuffers::Verifier, pos: usize
+  ) -> Result<(), ::flatbuffers::InvalidFlatbuffer> {
+    v.visit_table(pos)?
+     .visit_field::<::flatbuffers::ForwardsUOffset<::flatbuffers::Vector<'_, u64>>>("chat_ids", Self::VT_CHAT_IDS, false)?
+     .finish();
+    Ok(())
+  }
+}
+pub struct ReorderPinnedArgs<'a> {
+    pub chat_ids: Option<::flatbuffers::WIPOffset<::flatbuffers::Vector<'a, u64>>>,
+}
+impl<'a> Default for ReorderPinnedArgs<'a> {
+  #[inline]
+  fn default() -> Self {
+    ReorderPinnedArgs {
+      chat_ids: None,
+    }
+  }
+}
+
+pub struct ReorderPinnedBuilder<'a: 'b, 'b, A: ::flatbuffers::Allocator + 'a> {
+  fbb_: &'b mut ::flatbuffers::FlatBufferBuilder<'a, A>,
+  start_: ::flatbuffers::WIPOffset<::flatbuffers::TableUnfinishedWIPOffset>,
+}
+impl<'a: 'b, 'b, A: ::flatbuffers::Allocator + 'a> ReorderPinnedBuilder<'a, 'b, A> {
+  #[inline]
+  pub fn add_chat_ids(&mut self, chat_ids: ::flatbuffers::WIPOffset<::flatbuffers::Vector<'b , u64>>) {
+    self.fbb_.push_slot_always::<::flatbuffers::WIPOffset<_>>(ReorderPinned::VT_CHAT_IDS, chat_ids);
+  }
+  #[inline]
+  pub fn new(_fbb: &'b mut ::flatbuffers::FlatBufferBuilder<'a, A>) -> ReorderPinnedBuilder<'a, 'b, A> {
+    let start = _fbb.start_table();
+    ReorderPinnedBuilder {
+      fbb_: _fbb,
+      start_: start,
+    }
+  }
+  #[inline]
+  pub fn finish(self) -> ::flatbuffers::WIPOffset<ReorderPinned<'a>> {
+    let o = self.fbb_.end_table(self.start_);
+    ::flatbuffers::WIPOffset::new(o.value())
+  }
+}
+
+impl ::core::fmt::Debug for ReorderPinned<'_> {
+  fn fmt(&self, f: &mut ::core::fmt::Formatter<'_>) -> ::core::fmt::Result {
+    let mut ds = f.debug_struct("ReorderPinned");
+      ds.field("chat_ids", &self.chat_ids());
+      ds.finish()
+  }
+}
+pub enum ChatStateChangedOffset {}
+#[derive(Copy, Clone, PartialEq)]
+
+pub struct ChatStateChanged<'a> {
+  pub _tab: ::flatbuffers::Table<'a>,
+}
+
+impl<'a> ::flatbuffers::Follow<'a> for ChatStateChanged<'a> {
+  type Inner = ChatStateChanged<'a>;
+  #[inline]
+  unsafe fn follow(buf: &'a [u8], loc: usize) -> Self::Inner {
+    Self { _tab: unsafe { ::flatbuffers::Table::new(buf, loc) } }
+  }
+}
+
+impl<'a> ChatStateChanged<'a> {
+  pub const VT_CHAT_ID: ::flatbuffers::VOffsetT = 4;
+  pub const VT_STATE: ::flatbuffers::VOffsetT = 6;
+
+  #[inline]
+  pub unsafe fn init_from_table(table: ::flatbuffers::Table<'a>) -> Self {
+    ChatStateChanged { _tab: table }
+  }
+  #[allow(unused_mut)]
+  pub fn create<'bldr: 'args, 'args: 'mut_bldr, 'mut_bldr, A: ::flatbuffers::Allocator + 'bldr>(
+    _fbb: &'mut_bldr mut ::flatbuffers::FlatBufferBuilder<'bldr, A>,
+    args: &'args ChatStateChangedArgs<'args>
+  ) -> ::flatbuffers::WIPOffset<ChatStateChanged<'bldr>> {
+    let mut builder = ChatStateChangedBuilder::new(_fbb);
+    builder.add_chat_id(args.chat_id);
+    if let Some(x) = args.state { builder.add_state(x); }
+    builder.finish()
+  }
+
+
+  #[inline]
+  pub fn chat_id(&self) -> u64 {
+    // Safety:
+    // Created from valid Table for this object
+    // which contains a valid value in this slot
+    unsafe { self._tab.get::<u64>(ChatStateChanged::VT_CHAT_ID, Some(0)).unwrap()}
+  }
+  #[inline]
+  pub fn state(&self) -> Option<ChatState<'a>> {
+    // Safety:
+    // Created from valid Table for this object
+    // which contains a valid value in this slot
+    unsafe { self._tab.get::<::flatbuffers::ForwardsUOffset<ChatState>>(ChatStateChanged::VT_STATE, None)}
+  }
+}
+
+impl ::flatbuffers::Verifiable for ChatStateChanged<'_> {
+  #[inline]
+  fn run_verifier(
+    v: &mut ::flatbuffers::Verifier, pos: usize
+  ) -> Result<(), ::flatbuffers::InvalidFlatbuffer> {
+    v.visit_table(pos)?
+     .visit_field::<u64>("chat_id", Self::VT_CHAT_ID, false)?
+     .visit_field::<::flatbuffers::ForwardsUOffset<ChatState>>("state", Self::VT_STATE, false)?
+     .finish();
+    Ok(())
+  }
+}
+pub struct ChatStateChangedArgs<'a> {
+    pub chat_id: u64,
+    pub state: Option<::flatbuffers::WIPOffset<ChatState<'a>>>,
+}
+impl<'a> Default for ChatStateChangedArgs<'a> {
+  #[inline]
+  fn default() -> Self {
+    ChatStateChangedArgs {
+      chat_id: 0,
+      state: None,
+    }
+  }
+}
+
+pub struct ChatStateChangedBuilder<'a: 'b, 'b, A: ::flatbuffers::Allocator + 'a> {
+  fbb_: &'b mut ::flatbuffers::FlatBufferBuilder<'a, A>,
+  start_: ::flatbuffers::WIPOffset<::flatbuffers::TableUnfinishedWIPOffset>,
+}
+impl<'a: 'b, 'b, A: ::flatbuffers::Allocator + 'a> ChatStateChangedBuilder<'a, 'b, A> {
+  #[inline]
+  pub fn add_chat_id(&mut self, chat_id: u64) {
+    self.fbb_.push_slot::<u64>(ChatStateChanged::VT_CHAT_ID, chat_id, 0);
+  }
+  #[inline]
+  pub fn add_state(&mut self, state: ::flatbuffers::WIPOffset<ChatState<'b >>) {
+    self.fbb_.push_slot_always::<::flatbuffers::WIPOffset<ChatState>>(ChatStateChanged::VT_STATE, state);
+  }
+  #[inline]
+  pub fn new(_fbb: &'b mut ::flatbuffers::FlatBufferBuilder<'a, A>) -> ChatStateChangedBuilder<'a, 'b, A> {
+    let start = _fbb.start_table();
+    ChatStateChangedBuilder {
+      fbb_: _fbb,
+      start_: start,
+    }
+  }
+  #[inline]
+  pub fn finish(self) -> ::flatbuffers::WIPOffset<ChatStateChanged<'a>> {
+    let o = self.fbb_.end_table(self.start_);
+    ::flatbuffers::WIPOffset::new(o.value())
+  }
+}
+
+impl ::core::fmt::Debug for ChatStateChanged<'_> {
+  fn fmt(&self, f: &mut ::core::fmt::Formatter<'_>) -> ::core::fmt::Result {
+    let mut ds = f.debug_struct("ChatStateChanged");
+      ds.field("chat_id", &self.chat_id());
+      ds.field("state", &self.state());
+      ds.finish()
+  }
+}
+pub enum MembershipChangedOffset {}
+#[derive(Copy, Clone, PartialEq)]
+
+pub struct MembershipChanged<'a> {
+  pub _tab: ::flatbuffers::Table<'a>,
+}
+
+impl<'a> ::flatbuffers::Follow<'a> for MembershipChanged<'a> {
+  type Inner = MembershipChanged<'a>;
+  #[inline]
+  unsafe fn follow(buf: &'a [u8], loc: usize) -> Self::Inner {
+    Self { _tab: unsafe { ::flatbuffers::Table::new(buf, loc) } }
+  }
+}
+
+impl<'a> MembershipChanged<'a> {
+  pub const VT_CHAT_ID: ::flatbuffers::VOffsetT = 4;
+  pub const VT_MEMBER: ::flatbuffers::VOffsetT = 6;
+
+  #[inline]
+  pub unsafe fn init_from_table(table: ::flatbuffers::Table<'a>) -> Self {
+    MembershipChanged { _tab: table }
+  }
+  #[allow(unused_mut)]
+  pub fn create<'bldr: 'args, 'args: 'mut_bldr, 'mut_bldr, A: ::flatbuffers::Allocator + 'bldr>(
+    _fbb: &'mut_bldr mut ::flatbuffers::FlatBufferBuilder<'bldr, A>,
+    args: &'args MembershipChangedArgs
+  ) -> ::flatbuffers::WIPOffset<MembershipChanged<'bldr>> {
+    let mut builder = MembershipChangedBuilder::new(_fbb);
+    builder.add_chat_id(args.chat_id);
+    builder.add_member(args.member);
+    builder.finish()
+  }
+
+
+  #[inline]
+  pub fn chat_id(&self) -> u64 {
+    // Safety:
+    // Created from valid Table for this object
+    // which contains a valid value in this slot
+    unsafe { self._tab.get::<u64>(MembershipChanged::VT_CHAT_ID, Some(0)).unwrap()}
+  }
+  #[inline]
+  pub fn member(&self) -> bool {
+    // Safety:
+    // Created from valid Table for this object
+    // which contains a valid value in this slot
+    unsafe { self._tab.get::<bool>(MembershipChanged::VT_MEMBER, Some(false)).unwrap()}
+  }
+}
+
+impl ::flatbuffers::Verifiable for MembershipChanged<'_> {
+  #[inline]
+  fn run_verifier(
+    v: &mut ::flatbuffers::Verifier, pos: usize
+  ) -> Result<(), ::flatbuffers::InvalidFlatbuffer> {
+    v.visit_table(pos)?
+     .visit_field::<u64>("chat_id", Self::VT_CHAT_ID, false)?
+     .visit_field::<bool>("member", Self::VT_MEMBER, false)?
+     .finish();
+    Ok(())
+  }
+}
+pub struct MembershipChangedArgs {
+    pub chat_id: u64,
+    pub member: bool,
+}
+impl<'a> Default for MembershipChangedArgs {
+  #[inline]
+  fn default() -> Self {
+    MembershipChangedArgs {
+      chat_id: 0,
+      member: false,
+    }
+  }
+}
+
+pub struct MembershipChangedBuilder<'a: 'b, 'b, A: ::flatbuffers::Allocator + 'a> {
+  fbb_: &'b mut ::flatbuffers::FlatBufferBuilder<'a, A>,
+  start_: ::flatbuffers::WIPOffset<::flatbuffers::TableUnfinishedWIPOffset>,
+}
+impl<'a: 'b, 'b, A: ::flatbuffers::Allocator + 'a> MembershipChangedBuilder<'a, 'b, A> {
+  #[inline]
+  pub fn add_chat_id(&mut self, chat_id: u64) {
+    self.fbb_.push_slot::<u64>(MembershipChanged::VT_CHAT_ID, chat_id, 0);
+  }
+  #[inline]
+  pub fn add_member(&mut self, member: bool) {
+    self.fbb_.push_slot::<bool>(MembershipChanged::VT_MEMBER, member, false);
+  }
+  #[inline]
+  pub fn new(_fbb: &'b mut ::flatbuffers::FlatBufferBuilder<'a, A>) -> MembershipChangedBuilder<'a, 'b, A> {
+    let start = _fbb.start_table();
+    MembershipChangedBuilder {
+      fbb_: _fbb,
+      start_: start,
+    }
+  }
+  #[inline]
+  pub fn finish(self) -> ::flatbuffers::WIPOffset<MembershipChanged<'a>> {
+    let o = self.fbb_.end_table(self.start_);
+    ::flatbuffers::WIPOffset::new(o.value())
+  }
+}
+
+impl ::core::fmt::Debug for MembershipChanged<'_> {
+  fn fmt(&self, f: &mut ::core::fmt::Formatter<'_>) -> ::core::fmt::Result {
+    let mut ds = f.debug_struct("MembershipChanged");
+      ds.field("chat_id", &self.chat_id());
+      ds.field("member", &self.member());
+      ds.finish()
+  }
+}
+pub enum BroadcastListOffset {}
+#[derive(Copy, Clone, PartialEq)]
+
+pub struct BroadcastList<'a> {
+  pub _tab: ::flatbuffers::Table<'a>,
+}
+
+impl<'a> ::flatbuffers::Follow<'a> for BroadcastList<'a> {
+  type Inner = BroadcastList<'a>;
+  #[inline]
+  unsafe fn follow(buf: &'a [u8], loc: usize) -> Self::Inner {
+    Self { _tab: unsafe { ::flatbuffers::Table::new(buf, loc) } }
+  }
+}
+
+impl<'a> BroadcastList<'a> {
+  pub const VT_LIST_ID: ::flatbuffers::VOffsetT = 4;
+  pub const VT_NAME: ::flatbuffers::VOffsetT = 6;
+  pub const VT_RECIPIENT_IDS: ::flatbuffers::VOffsetT = 8;
+
+  #[inline]
+  pub unsafe fn init_from_table(table: ::flatbuffers::Table<'a>) -> Self {
+    BroadcastList { _tab: table }
+  }
+  #[allow(unused_mut)]
+  pub fn create<'bldr: 'args, 'args: 'mut_bldr, 'mut_bldr, A: ::flatbuffers::Allocator + 'bldr>(
+    _fbb: &'mut_bldr mut ::flatbuffers::FlatBufferBuilder<'bldr, A>,
+    args: &'args BroadcastListArgs<'args>
+  ) -> ::flatbuffers::WIPOffset<BroadcastList<'bldr>> {
+    let mut builder = BroadcastListBuilder::new(_fbb);
+    builder.add_list_id(args.list_id);
+    if let Some(x) = args.recipient_ids { builder.add_recipient_ids(x); }
+    if let Some(x) = args.name { builder.add_name(x); }
+    builder.finish()
+  }
+
+
+  #[inline]
+  pub fn list_id(&self) -> u64 {
+    // Safety:
+    // Created from valid Table for this object
+    // which contains a valid value in this slot
+    unsafe { self._tab.get::<u64>(BroadcastList::VT_LIST_ID, Some(0)).unwrap()}
+  }
+  #[inline]
+  pub fn name(&self) -> Option<&'a str> {
+    // Safety:
+    // Created from valid Table for this object
+    // which contains a valid value in this slot
+    unsafe { self._tab.get::<::flatbuffers::ForwardsUOffset<&str>>(BroadcastList::VT_NAME, None)}
+  }
+  #[inline]
+  pub fn recipient_ids(&self) -> Option<::flatbuffers::Vector<'a, u64>> {
+    // Safety:
+    // Created from valid Table for this object
+    // which contains a valid value in this slot
+    unsafe { self._tab.get::<::flatbuffers::ForwardsUOffset<::flatbuffers::Vector<'a, u64>>>(BroadcastList::VT_RECIPIENT_IDS, None)}
+  }
+}
+
+impl ::flatbuffers::Verifiable for BroadcastList<'_> {
+  #[inline]
+  fn run_verifier(
+    v: &mut ::flatbuffers::Verifier, pos: usize
+  ) -> Result<(), ::flatbuffers::InvalidFlatbuffer> {
+    v.visit_table(pos)?
+     .visit_field::<u64>("list_id", Self::VT_LIST_ID, false)?
+     .visit_field::<::flatbuffers::ForwardsUOffset<&str>>("name", Self::VT_NAME, false)?
+     .visit_field::<::flatbuffers::ForwardsUOffset<::flatbuffers::Vector<'_, u64>>>("recipient_ids", Self::VT_RECIPIENT_IDS, false)?
+     .finish();
+    Ok(())
+  }
+}
+pub struct BroadcastListArgs<'a> {
+    pub list_id: u64,
+    pub name: Option<::flatbuffers::WIPOffset<&'a str>>,
+    pub recipient_ids: Option<::flatbuffers::WIPOffset<::flatbuffers::Vector<'a, u64>>>,
+}
+impl<'a> Default for BroadcastListArgs<'a> {
+  #[inline]
+  fn default() -> Self {
+    BroadcastListArgs {
+      list_id: 0,
+      name: None,
+      recipient_ids: None,
+    }
+  }
+}
+
+pub struct BroadcastListBuilder<'a: 'b, 'b, A: ::flatbuffers::Allocator + 'a> {
+  fbb_: &'b mut ::flatbuffers::FlatBufferBuilder<'a, A>,
+  start_: ::flatbuffers::WIPOffset<::flatbuffers::TableUnfinishedWIPOffset>,
+}
+impl<'a: 'b, 'b, A: ::flatbuffers::Allocator + 'a> BroadcastListBuilder<'a, 'b, A> {
+  #[inline]
+  pub fn add_list_id(&mut self, list_id: u64) {
+    self.fbb_.push_slot::<u64>(BroadcastList::VT_LIST_ID, list_id, 0);
+  }
+  #[inline]
+  pub fn add_name(&mut self, name: ::flatbuffers::WIPOffset<&'b  str>) {
+    self.fbb_.push_slot_always::<::flatbuffers::WIPOffset<_>>(BroadcastList::VT_NAME, name);
+  }
+  #[inline]
+  pub fn add_recipient_ids(&mut self, recipient_ids: ::flatbuffers::WIPOffset<::flatbuffers::Vector<'b , u64>>) {
+    self.fbb_.push_slot_always::<::flatbuffers::WIPOffset<_>>(BroadcastList::VT_RECIPIENT_IDS, recipient_ids);
+  }
+  #[inline]
+  pub fn new(_fbb: &'b mut ::flatbuffers::FlatBufferBuilder<'a, A>) -> BroadcastListBuilder<'a, 'b, A> {
+    let start = _fbb.start_table();
+    BroadcastListBuilder {
+      fbb_: _fbb,
+      start_: start,
+    }
+  }
+  #[inline]
+  pub fn finish(self) -> ::flatbuffers::WIPOffset<BroadcastList<'a>> {
+    let o = self.fbb_.end_table(self.start_);
+    ::flatbuffers::WIPOffset::new(o.value())
+  }
+}
+
+impl ::core::fmt::Debug for BroadcastList<'_> {
+  fn fmt(&self, f: &mut ::core::fmt::Formatter<'_>) -> ::core::fmt::Result {
+    let mut ds = f.debug_struct("BroadcastList");
+      ds.field("list_id", &self.list_id());
+      ds.field("name", &self.name());
+      ds.field("recipient_ids", &self.recipient_ids());
+      ds.finish()
+  }
+}
+pub enum SaveBroadcastListOffset {}
+#[derive(Copy, Clone, PartialEq)]
+
+pub struct SaveBroadcastList<'a> {
+  pub _tab: ::flatbuffers::Table<'a>,
+}
+
+impl<'a> ::flatbuffers::Follow<'a> for SaveBroadcastList<'a> {
+  type Inner = SaveBroadcastList<'a>;
+  #[inline]
+  unsafe fn follow(buf: &'a [u8], loc: usize) -> Self::Inner {
+    Self { _tab: unsafe { ::flatbuffers::Table::new(buf, loc) } }
+  }
+}
+
+impl<'a> SaveBroadcastList<'a> {
+  pub const VT_LIST_ID: ::flatbuffers::VOffsetT = 4;
+  pub const VT_NAME: ::flatbuffers::VOffsetT = 6;
+  pub const VT_RECIPIENT_IDS: ::flatbuffers::VOffsetT = 8;
+
+  #[inline]
+  pub unsafe fn init_from_table(table: ::flatbuffers::Table<'a>) -> Self {
+    SaveBroadcastList { _tab: table }
+  }
+  #[allow(unused_mut)]
+  pub fn create<'bldr: 'args, 'args: 'mut_bldr, 'mut_bldr, A: ::flatbuffers::Allocator + 'bldr>(
+    _fbb: &'mut_bldr mut ::flatbuffers::FlatBufferBuilder<'bldr, A>,
+    args: &'args SaveBroadcastListArgs<'args>
+  ) -> ::flatbuffers::WIPOffset<SaveBroadcastList<'bldr>> {
+    let mut builder = SaveBroadcastListBuilder::new(_fbb);
+    builder.add_list_id(args.list_id);
+    if let Some(x) = args.recipient_ids { builder.add_recipient_ids(x); }
+    if let Some(x) = args.name { builder.add_name(x); }
+    builder.finish()
+  }
+
+
+  #[inline]
+  pub fn list_id(&self) -> u64 {
+    // Safety:
+    // Created from valid Table for this object
+    // which contains a valid value in this slot
+    unsafe { self._tab.get::<u64>(SaveBroadcastList::VT_LIST_ID, Some(0)).unwrap()}
+  }
+  #[inline]
+  pub fn name(&self) -> Option<&'a str> {
+    // Safety:
+    // Created from valid Table for this object
+    // which contains a valid value in this slot
+    unsafe { self._tab.get::<::flatbuffers::ForwardsUOffset<&str>>(SaveBroadcastList::VT_NAME, None)}
+  }
+  #[inline]
+  pub fn recipient_ids(&self) -> Option<::flatbuffers::Vector<'a, u64>> {
+    // Safety:
+    // Created from valid Table for this object
+    // which contains a valid value in this slot
+    unsafe { self._tab.get::<::flatbuffers::ForwardsUOffset<::flatbuffers::Vector<'a, u64>>>(SaveBroadcastList::VT_RECIPIENT_IDS, None)}
+  }
+}
+
+impl ::flatbuffers::Verifiable for SaveBroadcastList<'_> {
+  #[inline]
+  fn run_verifier(
+    v: &mut ::flatbuffers::Verifier, pos: usize
+  ) -> Result<(), ::flatbuffers::InvalidFlatbuffer> {
+    v.visit_table(pos)?
+     .visit_field::<u64>("list_id", Self::VT_LIST_ID, false)?
+     .visit_field::<::flatbuffers::ForwardsUOffset<&str>>("name", Self::VT_NAME, false)?
+     .visit_field::<::flatbuffers::ForwardsUOffset<::flatbuffers::Vector<'_, u64>>>("recipient_ids", Self::VT_RECIPIENT_IDS, false)?
+     .finish();
+    Ok(())
+  }
+}
+pub struct SaveBroadcastListArgs<'a> {
+    pub list_id: u64,
+    pub name: Option<::flatbuffers::WIPOffset<&'a str>>,
+    pub recipient_ids: Option<::flatbuffers::WIPOffset<::flatbuffers::Vector<'a, u64>>>,
+}
+impl<'a> Default for SaveBroadcastListArgs<'a> {
+  #[inline]
+  fn default() -> Self {
+    SaveBroadcastListArgs {
+      list_id: 0,
+      name: None,
+      recipient_ids: None,
+    }
+  }
+}
+
+pub struct SaveBroadcastListBuilder<'a: 'b, 'b, A: ::flatbuffers::Allocator + 'a> {
+  fbb_: &'b mut ::flatbuffers::FlatBufferBuilder<'a, A>,
+  start_: ::flatbuffers::WIPOffset<::flatbuffers::TableUnfinishedWIPOffset>,
+}
+impl<'a: 'b, 'b, A: ::flatbuffers::Allocator + 'a> SaveBroadcastListBuilder<'a, 'b, A> {
+  #[inline]
+  pub fn add_list_id(&mut self, list_id: u64) {
+    self.fbb_.push_slot::<u64>(SaveBroadcastList::VT_LIST_ID, list_id, 0);
+  }
+  #[inline]
+  pub fn add_name(&mut self, name: ::flatbuffers::WIPOffset<&'b  str>) {
+    self.fbb_.push_slot_always::<::flatbuffers::WIPOffset<_>>(SaveBroadcastList::VT_NAME, name);
+  }
+  #[inline]
+  pub fn add_recipient_ids(&mut self, recipient_ids: ::flatbuffers::WIPOffset<::flatbuffers::Vector<'b , u64>>) {
+    self.fbb_.push_slot_always::<::flatbuffers::WIPOffset<_>>(SaveBroadcastList::VT_RECIPIENT_IDS, recipient_ids);
+  }
+  #[inline]
+  pub fn new(_fbb: &'b mut ::flatbuffers::FlatBufferBuilder<'a, A>) -> SaveBroadcastListBuilder<'a, 'b, A> {
+    let start = _fbb.start_table();
+    SaveBroadcastListBuilder {
+      fbb_: _fbb,
+      start_: start,
+    }
+  }
+  #[inline]
+  pub fn finish(self) -> ::flatbuffers::WIPOffset<SaveBroadcastList<'a>> {
+    let o = self.fbb_.end_table(self.start_);
+    ::flatbuffers::WIPOffset::new(o.value())
+  }
+}
+
+impl ::core::fmt::Debug for SaveBroadcastList<'_> {
+  fn fmt(&self, f: &mut ::core::fmt::Formatter<'_>) -> ::core::fmt::Result {
+    let mut ds = f.debug_struct("SaveBroadcastList");
+      ds.field("list_id", &self.list_id());
+      ds.field("name", &self.name());
+      ds.field("recipient_ids", &self.recipient_ids());
+      ds.finish()
+  }
+}
+pub enum DeleteBroadcastListOffset {}
+#[derive(Copy, Clone, PartialEq)]
+
+pub struct DeleteBroadcastList<'a> {
+  pub _tab: ::flatbuffers::Table<'a>,
+}
+
+impl<'a> ::flatbuffers::Follow<'a> for DeleteBroadcastList<'a> {
+  type Inner = DeleteBroadcastList<'a>;
+  #[inline]
+  unsafe fn follow(buf: &'a [u8], loc: usize) -> Self::Inner {
+    Self { _tab: unsafe { ::flatbuffers::Table::new(buf, loc) } }
+  }
+}
+
+impl<'a> DeleteBroadcastList<'a> {
+  pub const VT_LIST_ID: ::flatbuffers::VOffsetT = 4;
+
+  #[inline]
+  pub unsafe fn init_from_table(table: ::flatbuffers::Table<'a>) -> Self {
+    DeleteBroadcastList { _tab: table }
+  }
+  #[allow(unused_mut)]
+  pub fn create<'bldr: 'args, 'args: 'mut_bldr, 'mut_bldr, A: ::flatbuffers::Allocator + 'bldr>(
+    _fbb: &'mut_bldr mut ::flatbuffers::FlatBufferBuilder<'bldr, A>,
+    args: &'args DeleteBroadcastListArgs
+  ) -> ::flatbuffers::WIPOffset<DeleteBroadcastList<'bldr>> {
+    let mut builder = DeleteBroadcastListBuilder::new(_fbb);
+    builder.add_list_id(args.list_id);
+    builder.finish()
+  }
+
+
+  #[inline]
+  pub fn list_id(&self) -> u64 {
+    // Safety:
+    // Created from valid Table for this object
+    // which contains a valid value in this slot
+    unsafe { self._tab.get::<u64>(DeleteBroadcastList::VT_LIST_ID, Some(0)).unwrap()}
+  }
+}
+
+impl ::flatbuffers::Verifiable for DeleteBroadcastList<'_> {
+  #[inline]
+  fn run_verifier(
+    v: &mut ::flatbuffers::Verifier, pos: usize
+  ) -> Result<(), ::flatbuffers::InvalidFlatbuffer> {
+    v.visit_table(pos)?
+     .visit_field::<u64>("list_id", Self::VT_LIST_ID, false)?
+     .finish();
+    Ok(())
+  }
+}
+pub struct DeleteBroadcastListArgs {
+    pub list_id: u64,
+}
+impl<'a> Default for DeleteBroadcastListArgs {
+  #[inline]
+  fn default() -> Self {
+    DeleteBroadcastListArgs {
+      list_id: 0,
+    }
+  }
+}
+
+pub struct DeleteBroadcastListBuilder<'a: 'b, 'b, A: ::flatbuffers::Allocator + 'a> {
+  fbb_: &'b mut ::flatbuffers::FlatBufferBuilder<'a, A>,
+  start_: ::flatbuffers::WIPOffset<::flatbuffers::TableUnfinishedWIPOffset>,
+}
+impl<'a: 'b, 'b, A: ::flatbuffers::Allocator + 'a> DeleteBroadcastListBuilder<'a, 'b, A> {
+  #[inline]
+  pub fn add_list_id(&mut self, list_id: u64) {
+    self.fbb_.push_slot::<u64>(DeleteBroadcastList::VT_LIST_ID, list_id, 0);
+  }
+  #[inline]
+  pub fn new(_fbb: &'b mut ::flatbuffers::FlatBufferBuilder<'a, A>) -> DeleteBroadcastListBuilder<'a, 'b, A> {
+    let start = _fbb.start_table();
+    DeleteBroadcastListBuilder {
+      fbb_: _fbb,
+      start_: start,
+    }
+  }
+  #[inline]
+  pub fn finish(self) -> ::flatbuffers::WIPOffset<DeleteBroadcastList<'a>> {
+    let o = self.fbb_.end_table(self.start_);
+    ::flatbuffers::WIPOffset::new(o.value())
+  }
+}
+
+impl ::core::fmt::Debug for DeleteBroadcastList<'_> {
+  fn fmt(&self, f: &mut ::core::fmt::Formatter<'_>) -> ::core::fmt::Result {
+    let mut ds = f.debug_struct("DeleteBroadcastList");
+      ds.field("list_id", &self.list_id());
+      ds.finish()
+  }
+}
+pub enum ListBroadcastListsOffset {}
+#[derive(Copy, Clone, PartialEq)]
+
+pub struct ListBroadcastLists<'a> {
+  pub _tab: ::flatbuffers::Table<'a>,
+}
+
+impl<'a> ::flatbuffers::Follow<'a> for ListBroadcastLists<'a> {
+  type Inner = ListBroadcastLists<'a>;
+  #[inline]
+  unsafe fn follow(buf: &'a [u8], loc: usize) -> Self::Inner {
+    Self { _tab: unsafe { ::flatbuffers::Table::new(buf, loc) } }
+  }
+}
+
+impl<'a> ListBroadcastLists<'a> {
+
+  #[inline]
+  pub unsafe fn init_from_table(table: ::flatbuffers::Table<'a>) -> Self {
+    ListBroadcastLists { _tab: table }
+  }
+  #[allow(unused_mut)]
+  pub fn create<'bldr: 'args, 'args: 'mut_bldr, 'mut_bldr, A: ::flatbuffers::Allocator + 'bldr>(
+    _fbb: &'mut_bldr mut ::flatbuffers::FlatBufferBuilder<'bldr, A>,
+    _args: &'args ListBroadcastListsArgs
+  ) -> ::flatbuffers::WIPOffset<ListBroadcastLists<'bldr>> {
+    let mut builder = ListBroadcastListsBuilder::new(_fbb);
+    builder.finish()
+  }
+
+}
+
+impl ::flatbuffers::Verifiable for ListBroadcastLists<'_> {
+  #[inline]
+  fn run_verifier(
+    v: &mut ::flatbuffers::Verifier, pos: usize
+  ) -> Result<(), ::flatbuffers::InvalidFlatbuffer> {
+    v.visit_table(pos)?
+     .finish();
+    Ok(())
+  }
+}
+pub struct ListBroadcastListsArgs {
+}
+impl<'a> Default for ListBroadcastListsArgs {
+  #[inline]
+  fn default() -> Self {
+    ListBroadcastListsArgs {
+    }
+  }
+}
+
+pub struct ListBroadcastListsBuilder<'a: 'b, 'b, A: ::flatbuffers::Allocator + 'a> {
+  fbb_: &'b mut ::flatbuffers::FlatBufferBuilder<'a, A>,
+  start_: ::flatbuffers::WIPOffset<::flatbuffers::TableUnfinishedWIPOffset>,
+}
+impl<'a: 'b, 'b, A: ::flatbuffers::Allocator + 'a> ListBroadcastListsBuilder<'a, 'b, A> {
+  #[inline]
+  pub fn new(_fbb: &'b mut ::flatbuffers::FlatBufferBuilder<'a, A>) -> ListBroadcastListsBuilder<'a, 'b, A> {
+    let start = _fbb.start_table();
+    ListBroadcastListsBuilder {
+      fbb_: _fbb,
+      start_: start,
+    }
+  }
+  #[inline]
+  pub fn finish(self) -> ::flatbuffers::WIPOffset<ListBroadcastLists<'a>> {
+    let o = self.fbb_.end_table(self.start_);
+    ::flatbuffers::WIPOffset::new(o.value())
+  }
+}
+
+impl ::core::fmt::Debug for ListBroadcastLists<'_> {
+  fn fmt(&self, f: &mut ::core::fmt::Formatter<'_>) -> ::core::fmt::Result {
+    let mut ds = f.debug_struct("ListBroadcastLists");
+      ds.finish()
+  }
+}
+pub enum BroadcastListsOffset {}
+#[derive(Copy, Clone, PartialEq)]
+
+pub struct BroadcastLists<'a> {
+  pub _tab: ::flatbuffers::Table<'a>,
+}
+
+impl<'a> ::flatbuffers::Follow<'a> for BroadcastLists<'a> {
+  type Inner = BroadcastLists<'a>;
+  #[inline]
+  unsafe fn follow(buf: &'a [u8], loc: usize) -> Self::Inner {
+    Self { _tab: unsafe { ::flatbuffers::Table::new(buf, loc) } }
+  }
+}
+
+impl<'a> BroadcastLists<'a> {
+  pub const VT_LISTS: ::flatbuffers::VOffsetT = 4;
+
+  #[inline]
+  pub unsafe fn init_from_table(table: ::flatbuffers::Table<'a>) -> Self {
+    BroadcastLists { _tab: table }
+  }
+  #[allow(unused_mut)]
+  pub fn create<'bldr: 'args, 'args: 'mut_bldr, 'mut_bldr, A: ::flatbuffers::Allocator + 'bldr>(
+    _fbb: &'mut_bldr mut ::flatbuffers::FlatBufferBuilder<'bldr, A>,
+    args: &'args BroadcastListsArgs<'args>
+  ) -> ::flatbuffers::WIPOffset<BroadcastLists<'bldr>> {
+    let mut builder = BroadcastListsBuilder::new(_fbb);
+    if let Some(x) = args.lists { builder.add_lists(x); }
+    builder.finish()
+  }
+
+
+  #[inline]
+  pub fn lists(&self) -> Option<::flatbuffers::Vector<'a, ::flatbuffers::ForwardsUOffset<BroadcastList<'a>>>> {
+    // Safety:
+    // Created from valid Table for this object
+    // which contains a valid value in this slot
+    unsafe { self._tab.get::<::flatbuffers::ForwardsUOffset<::flatbuffers::Vector<'a, ::flatbuffers::ForwardsUOffset<BroadcastList>>>>(BroadcastLists::VT_LISTS, None)}
+  }
+}
+
+impl ::flatbuffers::Verifiable for BroadcastLists<'_> {
+  #[inline]
+  fn run_verifier(
+    v: &mut ::flatbuffers::Verifier, pos: usize
+  ) -> Result<(), ::flatbuffers::InvalidFlatbuffer> {
+    v.visit_table(pos)?
+     .visit_field::<::flatbuffers::ForwardsUOffset<::flatbuffers::Vector<'_, ::flatbuffers::ForwardsUOffset<BroadcastList>>>>("lists", Self::VT_LISTS, false)?
+     .finish();
+    Ok(())
+  }
+}
+pub struct BroadcastListsArgs<'a> {
+    pub lists: Option<::flatbuffers::WIPOffset<::flatbuffers::Vector<'a, ::flatbuffers::ForwardsUOffset<BroadcastList<'a>>>>>,
+}
+impl<'a> Default for BroadcastListsArgs<'a> {
+  #[inline]
+  fn default() -> Self {
+    BroadcastListsArgs {
+      lists: None,
+    }
+  }
+}
+
+pub struct BroadcastListsBuilder<'a: 'b, 'b, A: ::flatbuffers::Allocator + 'a> {
+  fbb_: &'b mut ::flatbuffers::FlatBufferBuilder<'a, A>,
+  start_: ::flatbuffers::WIPOffset<::flatbuffers::TableUnfinishedWIPOffset>,
+}
+impl<'a: 'b, 'b, A: ::flatbuffers::Allocator + 'a> BroadcastListsBuilder<'a, 'b, A> {
+  #[inline]
+  pub fn add_lists(&mut self, lists: ::flatbuffers::WIPOffset<::flatbuffers::Vector<'b , ::flatbuffers::ForwardsUOffset<BroadcastList<'b >>>>) {
+    self.fbb_.push_slot_always::<::flatbuffers::WIPOffset<_>>(BroadcastLists::VT_LISTS, lists);
+  }
+  #[inline]
+  pub fn new(_fbb: &'b mut ::flatbuffers::FlatBufferBuilder<'a, A>) -> BroadcastListsBuilder<'a, 'b, A> {
+    let start = _fbb.start_table();
+    BroadcastListsBuilder {
+      fbb_: _fbb,
+      start_: start,
+    }
+  }
+  #[inline]
+  pub fn finish(self) -> ::flatbuffers::WIPOffset<BroadcastLists<'a>> {
+    let o = self.fbb_.end_table(self.start_);
+    ::flatbuffers::WIPOffset::new(o.value())
+  }
+}
+
+impl ::core::fmt::Debug for BroadcastLists<'_> {
+  fn fmt(&self, f: &mut ::core::fmt::Formatter<'_>) -> ::core::fmt::Result {
+    let mut ds = f.debug_struct("BroadcastLists");
+      ds.field("lists", &self.lists());
+      ds.finish()
+  }
+}
+pub enum SendBroadcastOffset {}
+#[derive(Copy, Clone, PartialEq)]
+
+pub struct SendBroadcast<'a> {
+  pub _tab: ::flatbuffers::Table<'a>,
+}
+
+impl<'a> ::flatbuffers::Follow<'a> for SendBroadcast<'a> {
+  type Inner = SendBroadcast<'a>;
+  #[inline]
+  unsafe fn follow(buf: &'a [u8], loc: usize) -> Self::Inner {
+    Self { _tab: unsafe { ::flatbuffers::Table::new(buf, loc) } }
+  }
+}
+
+impl<'a> SendBroadcast<'a> {
+  pub const VT_LIST_ID: ::flatbuffers::VOffsetT = 4;
+  pub const VT_CLIENT_MSG_ID: ::flatbuffers::VOffsetT = 6;
+  pub const VT_CONTENT: ::flatbuffers::VOffsetT = 8;
+
+  #[inline]
+  pub unsafe fn init_from_table(table: ::flatbuffers::Table<'a>) -> Self {
+    SendBroadcast { _tab: table }
+  }
+  #[allow(unused_mut)]
+  pub fn create<'bldr: 'args, 'args: 'mut_bldr, 'mut_bldr, A: ::flatbuffers::Allocator + 'bldr>(
+    _fbb: &'mut_bldr mut ::flatbuffers::FlatBufferBuilder<'bldr, A>,
+    args: &'args SendBroadcastArgs<'args>
+  ) -> ::flatbuffers::WIPOffset<SendBroadcast<'bldr>> {
+    let mut builder = SendBroadcastBuilder::new(_fbb);
+    builder.add_list_id(args.list_id);
+    if let Some(x) = args.content { builder.add_content(x); }
+    if let Some(x) = args.client_msg_id { builder.add_client_msg_id(x); }
+    builder.finish()
+  }
+
+
+  #[inline]
+  pub fn list_id(&self) -> u64 {
+    // Safety:
+    // Created from valid Table for this object
+    // which contains a valid value in this slot
+    unsafe { self._tab.get::<u64>(SendBroadcast::VT_LIST_ID, Some(0)).unwrap()}
+  }
+  #[inline]
+  pub fn client_msg_id(&self) -> Option<&'a str> {
+    // Safety:
+    // Created from valid Table for this object
+    // which contains a valid value in this slot
+    unsafe { self._tab.get::<::flatbuffers::ForwardsUOffset<&str>>(SendBroadcast::VT_CLIENT_MSG_ID, None)}
+  }
+  #[inline]
+  pub fn content(&self) -> Option<&'a str> {
+    // Safety:
+    // Created from valid Table for this object
+    // which contains a valid value in this slot
+    unsafe { self._tab.get::<::flatbuffers::ForwardsUOffset<&str>>(SendBroadcast::VT_CONTENT, None)}
+  }
+}
+
+impl ::flatbuffers::Verifiable for SendBroadcast<'_> {
+  #[inline]
+  fn run_verifier(
+    v: &mut ::flatbuffers::Verifier, pos: usize
+  ) -> Result<(), ::flatbuffers::InvalidFlatbuffer> {
+    v.visit_table(pos)?
+     .visit_field::<u64>("list_id", Self::VT_LIST_ID, false)?
+     .visit_field::<::flatbuffers::ForwardsUOffset<&str>>("client_msg_id", Self::VT_CLIENT_MSG_ID, false)?
+     .visit_field::<::flatbuffers::ForwardsUOffset<&str>>("content", Self::VT_CONTENT, false)?
+     .finish();
+    Ok(())
+  }
+}
+pub struct SendBroadcastArgs<'a> {
+    pub list_id: u64,
+    pub client_msg_id: Option<::flatbuffers::WIPOffset<&'a str>>,
+    pub content: Option<::flatbuffers::WIPOffset<&'a str>>,
+}
+impl<'a> Default for SendBroadcastArgs<'a> {
+  #[inline]
+  fn default() -> Self {
+    SendBroadcastArgs {
+      list_id: 0,
+      client_msg_id: None,
+      content: None,
+    }
+  }
+}
+
+pub struct SendBroadcastBuilder<'a: 'b, 'b, A: ::flatbuffers::Allocator + 'a> {
+  fbb_: &'b mut ::flatbuffers::FlatBufferBuilder<'a, A>,
+  start_: ::flatbuffers::WIPOffset<::flatbuffers::TableUnfinishedWIPOffset>,
+}
+impl<'a: 'b, 'b, A: ::flatbuffers::Allocator + 'a> SendBroadcastBuilder<'a, 'b, A> {
+  #[inline]
+  pub fn add_list_id(&mut self, list_id: u64) {
+    self.fbb_.push_slot::<u64>(SendBroadcast::VT_LIST_ID, list_id, 0);
+  }
+  #[inline]
+  pub fn add_client_msg_id(&mut self, client_msg_id: ::flatbuffers::WIPOffset<&'b  str>) {
+    self.fbb_.push_slot_always::<::flatbuffers::WIPOffset<_>>(SendBroadcast::VT_CLIENT_MSG_ID, client_msg_id);
+  }
+  #[inline]
+  pub fn add_content(&mut self, content: ::flatbuffers::WIPOffset<&'b  str>) {
+    self.fbb_.push_slot_always::<::flatbuffers::WIPOffset<_>>(SendBroadcast::VT_CONTENT, content);
+  }
+  #[inline]
+  pub fn new(_fbb: &'b mut ::flatbuffers::FlatBufferBuilder<'a, A>) -> SendBroadcastBuilder<'a, 'b, A> {
+    let start = _fbb.start_table();
+    SendBroadcastBuilder {
+      fbb_: _fbb,
+      start_: start,
+    }
+  }
+  #[inline]
+  pub fn finish(self) -> ::flatbuffers::WIPOffset<SendBroadcast<'a>> {
+    let o = self.fbb_.end_table(self.start_);
+    ::flatbuffers::WIPOffset::new(o.value())
+  }
+}
+
+impl ::core::fmt::Debug for SendBroadcast<'_> {
+  fn fmt(&self, f: &mut ::core::fmt::Formatter<'_>) -> ::core::fmt::Result {
+    let mut ds = f.debug_struct("SendBroadcast");
+      ds.field("list_id", &self.list_id());
+      ds.field("client_msg_id", &self.client_msg_id());
+      ds.field("content", &self.content());
+      ds.finish()
+  }
+}
+pub enum BroadcastResultOffset {}
+#[derive(Copy, Clone, PartialEq)]
+
+pub struct BroadcastResult<'a> {
+  pub _tab: ::flatbuffers::Table<'a>,
+}
+
+impl<'a> ::flatbuffers::Follow<'a> for BroadcastResult<'a> {
+  type Inner = BroadcastResult<'a>;
+  #[inline]
+  unsafe fn follow(buf: &'a [u8], loc: usize) -> Self::Inner {
+    Self { _tab: unsafe { ::flatbuffers::Table::new(buf, loc) } }
+  }
+}
+
+impl<'a> BroadcastResult<'a> {
+  pub const VT_USER_ID: ::flatbuffers::VOffsetT = 4;
+  pub const VT_CHAT_ID: ::flatbuffers::VOffsetT = 6;
+  pub const VT_MESSAGE_ID: ::flatbuffers::VOffsetT = 8;
+  pub const VT_SEQ: ::flatbuffers::VOffsetT = 10;
+  pub const VT_ERROR_CODE: ::flatbuffers::VOffsetT = 12;
+
+  #[inline]
+  pub unsafe fn init_from_table(table: ::flatbuffers::Table<'a>) -> Self {
+    BroadcastResult { _tab: table }
+  }
+  #[allow(unused_mut)]
+  pub fn create<'bldr: 'args, 'args: 'mut_bldr, 'mut_bldr, A: ::flatbuffers::Allocator + 'bldr>(
+    _fbb: &'mut_bldr mut ::flatbuffers::FlatBufferBuilder<'bldr, A>,
+    args: &'args BroadcastResultArgs
+  ) -> ::flatbuffers::WIPOffset<BroadcastResult<'bldr>> {
+    let mut builder = BroadcastResultBuilder::new(_fbb);
+    builder.add_seq(args.seq);
+    builder.add_message_id(args.message_id);
+    builder.add_chat_id(args.chat_id);
+    builder.add_user_id(args.user_id);
+    builder.add_error_code(args.error_code);
+    builder.finish()
+  }
+
+
+  #[inline]
+  pub fn user_id(&self) -> u64 {
+    // Safety:
+    // Created from valid Table for this object
+    // which contains a valid value in this slot
+    unsafe { self._tab.get::<u64>(BroadcastResult::VT_USER_ID, Some(0)).unwrap()}
+  }
+  #[inline]
+  pub fn chat_id(&self) -> u64 {
+    // Safety:
+    // Created from valid Table for this object
+    // which contains a valid value in this slot
+    unsafe { self._tab.get::<u64>(BroadcastResult::VT_CHAT_ID, Some(0)).unwrap()}
+  }
+  #[inline]
+  pub fn message_id(&self) -> u64 {
+    // Safety:
+    // Created from valid Table for this object
+    // which contains a valid value in this slot
+    unsafe { self._tab.get::<u64>(BroadcastResult::VT_MESSAGE_ID, Some(0)).unwrap()}
+  }
+  #[inline]
+  pub fn seq(&self) -> u64 {
+    // Safety:
+    // Created from valid Table for this object
+    // which contains a valid value in this slot
+    unsafe { self._tab.get::<u64>(BroadcastResult::VT_SEQ, Some(0)).unwrap()}
+  }
+  #[inline]
+  pub fn error_code(&self) -> u16 {
+    // Safety:
+    // Created from valid Table for this object
+    // which contains a valid value in this slot
+    unsafe { self._tab.get::<u16>(BroadcastResult::VT_ERROR_CODE, Some(0)).unwrap()}
+  }
+}
+
+impl ::flatbuffers::Verifiable for BroadcastResult<'_> {
+  #[inline]
+  fn run_verifier(
+    v: &mut ::flatbuffers::Verifier, pos: usize
+  ) -> Result<(), ::flatbuffers::InvalidFlatbuffer> {
+    v.visit_table(pos)?
+     .visit_field::<u64>("user_id", Self::VT_USER_ID, false)?
+     .visit_field::<u64>("chat_id", Self::VT_CHAT_ID, false)?
+     .visit_field::<u64>("message_id", Self::VT_MESSAGE_ID, false)?
+     .visit_field::<u64>("seq", Self::VT_SEQ, false)?
+     .visit_field::<u16>("error_code", Self::VT_ERROR_CODE, false)?
+     .finish();
+    Ok(())
+  }
+}
+pub struct BroadcastResultArgs {
+    pub user_id: u64,
+    pub chat_id: u64,
+    pub message_id: u64,
+    pub seq: u64,
+    pub error_code: u16,
+}
+impl<'a> Default for BroadcastResultArgs {
+  #[inline]
+  fn default() -> Self {
+    BroadcastResultArgs {
+      user_id: 0,
+      chat_id: 0,
+      message_id: 0,
+      seq: 0,
+      error_code: 0,
+    }
+  }
+}
+
+pub struct BroadcastResultBuilder<'a: 'b, 'b, A: ::flatbuffers::Allocator + 'a> {
+  fbb_: &'b mut ::flatbuffers::FlatBufferBuilder<'a, A>,
+  start_: ::flatbuffers::WIPOffset<::flatbuffers::TableUnfinishedWIPOffset>,
+}
+impl<'a: 'b, 'b, A: ::flatbuffers::Allocator + 'a> BroadcastResultBuilder<'a, 'b, A> {
+  #[inline]
+  pub fn add_user_id(&mut self, user_id: u64) {
+    self.fbb_.push_slot::<u64>(BroadcastResult::VT_USER_ID, user_id, 0);
+  }
+  #[inline]
+  pub fn add_chat_id(&mut self, chat_id: u64) {
+    self.fbb_.push_slot::<u64>(BroadcastResult::VT_CHAT_ID, chat_id, 0);
+  }
+  #[inline]
+  pub fn add_message_id(&mut self, message_id: u64) {
+    self.fbb_.push_slot::<u64>(BroadcastResult::VT_MESSAGE_ID, message_id, 0);
+  }
+  #[inline]
+  pub fn add_seq(&mut self, seq: u64) {
+    self.fbb_.push_slot::<u64>(BroadcastResult::VT_SEQ, seq, 0);
+  }
+  #[inline]
+  pub fn add_error_code(&mut self, error_code: u16) {
+    self.fbb_.push_slot::<u16>(BroadcastResult::VT_ERROR_CODE, error_code, 0);
+  }
+  #[inline]
+  pub fn new(_fbb: &'b mut ::flatbuffers::FlatBufferBuilder<'a, A>) -> BroadcastResultBuilder<'a, 'b, A> {
+    let start = _fbb.start_table();
+    BroadcastResultBuilder {
+      fbb_: _fbb,
+      start_: start,
+    }
+  }
+  #[inline]
+  pub fn finish(self) -> ::flatbuffers::WIPOffset<BroadcastResult<'a>> {
+    let o = self.fbb_.end_table(self.start_);
+    ::flatbuffers::WIPOffset::new(o.value())
+  }
+}
+
+impl ::core::fmt::Debug for BroadcastResult<'_> {
+  fn fmt(&self, f: &mut ::core::fmt::Formatter<'_>) -> ::core::fmt::Result {
+    let mut ds = f.debug_struct("BroadcastResult");
+      ds.field("user_id", &self.user_id());
+      ds.field("chat_id", &self.chat_id());
+      ds.field("message_id", &self.message_id());
+      ds.field("seq", &self.seq());
+      ds.field("error_code", &self.error_code());
+      ds.finish()
+  }
+}
+pub enum BroadcastAckOffset {}
+#[derive(Copy, Clone, PartialEq)]
+
+pub struct BroadcastAck<'a> {
+  pub _tab: ::flatbuffers::Table<'a>,
+}
+
+impl<'a> ::flatbuffers::Follow<'a> for BroadcastAck<'a> {
+  type Inner = BroadcastAck<'a>;
+  #[inline]
+  unsafe fn follow(buf: &'a [u8], loc: usize) -> Self::Inner {
+    Self { _tab: unsafe { ::flatbuffers::Table::new(buf, loc) } }
+  }
+}
+
+impl<'a> BroadcastAck<'a> {
+  pub const VT_LIST_ID: ::flatbuffers::VOffsetT = 4;
+  pub const VT_CLIENT_MSG_ID: ::flatbuffers::VOffsetT = 6;
+  pub const VT_TIME_MS: ::flatbuffers::VOffsetT = 8;
+  pub const VT_RESULTS: ::flatbuffers::VOffsetT = 10;
+
+  #[inline]
+  pub unsafe fn init_from_table(table: ::flatbuffers::Table<'a>) -> Self {
+    BroadcastAck { _tab: table }
+  }
+  #[allow(unused_mut)]
+  pub fn create<'bldr: 'args, 'args: 'mut_bldr, 'mut_bldr, A: ::flatbuffers::Allocator + 'bldr>(
+    _fbb: &'mut_bldr mut ::flatbuffers::FlatBufferBuilder<'bldr, A>,
+    args: &'args BroadcastAckArgs<'args>
+  ) -> ::flatbuffers::WIPOffset<BroadcastAck<'bldr>> {
+    let mut builder = BroadcastAckBuilder::new(_fbb);
+    builder.add_time_ms(args.time_ms);
+    builder.add_list_id(args.list_id);
+    if let Some(x) = args.results { builder.add_results(x); }
+    if let Some(x) = args.client_msg_id { builder.add_client_msg_id(x); }
+    builder.finish()
+  }
+
+
+  #[inline]
+  pub fn list_id(&self) -> u64 {
+    // Safety:
+    // Created from valid Table for this object
+    // which contains a valid value in this slot
+    unsafe { self._tab.get::<u64>(BroadcastAck::VT_LIST_ID, Some(0)).unwrap()}
+  }
+  #[inline]
+  pub fn client_msg_id(&self) -> Option<&'a str> {
+    // Safety:
+    // Created from valid Table for this object
+    // which contains a valid value in this slot
+    unsafe { self._tab.get::<::flatbuffers::ForwardsUOffset<&str>>(BroadcastAck::VT_CLIENT_MSG_ID, None)}
+  }
+  #[inline]
+  pub fn time_ms(&self) -> i64 {
+    // Safety:
+    // Created from valid Table for this object
+    // which contains a valid value in this slot
+    unsafe { self._tab.get::<i64>(BroadcastAck::VT_TIME_MS, Some(0)).unwrap()}
+  }
+  #[inline]
+  pub fn results(&self) -> Option<::flatbuffers::Vector<'a, ::flatbuffers::ForwardsUOffset<BroadcastResult<'a>>>> {
+    // Safety:
+    // Created from valid Table for this object
+    // which contains a valid value in this slot
+    unsafe { self._tab.get::<::flatbuffers::ForwardsUOffset<::flatbuffers::Vector<'a, ::flatbuffers::ForwardsUOffset<BroadcastResult>>>>(BroadcastAck::VT_RESULTS, None)}
+  }
+}
+
+impl ::flatbuffers::Verifiable for BroadcastAck<'_> {
+  #[inline]
+  fn run_verifier(
+    v: &mut ::flatbuffers::Verifier, pos: usize
+  ) -> Result<(), ::flatbuffers::InvalidFlatbuffer> {
+    v.visit_table(pos)?
+     .visit_field::<u64>("list_id", Self::VT_LIST_ID, false)?
+     .visit_field::<::flatbuffers::ForwardsUOffset<&str>>("client_msg_id", Self::VT_CLIENT_MSG_ID, false)?
+     .visit_field::<i64>("time_ms", Self::VT_TIME_MS, false)?
+     .visit_field::<::flatbuffers::ForwardsUOffset<::flatbuffers::Vector<'_, ::flatbuffers::ForwardsUOffset<BroadcastResult>>>>("results", Self::VT_RESULTS, false)?
+     .finish();
+    Ok(())
+  }
+}
+pub struct BroadcastAckArgs<'a> {
+    pub list_id: u64,
+    pub client_msg_id: Option<::flatbuffers::WIPOffset<&'a str>>,
+    pub time_ms: i64,
+    pub results: Option<::flatbuffers::WIPOffset<::flatbuffers::Vector<'a, ::flatbuffers::ForwardsUOffset<BroadcastResult<'a>>>>>,
+}
+impl<'a> Default for BroadcastAckArgs<'a> {
+  #[inline]
+  fn default() -> Self {
+    BroadcastAckArgs {
+      list_id: 0,
+      client_msg_id: None,
+      time_ms: 0,
+      results: None,
+    }
+  }
+}
+
+pub struct BroadcastAckBuilder<'a: 'b, 'b, A: ::flatbuffers::Allocator + 'a> {
+  fbb_: &'b mut ::flatbuffers::FlatBufferBuilder<'a, A>,
+  start_: ::flatbuffers::WIPOffset<::flatbuffers::TableUnfinishedWIPOffset>,
+}
+impl<'a: 'b, 'b, A: ::flatbuffers::Allocator + 'a> BroadcastAckBuilder<'a, 'b, A> {
+  #[inline]
+  pub fn add_list_id(&mut self, list_id: u64) {
+    self.fbb_.push_slot::<u64>(BroadcastAck::VT_LIST_ID, list_id, 0);
+  }
+  #[inline]
+  pub fn add_client_msg_id(&mut self, client_msg_id: ::flatbuffers::WIPOffset<&'b  str>) {
+    self.fbb_.push_slot_always::<::flatbuffers::WIPOffset<_>>(BroadcastAck::VT_CLIENT_MSG_ID, client_msg_id);
+  }
+  #[inline]
+  pub fn add_time_ms(&mut self, time_ms: i64) {
+    self.fbb_.push_slot::<i64>(BroadcastAck::VT_TIME_MS, time_ms, 0);
+  }
+  #[inline]
+  pub fn add_results(&mut self, results: ::flatbuffers::WIPOffset<::flatbuffers::Vector<'b , ::flatbuffers::ForwardsUOffset<BroadcastResult<'b >>>>) {
+    self.fbb_.push_slot_always::<::flatbuffers::WIPOffset<_>>(BroadcastAck::VT_RESULTS, results);
+  }
+  #[inline]
+  pub fn new(_fbb: &'b mut ::flatbuffers::FlatBufferBuilder<'a, A>) -> BroadcastAckBuilder<'a, 'b, A> {
+    let start = _fbb.start_table();
+    BroadcastAckBuilder {
+      fbb_: _fbb,
+      start_: start,
+    }
+  }
+  #[inline]
+  pub fn finish(self) -> ::flatbuffers::WIPOffset<BroadcastAck<'a>> {
+    let o = self.fbb_.end_table(self.start_);
+    ::flatbuffers::WIPOffset::new(o.value())
+  }
+}
+
+impl ::core::fmt::Debug for BroadcastAck<'_> {
+  fn fmt(&self, f: &mut ::core::fmt::Formatter<'_>) -> ::core::fmt::Result {
+    let mut ds = f.debug_struct("BroadcastAck");
+      ds.field("list_id", &self.list_id());
+      ds.field("client_msg_id", &self.client_msg_id());
+      ds.field("time_ms", &self.time_ms());
+      ds.field("results", &self.results());
       ds.finish()
   }
 }
@@ -3942,6 +8866,10 @@ impl<'a> ::flatbuffers::Follow<'a> for ListChats<'a> {
 impl<'a> ListChats<'a> {
   pub const VT_AFTER_CHAT_ID: ::flatbuffers::VOffsetT = 4;
   pub const VT_LIMIT: ::flatbuffers::VOffsetT = 6;
+  pub const VT_ORDER: ::flatbuffers::VOffsetT = 8;
+  pub const VT_ARCHIVED: ::flatbuffers::VOffsetT = 10;
+  pub const VT_BEFORE_MS: ::flatbuffers::VOffsetT = 12;
+  pub const VT_BEFORE_CHAT_ID: ::flatbuffers::VOffsetT = 14;
 
   #[inline]
   pub unsafe fn init_from_table(table: ::flatbuffers::Table<'a>) -> Self {
@@ -3953,8 +8881,12 @@ impl<'a> ListChats<'a> {
     args: &'args ListChatsArgs
   ) -> ::flatbuffers::WIPOffset<ListChats<'bldr>> {
     let mut builder = ListChatsBuilder::new(_fbb);
+    builder.add_before_chat_id(args.before_chat_id);
+    builder.add_before_ms(args.before_ms);
     builder.add_after_chat_id(args.after_chat_id);
     builder.add_limit(args.limit);
+    builder.add_archived(args.archived);
+    builder.add_order(args.order);
     builder.finish()
   }
 
@@ -3973,6 +8905,34 @@ impl<'a> ListChats<'a> {
     // which contains a valid value in this slot
     unsafe { self._tab.get::<u16>(ListChats::VT_LIMIT, Some(0)).unwrap()}
   }
+  #[inline]
+  pub fn order(&self) -> ChatOrder {
+    // Safety:
+    // Created from valid Table for this object
+    // which contains a valid value in this slot
+    unsafe { self._tab.get::<ChatOrder>(ListChats::VT_ORDER, Some(ChatOrder::ById)).unwrap()}
+  }
+  #[inline]
+  pub fn archived(&self) -> bool {
+    // Safety:
+    // Created from valid Table for this object
+    // which contains a valid value in this slot
+    unsafe { self._tab.get::<bool>(ListChats::VT_ARCHIVED, Some(false)).unwrap()}
+  }
+  #[inline]
+  pub fn before_ms(&self) -> i64 {
+    // Safety:
+    // Created from valid Table for this object
+    // which contains a valid value in this slot
+    unsafe { self._tab.get::<i64>(ListChats::VT_BEFORE_MS, Some(0)).unwrap()}
+  }
+  #[inline]
+  pub fn before_chat_id(&self) -> u64 {
+    // Safety:
+    // Created from valid Table for this object
+    // which contains a valid value in this slot
+    unsafe { self._tab.get::<u64>(ListChats::VT_BEFORE_CHAT_ID, Some(0)).unwrap()}
+  }
 }
 
 impl ::flatbuffers::Verifiable for ListChats<'_> {
@@ -3983,6 +8943,10 @@ impl ::flatbuffers::Verifiable for ListChats<'_> {
     v.visit_table(pos)?
      .visit_field::<u64>("after_chat_id", Self::VT_AFTER_CHAT_ID, false)?
      .visit_field::<u16>("limit", Self::VT_LIMIT, false)?
+     .visit_field::<ChatOrder>("order", Self::VT_ORDER, false)?
+     .visit_field::<bool>("archived", Self::VT_ARCHIVED, false)?
+     .visit_field::<i64>("before_ms", Self::VT_BEFORE_MS, false)?
+     .visit_field::<u64>("before_chat_id", Self::VT_BEFORE_CHAT_ID, false)?
      .finish();
     Ok(())
   }
@@ -3990,6 +8954,10 @@ impl ::flatbuffers::Verifiable for ListChats<'_> {
 pub struct ListChatsArgs {
     pub after_chat_id: u64,
     pub limit: u16,
+    pub order: ChatOrder,
+    pub archived: bool,
+    pub before_ms: i64,
+    pub before_chat_id: u64,
 }
 impl<'a> Default for ListChatsArgs {
   #[inline]
@@ -3997,6 +8965,10 @@ impl<'a> Default for ListChatsArgs {
     ListChatsArgs {
       after_chat_id: 0,
       limit: 0,
+      order: ChatOrder::ById,
+      archived: false,
+      before_ms: 0,
+      before_chat_id: 0,
     }
   }
 }
@@ -4013,6 +8985,22 @@ impl<'a: 'b, 'b, A: ::flatbuffers::Allocator + 'a> ListChatsBuilder<'a, 'b, A> {
   #[inline]
   pub fn add_limit(&mut self, limit: u16) {
     self.fbb_.push_slot::<u16>(ListChats::VT_LIMIT, limit, 0);
+  }
+  #[inline]
+  pub fn add_order(&mut self, order: ChatOrder) {
+    self.fbb_.push_slot::<ChatOrder>(ListChats::VT_ORDER, order, ChatOrder::ById);
+  }
+  #[inline]
+  pub fn add_archived(&mut self, archived: bool) {
+    self.fbb_.push_slot::<bool>(ListChats::VT_ARCHIVED, archived, false);
+  }
+  #[inline]
+  pub fn add_before_ms(&mut self, before_ms: i64) {
+    self.fbb_.push_slot::<i64>(ListChats::VT_BEFORE_MS, before_ms, 0);
+  }
+  #[inline]
+  pub fn add_before_chat_id(&mut self, before_chat_id: u64) {
+    self.fbb_.push_slot::<u64>(ListChats::VT_BEFORE_CHAT_ID, before_chat_id, 0);
   }
   #[inline]
   pub fn new(_fbb: &'b mut ::flatbuffers::FlatBufferBuilder<'a, A>) -> ListChatsBuilder<'a, 'b, A> {
@@ -4034,6 +9022,10 @@ impl ::core::fmt::Debug for ListChats<'_> {
     let mut ds = f.debug_struct("ListChats");
       ds.field("after_chat_id", &self.after_chat_id());
       ds.field("limit", &self.limit());
+      ds.field("order", &self.order());
+      ds.field("archived", &self.archived());
+      ds.field("before_ms", &self.before_ms());
+      ds.field("before_chat_id", &self.before_chat_id());
       ds.finish()
   }
 }
@@ -4059,6 +9051,13 @@ impl<'a> ChatSummary<'a> {
   pub const VT_LAST_SEQ: ::flatbuffers::VOffsetT = 10;
   pub const VT_MEMBER_COUNT: ::flatbuffers::VOffsetT = 12;
   pub const VT_LAST_MESSAGE: ::flatbuffers::VOffsetT = 14;
+  pub const VT_LAST_ACTIVITY_MS: ::flatbuffers::VOffsetT = 16;
+  pub const VT_STATE: ::flatbuffers::VOffsetT = 18;
+  pub const VT_MY_ROLE: ::flatbuffers::VOffsetT = 20;
+  pub const VT_UNREAD_COUNT: ::flatbuffers::VOffsetT = 22;
+  pub const VT_UNREAD_MENTIONS: ::flatbuffers::VOffsetT = 24;
+  pub const VT_AVATAR_REF: ::flatbuffers::VOffsetT = 26;
+  pub const VT_HANDLE: ::flatbuffers::VOffsetT = 28;
 
   #[inline]
   pub unsafe fn init_from_table(table: ::flatbuffers::Table<'a>) -> Self {
@@ -4070,11 +9069,18 @@ impl<'a> ChatSummary<'a> {
     args: &'args ChatSummaryArgs<'args>
   ) -> ::flatbuffers::WIPOffset<ChatSummary<'bldr>> {
     let mut builder = ChatSummaryBuilder::new(_fbb);
+    builder.add_last_activity_ms(args.last_activity_ms);
     builder.add_last_seq(args.last_seq);
     builder.add_chat_id(args.chat_id);
+    if let Some(x) = args.handle { builder.add_handle(x); }
+    if let Some(x) = args.avatar_ref { builder.add_avatar_ref(x); }
+    builder.add_unread_mentions(args.unread_mentions);
+    builder.add_unread_count(args.unread_count);
+    if let Some(x) = args.state { builder.add_state(x); }
     if let Some(x) = args.last_message { builder.add_last_message(x); }
     builder.add_member_count(args.member_count);
     if let Some(x) = args.title { builder.add_title(x); }
+    builder.add_my_role(args.my_role);
     builder.add_kind(args.kind);
     builder.finish()
   }
@@ -4131,6 +9137,55 @@ impl<'a> ChatSummary<'a> {
       unsafe { <::flatbuffers::ForwardsUOffset<Event<'a>>>::follow(data.bytes(), 0) }
     })
   }
+  #[inline]
+  pub fn last_activity_ms(&self) -> i64 {
+    // Safety:
+    // Created from valid Table for this object
+    // which contains a valid value in this slot
+    unsafe { self._tab.get::<i64>(ChatSummary::VT_LAST_ACTIVITY_MS, Some(0)).unwrap()}
+  }
+  #[inline]
+  pub fn state(&self) -> Option<ChatState<'a>> {
+    // Safety:
+    // Created from valid Table for this object
+    // which contains a valid value in this slot
+    unsafe { self._tab.get::<::flatbuffers::ForwardsUOffset<ChatState>>(ChatSummary::VT_STATE, None)}
+  }
+  #[inline]
+  pub fn my_role(&self) -> Role {
+    // Safety:
+    // Created from valid Table for this object
+    // which contains a valid value in this slot
+    unsafe { self._tab.get::<Role>(ChatSummary::VT_MY_ROLE, Some(Role::Member)).unwrap()}
+  }
+  #[inline]
+  pub fn unread_count(&self) -> u32 {
+    // Safety:
+    // Created from valid Table for this object
+    // which contains a valid value in this slot
+    unsafe { self._tab.get::<u32>(ChatSummary::VT_UNREAD_COUNT, Some(0)).unwrap()}
+  }
+  #[inline]
+  pub fn unread_mentions(&self) -> u32 {
+    // Safety:
+    // Created from valid Table for this object
+    // which contains a valid value in this slot
+    unsafe { self._tab.get::<u32>(ChatSummary::VT_UNREAD_MENTIONS, Some(0)).unwrap()}
+  }
+  #[inline]
+  pub fn avatar_ref(&self) -> Option<&'a str> {
+    // Safety:
+    // Created from valid Table for this object
+    // which contains a valid value in this slot
+    unsafe { self._tab.get::<::flatbuffers::ForwardsUOffset<&str>>(ChatSummary::VT_AVATAR_REF, None)}
+  }
+  #[inline]
+  pub fn handle(&self) -> Option<&'a str> {
+    // Safety:
+    // Created from valid Table for this object
+    // which contains a valid value in this slot
+    unsafe { self._tab.get::<::flatbuffers::ForwardsUOffset<&str>>(ChatSummary::VT_HANDLE, None)}
+  }
 }
 
 impl ::flatbuffers::Verifiable for ChatSummary<'_> {
@@ -4145,6 +9200,13 @@ impl ::flatbuffers::Verifiable for ChatSummary<'_> {
      .visit_field::<u64>("last_seq", Self::VT_LAST_SEQ, false)?
      .visit_field::<u32>("member_count", Self::VT_MEMBER_COUNT, false)?
      .visit_field::<::flatbuffers::ForwardsUOffset<::flatbuffers::Vector<'_, u8>>>("last_message", Self::VT_LAST_MESSAGE, false)?
+     .visit_field::<i64>("last_activity_ms", Self::VT_LAST_ACTIVITY_MS, false)?
+     .visit_field::<::flatbuffers::ForwardsUOffset<ChatState>>("state", Self::VT_STATE, false)?
+     .visit_field::<Role>("my_role", Self::VT_MY_ROLE, false)?
+     .visit_field::<u32>("unread_count", Self::VT_UNREAD_COUNT, false)?
+     .visit_field::<u32>("unread_mentions", Self::VT_UNREAD_MENTIONS, false)?
+     .visit_field::<::flatbuffers::ForwardsUOffset<&str>>("avatar_ref", Self::VT_AVATAR_REF, false)?
+     .visit_field::<::flatbuffers::ForwardsUOffset<&str>>("handle", Self::VT_HANDLE, false)?
      .finish();
     Ok(())
   }
@@ -4156,6 +9218,13 @@ pub struct ChatSummaryArgs<'a> {
     pub last_seq: u64,
     pub member_count: u32,
     pub last_message: Option<::flatbuffers::WIPOffset<::flatbuffers::Vector<'a, u8>>>,
+    pub last_activity_ms: i64,
+    pub state: Option<::flatbuffers::WIPOffset<ChatState<'a>>>,
+    pub my_role: Role,
+    pub unread_count: u32,
+    pub unread_mentions: u32,
+    pub avatar_ref: Option<::flatbuffers::WIPOffset<&'a str>>,
+    pub handle: Option<::flatbuffers::WIPOffset<&'a str>>,
 }
 impl<'a> Default for ChatSummaryArgs<'a> {
   #[inline]
@@ -4167,6 +9236,13 @@ impl<'a> Default for ChatSummaryArgs<'a> {
       last_seq: 0,
       member_count: 0,
       last_message: None,
+      last_activity_ms: 0,
+      state: None,
+      my_role: Role::Member,
+      unread_count: 0,
+      unread_mentions: 0,
+      avatar_ref: None,
+      handle: None,
     }
   }
 }
@@ -4201,6 +9277,34 @@ impl<'a: 'b, 'b, A: ::flatbuffers::Allocator + 'a> ChatSummaryBuilder<'a, 'b, A>
     self.fbb_.push_slot_always::<::flatbuffers::WIPOffset<_>>(ChatSummary::VT_LAST_MESSAGE, last_message);
   }
   #[inline]
+  pub fn add_last_activity_ms(&mut self, last_activity_ms: i64) {
+    self.fbb_.push_slot::<i64>(ChatSummary::VT_LAST_ACTIVITY_MS, last_activity_ms, 0);
+  }
+  #[inline]
+  pub fn add_state(&mut self, state: ::flatbuffers::WIPOffset<ChatState<'b >>) {
+    self.fbb_.push_slot_always::<::flatbuffers::WIPOffset<ChatState>>(ChatSummary::VT_STATE, state);
+  }
+  #[inline]
+  pub fn add_my_role(&mut self, my_role: Role) {
+    self.fbb_.push_slot::<Role>(ChatSummary::VT_MY_ROLE, my_role, Role::Member);
+  }
+  #[inline]
+  pub fn add_unread_count(&mut self, unread_count: u32) {
+    self.fbb_.push_slot::<u32>(ChatSummary::VT_UNREAD_COUNT, unread_count, 0);
+  }
+  #[inline]
+  pub fn add_unread_mentions(&mut self, unread_mentions: u32) {
+    self.fbb_.push_slot::<u32>(ChatSummary::VT_UNREAD_MENTIONS, unread_mentions, 0);
+  }
+  #[inline]
+  pub fn add_avatar_ref(&mut self, avatar_ref: ::flatbuffers::WIPOffset<&'b  str>) {
+    self.fbb_.push_slot_always::<::flatbuffers::WIPOffset<_>>(ChatSummary::VT_AVATAR_REF, avatar_ref);
+  }
+  #[inline]
+  pub fn add_handle(&mut self, handle: ::flatbuffers::WIPOffset<&'b  str>) {
+    self.fbb_.push_slot_always::<::flatbuffers::WIPOffset<_>>(ChatSummary::VT_HANDLE, handle);
+  }
+  #[inline]
   pub fn new(_fbb: &'b mut ::flatbuffers::FlatBufferBuilder<'a, A>) -> ChatSummaryBuilder<'a, 'b, A> {
     let start = _fbb.start_table();
     ChatSummaryBuilder {
@@ -4224,6 +9328,13 @@ impl ::core::fmt::Debug for ChatSummary<'_> {
       ds.field("last_seq", &self.last_seq());
       ds.field("member_count", &self.member_count());
       ds.field("last_message", &self.last_message());
+      ds.field("last_activity_ms", &self.last_activity_ms());
+      ds.field("state", &self.state());
+      ds.field("my_role", &self.my_role());
+      ds.field("unread_count", &self.unread_count());
+      ds.field("unread_mentions", &self.unread_mentions());
+      ds.field("avatar_ref", &self.avatar_ref());
+      ds.field("handle", &self.handle());
       ds.finish()
   }
 }
@@ -4783,6 +9894,9 @@ impl<'a> ChatCreated<'a> {
   pub const VT_KIND: ::flatbuffers::VOffsetT = 4;
   pub const VT_TITLE: ::flatbuffers::VOffsetT = 6;
   pub const VT_MEMBERS: ::flatbuffers::VOffsetT = 8;
+  pub const VT_DESCRIPTION: ::flatbuffers::VOffsetT = 10;
+  pub const VT_HANDLE: ::flatbuffers::VOffsetT = 12;
+  pub const VT_SETTINGS: ::flatbuffers::VOffsetT = 14;
 
   #[inline]
   pub unsafe fn init_from_table(table: ::flatbuffers::Table<'a>) -> Self {
@@ -4794,6 +9908,9 @@ impl<'a> ChatCreated<'a> {
     args: &'args ChatCreatedArgs<'args>
   ) -> ::flatbuffers::WIPOffset<ChatCreated<'bldr>> {
     let mut builder = ChatCreatedBuilder::new(_fbb);
+    if let Some(x) = args.settings { builder.add_settings(x); }
+    if let Some(x) = args.handle { builder.add_handle(x); }
+    if let Some(x) = args.description { builder.add_description(x); }
     if let Some(x) = args.members { builder.add_members(x); }
     if let Some(x) = args.title { builder.add_title(x); }
     builder.add_kind(args.kind);
@@ -4822,6 +9939,27 @@ impl<'a> ChatCreated<'a> {
     // which contains a valid value in this slot
     unsafe { self._tab.get::<::flatbuffers::ForwardsUOffset<::flatbuffers::Vector<'a, ::flatbuffers::ForwardsUOffset<Member>>>>(ChatCreated::VT_MEMBERS, None)}
   }
+  #[inline]
+  pub fn description(&self) -> Option<&'a str> {
+    // Safety:
+    // Created from valid Table for this object
+    // which contains a valid value in this slot
+    unsafe { self._tab.get::<::flatbuffers::ForwardsUOffset<&str>>(ChatCreated::VT_DESCRIPTION, None)}
+  }
+  #[inline]
+  pub fn handle(&self) -> Option<&'a str> {
+    // Safety:
+    // Created from valid Table for this object
+    // which contains a valid value in this slot
+    unsafe { self._tab.get::<::flatbuffers::ForwardsUOffset<&str>>(ChatCreated::VT_HANDLE, None)}
+  }
+  #[inline]
+  pub fn settings(&self) -> Option<ChatSettings<'a>> {
+    // Safety:
+    // Created from valid Table for this object
+    // which contains a valid value in this slot
+    unsafe { self._tab.get::<::flatbuffers::ForwardsUOffset<ChatSettings>>(ChatCreated::VT_SETTINGS, None)}
+  }
 }
 
 impl ::flatbuffers::Verifiable for ChatCreated<'_> {
@@ -4833,6 +9971,9 @@ impl ::flatbuffers::Verifiable for ChatCreated<'_> {
      .visit_field::<ChatKind>("kind", Self::VT_KIND, false)?
      .visit_field::<::flatbuffers::ForwardsUOffset<&str>>("title", Self::VT_TITLE, false)?
      .visit_field::<::flatbuffers::ForwardsUOffset<::flatbuffers::Vector<'_, ::flatbuffers::ForwardsUOffset<Member>>>>("members", Self::VT_MEMBERS, false)?
+     .visit_field::<::flatbuffers::ForwardsUOffset<&str>>("description", Self::VT_DESCRIPTION, false)?
+     .visit_field::<::flatbuffers::ForwardsUOffset<&str>>("handle", Self::VT_HANDLE, false)?
+     .visit_field::<::flatbuffers::ForwardsUOffset<ChatSettings>>("settings", Self::VT_SETTINGS, false)?
      .finish();
     Ok(())
   }
@@ -4841,6 +9982,9 @@ pub struct ChatCreatedArgs<'a> {
     pub kind: ChatKind,
     pub title: Option<::flatbuffers::WIPOffset<&'a str>>,
     pub members: Option<::flatbuffers::WIPOffset<::flatbuffers::Vector<'a, ::flatbuffers::ForwardsUOffset<Member<'a>>>>>,
+    pub description: Option<::flatbuffers::WIPOffset<&'a str>>,
+    pub handle: Option<::flatbuffers::WIPOffset<&'a str>>,
+    pub settings: Option<::flatbuffers::WIPOffset<ChatSettings<'a>>>,
 }
 impl<'a> Default for ChatCreatedArgs<'a> {
   #[inline]
@@ -4849,6 +9993,9 @@ impl<'a> Default for ChatCreatedArgs<'a> {
       kind: ChatKind::Direct,
       title: None,
       members: None,
+      description: None,
+      handle: None,
+      settings: None,
     }
   }
 }
@@ -4871,6 +10018,18 @@ impl<'a: 'b, 'b, A: ::flatbuffers::Allocator + 'a> ChatCreatedBuilder<'a, 'b, A>
     self.fbb_.push_slot_always::<::flatbuffers::WIPOffset<_>>(ChatCreated::VT_MEMBERS, members);
   }
   #[inline]
+  pub fn add_description(&mut self, description: ::flatbuffers::WIPOffset<&'b  str>) {
+    self.fbb_.push_slot_always::<::flatbuffers::WIPOffset<_>>(ChatCreated::VT_DESCRIPTION, description);
+  }
+  #[inline]
+  pub fn add_handle(&mut self, handle: ::flatbuffers::WIPOffset<&'b  str>) {
+    self.fbb_.push_slot_always::<::flatbuffers::WIPOffset<_>>(ChatCreated::VT_HANDLE, handle);
+  }
+  #[inline]
+  pub fn add_settings(&mut self, settings: ::flatbuffers::WIPOffset<ChatSettings<'b >>) {
+    self.fbb_.push_slot_always::<::flatbuffers::WIPOffset<ChatSettings>>(ChatCreated::VT_SETTINGS, settings);
+  }
+  #[inline]
   pub fn new(_fbb: &'b mut ::flatbuffers::FlatBufferBuilder<'a, A>) -> ChatCreatedBuilder<'a, 'b, A> {
     let start = _fbb.start_table();
     ChatCreatedBuilder {
@@ -4891,6 +10050,9 @@ impl ::core::fmt::Debug for ChatCreated<'_> {
       ds.field("kind", &self.kind());
       ds.field("title", &self.title());
       ds.field("members", &self.members());
+      ds.field("description", &self.description());
+      ds.field("handle", &self.handle());
+      ds.field("settings", &self.settings());
       ds.finish()
   }
 }
@@ -4911,6 +10073,7 @@ impl<'a> ::flatbuffers::Follow<'a> for MembersAdded<'a> {
 
 impl<'a> MembersAdded<'a> {
   pub const VT_USER_IDS: ::flatbuffers::VOffsetT = 4;
+  pub const VT_VIA: ::flatbuffers::VOffsetT = 6;
 
   #[inline]
   pub unsafe fn init_from_table(table: ::flatbuffers::Table<'a>) -> Self {
@@ -4923,6 +10086,7 @@ impl<'a> MembersAdded<'a> {
   ) -> ::flatbuffers::WIPOffset<MembersAdded<'bldr>> {
     let mut builder = MembersAddedBuilder::new(_fbb);
     if let Some(x) = args.user_ids { builder.add_user_ids(x); }
+    builder.add_via(args.via);
     builder.finish()
   }
 
@@ -4934,6 +10098,13 @@ impl<'a> MembersAdded<'a> {
     // which contains a valid value in this slot
     unsafe { self._tab.get::<::flatbuffers::ForwardsUOffset<::flatbuffers::Vector<'a, u64>>>(MembersAdded::VT_USER_IDS, None)}
   }
+  #[inline]
+  pub fn via(&self) -> JoinedVia {
+    // Safety:
+    // Created from valid Table for this object
+    // which contains a valid value in this slot
+    unsafe { self._tab.get::<JoinedVia>(MembersAdded::VT_VIA, Some(JoinedVia::Added)).unwrap()}
+  }
 }
 
 impl ::flatbuffers::Verifiable for MembersAdded<'_> {
@@ -4943,18 +10114,21 @@ impl ::flatbuffers::Verifiable for MembersAdded<'_> {
   ) -> Result<(), ::flatbuffers::InvalidFlatbuffer> {
     v.visit_table(pos)?
      .visit_field::<::flatbuffers::ForwardsUOffset<::flatbuffers::Vector<'_, u64>>>("user_ids", Self::VT_USER_IDS, false)?
+     .visit_field::<JoinedVia>("via", Self::VT_VIA, false)?
      .finish();
     Ok(())
   }
 }
 pub struct MembersAddedArgs<'a> {
     pub user_ids: Option<::flatbuffers::WIPOffset<::flatbuffers::Vector<'a, u64>>>,
+    pub via: JoinedVia,
 }
 impl<'a> Default for MembersAddedArgs<'a> {
   #[inline]
   fn default() -> Self {
     MembersAddedArgs {
       user_ids: None,
+      via: JoinedVia::Added,
     }
   }
 }
@@ -4967,6 +10141,10 @@ impl<'a: 'b, 'b, A: ::flatbuffers::Allocator + 'a> MembersAddedBuilder<'a, 'b, A
   #[inline]
   pub fn add_user_ids(&mut self, user_ids: ::flatbuffers::WIPOffset<::flatbuffers::Vector<'b , u64>>) {
     self.fbb_.push_slot_always::<::flatbuffers::WIPOffset<_>>(MembersAdded::VT_USER_IDS, user_ids);
+  }
+  #[inline]
+  pub fn add_via(&mut self, via: JoinedVia) {
+    self.fbb_.push_slot::<JoinedVia>(MembersAdded::VT_VIA, via, JoinedVia::Added);
   }
   #[inline]
   pub fn new(_fbb: &'b mut ::flatbuffers::FlatBufferBuilder<'a, A>) -> MembersAddedBuilder<'a, 'b, A> {
@@ -4987,6 +10165,397 @@ impl ::core::fmt::Debug for MembersAdded<'_> {
   fn fmt(&self, f: &mut ::core::fmt::Formatter<'_>) -> ::core::fmt::Result {
     let mut ds = f.debug_struct("MembersAdded");
       ds.field("user_ids", &self.user_ids());
+      ds.field("via", &self.via());
+      ds.finish()
+  }
+}
+pub enum ChatUpdatedOffset {}
+#[derive(Copy, Clone, PartialEq)]
+
+pub struct ChatUpdated<'a> {
+  pub _tab: ::flatbuffers::Table<'a>,
+}
+
+impl<'a> ::flatbuffers::Follow<'a> for ChatUpdated<'a> {
+  type Inner = ChatUpdated<'a>;
+  #[inline]
+  unsafe fn follow(buf: &'a [u8], loc: usize) -> Self::Inner {
+    Self { _tab: unsafe { ::flatbuffers::Table::new(buf, loc) } }
+  }
+}
+
+impl<'a> ChatUpdated<'a> {
+  pub const VT_TITLE: ::flatbuffers::VOffsetT = 4;
+  pub const VT_DESCRIPTION: ::flatbuffers::VOffsetT = 6;
+  pub const VT_AVATAR_REF: ::flatbuffers::VOffsetT = 8;
+  pub const VT_HANDLE: ::flatbuffers::VOffsetT = 10;
+  pub const VT_SETTINGS: ::flatbuffers::VOffsetT = 12;
+
+  #[inline]
+  pub unsafe fn init_from_table(table: ::flatbuffers::Table<'a>) -> Self {
+    ChatUpdated { _tab: table }
+  }
+  #[allow(unused_mut)]
+  pub fn create<'bldr: 'args, 'args: 'mut_bldr, 'mut_bldr, A: ::flatbuffers::Allocator + 'bldr>(
+    _fbb: &'mut_bldr mut ::flatbuffers::FlatBufferBuilder<'bldr, A>,
+    args: &'args ChatUpdatedArgs<'args>
+  ) -> ::flatbuffers::WIPOffset<ChatUpdated<'bldr>> {
+    let mut builder = ChatUpdatedBuilder::new(_fbb);
+    if let Some(x) = args.settings { builder.add_settings(x); }
+    if let Some(x) = args.handle { builder.add_handle(x); }
+    if let Some(x) = args.avatar_ref { builder.add_avatar_ref(x); }
+    if let Some(x) = args.description { builder.add_description(x); }
+    if let Some(x) = args.title { builder.add_title(x); }
+    builder.finish()
+  }
+
+
+  #[inline]
+  pub fn title(&self) -> Option<&'a str> {
+    // Safety:
+    // Created from valid Table for this object
+    // which contains a valid value in this slot
+    unsafe { self._tab.get::<::flatbuffers::ForwardsUOffset<&str>>(ChatUpdated::VT_TITLE, None)}
+  }
+  #[inline]
+  pub fn description(&self) -> Option<&'a str> {
+    // Safety:
+    // Created from valid Table for this object
+    // which contains a valid value in this slot
+    unsafe { self._tab.get::<::flatbuffers::ForwardsUOffset<&str>>(ChatUpdated::VT_DESCRIPTION, None)}
+  }
+  #[inline]
+  pub fn avatar_ref(&self) -> Option<&'a str> {
+    // Safety:
+    // Created from valid Table for this object
+    // which contains a valid value in this slot
+    unsafe { self._tab.get::<::flatbuffers::ForwardsUOffset<&str>>(ChatUpdated::VT_AVATAR_REF, None)}
+  }
+  #[inline]
+  pub fn handle(&self) -> Option<&'a str> {
+    // Safety:
+    // Created from valid Table for this object
+    // which contains a valid value in this slot
+    unsafe { self._tab.get::<::flatbuffers::ForwardsUOffset<&str>>(ChatUpdated::VT_HANDLE, None)}
+  }
+  #[inline]
+  pub fn settings(&self) -> Option<ChatSettings<'a>> {
+    // Safety:
+    // Created from valid Table for this object
+    // which contains a valid value in this slot
+    unsafe { self._tab.get::<::flatbuffers::ForwardsUOffset<ChatSettings>>(ChatUpdated::VT_SETTINGS, None)}
+  }
+}
+
+impl ::flatbuffers::Verifiable for ChatUpdated<'_> {
+  #[inline]
+  fn run_verifier(
+    v: &mut ::flatbuffers::Verifier, pos: usize
+  ) -> Result<(), ::flatbuffers::InvalidFlatbuffer> {
+    v.visit_table(pos)?
+     .visit_field::<::flatbuffers::ForwardsUOffset<&str>>("title", Self::VT_TITLE, false)?
+     .visit_field::<::flatbuffers::ForwardsUOffset<&str>>("description", Self::VT_DESCRIPTION, false)?
+     .visit_field::<::flatbuffers::ForwardsUOffset<&str>>("avatar_ref", Self::VT_AVATAR_REF, false)?
+     .visit_field::<::flatbuffers::ForwardsUOffset<&str>>("handle", Self::VT_HANDLE, false)?
+     .visit_field::<::flatbuffers::ForwardsUOffset<ChatSettings>>("settings", Self::VT_SETTINGS, false)?
+     .finish();
+    Ok(())
+  }
+}
+pub struct ChatUpdatedArgs<'a> {
+    pub title: Option<::flatbuffers::WIPOffset<&'a str>>,
+    pub description: Option<::flatbuffers::WIPOffset<&'a str>>,
+    pub avatar_ref: Option<::flatbuffers::WIPOffset<&'a str>>,
+    pub handle: Option<::flatbuffers::WIPOffset<&'a str>>,
+    pub settings: Option<::flatbuffers::WIPOffset<ChatSettings<'a>>>,
+}
+impl<'a> Default for ChatUpdatedArgs<'a> {
+  #[inline]
+  fn default() -> Self {
+    ChatUpdatedArgs {
+      title: None,
+      description: None,
+      avatar_ref: None,
+      handle: None,
+      settings: None,
+    }
+  }
+}
+
+pub struct ChatUpdatedBuilder<'a: 'b, 'b, A: ::flatbuffers::Allocator + 'a> {
+  fbb_: &'b mut ::flatbuffers::FlatBufferBuilder<'a, A>,
+  start_: ::flatbuffers::WIPOffset<::flatbuffers::TableUnfinishedWIPOffset>,
+}
+impl<'a: 'b, 'b, A: ::flatbuffers::Allocator + 'a> ChatUpdatedBuilder<'a, 'b, A> {
+  #[inline]
+  pub fn add_title(&mut self, title: ::flatbuffers::WIPOffset<&'b  str>) {
+    self.fbb_.push_slot_always::<::flatbuffers::WIPOffset<_>>(ChatUpdated::VT_TITLE, title);
+  }
+  #[inline]
+  pub fn add_description(&mut self, description: ::flatbuffers::WIPOffset<&'b  str>) {
+    self.fbb_.push_slot_always::<::flatbuffers::WIPOffset<_>>(ChatUpdated::VT_DESCRIPTION, description);
+  }
+  #[inline]
+  pub fn add_avatar_ref(&mut self, avatar_ref: ::flatbuffers::WIPOffset<&'b  str>) {
+    self.fbb_.push_slot_always::<::flatbuffers::WIPOffset<_>>(ChatUpdated::VT_AVATAR_REF, avatar_ref);
+  }
+  #[inline]
+  pub fn add_handle(&mut self, handle: ::flatbuffers::WIPOffset<&'b  str>) {
+    self.fbb_.push_slot_always::<::flatbuffers::WIPOffset<_>>(ChatUpdated::VT_HANDLE, handle);
+  }
+  #[inline]
+  pub fn add_settings(&mut self, settings: ::flatbuffers::WIPOffset<ChatSettings<'b >>) {
+    self.fbb_.push_slot_always::<::flatbuffers::WIPOffset<ChatSettings>>(ChatUpdated::VT_SETTINGS, settings);
+  }
+  #[inline]
+  pub fn new(_fbb: &'b mut ::flatbuffers::FlatBufferBuilder<'a, A>) -> ChatUpdatedBuilder<'a, 'b, A> {
+    let start = _fbb.start_table();
+    ChatUpdatedBuilder {
+      fbb_: _fbb,
+      start_: start,
+    }
+  }
+  #[inline]
+  pub fn finish(self) -> ::flatbuffers::WIPOffset<ChatUpdated<'a>> {
+    let o = self.fbb_.end_table(self.start_);
+    ::flatbuffers::WIPOffset::new(o.value())
+  }
+}
+
+impl ::core::fmt::Debug for ChatUpdated<'_> {
+  fn fmt(&self, f: &mut ::core::fmt::Formatter<'_>) -> ::core::fmt::Result {
+    let mut ds = f.debug_struct("ChatUpdated");
+      ds.field("title", &self.title());
+      ds.field("description", &self.description());
+      ds.field("avatar_ref", &self.avatar_ref());
+      ds.field("handle", &self.handle());
+      ds.field("settings", &self.settings());
+      ds.finish()
+  }
+}
+pub enum RoleChangedOffset {}
+#[derive(Copy, Clone, PartialEq)]
+
+pub struct RoleChanged<'a> {
+  pub _tab: ::flatbuffers::Table<'a>,
+}
+
+impl<'a> ::flatbuffers::Follow<'a> for RoleChanged<'a> {
+  type Inner = RoleChanged<'a>;
+  #[inline]
+  unsafe fn follow(buf: &'a [u8], loc: usize) -> Self::Inner {
+    Self { _tab: unsafe { ::flatbuffers::Table::new(buf, loc) } }
+  }
+}
+
+impl<'a> RoleChanged<'a> {
+  pub const VT_USER_ID: ::flatbuffers::VOffsetT = 4;
+  pub const VT_ROLE: ::flatbuffers::VOffsetT = 6;
+
+  #[inline]
+  pub unsafe fn init_from_table(table: ::flatbuffers::Table<'a>) -> Self {
+    RoleChanged { _tab: table }
+  }
+  #[allow(unused_mut)]
+  pub fn create<'bldr: 'args, 'args: 'mut_bldr, 'mut_bldr, A: ::flatbuffers::Allocator + 'bldr>(
+    _fbb: &'mut_bldr mut ::flatbuffers::FlatBufferBuilder<'bldr, A>,
+    args: &'args RoleChangedArgs
+  ) -> ::flatbuffers::WIPOffset<RoleChanged<'bldr>> {
+    let mut builder = RoleChangedBuilder::new(_fbb);
+    builder.add_user_id(args.user_id);
+    builder.add_role(args.role);
+    builder.finish()
+  }
+
+
+  #[inline]
+  pub fn user_id(&self) -> u64 {
+    // Safety:
+    // Created from valid Table for this object
+    // which contains a valid value in this slot
+    unsafe { self._tab.get::<u64>(RoleChanged::VT_USER_ID, Some(0)).unwrap()}
+  }
+  #[inline]
+  pub fn role(&self) -> Role {
+    // Safety:
+    // Created from valid Table for this object
+    // which contains a valid value in this slot
+    unsafe { self._tab.get::<Role>(RoleChanged::VT_ROLE, Some(Role::Member)).unwrap()}
+  }
+}
+
+impl ::flatbuffers::Verifiable for RoleChanged<'_> {
+  #[inline]
+  fn run_verifier(
+    v: &mut ::flatbuffers::Verifier, pos: usize
+  ) -> Result<(), ::flatbuffers::InvalidFlatbuffer> {
+    v.visit_table(pos)?
+     .visit_field::<u64>("user_id", Self::VT_USER_ID, false)?
+     .visit_field::<Role>("role", Self::VT_ROLE, false)?
+     .finish();
+    Ok(())
+  }
+}
+pub struct RoleChangedArgs {
+    pub user_id: u64,
+    pub role: Role,
+}
+impl<'a> Default for RoleChangedArgs {
+  #[inline]
+  fn default() -> Self {
+    RoleChangedArgs {
+      user_id: 0,
+      role: Role::Member,
+    }
+  }
+}
+
+pub struct RoleChangedBuilder<'a: 'b, 'b, A: ::flatbuffers::Allocator + 'a> {
+  fbb_: &'b mut ::flatbuffers::FlatBufferBuilder<'a, A>,
+  start_: ::flatbuffers::WIPOffset<::flatbuffers::TableUnfinishedWIPOffset>,
+}
+impl<'a: 'b, 'b, A: ::flatbuffers::Allocator + 'a> RoleChangedBuilder<'a, 'b, A> {
+  #[inline]
+  pub fn add_user_id(&mut self, user_id: u64) {
+    self.fbb_.push_slot::<u64>(RoleChanged::VT_USER_ID, user_id, 0);
+  }
+  #[inline]
+  pub fn add_role(&mut self, role: Role) {
+    self.fbb_.push_slot::<Role>(RoleChanged::VT_ROLE, role, Role::Member);
+  }
+  #[inline]
+  pub fn new(_fbb: &'b mut ::flatbuffers::FlatBufferBuilder<'a, A>) -> RoleChangedBuilder<'a, 'b, A> {
+    let start = _fbb.start_table();
+    RoleChangedBuilder {
+      fbb_: _fbb,
+      start_: start,
+    }
+  }
+  #[inline]
+  pub fn finish(self) -> ::flatbuffers::WIPOffset<RoleChanged<'a>> {
+    let o = self.fbb_.end_table(self.start_);
+    ::flatbuffers::WIPOffset::new(o.value())
+  }
+}
+
+impl ::core::fmt::Debug for RoleChanged<'_> {
+  fn fmt(&self, f: &mut ::core::fmt::Formatter<'_>) -> ::core::fmt::Result {
+    let mut ds = f.debug_struct("RoleChanged");
+      ds.field("user_id", &self.user_id());
+      ds.field("role", &self.role());
+      ds.finish()
+  }
+}
+pub enum OwnerChangedOffset {}
+#[derive(Copy, Clone, PartialEq)]
+
+pub struct OwnerChanged<'a> {
+  pub _tab: ::flatbuffers::Table<'a>,
+}
+
+impl<'a> ::flatbuffers::Follow<'a> for OwnerChanged<'a> {
+  type Inner = OwnerChanged<'a>;
+  #[inline]
+  unsafe fn follow(buf: &'a [u8], loc: usize) -> Self::Inner {
+    Self { _tab: unsafe { ::flatbuffers::Table::new(buf, loc) } }
+  }
+}
+
+impl<'a> OwnerChanged<'a> {
+  pub const VT_PREVIOUS_OWNER: ::flatbuffers::VOffsetT = 4;
+  pub const VT_NEW_OWNER: ::flatbuffers::VOffsetT = 6;
+
+  #[inline]
+  pub unsafe fn init_from_table(table: ::flatbuffers::Table<'a>) -> Self {
+    OwnerChanged { _tab: table }
+  }
+  #[allow(unused_mut)]
+  pub fn create<'bldr: 'args, 'args: 'mut_bldr, 'mut_bldr, A: ::flatbuffers::Allocator + 'bldr>(
+    _fbb: &'mut_bldr mut ::flatbuffers::FlatBufferBuilder<'bldr, A>,
+    args: &'args OwnerChangedArgs
+  ) -> ::flatbuffers::WIPOffset<OwnerChanged<'bldr>> {
+    let mut builder = OwnerChangedBuilder::new(_fbb);
+    builder.add_new_owner(args.new_owner);
+    builder.add_previous_owner(args.previous_owner);
+    builder.finish()
+  }
+
+
+  #[inline]
+  pub fn previous_owner(&self) -> u64 {
+    // Safety:
+    // Created from valid Table for this object
+    // which contains a valid value in this slot
+    unsafe { self._tab.get::<u64>(OwnerChanged::VT_PREVIOUS_OWNER, Some(0)).unwrap()}
+  }
+  #[inline]
+  pub fn new_owner(&self) -> u64 {
+    // Safety:
+    // Created from valid Table for this object
+    // which contains a valid value in this slot
+    unsafe { self._tab.get::<u64>(OwnerChanged::VT_NEW_OWNER, Some(0)).unwrap()}
+  }
+}
+
+impl ::flatbuffers::Verifiable for OwnerChanged<'_> {
+  #[inline]
+  fn run_verifier(
+    v: &mut ::flatbuffers::Verifier, pos: usize
+  ) -> Result<(), ::flatbuffers::InvalidFlatbuffer> {
+    v.visit_table(pos)?
+     .visit_field::<u64>("previous_owner", Self::VT_PREVIOUS_OWNER, false)?
+     .visit_field::<u64>("new_owner", Self::VT_NEW_OWNER, false)?
+     .finish();
+    Ok(())
+  }
+}
+pub struct OwnerChangedArgs {
+    pub previous_owner: u64,
+    pub new_owner: u64,
+}
+impl<'a> Default for OwnerChangedArgs {
+  #[inline]
+  fn default() -> Self {
+    OwnerChangedArgs {
+      previous_owner: 0,
+      new_owner: 0,
+    }
+  }
+}
+
+pub struct OwnerChangedBuilder<'a: 'b, 'b, A: ::flatbuffers::Allocator + 'a> {
+  fbb_: &'b mut ::flatbuffers::FlatBufferBuilder<'a, A>,
+  start_: ::flatbuffers::WIPOffset<::flatbuffers::TableUnfinishedWIPOffset>,
+}
+impl<'a: 'b, 'b, A: ::flatbuffers::Allocator + 'a> OwnerChangedBuilder<'a, 'b, A> {
+  #[inline]
+  pub fn add_previous_owner(&mut self, previous_owner: u64) {
+    self.fbb_.push_slot::<u64>(OwnerChanged::VT_PREVIOUS_OWNER, previous_owner, 0);
+  }
+  #[inline]
+  pub fn add_new_owner(&mut self, new_owner: u64) {
+    self.fbb_.push_slot::<u64>(OwnerChanged::VT_NEW_OWNER, new_owner, 0);
+  }
+  #[inline]
+  pub fn new(_fbb: &'b mut ::flatbuffers::FlatBufferBuilder<'a, A>) -> OwnerChangedBuilder<'a, 'b, A> {
+    let start = _fbb.start_table();
+    OwnerChangedBuilder {
+      fbb_: _fbb,
+      start_: start,
+    }
+  }
+  #[inline]
+  pub fn finish(self) -> ::flatbuffers::WIPOffset<OwnerChanged<'a>> {
+    let o = self.fbb_.end_table(self.start_);
+    ::flatbuffers::WIPOffset::new(o.value())
+  }
+}
+
+impl ::core::fmt::Debug for OwnerChanged<'_> {
+  fn fmt(&self, f: &mut ::core::fmt::Formatter<'_>) -> ::core::fmt::Result {
+    let mut ds = f.debug_struct("OwnerChanged");
+      ds.field("previous_owner", &self.previous_owner());
+      ds.field("new_owner", &self.new_owner());
       ds.finish()
   }
 }
@@ -5257,6 +10826,51 @@ impl<'a> Event<'a> {
     }
   }
 
+  #[inline]
+  #[allow(non_snake_case)]
+  pub fn body_as_chat_updated(&self) -> Option<ChatUpdated<'a>> {
+    if self.body_type() == EventBody::ChatUpdated {
+      self.body().map(|t| {
+       // Safety:
+       // Created from a valid Table for this object
+       // Which contains a valid union in this slot
+       unsafe { ChatUpdated::init_from_table(t) }
+     })
+    } else {
+      None
+    }
+  }
+
+  #[inline]
+  #[allow(non_snake_case)]
+  pub fn body_as_role_changed(&self) -> Option<RoleChanged<'a>> {
+    if self.body_type() == EventBody::RoleChanged {
+      self.body().map(|t| {
+       // Safety:
+       // Created from a valid Table for this object
+       // Which contains a valid union in this slot
+       unsafe { RoleChanged::init_from_table(t) }
+     })
+    } else {
+      None
+    }
+  }
+
+  #[inline]
+  #[allow(non_snake_case)]
+  pub fn body_as_owner_changed(&self) -> Option<OwnerChanged<'a>> {
+    if self.body_type() == EventBody::OwnerChanged {
+      self.body().map(|t| {
+       // Safety:
+       // Created from a valid Table for this object
+       // Which contains a valid union in this slot
+       unsafe { OwnerChanged::init_from_table(t) }
+     })
+    } else {
+      None
+    }
+  }
+
 }
 
 impl ::flatbuffers::Verifiable for Event<'_> {
@@ -5276,6 +10890,9 @@ impl ::flatbuffers::Verifiable for Event<'_> {
           EventBody::ChatCreated => v.verify_union_variant::<::flatbuffers::ForwardsUOffset<ChatCreated>>("EventBody::ChatCreated", pos),
           EventBody::MembersAdded => v.verify_union_variant::<::flatbuffers::ForwardsUOffset<MembersAdded>>("EventBody::MembersAdded", pos),
           EventBody::MemberRemoved => v.verify_union_variant::<::flatbuffers::ForwardsUOffset<MemberRemoved>>("EventBody::MemberRemoved", pos),
+          EventBody::ChatUpdated => v.verify_union_variant::<::flatbuffers::ForwardsUOffset<ChatUpdated>>("EventBody::ChatUpdated", pos),
+          EventBody::RoleChanged => v.verify_union_variant::<::flatbuffers::ForwardsUOffset<RoleChanged>>("EventBody::RoleChanged", pos),
+          EventBody::OwnerChanged => v.verify_union_variant::<::flatbuffers::ForwardsUOffset<OwnerChanged>>("EventBody::OwnerChanged", pos),
           _ => Ok(()),
         }
      })?
@@ -5388,6 +11005,27 @@ impl ::core::fmt::Debug for Event<'_> {
         },
         EventBody::MemberRemoved => {
           if let Some(x) = self.body_as_member_removed() {
+            ds.field("body", &x)
+          } else {
+            ds.field("body", &"InvalidFlatbuffer: Union discriminant does not match value.")
+          }
+        },
+        EventBody::ChatUpdated => {
+          if let Some(x) = self.body_as_chat_updated() {
+            ds.field("body", &x)
+          } else {
+            ds.field("body", &"InvalidFlatbuffer: Union discriminant does not match value.")
+          }
+        },
+        EventBody::RoleChanged => {
+          if let Some(x) = self.body_as_role_changed() {
+            ds.field("body", &x)
+          } else {
+            ds.field("body", &"InvalidFlatbuffer: Union discriminant does not match value.")
+          }
+        },
+        EventBody::OwnerChanged => {
+          if let Some(x) = self.body_as_owner_changed() {
             ds.field("body", &x)
           } else {
             ds.field("body", &"InvalidFlatbuffer: Union discriminant does not match value.")
@@ -6680,6 +12318,426 @@ impl<'a> Frame<'a> {
     }
   }
 
+  #[inline]
+  #[allow(non_snake_case)]
+  pub fn body_as_list_members(&self) -> Option<ListMembers<'a>> {
+    if self.body_type() == Body::ListMembers {
+      self.body().map(|t| {
+       // Safety:
+       // Created from a valid Table for this object
+       // Which contains a valid union in this slot
+       unsafe { ListMembers::init_from_table(t) }
+     })
+    } else {
+      None
+    }
+  }
+
+  #[inline]
+  #[allow(non_snake_case)]
+  pub fn body_as_member_list(&self) -> Option<MemberList<'a>> {
+    if self.body_type() == Body::MemberList {
+      self.body().map(|t| {
+       // Safety:
+       // Created from a valid Table for this object
+       // Which contains a valid union in this slot
+       unsafe { MemberList::init_from_table(t) }
+     })
+    } else {
+      None
+    }
+  }
+
+  #[inline]
+  #[allow(non_snake_case)]
+  pub fn body_as_update_chat(&self) -> Option<UpdateChat<'a>> {
+    if self.body_type() == Body::UpdateChat {
+      self.body().map(|t| {
+       // Safety:
+       // Created from a valid Table for this object
+       // Which contains a valid union in this slot
+       unsafe { UpdateChat::init_from_table(t) }
+     })
+    } else {
+      None
+    }
+  }
+
+  #[inline]
+  #[allow(non_snake_case)]
+  pub fn body_as_set_role(&self) -> Option<SetRole<'a>> {
+    if self.body_type() == Body::SetRole {
+      self.body().map(|t| {
+       // Safety:
+       // Created from a valid Table for this object
+       // Which contains a valid union in this slot
+       unsafe { SetRole::init_from_table(t) }
+     })
+    } else {
+      None
+    }
+  }
+
+  #[inline]
+  #[allow(non_snake_case)]
+  pub fn body_as_transfer_ownership(&self) -> Option<TransferOwnership<'a>> {
+    if self.body_type() == Body::TransferOwnership {
+      self.body().map(|t| {
+       // Safety:
+       // Created from a valid Table for this object
+       // Which contains a valid union in this slot
+       unsafe { TransferOwnership::init_from_table(t) }
+     })
+    } else {
+      None
+    }
+  }
+
+  #[inline]
+  #[allow(non_snake_case)]
+  pub fn body_as_create_invite(&self) -> Option<CreateInvite<'a>> {
+    if self.body_type() == Body::CreateInvite {
+      self.body().map(|t| {
+       // Safety:
+       // Created from a valid Table for this object
+       // Which contains a valid union in this slot
+       unsafe { CreateInvite::init_from_table(t) }
+     })
+    } else {
+      None
+    }
+  }
+
+  #[inline]
+  #[allow(non_snake_case)]
+  pub fn body_as_invite(&self) -> Option<Invite<'a>> {
+    if self.body_type() == Body::Invite {
+      self.body().map(|t| {
+       // Safety:
+       // Created from a valid Table for this object
+       // Which contains a valid union in this slot
+       unsafe { Invite::init_from_table(t) }
+     })
+    } else {
+      None
+    }
+  }
+
+  #[inline]
+  #[allow(non_snake_case)]
+  pub fn body_as_list_invites(&self) -> Option<ListInvites<'a>> {
+    if self.body_type() == Body::ListInvites {
+      self.body().map(|t| {
+       // Safety:
+       // Created from a valid Table for this object
+       // Which contains a valid union in this slot
+       unsafe { ListInvites::init_from_table(t) }
+     })
+    } else {
+      None
+    }
+  }
+
+  #[inline]
+  #[allow(non_snake_case)]
+  pub fn body_as_invite_list(&self) -> Option<InviteList<'a>> {
+    if self.body_type() == Body::InviteList {
+      self.body().map(|t| {
+       // Safety:
+       // Created from a valid Table for this object
+       // Which contains a valid union in this slot
+       unsafe { InviteList::init_from_table(t) }
+     })
+    } else {
+      None
+    }
+  }
+
+  #[inline]
+  #[allow(non_snake_case)]
+  pub fn body_as_revoke_invite(&self) -> Option<RevokeInvite<'a>> {
+    if self.body_type() == Body::RevokeInvite {
+      self.body().map(|t| {
+       // Safety:
+       // Created from a valid Table for this object
+       // Which contains a valid union in this slot
+       unsafe { RevokeInvite::init_from_table(t) }
+     })
+    } else {
+      None
+    }
+  }
+
+  #[inline]
+  #[allow(non_snake_case)]
+  pub fn body_as_preview_chat(&self) -> Option<PreviewChat<'a>> {
+    if self.body_type() == Body::PreviewChat {
+      self.body().map(|t| {
+       // Safety:
+       // Created from a valid Table for this object
+       // Which contains a valid union in this slot
+       unsafe { PreviewChat::init_from_table(t) }
+     })
+    } else {
+      None
+    }
+  }
+
+  #[inline]
+  #[allow(non_snake_case)]
+  pub fn body_as_chat_preview(&self) -> Option<ChatPreview<'a>> {
+    if self.body_type() == Body::ChatPreview {
+      self.body().map(|t| {
+       // Safety:
+       // Created from a valid Table for this object
+       // Which contains a valid union in this slot
+       unsafe { ChatPreview::init_from_table(t) }
+     })
+    } else {
+      None
+    }
+  }
+
+  #[inline]
+  #[allow(non_snake_case)]
+  pub fn body_as_join_chat(&self) -> Option<JoinChat<'a>> {
+    if self.body_type() == Body::JoinChat {
+      self.body().map(|t| {
+       // Safety:
+       // Created from a valid Table for this object
+       // Which contains a valid union in this slot
+       unsafe { JoinChat::init_from_table(t) }
+     })
+    } else {
+      None
+    }
+  }
+
+  #[inline]
+  #[allow(non_snake_case)]
+  pub fn body_as_join_pending(&self) -> Option<JoinPending<'a>> {
+    if self.body_type() == Body::JoinPending {
+      self.body().map(|t| {
+       // Safety:
+       // Created from a valid Table for this object
+       // Which contains a valid union in this slot
+       unsafe { JoinPending::init_from_table(t) }
+     })
+    } else {
+      None
+    }
+  }
+
+  #[inline]
+  #[allow(non_snake_case)]
+  pub fn body_as_list_join_requests(&self) -> Option<ListJoinRequests<'a>> {
+    if self.body_type() == Body::ListJoinRequests {
+      self.body().map(|t| {
+       // Safety:
+       // Created from a valid Table for this object
+       // Which contains a valid union in this slot
+       unsafe { ListJoinRequests::init_from_table(t) }
+     })
+    } else {
+      None
+    }
+  }
+
+  #[inline]
+  #[allow(non_snake_case)]
+  pub fn body_as_join_request_list(&self) -> Option<JoinRequestList<'a>> {
+    if self.body_type() == Body::JoinRequestList {
+      self.body().map(|t| {
+       // Safety:
+       // Created from a valid Table for this object
+       // Which contains a valid union in this slot
+       unsafe { JoinRequestList::init_from_table(t) }
+     })
+    } else {
+      None
+    }
+  }
+
+  #[inline]
+  #[allow(non_snake_case)]
+  pub fn body_as_resolve_join_request(&self) -> Option<ResolveJoinRequest<'a>> {
+    if self.body_type() == Body::ResolveJoinRequest {
+      self.body().map(|t| {
+       // Safety:
+       // Created from a valid Table for this object
+       // Which contains a valid union in this slot
+       unsafe { ResolveJoinRequest::init_from_table(t) }
+     })
+    } else {
+      None
+    }
+  }
+
+  #[inline]
+  #[allow(non_snake_case)]
+  pub fn body_as_set_chat_state(&self) -> Option<SetChatState<'a>> {
+    if self.body_type() == Body::SetChatState {
+      self.body().map(|t| {
+       // Safety:
+       // Created from a valid Table for this object
+       // Which contains a valid union in this slot
+       unsafe { SetChatState::init_from_table(t) }
+     })
+    } else {
+      None
+    }
+  }
+
+  #[inline]
+  #[allow(non_snake_case)]
+  pub fn body_as_reorder_pinned(&self) -> Option<ReorderPinned<'a>> {
+    if self.body_type() == Body::ReorderPinned {
+      self.body().map(|t| {
+       // Safety:
+       // Created from a valid Table for this object
+       // Which contains a valid union in this slot
+       unsafe { ReorderPinned::init_from_table(t) }
+     })
+    } else {
+      None
+    }
+  }
+
+  #[inline]
+  #[allow(non_snake_case)]
+  pub fn body_as_chat_state_changed(&self) -> Option<ChatStateChanged<'a>> {
+    if self.body_type() == Body::ChatStateChanged {
+      self.body().map(|t| {
+       // Safety:
+       // Created from a valid Table for this object
+       // Which contains a valid union in this slot
+       unsafe { ChatStateChanged::init_from_table(t) }
+     })
+    } else {
+      None
+    }
+  }
+
+  #[inline]
+  #[allow(non_snake_case)]
+  pub fn body_as_membership_changed(&self) -> Option<MembershipChanged<'a>> {
+    if self.body_type() == Body::MembershipChanged {
+      self.body().map(|t| {
+       // Safety:
+       // Created from a valid Table for this object
+       // Which contains a valid union in this slot
+       unsafe { MembershipChanged::init_from_table(t) }
+     })
+    } else {
+      None
+    }
+  }
+
+  #[inline]
+  #[allow(non_snake_case)]
+  pub fn body_as_save_broadcast_list(&self) -> Option<SaveBroadcastList<'a>> {
+    if self.body_type() == Body::SaveBroadcastList {
+      self.body().map(|t| {
+       // Safety:
+       // Created from a valid Table for this object
+       // Which contains a valid union in this slot
+       unsafe { SaveBroadcastList::init_from_table(t) }
+     })
+    } else {
+      None
+    }
+  }
+
+  #[inline]
+  #[allow(non_snake_case)]
+  pub fn body_as_broadcast_list(&self) -> Option<BroadcastList<'a>> {
+    if self.body_type() == Body::BroadcastList {
+      self.body().map(|t| {
+       // Safety:
+       // Created from a valid Table for this object
+       // Which contains a valid union in this slot
+       unsafe { BroadcastList::init_from_table(t) }
+     })
+    } else {
+      None
+    }
+  }
+
+  #[inline]
+  #[allow(non_snake_case)]
+  pub fn body_as_delete_broadcast_list(&self) -> Option<DeleteBroadcastList<'a>> {
+    if self.body_type() == Body::DeleteBroadcastList {
+      self.body().map(|t| {
+       // Safety:
+       // Created from a valid Table for this object
+       // Which contains a valid union in this slot
+       unsafe { DeleteBroadcastList::init_from_table(t) }
+     })
+    } else {
+      None
+    }
+  }
+
+  #[inline]
+  #[allow(non_snake_case)]
+  pub fn body_as_list_broadcast_lists(&self) -> Option<ListBroadcastLists<'a>> {
+    if self.body_type() == Body::ListBroadcastLists {
+      self.body().map(|t| {
+       // Safety:
+       // Created from a valid Table for this object
+       // Which contains a valid union in this slot
+       unsafe { ListBroadcastLists::init_from_table(t) }
+     })
+    } else {
+      None
+    }
+  }
+
+  #[inline]
+  #[allow(non_snake_case)]
+  pub fn body_as_broadcast_lists(&self) -> Option<BroadcastLists<'a>> {
+    if self.body_type() == Body::BroadcastLists {
+      self.body().map(|t| {
+       // Safety:
+       // Created from a valid Table for this object
+       // Which contains a valid union in this slot
+       unsafe { BroadcastLists::init_from_table(t) }
+     })
+    } else {
+      None
+    }
+  }
+
+  #[inline]
+  #[allow(non_snake_case)]
+  pub fn body_as_send_broadcast(&self) -> Option<SendBroadcast<'a>> {
+    if self.body_type() == Body::SendBroadcast {
+      self.body().map(|t| {
+       // Safety:
+       // Created from a valid Table for this object
+       // Which contains a valid union in this slot
+       unsafe { SendBroadcast::init_from_table(t) }
+     })
+    } else {
+      None
+    }
+  }
+
+  #[inline]
+  #[allow(non_snake_case)]
+  pub fn body_as_broadcast_ack(&self) -> Option<BroadcastAck<'a>> {
+    if self.body_type() == Body::BroadcastAck {
+      self.body().map(|t| {
+       // Safety:
+       // Created from a valid Table for this object
+       // Which contains a valid union in this slot
+       unsafe { BroadcastAck::init_from_table(t) }
+     })
+    } else {
+      None
+    }
+  }
+
 }
 
 impl ::flatbuffers::Verifiable for Frame<'_> {
@@ -6726,6 +12784,34 @@ impl ::flatbuffers::Verifiable for Frame<'_> {
           Body::HistoryPage => v.verify_union_variant::<::flatbuffers::ForwardsUOffset<HistoryPage>>("Body::HistoryPage", pos),
           Body::GetUsers => v.verify_union_variant::<::flatbuffers::ForwardsUOffset<GetUsers>>("Body::GetUsers", pos),
           Body::UserList => v.verify_union_variant::<::flatbuffers::ForwardsUOffset<UserList>>("Body::UserList", pos),
+          Body::ListMembers => v.verify_union_variant::<::flatbuffers::ForwardsUOffset<ListMembers>>("Body::ListMembers", pos),
+          Body::MemberList => v.verify_union_variant::<::flatbuffers::ForwardsUOffset<MemberList>>("Body::MemberList", pos),
+          Body::UpdateChat => v.verify_union_variant::<::flatbuffers::ForwardsUOffset<UpdateChat>>("Body::UpdateChat", pos),
+          Body::SetRole => v.verify_union_variant::<::flatbuffers::ForwardsUOffset<SetRole>>("Body::SetRole", pos),
+          Body::TransferOwnership => v.verify_union_variant::<::flatbuffers::ForwardsUOffset<TransferOwnership>>("Body::TransferOwnership", pos),
+          Body::CreateInvite => v.verify_union_variant::<::flatbuffers::ForwardsUOffset<CreateInvite>>("Body::CreateInvite", pos),
+          Body::Invite => v.verify_union_variant::<::flatbuffers::ForwardsUOffset<Invite>>("Body::Invite", pos),
+          Body::ListInvites => v.verify_union_variant::<::flatbuffers::ForwardsUOffset<ListInvites>>("Body::ListInvites", pos),
+          Body::InviteList => v.verify_union_variant::<::flatbuffers::ForwardsUOffset<InviteList>>("Body::InviteList", pos),
+          Body::RevokeInvite => v.verify_union_variant::<::flatbuffers::ForwardsUOffset<RevokeInvite>>("Body::RevokeInvite", pos),
+          Body::PreviewChat => v.verify_union_variant::<::flatbuffers::ForwardsUOffset<PreviewChat>>("Body::PreviewChat", pos),
+          Body::ChatPreview => v.verify_union_variant::<::flatbuffers::ForwardsUOffset<ChatPreview>>("Body::ChatPreview", pos),
+          Body::JoinChat => v.verify_union_variant::<::flatbuffers::ForwardsUOffset<JoinChat>>("Body::JoinChat", pos),
+          Body::JoinPending => v.verify_union_variant::<::flatbuffers::ForwardsUOffset<JoinPending>>("Body::JoinPending", pos),
+          Body::ListJoinRequests => v.verify_union_variant::<::flatbuffers::ForwardsUOffset<ListJoinRequests>>("Body::ListJoinRequests", pos),
+          Body::JoinRequestList => v.verify_union_variant::<::flatbuffers::ForwardsUOffset<JoinRequestList>>("Body::JoinRequestList", pos),
+          Body::ResolveJoinRequest => v.verify_union_variant::<::flatbuffers::ForwardsUOffset<ResolveJoinRequest>>("Body::ResolveJoinRequest", pos),
+          Body::SetChatState => v.verify_union_variant::<::flatbuffers::ForwardsUOffset<SetChatState>>("Body::SetChatState", pos),
+          Body::ReorderPinned => v.verify_union_variant::<::flatbuffers::ForwardsUOffset<ReorderPinned>>("Body::ReorderPinned", pos),
+          Body::ChatStateChanged => v.verify_union_variant::<::flatbuffers::ForwardsUOffset<ChatStateChanged>>("Body::ChatStateChanged", pos),
+          Body::MembershipChanged => v.verify_union_variant::<::flatbuffers::ForwardsUOffset<MembershipChanged>>("Body::MembershipChanged", pos),
+          Body::SaveBroadcastList => v.verify_union_variant::<::flatbuffers::ForwardsUOffset<SaveBroadcastList>>("Body::SaveBroadcastList", pos),
+          Body::BroadcastList => v.verify_union_variant::<::flatbuffers::ForwardsUOffset<BroadcastList>>("Body::BroadcastList", pos),
+          Body::DeleteBroadcastList => v.verify_union_variant::<::flatbuffers::ForwardsUOffset<DeleteBroadcastList>>("Body::DeleteBroadcastList", pos),
+          Body::ListBroadcastLists => v.verify_union_variant::<::flatbuffers::ForwardsUOffset<ListBroadcastLists>>("Body::ListBroadcastLists", pos),
+          Body::BroadcastLists => v.verify_union_variant::<::flatbuffers::ForwardsUOffset<BroadcastLists>>("Body::BroadcastLists", pos),
+          Body::SendBroadcast => v.verify_union_variant::<::flatbuffers::ForwardsUOffset<SendBroadcast>>("Body::SendBroadcast", pos),
+          Body::BroadcastAck => v.verify_union_variant::<::flatbuffers::ForwardsUOffset<BroadcastAck>>("Body::BroadcastAck", pos),
           _ => Ok(()),
         }
      })?
@@ -7027,6 +13113,202 @@ impl ::core::fmt::Debug for Frame<'_> {
         },
         Body::UserList => {
           if let Some(x) = self.body_as_user_list() {
+            ds.field("body", &x)
+          } else {
+            ds.field("body", &"InvalidFlatbuffer: Union discriminant does not match value.")
+          }
+        },
+        Body::ListMembers => {
+          if let Some(x) = self.body_as_list_members() {
+            ds.field("body", &x)
+          } else {
+            ds.field("body", &"InvalidFlatbuffer: Union discriminant does not match value.")
+          }
+        },
+        Body::MemberList => {
+          if let Some(x) = self.body_as_member_list() {
+            ds.field("body", &x)
+          } else {
+            ds.field("body", &"InvalidFlatbuffer: Union discriminant does not match value.")
+          }
+        },
+        Body::UpdateChat => {
+          if let Some(x) = self.body_as_update_chat() {
+            ds.field("body", &x)
+          } else {
+            ds.field("body", &"InvalidFlatbuffer: Union discriminant does not match value.")
+          }
+        },
+        Body::SetRole => {
+          if let Some(x) = self.body_as_set_role() {
+            ds.field("body", &x)
+          } else {
+            ds.field("body", &"InvalidFlatbuffer: Union discriminant does not match value.")
+          }
+        },
+        Body::TransferOwnership => {
+          if let Some(x) = self.body_as_transfer_ownership() {
+            ds.field("body", &x)
+          } else {
+            ds.field("body", &"InvalidFlatbuffer: Union discriminant does not match value.")
+          }
+        },
+        Body::CreateInvite => {
+          if let Some(x) = self.body_as_create_invite() {
+            ds.field("body", &x)
+          } else {
+            ds.field("body", &"InvalidFlatbuffer: Union discriminant does not match value.")
+          }
+        },
+        Body::Invite => {
+          if let Some(x) = self.body_as_invite() {
+            ds.field("body", &x)
+          } else {
+            ds.field("body", &"InvalidFlatbuffer: Union discriminant does not match value.")
+          }
+        },
+        Body::ListInvites => {
+          if let Some(x) = self.body_as_list_invites() {
+            ds.field("body", &x)
+          } else {
+            ds.field("body", &"InvalidFlatbuffer: Union discriminant does not match value.")
+          }
+        },
+        Body::InviteList => {
+          if let Some(x) = self.body_as_invite_list() {
+            ds.field("body", &x)
+          } else {
+            ds.field("body", &"InvalidFlatbuffer: Union discriminant does not match value.")
+          }
+        },
+        Body::RevokeInvite => {
+          if let Some(x) = self.body_as_revoke_invite() {
+            ds.field("body", &x)
+          } else {
+            ds.field("body", &"InvalidFlatbuffer: Union discriminant does not match value.")
+          }
+        },
+        Body::PreviewChat => {
+          if let Some(x) = self.body_as_preview_chat() {
+            ds.field("body", &x)
+          } else {
+            ds.field("body", &"InvalidFlatbuffer: Union discriminant does not match value.")
+          }
+        },
+        Body::ChatPreview => {
+          if let Some(x) = self.body_as_chat_preview() {
+            ds.field("body", &x)
+          } else {
+            ds.field("body", &"InvalidFlatbuffer: Union discriminant does not match value.")
+          }
+        },
+        Body::JoinChat => {
+          if let Some(x) = self.body_as_join_chat() {
+            ds.field("body", &x)
+          } else {
+            ds.field("body", &"InvalidFlatbuffer: Union discriminant does not match value.")
+          }
+        },
+        Body::JoinPending => {
+          if let Some(x) = self.body_as_join_pending() {
+            ds.field("body", &x)
+          } else {
+            ds.field("body", &"InvalidFlatbuffer: Union discriminant does not match value.")
+          }
+        },
+        Body::ListJoinRequests => {
+          if let Some(x) = self.body_as_list_join_requests() {
+            ds.field("body", &x)
+          } else {
+            ds.field("body", &"InvalidFlatbuffer: Union discriminant does not match value.")
+          }
+        },
+        Body::JoinRequestList => {
+          if let Some(x) = self.body_as_join_request_list() {
+            ds.field("body", &x)
+          } else {
+            ds.field("body", &"InvalidFlatbuffer: Union discriminant does not match value.")
+          }
+        },
+        Body::ResolveJoinRequest => {
+          if let Some(x) = self.body_as_resolve_join_request() {
+            ds.field("body", &x)
+          } else {
+            ds.field("body", &"InvalidFlatbuffer: Union discriminant does not match value.")
+          }
+        },
+        Body::SetChatState => {
+          if let Some(x) = self.body_as_set_chat_state() {
+            ds.field("body", &x)
+          } else {
+            ds.field("body", &"InvalidFlatbuffer: Union discriminant does not match value.")
+          }
+        },
+        Body::ReorderPinned => {
+          if let Some(x) = self.body_as_reorder_pinned() {
+            ds.field("body", &x)
+          } else {
+            ds.field("body", &"InvalidFlatbuffer: Union discriminant does not match value.")
+          }
+        },
+        Body::ChatStateChanged => {
+          if let Some(x) = self.body_as_chat_state_changed() {
+            ds.field("body", &x)
+          } else {
+            ds.field("body", &"InvalidFlatbuffer: Union discriminant does not match value.")
+          }
+        },
+        Body::MembershipChanged => {
+          if let Some(x) = self.body_as_membership_changed() {
+            ds.field("body", &x)
+          } else {
+            ds.field("body", &"InvalidFlatbuffer: Union discriminant does not match value.")
+          }
+        },
+        Body::SaveBroadcastList => {
+          if let Some(x) = self.body_as_save_broadcast_list() {
+            ds.field("body", &x)
+          } else {
+            ds.field("body", &"InvalidFlatbuffer: Union discriminant does not match value.")
+          }
+        },
+        Body::BroadcastList => {
+          if let Some(x) = self.body_as_broadcast_list() {
+            ds.field("body", &x)
+          } else {
+            ds.field("body", &"InvalidFlatbuffer: Union discriminant does not match value.")
+          }
+        },
+        Body::DeleteBroadcastList => {
+          if let Some(x) = self.body_as_delete_broadcast_list() {
+            ds.field("body", &x)
+          } else {
+            ds.field("body", &"InvalidFlatbuffer: Union discriminant does not match value.")
+          }
+        },
+        Body::ListBroadcastLists => {
+          if let Some(x) = self.body_as_list_broadcast_lists() {
+            ds.field("body", &x)
+          } else {
+            ds.field("body", &"InvalidFlatbuffer: Union discriminant does not match value.")
+          }
+        },
+        Body::BroadcastLists => {
+          if let Some(x) = self.body_as_broadcast_lists() {
+            ds.field("body", &x)
+          } else {
+            ds.field("body", &"InvalidFlatbuffer: Union discriminant does not match value.")
+          }
+        },
+        Body::SendBroadcast => {
+          if let Some(x) = self.body_as_send_broadcast() {
+            ds.field("body", &x)
+          } else {
+            ds.field("body", &"InvalidFlatbuffer: Union discriminant does not match value.")
+          }
+        },
+        Body::BroadcastAck => {
+          if let Some(x) = self.body_as_broadcast_ack() {
             ds.field("body", &x)
           } else {
             ds.field("body", &"InvalidFlatbuffer: Union discriminant does not match value.")

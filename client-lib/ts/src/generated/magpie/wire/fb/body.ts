@@ -5,11 +5,18 @@
 import { AddMembers } from '../../../magpie/wire/fb/add-members.js';
 import { Authenticate } from '../../../magpie/wire/fb/authenticate.js';
 import { Authenticated } from '../../../magpie/wire/fb/authenticated.js';
+import { BroadcastAck } from '../../../magpie/wire/fb/broadcast-ack.js';
+import { BroadcastList } from '../../../magpie/wire/fb/broadcast-list.js';
+import { BroadcastLists } from '../../../magpie/wire/fb/broadcast-lists.js';
 import { ChatInfo } from '../../../magpie/wire/fb/chat-info.js';
 import { ChatList } from '../../../magpie/wire/fb/chat-list.js';
+import { ChatPreview } from '../../../magpie/wire/fb/chat-preview.js';
+import { ChatStateChanged } from '../../../magpie/wire/fb/chat-state-changed.js';
 import { Close } from '../../../magpie/wire/fb/close.js';
 import { CreateDirect } from '../../../magpie/wire/fb/create-direct.js';
 import { CreateGroup } from '../../../magpie/wire/fb/create-group.js';
+import { CreateInvite } from '../../../magpie/wire/fb/create-invite.js';
+import { DeleteBroadcastList } from '../../../magpie/wire/fb/delete-broadcast-list.js';
 import { Deliver } from '../../../magpie/wire/fb/deliver.js';
 import { DeviceList } from '../../../magpie/wire/fb/device-list.js';
 import { Error } from '../../../magpie/wire/fb/error.js';
@@ -18,22 +25,43 @@ import { GetUsers } from '../../../magpie/wire/fb/get-users.js';
 import { Hello } from '../../../magpie/wire/fb/hello.js';
 import { History } from '../../../magpie/wire/fb/history.js';
 import { HistoryPage } from '../../../magpie/wire/fb/history-page.js';
+import { Invite } from '../../../magpie/wire/fb/invite.js';
+import { InviteList } from '../../../magpie/wire/fb/invite-list.js';
+import { JoinChat } from '../../../magpie/wire/fb/join-chat.js';
+import { JoinPending } from '../../../magpie/wire/fb/join-pending.js';
+import { JoinRequestList } from '../../../magpie/wire/fb/join-request-list.js';
 import { LeaveChat } from '../../../magpie/wire/fb/leave-chat.js';
+import { ListBroadcastLists } from '../../../magpie/wire/fb/list-broadcast-lists.js';
 import { ListChats } from '../../../magpie/wire/fb/list-chats.js';
 import { ListDevices } from '../../../magpie/wire/fb/list-devices.js';
+import { ListInvites } from '../../../magpie/wire/fb/list-invites.js';
+import { ListJoinRequests } from '../../../magpie/wire/fb/list-join-requests.js';
+import { ListMembers } from '../../../magpie/wire/fb/list-members.js';
 import { Login } from '../../../magpie/wire/fb/login.js';
 import { Logout } from '../../../magpie/wire/fb/logout.js';
 import { LookupUser } from '../../../magpie/wire/fb/lookup-user.js';
+import { MemberList } from '../../../magpie/wire/fb/member-list.js';
+import { MembershipChanged } from '../../../magpie/wire/fb/membership-changed.js';
 import { Ok } from '../../../magpie/wire/fb/ok.js';
 import { Ping } from '../../../magpie/wire/fb/ping.js';
 import { Pong } from '../../../magpie/wire/fb/pong.js';
+import { PreviewChat } from '../../../magpie/wire/fb/preview-chat.js';
 import { Register } from '../../../magpie/wire/fb/register.js';
 import { RemoveMember } from '../../../magpie/wire/fb/remove-member.js';
+import { ReorderPinned } from '../../../magpie/wire/fb/reorder-pinned.js';
+import { ResolveJoinRequest } from '../../../magpie/wire/fb/resolve-join-request.js';
 import { RevokeDevice } from '../../../magpie/wire/fb/revoke-device.js';
+import { RevokeInvite } from '../../../magpie/wire/fb/revoke-invite.js';
+import { SaveBroadcastList } from '../../../magpie/wire/fb/save-broadcast-list.js';
 import { SendAck } from '../../../magpie/wire/fb/send-ack.js';
+import { SendBroadcast } from '../../../magpie/wire/fb/send-broadcast.js';
 import { SendMessage } from '../../../magpie/wire/fb/send-message.js';
+import { SetChatState } from '../../../magpie/wire/fb/set-chat-state.js';
+import { SetRole } from '../../../magpie/wire/fb/set-role.js';
 import { Sync } from '../../../magpie/wire/fb/sync.js';
 import { SyncDone } from '../../../magpie/wire/fb/sync-done.js';
+import { TransferOwnership } from '../../../magpie/wire/fb/transfer-ownership.js';
+import { UpdateChat } from '../../../magpie/wire/fb/update-chat.js';
 import { UserInfo } from '../../../magpie/wire/fb/user-info.js';
 import { UserList } from '../../../magpie/wire/fb/user-list.js';
 import { Welcome } from '../../../magpie/wire/fb/welcome.js';
@@ -75,13 +103,41 @@ export enum Body {
   History = 32,
   HistoryPage = 33,
   GetUsers = 34,
-  UserList = 35
+  UserList = 35,
+  ListMembers = 36,
+  MemberList = 37,
+  UpdateChat = 38,
+  SetRole = 39,
+  TransferOwnership = 40,
+  CreateInvite = 41,
+  Invite = 42,
+  ListInvites = 43,
+  InviteList = 44,
+  RevokeInvite = 45,
+  PreviewChat = 46,
+  ChatPreview = 47,
+  JoinChat = 48,
+  JoinPending = 49,
+  ListJoinRequests = 50,
+  JoinRequestList = 51,
+  ResolveJoinRequest = 52,
+  SetChatState = 53,
+  ReorderPinned = 54,
+  ChatStateChanged = 55,
+  MembershipChanged = 56,
+  SaveBroadcastList = 57,
+  BroadcastList = 58,
+  DeleteBroadcastList = 59,
+  ListBroadcastLists = 60,
+  BroadcastLists = 61,
+  SendBroadcast = 62,
+  BroadcastAck = 63
 }
 
 export function unionToBody(
   type: Body,
-  accessor: (obj:AddMembers|Authenticate|Authenticated|ChatInfo|ChatList|Close|CreateDirect|CreateGroup|Deliver|DeviceList|Error|GetChat|GetUsers|Hello|History|HistoryPage|LeaveChat|ListChats|ListDevices|Login|Logout|LookupUser|Ok|Ping|Pong|Register|RemoveMember|RevokeDevice|SendAck|SendMessage|Sync|SyncDone|UserInfo|UserList|Welcome) => AddMembers|Authenticate|Authenticated|ChatInfo|ChatList|Close|CreateDirect|CreateGroup|Deliver|DeviceList|Error|GetChat|GetUsers|Hello|History|HistoryPage|LeaveChat|ListChats|ListDevices|Login|Logout|LookupUser|Ok|Ping|Pong|Register|RemoveMember|RevokeDevice|SendAck|SendMessage|Sync|SyncDone|UserInfo|UserList|Welcome|null
-): AddMembers|Authenticate|Authenticated|ChatInfo|ChatList|Close|CreateDirect|CreateGroup|Deliver|DeviceList|Error|GetChat|GetUsers|Hello|History|HistoryPage|LeaveChat|ListChats|ListDevices|Login|Logout|LookupUser|Ok|Ping|Pong|Register|RemoveMember|RevokeDevice|SendAck|SendMessage|Sync|SyncDone|UserInfo|UserList|Welcome|null {
+  accessor: (obj:AddMembers|Authenticate|Authenticated|BroadcastAck|BroadcastList|BroadcastLists|ChatInfo|ChatList|ChatPreview|ChatStateChanged|Close|CreateDirect|CreateGroup|CreateInvite|DeleteBroadcastList|Deliver|DeviceList|Error|GetChat|GetUsers|Hello|History|HistoryPage|Invite|InviteList|JoinChat|JoinPending|JoinRequestList|LeaveChat|ListBroadcastLists|ListChats|ListDevices|ListInvites|ListJoinRequests|ListMembers|Login|Logout|LookupUser|MemberList|MembershipChanged|Ok|Ping|Pong|PreviewChat|Register|RemoveMember|ReorderPinned|ResolveJoinRequest|RevokeDevice|RevokeInvite|SaveBroadcastList|SendAck|SendBroadcast|SendMessage|SetChatState|SetRole|Sync|SyncDone|TransferOwnership|UpdateChat|UserInfo|UserList|Welcome) => AddMembers|Authenticate|Authenticated|BroadcastAck|BroadcastList|BroadcastLists|ChatInfo|ChatList|ChatPreview|ChatStateChanged|Close|CreateDirect|CreateGroup|CreateInvite|DeleteBroadcastList|Deliver|DeviceList|Error|GetChat|GetUsers|Hello|History|HistoryPage|Invite|InviteList|JoinChat|JoinPending|JoinRequestList|LeaveChat|ListBroadcastLists|ListChats|ListDevices|ListInvites|ListJoinRequests|ListMembers|Login|Logout|LookupUser|MemberList|MembershipChanged|Ok|Ping|Pong|PreviewChat|Register|RemoveMember|ReorderPinned|ResolveJoinRequest|RevokeDevice|RevokeInvite|SaveBroadcastList|SendAck|SendBroadcast|SendMessage|SetChatState|SetRole|Sync|SyncDone|TransferOwnership|UpdateChat|UserInfo|UserList|Welcome|null
+): AddMembers|Authenticate|Authenticated|BroadcastAck|BroadcastList|BroadcastLists|ChatInfo|ChatList|ChatPreview|ChatStateChanged|Close|CreateDirect|CreateGroup|CreateInvite|DeleteBroadcastList|Deliver|DeviceList|Error|GetChat|GetUsers|Hello|History|HistoryPage|Invite|InviteList|JoinChat|JoinPending|JoinRequestList|LeaveChat|ListBroadcastLists|ListChats|ListDevices|ListInvites|ListJoinRequests|ListMembers|Login|Logout|LookupUser|MemberList|MembershipChanged|Ok|Ping|Pong|PreviewChat|Register|RemoveMember|ReorderPinned|ResolveJoinRequest|RevokeDevice|RevokeInvite|SaveBroadcastList|SendAck|SendBroadcast|SendMessage|SetChatState|SetRole|Sync|SyncDone|TransferOwnership|UpdateChat|UserInfo|UserList|Welcome|null {
   switch(Body[type]) {
     case 'NONE': return null; 
     case 'Hello': return accessor(new Hello())! as Hello;
@@ -119,15 +175,43 @@ export function unionToBody(
     case 'HistoryPage': return accessor(new HistoryPage())! as HistoryPage;
     case 'GetUsers': return accessor(new GetUsers())! as GetUsers;
     case 'UserList': return accessor(new UserList())! as UserList;
+    case 'ListMembers': return accessor(new ListMembers())! as ListMembers;
+    case 'MemberList': return accessor(new MemberList())! as MemberList;
+    case 'UpdateChat': return accessor(new UpdateChat())! as UpdateChat;
+    case 'SetRole': return accessor(new SetRole())! as SetRole;
+    case 'TransferOwnership': return accessor(new TransferOwnership())! as TransferOwnership;
+    case 'CreateInvite': return accessor(new CreateInvite())! as CreateInvite;
+    case 'Invite': return accessor(new Invite())! as Invite;
+    case 'ListInvites': return accessor(new ListInvites())! as ListInvites;
+    case 'InviteList': return accessor(new InviteList())! as InviteList;
+    case 'RevokeInvite': return accessor(new RevokeInvite())! as RevokeInvite;
+    case 'PreviewChat': return accessor(new PreviewChat())! as PreviewChat;
+    case 'ChatPreview': return accessor(new ChatPreview())! as ChatPreview;
+    case 'JoinChat': return accessor(new JoinChat())! as JoinChat;
+    case 'JoinPending': return accessor(new JoinPending())! as JoinPending;
+    case 'ListJoinRequests': return accessor(new ListJoinRequests())! as ListJoinRequests;
+    case 'JoinRequestList': return accessor(new JoinRequestList())! as JoinRequestList;
+    case 'ResolveJoinRequest': return accessor(new ResolveJoinRequest())! as ResolveJoinRequest;
+    case 'SetChatState': return accessor(new SetChatState())! as SetChatState;
+    case 'ReorderPinned': return accessor(new ReorderPinned())! as ReorderPinned;
+    case 'ChatStateChanged': return accessor(new ChatStateChanged())! as ChatStateChanged;
+    case 'MembershipChanged': return accessor(new MembershipChanged())! as MembershipChanged;
+    case 'SaveBroadcastList': return accessor(new SaveBroadcastList())! as SaveBroadcastList;
+    case 'BroadcastList': return accessor(new BroadcastList())! as BroadcastList;
+    case 'DeleteBroadcastList': return accessor(new DeleteBroadcastList())! as DeleteBroadcastList;
+    case 'ListBroadcastLists': return accessor(new ListBroadcastLists())! as ListBroadcastLists;
+    case 'BroadcastLists': return accessor(new BroadcastLists())! as BroadcastLists;
+    case 'SendBroadcast': return accessor(new SendBroadcast())! as SendBroadcast;
+    case 'BroadcastAck': return accessor(new BroadcastAck())! as BroadcastAck;
     default: return null;
   }
 }
 
 export function unionListToBody(
   type: Body, 
-  accessor: (index: number, obj:AddMembers|Authenticate|Authenticated|ChatInfo|ChatList|Close|CreateDirect|CreateGroup|Deliver|DeviceList|Error|GetChat|GetUsers|Hello|History|HistoryPage|LeaveChat|ListChats|ListDevices|Login|Logout|LookupUser|Ok|Ping|Pong|Register|RemoveMember|RevokeDevice|SendAck|SendMessage|Sync|SyncDone|UserInfo|UserList|Welcome) => AddMembers|Authenticate|Authenticated|ChatInfo|ChatList|Close|CreateDirect|CreateGroup|Deliver|DeviceList|Error|GetChat|GetUsers|Hello|History|HistoryPage|LeaveChat|ListChats|ListDevices|Login|Logout|LookupUser|Ok|Ping|Pong|Register|RemoveMember|RevokeDevice|SendAck|SendMessage|Sync|SyncDone|UserInfo|UserList|Welcome|null, 
+  accessor: (index: number, obj:AddMembers|Authenticate|Authenticated|BroadcastAck|BroadcastList|BroadcastLists|ChatInfo|ChatList|ChatPreview|ChatStateChanged|Close|CreateDirect|CreateGroup|CreateInvite|DeleteBroadcastList|Deliver|DeviceList|Error|GetChat|GetUsers|Hello|History|HistoryPage|Invite|InviteList|JoinChat|JoinPending|JoinRequestList|LeaveChat|ListBroadcastLists|ListChats|ListDevices|ListInvites|ListJoinRequests|ListMembers|Login|Logout|LookupUser|MemberList|MembershipChanged|Ok|Ping|Pong|PreviewChat|Register|RemoveMember|ReorderPinned|ResolveJoinRequest|RevokeDevice|RevokeInvite|SaveBroadcastList|SendAck|SendBroadcast|SendMessage|SetChatState|SetRole|Sync|SyncDone|TransferOwnership|UpdateChat|UserInfo|UserList|Welcome) => AddMembers|Authenticate|Authenticated|BroadcastAck|BroadcastList|BroadcastLists|ChatInfo|ChatList|ChatPreview|ChatStateChanged|Close|CreateDirect|CreateGroup|CreateInvite|DeleteBroadcastList|Deliver|DeviceList|Error|GetChat|GetUsers|Hello|History|HistoryPage|Invite|InviteList|JoinChat|JoinPending|JoinRequestList|LeaveChat|ListBroadcastLists|ListChats|ListDevices|ListInvites|ListJoinRequests|ListMembers|Login|Logout|LookupUser|MemberList|MembershipChanged|Ok|Ping|Pong|PreviewChat|Register|RemoveMember|ReorderPinned|ResolveJoinRequest|RevokeDevice|RevokeInvite|SaveBroadcastList|SendAck|SendBroadcast|SendMessage|SetChatState|SetRole|Sync|SyncDone|TransferOwnership|UpdateChat|UserInfo|UserList|Welcome|null, 
   index: number
-): AddMembers|Authenticate|Authenticated|ChatInfo|ChatList|Close|CreateDirect|CreateGroup|Deliver|DeviceList|Error|GetChat|GetUsers|Hello|History|HistoryPage|LeaveChat|ListChats|ListDevices|Login|Logout|LookupUser|Ok|Ping|Pong|Register|RemoveMember|RevokeDevice|SendAck|SendMessage|Sync|SyncDone|UserInfo|UserList|Welcome|null {
+): AddMembers|Authenticate|Authenticated|BroadcastAck|BroadcastList|BroadcastLists|ChatInfo|ChatList|ChatPreview|ChatStateChanged|Close|CreateDirect|CreateGroup|CreateInvite|DeleteBroadcastList|Deliver|DeviceList|Error|GetChat|GetUsers|Hello|History|HistoryPage|Invite|InviteList|JoinChat|JoinPending|JoinRequestList|LeaveChat|ListBroadcastLists|ListChats|ListDevices|ListInvites|ListJoinRequests|ListMembers|Login|Logout|LookupUser|MemberList|MembershipChanged|Ok|Ping|Pong|PreviewChat|Register|RemoveMember|ReorderPinned|ResolveJoinRequest|RevokeDevice|RevokeInvite|SaveBroadcastList|SendAck|SendBroadcast|SendMessage|SetChatState|SetRole|Sync|SyncDone|TransferOwnership|UpdateChat|UserInfo|UserList|Welcome|null {
   switch(Body[type]) {
     case 'NONE': return null; 
     case 'Hello': return accessor(index, new Hello())! as Hello;
@@ -165,6 +249,34 @@ export function unionListToBody(
     case 'HistoryPage': return accessor(index, new HistoryPage())! as HistoryPage;
     case 'GetUsers': return accessor(index, new GetUsers())! as GetUsers;
     case 'UserList': return accessor(index, new UserList())! as UserList;
+    case 'ListMembers': return accessor(index, new ListMembers())! as ListMembers;
+    case 'MemberList': return accessor(index, new MemberList())! as MemberList;
+    case 'UpdateChat': return accessor(index, new UpdateChat())! as UpdateChat;
+    case 'SetRole': return accessor(index, new SetRole())! as SetRole;
+    case 'TransferOwnership': return accessor(index, new TransferOwnership())! as TransferOwnership;
+    case 'CreateInvite': return accessor(index, new CreateInvite())! as CreateInvite;
+    case 'Invite': return accessor(index, new Invite())! as Invite;
+    case 'ListInvites': return accessor(index, new ListInvites())! as ListInvites;
+    case 'InviteList': return accessor(index, new InviteList())! as InviteList;
+    case 'RevokeInvite': return accessor(index, new RevokeInvite())! as RevokeInvite;
+    case 'PreviewChat': return accessor(index, new PreviewChat())! as PreviewChat;
+    case 'ChatPreview': return accessor(index, new ChatPreview())! as ChatPreview;
+    case 'JoinChat': return accessor(index, new JoinChat())! as JoinChat;
+    case 'JoinPending': return accessor(index, new JoinPending())! as JoinPending;
+    case 'ListJoinRequests': return accessor(index, new ListJoinRequests())! as ListJoinRequests;
+    case 'JoinRequestList': return accessor(index, new JoinRequestList())! as JoinRequestList;
+    case 'ResolveJoinRequest': return accessor(index, new ResolveJoinRequest())! as ResolveJoinRequest;
+    case 'SetChatState': return accessor(index, new SetChatState())! as SetChatState;
+    case 'ReorderPinned': return accessor(index, new ReorderPinned())! as ReorderPinned;
+    case 'ChatStateChanged': return accessor(index, new ChatStateChanged())! as ChatStateChanged;
+    case 'MembershipChanged': return accessor(index, new MembershipChanged())! as MembershipChanged;
+    case 'SaveBroadcastList': return accessor(index, new SaveBroadcastList())! as SaveBroadcastList;
+    case 'BroadcastList': return accessor(index, new BroadcastList())! as BroadcastList;
+    case 'DeleteBroadcastList': return accessor(index, new DeleteBroadcastList())! as DeleteBroadcastList;
+    case 'ListBroadcastLists': return accessor(index, new ListBroadcastLists())! as ListBroadcastLists;
+    case 'BroadcastLists': return accessor(index, new BroadcastLists())! as BroadcastLists;
+    case 'SendBroadcast': return accessor(index, new SendBroadcast())! as SendBroadcast;
+    case 'BroadcastAck': return accessor(index, new BroadcastAck())! as BroadcastAck;
     default: return null;
   }
 }

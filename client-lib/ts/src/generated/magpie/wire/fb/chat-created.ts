@@ -5,6 +5,7 @@
 import * as flatbuffers from 'flatbuffers';
 
 import { ChatKind } from '../../../magpie/wire/fb/chat-kind.js';
+import { ChatSettings } from '../../../magpie/wire/fb/chat-settings.js';
 import { Member } from '../../../magpie/wire/fb/member.js';
 
 
@@ -48,8 +49,27 @@ membersLength():number {
   return offset ? this.bb!.__vector_len(this.bb_pos + offset) : 0;
 }
 
+description():string|null
+description(optionalEncoding:flatbuffers.Encoding):string|Uint8Array|null
+description(optionalEncoding?:any):string|Uint8Array|null {
+  const offset = this.bb!.__offset(this.bb_pos, 10);
+  return offset ? this.bb!.__string(this.bb_pos + offset, optionalEncoding) : null;
+}
+
+handle():string|null
+handle(optionalEncoding:flatbuffers.Encoding):string|Uint8Array|null
+handle(optionalEncoding?:any):string|Uint8Array|null {
+  const offset = this.bb!.__offset(this.bb_pos, 12);
+  return offset ? this.bb!.__string(this.bb_pos + offset, optionalEncoding) : null;
+}
+
+settings(obj?:ChatSettings):ChatSettings|null {
+  const offset = this.bb!.__offset(this.bb_pos, 14);
+  return offset ? (obj || new ChatSettings()).__init(this.bb!.__indirect(this.bb_pos + offset), this.bb!) : null;
+}
+
 static startChatCreated(builder:flatbuffers.Builder) {
-  builder.startObject(3);
+  builder.startObject(6);
 }
 
 static addKind(builder:flatbuffers.Builder, kind:ChatKind) {
@@ -76,16 +96,21 @@ static startMembersVector(builder:flatbuffers.Builder, numElems:number) {
   builder.startVector(4, numElems, 4);
 }
 
+static addDescription(builder:flatbuffers.Builder, descriptionOffset:flatbuffers.Offset) {
+  builder.addFieldOffset(3, descriptionOffset, 0);
+}
+
+static addHandle(builder:flatbuffers.Builder, handleOffset:flatbuffers.Offset) {
+  builder.addFieldOffset(4, handleOffset, 0);
+}
+
+static addSettings(builder:flatbuffers.Builder, settingsOffset:flatbuffers.Offset) {
+  builder.addFieldOffset(5, settingsOffset, 0);
+}
+
 static endChatCreated(builder:flatbuffers.Builder):flatbuffers.Offset {
   const offset = builder.endObject();
   return offset;
 }
 
-static createChatCreated(builder:flatbuffers.Builder, kind:ChatKind, titleOffset:flatbuffers.Offset, membersOffset:flatbuffers.Offset):flatbuffers.Offset {
-  ChatCreated.startChatCreated(builder);
-  ChatCreated.addKind(builder, kind);
-  ChatCreated.addTitle(builder, titleOffset);
-  ChatCreated.addMembers(builder, membersOffset);
-  return ChatCreated.endChatCreated(builder);
-}
 }

@@ -5,7 +5,9 @@
 import * as flatbuffers from 'flatbuffers';
 
 import { ChatKind } from '../../../magpie/wire/fb/chat-kind.js';
+import { ChatSettings } from '../../../magpie/wire/fb/chat-settings.js';
 import { Member } from '../../../magpie/wire/fb/member.js';
+import { Role } from '../../../magpie/wire/fb/role.js';
 
 
 export class ChatInfo {
@@ -63,8 +65,54 @@ createdMs():bigint {
   return offset ? this.bb!.readInt64(this.bb_pos + offset) : BigInt('0');
 }
 
+memberCount():number {
+  const offset = this.bb!.__offset(this.bb_pos, 16);
+  return offset ? this.bb!.readUint32(this.bb_pos + offset) : 0;
+}
+
+membersComplete():boolean {
+  const offset = this.bb!.__offset(this.bb_pos, 18);
+  return offset ? !!this.bb!.readInt8(this.bb_pos + offset) : false;
+}
+
+myRole():Role {
+  const offset = this.bb!.__offset(this.bb_pos, 20);
+  return offset ? this.bb!.readUint8(this.bb_pos + offset) : Role.Member;
+}
+
+description():string|null
+description(optionalEncoding:flatbuffers.Encoding):string|Uint8Array|null
+description(optionalEncoding?:any):string|Uint8Array|null {
+  const offset = this.bb!.__offset(this.bb_pos, 22);
+  return offset ? this.bb!.__string(this.bb_pos + offset, optionalEncoding) : null;
+}
+
+avatarRef():string|null
+avatarRef(optionalEncoding:flatbuffers.Encoding):string|Uint8Array|null
+avatarRef(optionalEncoding?:any):string|Uint8Array|null {
+  const offset = this.bb!.__offset(this.bb_pos, 24);
+  return offset ? this.bb!.__string(this.bb_pos + offset, optionalEncoding) : null;
+}
+
+handle():string|null
+handle(optionalEncoding:flatbuffers.Encoding):string|Uint8Array|null
+handle(optionalEncoding?:any):string|Uint8Array|null {
+  const offset = this.bb!.__offset(this.bb_pos, 26);
+  return offset ? this.bb!.__string(this.bb_pos + offset, optionalEncoding) : null;
+}
+
+settings(obj?:ChatSettings):ChatSettings|null {
+  const offset = this.bb!.__offset(this.bb_pos, 28);
+  return offset ? (obj || new ChatSettings()).__init(this.bb!.__indirect(this.bb_pos + offset), this.bb!) : null;
+}
+
+pendingRequests():number {
+  const offset = this.bb!.__offset(this.bb_pos, 30);
+  return offset ? this.bb!.readUint32(this.bb_pos + offset) : 0;
+}
+
 static startChatInfo(builder:flatbuffers.Builder) {
-  builder.startObject(6);
+  builder.startObject(14);
 }
 
 static addChatId(builder:flatbuffers.Builder, chatId:bigint) {
@@ -103,19 +151,41 @@ static addCreatedMs(builder:flatbuffers.Builder, createdMs:bigint) {
   builder.addFieldInt64(5, createdMs, BigInt('0'));
 }
 
+static addMemberCount(builder:flatbuffers.Builder, memberCount:number) {
+  builder.addFieldInt32(6, memberCount, 0);
+}
+
+static addMembersComplete(builder:flatbuffers.Builder, membersComplete:boolean) {
+  builder.addFieldInt8(7, +membersComplete, +false);
+}
+
+static addMyRole(builder:flatbuffers.Builder, myRole:Role) {
+  builder.addFieldInt8(8, myRole, Role.Member);
+}
+
+static addDescription(builder:flatbuffers.Builder, descriptionOffset:flatbuffers.Offset) {
+  builder.addFieldOffset(9, descriptionOffset, 0);
+}
+
+static addAvatarRef(builder:flatbuffers.Builder, avatarRefOffset:flatbuffers.Offset) {
+  builder.addFieldOffset(10, avatarRefOffset, 0);
+}
+
+static addHandle(builder:flatbuffers.Builder, handleOffset:flatbuffers.Offset) {
+  builder.addFieldOffset(11, handleOffset, 0);
+}
+
+static addSettings(builder:flatbuffers.Builder, settingsOffset:flatbuffers.Offset) {
+  builder.addFieldOffset(12, settingsOffset, 0);
+}
+
+static addPendingRequests(builder:flatbuffers.Builder, pendingRequests:number) {
+  builder.addFieldInt32(13, pendingRequests, 0);
+}
+
 static endChatInfo(builder:flatbuffers.Builder):flatbuffers.Offset {
   const offset = builder.endObject();
   return offset;
 }
 
-static createChatInfo(builder:flatbuffers.Builder, chatId:bigint, kind:ChatKind, titleOffset:flatbuffers.Offset, membersOffset:flatbuffers.Offset, lastSeq:bigint, createdMs:bigint):flatbuffers.Offset {
-  ChatInfo.startChatInfo(builder);
-  ChatInfo.addChatId(builder, chatId);
-  ChatInfo.addKind(builder, kind);
-  ChatInfo.addTitle(builder, titleOffset);
-  ChatInfo.addMembers(builder, membersOffset);
-  ChatInfo.addLastSeq(builder, lastSeq);
-  ChatInfo.addCreatedMs(builder, createdMs);
-  return ChatInfo.endChatInfo(builder);
-}
 }

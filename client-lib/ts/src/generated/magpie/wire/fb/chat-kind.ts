@@ -4,5 +4,6 @@
 
 export enum ChatKind {
   Direct = 0,
-  Group = 1
+  Group = 1,
+  Channel = 2
 }

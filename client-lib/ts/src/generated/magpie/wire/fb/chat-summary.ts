@@ -5,6 +5,8 @@
 import * as flatbuffers from 'flatbuffers';
 
 import { ChatKind } from '../../../magpie/wire/fb/chat-kind.js';
+import { ChatState } from '../../../magpie/wire/fb/chat-state.js';
+import { Role } from '../../../magpie/wire/fb/role.js';
 
 
 export class ChatSummary {
@@ -67,8 +69,47 @@ lastMessageArray():Uint8Array|null {
   return offset ? new Uint8Array(this.bb!.bytes().buffer, this.bb!.bytes().byteOffset + this.bb!.__vector(this.bb_pos + offset), this.bb!.__vector_len(this.bb_pos + offset)) : null;
 }
 
+lastActivityMs():bigint {
+  const offset = this.bb!.__offset(this.bb_pos, 16);
+  return offset ? this.bb!.readInt64(this.bb_pos + offset) : BigInt('0');
+}
+
+state(obj?:ChatState):ChatState|null {
+  const offset = this.bb!.__offset(this.bb_pos, 18);
+  return offset ? (obj || new ChatState()).__init(this.bb!.__indirect(this.bb_pos + offset), this.bb!) : null;
+}
+
+myRole():Role {
+  const offset = this.bb!.__offset(this.bb_pos, 20);
+  return offset ? this.bb!.readUint8(this.bb_pos + offset) : Role.Member;
+}
+
+unreadCount():number {
+  const offset = this.bb!.__offset(this.bb_pos, 22);
+  return offset ? this.bb!.readUint32(this.bb_pos + offset) : 0;
+}
+
+unreadMentions():number {
+  const offset = this.bb!.__offset(this.bb_pos, 24);
+  return offset ? this.bb!.readUint32(this.bb_pos + offset) : 0;
+}
+
+avatarRef():string|null
+avatarRef(optionalEncoding:flatbuffers.Encoding):string|Uint8Array|null
+avatarRef(optionalEncoding?:any):string|Uint8Array|null {
+  const offset = this.bb!.__offset(this.bb_pos, 26);
+  return offset ? this.bb!.__string(this.bb_pos + offset, optionalEncoding) : null;
+}
+
+handle():string|null
+handle(optionalEncoding:flatbuffers.Encoding):string|Uint8Array|null
+handle(optionalEncoding?:any):string|Uint8Array|null {
+  const offset = this.bb!.__offset(this.bb_pos, 28);
+  return offset ? this.bb!.__string(this.bb_pos + offset, optionalEncoding) : null;
+}
+
 static startChatSummary(builder:flatbuffers.Builder) {
-  builder.startObject(6);
+  builder.startObject(13);
 }
 
 static addChatId(builder:flatbuffers.Builder, chatId:bigint) {
@@ -107,19 +148,37 @@ static startLastMessageVector(builder:flatbuffers.Builder, numElems:number) {
   builder.startVector(1, numElems, 1);
 }
 
+static addLastActivityMs(builder:flatbuffers.Builder, lastActivityMs:bigint) {
+  builder.addFieldInt64(6, lastActivityMs, BigInt('0'));
+}
+
+static addState(builder:flatbuffers.Builder, stateOffset:flatbuffers.Offset) {
+  builder.addFieldOffset(7, stateOffset, 0);
+}
+
+static addMyRole(builder:flatbuffers.Builder, myRole:Role) {
+  builder.addFieldInt8(8, myRole, Role.Member);
+}
+
+static addUnreadCount(builder:flatbuffers.Builder, unreadCount:number) {
+  builder.addFieldInt32(9, unreadCount, 0);
+}
+
+static addUnreadMentions(builder:flatbuffers.Builder, unreadMentions:number) {
+  builder.addFieldInt32(10, unreadMentions, 0);
+}
+
+static addAvatarRef(builder:flatbuffers.Builder, avatarRefOffset:flatbuffers.Offset) {
+  builder.addFieldOffset(11, avatarRefOffset, 0);
+}
+
+static addHandle(builder:flatbuffers.Builder, handleOffset:flatbuffers.Offset) {
+  builder.addFieldOffset(12, handleOffset, 0);
+}
+
 static endChatSummary(builder:flatbuffers.Builder):flatbuffers.Offset {
   const offset = builder.endObject();
   return offset;
 }
 
-static createChatSummary(builder:flatbuffers.Builder, chatId:bigint, kind:ChatKind, titleOffset:flatbuffers.Offset, lastSeq:bigint, memberCount:number, lastMessageOffset:flatbuffers.Offset):flatbuffers.Offset {
-  ChatSummary.startChatSummary(builder);
-  ChatSummary.addChatId(builder, chatId);
-  ChatSummary.addKind(builder, kind);
-  ChatSummary.addTitle(builder, titleOffset);
-  ChatSummary.addLastSeq(builder, lastSeq);
-  ChatSummary.addMemberCount(builder, memberCount);
-  ChatSummary.addLastMessage(builder, lastMessageOffset);
-  return ChatSummary.endChatSummary(builder);
-}
 }

@@ -4,6 +4,10 @@
 
 import * as flatbuffers from 'flatbuffers';
 
+import { ChatKind } from '../../../magpie/wire/fb/chat-kind.js';
+import { ChatSettings } from '../../../magpie/wire/fb/chat-settings.js';
+
+
 export class CreateGroup {
   bb: flatbuffers.ByteBuffer|null = null;
   bb_pos = 0;
@@ -39,8 +43,32 @@ memberIdsLength():number {
   return offset ? this.bb!.__vector_len(this.bb_pos + offset) : 0;
 }
 
+kind():ChatKind {
+  const offset = this.bb!.__offset(this.bb_pos, 8);
+  return offset ? this.bb!.readUint8(this.bb_pos + offset) : ChatKind.Group;
+}
+
+description():string|null
+description(optionalEncoding:flatbuffers.Encoding):string|Uint8Array|null
+description(optionalEncoding?:any):string|Uint8Array|null {
+  const offset = this.bb!.__offset(this.bb_pos, 10);
+  return offset ? this.bb!.__string(this.bb_pos + offset, optionalEncoding) : null;
+}
+
+handle():string|null
+handle(optionalEncoding:flatbuffers.Encoding):string|Uint8Array|null
+handle(optionalEncoding?:any):string|Uint8Array|null {
+  const offset = this.bb!.__offset(this.bb_pos, 12);
+  return offset ? this.bb!.__string(this.bb_pos + offset, optionalEncoding) : null;
+}
+
+settings(obj?:ChatSettings):ChatSettings|null {
+  const offset = this.bb!.__offset(this.bb_pos, 14);
+  return offset ? (obj || new ChatSettings()).__init(this.bb!.__indirect(this.bb_pos + offset), this.bb!) : null;
+}
+
 static startCreateGroup(builder:flatbuffers.Builder) {
-  builder.startObject(2);
+  builder.startObject(6);
 }
 
 static addTitle(builder:flatbuffers.Builder, titleOffset:flatbuffers.Offset) {
@@ -63,15 +91,25 @@ static startMemberIdsVector(builder:flatbuffers.Builder, numElems:number) {
   builder.startVector(8, numElems, 8);
 }
 
+static addKind(builder:flatbuffers.Builder, kind:ChatKind) {
+  builder.addFieldInt8(2, kind, ChatKind.Group);
+}
+
+static addDescription(builder:flatbuffers.Builder, descriptionOffset:flatbuffers.Offset) {
+  builder.addFieldOffset(3, descriptionOffset, 0);
+}
+
+static addHandle(builder:flatbuffers.Builder, handleOffset:flatbuffers.Offset) {
+  builder.addFieldOffset(4, handleOffset, 0);
+}
+
+static addSettings(builder:flatbuffers.Builder, settingsOffset:flatbuffers.Offset) {
+  builder.addFieldOffset(5, settingsOffset, 0);
+}
+
 static endCreateGroup(builder:flatbuffers.Builder):flatbuffers.Offset {
   const offset = builder.endObject();
   return offset;
 }
 
-static createCreateGroup(builder:flatbuffers.Builder, titleOffset:flatbuffers.Offset, memberIdsOffset:flatbuffers.Offset):flatbuffers.Offset {
-  CreateGroup.startCreateGroup(builder);
-  CreateGroup.addTitle(builder, titleOffset);
-  CreateGroup.addMemberIds(builder, memberIdsOffset);
-  return CreateGroup.endCreateGroup(builder);
-}
 }

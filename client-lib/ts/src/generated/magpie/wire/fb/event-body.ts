@@ -3,9 +3,12 @@
 /* eslint-disable @typescript-eslint/no-unused-vars, @typescript-eslint/no-explicit-any, @typescript-eslint/no-non-null-assertion */
 
 import { ChatCreated } from '../../../magpie/wire/fb/chat-created.js';
+import { ChatUpdated } from '../../../magpie/wire/fb/chat-updated.js';
 import { MemberRemoved } from '../../../magpie/wire/fb/member-removed.js';
 import { MembersAdded } from '../../../magpie/wire/fb/members-added.js';
 import { MessageBody } from '../../../magpie/wire/fb/message-body.js';
+import { OwnerChanged } from '../../../magpie/wire/fb/owner-changed.js';
+import { RoleChanged } from '../../../magpie/wire/fb/role-changed.js';
 
 
 export enum EventBody {
@@ -13,34 +16,43 @@ export enum EventBody {
   MessageBody = 1,
   ChatCreated = 2,
   MembersAdded = 3,
-  MemberRemoved = 4
+  MemberRemoved = 4,
+  ChatUpdated = 5,
+  RoleChanged = 6,
+  OwnerChanged = 7
 }
 
 export function unionToEventBody(
   type: EventBody,
-  accessor: (obj:ChatCreated|MemberRemoved|MembersAdded|MessageBody) => ChatCreated|MemberRemoved|MembersAdded|MessageBody|null
-): ChatCreated|MemberRemoved|MembersAdded|MessageBody|null {
+  accessor: (obj:ChatCreated|ChatUpdated|MemberRemoved|MembersAdded|MessageBody|OwnerChanged|RoleChanged) => ChatCreated|ChatUpdated|MemberRemoved|MembersAdded|MessageBody|OwnerChanged|RoleChanged|null
+): ChatCreated|ChatUpdated|MemberRemoved|MembersAdded|MessageBody|OwnerChanged|RoleChanged|null {
   switch(EventBody[type]) {
     case 'NONE': return null; 
     case 'MessageBody': return accessor(new MessageBody())! as MessageBody;
     case 'ChatCreated': return accessor(new ChatCreated())! as ChatCreated;
     case 'MembersAdded': return accessor(new MembersAdded())! as MembersAdded;
     case 'MemberRemoved': return accessor(new MemberRemoved())! as MemberRemoved;
+    case 'ChatUpdated': return accessor(new ChatUpdated())! as ChatUpdated;
+    case 'RoleChanged': return accessor(new RoleChanged())! as RoleChanged;
+    case 'OwnerChanged': return accessor(new OwnerChanged())! as OwnerChanged;
     default: return null;
   }
 }
 
 export function unionListToEventBody(
   type: EventBody, 
-  accessor: (index: number, obj:ChatCreated|MemberRemoved|MembersAdded|MessageBody) => ChatCreated|MemberRemoved|MembersAdded|MessageBody|null, 
+  accessor: (index: number, obj:ChatCreated|ChatUpdated|MemberRemoved|MembersAdded|MessageBody|OwnerChanged|RoleChanged) => ChatCreated|ChatUpdated|MemberRemoved|MembersAdded|MessageBody|OwnerChanged|RoleChanged|null, 
   index: number
-): ChatCreated|MemberRemoved|MembersAdded|MessageBody|null {
+): ChatCreated|ChatUpdated|MemberRemoved|MembersAdded|MessageBody|OwnerChanged|RoleChanged|null {
   switch(EventBody[type]) {
     case 'NONE': return null; 
     case 'MessageBody': return accessor(index, new MessageBody())! as MessageBody;
     case 'ChatCreated': return accessor(index, new ChatCreated())! as ChatCreated;
     case 'MembersAdded': return accessor(index, new MembersAdded())! as MembersAdded;
     case 'MemberRemoved': return accessor(index, new MemberRemoved())! as MemberRemoved;
+    case 'ChatUpdated': return accessor(index, new ChatUpdated())! as ChatUpdated;
+    case 'RoleChanged': return accessor(index, new RoleChanged())! as RoleChanged;
+    case 'OwnerChanged': return accessor(index, new OwnerChanged())! as OwnerChanged;
     default: return null;
   }
 }

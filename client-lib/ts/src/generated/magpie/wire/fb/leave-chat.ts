@@ -27,12 +27,21 @@ chatId():bigint {
   return offset ? this.bb!.readUint64(this.bb_pos + offset) : BigInt('0');
 }
 
+successor():bigint {
+  const offset = this.bb!.__offset(this.bb_pos, 6);
+  return offset ? this.bb!.readUint64(this.bb_pos + offset) : BigInt('0');
+}
+
 static startLeaveChat(builder:flatbuffers.Builder) {
-  builder.startObject(1);
+  builder.startObject(2);
 }
 
 static addChatId(builder:flatbuffers.Builder, chatId:bigint) {
   builder.addFieldInt64(0, chatId, BigInt('0'));
+}
+
+static addSuccessor(builder:flatbuffers.Builder, successor:bigint) {
+  builder.addFieldInt64(1, successor, BigInt('0'));
 }
 
 static endLeaveChat(builder:flatbuffers.Builder):flatbuffers.Offset {
@@ -40,9 +49,10 @@ static endLeaveChat(builder:flatbuffers.Builder):flatbuffers.Offset {
   return offset;
 }
 
-static createLeaveChat(builder:flatbuffers.Builder, chatId:bigint):flatbuffers.Offset {
+static createLeaveChat(builder:flatbuffers.Builder, chatId:bigint, successor:bigint):flatbuffers.Offset {
   LeaveChat.startLeaveChat(builder);
   LeaveChat.addChatId(builder, chatId);
+  LeaveChat.addSuccessor(builder, successor);
   return LeaveChat.endLeaveChat(builder);
 }
 }

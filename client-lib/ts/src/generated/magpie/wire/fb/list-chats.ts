@@ -4,6 +4,9 @@
 
 import * as flatbuffers from 'flatbuffers';
 
+import { ChatOrder } from '../../../magpie/wire/fb/chat-order.js';
+
+
 export class ListChats {
   bb: flatbuffers.ByteBuffer|null = null;
   bb_pos = 0;
@@ -32,8 +35,28 @@ limit():number {
   return offset ? this.bb!.readUint16(this.bb_pos + offset) : 0;
 }
 
+order():ChatOrder {
+  const offset = this.bb!.__offset(this.bb_pos, 8);
+  return offset ? this.bb!.readUint8(this.bb_pos + offset) : ChatOrder.ById;
+}
+
+archived():boolean {
+  const offset = this.bb!.__offset(this.bb_pos, 10);
+  return offset ? !!this.bb!.readInt8(this.bb_pos + offset) : false;
+}
+
+beforeMs():bigint {
+  const offset = this.bb!.__offset(this.bb_pos, 12);
+  return offset ? this.bb!.readInt64(this.bb_pos + offset) : BigInt('0');
+}
+
+beforeChatId():bigint {
+  const offset = this.bb!.__offset(this.bb_pos, 14);
+  return offset ? this.bb!.readUint64(this.bb_pos + offset) : BigInt('0');
+}
+
 static startListChats(builder:flatbuffers.Builder) {
-  builder.startObject(2);
+  builder.startObject(6);
 }
 
 static addAfterChatId(builder:flatbuffers.Builder, afterChatId:bigint) {
@@ -44,15 +67,35 @@ static addLimit(builder:flatbuffers.Builder, limit:number) {
   builder.addFieldInt16(1, limit, 0);
 }
 
+static addOrder(builder:flatbuffers.Builder, order:ChatOrder) {
+  builder.addFieldInt8(2, order, ChatOrder.ById);
+}
+
+static addArchived(builder:flatbuffers.Builder, archived:boolean) {
+  builder.addFieldInt8(3, +archived, +false);
+}
+
+static addBeforeMs(builder:flatbuffers.Builder, beforeMs:bigint) {
+  builder.addFieldInt64(4, beforeMs, BigInt('0'));
+}
+
+static addBeforeChatId(builder:flatbuffers.Builder, beforeChatId:bigint) {
+  builder.addFieldInt64(5, beforeChatId, BigInt('0'));
+}
+
 static endListChats(builder:flatbuffers.Builder):flatbuffers.Offset {
   const offset = builder.endObject();
   return offset;
 }
 
-static createListChats(builder:flatbuffers.Builder, afterChatId:bigint, limit:number):flatbuffers.Offset {
+static createListChats(builder:flatbuffers.Builder, afterChatId:bigint, limit:number, order:ChatOrder, archived:boolean, beforeMs:bigint, beforeChatId:bigint):flatbuffers.Offset {
   ListChats.startListChats(builder);
   ListChats.addAfterChatId(builder, afterChatId);
   ListChats.addLimit(builder, limit);
+  ListChats.addOrder(builder, order);
+  ListChats.addArchived(builder, archived);
+  ListChats.addBeforeMs(builder, beforeMs);
+  ListChats.addBeforeChatId(builder, beforeChatId);
   return ListChats.endListChats(builder);
 }
 }

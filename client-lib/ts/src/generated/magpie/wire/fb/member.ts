@@ -35,8 +35,13 @@ role():Role {
   return offset ? this.bb!.readUint8(this.bb_pos + offset) : Role.Member;
 }
 
+sinceSeq():bigint {
+  const offset = this.bb!.__offset(this.bb_pos, 8);
+  return offset ? this.bb!.readUint64(this.bb_pos + offset) : BigInt('0');
+}
+
 static startMember(builder:flatbuffers.Builder) {
-  builder.startObject(2);
+  builder.startObject(3);
 }
 
 static addUserId(builder:flatbuffers.Builder, userId:bigint) {
@@ -47,15 +52,20 @@ static addRole(builder:flatbuffers.Builder, role:Role) {
   builder.addFieldInt8(1, role, Role.Member);
 }
 
+static addSinceSeq(builder:flatbuffers.Builder, sinceSeq:bigint) {
+  builder.addFieldInt64(2, sinceSeq, BigInt('0'));
+}
+
 static endMember(builder:flatbuffers.Builder):flatbuffers.Offset {
   const offset = builder.endObject();
   return offset;
 }
 
-static createMember(builder:flatbuffers.Builder, userId:bigint, role:Role):flatbuffers.Offset {
+static createMember(builder:flatbuffers.Builder, userId:bigint, role:Role, sinceSeq:bigint):flatbuffers.Offset {
   Member.startMember(builder);
   Member.addUserId(builder, userId);
   Member.addRole(builder, role);
+  Member.addSinceSeq(builder, sinceSeq);
   return Member.endMember(builder);
 }
 }

@@ -4,6 +4,9 @@
 
 import * as flatbuffers from 'flatbuffers';
 
+import { JoinedVia } from '../../../magpie/wire/fb/joined-via.js';
+
+
 export class MembersAdded {
   bb: flatbuffers.ByteBuffer|null = null;
   bb_pos = 0;
@@ -32,8 +35,13 @@ userIdsLength():number {
   return offset ? this.bb!.__vector_len(this.bb_pos + offset) : 0;
 }
 
+via():JoinedVia {
+  const offset = this.bb!.__offset(this.bb_pos, 6);
+  return offset ? this.bb!.readUint8(this.bb_pos + offset) : JoinedVia.Added;
+}
+
 static startMembersAdded(builder:flatbuffers.Builder) {
-  builder.startObject(1);
+  builder.startObject(2);
 }
 
 static addUserIds(builder:flatbuffers.Builder, userIdsOffset:flatbuffers.Offset) {
@@ -52,14 +60,19 @@ static startUserIdsVector(builder:flatbuffers.Builder, numElems:number) {
   builder.startVector(8, numElems, 8);
 }
 
+static addVia(builder:flatbuffers.Builder, via:JoinedVia) {
+  builder.addFieldInt8(1, via, JoinedVia.Added);
+}
+
 static endMembersAdded(builder:flatbuffers.Builder):flatbuffers.Offset {
   const offset = builder.endObject();
   return offset;
 }
 
-static createMembersAdded(builder:flatbuffers.Builder, userIdsOffset:flatbuffers.Offset):flatbuffers.Offset {
+static createMembersAdded(builder:flatbuffers.Builder, userIdsOffset:flatbuffers.Offset, via:JoinedVia):flatbuffers.Offset {
   MembersAdded.startMembersAdded(builder);
   MembersAdded.addUserIds(builder, userIdsOffset);
+  MembersAdded.addVia(builder, via);
   return MembersAdded.endMembersAdded(builder);
 }
 }

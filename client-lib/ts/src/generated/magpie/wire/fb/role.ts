@@ -4,5 +4,6 @@
 
 export enum Role {
   Member = 0,
-  Admin = 1
+  Admin = 1,
+  Owner = 2
 }

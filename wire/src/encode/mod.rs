@@ -4,6 +4,10 @@
 //! and copied once into a `Bytes` that can be shared by every recipient (encode once, send
 //! many times).
 
+mod conversations;
+pub use conversations::*;
+
+use crate::chat::{Info, MemberEntry, Settings};
 use crate::fb;
 use bytes::Bytes;
 use flatbuffers::{FlatBufferBuilder, UnionWIPOffset, WIPOffset};
@@ -235,11 +239,33 @@ pub fn create_direct(request_id: u64, peer_user_id: u64, peer_username: &str) ->
     })
 }
 
+/// A group with the default settings.
 pub fn create_group(request_id: u64, title: &str, member_ids: &[u64]) -> Bytes {
+    create_chat(request_id, &CreateChatArgs { kind: fb::ChatKind::Group, title, member_ids, ..CreateChatArgs::default() })
+}
+
+/// `CreateGroup` with every field: a group or a channel.
+#[derive(Default)]
+pub struct CreateChatArgs<'s> {
+    pub kind: fb::ChatKind,
+    pub title: &'s str,
+    pub member_ids: &'s [u64],
+    pub description: &'s str,
+    pub handle: &'s str,
+    /// None: the defaults (the field is left out).
+    pub settings: Option<Settings>,
+}
+
+pub fn create_chat(request_id: u64, a: &CreateChatArgs<'_>) -> Bytes {
     frame(request_id, |fbb| {
-        let title = opt_str(fbb, title);
-        let member_ids = Some(fbb.create_vector(member_ids));
-        let t = fb::CreateGroup::create(fbb, &fb::CreateGroupArgs { title, member_ids });
+        let title = opt_str(fbb, a.title);
+        let member_ids = Some(fbb.create_vector(a.member_ids));
+        let (description, handle) = (opt_str(fbb, a.description), opt_str(fbb, a.handle));
+        let settings = a.settings.map(|s| s.build(fbb));
+        let t = fb::CreateGroup::create(
+            fbb,
+            &fb::CreateGroupArgs { title, member_ids, kind: a.kind, description, handle, settings },
+        );
         (fb::Body::CreateGroup, t.as_union_value())
     })
 }
@@ -260,8 +286,13 @@ pub fn remove_member(request_id: u64, chat_id: u64, user_id: u64) -> Bytes {
 }
 
 pub fn leave_chat(request_id: u64, chat_id: u64) -> Bytes {
+    leave_chat_to(request_id, chat_id, 0)
+}
+
+/// Leaves; an owner hands the chat to `successor` (0: the longest-serving admin).
+pub fn leave_chat_to(request_id: u64, chat_id: u64, successor: u64) -> Bytes {
     frame(request_id, |fbb| {
-        (fb::Body::LeaveChat, fb::LeaveChat::create(fbb, &fb::LeaveChatArgs { chat_id }).as_union_value())
+        (fb::Body::LeaveChat, fb::LeaveChat::create(fbb, &fb::LeaveChatArgs { chat_id, successor }).as_union_value())
     })
 }
 
@@ -272,25 +303,35 @@ pub fn get_chat(request_id: u64, chat_id: u64) -> Bytes {
 pub struct ChatInfoArgs<'s> {
     pub chat_id: u64,
     pub kind: fb::ChatKind,
-    pub title: &'s str,
-    /// (user id, role)
-    pub members: &'s [(u64, fb::Role)],
+    pub info: &'s Info,
+    /// At most 100 (see the schema).
+    pub members: &'s [MemberEntry],
+    pub members_complete: bool,
+    pub member_count: u32,
+    pub my_role: fb::Role,
     pub last_seq: u64,
     pub created_ms: i64,
+    pub pending_requests: u32,
 }
 
 fn members_vec<'a>(
     fbb: &mut Fbb<'a>,
-    members: &[(u64, fb::Role)],
+    members: &[MemberEntry],
 ) -> WIPOffset<flatbuffers::Vector<'a, flatbuffers::ForwardsUOffset<fb::Member<'a>>>> {
-    let items: Vec<_> =
-        members.iter().map(|&(user_id, role)| fb::Member::create(fbb, &fb::MemberArgs { user_id, role })).collect();
+    let items: Vec<_> = members
+        .iter()
+        .map(|m| fb::Member::create(fbb, &fb::MemberArgs { user_id: m.user_id, role: m.role, since_seq: m.since_seq }))
+        .collect();
     fbb.create_vector(&items)
 }
 
 pub fn chat_info(request_id: u64, a: &ChatInfoArgs<'_>) -> Bytes {
     frame(request_id, |fbb| {
-        let title = opt_str(fbb, a.title);
+        let title = opt_str(fbb, &a.info.title);
+        let description = opt_str(fbb, &a.info.description);
+        let avatar_ref = opt_str(fbb, &a.info.avatar_ref);
+        let handle = opt_str(fbb, &a.info.handle);
+        let settings = Some(a.info.settings.build(fbb));
         let members = Some(members_vec(fbb, a.members));
         let t = fb::ChatInfo::create(
             fbb,
@@ -301,6 +342,14 @@ pub fn chat_info(request_id: u64, a: &ChatInfoArgs<'_>) -> Bytes {
                 members,
                 last_seq: a.last_seq,
                 created_ms: a.created_ms,
+                member_count: a.member_count,
+                members_complete: a.members_complete,
+                my_role: a.my_role,
+                description,
+                avatar_ref,
+                handle,
+                settings,
+                pending_requests: a.pending_requests,
             },
         );
         (fb::Body::ChatInfo, t.as_union_value())
@@ -315,12 +364,25 @@ pub fn list_chats(request_id: u64) -> Bytes {
 /// The caller's chats with chat_id > `after_chat_id`, at most `limit` (0 = the server's default).
 pub fn list_chats_page(request_id: u64, after_chat_id: u64, limit: u16) -> Bytes {
     frame(request_id, |fbb| {
-        let t = fb::ListChats::create(fbb, &fb::ListChatsArgs { after_chat_id, limit });
+        let t = fb::ListChats::create(fbb, &fb::ListChatsArgs { after_chat_id, limit, ..Default::default() });
+        (fb::Body::ListChats, t.as_union_value())
+    })
+}
+
+/// The chat list as people see it (pinned first, then by last activity): the page after
+/// (`before_ms`, `before_chat_id`), (0, 0) for the first; only archived chats if `archived`.
+pub fn list_chats_by_activity(request_id: u64, archived: bool, before_ms: i64, before_chat_id: u64, limit: u16) -> Bytes {
+    frame(request_id, |fbb| {
+        let t = fb::ListChats::create(
+            fbb,
+            &fb::ListChatsArgs { after_chat_id: 0, limit, order: fb::ChatOrder::ByActivity, archived, before_ms, before_chat_id },
+        );
         (fb::Body::ListChats, t.as_union_value())
     })
 }
 
 /// One chat in a [`chat_list`].
+#[derive(Default)]
 pub struct ChatSummaryArgs<'s> {
     pub chat_id: u64,
     pub kind: fb::ChatKind,
@@ -329,6 +391,13 @@ pub struct ChatSummaryArgs<'s> {
     pub member_count: u32,
     /// The stored bytes of the chat's latest message event, if any.
     pub last_message: Option<&'s [u8]>,
+    pub last_activity_ms: i64,
+    pub state: crate::chat::State,
+    pub my_role: fb::Role,
+    pub unread_count: u32,
+    pub unread_mentions: u32,
+    pub avatar_ref: &'s str,
+    pub handle: &'s str,
 }
 
 /// A complete chat list (no page follows).
@@ -344,6 +413,8 @@ pub fn chat_list_page(request_id: u64, chats: &[ChatSummaryArgs<'_>], has_more: 
             .map(|c| {
                 let title = opt_str(fbb, c.title);
                 let last_message = c.last_message.map(|b| fbb.create_vector(b));
+                let (avatar_ref, handle) = (opt_str(fbb, c.avatar_ref), opt_str(fbb, c.handle));
+                let state = Some(c.state.build(fbb));
                 fb::ChatSummary::create(
                     fbb,
                     &fb::ChatSummaryArgs {
@@ -353,6 +424,13 @@ pub fn chat_list_page(request_id: u64, chats: &[ChatSummaryArgs<'_>], has_more: 
                         last_seq: c.last_seq,
                         member_count: c.member_count,
                         last_message,
+                        last_activity_ms: c.last_activity_ms,
+                        state,
+                        my_role: c.my_role,
+                        unread_count: c.unread_count,
+                        unread_mentions: c.unread_mentions,
+                        avatar_ref,
+                        handle,
                     },
                 )
             })
@@ -420,19 +498,23 @@ pub fn message_event(h: &EventHeader, message_id: u64, client_msg_id: &str, cont
     })
 }
 
-pub fn chat_created_event(h: &EventHeader, kind: fb::ChatKind, title: &str, members: &[(u64, fb::Role)]) -> Bytes {
+/// A chat's first event. (`info.avatar_ref` is not part of it: a new chat has none.)
+pub fn chat_created_event(h: &EventHeader, kind: fb::ChatKind, info: &Info, members: &[MemberEntry]) -> Bytes {
     event(h, |fbb| {
-        let title = opt_str(fbb, title);
+        let title = opt_str(fbb, &info.title);
+        let (description, handle) = (opt_str(fbb, &info.description), opt_str(fbb, &info.handle));
+        let settings = Some(info.settings.build(fbb));
         let members = Some(members_vec(fbb, members));
-        let t = fb::ChatCreated::create(fbb, &fb::ChatCreatedArgs { kind, title, members });
+        let t = fb::ChatCreated::create(fbb, &fb::ChatCreatedArgs { kind, title, members, description, handle, settings });
         (fb::EventBody::ChatCreated, t.as_union_value())
     })
 }
 
-pub fn members_added_event(h: &EventHeader, user_ids: &[u64]) -> Bytes {
+pub fn members_added_event(h: &EventHeader, user_ids: &[u64], via: fb::JoinedVia) -> Bytes {
     event(h, |fbb| {
         let user_ids = Some(fbb.create_vector(user_ids));
-        (fb::EventBody::MembersAdded, fb::MembersAdded::create(fbb, &fb::MembersAddedArgs { user_ids }).as_union_value())
+        let t = fb::MembersAdded::create(fbb, &fb::MembersAddedArgs { user_ids, via });
+        (fb::EventBody::MembersAdded, t.as_union_value())
     })
 }
 
