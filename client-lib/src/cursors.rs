@@ -213,7 +213,7 @@ mod tests {
             sender_id: 1,
             sender_device_id: 1,
             time_ms: 0,
-            kind: EventKind::MembersAdded { user_ids: vec![] },
+            kind: EventKind::MembersAdded { user_ids: vec![], via: crate::events::JoinedVia::Added },
         }
     }
 

@@ -404,6 +404,15 @@ impl Driver {
                 None
             }
             Ok(Inbound::Reply { request_id, result }) => self.on_reply(request_id, result, out),
+            Ok(Inbound::Push(push)) => {
+                if let ClientEvent::MembershipChanged { chat_id, member } = push {
+                    // A channel subscription has no event in the log: this is how a chat the
+                    // user left (or joined) on another device stays out of (or gets into) Sync.
+                    lock(&self.shared.cursors).set_left(chat_id, !member);
+                }
+                self.emit(push);
+                None
+            }
         }
     }
 

@@ -56,9 +56,15 @@ pub use backoff::ReconnectPolicy;
 pub use client::{new_client_msg_id, Client};
 pub use config::{ClientConfig, Credentials, TransportPref};
 pub use error::{ClientError, Result};
-pub use events::{decode_event, ChatEvent, ChatKind, ClientEvent, EventKind, Events, Role};
-pub use replies::{Account, ChatInfo, ChatSummary, Device, HistoryPage, Pong, SendAck, UserInfo, Welcome};
-pub use request::{Direction, Peer};
+pub use events::{
+    decode_event, ChatEvent, ChatKind, ChatSettings, ChatState, ClientEvent, EventKind, Events, HistoryVisibility,
+    JoinedVia, Member, Role, Who,
+};
+pub use replies::{
+    Account, BroadcastAck, BroadcastList, BroadcastResult, ChatInfo, ChatPreview, ChatSummary, Device, HistoryPage, Invite,
+    JoinRequest, Joined, MemberList, Pong, SendAck, UserInfo, Welcome,
+};
+pub use request::{ChatRef, ChatStateChange, ChatUpdate, Direction, NewChat, Peer};
 pub use transport::Transport;
 
 /// The error codes of the protocol, re-exported for matching on [`ClientError`].
