@@ -674,6 +674,88 @@ mod tests {
     }
 
     #[test]
+    fn decodes_conversation_replies_and_pushes() {
+        use magpie_wire::chat::{Info, MemberEntry, State};
+        let info = Info { title: "news".into(), handle: "news_room".into(), ..Default::default() };
+        let members = [MemberEntry { user_id: 1, role: fb::Role::Owner, since_seq: 1 }];
+        let f = encode::chat_info(
+            3,
+            &encode::ChatInfoArgs {
+                chat_id: 9,
+                kind: fb::ChatKind::Channel,
+                info: &info,
+                members: &members,
+                members_complete: false,
+                member_count: 5000,
+                my_role: fb::Role::Admin,
+                last_seq: 4,
+                created_ms: 6,
+                pending_requests: 2,
+            },
+        );
+        let Ok(Reply::Chat(c)) = reply(&f).1 else { panic!() };
+        assert_eq!((c.kind, c.handle.as_str(), c.member_count, c.members_complete), (ChatKind::Channel, "news_room", 5000, false));
+        assert_eq!((c.my_role, c.pending_requests, c.settings), (Role::Admin, 2, ChatSettings::default()));
+        assert_eq!(c.members, [Member { user_id: 1, role: Role::Owner, since_seq: 1 }]);
+
+        let Ok(Reply::Members(m)) = reply(&encode::member_list(4, 9, &members, true)).1 else { panic!() };
+        assert_eq!((m.chat_id, m.members.len(), m.has_more), (9, 1, true));
+
+        let inv = encode::InviteArgs {
+            code: "c".repeat(22),
+            chat_id: 9,
+            created_by: 1,
+            created_ms: 2,
+            expires_ms: 3,
+            max_uses: 4,
+            uses: 1,
+            revoked: true,
+        };
+        let Ok(Reply::Invite(i)) = reply(&encode::invite(5, &inv)).1 else { panic!() };
+        assert_eq!((i.code.len(), i.expires_ms, i.max_uses, i.uses, i.revoked), (22, 3, 4, 1, true));
+        let Ok(Reply::Invites { chat_id, invites }) = reply(&encode::invite_list(5, 9, &[inv.clone(), inv])).1 else { panic!() };
+        assert_eq!((chat_id, invites.len()), (9, 2));
+
+        let preview = encode::chat_preview(
+            6,
+            &encode::ChatPreviewArgs { chat_id: 9, kind: fb::ChatKind::Group, info: &info, member_count: 3, is_member: true },
+        );
+        let Ok(Reply::Preview(p)) = reply(&preview).1 else { panic!() };
+        assert_eq!((p.title.as_str(), p.member_count, p.is_member, p.approve_joins), ("news", 3, true, false));
+        assert_eq!(reply(&encode::join_pending(7, 9)).1, Ok(Reply::JoinPending { chat_id: 9 }));
+        assert_eq!(
+            reply(&encode::join_request_list(8, 9, &[(2, 100)])).1,
+            Ok(Reply::JoinRequests { chat_id: 9, requests: vec![JoinRequest { user_id: 2, time_ms: 100 }] })
+        );
+
+        // ChatStateChanged answers a request, or (request id 0) is pushed; MembershipChanged is
+        // always a push.
+        let state = State { muted_until_ms: i64::MAX, pin_rank: 3, archived: false, marked_unread: true };
+        assert_eq!(reply(&encode::chat_state_changed(9, 4, &state)).1, Ok(Reply::ChatState { chat_id: 4, state }));
+        assert_eq!(
+            decode_frame(&encode::chat_state_changed(0, 4, &state)).unwrap(),
+            Inbound::Push(ClientEvent::ChatStateChanged { chat_id: 4, state })
+        );
+        assert_eq!(
+            decode_frame(&encode::membership_changed(4, true)).unwrap(),
+            Inbound::Push(ClientEvent::MembershipChanged { chat_id: 4, member: true })
+        );
+
+        let list = BroadcastList { list_id: 7, name: "pals".into(), recipient_ids: vec![2, 3] };
+        assert_eq!(reply(&encode::broadcast_list(1, 7, "pals", &[2, 3])).1, Ok(Reply::BroadcastList(list.clone())));
+        assert_eq!(reply(&encode::broadcast_lists(1, &[(7, "pals", &[2, 3])])).1, Ok(Reply::BroadcastLists(vec![list])));
+        let results = [
+            encode::BroadcastResultArgs { user_id: 2, chat_id: 5, message_id: 6, seq: 7, error_code: 0 },
+            encode::BroadcastResultArgs { user_id: 3, error_code: ErrorCode::UserNotFound as u16, ..Default::default() },
+            encode::BroadcastResultArgs { user_id: 4, error_code: 4242, ..Default::default() },
+        ];
+        let Ok(Reply::BroadcastAck(a)) = reply(&encode::broadcast_ack(2, 7, "m", 99, &results)).1 else { panic!() };
+        assert_eq!((a.list_id, a.client_msg_id.as_str(), a.time_ms), (7, "m", 99));
+        assert_eq!(a.results.iter().map(|r| r.error).collect::<Vec<_>>(), [None, Some(Ok(ErrorCode::UserNotFound)), Some(Err(4242))]);
+        assert!(a.results[0].is_sent() && (a.results[0].chat_id, a.results[0].seq) == (5, 7));
+    }
+
+    #[test]
     fn refuses_client_frames_and_garbage() {
         assert_eq!(decode_frame(&encode::ping(1, 1)), Err(ClientError::Decode(ErrorCode::UnknownFrame)));
         assert!(decode_frame(&[]).is_err());
