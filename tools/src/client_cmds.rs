@@ -567,8 +567,8 @@ async fn one_shot(ctx: &Ctx, s: &mut Session, command: Command) -> Result<()> {
                     table(&["USER", "NAME", "ASKED (UTC)"], &rows)
                 });
             }
-            RequestsCommand::Approve { chat_id, username } => resolve(s, out, chat_id, &username, true).await?,
-            RequestsCommand::Decline { chat_id, username } => resolve(s, out, chat_id, &username, false).await?,
+            RequestsCommand::Approve { chat_id, username } => resolve_request(s, out, chat_id, &username, true).await?,
+            RequestsCommand::Decline { chat_id, username } => resolve_request(s, out, chat_id, &username, false).await?,
         },
         Command::State { chat_id, mute_for, mute, unmute, pin, unpin, archive, unarchive, unread, read } => {
             let on_off = |on: bool, off: bool| if on { Some(true) } else if off { Some(false) } else { None };
@@ -779,7 +779,7 @@ fn chat_ref(by: ChatRefArgs) -> ChatRef {
     }
 }
 
-async fn resolve(s: &mut Session, out: Output, chat_id: u64, username: &str, approve: bool) -> Result<()> {
+async fn resolve_request(s: &mut Session, out: Output, chat_id: u64, username: &str, approve: bool) -> Result<()> {
     let id = s.user_id(username).await?;
     s.client.resolve_join_request(chat_id, id, approve).await?;
     out.result(json!({ "chat_id": chat_id, "user_id": id, "approved": approve }), || {
@@ -1115,6 +1115,24 @@ async fn tail(ctx: &Ctx, only: Option<u64>, exit_after_sync: bool) -> Result<()>
                         break Ok(());
                     }
                 }
+                Some(ClientEvent::ChatStateChanged { chat_id, state }) if only.is_none_or(|c| c == chat_id) => {
+                    if out.json {
+                        let mut v = json!({ "type": "chat_state", "chat_id": chat_id });
+                        merge(&mut v, state_json(&state));
+                        out.json_line(&v);
+                    } else {
+                        crate::output::println_flush(&format!("[chat {chat_id}] your state: {}", state_text(&state)));
+                    }
+                }
+                Some(ClientEvent::MembershipChanged { chat_id, member }) if only.is_none_or(|c| c == chat_id) => {
+                    if out.json {
+                        out.json_line(&json!({ "type": "membership", "chat_id": chat_id, "member": member }));
+                    } else {
+                        let what = if member { "joined" } else { "left" };
+                        crate::output::println_flush(&format!("[chat {chat_id}] you {what} (on another device)"));
+                    }
+                }
+                Some(ClientEvent::ChatStateChanged { .. } | ClientEvent::MembershipChanged { .. }) => {}
                 Some(ClientEvent::Disconnected { reason }) => {
                     if out.json {
                         out.json_line(&json!({ "type": "disconnected", "reason": reason }));
