@@ -5,8 +5,13 @@
 //! shard, the connections and the mailbox can all name these types without importing each other.
 
 use bytes::Bytes;
-use magpie_wire::fb;
+use magpie_storage::MemberRecord;
+use magpie_wire::{chat, fb};
 use std::sync::Arc;
+
+/// A chat's members by user id: a persistent map, so the chat's state and every delivery in
+/// flight share one copy (cloning is O(1), a join or leave O(log n)).
+pub type MemberMap = imbl::OrdMap<u64, MemberRecord>;
 use std::time::{Duration, Instant};
 
 /// A connection's number on its shard.
@@ -33,6 +38,8 @@ pub struct Actor {
 pub enum Audience {
     /// Every synced connection of these users (sorted ids): all their devices.
     Users(Arc<[u64]>),
+    /// Every synced connection of a chat's members (as of the event).
+    Members(MemberMap),
     /// The synced connections of one device of one user (for per-device pushes such as a
     /// device's own read position; exercised by the shard's tests until a request uses it).
     #[cfg_attr(not(test), allow(dead_code))]
@@ -40,18 +47,37 @@ pub enum Audience {
 }
 
 impl Audience {
-    /// The users to look up on a shard (one for a device audience).
-    pub fn users(&self) -> &[u64] {
+    /// How many users it names.
+    pub fn len(&self) -> usize {
         match self {
-            Audience::Users(u) => u,
-            Audience::Device { user_id, .. } => std::slice::from_ref(user_id),
+            Audience::Users(u) => u.len(),
+            Audience::Members(m) => m.len(),
+            Audience::Device { .. } => 1,
         }
     }
 
-    /// Whether a connection of one of [`Audience::users`] with this device is included.
+    /// Whether it names `user_id`.
+    pub fn contains(&self, user_id: u64) -> bool {
+        match self {
+            Audience::Users(u) => u.binary_search(&user_id).is_ok(),
+            Audience::Members(m) => m.contains_key(&user_id),
+            Audience::Device { user_id: u, .. } => *u == user_id,
+        }
+    }
+
+    /// Calls `f` with every user it names.
+    pub fn for_each_user(&self, mut f: impl FnMut(u64)) {
+        match self {
+            Audience::Users(u) => u.iter().for_each(|&u| f(u)),
+            Audience::Members(m) => m.keys().for_each(|&u| f(u)),
+            Audience::Device { user_id, .. } => f(*user_id),
+        }
+    }
+
+    /// Whether a connection of one of its users with this device is included.
     pub fn includes_device(&self, device_id: Option<u64>) -> bool {
         match self {
-            Audience::Users(_) => true,
+            Audience::Users(_) | Audience::Members(_) => true,
             Audience::Device { device_id: d, .. } => device_id == Some(*d),
         }
     }
@@ -88,12 +114,15 @@ pub struct Send {
     pub content: String,
 }
 
-/// `CreateGroup`: `chat_id` was allocated by the requester so that the receiving shard owns it.
+/// `CreateGroup` (a group or a channel): `chat_id` was allocated by the requester so that the
+/// receiving shard owns it; its handle, if any, is already claimed for it.
 #[derive(Debug)]
 pub struct CreateGroup {
     pub actor: Actor,
     pub chat_id: u64,
-    pub title: String,
+    pub kind: magpie_storage::ChatKind,
+    /// Title, description, handle and settings (no avatar yet).
+    pub info: chat::Info,
     /// The other members (existing users, checked by the requester).
     pub members: Vec<u64>,
 }
@@ -120,6 +149,88 @@ pub struct RemoveMember {
     pub actor: Actor,
     pub chat_id: u64,
     pub target: u64,
+    /// Leaving as the owner: who takes over (0: the longest-serving admin).
+    pub successor: u64,
+}
+
+/// `UpdateChat`: the fields of `info` that `fields` names (a new handle already claimed).
+#[derive(Debug)]
+pub struct UpdateChat {
+    pub actor: Actor,
+    pub chat_id: u64,
+    pub fields: u32,
+    pub info: chat::Info,
+}
+
+/// `SetRole`, or `TransferOwnership` when `role` is `Owner`.
+#[derive(Debug)]
+pub struct SetRole {
+    pub actor: Actor,
+    pub chat_id: u64,
+    pub target: u64,
+    pub role: magpie_storage::Role,
+}
+
+/// `ListMembers`.
+#[derive(Debug)]
+pub struct ListMembers {
+    pub actor: Actor,
+    pub chat_id: u64,
+    pub after_user_id: u64,
+    /// Already clamped to the protocol's bounds.
+    pub limit: usize,
+    pub admins_only: bool,
+}
+
+/// `CreateInvite`, with the code the requester drew.
+#[derive(Debug)]
+pub struct CreateInvite {
+    pub actor: Actor,
+    pub chat_id: u64,
+    pub code: String,
+    pub expires_ms: i64,
+    pub max_uses: u32,
+}
+
+/// `ListInvites` and `ListJoinRequests`: an admin's look at a chat's side records.
+#[derive(Debug)]
+pub struct ChatQuery {
+    pub actor: Actor,
+    pub chat_id: u64,
+}
+
+/// `RevokeInvite`.
+#[derive(Debug)]
+pub struct RevokeInvite {
+    pub actor: Actor,
+    pub chat_id: u64,
+    pub code: String,
+}
+
+/// How a person outside a chat names it to preview or join it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum JoinBy {
+    Invite(String),
+    Handle(String),
+}
+
+/// `PreviewChat` (`join` false) or `JoinChat` (`join` true), for the chat the code or handle
+/// pointed at.
+#[derive(Debug)]
+pub struct Join {
+    pub actor: Actor,
+    pub chat_id: u64,
+    pub by: JoinBy,
+    pub join: bool,
+}
+
+/// `ResolveJoinRequest`.
+#[derive(Debug)]
+pub struct ResolveJoinRequest {
+    pub actor: Actor,
+    pub chat_id: u64,
+    pub user_id: u64,
+    pub approve: bool,
 }
 
 /// `GetChat`.
@@ -150,6 +261,15 @@ pub enum Command {
     RemoveMember(RemoveMember),
     GetChat(GetChat),
     History(History),
+    UpdateChat(UpdateChat),
+    SetRole(SetRole),
+    ListMembers(ListMembers),
+    CreateInvite(CreateInvite),
+    ListInvites(ChatQuery),
+    RevokeInvite(RevokeInvite),
+    Join(Join),
+    ListJoinRequests(ChatQuery),
+    ResolveJoinRequest(ResolveJoinRequest),
 }
 
 impl Command {
@@ -162,6 +282,14 @@ impl Command {
             Command::RemoveMember(c) => &c.actor,
             Command::GetChat(c) => &c.actor,
             Command::History(c) => &c.actor,
+            Command::UpdateChat(c) => &c.actor,
+            Command::SetRole(c) => &c.actor,
+            Command::ListMembers(c) => &c.actor,
+            Command::CreateInvite(c) => &c.actor,
+            Command::ListInvites(c) | Command::ListJoinRequests(c) => &c.actor,
+            Command::RevokeInvite(c) => &c.actor,
+            Command::Join(c) => &c.actor,
+            Command::ResolveJoinRequest(c) => &c.actor,
         }
     }
 
@@ -173,6 +301,14 @@ impl Command {
             Command::RemoveMember(c) => Some(c.chat_id),
             Command::GetChat(c) => Some(c.chat_id),
             Command::History(c) => Some(c.chat_id),
+            Command::UpdateChat(c) => Some(c.chat_id),
+            Command::SetRole(c) => Some(c.chat_id),
+            Command::ListMembers(c) => Some(c.chat_id),
+            Command::CreateInvite(c) => Some(c.chat_id),
+            Command::ListInvites(c) | Command::ListJoinRequests(c) => Some(c.chat_id),
+            Command::RevokeInvite(c) => Some(c.chat_id),
+            Command::Join(c) => Some(c.chat_id),
+            Command::ResolveJoinRequest(c) => Some(c.chat_id),
             Command::CreateGroup(_) | Command::CreateDirect(_) => None,
         }
     }
@@ -184,9 +320,7 @@ pub enum ShardMsg {
     Chat(Command),
     /// A committed event to hand to local connections.
     Deliver(Arc<Delivery>),
-    /// An ephemeral signal to hand to local connections (typing and presence will send them;
-    /// until then only the shard's tests do).
-    #[cfg_attr(not(test), allow(dead_code))]
+    /// An ephemeral signal to hand to local connections.
     Signal(Arc<Signal>),
     /// A response for a local connection.
     Reply { conn: ConnId, frame: Bytes },

@@ -1,16 +1,20 @@
 //! Paged answers: a chat's history and a user's chat list, cut to their limits and to the frame
 //! budget.
 
-use crate::chat::{wire_kind, HEAD_EVERY};
+use crate::chat::{wire_kind, wire_role, HEAD_EVERY};
 use bytes::Bytes;
-use magpie_storage::{Store, StoreError};
+use magpie_storage::{ChatMeta, ChatPrefs, Role, Store, StoreError};
+use magpie_wire::chat::State;
 use magpie_wire::limits::MAX_PAGE_BYTES;
 use magpie_wire::{encode, fb};
+use std::ops::RangeInclusive;
 
-/// A page of at most `limit` events, none past `up_to`; `rows` may hold one more, which tells if
-/// there is more.
-pub fn history(rid: u64, chat_id: u64, mut rows: Vec<(u64, Vec<u8>)>, limit: usize, dir: fb::Direction, up_to: u64) -> Bytes {
-    rows.retain(|r| r.0 <= up_to);
+/// A page of at most `limit` events within `visible` (the member's first visible seq to the
+/// durable end); `rows` may hold one more, which tells if there is more.
+pub fn history(rid: u64, chat_id: u64, mut rows: Vec<(u64, Vec<u8>)>, limit: usize, dir: fb::Direction, visible: RangeInclusive<u64>) -> Bytes {
+    // Reading back into what the member may not see ends the history there.
+    let hidden_before = rows.iter().any(|r| r.0 < *visible.start());
+    rows.retain(|r| visible.contains(&r.0));
     let mut has_more = rows.len() > limit;
     if has_more {
         if dir == fb::Direction::Forward {
@@ -18,6 +22,9 @@ pub fn history(rid: u64, chat_id: u64, mut rows: Vec<(u64, Vec<u8>)>, limit: usi
         } else {
             rows.drain(..rows.len() - limit);
         }
+    }
+    if dir == fb::Direction::Backward && hidden_before {
+        has_more = false;
     }
     // Keep the page under the frame budget, trimming from the far end of the reading direction.
     let mut total: usize = rows.iter().map(|r| r.1.len() + 16).sum();
@@ -30,50 +37,91 @@ pub fn history(rid: u64, chat_id: u64, mut rows: Vec<(u64, Vec<u8>)>, limit: usi
     encode::history_page(rid, chat_id, &events, has_more)
 }
 
-/// One page of the user's chats in ascending id order, cut at `limit` chats or the byte budget.
-/// Each chat's last message is found through its stored head, not by scanning its log.
-pub fn chat_list(s: &Store, rid: u64, user_id: u64, after: u64, limit: usize) -> Result<Bytes, StoreError> {
-    struct Row {
-        meta: magpie_storage::ChatMeta,
-        last_seq: u64,
-        members: u32,
-        last: Option<Vec<u8>>,
-    }
-    let mut rows = Vec::new();
-    let mut budget = MAX_PAGE_BYTES;
-    let mut has_more = false;
+/// What `ListChats` asks for.
+#[derive(Debug, Clone, Copy)]
+pub struct ChatListQuery {
+    pub order: fb::ChatOrder,
+    /// By id: the page after this chat id.
+    pub after: u64,
+    pub limit: usize,
+    /// By activity: only archived chats (else only the others).
+    pub archived: bool,
+    /// By activity: the page after this (last activity, chat id); (0, 0) for the first.
+    pub before: (i64, u64),
+}
+
+struct Row {
+    meta: ChatMeta,
+    last_seq: u64,
+    members: u32,
+    last: Option<Vec<u8>>,
+    activity: i64,
+    prefs: ChatPrefs,
+    role: Role,
+}
+
+/// One page of the user's chats: in ascending id order, or as a chat list shows them (pinned
+/// first, then by last activity, newest first). Cut at `limit` chats or the byte budget. Each
+/// chat's last message is found through its stored head, not by scanning its log.
+///
+/// By activity, every chat of the user is read to order them (the user's chat count, not any
+/// chat's size, bounds the work).
+pub fn chat_list(s: &Store, rid: u64, user_id: u64, q: ChatListQuery) -> Result<Bytes, StoreError> {
     let mut ids = s.chats_of_user(user_id)?;
     ids.sort_unstable();
-    for chat_id in ids.into_iter().filter(|&c| c > after) {
-        if rows.len() == limit {
-            has_more = true;
-            break;
-        }
-        let Some(meta) = s.chat(chat_id)? else { continue };
-        let last_seq = s.last_seq(chat_id)?;
-        let members = s.members(chat_id)?.len() as u32;
-        let last = match s.chat_head(chat_id)? {
-            Some(head) => {
-                // Messages after the stored head (fewer than HEAD_EVERY) are newer than its last
-                // message: the newest of them wins.
-                let after = s.read_forward(chat_id, head.at_seq, HEAD_EVERY as usize)?;
-                match after.into_iter().rev().find(|(_, e)| is_message(e)) {
-                    Some((_, e)) => Some(e),
-                    None if head.last_message_seq == 0 => None,
-                    None => s.event(chat_id, head.last_message_seq)?,
+    let prefs: std::collections::HashMap<u64, ChatPrefs> = s.chat_prefs_of_user(user_id)?.into_iter().collect();
+    let mut rows = Vec::new();
+    let mut has_more = false;
+    if q.order == fb::ChatOrder::ByActivity {
+        for chat_id in ids {
+            let p = prefs.get(&chat_id).copied().unwrap_or_default();
+            if p.archived == q.archived {
+                if let Some(r) = row(s, user_id, chat_id, p)? {
+                    rows.push(r);
                 }
             }
-            // A chat last written before heads existed: look back a little, as then.
-            None => s.last_event_matching(chat_id, 64, is_message)?.map(|(_, b)| b),
-        };
-        let size = last.as_ref().map_or(0, |b| b.len()) + meta.title.len() + 64;
-        if size > budget {
+        }
+        let first_page = q.before == (0, 0);
+        let pinned = |r: &Row| r.prefs.pin_rank != 0 && !q.archived;
+        rows.retain(|r| if pinned(r) { first_page } else { first_page || (r.activity, r.meta.chat_id) < q.before });
+        rows.sort_by(|a, b| {
+            (pinned(b), b.prefs.pin_rank * u64::from(pinned(b)), b.activity, b.meta.chat_id).cmp(&(
+                pinned(a),
+                a.prefs.pin_rank * u64::from(pinned(a)),
+                a.activity,
+                a.meta.chat_id,
+            ))
+        });
+        // Every pinned chat is on the first page, whatever the limit.
+        let keep = q.limit.max(rows.iter().filter(|r| pinned(r)).count());
+        if rows.len() > keep {
+            rows.truncate(keep);
+            has_more = true;
+        }
+    } else {
+        for chat_id in ids.into_iter().filter(|&c| c > q.after) {
+            if rows.len() == q.limit {
+                has_more = true;
+                break;
+            }
+            let p = prefs.get(&chat_id).copied().unwrap_or_default();
+            if let Some(r) = row(s, user_id, chat_id, p)? {
+                rows.push(r);
+            }
+        }
+    }
+    let mut budget = MAX_PAGE_BYTES;
+    let mut fits = 0;
+    for r in &rows {
+        let size = r.last.as_ref().map_or(0, |b| b.len()) + r.meta.title.len() + r.meta.profile.avatar_ref.len() + r.meta.profile.handle.len() + 128;
+        if size > budget && fits > 0 {
             has_more = true;
             break;
         }
-        budget -= size;
-        rows.push(Row { meta, last_seq, members, last });
+        budget = budget.saturating_sub(size);
+        fits += 1;
     }
+    rows.truncate(fits);
     let summaries: Vec<encode::ChatSummaryArgs<'_>> = rows
         .iter()
         .map(|r| encode::ChatSummaryArgs {
@@ -83,9 +131,45 @@ pub fn chat_list(s: &Store, rid: u64, user_id: u64, after: u64, limit: usize) ->
             last_seq: r.last_seq,
             member_count: r.members,
             last_message: r.last.as_deref(),
+            last_activity_ms: r.activity,
+            state: State { muted_until_ms: r.prefs.muted_until_ms, pin_rank: r.prefs.pin_rank, archived: r.prefs.archived, marked_unread: r.prefs.marked_unread },
+            my_role: wire_role(r.role),
+            // Read cursors come with receipts; until then clients count from their own.
+            unread_count: 0,
+            unread_mentions: 0,
+            avatar_ref: &r.meta.profile.avatar_ref,
+            handle: &r.meta.profile.handle,
         })
         .collect();
     Ok(encode::chat_list_page(rid, &summaries, has_more))
+}
+
+fn row(s: &Store, user_id: u64, chat_id: u64, prefs: ChatPrefs) -> Result<Option<Row>, StoreError> {
+    let Some(meta) = s.chat(chat_id)? else { return Ok(None) };
+    let Some(role) = s.member_role(chat_id, user_id)? else { return Ok(None) };
+    let last_seq = s.last_seq(chat_id)?;
+    let head = s.chat_head(chat_id)?;
+    let members = match head.and_then(|h| h.member_count) {
+        Some(n) => n as u32,
+        // A head written before counts were kept: count once.
+        None => s.members(chat_id)?.len() as u32,
+    };
+    let last = match head {
+        Some(head) => {
+            // Messages after the stored head (fewer than HEAD_EVERY) are newer than its last
+            // message: the newest of them wins.
+            let after = s.read_forward(chat_id, head.at_seq, HEAD_EVERY as usize)?;
+            match after.into_iter().rev().find(|(_, e)| is_message(e)) {
+                Some((_, e)) => Some(e),
+                None if head.last_message_seq == 0 => None,
+                None => s.event(chat_id, head.last_message_seq)?,
+            }
+        }
+        // A chat last written before heads existed: look back a little, as then.
+        None => s.last_event_matching(chat_id, 64, is_message)?.map(|(_, b)| b),
+    };
+    let activity = last.as_deref().and_then(|e| magpie_wire::verify::event(e).ok()).map_or(meta.created_ms, |e| e.time_ms());
+    Ok(Some(Row { meta, last_seq, members, last, activity, prefs, role }))
 }
 
 fn is_message(event: &[u8]) -> bool {

@@ -34,6 +34,9 @@ pub struct Shard {
     pub running_conns: Cell<usize>,
     /// Messages waiting for room in another shard's full mailbox, per destination, in order.
     backlog: RefCell<Vec<VecDeque<ShardMsg>>>,
+    /// Requests this shard made of chat owners itself (a broadcast's sends), by the connection
+    /// id their replies are addressed to: the answer goes to the waiting task instead.
+    internal: RefCell<IdMap<tokio::sync::oneshot::Sender<Bytes>>>,
 }
 
 impl Shard {
@@ -48,6 +51,7 @@ impl Shard {
             next_conn: Cell::new(1),
             running_conns: Cell::new(0),
             backlog: RefCell::new((0..shared_len).map(|_| VecDeque::new()).collect()),
+            internal: RefCell::new(IdMap::default()),
         })
     }
 
@@ -112,10 +116,23 @@ impl Shard {
     }
 
     pub fn deliver_reply(&self, conn: ConnId, frame: Bytes) {
-        let conn = self.conns.borrow().get(&conn).cloned();
-        if let Some(conn) = conn {
-            conn.push_reply(frame);
+        let found = self.conns.borrow().get(&conn).cloned();
+        match found {
+            Some(c) => c.push_reply(frame),
+            None => {
+                if let Some(waiter) = self.internal.borrow_mut().remove(&conn) {
+                    let _ = waiter.send(frame);
+                }
+            }
         }
+    }
+
+    /// A connection id for a request this shard makes itself, and where its answer arrives.
+    pub fn internal_request(&self) -> (ConnId, tokio::sync::oneshot::Receiver<Bytes>) {
+        let (tx, rx) = tokio::sync::oneshot::channel();
+        let id = self.next_conn_id();
+        self.internal.borrow_mut().insert(id, tx);
+        (id, rx)
     }
 
     /// Hands a committed event to every shard: one hop per shard, not per recipient.
@@ -131,7 +148,6 @@ impl Shard {
     }
 
     /// Hands an ephemeral signal to every shard: one hop per shard, like a delivery.
-    #[cfg_attr(not(test), allow(dead_code))]
     pub fn broadcast_signal(self: &Rc<Self>, signal: Signal) {
         let signal = Arc::new(signal);
         for to in 0..self.shards() {
@@ -143,18 +159,31 @@ impl Shard {
         }
     }
 
-    /// The local connections of `audience`, each once.
+    /// The local connections of `audience`, each once. Walks whichever is smaller, the
+    /// audience or this shard's connected users, so a big chat costs a shard with few of its
+    /// members little.
     fn for_each_local(&self, audience: &Audience, mut f: impl FnMut(&Rc<ConnShared>)) {
         let by_user = self.by_user.borrow();
         if by_user.is_empty() {
             return;
         }
-        for user in audience.users() {
-            if let Some(conns) = by_user.get(user) {
-                for c in conns.iter().filter(|c| audience.includes_device(c.device_id())) {
-                    f(c);
+        let mut visit = |conns: &Vec<Rc<ConnShared>>| {
+            for c in conns.iter().filter(|c| audience.includes_device(c.device_id())) {
+                f(c);
+            }
+        };
+        if by_user.len() < audience.len() {
+            for (&user, conns) in by_user.iter() {
+                if audience.contains(user) {
+                    visit(conns);
                 }
             }
+        } else {
+            audience.for_each_user(|user| {
+                if let Some(conns) = by_user.get(&user) {
+                    visit(conns);
+                }
+            });
         }
     }
 
@@ -163,7 +192,7 @@ impl Shard {
         // written. On one shared frame, the owner shard and this one would contend for that
         // counter's cache line for every recipient; a copy of our own keeps them on this core.
         let own;
-        let frame = if from_other_shard && d.audience.users().len() > OWN_COPY_MIN_RECIPIENTS {
+        let frame = if from_other_shard && d.audience.len() > OWN_COPY_MIN_RECIPIENTS {
             own = Bytes::copy_from_slice(&d.frame);
             &own
         } else {

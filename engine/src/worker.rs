@@ -96,6 +96,7 @@ fn execute(shard: &Rc<Shard>, effect: Effect) {
     match effect {
         Effect::Reply(to, frame) => shard.reply(to, frame),
         Effect::Deliver(d) => shard.fan_out(d),
+        Effect::Signal(s) => shard.broadcast_signal(s),
         Effect::Observe(Observation::SendDurable(elapsed)) => shard.metrics().send_durable.observe(elapsed),
         Effect::Observe(Observation::Committed) => metrics::inc(&shard.metrics().events_committed),
         Effect::Load { chat_id, load } => {
@@ -113,14 +114,14 @@ fn execute(shard: &Rc<Shard>, effect: Effect) {
                 feed(&shard, Input::DirectFound { pair, result });
             });
         }
-        Effect::ReadHistory { reply, chat_id, from_seq, direction, limit, up_to } => {
+        Effect::ReadHistory { reply, chat_id, from_seq, direction, limit, up_to, from_min } => {
             let shard = shard.clone();
             tokio::task::spawn_local(async move {
                 let rows = blocking(&shard, move |s| {
                     // One more than the page, which tells if there is more; nothing past the
                     // durable end (`before_seq` 0 means "from the end").
                     let rows = if direction == fb::Direction::Forward {
-                        s.read_forward(chat_id, from_seq, limit + 1)
+                        s.read_forward(chat_id, from_seq.max(from_min.saturating_sub(1)), limit + 1)
                     } else {
                         let before = if from_seq == 0 || from_seq > up_to { up_to + 1 } else { from_seq };
                         s.read_backward(chat_id, before, limit + 1)
@@ -129,7 +130,7 @@ fn execute(shard: &Rc<Shard>, effect: Effect) {
                 })
                 .await;
                 let frame = match rows {
-                    Ok(rows) => pages::history(reply.request_id, chat_id, rows, limit, direction, up_to),
+                    Ok(rows) => pages::history(reply.request_id, chat_id, rows, limit, direction, from_min.max(1)..=up_to),
                     Err(e) => storage_error(reply, &e),
                 };
                 shard.reply(reply, frame);
@@ -157,9 +158,11 @@ async fn blocking<T: Send + 'static>(
 pub fn load_chat(store: &Store, chat_id: u64) -> Result<Option<ChatView>, String> {
     let e = |e: StoreError| e.to_string();
     let Some(meta) = store.chat(chat_id).map_err(e)? else { return Ok(None) };
-    let members = store.members(chat_id).map_err(e)?;
+    let members = store.members_with_since(chat_id).map_err(e)?;
     let head = store.chat_head(chat_id).map_err(e)?.unwrap_or_default();
-    let mut view = ChatView::from_snapshot(Snapshot { meta, members, head });
+    let invites = store.invites_of(chat_id).map_err(e)?;
+    let requests = store.join_requests(chat_id).map_err(e)?;
+    let mut view = ChatView::from_snapshot(Snapshot { meta, members, head, invites, requests });
     loop {
         let rows = store.read_forward(chat_id, view.last_seq, FOLD_BATCH).map_err(e)?;
         if rows.is_empty() {

@@ -16,7 +16,10 @@
 //! Every `decode_*` function returns a [`CodecError`] on bad input and never panics.
 //! Chat-log events are *not* encoded here: the log stores the wire FlatBuffer bytes verbatim.
 
-use crate::types::{ChatHead, ChatKind, ChatMeta, DedupRecord, DeviceRecord, MessageLocation, Role, UserRecord};
+use crate::types::{
+    BroadcastListRecord, ChatHead, ChatKind, ChatMeta, ChatPrefs, ChatProfile, DedupRecord, DeviceRecord, InviteRecord,
+    MemberRecord, MessageLocation, Role, UserRecord,
+};
 
 /// Current format version written by every `encode_*` function.
 pub const VERSION: u8 = 1;
@@ -207,11 +210,12 @@ impl<'a> Reader<'a> {
 // Enumerations
 // ---------------------------------------------------------------------------------------------
 
-/// On-disk byte for a [`ChatKind`]: 0 direct, 1 group.
+/// On-disk byte for a [`ChatKind`]: 0 direct, 1 group, 2 channel.
 pub fn chat_kind_to_u8(kind: ChatKind) -> u8 {
     match kind {
         ChatKind::Direct => 0,
         ChatKind::Group => 1,
+        ChatKind::Channel => 2,
     }
 }
 
@@ -220,6 +224,7 @@ pub fn chat_kind_from_u8(v: u8) -> CodecResult<ChatKind> {
     match v {
         0 => Ok(ChatKind::Direct),
         1 => Ok(ChatKind::Group),
+        2 => Ok(ChatKind::Channel),
         value => Err(CodecError::InvalidEnum {
             what: "chat kind",
             value,
@@ -227,11 +232,12 @@ pub fn chat_kind_from_u8(v: u8) -> CodecResult<ChatKind> {
     }
 }
 
-/// On-disk byte for a [`Role`]: 0 member, 1 admin.
+/// On-disk byte for a [`Role`]: 0 member, 1 admin, 2 owner.
 pub fn role_to_u8(role: Role) -> u8 {
     match role {
         Role::Member => 0,
         Role::Admin => 1,
+        Role::Owner => 2,
     }
 }
 
@@ -240,6 +246,7 @@ pub fn role_from_u8(v: u8) -> CodecResult<Role> {
     match v {
         0 => Ok(Role::Member),
         1 => Ok(Role::Admin),
+        2 => Ok(Role::Owner),
         value => Err(CodecError::InvalidEnum {
             what: "role",
             value,
@@ -253,10 +260,31 @@ pub fn encode_role(role: Role) -> [u8; 1] {
     [role_to_u8(role)]
 }
 
+/// `members` value: the role byte, then the member's `since_seq` (8 bytes, big-endian). A
+/// value of the role byte alone (written before joins were recorded) reads as since 0.
+pub fn encode_member(m: &MemberRecord) -> [u8; 9] {
+    let mut out = [0u8; 9];
+    out[0] = role_to_u8(m.role);
+    out[1..].copy_from_slice(&m.since_seq.to_be_bytes());
+    out
+}
+
 /// Decodes a `members` value.
+pub fn decode_member(buf: &[u8]) -> CodecResult<MemberRecord> {
+    match buf {
+        [b] => Ok(MemberRecord { role: role_from_u8(*b)?, since_seq: 0 }),
+        [b, rest @ ..] if rest.len() == 8 => {
+            Ok(MemberRecord { role: role_from_u8(*b)?, since_seq: decode_u64_value(rest, "member since_seq")? })
+        }
+        _ => decode_role(buf).map(|role| MemberRecord { role, since_seq: 0 }),
+    }
+}
+
+/// Decodes the role byte of a `members` value.
 pub fn decode_role(buf: &[u8]) -> CodecResult<Role> {
     match buf {
         [b] => role_from_u8(*b),
+        [b, rest @ ..] if rest.len() == 8 => role_from_u8(*b),
         [] => Err(CodecError::Truncated {
             what: "role",
             need: 1,
@@ -351,28 +379,50 @@ pub fn decode_device(buf: &[u8]) -> CodecResult<DeviceRecord> {
     })
 }
 
-/// `chats` value: version, chat_id, kind, created_ms, created_by, title.
+/// `chats` value, version 2: version, chat_id, kind, created_ms, created_by, title, then the
+/// profile: description, avatar_ref, handle, settings bytes. Version 1 (no profile) still reads.
 pub fn encode_chat(c: &ChatMeta) -> Vec<u8> {
-    let mut out = Vec::with_capacity(1 + 8 + 1 + 16 + 2 + c.title.len());
-    out.push(VERSION);
+    let p = &c.profile;
+    let mut out = Vec::with_capacity(1 + 8 + 1 + 16 + 8 + c.title.len() + p.description.len() + p.avatar_ref.len() + p.handle.len() + p.settings.len());
+    out.push(CHAT_VERSION);
     put_u64(&mut out, c.chat_id);
     out.push(chat_kind_to_u8(c.kind));
     put_i64(&mut out, c.created_ms);
     put_u64(&mut out, c.created_by);
     put_bytes(&mut out, c.title.as_bytes());
+    put_bytes(&mut out, p.description.as_bytes());
+    put_bytes(&mut out, p.avatar_ref.as_bytes());
+    put_bytes(&mut out, p.handle.as_bytes());
+    put_bytes(&mut out, &p.settings);
     out
 }
+
+/// The `chats` record version [`encode_chat`] writes.
+const CHAT_VERSION: u8 = 2;
 
 /// Decodes a `chats` value.
 pub fn decode_chat(buf: &[u8]) -> CodecResult<ChatMeta> {
     const WHAT: &str = "chat record";
     let mut r = Reader::new(buf);
-    r.version(WHAT)?;
+    let version = r.u8(WHAT)?;
+    if version != VERSION && version != CHAT_VERSION {
+        return Err(CodecError::Version { what: WHAT, version });
+    }
     let chat_id = r.u64("chat_id")?;
     let kind = chat_kind_from_u8(r.u8("chat kind")?)?;
     let created_ms = r.i64("created_ms")?;
     let created_by = r.u64("created_by")?;
     let title = r.string("title")?;
+    let profile = if version == CHAT_VERSION {
+        ChatProfile {
+            description: r.string("description")?,
+            avatar_ref: r.string("avatar_ref")?,
+            handle: r.string("handle")?,
+            settings: r.bytes("settings")?.to_vec(),
+        }
+    } else {
+        ChatProfile::default()
+    };
     r.finish(WHAT)?;
     Ok(ChatMeta {
         chat_id,
@@ -380,6 +430,7 @@ pub fn decode_chat(buf: &[u8]) -> CodecResult<ChatMeta> {
         title,
         created_ms,
         created_by,
+        profile,
     })
 }
 
@@ -434,15 +485,113 @@ fn decode_pair(buf: &[u8], what: &'static str, a: &'static str, b: &'static str)
     Ok(pair)
 }
 
-/// `chat_heads` value: version, at_seq, last_message_seq (17 bytes).
-pub fn encode_chat_head(h: &ChatHead) -> [u8; PAIR_RECORD_LEN] {
-    encode_pair(h.at_seq, h.last_message_seq)
+/// `chat_heads` value: version, at_seq, last_message_seq, then member_count (25 bytes; heads
+/// of 17 bytes, written before counts were kept, read with no count).
+pub fn encode_chat_head(h: &ChatHead) -> Vec<u8> {
+    let mut out = encode_pair(h.at_seq, h.last_message_seq).to_vec();
+    if let Some(n) = h.member_count {
+        put_u64(&mut out, n);
+    }
+    out
 }
 
 /// Decodes a `chat_heads` value.
 pub fn decode_chat_head(buf: &[u8]) -> CodecResult<ChatHead> {
-    let (at_seq, last_message_seq) = decode_pair(buf, "chat head", "at_seq", "last_message_seq")?;
-    Ok(ChatHead { at_seq, last_message_seq })
+    let (pair, count) = if buf.len() > PAIR_RECORD_LEN { buf.split_at(PAIR_RECORD_LEN) } else { (buf, &[][..]) };
+    let (at_seq, last_message_seq) = decode_pair(pair, "chat head", "at_seq", "last_message_seq")?;
+    let member_count = if count.is_empty() { None } else { Some(decode_u64_value(count, "chat head member_count")?) };
+    Ok(ChatHead { at_seq, last_message_seq, member_count })
+}
+
+/// `chat_prefs` value: version, muted_until_ms, pin_rank, flags (bit 0 archived, bit 1 marked
+/// unread).
+pub fn encode_chat_prefs(p: &ChatPrefs) -> Vec<u8> {
+    let mut out = Vec::with_capacity(18);
+    out.push(VERSION);
+    put_i64(&mut out, p.muted_until_ms);
+    put_u64(&mut out, p.pin_rank);
+    out.push(u8::from(p.archived) | (u8::from(p.marked_unread) << 1));
+    out
+}
+
+/// Decodes a `chat_prefs` value.
+pub fn decode_chat_prefs(buf: &[u8]) -> CodecResult<ChatPrefs> {
+    const WHAT: &str = "chat prefs";
+    let mut r = Reader::new(buf);
+    r.version(WHAT)?;
+    let muted_until_ms = r.i64("muted_until_ms")?;
+    let pin_rank = r.u64("pin_rank")?;
+    let flags = r.u8("flags")?;
+    r.finish(WHAT)?;
+    if flags > 3 {
+        return Err(CodecError::InvalidEnum { what: "chat prefs flags", value: flags });
+    }
+    Ok(ChatPrefs { muted_until_ms, pin_rank, archived: flags & 1 != 0, marked_unread: flags & 2 != 0 })
+}
+
+/// `invites` value: version, chat_id, created_by, created_ms, expires_ms, max_uses, uses,
+/// revoked, code.
+pub fn encode_invite(i: &InviteRecord) -> Vec<u8> {
+    let mut out = Vec::with_capacity(48 + i.code.len());
+    out.push(VERSION);
+    put_u64(&mut out, i.chat_id);
+    put_u64(&mut out, i.created_by);
+    put_i64(&mut out, i.created_ms);
+    put_i64(&mut out, i.expires_ms);
+    put_varint(&mut out, u64::from(i.max_uses));
+    put_varint(&mut out, u64::from(i.uses));
+    out.push(u8::from(i.revoked));
+    put_bytes(&mut out, i.code.as_bytes());
+    out
+}
+
+/// Decodes an `invites` value.
+pub fn decode_invite(buf: &[u8]) -> CodecResult<InviteRecord> {
+    const WHAT: &str = "invite";
+    let mut r = Reader::new(buf);
+    r.version(WHAT)?;
+    let chat_id = r.u64("chat_id")?;
+    let created_by = r.u64("created_by")?;
+    let created_ms = r.i64("created_ms")?;
+    let expires_ms = r.i64("expires_ms")?;
+    let small = |v: u64, what| u32::try_from(v).map_err(|_| CodecError::BadLength { what });
+    let max_uses = small(r.varint("max_uses")?, "max_uses")?;
+    let uses = small(r.varint("uses")?, "uses")?;
+    let revoked = match r.u8("revoked")? {
+        0 => false,
+        1 => true,
+        value => return Err(CodecError::InvalidEnum { what: "invite revoked", value }),
+    };
+    let code = r.string("code")?;
+    r.finish(WHAT)?;
+    Ok(InviteRecord { code, chat_id, created_by, created_ms, expires_ms, max_uses, uses, revoked })
+}
+
+/// `broadcast_lists` value: version, name, recipient count, recipients (8 bytes each).
+pub fn encode_broadcast_list(l: &BroadcastListRecord) -> Vec<u8> {
+    let mut out = Vec::with_capacity(12 + l.name.len() + 8 * l.recipients.len());
+    out.push(VERSION);
+    put_u64(&mut out, l.list_id);
+    put_bytes(&mut out, l.name.as_bytes());
+    put_varint(&mut out, l.recipients.len() as u64);
+    for &r in &l.recipients {
+        put_u64(&mut out, r);
+    }
+    out
+}
+
+/// Decodes a `broadcast_lists` value.
+pub fn decode_broadcast_list(buf: &[u8]) -> CodecResult<BroadcastListRecord> {
+    const WHAT: &str = "broadcast list";
+    let mut r = Reader::new(buf);
+    r.version(WHAT)?;
+    let list_id = r.u64("list_id")?;
+    let name = r.string("name")?;
+    let n = r.varint("recipient count")?;
+    let bytes = r.take(n.saturating_mul(8), "recipients")?;
+    let recipients = bytes.chunks_exact(8).map(|c| u64::from_be_bytes(c.try_into().expect("8 bytes"))).collect();
+    r.finish(WHAT)?;
+    Ok(BroadcastListRecord { list_id, name, recipients })
 }
 
 /// `message_ids` value: version, chat_id, seq (17 bytes).
@@ -462,12 +611,17 @@ mod tests {
 
     #[test]
     fn chat_heads_and_message_locations_round_trip_and_reject_bad_lengths() {
-        let h = ChatHead { at_seq: 7, last_message_seq: 5 };
+        let h = ChatHead { at_seq: 7, last_message_seq: 5, member_count: Some(100_000) };
         assert_eq!(decode_chat_head(&encode_chat_head(&h)).unwrap(), h);
+        // A head written before counts were kept reads with no count.
+        let old = ChatHead { member_count: None, ..h };
+        assert_eq!(encode_chat_head(&old).len(), PAIR_RECORD_LEN);
+        assert_eq!(decode_chat_head(&encode_chat_head(&old)).unwrap(), old);
         let l = MessageLocation { chat_id: 3, seq: u64::MAX };
         assert_eq!(decode_message_location(&encode_message_location(&l)).unwrap(), l);
         let enc = encode_chat_head(&h);
         assert!(decode_chat_head(&enc[..PAIR_RECORD_LEN - 1]).is_err());
+        assert!(decode_chat_head(&enc[..PAIR_RECORD_LEN + 3]).is_err());
         let mut long = enc.to_vec();
         long.push(0);
         assert!(decode_chat_head(&long).is_err());
@@ -499,7 +653,56 @@ mod tests {
             title: "x".repeat(300),
             created_ms: 3,
             created_by: 42,
+            profile: ChatProfile {
+                description: "about".into(),
+                avatar_ref: "media:1".into(),
+                handle: "friends".into(),
+                settings: vec![1, 1, 1, 1, 1, 0, 1],
+            },
         }
+    }
+
+    #[test]
+    fn version_1_chat_records_still_read() {
+        let c = chat();
+        let mut v1 = vec![VERSION];
+        put_u64(&mut v1, c.chat_id);
+        v1.push(chat_kind_to_u8(c.kind));
+        put_i64(&mut v1, c.created_ms);
+        put_u64(&mut v1, c.created_by);
+        put_bytes(&mut v1, c.title.as_bytes());
+        assert_eq!(decode_chat(&v1).unwrap(), ChatMeta { profile: ChatProfile::default(), ..c });
+    }
+
+    #[test]
+    fn members_with_join_points_and_old_role_bytes() {
+        let m = MemberRecord { role: Role::Owner, since_seq: 77 };
+        assert_eq!(decode_member(&encode_member(&m)).unwrap(), m);
+        assert_eq!(decode_role(&encode_member(&m)).unwrap(), Role::Owner);
+        assert_eq!(decode_member(&[1]).unwrap(), MemberRecord { role: Role::Admin, since_seq: 0 });
+        assert!(decode_member(&[3]).is_err());
+        assert!(decode_member(&[0, 1, 2]).is_err());
+    }
+
+    #[test]
+    fn conversation_records_round_trip_and_reject_truncation() {
+        let p = ChatPrefs { muted_until_ms: i64::MAX, pin_rank: 3, archived: true, marked_unread: true };
+        let enc = encode_chat_prefs(&p);
+        assert_eq!(decode_chat_prefs(&enc).unwrap(), p);
+        check_truncations(&enc, decode_chat_prefs);
+        let mut bad = enc.clone();
+        *bad.last_mut().unwrap() = 4;
+        assert!(decode_chat_prefs(&bad).is_err());
+
+        let i = InviteRecord { code: "AbC123".into(), chat_id: 9, created_by: 1, created_ms: 2, expires_ms: 3, max_uses: 70_000, uses: 1, revoked: true };
+        let enc = encode_invite(&i);
+        assert_eq!(decode_invite(&enc).unwrap(), i);
+        check_truncations(&enc, decode_invite);
+
+        let l = BroadcastListRecord { list_id: 5, name: "family".into(), recipients: vec![3, 1, 2] };
+        let enc = encode_broadcast_list(&l);
+        assert_eq!(decode_broadcast_list(&enc).unwrap(), l);
+        check_truncations(&enc, decode_broadcast_list);
     }
 
     fn dedup() -> DedupRecord {
@@ -560,11 +763,11 @@ mod tests {
 
     #[test]
     fn role_and_u64_values() {
-        for r in [Role::Member, Role::Admin] {
+        for r in [Role::Member, Role::Admin, Role::Owner] {
             assert_eq!(decode_role(&encode_role(r)).unwrap(), r);
         }
         assert!(decode_role(&[]).is_err());
-        assert!(decode_role(&[2]).is_err());
+        assert!(decode_role(&[3]).is_err());
         assert!(decode_role(&[0, 0]).is_err());
         assert_eq!(decode_u64_value(&encode_u64_value(77), "x").unwrap(), 77);
         assert!(decode_u64_value(&[1, 2, 3], "x").is_err());

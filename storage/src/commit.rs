@@ -33,10 +33,11 @@ use crate::codec;
 use crate::error::{Result, StoreError};
 use crate::keys;
 use crate::schema::{
-    CF_CHATS, CF_CHAT_HEADS, CF_DEDUP, CF_DIRECTS, CF_LOG, CF_MEMBERS, CF_MESSAGE_IDS, CF_USER_CHATS,
+    CF_CHATS, CF_CHAT_HEADS, CF_DEDUP, CF_DIRECTS, CF_HANDLES, CF_INVITES, CF_INVITE_CODES, CF_JOIN_REQUESTS, CF_LOG,
+    CF_MEMBERS, CF_MESSAGE_IDS, CF_USER_CHATS,
 };
 use crate::store::Durability;
-use crate::types::{ChatHead, ChatMeta, DedupRecord, MessageLocation, Role};
+use crate::types::{ChatHead, ChatMeta, DedupRecord, InviteRecord, MemberRecord, MessageLocation, Role};
 
 /// Queue capacity in submissions. [`Committer::submit`] blocks only when this many are queued.
 pub const QUEUE_CAPACITY: usize = 65_536;
@@ -82,6 +83,8 @@ pub enum Op {
         user_id: u64,
         /// Role.
         role: Role,
+        /// First seq the member receives (their join).
+        since_seq: u64,
     },
     /// Remove a member.
     RemoveMember {
@@ -90,12 +93,15 @@ pub enum Op {
         /// User.
         user_id: u64,
     },
-    /// List a chat among a user's chats (the `user_chats` projection).
+    /// List a chat among a user's chats (the `user_chats` projection), with the first seq they
+    /// receive (their join), which sync and catch-up start from.
     PutUserChat {
         /// User.
         user_id: u64,
         /// Chat.
         chat_id: u64,
+        /// First seq the member receives.
+        since_seq: u64,
     },
     /// Drop a chat from a user's chats.
     RemoveUserChat {
@@ -117,6 +123,29 @@ pub enum Op {
         message_id: u64,
         /// Where it is.
         location: MessageLocation,
+    },
+    /// Create or replace an invite link (and index its code).
+    PutInvite(InviteRecord),
+    /// Record a request to join a chat.
+    PutJoinRequest {
+        /// Chat.
+        chat_id: u64,
+        /// Who asks.
+        user_id: u64,
+        /// When, Unix ms.
+        time_ms: i64,
+    },
+    /// Drop a join request (approved or declined).
+    RemoveJoinRequest {
+        /// Chat.
+        chat_id: u64,
+        /// Who asked.
+        user_id: u64,
+    },
+    /// Drop a public handle (its chat gave it up; the claim itself is [`crate::Store::claim_handle`]).
+    RemoveHandle {
+        /// The handle.
+        handle: String,
     },
 }
 
@@ -335,6 +364,10 @@ struct Cfs<'a> {
     user_chats: &'a ColumnFamily,
     chat_heads: &'a ColumnFamily,
     message_ids: &'a ColumnFamily,
+    invites: &'a ColumnFamily,
+    invite_codes: &'a ColumnFamily,
+    join_requests: &'a ColumnFamily,
+    handles: &'a ColumnFamily,
 }
 
 impl<'a> Cfs<'a> {
@@ -352,6 +385,10 @@ impl<'a> Cfs<'a> {
             user_chats: cf(CF_USER_CHATS)?,
             chat_heads: cf(CF_CHAT_HEADS)?,
             message_ids: cf(CF_MESSAGE_IDS)?,
+            invites: cf(CF_INVITES)?,
+            invite_codes: cf(CF_INVITE_CODES)?,
+            join_requests: cf(CF_JOIN_REQUESTS)?,
+            handles: cf(CF_HANDLES)?,
         })
     }
 
@@ -396,19 +433,22 @@ impl<'a> Cfs<'a> {
                 chat_id,
                 user_id,
                 role,
+                since_seq,
             } => {
                 batch.put_cf(
                     self.members,
                     keys::member_key(chat_id, user_id),
-                    codec::encode_role(role),
+                    codec::encode_member(&MemberRecord { role, since_seq }),
                 );
             }
             Op::RemoveMember { chat_id, user_id } => {
                 batch.delete_cf(self.members, keys::member_key(chat_id, user_id));
             }
-            Op::PutUserChat { user_id, chat_id } => {
-                batch.put_cf(self.user_chats, keys::user_chat_key(user_id, chat_id), b"")
-            }
+            Op::PutUserChat { user_id, chat_id, since_seq } => batch.put_cf(
+                self.user_chats,
+                keys::user_chat_key(user_id, chat_id),
+                codec::encode_u64_value(since_seq),
+            ),
             Op::RemoveUserChat { user_id, chat_id } => {
                 batch.delete_cf(self.user_chats, keys::user_chat_key(user_id, chat_id))
             }
@@ -425,6 +465,19 @@ impl<'a> Cfs<'a> {
                 keys::id_key(message_id),
                 codec::encode_message_location(&location),
             ),
+            Op::PutInvite(invite) => {
+                batch.put_cf(self.invite_codes, keys::name_key(&invite.code), codec::encode_u64_value(invite.chat_id));
+                batch.put_cf(self.invites, keys::invite_key(invite.chat_id, &invite.code), codec::encode_invite(&invite));
+            }
+            Op::PutJoinRequest { chat_id, user_id, time_ms } => batch.put_cf(
+                self.join_requests,
+                keys::join_request_key(chat_id, user_id),
+                time_ms.to_be_bytes(),
+            ),
+            Op::RemoveJoinRequest { chat_id, user_id } => {
+                batch.delete_cf(self.join_requests, keys::join_request_key(chat_id, user_id))
+            }
+            Op::RemoveHandle { handle } => batch.delete_cf(self.handles, keys::name_key(&handle)),
         }
     }
 }

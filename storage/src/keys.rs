@@ -129,6 +129,44 @@ pub fn decode_dedup_key(key: &[u8]) -> CodecResult<(u64, &str)> {
     Ok((device_id, id))
 }
 
+/// `chat_prefs` key: `user_id ‖ chat_id` (one user's state of one chat).
+pub fn chat_prefs_key(user_id: u64, chat_id: u64) -> [u8; 16] {
+    pair_key(user_id, chat_id)
+}
+
+/// Decodes a `chat_prefs` key into `(user_id, chat_id)`.
+pub fn decode_chat_prefs_key(key: &[u8]) -> CodecResult<(u64, u64)> {
+    decode_pair_key(key, "chat_prefs")
+}
+
+/// `join_requests` key: `chat_id ‖ user_id`.
+pub fn join_request_key(chat_id: u64, user_id: u64) -> [u8; 16] {
+    pair_key(chat_id, user_id)
+}
+
+/// Decodes a `join_requests` key into `(chat_id, user_id)`.
+pub fn decode_join_request_key(key: &[u8]) -> CodecResult<(u64, u64)> {
+    decode_pair_key(key, "join_requests")
+}
+
+/// `broadcast_lists` key: `user_id ‖ list_id`.
+pub fn broadcast_list_key(user_id: u64, list_id: u64) -> [u8; 16] {
+    pair_key(user_id, list_id)
+}
+
+/// `invites` key: `chat_id ‖ code bytes` (a chat's links are one range).
+pub fn invite_key(chat_id: u64, code: &str) -> Vec<u8> {
+    let mut k = Vec::with_capacity(8 + code.len());
+    k.extend_from_slice(&chat_id.to_be_bytes());
+    k.extend_from_slice(code.as_bytes());
+    k
+}
+
+/// `invite_codes` and `handles` keys: the code's or handle's bytes.
+pub fn name_key(name: &str) -> &[u8] {
+    name.as_bytes()
+}
+
 /// `usernames` key: the username's UTF-8 bytes.
 pub fn username_key(username: &str) -> &[u8] {
     username.as_bytes()

@@ -40,6 +40,8 @@ pub mod credentials;
 #[cfg(feature = "db")]
 mod commit;
 #[cfg(feature = "db")]
+mod conversations;
+#[cfg(feature = "db")]
 mod error;
 #[cfg(feature = "db")]
 mod ids;
@@ -58,7 +60,10 @@ pub use error::{Result, StoreError};
 pub use ids::{FIRST_ID, ID_BLOCK};
 #[cfg(feature = "db")]
 pub use store::{Durability, Store, StoreOptions};
-pub use types::{ChatHead, ChatKind, ChatMeta, DedupRecord, DeviceRecord, MessageLocation, Role, Stats, UserRecord};
+pub use types::{
+    BroadcastListRecord, ChatHead, ChatKind, ChatMeta, ChatPrefs, ChatProfile, DedupRecord, DeviceRecord, InviteRecord,
+    MemberRecord, MessageLocation, Role, Stats, UserRecord,
+};
 
 #[cfg(feature = "db")]
 /// The `bytes` crate ([`Op::Append`] carries a [`bytes::Bytes`]).

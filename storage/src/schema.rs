@@ -66,8 +66,22 @@ pub const CF_CHAT_HEADS: &str = "chat_heads";
 /// delete, reaction or reply can name a message by id.
 pub const CF_MESSAGE_IDS: &str = "message_ids";
 
+/// `user_id ‖ chat_id` → [`crate::ChatPrefs`]: one user's own state of a chat (muted, pinned,
+/// archived, marked unread), kept when they leave.
+pub const CF_CHAT_PREFS: &str = "chat_prefs";
+/// `chat_id ‖ code` → [`crate::InviteRecord`]: a chat's invite links.
+pub const CF_INVITES: &str = "invites";
+/// `code` → `chat_id`: which chat an invite code belongs to.
+pub const CF_INVITE_CODES: &str = "invite_codes";
+/// `chat_id ‖ user_id` → `time_ms`: requests to join a chat that approves joins.
+pub const CF_JOIN_REQUESTS: &str = "join_requests";
+/// `handle` → `chat_id ‖ claimed_ms`: public handles of groups and channels.
+pub const CF_HANDLES: &str = "handles";
+/// `user_id ‖ list_id` → [`crate::BroadcastListRecord`]: a user's broadcast lists.
+pub const CF_BROADCAST_LISTS: &str = "broadcast_lists";
+
 /// Every column family the store opens.
-pub const ALL_CFS: [&str; 14] = [
+pub const ALL_CFS: [&str; 20] = [
     CF_USERS,
     CF_USERNAMES,
     CF_DEVICES,
@@ -82,6 +96,12 @@ pub const ALL_CFS: [&str; 14] = [
     CF_META,
     CF_CHAT_HEADS,
     CF_MESSAGE_IDS,
+    CF_CHAT_PREFS,
+    CF_INVITES,
+    CF_INVITE_CODES,
+    CF_JOIN_REQUESTS,
+    CF_HANDLES,
+    CF_BROADCAST_LISTS,
 ];
 
 const BLOCK_CACHE_BYTES: usize = 64 << 20;
@@ -138,7 +158,8 @@ pub(crate) fn cf_descriptors(dedup_window: Duration) -> Vec<ColumnFamilyDescript
                     o.set_target_file_size_base(64 << 20);
                     o
                 }
-                CF_MEMBERS | CF_USER_CHATS | CF_USER_DEVICES => {
+                CF_MEMBERS | CF_USER_CHATS | CF_USER_DEVICES | CF_CHAT_PREFS | CF_INVITES | CF_JOIN_REQUESTS
+                | CF_BROADCAST_LISTS => {
                     // Prefix scans (members of a chat) and point lookups (is X a member).
                     let (mut o, mut t) = base_cf_options(&cache, SMALL_WRITE_BUFFER);
                     t.set_whole_key_filtering(true);

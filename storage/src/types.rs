@@ -35,8 +35,10 @@ pub struct DeviceRecord {
 pub enum ChatKind {
     /// A 1:1 chat; indexed by its two users in the `directs` column family.
     Direct,
-    /// A group chat with a title and admins.
+    /// A group chat with a title, an owner and admins.
     Group,
+    /// A channel: the owner and admins post, subscribers read.
+    Channel,
 }
 
 /// Role of a member in a chat.
@@ -46,6 +48,32 @@ pub enum Role {
     Member,
     /// May change membership and chat info.
     Admin,
+    /// The one owner: everything an admin may, and ownership itself.
+    Owner,
+}
+
+/// A `members` record: the member's role and the first seq of the chat they receive (their
+/// join; 0 for members stored before joins were recorded).
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub struct MemberRecord {
+    /// Role.
+    pub role: Role,
+    /// First seq visible to the member when the chat shows history only since joining.
+    pub since_seq: u64,
+}
+
+/// The descriptive part of a chat beyond its title (version 2 of the `chats` record). The
+/// settings are stored as the engine's seven setting bytes, opaque here.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct ChatProfile {
+    /// Free text.
+    pub description: String,
+    /// Opaque reference to an avatar image (the media feature fills it).
+    pub avatar_ref: String,
+    /// Public handle (empty: none); indexed in the `handles` column family.
+    pub handle: String,
+    /// The chat's settings, encoded by the engine (empty: the defaults).
+    pub settings: Vec<u8>,
 }
 
 /// Chat metadata (the `chats` column family). Changes to a chat are also events in its log;
@@ -62,6 +90,8 @@ pub struct ChatMeta {
     pub created_ms: i64,
     /// User who created the chat.
     pub created_by: u64,
+    /// Description, avatar, handle and settings.
+    pub profile: ChatProfile,
 }
 
 /// What a (device, client message id) pair was acknowledged with, so that a retried send
@@ -117,6 +147,54 @@ pub struct ChatHead {
     pub at_seq: u64,
     /// Sequence number of the chat's newest message (0: none yet), for chat-list previews.
     pub last_message_seq: u64,
+    /// Number of members (kept, so a chat list never counts a 100,000-member channel);
+    /// `None` in heads written before it was kept.
+    pub member_count: Option<u64>,
+}
+
+/// One user's own state of one chat (the `chat_prefs` column family).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct ChatPrefs {
+    /// Muted until this Unix ms (0: not muted).
+    pub muted_until_ms: i64,
+    /// 0: not pinned; pinned chats sort by rank, highest first.
+    pub pin_rank: u64,
+    /// Archived.
+    pub archived: bool,
+    /// Marked unread by the user.
+    pub marked_unread: bool,
+}
+
+/// An invite link of a chat (the `invites` column family, keyed by chat and code).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct InviteRecord {
+    /// The secret code in the link.
+    pub code: String,
+    /// Its chat.
+    pub chat_id: u64,
+    /// Who made it.
+    pub created_by: u64,
+    /// When, Unix ms.
+    pub created_ms: i64,
+    /// Unix ms after which it no longer works (0: never).
+    pub expires_ms: i64,
+    /// Uses allowed (0: unlimited).
+    pub max_uses: u32,
+    /// Uses so far.
+    pub uses: u32,
+    /// Revoked by an admin.
+    pub revoked: bool,
+}
+
+/// A user's broadcast list (the `broadcast_lists` column family).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BroadcastListRecord {
+    /// Id (from the id allocator).
+    pub list_id: u64,
+    /// Name shown to its owner.
+    pub name: String,
+    /// Recipients, in the owner's order.
+    pub recipients: Vec<u64>,
 }
 
 /// Where a message lives (the `message_ids` column family).

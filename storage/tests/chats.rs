@@ -13,7 +13,7 @@ fn group(chat_id: u64, title: &str) -> ChatMeta {
         kind: ChatKind::Group,
         title: title.into(),
         created_ms: 5,
-        created_by: 1,
+        created_by: 1, profile: Default::default()
     }
 }
 
@@ -27,7 +27,7 @@ fn chat_metadata_and_direct_index() {
         kind: ChatKind::Direct,
         title: String::new(),
         created_ms: 1,
-        created_by: 2,
+        created_by: 2, profile: Default::default()
     };
     c.submit_wait(vec![
         Op::PutChat(direct.clone()),
@@ -63,27 +63,27 @@ fn members_and_user_chats_stay_consistent() {
         Op::PutMember {
             chat_id: 100,
             user_id: 1,
-            role: Role::Admin,
+            role: Role::Admin, since_seq: 1
         },
-        Op::PutUserChat { user_id: 1, chat_id: 100 },
+        Op::PutUserChat { user_id: 1, chat_id: 100, since_seq: 1 },
         Op::PutMember {
             chat_id: 100,
             user_id: 2,
-            role: Role::Member,
+            role: Role::Member, since_seq: 1
         },
-        Op::PutUserChat { user_id: 2, chat_id: 100 },
+        Op::PutUserChat { user_id: 2, chat_id: 100, since_seq: 1 },
         Op::PutMember {
             chat_id: 101,
             user_id: 2,
-            role: Role::Member,
+            role: Role::Member, since_seq: 1
         },
-        Op::PutUserChat { user_id: 2, chat_id: 101 },
+        Op::PutUserChat { user_id: 2, chat_id: 101, since_seq: 1 },
         Op::PutMember {
             chat_id: 99,
             user_id: 3,
-            role: Role::Member,
+            role: Role::Member, since_seq: 1
         },
-        Op::PutUserChat { user_id: 3, chat_id: 99 },
+        Op::PutUserChat { user_id: 3, chat_id: 99, since_seq: 1 },
     ])
     .unwrap();
     assert_eq!(
@@ -100,9 +100,9 @@ fn members_and_user_chats_stay_consistent() {
     c.submit_wait(vec![Op::PutMember {
         chat_id: 100,
         user_id: 2,
-        role: Role::Admin,
+        role: Role::Admin, since_seq: 1
     },
-        Op::PutUserChat { user_id: 2, chat_id: 100 }])
+        Op::PutUserChat { user_id: 2, chat_id: 100, since_seq: 1 }])
     .unwrap();
     assert_eq!(store.member_role(100, 2).unwrap(), Some(Role::Admin));
     assert_eq!(store.chats_of_user(2).unwrap(), vec![100, 101]);
@@ -210,7 +210,7 @@ fn chat_heads_message_ids_and_single_events_are_stored_and_read_back() {
     let store = common::open(dir.path());
     assert_eq!(store.chat_head(7).unwrap(), None);
     assert_eq!(store.message_location(900).unwrap(), None);
-    let head = ChatHead { at_seq: 2, last_message_seq: 2 };
+    let head = ChatHead { at_seq: 2, last_message_seq: 2, member_count: None };
     let location = MessageLocation { chat_id: 7, seq: 2 };
     store
         .committer()

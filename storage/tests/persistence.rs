@@ -24,7 +24,7 @@ fn populate(store: &Store) -> (u64, u64, u64) {
                 kind: ChatKind::Direct,
                 title: String::new(),
                 created_ms: 4,
-                created_by: alice.user_id,
+                created_by: alice.user_id, profile: Default::default()
             }),
             Op::PutDirect {
                 a: alice.user_id,
@@ -34,15 +34,15 @@ fn populate(store: &Store) -> (u64, u64, u64) {
             Op::PutMember {
                 chat_id: chat,
                 user_id: alice.user_id,
-                role: Role::Member,
+                role: Role::Member, since_seq: 1
             },
-        Op::PutUserChat { user_id: alice.user_id, chat_id: chat },
+        Op::PutUserChat { user_id: alice.user_id, chat_id: chat, since_seq: 1 },
             Op::PutMember {
                 chat_id: chat,
                 user_id: bob.user_id,
-                role: Role::Member,
+                role: Role::Member, since_seq: 1
             },
-        Op::PutUserChat { user_id: bob.user_id, chat_id: chat },
+        Op::PutUserChat { user_id: bob.user_id, chat_id: chat, since_seq: 1 },
             common::append(chat, 1),
             common::append(chat, 2),
             common::dedup(dev.device_id, "c1", chat, 1, common::now_ms()),

@@ -21,6 +21,18 @@ pub const MIN_PASSWORD_BYTES: usize = 8;
 pub const MAX_PASSWORD_BYTES: usize = 256;
 pub const MAX_DEVICE_NAME_BYTES: usize = 64;
 pub const MAX_TITLE_BYTES: usize = 128;
+pub const MAX_DESCRIPTION_BYTES: usize = 1024;
+pub const MAX_AVATAR_REF_BYTES: usize = 256;
+pub const MIN_HANDLE_BYTES: usize = 5;
+pub const MAX_HANDLE_BYTES: usize = 32;
+/// Members per `ListMembers` page.
+pub const DEFAULT_MEMBER_PAGE: u16 = 200;
+pub const MAX_MEMBER_PAGE: u16 = 1000;
+/// Pinned chats per user.
+pub const MAX_PINNED_CHATS: usize = 10;
+/// Recipients of one broadcast list, and lists per user.
+pub const MAX_BROADCAST_RECIPIENTS: usize = 256;
+pub const MAX_BROADCAST_LISTS: usize = 100;
 /// Largest number of user ids in one CreateGroup or AddMembers.
 pub const MAX_MEMBERS_PER_REQUEST: usize = 1000;
 /// Largest history page.
@@ -46,6 +58,12 @@ pub fn valid_username(name: &str) -> bool {
             .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || matches!(b, b'_' | b'.' | b'-'))
 }
 
+/// Whether `handle` is a valid public chat handle: 5..=32 bytes of `[a-z0-9_]`.
+pub fn valid_handle(handle: &str) -> bool {
+    (MIN_HANDLE_BYTES..=MAX_HANDLE_BYTES).contains(&handle.len())
+        && handle.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_')
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -57,5 +75,14 @@ mod tests {
         assert!(!valid_username("Alice"));
         assert!(!valid_username("al ice"));
         assert!(!valid_username(&"a".repeat(33)));
+    }
+
+    #[test]
+    fn handles() {
+        assert!(valid_handle("news_2026"));
+        assert!(!valid_handle("news"));
+        assert!(!valid_handle("News_1"));
+        assert!(!valid_handle("news-1"));
+        assert!(!valid_handle(&"a".repeat(33)));
     }
 }

@@ -3,18 +3,19 @@
 //!
 //! An append hands the event and its derived writes to the commit thread; only if the hand-over
 //! is accepted does the chat's head state change, so a refusal leaves no trace. The sender is
-//! acked, and the event delivered, only when the commit thread reports the batch durable.
+//! acked, and the event delivered, only when the commit thread reports the batch durable. A
+//! [`Commit`] may hold several events and changes beside the log (subscriptions, invites, join
+//! requests): one batch, all or nothing.
 
 use super::change::Change;
 use super::dedup::{self, Acked};
 use super::effects::{Cx, Effect, Observation, Refusal};
 use super::projection;
-use super::view::ChatView;
-use crate::crossing::{Audience, Delivery, ReplyTo};
+use super::view::{ChatView, Side};
+use crate::crossing::{Audience, Delivery, MemberMap, ReplyTo, Signal};
 use bytes::Bytes;
 use magpie_wire::{encode, ErrorCode};
 use std::collections::VecDeque;
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 /// A loaded chat on its owner shard.
@@ -24,8 +25,6 @@ pub struct ChatState {
     pub head: ChatView,
     /// Only durable events applied: what reads are answered from.
     pub durable: ChatView,
-    /// `head`'s members, sorted (shared by every delivery until membership changes).
-    pub recipients: Arc<[u64]>,
     pub dedup: dedup::Window,
     /// Handed to the commit thread, oldest first; it completes them in this order.
     inflight: VecDeque<Pending>,
@@ -33,7 +32,7 @@ pub struct ChatState {
     pub poisoned: bool,
 }
 
-/// What happens once an event is durable (or its commit failed).
+/// What happens once a commit is durable (or failed).
 pub enum After {
     /// A message: ack every request waiting for this (device, client message id).
     Ack { key: dedup::Key, message_id: u64, time_ms: i64 },
@@ -41,28 +40,47 @@ pub enum After {
     Ok(ReplyTo),
     /// A new chat: answer with its info; direct chats answer everyone waiting for the pair.
     Created { reply: ReplyTo, pair: Option<(u64, u64)> },
+    /// Answer with this frame (built when the commit was handed over, from the state it
+    /// leaves, which is what is durable once it is), then send these signals.
+    Reply { reply: ReplyTo, frame: Bytes, signals: Vec<Signal> },
+    /// Answer with the chat's info as `viewer` sees it once this is durable, then send these
+    /// signals.
+    Info { reply: ReplyTo, viewer: u64, signals: Vec<Signal> },
 }
 
-struct Pending {
+/// One commit: events appended in order (each with the chat's next seq), then changes beside
+/// the log, all in one batch.
+pub struct Commit {
+    pub changes: Vec<Change>,
+    pub sides: Vec<Side>,
+    pub after: After,
+    /// Messages: when this shard received the Send.
+    pub received: Option<Instant>,
+}
+
+impl Commit {
+    pub fn side(side: Side, after: After) -> Commit {
+        Commit { changes: Vec::new(), sides: vec![side], after, received: None }
+    }
+}
+
+struct Appended {
     seq: u64,
     change: Change,
     event: Bytes,
-    audience: Arc<[u64]>,
+    audience: MemberMap,
+}
+
+struct Pending {
+    events: Vec<Appended>,
+    sides: Vec<Side>,
     after: After,
-    /// Messages: when this shard received the Send.
     received: Option<Instant>,
 }
 
 impl ChatState {
     pub fn new(view: ChatView) -> ChatState {
-        ChatState {
-            recipients: view.recipients(),
-            durable: view.clone(),
-            head: view,
-            dedup: dedup::Window::default(),
-            inflight: VecDeque::new(),
-            poisoned: false,
-        }
+        ChatState { durable: view.clone(), head: view, dedup: dedup::Window::default(), inflight: VecDeque::new(), poisoned: false }
     }
 
     pub fn chat_id(&self) -> u64 {
@@ -84,35 +102,55 @@ pub fn append(
     received: Option<Instant>,
     cx: &mut Cx<'_>,
 ) -> Result<u64, Refusal> {
-    let seq = state.head.last_seq + 1;
-    let h = encode::EventHeader {
-        chat_id: state.chat_id(),
-        seq,
-        sender_id: sender.0,
-        sender_device_id: sender.1,
-        time_ms: cx.now.wall_ms,
-    };
-    let event = change.encode(&h);
-    let ops = projection::ops(&h, &change, event.clone(), &state.head);
-    cx.commits.try_commit(h.chat_id, ops)?;
-    let before = state.recipients.clone();
-    state.head.apply(seq, &change);
-    // Members added receive the event that adds them; a removed member is told of it too.
-    let audience = if change.changes_membership() {
-        state.recipients = state.head.recipients();
-        union(&before, &state.recipients)
-    } else {
-        before
-    };
-    state.inflight.push_back(Pending { seq, change, event, audience, after, received });
-    Ok(seq)
+    commit(state, sender, Commit { changes: vec![change], sides: Vec::new(), after, received }, cx)
 }
 
-fn union(a: &Arc<[u64]>, b: &Arc<[u64]>) -> Arc<[u64]> {
-    let mut v: Vec<u64> = a.iter().chain(b.iter()).copied().collect();
-    v.sort_unstable();
-    v.dedup();
-    Arc::from(v)
+/// Hands `c` to the commit thread as one batch; only if it is accepted does the head change.
+/// Returns the chat's last seq after it.
+pub fn commit(state: &mut ChatState, sender: (u64, u64), c: Commit, cx: &mut Cx<'_>) -> Result<u64, Refusal> {
+    // One change (every message) is checked and projected against the head itself; several
+    // against a copy (cheap: the members are shared), so a refused hand-over leaves no trace.
+    let single = c.changes.len() + c.sides.len() == 1;
+    let mut scratch = if single { None } else { Some(state.head.clone()) };
+    let mut ops = Vec::new();
+    let mut events = Vec::with_capacity(c.changes.len());
+    for change in c.changes {
+        let view = scratch.as_mut().unwrap_or(&mut state.head);
+        let seq = view.last_seq + 1;
+        let h = encode::EventHeader { chat_id: view.meta.chat_id, seq, sender_id: sender.0, sender_device_id: sender.1, time_ms: cx.now.wall_ms };
+        let event = change.encode(&h);
+        ops.extend(projection::ops(&h, &change, event.clone(), view));
+        if let Some(view) = scratch.as_mut() {
+            let before = view.members.clone();
+            view.apply(seq, &change);
+            let audience = if matches!(change, Change::MemberRemoved { .. }) { before } else { view.members.clone() };
+            events.push(Appended { seq, change, event, audience });
+        } else {
+            events.push(Appended { seq, change, event, audience: MemberMap::default() });
+        }
+    }
+    for side in &c.sides {
+        let view = scratch.as_mut().unwrap_or(&mut state.head);
+        ops.extend(projection::side_ops(side, view));
+        if let Some(view) = scratch.as_mut() {
+            view.apply_side(side);
+        }
+    }
+    cx.commits.try_commit(state.chat_id(), ops)?;
+    match scratch {
+        Some(view) => state.head = view,
+        None => {
+            for e in &mut events {
+                let before = state.head.members.clone();
+                state.head.apply(e.seq, &e.change);
+                // Members added receive the event that adds them; a removed member is told too.
+                e.audience = if matches!(e.change, Change::MemberRemoved { .. }) { before } else { state.head.members.clone() };
+            }
+            c.sides.iter().for_each(|s| state.head.apply_side(s));
+        }
+    }
+    state.inflight.push_back(Pending { events, sides: c.sides, after: c.after, received: c.received });
+    Ok(state.head.last_seq)
 }
 
 /// A new direct chat's commit finished: everyone waiting for the pair gets the answer.
@@ -133,34 +171,51 @@ pub fn committed(state: &mut ChatState, result: Result<(), String>, elapsed: Dur
     match result {
         Ok(()) => {
             cx.effects.push(Effect::Observe(Observation::Committed));
-            state.durable.apply(p.seq, &p.change);
+            for e in &p.events {
+                state.durable.apply(e.seq, &e.change);
+            }
+            p.sides.iter().for_each(|s| state.durable.apply_side(s));
+            let last_seq = p.events.last().map(|e| e.seq);
             match p.after {
                 After::Ack { key, message_id, time_ms } => {
                     cx.effects.push(Effect::Observe(Observation::SendDurable(elapsed)));
-                    let acked = Acked { message_id, seq: p.seq, time_ms };
+                    let seq = last_seq.unwrap_or_default();
+                    let acked = Acked { message_id, seq, time_ms };
                     for r in state.dedup.done(key.clone(), acked) {
-                        cx.reply(r, encode::send_ack(r.request_id, chat_id, &key.1, message_id, p.seq, time_ms));
+                        cx.reply(r, encode::send_ack(r.request_id, chat_id, &key.1, message_id, seq, time_ms));
                     }
                 }
                 After::Ok(r) => cx.reply(r, encode::ok(r.request_id)),
                 After::Created { pair: Some(pair), .. } => pair_created = Some(PairCreated { pair, durable: true }),
-                After::Created { reply, pair: None } => cx.reply(reply, state.durable.info_frame(reply.request_id)),
+                After::Created { reply, pair: None } => cx.reply(reply, state.durable.info_frame(reply.request_id, state.durable.owner)),
+                After::Reply { reply, frame, signals } => {
+                    cx.reply(reply, frame);
+                    cx.effects.extend(signals.into_iter().map(Effect::Signal));
+                }
+                After::Info { reply, viewer, signals } => {
+                    cx.reply(reply, state.durable.info_frame(reply.request_id, viewer));
+                    cx.effects.extend(signals.into_iter().map(Effect::Signal));
+                }
             }
-            cx.effects.push(Effect::Deliver(Delivery {
-                chat_id,
-                seq: p.seq,
-                audience: Audience::Users(p.audience),
-                frame: encode::deliver(&p.event),
-                received: p.received,
-            }));
+            for e in p.events {
+                cx.effects.push(Effect::Deliver(Delivery {
+                    chat_id,
+                    seq: e.seq,
+                    audience: Audience::Members(e.audience),
+                    frame: encode::deliver(&e.event),
+                    received: p.received,
+                }));
+            }
         }
         Err(e) => {
-            tracing::error!(chat_id, seq = p.seq, error = %e, "commit failed; the chat will be reloaded");
+            tracing::error!(chat_id, error = %e, "commit failed; the chat will be reloaded");
             state.poisoned = true;
             let storage_error = (ErrorCode::Internal, "storage error");
             match p.after {
                 After::Ack { key, .. } => state.dedup.failed(&key).into_iter().for_each(|r| cx.refuse(r, storage_error)),
-                After::Ok(r) | After::Created { reply: r, pair: None } => cx.refuse(r, storage_error),
+                After::Ok(r) | After::Created { reply: r, pair: None } | After::Reply { reply: r, .. } | After::Info { reply: r, .. } => {
+                    cx.refuse(r, storage_error)
+                }
                 After::Created { pair: Some(pair), .. } => pair_created = Some(PairCreated { pair, durable: false }),
             }
         }

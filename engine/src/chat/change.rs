@@ -8,24 +8,32 @@
 
 use bytes::Bytes;
 use magpie_storage::{ChatKind, Role};
+use magpie_wire::chat::{Info, MemberEntry, Settings};
 use magpie_wire::{encode, fb, verify};
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Change {
     /// The chat's first event (seq 1): everything that defines it.
-    Created { kind: ChatKind, title: String, members: Vec<(u64, Role)> },
+    Created { kind: ChatKind, info: Info, members: Vec<(u64, Role)> },
     /// A message.
     Message { message_id: u64, client_msg_id: String, content: String },
     /// Members joined (sorted, none already a member).
-    MembersAdded { user_ids: Vec<u64> },
+    MembersAdded { user_ids: Vec<u64>, via: fb::JoinedVia },
     /// A member was removed, or left (`left`).
     MemberRemoved { user_id: u64, left: bool },
+    /// The chat's info or settings changed: the whole new info.
+    Updated { info: Info },
+    /// A member became an admin, or an admin a member.
+    RoleChanged { user_id: u64, role: Role },
+    /// Ownership passed from `previous` (now an admin, or about to leave) to `new`.
+    OwnerChanged { previous: u64, new: u64 },
 }
 
 pub fn wire_kind(k: ChatKind) -> fb::ChatKind {
     match k {
         ChatKind::Direct => fb::ChatKind::Direct,
         ChatKind::Group => fb::ChatKind::Group,
+        ChatKind::Channel => fb::ChatKind::Channel,
     }
 }
 
@@ -33,29 +41,50 @@ pub fn wire_role(r: Role) -> fb::Role {
     match r {
         Role::Member => fb::Role::Member,
         Role::Admin => fb::Role::Admin,
+        Role::Owner => fb::Role::Owner,
+    }
+}
+
+/// The stored role of a wire role (values the schema does not define were refused on input).
+pub fn stored_role(r: fb::Role) -> Role {
+    match r {
+        fb::Role::Owner => Role::Owner,
+        fb::Role::Admin => Role::Admin,
+        _ => Role::Member,
+    }
+}
+
+fn stored_kind(k: fb::ChatKind) -> ChatKind {
+    match k {
+        fb::ChatKind::Direct => ChatKind::Direct,
+        fb::ChatKind::Channel => ChatKind::Channel,
+        _ => ChatKind::Group,
     }
 }
 
 impl Change {
-    /// Whether the chat's members differ after this change.
-    pub fn changes_membership(&self) -> bool {
-        !matches!(self, Change::Message { .. })
-    }
-
     /// The stored (and delivered) `Event` bytes.
     pub fn encode(&self, h: &encode::EventHeader) -> Bytes {
         match self {
-            Change::Created { kind, title, members } => {
-                let members: Vec<(u64, fb::Role)> = members.iter().map(|&(u, r)| (u, wire_role(r))).collect();
-                encode::chat_created_event(h, wire_kind(*kind), title, &members)
+            Change::Created { kind, info, members } => {
+                let members: Vec<MemberEntry> =
+                    members.iter().map(|&(u, r)| MemberEntry { user_id: u, role: wire_role(r), since_seq: h.seq }).collect();
+                encode::chat_created_event(h, wire_kind(*kind), info, &members)
             }
             Change::Message { message_id, client_msg_id, content } => {
                 encode::message_event(h, *message_id, client_msg_id, content)
             }
-            Change::MembersAdded { user_ids } => encode::members_added_event(h, user_ids),
+            Change::MembersAdded { user_ids, via } => encode::members_added_event(h, user_ids, *via),
             Change::MemberRemoved { user_id, left } => encode::member_removed_event(h, *user_id, *left),
+            Change::Updated { info } => encode::chat_updated_event(h, info),
+            Change::RoleChanged { user_id, role } => encode::role_changed_event(h, *user_id, wire_role(*role)),
+            Change::OwnerChanged { previous, new } => encode::owner_changed_event(h, *previous, *new),
         }
     }
+}
+
+fn text(s: Option<&str>) -> String {
+    s.unwrap_or("").to_string()
 }
 
 /// A stored event's header and change. Stored events were verified when encoded, but a load
@@ -73,31 +102,47 @@ pub fn decode(event: &[u8]) -> Result<(encode::EventHeader, Change), String> {
     let change = match e.body_type() {
         fb::EventBody::ChatCreated => {
             let c = e.body_as_chat_created().ok_or_else(missing)?;
-            let kind = match c.kind() {
-                fb::ChatKind::Direct => ChatKind::Direct,
-                _ => ChatKind::Group,
+            let members =
+                c.members().map(|m| m.iter().map(|m| (m.user_id(), stored_role(m.role()))).collect()).unwrap_or_default();
+            let info = Info {
+                title: text(c.title()),
+                description: text(c.description()),
+                avatar_ref: String::new(),
+                handle: text(c.handle()),
+                settings: Settings::from_fb(c.settings()),
             };
-            let members = c
-                .members()
-                .map(|m| m.iter().map(|m| (m.user_id(), if m.role() == fb::Role::Admin { Role::Admin } else { Role::Member })).collect())
-                .unwrap_or_default();
-            Change::Created { kind, title: c.title().unwrap_or("").to_string(), members }
+            Change::Created { kind: stored_kind(c.kind()), info, members }
         }
         fb::EventBody::MessageBody => {
             let m = e.body_as_message_body().ok_or_else(missing)?;
-            Change::Message {
-                message_id: m.message_id(),
-                client_msg_id: m.client_msg_id().unwrap_or("").to_string(),
-                content: m.content().unwrap_or("").to_string(),
-            }
+            Change::Message { message_id: m.message_id(), client_msg_id: text(m.client_msg_id()), content: text(m.content()) }
         }
         fb::EventBody::MembersAdded => {
             let m = e.body_as_members_added().ok_or_else(missing)?;
-            Change::MembersAdded { user_ids: m.user_ids().map(|v| v.iter().collect()).unwrap_or_default() }
+            Change::MembersAdded { user_ids: m.user_ids().map(|v| v.iter().collect()).unwrap_or_default(), via: m.via() }
         }
         fb::EventBody::MemberRemoved => {
             let m = e.body_as_member_removed().ok_or_else(missing)?;
             Change::MemberRemoved { user_id: m.user_id(), left: m.left() }
+        }
+        fb::EventBody::ChatUpdated => {
+            let u = e.body_as_chat_updated().ok_or_else(missing)?;
+            let info = Info {
+                title: text(u.title()),
+                description: text(u.description()),
+                avatar_ref: text(u.avatar_ref()),
+                handle: text(u.handle()),
+                settings: Settings::from_fb(u.settings()),
+            };
+            Change::Updated { info }
+        }
+        fb::EventBody::RoleChanged => {
+            let r = e.body_as_role_changed().ok_or_else(missing)?;
+            Change::RoleChanged { user_id: r.user_id(), role: stored_role(r.role()) }
+        }
+        fb::EventBody::OwnerChanged => {
+            let o = e.body_as_owner_changed().ok_or_else(missing)?;
+            Change::OwnerChanged { previous: o.previous_owner(), new: o.new_owner() }
         }
         other => return Err(format!("stored event {} has an unknown body {other:?}", e.seq())),
     };
@@ -111,12 +156,22 @@ mod tests {
     #[test]
     fn every_change_decodes_to_itself() {
         let h = encode::EventHeader { chat_id: 4, seq: 9, sender_id: 1, sender_device_id: 2, time_ms: 77 };
+        let info = Info {
+            title: "t".into(),
+            description: "d".into(),
+            avatar_ref: String::new(),
+            handle: "news".into(),
+            settings: Settings { post: fb::Who::Admins, ..Settings::default() },
+        };
         for change in [
-            Change::Created { kind: ChatKind::Group, title: "t".into(), members: vec![(1, Role::Admin), (2, Role::Member)] },
-            Change::Created { kind: ChatKind::Direct, title: String::new(), members: vec![(1, Role::Member), (2, Role::Member)] },
+            Change::Created { kind: ChatKind::Channel, info: info.clone(), members: vec![(1, Role::Owner), (2, Role::Member)] },
+            Change::Created { kind: ChatKind::Direct, info: Info::default(), members: vec![(1, Role::Member), (2, Role::Member)] },
             Change::Message { message_id: 5, client_msg_id: "c".into(), content: "hi".into() },
-            Change::MembersAdded { user_ids: vec![3, 4] },
+            Change::MembersAdded { user_ids: vec![3, 4], via: fb::JoinedVia::InviteLink },
             Change::MemberRemoved { user_id: 2, left: true },
+            Change::Updated { info: Info { avatar_ref: "a".into(), ..info } },
+            Change::RoleChanged { user_id: 2, role: Role::Admin },
+            Change::OwnerChanged { previous: 1, new: 2 },
         ] {
             let (header, back) = decode(&change.encode(&h)).unwrap();
             assert_eq!(back, change);

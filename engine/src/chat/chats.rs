@@ -93,7 +93,7 @@ impl Chats {
             let replies = self.directs.remove(&created.pair).map(|w| w.replies).unwrap_or_default();
             for r in replies {
                 match created.durable {
-                    true => cx.reply(r, state.durable.info_frame(r.request_id)),
+                    true => cx.reply(r, state.durable.info_frame(r.request_id, 0)),
                     false => cx.refuse(r, (ErrorCode::Internal, "storage error")),
                 }
             }

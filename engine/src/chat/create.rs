@@ -1,5 +1,6 @@
-//! Creating chats: groups (the requester allocated an id this shard owns) and direct chats (one
-//! per pair of users, created on the pair's owner shard, which serialises concurrent requests).
+//! Creating chats: groups and channels (the requester allocated an id this shard owns; the
+//! creator is the owner) and direct chats (one per pair of users, created on the pair's owner
+//! shard, which serialises concurrent requests).
 
 use super::append::{append, After, ChatState};
 use super::change::Change;
@@ -7,8 +8,9 @@ use super::chats::{Chats, DirectWait, Slot};
 use super::effects::{Cx, Effect};
 use super::view::ChatView;
 use crate::crossing::{Actor, CreateDirect, CreateGroup};
-use magpie_storage::{ChatKind, ChatMeta, Role};
-use magpie_wire::ErrorCode;
+use magpie_storage::{ChatKind, ChatMeta, ChatProfile, Role};
+use magpie_wire::chat::Info;
+use magpie_wire::{fb, ErrorCode};
 
 /// A pair's direct chat: the existing one, or a fresh id this shard owns for a new one.
 pub enum DirectLookup {
@@ -21,20 +23,25 @@ pub fn pair_key(a: u64, b: u64) -> (u64, u64) {
 }
 
 pub fn group(chats: &mut Chats, c: CreateGroup, cx: &mut Cx<'_>) {
-    let mut members: Vec<(u64, Role)> = vec![(c.actor.user_id, Role::Admin)];
+    let mut members: Vec<(u64, Role)> = vec![(c.actor.user_id, Role::Owner)];
     for u in c.members {
         if !members.iter().any(|m| m.0 == u) {
             members.push((u, Role::Member));
         }
     }
+    let mut info = c.info;
+    if c.kind == ChatKind::Channel {
+        info.settings.post = fb::Who::Admins;
+    }
     let meta = ChatMeta {
         chat_id: c.chat_id,
-        kind: ChatKind::Group,
-        title: c.title,
+        kind: c.kind,
+        title: String::new(),
         created_ms: cx.now.wall_ms,
         created_by: c.actor.user_id,
+        profile: ChatProfile::default(),
     };
-    start(chats, c.actor, meta, members, None, cx);
+    start(chats, c.actor, meta, info, members, None, cx);
 }
 
 pub fn direct(chats: &mut Chats, c: CreateDirect, cx: &mut Cx<'_>) {
@@ -56,13 +63,20 @@ pub fn direct_found(chats: &mut Chats, pair: (u64, u64), result: Result<DirectLo
                 Some(Slot::Ready(state)) => &state.durable,
                 _ => &found,
             };
-            wait.replies.iter().for_each(|&r| cx.reply(r, view.info_frame(r.request_id)));
+            wait.replies.iter().for_each(|&r| cx.reply(r, view.info_frame(r.request_id, 0)));
         }
         Ok(DirectLookup::New(chat_id)) => {
             let Some(creator) = chats.directs.get(&pair).map(|w| w.creator) else { return };
-            let meta =
-                ChatMeta { chat_id, kind: ChatKind::Direct, title: String::new(), created_ms: cx.now.wall_ms, created_by: creator.user_id };
-            start(chats, creator, meta, vec![(pair.0, Role::Member), (pair.1, Role::Member)], Some(pair), cx);
+            let meta = ChatMeta {
+                chat_id,
+                kind: ChatKind::Direct,
+                title: String::new(),
+                created_ms: cx.now.wall_ms,
+                created_by: creator.user_id,
+                profile: ChatProfile::default(),
+            };
+            let members = vec![(pair.0, Role::Member), (pair.1, Role::Member)];
+            start(chats, creator, meta, Info::default(), members, Some(pair), cx);
         }
         Err(e) => {
             tracing::error!(?pair, error = %e, "direct chat lookup failed");
@@ -73,10 +87,10 @@ pub fn direct_found(chats: &mut Chats, pair: (u64, u64), result: Result<DirectLo
 }
 
 /// Appends a new chat's first event (seq 1) with everything that defines it.
-fn start(chats: &mut Chats, creator: Actor, meta: ChatMeta, members: Vec<(u64, Role)>, pair: Option<(u64, u64)>, cx: &mut Cx<'_>) {
+fn start(chats: &mut Chats, creator: Actor, meta: ChatMeta, info: Info, members: Vec<(u64, Role)>, pair: Option<(u64, u64)>, cx: &mut Cx<'_>) {
     let kind = meta.kind;
-    let mut state = ChatState::new(ChatView::new_chat(meta.clone()));
-    let change = Change::Created { kind, title: meta.title, members };
+    let mut state = ChatState::new(ChatView::new_chat(meta));
+    let change = Change::Created { kind, info, members };
     let after = After::Created { reply: creator.reply, pair };
     match append(&mut state, (creator.user_id, creator.device_id), change, after, None, cx) {
         Ok(_) => chats.insert_new(state, cx),

@@ -1,6 +1,6 @@
 //! What the chat core hands back to its shard, and what one input may use.
 
-use crate::crossing::{Delivery, ReplyTo};
+use crate::crossing::{Delivery, ReplyTo, Signal};
 use crate::ids::MessageIds;
 use bytes::Bytes;
 use magpie_storage::Op;
@@ -28,12 +28,15 @@ pub enum Effect {
     Reply(ReplyTo, Bytes),
     /// Hand a committed event to every shard (one hop per shard).
     Deliver(Delivery),
+    /// Hand an ephemeral push to every shard (one hop per shard).
+    Signal(Signal),
     /// Read a chat's snapshot and fold the events after it, then feed `Input::Loaded`.
     Load { chat_id: u64, load: u64 },
     /// Find the pair's direct chat, or allocate an id this shard owns; then `Input::DirectFound`.
     FindDirect { pair: (u64, u64) },
-    /// Read a history page for a member and answer it; never past `up_to` (the durable end).
-    ReadHistory { reply: ReplyTo, chat_id: u64, from_seq: u64, direction: fb::Direction, limit: usize, up_to: u64 },
+    /// Read a history page for a member and answer it; never past `up_to` (the durable end)
+    /// nor before `from_min` (the member's join, when the chat hides older history).
+    ReadHistory { reply: ReplyTo, chat_id: u64, from_seq: u64, direction: fb::Direction, limit: usize, up_to: u64, from_min: u64 },
     /// A measurement for the metrics.
     Observe(Observation),
 }

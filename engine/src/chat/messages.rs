@@ -10,7 +10,7 @@ use crate::crossing::Send;
 use magpie_wire::encode;
 
 pub fn send(state: &mut ChatState, c: Send, cx: &mut Cx<'_>) -> Result<(), Refusal> {
-    rules::check(&state.head, c.actor.user_id, Permission::Participate)?;
+    rules::check(&state.head, c.actor.user_id, Permission::Post)?;
     let key = (c.actor.device_id, c.client_msg_id);
     match state.dedup.check(&key, c.actor.reply) {
         Seen::Joined => return Ok(()),

@@ -11,8 +11,8 @@
 //! answer (accepted, or refused because the queue is full) decides whether the chat's state
 //! changes, and a refusal must leave no trace.
 //!
-//! One room per feature: a request family is one file here (`messages`, `members`, `create`,
-//! `reads`), dispatched from the table in [`ChatCore::handle`]; the state it adds is folded in
+//! One room per feature: a request family is one file here (`messages`, `members`, `info`,
+//! `joins`, `create`, `reads`), dispatched from the table in [`ChatCore::handle`]; the state it adds is folded in
 //! `view.rs` and its storage writes are derived in `projection.rs`. Files here import their
 //! siblings, never this one, so the core has no import loop either.
 
@@ -22,16 +22,21 @@ mod chats;
 mod create;
 mod dedup;
 mod effects;
+mod info;
+mod joins;
 mod members;
 mod messages;
 mod projection;
 mod reads;
 mod rules;
+mod settings;
 mod view;
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod conversation_tests;
 
-pub use change::wire_kind;
+pub use change::{stored_role, wire_kind, wire_role};
 pub use create::DirectLookup;
 pub use effects::{Commits, Effect, Now, Observation, Refusal};
 pub use projection::HEAD_EVERY;
@@ -115,6 +120,15 @@ fn on_chat(state: &mut ChatState, cmd: Command, cx: &mut Cx<'_>) {
         Command::RemoveMember(c) => members::remove(state, c, cx),
         Command::GetChat(c) => reads::get_chat(state, c, cx),
         Command::History(c) => reads::history(state, c, cx),
+        Command::ListMembers(c) => reads::list_members(state, c, cx),
+        Command::UpdateChat(c) => info::update(state, c, cx),
+        Command::SetRole(c) => members::set_role(state, c, cx),
+        Command::CreateInvite(c) => joins::create_invite(state, c, cx),
+        Command::ListInvites(c) => joins::list_invites(state, c, cx),
+        Command::RevokeInvite(c) => joins::revoke_invite(state, c, cx),
+        Command::Join(c) => joins::join(state, c, cx),
+        Command::ListJoinRequests(c) => joins::list_requests(state, c, cx),
+        Command::ResolveJoinRequest(c) => joins::resolve_request(state, c, cx),
         Command::CreateGroup(_) | Command::CreateDirect(_) => unreachable!("creation names no existing chat"),
     };
     if let Err(refusal) = result {

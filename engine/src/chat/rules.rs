@@ -2,64 +2,93 @@
 //!
 //! - Non-members learn nothing: any request about a chat the caller is not in gets
 //!   `chat_not_found`, exactly as for a chat that does not exist.
-//! - Membership changes need a group; direct chats have exactly two members for good.
-//! - A permission is granted by a role; leaving needs none.
+//! - Membership, info and role changes need a group or a channel; direct chats have exactly two
+//!   members for good.
+//! - A permission is granted by a role, and for some by the chat's settings; the owner may
+//!   always. In channels only the owner and admins post or add people.
+//! - Roles come only from the chat's log (the command carries the caller's id from its
+//!   connection, never a role), so a forged field in a request changes nothing.
 
 use super::effects::Refusal;
 use super::view::ChatView;
-use magpie_storage::Role;
-use magpie_wire::ErrorCode;
+use magpie_storage::{ChatKind, Role};
+use magpie_wire::{fb, ErrorCode};
 
 pub const NOT_FOUND: Refusal = (ErrorCode::ChatNotFound, "no such chat");
 
 /// What an action needs beyond membership.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Permission {
-    /// Reading history and chat info, sending messages.
-    Participate,
-    /// Adding members to a group.
+    /// Reading history and chat info.
+    Read,
+    /// Sending messages.
+    Post,
+    /// Adding members, making invite links.
     AddMembers,
-    /// Removing someone else from a group.
-    RemoveMembers,
-    /// Leaving a group.
+    /// Changing the title, description or avatar.
+    ChangeInfo,
+    /// What only admins do: settings and handle, removing members, roles, invite lists, join
+    /// requests, a channel's subscriber list.
+    Administer,
+    /// Leaving.
     Leave,
+}
+
+pub fn is_staff(role: Role) -> bool {
+    matches!(role, Role::Admin | Role::Owner)
 }
 
 impl Permission {
     fn needs_group(self) -> bool {
-        matches!(self, Permission::AddMembers | Permission::RemoveMembers | Permission::Leave)
+        !matches!(self, Permission::Read | Permission::Post)
     }
 
-    fn granted_to(self, role: Role) -> bool {
+    fn granted(self, view: &ChatView, role: Role) -> bool {
+        let by_setting = |who: fb::Who| is_staff(role) || (who == fb::Who::Members && view.kind() != ChatKind::Channel);
         match self {
-            Permission::Participate | Permission::Leave => true,
-            Permission::AddMembers | Permission::RemoveMembers => role == Role::Admin,
+            Permission::Read | Permission::Leave => true,
+            Permission::Post => by_setting(view.settings.post),
+            Permission::AddMembers => by_setting(view.settings.add_members),
+            Permission::ChangeInfo => is_staff(role) || view.settings.change_info == fb::Who::Members,
+            Permission::Administer => is_staff(role),
         }
     }
 
     fn refusal(self) -> Refusal {
         match self {
-            Permission::AddMembers => (ErrorCode::Forbidden, "only admins add members"),
-            Permission::RemoveMembers => (ErrorCode::Forbidden, "only admins remove members"),
-            Permission::Participate | Permission::Leave => (ErrorCode::Forbidden, "not allowed"),
+            Permission::Post => (ErrorCode::Forbidden, "only admins post here"),
+            Permission::AddMembers => (ErrorCode::Forbidden, "only admins add members here"),
+            Permission::ChangeInfo => (ErrorCode::Forbidden, "only admins change this chat's info"),
+            Permission::Administer => (ErrorCode::Forbidden, "only admins may do that"),
+            Permission::Read | Permission::Leave => (ErrorCode::Forbidden, "not allowed"),
         }
     }
 }
 
 /// The caller's role if it is a member; otherwise the answer for a chat that does not exist.
 pub fn member(view: &ChatView, user_id: u64) -> Result<Role, Refusal> {
-    view.members.get(&user_id).copied().ok_or(NOT_FOUND)
+    view.role(user_id).ok_or(NOT_FOUND)
 }
 
 /// Membership first (so non-members learn nothing, not even the chat's kind), then the kind of
 /// chat, then the role.
 pub fn check(view: &ChatView, user_id: u64, permission: Permission) -> Result<Role, Refusal> {
     let role = member(view, user_id)?;
-    if permission.needs_group() && !view.is_group() {
+    if permission.needs_group() && view.kind() == ChatKind::Direct {
         return Err((ErrorCode::NotAGroup, "direct chats have exactly two members"));
     }
-    if !permission.granted_to(role) {
+    if !permission.granted(view, role) {
         return Err(permission.refusal());
     }
     Ok(role)
+}
+
+/// Whether `actor` may remove `target`: anyone themselves (leaving), admins remove members, the
+/// owner removes admins, nobody removes the owner.
+pub fn may_remove(actor: Role, target: Role) -> bool {
+    match target {
+        Role::Owner => false,
+        Role::Admin => actor == Role::Owner,
+        Role::Member => is_staff(actor),
+    }
 }

@@ -7,17 +7,17 @@ use magpie_storage::{ChatHead, ChatKind, ChatMeta, Op, Role};
 use magpie_wire::{fb, verify, ErrorCode};
 use std::time::Instant;
 
-const ALICE: u64 = 1;
-const BOB: u64 = 2;
-const CAROL: u64 = 3;
-const GROUP: u64 = 100;
-const DIRECT: u64 = 101;
+pub(super) const ALICE: u64 = 1;
+pub(super) const BOB: u64 = 2;
+pub(super) const CAROL: u64 = 3;
+pub(super) const GROUP: u64 = 100;
+pub(super) const DIRECT: u64 = 101;
 
 /// The commit thread as the core sees it: records what it is handed, refuses when told to.
 #[derive(Default)]
-struct FakeCommits {
-    submitted: Vec<(u64, Vec<Op>)>,
-    refuse: bool,
+pub(super) struct FakeCommits {
+    pub(super) submitted: Vec<(u64, Vec<Op>)>,
+    pub(super) refuse: bool,
 }
 
 impl Commits for FakeCommits {
@@ -30,57 +30,57 @@ impl Commits for FakeCommits {
     }
 }
 
-struct World {
-    core: ChatCore,
-    commits: FakeCommits,
+pub(super) struct World {
+    pub(super) core: ChatCore,
+    pub(super) commits: FakeCommits,
     next_request: u64,
-    clock: i64,
+    pub(super) clock: i64,
 }
 
-fn now(clock: i64) -> Now {
+pub(super) fn now(clock: i64) -> Now {
     Now { at: Instant::now(), wall_ms: clock }
 }
 
 impl World {
-    fn new() -> World {
+    pub(super) fn new() -> World {
         World { core: ChatCore::new(0), commits: FakeCommits::default(), next_request: 1, clock: 1_800_000_000_000 }
     }
 
-    fn input(&mut self, input: Input) -> Vec<Effect> {
+    pub(super) fn input(&mut self, input: Input) -> Vec<Effect> {
         self.clock += 1;
         self.core.handle(input, now(self.clock), &mut self.commits)
     }
 
     /// A caller: user `user` on device `user * 10`, on connection `user` of shard 0.
-    fn actor(&mut self, user: u64) -> Actor {
+    pub(super) fn actor(&mut self, user: u64) -> Actor {
         self.next_request += 1;
         Actor { user_id: user, device_id: user * 10, reply: ReplyTo { shard: 0, conn: user, request_id: self.next_request } }
     }
 
-    fn command(&mut self, cmd: Command) -> Vec<Effect> {
+    pub(super) fn command(&mut self, cmd: Command) -> Vec<Effect> {
         self.input(Input::Command(cmd))
     }
 
-    fn commit_ok(&mut self, chat_id: u64) -> Vec<Effect> {
+    pub(super) fn commit_ok(&mut self, chat_id: u64) -> Vec<Effect> {
         self.input(Input::Committed { chat_id, result: Ok(()), elapsed: std::time::Duration::from_micros(50) })
     }
 
-    fn send(&mut self, user: u64, chat_id: u64, client_msg_id: &str) -> (Actor, Vec<Effect>) {
+    pub(super) fn send(&mut self, user: u64, chat_id: u64, client_msg_id: &str) -> (Actor, Vec<Effect>) {
         let actor = self.actor(user);
         let cmd = Command::Send(crossing::Send { actor, chat_id, client_msg_id: client_msg_id.into(), content: "hi".into() });
         (actor, self.command(cmd))
     }
 
     /// A group owned by ALICE (admin) with BOB, created and committed; returns the effects.
-    fn group(&mut self) -> Vec<Effect> {
+    pub(super) fn group(&mut self) -> Vec<Effect> {
         let actor = self.actor(ALICE);
-        let fx = self.command(Command::CreateGroup(crossing::CreateGroup { actor, chat_id: GROUP, title: "g".into(), members: vec![BOB] }));
+        let fx = self.command(Command::CreateGroup(crossing::CreateGroup { actor, chat_id: GROUP, kind: ChatKind::Group, info: titled("g"), members: vec![BOB] }));
         assert!(fx.is_empty(), "nothing before the commit: {fx:?}");
         self.commit_ok(GROUP)
     }
 
     /// A chat that exists on disk: a command for it loads it; the load finds `view`.
-    fn load(&mut self, view: ChatView, first: Command) -> Vec<Effect> {
+    pub(super) fn load(&mut self, view: ChatView, first: Command) -> Vec<Effect> {
         let chat_id = view.meta.chat_id;
         let fx = self.command(first);
         let load = match fx.as_slice() {
@@ -91,23 +91,33 @@ impl World {
     }
 }
 
-fn direct_view() -> ChatView {
-    let meta = ChatMeta { chat_id: DIRECT, kind: ChatKind::Direct, title: String::new(), created_ms: 1, created_by: ALICE };
+pub(super) fn direct_view() -> ChatView {
+    let meta = ChatMeta { chat_id: DIRECT, kind: ChatKind::Direct, title: String::new(), created_ms: 1, created_by: ALICE , profile: Default::default()};
     let mut v = ChatView::from_snapshot(Snapshot {
         meta,
-        members: vec![(ALICE, Role::Member), (BOB, Role::Member)],
-        head: ChatHead { at_seq: 7, last_message_seq: 6 },
+        members: vec![(ALICE, member(Role::Member)), (BOB, member(Role::Member))],
+        invites: vec![],
+        requests: vec![],
+        head: ChatHead { at_seq: 7, last_message_seq: 6, member_count: None },
     });
     v.last_seq = 7;
     v
 }
 
-fn frame(b: &[u8]) -> fb::Frame<'_> {
+pub(super) fn titled(title: &str) -> magpie_wire::chat::Info {
+    magpie_wire::chat::Info { title: title.into(), ..Default::default() }
+}
+
+pub(super) fn member(role: Role) -> magpie_storage::MemberRecord {
+    magpie_storage::MemberRecord { role, since_seq: 1 }
+}
+
+pub(super) fn frame(b: &[u8]) -> fb::Frame<'_> {
     verify::server_frame(b).expect("the core encodes valid frames")
 }
 
 /// The replies in `fx`, as (request id, body type).
-fn replies(fx: &[Effect]) -> Vec<(u64, fb::Body)> {
+pub(super) fn replies(fx: &[Effect]) -> Vec<(u64, fb::Body)> {
     fx.iter()
         .filter_map(|e| match e {
             Effect::Reply(r, b) => Some((r.request_id, frame(b).body_type())),
@@ -117,7 +127,7 @@ fn replies(fx: &[Effect]) -> Vec<(u64, fb::Body)> {
 }
 
 /// The error code of the only reply in `fx`.
-fn refused(fx: &[Effect]) -> ErrorCode {
+pub(super) fn refused(fx: &[Effect]) -> ErrorCode {
     let codes: Vec<ErrorCode> = fx
         .iter()
         .filter_map(|e| match e {
@@ -130,7 +140,7 @@ fn refused(fx: &[Effect]) -> ErrorCode {
 }
 
 /// The seq of the SendAck replies in `fx`.
-fn acks(fx: &[Effect]) -> Vec<(u64, u64)> {
+pub(super) fn acks(fx: &[Effect]) -> Vec<(u64, u64)> {
     fx.iter()
         .filter_map(|e| match e {
             Effect::Reply(r, b) => frame(b).body_as_send_ack().map(|a| (r.request_id, a.seq())),
@@ -139,19 +149,19 @@ fn acks(fx: &[Effect]) -> Vec<(u64, u64)> {
         .collect()
 }
 
-fn deliveries(fx: &[Effect]) -> Vec<(u64, Vec<u64>)> {
+pub(super) fn deliveries(fx: &[Effect]) -> Vec<(u64, Vec<u64>)> {
     fx.iter()
         .filter_map(|e| match e {
             Effect::Deliver(d) => match &d.audience {
-                Audience::Users(u) => Some((d.seq, u.to_vec())),
-                Audience::Device { .. } => panic!("events go to users"),
+                Audience::Members(m) => Some((d.seq, m.keys().copied().collect())),
+                other => panic!("events go to members, not {other:?}"),
             },
             _ => None,
         })
         .collect()
 }
 
-fn appended_seqs(ops: &[Op]) -> Vec<u64> {
+pub(super) fn appended_seqs(ops: &[Op]) -> Vec<u64> {
     ops.iter().filter_map(|o| if let Op::Append { seq, .. } = o { Some(*seq) } else { None }).collect()
 }
 
@@ -165,10 +175,10 @@ fn a_new_group_is_created_durably_then_announced_to_every_member() {
     assert_eq!(appended_seqs(ops), vec![1]);
     assert!(ops.iter().any(|o| matches!(o, Op::PutChat(m) if m.chat_id == GROUP && m.kind == ChatKind::Group)));
     for user in [ALICE, BOB] {
-        assert!(ops.iter().any(|o| matches!(o, Op::PutUserChat { user_id, chat_id: GROUP } if *user_id == user)));
+        assert!(ops.iter().any(|o| matches!(o, Op::PutUserChat { user_id, chat_id: GROUP, .. } if *user_id == user)));
     }
-    assert!(ops.iter().any(|o| matches!(o, Op::PutMember { user_id: ALICE, role: Role::Admin, .. })));
-    assert!(ops.iter().any(|o| matches!(o, Op::PutChatHead { head: ChatHead { at_seq: 1, last_message_seq: 0 }, .. })));
+    assert!(ops.iter().any(|o| matches!(o, Op::PutMember { user_id: ALICE, role: Role::Owner, .. })));
+    assert!(ops.iter().any(|o| matches!(o, Op::PutChatHead { head: ChatHead { at_seq: 1, last_message_seq: 0, member_count: Some(2) }, .. })));
 }
 
 #[test]
@@ -210,7 +220,7 @@ fn messages_store_a_head_every_head_every_seqs_and_other_events_always() {
         .filter_map(|o| if let Op::PutChatHead { head, .. } = o { Some(*head) } else { None })
         .collect();
     let at = HEAD_EVERY;
-    assert_eq!(heads, vec![ChatHead { at_seq: 1, last_message_seq: 0 }, ChatHead { at_seq: at, last_message_seq: at }]);
+    assert_eq!(heads, vec![ChatHead { at_seq: 1, last_message_seq: 0, member_count: Some(2) }, ChatHead { at_seq: at, last_message_seq: at, member_count: Some(2) }]);
 }
 
 #[test]
@@ -250,7 +260,7 @@ fn non_members_learn_nothing_about_a_chat() {
     let add = crossing::AddMembers { actor, chat_id: GROUP, user_ids: vec![CAROL] };
     assert_eq!(refused(&w.command(Command::AddMembers(add))), ErrorCode::ChatNotFound, "not even forbidden");
     let actor = w.actor(CAROL);
-    let leave = crossing::RemoveMember { actor, chat_id: GROUP, target: CAROL };
+    let leave = crossing::RemoveMember { actor, chat_id: GROUP, target: CAROL, successor: 0 };
     assert_eq!(refused(&w.command(Command::RemoveMember(leave))), ErrorCode::ChatNotFound);
     assert_eq!(w.commits.submitted.len(), 1, "nothing written");
 }
@@ -276,10 +286,10 @@ fn only_admins_add_and_remove_others_and_direct_chats_never_change() {
     let add = crossing::AddMembers { actor, chat_id: GROUP, user_ids: vec![CAROL] };
     assert_eq!(refused(&w.command(Command::AddMembers(add))), ErrorCode::Forbidden);
     let actor = w.actor(BOB);
-    let remove = crossing::RemoveMember { actor, chat_id: GROUP, target: ALICE };
+    let remove = crossing::RemoveMember { actor, chat_id: GROUP, target: ALICE, successor: 0 };
     assert_eq!(refused(&w.command(Command::RemoveMember(remove))), ErrorCode::Forbidden);
     let actor = w.actor(ALICE);
-    let remove = crossing::RemoveMember { actor, chat_id: GROUP, target: CAROL };
+    let remove = crossing::RemoveMember { actor, chat_id: GROUP, target: CAROL, successor: 0 };
     assert_eq!(refused(&w.command(Command::RemoveMember(remove))), ErrorCode::UserNotFound);
 
     let actor = w.actor(ALICE);
@@ -289,7 +299,7 @@ fn only_admins_add_and_remove_others_and_direct_chats_never_change() {
     let add = crossing::AddMembers { actor, chat_id: DIRECT, user_ids: vec![CAROL] };
     assert_eq!(refused(&w.command(Command::AddMembers(add))), ErrorCode::NotAGroup);
     let actor = w.actor(ALICE);
-    let leave = crossing::RemoveMember { actor, chat_id: DIRECT, target: ALICE };
+    let leave = crossing::RemoveMember { actor, chat_id: DIRECT, target: ALICE, successor: 0 };
     assert_eq!(refused(&w.command(Command::RemoveMember(leave))), ErrorCode::NotAGroup);
     assert_eq!(w.commits.submitted.len(), 1, "only the group's creation was written");
 }
@@ -303,7 +313,7 @@ fn added_members_get_the_event_that_adds_them_and_can_send_before_it_is_durable(
     assert!(w.command(Command::AddMembers(add)).is_empty());
     let ops = &w.commits.submitted[1].1;
     assert_eq!(ops.iter().filter(|o| matches!(o, Op::PutMember { .. })).count(), 1, "only CAROL is new");
-    assert!(ops.iter().any(|o| matches!(o, Op::PutUserChat { user_id: CAROL, chat_id: GROUP })));
+    assert!(ops.iter().any(|o| matches!(o, Op::PutUserChat { user_id: CAROL, chat_id: GROUP, .. })));
     // Commands see the change at once (pipelining) ...
     let (_, fx) = w.send(CAROL, GROUP, "early");
     assert!(fx.is_empty(), "CAROL's send is accepted: {fx:?}");
@@ -328,7 +338,7 @@ fn a_removed_member_is_told_and_then_refused() {
     let mut w = World::new();
     w.group();
     let actor = w.actor(ALICE);
-    assert!(w.command(Command::RemoveMember(crossing::RemoveMember { actor, chat_id: GROUP, target: BOB })).is_empty());
+    assert!(w.command(Command::RemoveMember(crossing::RemoveMember { actor, chat_id: GROUP, target: BOB, successor: 0 })).is_empty());
     let ops = &w.commits.submitted[1].1;
     assert!(ops.iter().any(|o| matches!(o, Op::RemoveMember { user_id: BOB, .. })));
     assert!(ops.iter().any(|o| matches!(o, Op::RemoveUserChat { user_id: BOB, .. })));
@@ -346,7 +356,7 @@ fn a_member_may_leave() {
     let mut w = World::new();
     w.group();
     let actor = w.actor(BOB);
-    assert!(w.command(Command::RemoveMember(crossing::RemoveMember { actor, chat_id: GROUP, target: BOB })).is_empty());
+    assert!(w.command(Command::RemoveMember(crossing::RemoveMember { actor, chat_id: GROUP, target: BOB, successor: 0 })).is_empty());
     assert_eq!(replies(&w.commit_ok(GROUP)), vec![(actor.reply.request_id, fb::Body::Ok)]);
 }
 
@@ -358,11 +368,11 @@ fn a_member_may_leave() {
 fn a_command_for_the_next_id_racing_its_creation_is_answered_once() {
     let mut w = World::new();
     let actor = w.actor(ALICE);
-    let fx = w.command(Command::RemoveMember(crossing::RemoveMember { actor, chat_id: GROUP, target: BOB }));
+    let fx = w.command(Command::RemoveMember(crossing::RemoveMember { actor, chat_id: GROUP, target: BOB, successor: 0 }));
     let [Effect::Load { load, .. }] = fx.as_slice() else { panic!("{fx:?}") };
     let load = *load;
     let creator = w.actor(BOB);
-    let fx = w.command(Command::CreateGroup(crossing::CreateGroup { actor: creator, chat_id: GROUP, title: "racer".into(), members: vec![] }));
+    let fx = w.command(Command::CreateGroup(crossing::CreateGroup { actor: creator, chat_id: GROUP, kind: ChatKind::Group, info: titled("racer"), members: vec![] }));
     assert_eq!(replies(&fx), vec![(actor.reply.request_id, fb::Body::Error)]);
     assert_eq!(refused(&fx), ErrorCode::ChatNotFound);
     // The load that the early command started finds nothing, and must leave the new chat alone.
@@ -463,7 +473,7 @@ fn a_chat_folded_from_its_log_equals_the_chat_that_wrote_it() {
     w.send(CAROL, GROUP, "x");
     w.commit_ok(GROUP);
     let actor = w.actor(ALICE);
-    w.command(Command::RemoveMember(crossing::RemoveMember { actor, chat_id: GROUP, target: BOB }));
+    w.command(Command::RemoveMember(crossing::RemoveMember { actor, chat_id: GROUP, target: BOB, successor: 0 }));
     w.commit_ok(GROUP);
     let log: Vec<Vec<u8>> = w
         .commits
@@ -476,18 +486,19 @@ fn a_chat_folded_from_its_log_equals_the_chat_that_wrote_it() {
     assert_eq!((head.last_seq, head.last_message_seq), (4, 3));
     // From nothing: the whole log.
     let meta = durable.meta.clone();
-    let mut from_scratch = ChatView::from_snapshot(Snapshot { meta: meta.clone(), members: vec![], head: ChatHead::default() });
+    let mut from_scratch = ChatView::from_snapshot(Snapshot { meta: meta.clone(), members: vec![], head: ChatHead::default(), invites: vec![], requests: vec![] });
     from_scratch.fold(log.iter().map(|e| e.as_slice())).unwrap();
     // From a stale snapshot (taken at seq 2) plus the events after it.
-    let members_now: Vec<(u64, Role)> = durable.members.iter().map(|(&u, &r)| (u, r)).collect();
-    let mut from_snapshot = ChatView::from_snapshot(Snapshot { meta, members: members_now, head: ChatHead { at_seq: 2, last_message_seq: 0 } });
+    let members_now: Vec<(u64, magpie_storage::MemberRecord)> = durable.members.iter().map(|(&u, &m)| (u, m)).collect();
+    let head = ChatHead { at_seq: 2, last_message_seq: 0, member_count: None };
+    let mut from_snapshot = ChatView::from_snapshot(Snapshot { meta, members: members_now, head, invites: vec![], requests: vec![] });
     from_snapshot.fold(log[2..].iter().map(|e| e.as_slice())).unwrap();
     for folded in [&from_scratch, &from_snapshot] {
         assert_eq!(folded.head(), durable.head());
-        assert_eq!(folded.recipients(), durable.recipients());
-        assert_eq!(folded.members.get(&ALICE), Some(&Role::Admin));
+        assert_eq!(folded.members, durable.members);
+        assert_eq!(folded.role(ALICE), Some(Role::Owner));
     }
     // A hole in the log is refused, never skipped.
-    let mut holed = ChatView::from_snapshot(Snapshot { meta: durable.meta.clone(), members: vec![], head: ChatHead::default() });
+    let mut holed = ChatView::from_snapshot(Snapshot { meta: durable.meta.clone(), members: vec![], head: ChatHead::default(), invites: vec![], requests: vec![] });
     assert!(holed.fold([log[0].as_slice(), log[2].as_slice()]).is_err());
 }

@@ -6,6 +6,11 @@
 //! reads the missing range from the log (everything delivered live is durable, so the log has
 //! it) until it reaches the newest sequence number seen. The same mechanism serves `Sync` on
 //! (re)connect, slow consumers and any reordering, so there is one path to get right.
+//!
+//! A catch-up never reaches back before the member's join (`since_seq` in `user_chats`): a
+//! connection with no cursor for a chat (synced before its user joined, or a chat left out of
+//! its `Sync`), or one left from an earlier membership, starts at the join, so nothing from
+//! before it — or from while the user was away — is ever pushed.
 
 use super::shared::{ConnShared, Phase};
 use crate::metrics;
@@ -58,6 +63,23 @@ impl ConnShared {
 /// Returns the number of events queued.
 pub async fn catch_up(shared: &Arc<Shared>, shard: usize, conn: &Rc<ConnShared>, chat_id: u64) -> u64 {
     let mut sent = 0;
+    if let Some(user_id) = conn.user_id() {
+        let store = shared.store.clone();
+        match tokio::task::spawn_blocking(move || store.user_chat_since(user_id, chat_id)).await {
+            Ok(Ok(Some(since))) => {
+                if let Some(c) = conn.cursors.borrow_mut().get_mut(&chat_id) {
+                    c.delivered = c.delivered.max(since.saturating_sub(1));
+                }
+            }
+            // No longer a member: the target only holds events they were sent as one.
+            Ok(Ok(None)) => {}
+            other => {
+                tracing::error!(chat_id, ?other, "catch-up could not read the member's join");
+                conn.close(ErrorCode::ServerFault, "could not read the chat membership");
+                return sent;
+            }
+        }
+    }
     loop {
         let (from, target) = {
             let cursors = conn.cursors.borrow();

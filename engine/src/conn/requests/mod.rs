@@ -6,9 +6,12 @@
 //! another shard answers, or a refusal.
 
 mod accounts;
+mod broadcast;
 mod chats;
 mod history;
+mod joins;
 mod messages;
+mod state;
 mod sync;
 
 use super::shared::ConnShared;
@@ -120,6 +123,21 @@ async fn authenticated(cx: &Ctx<'_>, me: (u64, u64), f: &fb::Frame<'_>) -> Answe
         B::GetChat => chats::get_chat(cx, me, f),
         B::ListChats => chats::list_chats(cx, me, f).await,
         B::SendMessage => messages::send(cx, me, f).await,
+        B::ListMembers => chats::list_members(cx, me, f),
+        B::UpdateChat => chats::update_chat(cx, me, f).await,
+        B::SetRole | B::TransferOwnership => chats::set_role(cx, me, f),
+        B::CreateInvite => joins::create_invite(cx, me, f),
+        B::ListInvites => joins::list_invites(cx, me, f),
+        B::RevokeInvite => joins::revoke_invite(cx, me, f),
+        B::PreviewChat | B::JoinChat => joins::preview_or_join(cx, me, f).await,
+        B::ListJoinRequests => joins::list_join_requests(cx, me, f),
+        B::ResolveJoinRequest => joins::resolve_join_request(cx, me, f),
+        B::SetChatState => state::set_chat_state(cx, me, f).await,
+        B::ReorderPinned => state::reorder_pinned(cx, me, f).await,
+        B::SaveBroadcastList => broadcast::save(cx, me, f).await,
+        B::DeleteBroadcastList => broadcast::delete(cx, me, f).await,
+        B::ListBroadcastLists => broadcast::list(cx, me).await,
+        B::SendBroadcast => broadcast::send(cx, me, f).await,
         B::Sync => sync::sync(cx, me, f),
         B::History => history::history(cx, me, f),
         other => Err((ErrorCode::UnknownFrame, format!("{other:?} is not a request"))),
