@@ -351,7 +351,14 @@ mod tests {
             settings: ChatSettings::default(),
         });
         assert_eq!(describe(&created, &names), "alice created group \"team\" with alice, bob, user 9");
-        let channel = ev(EventKind::ChatCreated { kind: ChatKind::Channel, members: vec![m(5, Role::Owner)], ..created.kind.clone() });
+        let channel = ev(EventKind::ChatCreated {
+            kind: ChatKind::Channel,
+            title: "team".into(),
+            members: vec![m(5, Role::Owner)],
+            description: String::new(),
+            handle: String::new(),
+            settings: ChatSettings::default(),
+        });
         assert_eq!(describe(&channel, &names), "alice created channel \"team\" with alice");
         let direct = ev(EventKind::ChatCreated {
             kind: ChatKind::Direct,
