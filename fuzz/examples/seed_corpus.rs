@@ -284,10 +284,17 @@ fn roundtrip_seeds() -> Vec<(String, Vec<u8>)> {
 
 /// One valid encoding per storage decoder, prefixed with the selector byte the target reads.
 fn storage_seeds() -> Vec<(&'static str, Vec<u8>)> {
-    use magpie_storage::{codec, keys, ChatKind, ChatMeta, DedupRecord, DeviceRecord, Role, UserRecord};
+    use magpie_storage::{
+        codec, keys, BroadcastListRecord, ChatHead, ChatKind, ChatMeta, ChatPrefs, ChatProfile, DedupRecord, DeviceRecord,
+        InviteRecord, MemberRecord, MessageLocation, Role, UserRecord,
+    };
     let user = UserRecord { user_id: 7, username: "alice".into(), password_hash: "$argon2id$v=19$m=19456,t=2,p=1$c2FsdA$aGFzaA".into(), created_ms: 1_764_000_000_000 };
     let device = DeviceRecord { device_id: 9, user_id: 7, name: "laptop".into(), token_hash: [3; 32], created_ms: 1_764_000_000_001 };
-    let chat = ChatMeta { chat_id: 42, kind: ChatKind::Group, title: "friends".into(), created_ms: 1_764_000_000_002, created_by: 7 };
+    let profile = ChatProfile { description: "old friends".into(), avatar_ref: "media:1".into(), handle: "friends_club".into(), settings: vec![0, 1, 1, 1, 0, 1, 0] };
+    let chat = ChatMeta { chat_id: 42, kind: ChatKind::Group, title: "friends".into(), created_ms: 1_764_000_000_002, created_by: 7, profile };
+    let channel = ChatMeta { chat_id: 43, kind: ChatKind::Channel, title: "news".into(), created_ms: 1_764_000_000_002, created_by: 7, profile: ChatProfile::default() };
+    let invite = InviteRecord { code: "Zm9vYmFyYmF6cXV4cXV1eA".into(), chat_id: 42, created_by: 7, created_ms: 1, expires_ms: 2, max_uses: 3, uses: 1, revoked: false };
+    let list = BroadcastListRecord { list_id: 5, name: "pals".into(), recipients: vec![8, 9] };
     let dedup = DedupRecord { chat_id: 42, seq: 5, message_id: 123_456, time_ms: 1_764_000_000_003 };
     let with = |sel: u8, b: &[u8]| [&[sel][..], b].concat();
     vec![
@@ -304,6 +311,15 @@ fn storage_seeds() -> Vec<(&'static str, Vec<u8>)> {
         ("user_device_key", with(10, &keys::user_device_key(7, 9))),
         ("direct_key", with(11, &keys::direct_key(7, 8))),
         ("dedup_key", with(12, &keys::dedup_key(9, "cmid-1"))),
+        ("member", with(13, &codec::encode_member(&MemberRecord { role: Role::Owner, since_seq: 3 }))),
+        ("chat_head", with(14, &codec::encode_chat_head(&ChatHead { at_seq: 9, last_message_seq: 8, member_count: Some(3) }))),
+        ("chat_prefs", with(15, &codec::encode_chat_prefs(&ChatPrefs { muted_until_ms: i64::MAX, pin_rank: 2, archived: true, marked_unread: false }))),
+        ("invite", with(16, &codec::encode_invite(&invite))),
+        ("broadcast_list", with(17, &codec::encode_broadcast_list(&list))),
+        ("message_location", with(18, &codec::encode_message_location(&MessageLocation { chat_id: 42, seq: 5 }))),
+        ("chat_prefs_key", with(19, &keys::chat_prefs_key(7, 42))),
+        ("join_request_key", with(20, &keys::join_request_key(42, 8))),
+        ("chat_channel", with(2, &codec::encode_chat(&channel))),
     ]
 }
 
