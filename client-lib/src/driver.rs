@@ -391,7 +391,15 @@ impl Driver {
             }),
             Ok(Inbound::Deliver(Ok(event))) => {
                 let mut ready = Vec::new();
-                let fill = lock(&self.shared.cursors).on_event(event, &mut ready);
+                let mut cursors = lock(&self.shared.cursors);
+                if event.adds_member(self.user_id) {
+                    // The event that adds this user is where the chat starts for them: the server
+                    // pushes nothing from before it (PROTOCOL.md §6.9, history visibility), so the
+                    // seqs below it are not a gap to fetch.
+                    cursors.start_at(event.chat_id, event.seq - 1);
+                }
+                let fill = cursors.on_event(event, &mut ready);
+                drop(cursors);
                 self.hand_over(ready);
                 if let Some(fill) = fill {
                     self.request_fill(fill, out);

@@ -438,6 +438,8 @@ async fn invite_links_and_their_refusals() {
     })
     .await;
     assert_eq!(added, (vec![bob.user_id()], JoinedVia::InviteLink));
+    assert_eq!(bob.cursor(id), 2);
+    assert_eq!(mock.knobs.history_calls.load(Ordering::SeqCst), 0, "the chat starts at bob's join: nothing before it is fetched");
     // Used up for carol; an existing member just gets the chat.
     assert_eq!(code(carol.join_chat(ChatRef::Invite(once.code.clone())).await.unwrap_err()), Some(ErrorCode::InviteUsedUp));
     let open = alice.create_invite(id, 0, 0).await.unwrap();
