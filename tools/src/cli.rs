@@ -173,12 +173,12 @@ pub enum Command {
     State {
         chat_id: u64,
         /// Mute for this many seconds.
-        #[arg(long, value_name = "SECONDS", group = "mute")]
+        #[arg(long, value_name = "SECONDS", group = "muting")]
         mute_for: Option<u64>,
         /// Mute for good.
-        #[arg(long, group = "mute")]
+        #[arg(long, group = "muting")]
         mute: bool,
-        #[arg(long, group = "mute")]
+        #[arg(long, group = "muting")]
         unmute: bool,
         #[arg(long, conflicts_with = "unpin")]
         pin: bool,
@@ -523,6 +523,8 @@ mod tests {
         assert!(Cli::try_parse_from(["magpiectl", "join", "--invite", "a", "--handle", "b"]).is_err());
         assert!(Cli::try_parse_from(["magpiectl", "join"]).is_err());
         assert!(Cli::try_parse_from(["magpiectl", "state", "1", "--mute", "--unmute"]).is_err());
+        let cli = Cli::try_parse_from(["magpiectl", "state", "1", "--mute", "--pin", "--unread"]).unwrap();
+        assert!(matches!(cli.command, Command::State { mute: true, pin: true, unread: true, unpin: false, mute_for: None, .. }));
         assert!(Cli::try_parse_from(["magpiectl", "state", "1", "--pin", "--unpin"]).is_err());
         let cli = Cli::try_parse_from(["magpiectl", "chats", "--by-activity", "--before", "1700:42"]).unwrap();
         assert!(matches!(cli.command, Command::Chats { by_activity: true, before: Some((1700, 42)), .. }));

@@ -89,7 +89,6 @@ fn channels_groups_roles_and_ownership() {
     let shown: Vec<u64> = info["members"].as_array().unwrap().iter().map(|m| m["user_id"].as_u64().unwrap()).collect();
     assert_eq!(shown, [alice_id]);
     assert_eq!(info["members_complete"], false);
-    assert_eq!(refused(bob.run(&["members", &chan, "--json"])), ("forbidden".into(), 201));
     assert_eq!(refused(bob.run(&["send", &chan, "me too", "--json"])), ("forbidden".into(), 201));
     alice.run(&["send", &chan, "first post"]).ok();
     let page = alice.run(&["members", &chan, "--limit", "1", "--json"]).json();
@@ -155,6 +154,19 @@ fn channels_groups_roles_and_ownership() {
     assert_eq!(tail, ["member_removed", "owner_changed"], "the hand-over comes first");
     // The last member may always leave.
     bob.run(&["leave", &duo]).ok();
+    w.engine.shutdown();
+}
+
+/// PROTOCOL.md §6.9: "list members of a channel … admins", refused with `forbidden`; and
+/// "non-admins … may not page its subscribers".
+#[test]
+fn a_subscriber_may_not_page_a_channels_members() {
+    let w = World::new();
+    let (alice, _) = w.user("alice");
+    let (bob, _) = w.user("bob");
+    let chan = id(&alice.run(&["channel", "News", "bob", "--json"]).json());
+    assert_eq!(alice.run(&["members", &chan, "--json"]).json()["members"].as_array().unwrap().len(), 2);
+    assert_eq!(refused(bob.run(&["members", &chan, "--json"])), ("forbidden".into(), 201));
     w.engine.shutdown();
 }
 
