@@ -358,7 +358,7 @@ impl Client {
 
     /// Approves (the user joins) or declines a join request.
     pub async fn resolve_join_request(&self, chat_id: u64, user_id: u64, approve: bool) -> Result<()> {
-        self.call_ok(Request::ResolveJoinRequest { chat_id, user_id, approve }).await
+        self.call_ok(Request::ResolveJoin { chat_id, user_id, approve }).await
     }
 
     /// Changes the user's own state of a chat (mute, pin, archive, unread mark); the answer is

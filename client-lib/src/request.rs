@@ -195,7 +195,7 @@ pub(crate) enum Request {
     PreviewChat(ChatRef),
     JoinChat(ChatRef),
     ListJoinRequests { chat_id: u64 },
-    ResolveJoinRequest { chat_id: u64, user_id: u64, approve: bool },
+    ResolveJoin { chat_id: u64, user_id: u64, approve: bool },
     SetChatState { chat_id: u64, change: ChatStateChange },
     ReorderPinned { chat_ids: Vec<u64> },
     SaveBroadcastList { list_id: u64, name: String, recipient_ids: Vec<u64> },
@@ -253,7 +253,7 @@ impl Request {
             Request::PreviewChat(by) => encode::preview_chat(request_id, by.to_wire()),
             Request::JoinChat(by) => encode::join_chat(request_id, by.to_wire()),
             Request::ListJoinRequests { chat_id } => encode::list_join_requests(request_id, *chat_id),
-            Request::ResolveJoinRequest { chat_id, user_id, approve } => {
+            Request::ResolveJoin { chat_id, user_id, approve } => {
                 encode::resolve_join_request(request_id, *chat_id, *user_id, *approve)
             }
             Request::SetChatState { chat_id, change } => {
@@ -309,7 +309,7 @@ mod tests {
             Request::PreviewChat(ChatRef::Handle("news_room".into())),
             Request::JoinChat(ChatRef::Invite("abc".into())),
             Request::ListJoinRequests { chat_id: 1 },
-            Request::ResolveJoinRequest { chat_id: 1, user_id: 2, approve: false },
+            Request::ResolveJoin { chat_id: 1, user_id: 2, approve: false },
             Request::SetChatState { chat_id: 1, change: ChatStateChange::default() },
             Request::ReorderPinned { chat_ids: vec![3, 1] },
             Request::SaveBroadcastList { list_id: 0, name: "n".into(), recipient_ids: vec![2] },

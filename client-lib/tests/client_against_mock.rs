@@ -561,7 +561,7 @@ async fn broadcast_lists_send_one_message_per_recipient_and_retries_duplicate_no
     assert_eq!((list.name.as_str(), list.recipient_ids.len()), ("friends", 3));
     let renamed = alice.save_broadcast_list(list.list_id, "pals", &[bob.user_id(), carol.user_id(), 999_999]).await.unwrap();
     assert_eq!((renamed.list_id, renamed.name.as_str()), (list.list_id, "pals"));
-    assert_eq!(alice.list_broadcast_lists().await.unwrap(), [renamed.clone()]);
+    assert_eq!(alice.list_broadcast_lists().await.unwrap(), std::slice::from_ref(&renamed));
     assert!(bob.list_broadcast_lists().await.unwrap().is_empty(), "recipients never see the list");
 
     let ack = alice.send_broadcast_with_id(list.list_id, "bc-1", "party at 8").await.unwrap();

@@ -860,9 +860,8 @@ async fn handle(
                 let name = b.name().unwrap_or("").to_owned();
                 let recipients: Vec<u64> = b.recipient_ids().map(|v| v.iter().collect()).unwrap_or_default();
                 let list_id = b.list_id();
-                if name.is_empty() || recipients.is_empty() || recipients.len() > 256 {
-                    err(id, ErrorCode::InvalidArgument)
-                } else if list_id != 0 && !s.broadcast_lists.get(&list_id).is_some_and(|l| l.0 == user) {
+                let foreign = list_id != 0 && s.broadcast_lists.get(&list_id).is_none_or(|l| l.0 != user);
+                if name.is_empty() || recipients.is_empty() || recipients.len() > 256 || foreign {
                     err(id, ErrorCode::InvalidArgument)
                 } else {
                     let list_id = if list_id == 0 { s.id() } else { list_id };
@@ -928,7 +927,7 @@ async fn handle(
                     encode::error(id, ErrorCode::RateLimited, "slow down", 50)
                 } else if let Some(&(chat, message_id, seq)) = s.acks.get(&(device, cmid.clone())) {
                     encode::send_ack(id, chat, &cmid, message_id, seq, 0)
-                } else if !s.chats.get(&chat_id).is_some_and(|c| c.role(user).is_some()) {
+                } else if s.chats.get(&chat_id).is_none_or(|c| c.role(user).is_none()) {
                     encode::error(id, ErrorCode::ChatNotFound, "no such chat", 0)
                 } else if !s.chats[&chat_id].allowed(user, s.chats[&chat_id].info.settings.post)
                     || (s.chats[&chat_id].kind == fb::ChatKind::Channel && !s.chats[&chat_id].is_admin(user))
