@@ -35,6 +35,15 @@
 //! # Ok(()) }
 //! ```
 //!
+//! Conversations (docs/PROTOCOL.md §6.9–6.11) are typed requests like the rest:
+//! [`Client::create_chat`] with a [`NewChat`] (groups and channels with description, handle and
+//! [`ChatSettings`]), [`Client::update_chat`], [`Client::set_role`],
+//! [`Client::transfer_ownership`], invite links, [`Client::join_chat`] (a [`Joined`] chat or a
+//! pending request), [`Client::set_chat_state`] and [`Client::list_chats_by_activity`], and
+//! broadcast lists. The user's own chat state changed elsewhere, and channel subscriptions (which
+//! have no event in the log), arrive on the event stream as [`ClientEvent::ChatStateChanged`] and
+//! [`ClientEvent::MembershipChanged`].
+//!
 //! Lower layers are public too: [`transport`] sends and receives raw frames (benchmarks,
 //! fuzzers, bad-input tests), [`session::sign_in`] signs a raw connection in, and
 //! [`decode_event`] verifies and decodes one stored event.
