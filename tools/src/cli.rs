@@ -117,7 +117,7 @@ pub enum Command {
         /// Only archived chats (implies --by-activity).
         #[arg(long)]
         archived: bool,
-        /// With --by-activity: the page after this row, as `LAST_ACTIVITY_MS:CHAT_ID`.
+        /// The by-activity page after this row, as `LAST_ACTIVITY_MS:CHAT_ID` (implies --by-activity).
         #[arg(long, value_name = "MS:CHAT_ID", value_parser = parse_before)]
         before: Option<(i64, u64)>,
         /// With --by-activity: rows in the page (0 = the engine's default).

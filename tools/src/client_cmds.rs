@@ -393,7 +393,7 @@ async fn one_shot(ctx: &Ctx, s: &mut Session, command: Command) -> Result<()> {
             });
         }
         Command::Chats { by_activity, archived, before, limit } => {
-            if by_activity || archived {
+            if by_activity || archived || before.is_some() {
                 chats_by_activity(s, out, archived, before, limit).await?
             } else {
                 chats(s, out).await?
@@ -1015,6 +1015,10 @@ async fn chats(s: &mut Session, out: Output) -> Result<()> {
                 "last_seq": c.last_seq,
                 "member_count": c.member_count,
                 "last_message": c.last_message.as_ref().map(|e| event_json(e, names)),
+                "last_activity_ms": c.last_activity_ms,
+                "my_role": role_name(c.my_role),
+                "handle": c.handle,
+                "state": state_json(&c.state),
             });
             if let Some(peer) = peers.get(&c.chat_id) {
                 merge(&mut v, json!({ "peer_id": peer }));

@@ -272,6 +272,9 @@ fn chat_state_orders_the_chat_list_and_reaches_the_other_devices() {
     assert_eq!(&order[..2], [chats[0].clone(), chats[4].clone()]);
     assert!(!order.contains(&chats[2]));
     assert_eq!(order.len(), 11);
+    let by_id = alice.run(&["chats", "--json"]).json();
+    let muted = by_id.as_array().unwrap().iter().find(|c| id(c) == chats[1]).unwrap().clone();
+    assert_eq!((muted["state"]["muted_until_ms"].as_i64(), muted["my_role"].as_str()), (Some(i64::MAX), Some("owner")));
     let archived = alice.run(&["chats", "--archived", "--json"]).json();
     let archived = archived["chats"].as_array().unwrap();
     assert_eq!(archived.iter().map(id).collect::<Vec<_>>(), [chats[2].clone()]);
