@@ -5,8 +5,12 @@ use crate::cursors::Cursors;
 use crate::driver::{lock, Command, Driver, Shared};
 use crate::error::{ClientError, Result};
 use crate::events::Events;
-use crate::replies::{Account, ChatInfo, ChatSummary, Device, HistoryPage, Pong, Reply, SendAck, UserInfo, Welcome};
-use crate::request::{Direction, Peer, Request};
+use crate::events::{ChatState, Role};
+use crate::replies::{
+    Account, BroadcastAck, BroadcastList, ChatInfo, ChatPreview, ChatSummary, Device, HistoryPage, Invite, JoinRequest,
+    Joined, MemberList, Pong, Reply, SendAck, UserInfo, Welcome,
+};
+use crate::request::{ChatRef, ChatStateChange, ChatUpdate, Direction, NewChat, Peer, Request};
 use crate::session;
 use crate::transport::{QuicConnector, Transport};
 use magpie_wire::limits::{MAX_CLIENT_MSG_ID_BYTES, MAX_CONTENT_BYTES, MAX_HISTORY_LIMIT};
@@ -261,8 +265,181 @@ impl Client {
         self.call_ok(Request::RemoveMember { chat_id, user_id }).await
     }
 
+    /// A group or channel with every option (description, handle, settings); the caller is its
+    /// owner.
+    pub async fn create_chat(&self, chat: &NewChat) -> Result<ChatInfo> {
+        self.call_chat(Request::CreateChat(chat.clone())).await
+    }
+
+    /// Leaves a group or channel. An owner hands it to the admin who has been a member longest
+    /// (refused with `owner_must_transfer` when there is none and others remain).
     pub async fn leave_chat(&self, chat_id: u64) -> Result<()> {
-        self.call_ok(Request::LeaveChat { chat_id }).await
+        self.leave_chat_to(chat_id, 0).await
+    }
+
+    /// Leaves; as the owner, hands the chat to `successor` if it is a member (0: as
+    /// [`leave_chat`](Client::leave_chat)).
+    pub async fn leave_chat_to(&self, chat_id: u64, successor: u64) -> Result<()> {
+        self.call_ok(Request::LeaveChat { chat_id, successor }).await
+    }
+
+    /// A page of a chat's members by ascending user id, after `after_user_id` (0 for the first
+    /// page), at most `limit` (0 = the server's 200; at most 1,000); `admins_only` for the
+    /// owner and admins. A channel's subscribers are listed to admins only.
+    pub async fn list_members(&self, chat_id: u64, after_user_id: u64, limit: u16, admins_only: bool) -> Result<MemberList> {
+        match self.call(Request::ListMembers { chat_id, after_user_id, limit, admins_only }).await? {
+            Reply::Members(list) => Ok(list),
+            other => Err(other.unexpected("MemberList")),
+        }
+    }
+
+    /// Changes the parts of a chat's info that `update` names; a `ChatUpdated` event follows
+    /// (none if nothing changed).
+    pub async fn update_chat(&self, chat_id: u64, update: &ChatUpdate) -> Result<()> {
+        self.call_ok(Request::UpdateChat { chat_id, update: update.clone() }).await
+    }
+
+    /// Makes a member an admin, or an admin a member (`Role::Owner`: use
+    /// [`transfer_ownership`](Client::transfer_ownership)).
+    pub async fn set_role(&self, chat_id: u64, user_id: u64, role: Role) -> Result<()> {
+        self.call_ok(Request::SetRole { chat_id, user_id, role }).await
+    }
+
+    /// Hands the chat to another member; the caller (the owner) becomes an admin.
+    pub async fn transfer_ownership(&self, chat_id: u64, user_id: u64) -> Result<()> {
+        self.call_ok(Request::TransferOwnership { chat_id, user_id }).await
+    }
+
+    /// A new invite link: `expires_ms` (Unix ms, 0 = never), `max_uses` (0 = unlimited).
+    pub async fn create_invite(&self, chat_id: u64, expires_ms: i64, max_uses: u32) -> Result<Invite> {
+        match self.call(Request::CreateInvite { chat_id, expires_ms, max_uses }).await? {
+            Reply::Invite(invite) => Ok(invite),
+            other => Err(other.unexpected("Invite")),
+        }
+    }
+
+    /// A chat's invite links (admins).
+    pub async fn list_invites(&self, chat_id: u64) -> Result<Vec<Invite>> {
+        match self.call(Request::ListInvites { chat_id }).await? {
+            Reply::Invites { invites, .. } => Ok(invites),
+            other => Err(other.unexpected("InviteList")),
+        }
+    }
+
+    pub async fn revoke_invite(&self, chat_id: u64, code: &str) -> Result<()> {
+        self.call_ok(Request::RevokeInvite { chat_id, code: code.to_owned() }).await
+    }
+
+    /// What a chat looks like before joining it, by invite code or public handle.
+    pub async fn preview_chat(&self, by: ChatRef) -> Result<ChatPreview> {
+        match self.call(Request::PreviewChat(by)).await? {
+            Reply::Preview(preview) => Ok(preview),
+            other => Err(other.unexpected("ChatPreview")),
+        }
+    }
+
+    /// Joins by invite code or public handle: the chat, or a pending request when the chat
+    /// approves joins.
+    pub async fn join_chat(&self, by: ChatRef) -> Result<Joined> {
+        match self.call(Request::JoinChat(by)).await? {
+            Reply::Chat(chat) => Ok(Joined::Joined(chat)),
+            Reply::JoinPending { chat_id } => Ok(Joined::Pending { chat_id }),
+            other => Err(other.unexpected("ChatInfo or JoinPending")),
+        }
+    }
+
+    /// Join requests waiting for approval (admins).
+    pub async fn list_join_requests(&self, chat_id: u64) -> Result<Vec<JoinRequest>> {
+        match self.call(Request::ListJoinRequests { chat_id }).await? {
+            Reply::JoinRequests { requests, .. } => Ok(requests),
+            other => Err(other.unexpected("JoinRequestList")),
+        }
+    }
+
+    /// Approves (the user joins) or declines a join request.
+    pub async fn resolve_join_request(&self, chat_id: u64, user_id: u64, approve: bool) -> Result<()> {
+        self.call_ok(Request::ResolveJoin { chat_id, user_id, approve }).await
+    }
+
+    /// Changes the user's own state of a chat (mute, pin, archive, unread mark); the answer is
+    /// the whole new state. The user's other devices get a [`ClientEvent::ChatStateChanged`].
+    ///
+    /// [`ClientEvent::ChatStateChanged`]: crate::ClientEvent::ChatStateChanged
+    pub async fn set_chat_state(&self, chat_id: u64, change: ChatStateChange) -> Result<ChatState> {
+        match self.call(Request::SetChatState { chat_id, change }).await? {
+            Reply::ChatState { state, .. } => Ok(state),
+            other => Err(other.unexpected("ChatStateChanged")),
+        }
+    }
+
+    /// Orders exactly the pinned chats, first to last; every device of the user, this one
+    /// included, gets a `ChatStateChanged` per chat.
+    pub async fn reorder_pinned(&self, chat_ids: &[u64]) -> Result<()> {
+        self.call_ok(Request::ReorderPinned { chat_ids: chat_ids.to_vec() }).await
+    }
+
+    /// One page of the chat list as people see it: on the first page (`before` = `None`) every
+    /// pinned chat, then the others by last activity, newest first; `before` = the last row's
+    /// `(last_activity_ms, chat_id)` for the next page. Only archived chats if `archived`.
+    /// `limit` 0 = the server's default. Returns the page and whether more follow.
+    pub async fn list_chats_by_activity(
+        &self,
+        archived: bool,
+        before: Option<(i64, u64)>,
+        limit: u16,
+    ) -> Result<(Vec<ChatSummary>, bool)> {
+        let (before_ms, before_chat_id) = before.unwrap_or((0, 0));
+        match self.call(Request::ListChatsByActivity { archived, before_ms, before_chat_id, limit }).await? {
+            Reply::Chats { chats, has_more } => Ok((chats, has_more)),
+            other => Err(other.unexpected("ChatList")),
+        }
+    }
+
+    /// Creates (`list_id` 0) or replaces a broadcast list of up to 256 recipients.
+    pub async fn save_broadcast_list(&self, list_id: u64, name: &str, recipient_ids: &[u64]) -> Result<BroadcastList> {
+        let request = Request::SaveBroadcastList { list_id, name: name.to_owned(), recipient_ids: recipient_ids.to_vec() };
+        match self.call(request).await? {
+            Reply::BroadcastList(list) => Ok(list),
+            other => Err(other.unexpected("BroadcastList")),
+        }
+    }
+
+    pub async fn delete_broadcast_list(&self, list_id: u64) -> Result<()> {
+        self.call_ok(Request::DeleteBroadcastList { list_id }).await
+    }
+
+    pub async fn list_broadcast_lists(&self) -> Result<Vec<BroadcastList>> {
+        match self.call(Request::ListBroadcastLists).await? {
+            Reply::BroadcastLists(lists) => Ok(lists),
+            other => Err(other.unexpected("BroadcastLists")),
+        }
+    }
+
+    /// Sends `content` to each recipient of a broadcast list, as a separate message in the
+    /// direct chat with each, with a fresh client message id. Not queued in the outbox: on a
+    /// timeout or lost connection, retry with [`send_broadcast_with_id`](Client::send_broadcast_with_id)
+    /// and the id from the first attempt, which duplicates nothing.
+    pub async fn send_broadcast(&self, list_id: u64, content: &str) -> Result<BroadcastAck> {
+        self.send_broadcast_with_id(list_id, &new_client_msg_id(), content).await
+    }
+
+    /// Like [`send_broadcast`](Client::send_broadcast) with the app's own client message id: a
+    /// retry with the same id gets the same results.
+    pub async fn send_broadcast_with_id(&self, list_id: u64, client_msg_id: &str, content: &str) -> Result<BroadcastAck> {
+        // Each message's key is `client_msg_id@recipient`, which must fit the id limit too.
+        let room = MAX_CLIENT_MSG_ID_BYTES - 21;
+        if client_msg_id.is_empty() || client_msg_id.len() > room {
+            return Err(ClientError::InvalidInput(format!("client_msg_id must be 1..={room} bytes for a broadcast")));
+        }
+        if content.is_empty() || content.len() > MAX_CONTENT_BYTES {
+            return Err(ClientError::InvalidInput(format!("content must be 1..={MAX_CONTENT_BYTES} bytes")));
+        }
+        let request =
+            Request::SendBroadcast { list_id, client_msg_id: client_msg_id.to_owned(), content: content.to_owned() };
+        match self.call(request).await? {
+            Reply::BroadcastAck(ack) => Ok(ack),
+            other => Err(other.unexpected("BroadcastAck")),
+        }
     }
 
     pub async fn get_chat(&self, chat_id: u64) -> Result<ChatInfo> {

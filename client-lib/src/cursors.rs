@@ -100,6 +100,17 @@ impl Cursors {
         }
     }
 
+    /// Raises the cursor of `chat_id` to `seq` if the app has nothing of the chat past it and
+    /// nothing is being fetched: the chat starts after `seq` for this user (they joined, or came
+    /// back after leaving, at `seq + 1`). Also marks the chat joined.
+    pub(crate) fn start_at(&mut self, chat_id: u64, seq: u64) {
+        let chat = self.chats.entry(chat_id).or_default();
+        chat.left = false;
+        if chat.gap.is_none() && chat.seq < seq {
+            chat.seq = seq;
+        }
+    }
+
     /// Takes one pushed event; appends what the app may now see to `out`, in order.
     pub(crate) fn on_event(&mut self, ev: ChatEvent, out: &mut Vec<ChatEvent>) -> Option<Fill> {
         let chat_id = ev.chat_id;
@@ -213,12 +224,33 @@ mod tests {
             sender_id: 1,
             sender_device_id: 1,
             time_ms: 0,
-            kind: EventKind::MembersAdded { user_ids: vec![] },
+            kind: EventKind::MembersAdded { user_ids: vec![], via: crate::events::JoinedVia::Added },
         }
     }
 
     fn seqs(out: &[ChatEvent]) -> Vec<u64> {
         out.iter().map(|e| e.seq).collect()
+    }
+
+    #[test]
+    fn a_join_starts_the_chat_without_fetching_what_came_before() {
+        let mut c = Cursors::new([(2, 3)]);
+        let mut out = Vec::new();
+        c.start_at(1, 49);
+        assert_eq!(c.on_event(ev(1, 50), &mut out), None, "no fill for seqs 1..=49");
+        assert_eq!((seqs(&out), c.get(1)), (vec![50], 50));
+        // Coming back later: what happened while away is skipped too, but never what the app
+        // has, and never under a fill in flight.
+        c.start_at(1, 40);
+        assert_eq!(c.get(1), 50);
+        let fill = c.on_event(ev(2, 6), &mut out).expect("a gap in chat 2");
+        c.start_at(2, 9);
+        assert_eq!(c.get(2), 3, "a fill is in flight");
+        c.on_fill(2, vec![ev(2, 4), ev(2, 5)], &mut out);
+        assert_eq!((fill.from_seq, c.get(2)), (3, 6));
+        c.set_left(1, true);
+        c.start_at(1, 80);
+        assert_eq!(c.for_sync(), vec![(1, 80), (2, 6)], "joined again, from its new start");
     }
 
     #[test]

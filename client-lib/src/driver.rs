@@ -391,7 +391,15 @@ impl Driver {
             }),
             Ok(Inbound::Deliver(Ok(event))) => {
                 let mut ready = Vec::new();
-                let fill = lock(&self.shared.cursors).on_event(event, &mut ready);
+                let mut cursors = lock(&self.shared.cursors);
+                if event.adds_member(self.user_id) {
+                    // The event that adds this user is where the chat starts for them: the server
+                    // pushes nothing from before it (PROTOCOL.md §6.9, history visibility), so the
+                    // seqs below it are not a gap to fetch.
+                    cursors.start_at(event.chat_id, event.seq - 1);
+                }
+                let fill = cursors.on_event(event, &mut ready);
+                drop(cursors);
                 self.hand_over(ready);
                 if let Some(fill) = fill {
                     self.request_fill(fill, out);
@@ -404,6 +412,15 @@ impl Driver {
                 None
             }
             Ok(Inbound::Reply { request_id, result }) => self.on_reply(request_id, result, out),
+            Ok(Inbound::Push(push)) => {
+                if let ClientEvent::MembershipChanged { chat_id, member } = push {
+                    // A channel subscription has no event in the log: this is how a chat the
+                    // user left (or joined) on another device stays out of (or gets into) Sync.
+                    lock(&self.shared.cursors).set_left(chat_id, !member);
+                }
+                self.emit(push);
+                None
+            }
         }
     }
 

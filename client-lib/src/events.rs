@@ -12,6 +12,8 @@ use tokio::sync::mpsc;
 pub enum ChatKind {
     Direct,
     Group,
+    /// The owner and admins post; everyone else subscribes and reads.
+    Channel,
     /// A kind added to the protocol after this build.
     Unknown(u8),
 }
@@ -21,29 +23,146 @@ pub enum ChatKind {
 pub enum Role {
     Member,
     Admin,
+    /// Exactly one per chat with members; may do everything an admin may.
+    Owner,
     /// A role added to the protocol after this build.
     Unknown(u8),
 }
 
-impl From<fb::ChatKind> for ChatKind {
-    fn from(k: fb::ChatKind) -> Self {
-        match k {
-            fb::ChatKind::Direct => ChatKind::Direct,
-            fb::ChatKind::Group => ChatKind::Group,
-            other => ChatKind::Unknown(other.0),
+impl Role {
+    /// The owner or an admin.
+    pub fn is_admin(self) -> bool {
+        matches!(self, Role::Admin | Role::Owner)
+    }
+}
+
+/// Who a chat setting allows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Who {
+    Members,
+    Admins,
+    /// A value added to the protocol after this build.
+    Unknown(u8),
+}
+
+/// What of a chat's history a member who joins later may read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum HistoryVisibility {
+    Everything,
+    /// Only what came after one's own join.
+    SinceJoined,
+    /// A value added to the protocol after this build.
+    Unknown(u8),
+}
+
+/// How members came to be added.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum JoinedVia {
+    /// By an admin (`AddMembers`).
+    Added,
+    InviteLink,
+    /// By the chat's public handle.
+    Handle,
+    /// An admin approved their join request.
+    Approved,
+    /// A value added to the protocol after this build.
+    Unknown(u8),
+}
+
+macro_rules! wire_enum {
+    ($ours:ident, $fb:ident { $($v:ident),* }) => {
+        impl From<fb::$fb> for $ours {
+            fn from(x: fb::$fb) -> Self {
+                match x {
+                    $( fb::$fb::$v => $ours::$v, )*
+                    other => $ours::Unknown(other.0),
+                }
+            }
+        }
+        impl From<$ours> for fb::$fb {
+            fn from(x: $ours) -> Self {
+                match x {
+                    $( $ours::$v => fb::$fb::$v, )*
+                    $ours::Unknown(n) => fb::$fb(n),
+                }
+            }
+        }
+    };
+}
+
+wire_enum!(ChatKind, ChatKind { Direct, Group, Channel });
+wire_enum!(Role, Role { Member, Admin, Owner });
+wire_enum!(Who, Who { Members, Admins });
+wire_enum!(HistoryVisibility, HistoryVisibility { Everything, SinceJoined });
+wire_enum!(JoinedVia, JoinedVia { Added, InviteLink, Handle, Approved });
+
+/// One member of a chat.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct Member {
+    pub user_id: u64,
+    pub role: Role,
+    /// The first seq of the chat this member receives (the event of their join).
+    pub since_seq: u64,
+}
+
+/// A chat's settings (PROTOCOL.md §6.9). `Default` is the schema's defaults.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct ChatSettings {
+    /// Who may post (channels: always admins).
+    pub post: Who,
+    /// Who may add members and create invite links.
+    pub add_members: Who,
+    /// Who may change the title, description and avatar.
+    pub change_info: Who,
+    /// Who may pin messages.
+    pub pin: Who,
+    pub history: HistoryVisibility,
+    /// Members may forward messages out of the chat.
+    pub forwarding: bool,
+    /// Joins by invite link or handle wait for an admin's approval.
+    pub approve_joins: bool,
+}
+
+impl Default for ChatSettings {
+    fn default() -> Self {
+        magpie_wire::chat::Settings::default().into()
+    }
+}
+
+impl From<magpie_wire::chat::Settings> for ChatSettings {
+    fn from(s: magpie_wire::chat::Settings) -> Self {
+        ChatSettings {
+            post: s.post.into(),
+            add_members: s.add_members.into(),
+            change_info: s.change_info.into(),
+            pin: s.pin.into(),
+            history: s.history.into(),
+            forwarding: s.forwarding,
+            approve_joins: s.approve_joins,
         }
     }
 }
 
-impl From<fb::Role> for Role {
-    fn from(r: fb::Role) -> Self {
-        match r {
-            fb::Role::Member => Role::Member,
-            fb::Role::Admin => Role::Admin,
-            other => Role::Unknown(other.0),
+impl From<ChatSettings> for magpie_wire::chat::Settings {
+    fn from(s: ChatSettings) -> Self {
+        magpie_wire::chat::Settings {
+            post: s.post.into(),
+            add_members: s.add_members.into(),
+            change_info: s.change_info.into(),
+            pin: s.pin.into(),
+            history: s.history.into(),
+            forwarding: s.forwarding,
+            approve_joins: s.approve_joins,
         }
     }
 }
+
+pub(crate) fn settings_of(t: Option<fb::ChatSettings<'_>>) -> ChatSettings {
+    magpie_wire::chat::Settings::from_fb(t).into()
+}
+
+/// One user's own state of one chat, the same on all their devices (PROTOCOL.md §6.10).
+pub use magpie_wire::chat::State as ChatState;
 
 /// One entry of a chat's log.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -64,10 +183,25 @@ pub struct ChatEvent {
 #[non_exhaustive]
 pub enum EventKind {
     Message { message_id: u64, client_msg_id: String, content: String },
-    ChatCreated { kind: ChatKind, title: String, members: Vec<(u64, Role)> },
-    MembersAdded { user_ids: Vec<u64> },
+    /// Always seq 1. `members`: the first members (a channel's subscribers are not listed).
+    ChatCreated {
+        kind: ChatKind,
+        title: String,
+        members: Vec<Member>,
+        description: String,
+        handle: String,
+        settings: ChatSettings,
+    },
+    MembersAdded { user_ids: Vec<u64>, via: JoinedVia },
     /// `left`: the user removed themselves.
     MemberRemoved { user_id: u64, left: bool },
+    /// The chat's whole new info (`UpdateChat`).
+    ChatUpdated { title: String, description: String, avatar_ref: String, handle: String, settings: ChatSettings },
+    /// `user_id` now has `role` (`SetRole`).
+    RoleChanged { user_id: u64, role: Role },
+    /// Ownership passed; `previous_owner` is now an admin, or is leaving (a `MemberRemoved`
+    /// follows).
+    OwnerChanged { previous_owner: u64, new_owner: u64 },
     /// An event kind this build does not know (the union's type number). It still occupies its
     /// sequence number, so ordering and gap detection are unaffected.
     Unknown { body_type: u8 },
@@ -84,8 +218,10 @@ fn malformed() -> ClientError {
     ClientError::Decode(ErrorCode::MalformedFrame)
 }
 
-pub(crate) fn members_of(members: Option<flatbuffers::Vector<'_, flatbuffers::ForwardsUOffset<fb::Member<'_>>>>) -> Vec<(u64, Role)> {
-    members.map(|v| v.iter().map(|m| (m.user_id(), m.role().into())).collect()).unwrap_or_default()
+pub(crate) fn members_of(members: Option<flatbuffers::Vector<'_, flatbuffers::ForwardsUOffset<fb::Member<'_>>>>) -> Vec<Member> {
+    members
+        .map(|v| v.iter().map(|m| Member { user_id: m.user_id(), role: m.role().into(), since_seq: m.since_seq() }).collect())
+        .unwrap_or_default()
 }
 
 impl ChatEvent {
@@ -104,11 +240,39 @@ impl ChatEvent {
             }
             fb::EventBody::ChatCreated => {
                 let c = e.body_as_chat_created().ok_or_else(malformed)?;
-                EventKind::ChatCreated { kind: c.kind().into(), title: text(c.title()), members: members_of(c.members()) }
+                EventKind::ChatCreated {
+                    kind: c.kind().into(),
+                    title: text(c.title()),
+                    members: members_of(c.members()),
+                    description: text(c.description()),
+                    handle: text(c.handle()),
+                    settings: settings_of(c.settings()),
+                }
             }
             fb::EventBody::MembersAdded => {
                 let m = e.body_as_members_added().ok_or_else(malformed)?;
-                EventKind::MembersAdded { user_ids: m.user_ids().map(|v| v.iter().collect()).unwrap_or_default() }
+                EventKind::MembersAdded {
+                    user_ids: m.user_ids().map(|v| v.iter().collect()).unwrap_or_default(),
+                    via: m.via().into(),
+                }
+            }
+            fb::EventBody::ChatUpdated => {
+                let u = e.body_as_chat_updated().ok_or_else(malformed)?;
+                EventKind::ChatUpdated {
+                    title: text(u.title()),
+                    description: text(u.description()),
+                    avatar_ref: text(u.avatar_ref()),
+                    handle: text(u.handle()),
+                    settings: settings_of(u.settings()),
+                }
+            }
+            fb::EventBody::RoleChanged => {
+                let r = e.body_as_role_changed().ok_or_else(malformed)?;
+                EventKind::RoleChanged { user_id: r.user_id(), role: r.role().into() }
+            }
+            fb::EventBody::OwnerChanged => {
+                let o = e.body_as_owner_changed().ok_or_else(malformed)?;
+                EventKind::OwnerChanged { previous_owner: o.previous_owner(), new_owner: o.new_owner() }
             }
             fb::EventBody::MemberRemoved => {
                 let m = e.body_as_member_removed().ok_or_else(malformed)?;
@@ -135,8 +299,8 @@ impl ChatEvent {
     /// Whether this event makes `user_id` a member of its chat.
     pub fn adds_member(&self, user_id: u64) -> bool {
         match &self.kind {
-            EventKind::ChatCreated { members, .. } => members.iter().any(|&(id, _)| id == user_id),
-            EventKind::MembersAdded { user_ids } => user_ids.contains(&user_id),
+            EventKind::ChatCreated { members, .. } => members.iter().any(|m| m.user_id == user_id),
+            EventKind::MembersAdded { user_ids, .. } => user_ids.contains(&user_id),
             _ => false,
         }
     }
@@ -157,6 +321,13 @@ pub enum ClientEvent {
     Event(ChatEvent),
     /// Everything missed while offline has been delivered (the server's counts).
     SyncDone { chats: u32, events: u64 },
+    /// The user's own state of a chat changed on another device (or, after `reorder_pinned`,
+    /// on any). Best effort: after a reconnect, `list_chats_by_activity` has the truth.
+    ChatStateChanged { chat_id: u64, state: ChatState },
+    /// The user subscribed to (`member`) or left a channel from another device; a channel's
+    /// subscribers are not in its log, so no chat event says so. Best effort, like
+    /// `ChatStateChanged`.
+    MembershipChanged { chat_id: u64, member: bool },
     /// The connection broke; the client is reconnecting. Unacknowledged sends stay queued.
     Disconnected { reason: String },
     /// The client stopped for good: the server closed the connection with a code that forbids
@@ -225,37 +396,98 @@ mod tests {
             EventKind::Message { message_id: 99, client_msg_id: "c-1".into(), content: "héllo".into() }
         );
 
-        let e = decode_event(&encode::chat_created_event(
-            &H,
-            fb::ChatKind::Group,
-            "team",
-            &[(11, fb::Role::Admin), (12, fb::Role::Member)],
-        ))
-        .unwrap();
+        let info = magpie_wire::chat::Info {
+            title: "team".into(),
+            description: "the team".into(),
+            handle: "the_team".into(),
+            settings: magpie_wire::chat::Settings { approve_joins: true, ..Default::default() },
+            ..Default::default()
+        };
+        let members = [
+            magpie_wire::chat::MemberEntry { user_id: 11, role: fb::Role::Owner, since_seq: 1 },
+            magpie_wire::chat::MemberEntry { user_id: 12, role: fb::Role::Member, since_seq: 1 },
+        ];
+        let e = decode_event(&encode::chat_created_event(&H, fb::ChatKind::Channel, &info, &members)).unwrap();
         assert_eq!(
             e.kind,
             EventKind::ChatCreated {
-                kind: ChatKind::Group,
+                kind: ChatKind::Channel,
                 title: "team".into(),
-                members: vec![(11, Role::Admin), (12, Role::Member)]
+                members: vec![
+                    Member { user_id: 11, role: Role::Owner, since_seq: 1 },
+                    Member { user_id: 12, role: Role::Member, since_seq: 1 }
+                ],
+                description: "the team".into(),
+                handle: "the_team".into(),
+                settings: ChatSettings { approve_joins: true, ..ChatSettings::default() },
             }
         );
         assert!(e.adds_member(12) && !e.adds_member(13));
 
-        let e = decode_event(&encode::members_added_event(&H, &[4, 5])).unwrap();
-        assert_eq!(e.kind, EventKind::MembersAdded { user_ids: vec![4, 5] });
+        let e = decode_event(&encode::members_added_event(&H, &[4, 5], fb::JoinedVia::InviteLink)).unwrap();
+        assert_eq!(e.kind, EventKind::MembersAdded { user_ids: vec![4, 5], via: JoinedVia::InviteLink });
         assert!(e.adds_member(5));
 
         let e = decode_event(&encode::member_removed_event(&H, 4, true)).unwrap();
         assert_eq!(e.kind, EventKind::MemberRemoved { user_id: 4, left: true });
         assert!(e.removes_member(4) && !e.removes_member(5));
+
+        let settings = magpie_wire::chat::Settings {
+            post: fb::Who::Admins,
+            history: fb::HistoryVisibility::SinceJoined,
+            forwarding: false,
+            ..Default::default()
+        };
+        let info = magpie_wire::chat::Info {
+            title: "new".into(),
+            description: "d".into(),
+            avatar_ref: "media:1".into(),
+            handle: String::new(),
+            settings,
+        };
+        let e = decode_event(&encode::chat_updated_event(&H, &info)).unwrap();
+        assert_eq!(
+            e.kind,
+            EventKind::ChatUpdated {
+                title: "new".into(),
+                description: "d".into(),
+                avatar_ref: "media:1".into(),
+                handle: String::new(),
+                settings: ChatSettings {
+                    post: Who::Admins,
+                    history: HistoryVisibility::SinceJoined,
+                    forwarding: false,
+                    ..ChatSettings::default()
+                },
+            }
+        );
+        assert_eq!(magpie_wire::chat::Settings::from(ChatSettings::from(settings)), settings);
+
+        let e = decode_event(&encode::role_changed_event(&H, 12, fb::Role::Admin)).unwrap();
+        assert_eq!(e.kind, EventKind::RoleChanged { user_id: 12, role: Role::Admin });
+        let e = decode_event(&encode::owner_changed_event(&H, 11, 12)).unwrap();
+        assert_eq!(e.kind, EventKind::OwnerChanged { previous_owner: 11, new_owner: 12 });
+        // A value from a newer protocol is kept, not guessed.
+        let e = decode_event(&encode::role_changed_event(&H, 12, fb::Role(9))).unwrap();
+        assert_eq!(e.kind, EventKind::RoleChanged { user_id: 12, role: Role::Unknown(9) });
+        assert!(Role::Owner.is_admin() && Role::Admin.is_admin() && !Role::Member.is_admin());
     }
 
     #[test]
     fn empty_strings_decode_as_empty() {
         // The encoder leaves empty strings out of the buffer entirely.
-        let e = decode_event(&encode::chat_created_event(&H, fb::ChatKind::Direct, "", &[])).unwrap();
-        assert_eq!(e.kind, EventKind::ChatCreated { kind: ChatKind::Direct, title: String::new(), members: vec![] });
+        let e = decode_event(&encode::chat_created_event(&H, fb::ChatKind::Direct, &Default::default(), &[])).unwrap();
+        assert_eq!(
+            e.kind,
+            EventKind::ChatCreated {
+                kind: ChatKind::Direct,
+                title: String::new(),
+                members: vec![],
+                description: String::new(),
+                handle: String::new(),
+                settings: ChatSettings::default(),
+            }
+        );
     }
 
     #[test]
@@ -279,6 +511,6 @@ mod tests {
     #[test]
     fn rejects_seq_zero() {
         let h = EventHeader { seq: 0, ..H };
-        assert_eq!(decode_event(&encode::members_added_event(&h, &[1])), Err(ClientError::Decode(ErrorCode::MalformedFrame)));
+        assert_eq!(decode_event(&encode::members_added_event(&h, &[1], fb::JoinedVia::Added)), Err(ClientError::Decode(ErrorCode::MalformedFrame)));
     }
 }

@@ -35,6 +35,15 @@
 //! # Ok(()) }
 //! ```
 //!
+//! Conversations (docs/PROTOCOL.md §6.9–6.11) are typed requests like the rest:
+//! [`Client::create_chat`] with a [`NewChat`] (groups and channels with description, handle and
+//! [`ChatSettings`]), [`Client::update_chat`], [`Client::set_role`],
+//! [`Client::transfer_ownership`], invite links, [`Client::join_chat`] (a [`Joined`] chat or a
+//! pending request), [`Client::set_chat_state`] and [`Client::list_chats_by_activity`], and
+//! broadcast lists. The user's own chat state changed elsewhere, and channel subscriptions (which
+//! have no event in the log), arrive on the event stream as [`ClientEvent::ChatStateChanged`] and
+//! [`ClientEvent::MembershipChanged`].
+//!
 //! Lower layers are public too: [`transport`] sends and receives raw frames (benchmarks,
 //! fuzzers, bad-input tests), [`session::sign_in`] signs a raw connection in, and
 //! [`decode_event`] verifies and decodes one stored event.
@@ -56,9 +65,15 @@ pub use backoff::ReconnectPolicy;
 pub use client::{new_client_msg_id, Client};
 pub use config::{ClientConfig, Credentials, TransportPref};
 pub use error::{ClientError, Result};
-pub use events::{decode_event, ChatEvent, ChatKind, ClientEvent, EventKind, Events, Role};
-pub use replies::{Account, ChatInfo, ChatSummary, Device, HistoryPage, Pong, SendAck, UserInfo, Welcome};
-pub use request::{Direction, Peer};
+pub use events::{
+    decode_event, ChatEvent, ChatKind, ChatSettings, ChatState, ClientEvent, EventKind, Events, HistoryVisibility,
+    JoinedVia, Member, Role, Who,
+};
+pub use replies::{
+    Account, BroadcastAck, BroadcastList, BroadcastResult, ChatInfo, ChatPreview, ChatSummary, Device, HistoryPage, Invite,
+    JoinRequest, Joined, MemberList, Pong, SendAck, UserInfo, Welcome,
+};
+pub use request::{ChatRef, ChatStateChange, ChatUpdate, Direction, NewChat, Peer};
 pub use transport::Transport;
 
 /// The error codes of the protocol, re-exported for matching on [`ClientError`].

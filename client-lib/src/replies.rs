@@ -1,7 +1,7 @@
 //! Owned replies to requests, and the decoding of every frame the server sends.
 
 use crate::error::{ClientError, Result};
-use crate::events::{decode_event, members_of, ChatEvent, ChatKind, Role};
+use crate::events::{decode_event, members_of, settings_of, ChatEvent, ChatKind, ChatSettings, ChatState, ClientEvent, Member, Role};
 use magpie_wire::{fb, verify, ErrorCode};
 use std::time::Duration;
 
@@ -44,10 +44,27 @@ pub struct UserInfo {
 pub struct ChatInfo {
     pub chat_id: u64,
     pub kind: ChatKind,
+    /// Empty for direct chats.
     pub title: String,
-    pub members: Vec<(u64, Role)>,
+    pub description: String,
+    pub avatar_ref: String,
+    /// The public handle, or empty.
+    pub handle: String,
+    pub settings: ChatSettings,
+    /// At most 100: the owner and admins first, then members by id. In a channel, non-admins
+    /// see only the owner and admins. Page everyone with
+    /// [`Client::list_members`](crate::Client::list_members).
+    pub members: Vec<Member>,
+    /// Whether `members` is everyone.
+    pub members_complete: bool,
+    /// Always exact.
+    pub member_count: u32,
+    /// The caller's role.
+    pub my_role: Role,
     pub last_seq: u64,
     pub created_ms: i64,
+    /// Join requests waiting for approval (admins only; 0 for others).
+    pub pending_requests: u32,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -59,6 +76,109 @@ pub struct ChatSummary {
     pub member_count: u32,
     /// The chat's latest message, if it has one.
     pub last_message: Option<ChatEvent>,
+    /// The last message's time, else the chat's creation (Unix ms).
+    pub last_activity_ms: i64,
+    /// The caller's own state of the chat.
+    pub state: ChatState,
+    pub my_role: Role,
+    /// From server-side read cursors (0 until those exist).
+    pub unread_count: u32,
+    pub unread_mentions: u32,
+    pub avatar_ref: String,
+    pub handle: String,
+}
+
+/// A page of a chat's members, by ascending user id.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MemberList {
+    pub chat_id: u64,
+    pub members: Vec<Member>,
+    /// Continue with `after_user_id` = the last member's id.
+    pub has_more: bool,
+}
+
+/// An invite link.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Invite {
+    /// The 22-character code (the web app's link is `<origin>/#/join/<code>`).
+    pub code: String,
+    pub chat_id: u64,
+    pub created_by: u64,
+    pub created_ms: i64,
+    /// 0 = never.
+    pub expires_ms: i64,
+    /// 0 = unlimited.
+    pub max_uses: u32,
+    pub uses: u32,
+    pub revoked: bool,
+}
+
+/// What someone about to join may see of a chat.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ChatPreview {
+    pub chat_id: u64,
+    pub kind: ChatKind,
+    pub title: String,
+    pub description: String,
+    pub avatar_ref: String,
+    pub handle: String,
+    pub member_count: u32,
+    /// Joining records a request for an admin to approve.
+    pub approve_joins: bool,
+    /// The caller is already a member.
+    pub is_member: bool,
+}
+
+/// The outcome of [`Client::join_chat`](crate::Client::join_chat).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Joined {
+    /// A member now (or already was).
+    Joined(ChatInfo),
+    /// The chat approves joins: a request is waiting for an admin.
+    Pending { chat_id: u64 },
+}
+
+/// A request to join, waiting for an admin.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct JoinRequest {
+    pub user_id: u64,
+    /// When it was made (Unix ms).
+    pub time_ms: i64,
+}
+
+/// One of the user's broadcast lists.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BroadcastList {
+    pub list_id: u64,
+    pub name: String,
+    pub recipient_ids: Vec<u64>,
+}
+
+/// One recipient's outcome of a broadcast.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct BroadcastResult {
+    pub user_id: u64,
+    /// The direct chat the message went into (0 if it failed).
+    pub chat_id: u64,
+    pub message_id: u64,
+    pub seq: u64,
+    /// `None`: sent and durable. `Some(Err(n))`: a code this build does not know.
+    pub error: Option<std::result::Result<ErrorCode, u16>>,
+}
+
+impl BroadcastResult {
+    pub fn is_sent(&self) -> bool {
+        self.error.is_none()
+    }
+}
+
+/// The answer to a broadcast: one result per recipient.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BroadcastAck {
+    pub list_id: u64,
+    pub client_msg_id: String,
+    pub time_ms: i64,
+    pub results: Vec<BroadcastResult>,
 }
 
 /// A page of a chat's history, always in ascending `seq` order.
@@ -103,6 +223,16 @@ pub(crate) enum Reply {
     SyncDone { chats: u32, events: u64 },
     Page(HistoryPage),
     Pong { nonce: u64, server_time_ms: i64 },
+    Members(MemberList),
+    Invite(Invite),
+    Invites { chat_id: u64, invites: Vec<Invite> },
+    Preview(ChatPreview),
+    JoinPending { chat_id: u64 },
+    JoinRequests { chat_id: u64, requests: Vec<JoinRequest> },
+    ChatState { chat_id: u64, state: ChatState },
+    BroadcastList(BroadcastList),
+    BroadcastLists(Vec<BroadcastList>),
+    BroadcastAck(BroadcastAck),
 }
 
 impl Reply {
@@ -120,6 +250,16 @@ impl Reply {
             Reply::SyncDone { .. } => "SyncDone",
             Reply::Page(_) => "HistoryPage",
             Reply::Pong { .. } => "Pong",
+            Reply::Members(_) => "MemberList",
+            Reply::Invite(_) => "Invite",
+            Reply::Invites { .. } => "InviteList",
+            Reply::Preview(_) => "ChatPreview",
+            Reply::JoinPending { .. } => "JoinPending",
+            Reply::JoinRequests { .. } => "JoinRequestList",
+            Reply::ChatState { .. } => "ChatStateChanged",
+            Reply::BroadcastList(_) => "BroadcastList",
+            Reply::BroadcastLists(_) => "BroadcastLists",
+            Reply::BroadcastAck(_) => "BroadcastAck",
         }
     }
 
@@ -138,6 +278,8 @@ pub(crate) enum Inbound {
     Deliver(Result<ChatEvent>),
     /// The server is about to close the connection.
     Close { code: Option<ErrorCode>, reason: String },
+    /// A push that is not a chat event (`ChatStateChanged`, `MembershipChanged`), for the app.
+    Push(ClientEvent),
 }
 
 fn text(s: Option<&str>) -> String {
@@ -230,9 +372,102 @@ pub(crate) fn decode_frame(buf: &[u8]) -> Result<Inbound> {
                 chat_id: c.chat_id(),
                 kind: c.kind().into(),
                 title: text(c.title()),
+                description: text(c.description()),
+                avatar_ref: text(c.avatar_ref()),
+                handle: text(c.handle()),
+                settings: settings_of(c.settings()),
                 members: members_of(c.members()),
+                members_complete: c.members_complete(),
+                member_count: c.member_count(),
+                my_role: c.my_role().into(),
                 last_seq: c.last_seq(),
                 created_ms: c.created_ms(),
+                pending_requests: c.pending_requests(),
+            }))
+        }
+        fb::Body::MemberList => {
+            let l = frame.body_as_member_list().ok_or_else(|| missing("MemberList"))?;
+            Ok(Reply::Members(MemberList { chat_id: l.chat_id(), members: members_of(l.members()), has_more: l.has_more() }))
+        }
+        fb::Body::Invite => {
+            let i = frame.body_as_invite().ok_or_else(|| missing("Invite"))?;
+            Ok(Reply::Invite(invite(i)))
+        }
+        fb::Body::InviteList => {
+            let l = frame.body_as_invite_list().ok_or_else(|| missing("InviteList"))?;
+            let invites = l.invites().map(|v| v.iter().map(invite).collect()).unwrap_or_default();
+            Ok(Reply::Invites { chat_id: l.chat_id(), invites })
+        }
+        fb::Body::ChatPreview => {
+            let p = frame.body_as_chat_preview().ok_or_else(|| missing("ChatPreview"))?;
+            Ok(Reply::Preview(ChatPreview {
+                chat_id: p.chat_id(),
+                kind: p.kind().into(),
+                title: text(p.title()),
+                description: text(p.description()),
+                avatar_ref: text(p.avatar_ref()),
+                handle: text(p.handle()),
+                member_count: p.member_count(),
+                approve_joins: p.approve_joins(),
+                is_member: p.is_member(),
+            }))
+        }
+        fb::Body::JoinPending => {
+            let p = frame.body_as_join_pending().ok_or_else(|| missing("JoinPending"))?;
+            Ok(Reply::JoinPending { chat_id: p.chat_id() })
+        }
+        fb::Body::JoinRequestList => {
+            let l = frame.body_as_join_request_list().ok_or_else(|| missing("JoinRequestList"))?;
+            let requests = l
+                .requests()
+                .map(|v| v.iter().map(|r| JoinRequest { user_id: r.user_id(), time_ms: r.time_ms() }).collect())
+                .unwrap_or_default();
+            Ok(Reply::JoinRequests { chat_id: l.chat_id(), requests })
+        }
+        fb::Body::ChatStateChanged => {
+            let c = frame.body_as_chat_state_changed().ok_or_else(|| missing("ChatStateChanged"))?;
+            let (chat_id, state) = (c.chat_id(), ChatState::from_fb(c.state()));
+            if request_id == 0 {
+                return Ok(Inbound::Push(ClientEvent::ChatStateChanged { chat_id, state }));
+            }
+            Ok(Reply::ChatState { chat_id, state })
+        }
+        fb::Body::MembershipChanged => {
+            let m = frame.body_as_membership_changed().ok_or_else(|| missing("MembershipChanged"))?;
+            return Ok(Inbound::Push(ClientEvent::MembershipChanged { chat_id: m.chat_id(), member: m.member() }));
+        }
+        fb::Body::BroadcastList => {
+            let l = frame.body_as_broadcast_list().ok_or_else(|| missing("BroadcastList"))?;
+            Ok(Reply::BroadcastList(broadcast_list(l)))
+        }
+        fb::Body::BroadcastLists => {
+            let l = frame.body_as_broadcast_lists().ok_or_else(|| missing("BroadcastLists"))?;
+            Ok(Reply::BroadcastLists(l.lists().map(|v| v.iter().map(broadcast_list).collect()).unwrap_or_default()))
+        }
+        fb::Body::BroadcastAck => {
+            let a = frame.body_as_broadcast_ack().ok_or_else(|| missing("BroadcastAck"))?;
+            let results = a
+                .results()
+                .map(|v| {
+                    v.iter()
+                        .map(|r| BroadcastResult {
+                            user_id: r.user_id(),
+                            chat_id: r.chat_id(),
+                            message_id: r.message_id(),
+                            seq: r.seq(),
+                            error: match r.error_code() {
+                                0 => None,
+                                n => Some(ErrorCode::from_u16(n).ok_or(n)),
+                            },
+                        })
+                        .collect()
+                })
+                .unwrap_or_default();
+            Ok(Reply::BroadcastAck(BroadcastAck {
+                list_id: a.list_id(),
+                client_msg_id: text(a.client_msg_id()),
+                time_ms: a.time_ms(),
+                results,
             }))
         }
         fb::Body::ChatList => {
@@ -264,6 +499,27 @@ pub(crate) fn decode_frame(buf: &[u8]) -> Result<Inbound> {
     Ok(Inbound::Reply { request_id, result: reply })
 }
 
+fn invite(i: fb::Invite<'_>) -> Invite {
+    Invite {
+        code: text(i.code()),
+        chat_id: i.chat_id(),
+        created_by: i.created_by(),
+        created_ms: i.created_ms(),
+        expires_ms: i.expires_ms(),
+        max_uses: i.max_uses(),
+        uses: i.uses(),
+        revoked: i.revoked(),
+    }
+}
+
+fn broadcast_list(l: fb::BroadcastList<'_>) -> BroadcastList {
+    BroadcastList {
+        list_id: l.list_id(),
+        name: text(l.name()),
+        recipient_ids: l.recipient_ids().map(|v| v.iter().collect()).unwrap_or_default(),
+    }
+}
+
 fn chat_summaries(l: fb::ChatList<'_>) -> Result<Vec<ChatSummary>> {
     let Some(chats) = l.chats() else { return Ok(Vec::new()) };
     chats
@@ -276,6 +532,13 @@ fn chat_summaries(l: fb::ChatList<'_>) -> Result<Vec<ChatSummary>> {
                 last_seq: c.last_seq(),
                 member_count: c.member_count(),
                 last_message: c.last_message().map(|b| decode_event(b.bytes())).transpose()?,
+                last_activity_ms: c.last_activity_ms(),
+                state: ChatState::from_fb(c.state()),
+                my_role: c.my_role().into(),
+                unread_count: c.unread_count(),
+                unread_mentions: c.unread_mentions(),
+                avatar_ref: text(c.avatar_ref()),
+                handle: text(c.handle()),
             })
         })
         .collect()
@@ -356,6 +619,13 @@ mod tests {
                     last_seq: 9,
                     member_count: 4,
                     last_message: Some(&last),
+                    last_activity_ms: 77,
+                    state: ChatState { pin_rank: 2, archived: true, ..Default::default() },
+                    my_role: fb::Role::Owner,
+                    unread_count: 3,
+                    unread_mentions: 1,
+                    avatar_ref: "media:9",
+                    handle: "the_g",
                 },
                 encode::ChatSummaryArgs {
                     chat_id: 4,
@@ -364,6 +634,7 @@ mod tests {
                     last_seq: 0,
                     member_count: 2,
                     last_message: None,
+                    ..Default::default()
                 },
             ],
         );
@@ -371,6 +642,11 @@ mod tests {
         assert_eq!(chats.len(), 2);
         assert_eq!(chats[0].last_message.as_ref().map(|e| e.seq), Some(9));
         assert_eq!((chats[1].kind, chats[1].last_message.is_none()), (ChatKind::Direct, true));
+        let c = &chats[0];
+        assert_eq!((c.last_activity_ms, c.my_role, c.unread_count, c.unread_mentions), (77, Role::Owner, 3, 1));
+        assert_eq!((c.avatar_ref.as_str(), c.handle.as_str()), ("media:9", "the_g"));
+        assert_eq!(c.state, ChatState { pin_rank: 2, archived: true, ..Default::default() });
+        assert_eq!((chats[1].state, chats[1].my_role), (ChatState::default(), Role::Member));
 
         let page = encode::history_page(2, 3, &[ev(3, 1), ev(3, 2)], true);
         let Ok(Reply::Page(p)) = reply(&page).1 else { panic!() };
@@ -395,6 +671,88 @@ mod tests {
             decode_frame(&encode::close(ErrorCode::Revoked, "gone")).unwrap(),
             Inbound::Close { code: Some(ErrorCode::Revoked), reason: "gone".into() }
         );
+    }
+
+    #[test]
+    fn decodes_conversation_replies_and_pushes() {
+        use magpie_wire::chat::{Info, MemberEntry, State};
+        let info = Info { title: "news".into(), handle: "news_room".into(), ..Default::default() };
+        let members = [MemberEntry { user_id: 1, role: fb::Role::Owner, since_seq: 1 }];
+        let f = encode::chat_info(
+            3,
+            &encode::ChatInfoArgs {
+                chat_id: 9,
+                kind: fb::ChatKind::Channel,
+                info: &info,
+                members: &members,
+                members_complete: false,
+                member_count: 5000,
+                my_role: fb::Role::Admin,
+                last_seq: 4,
+                created_ms: 6,
+                pending_requests: 2,
+            },
+        );
+        let Ok(Reply::Chat(c)) = reply(&f).1 else { panic!() };
+        assert_eq!((c.kind, c.handle.as_str(), c.member_count, c.members_complete), (ChatKind::Channel, "news_room", 5000, false));
+        assert_eq!((c.my_role, c.pending_requests, c.settings), (Role::Admin, 2, ChatSettings::default()));
+        assert_eq!(c.members, [Member { user_id: 1, role: Role::Owner, since_seq: 1 }]);
+
+        let Ok(Reply::Members(m)) = reply(&encode::member_list(4, 9, &members, true)).1 else { panic!() };
+        assert_eq!((m.chat_id, m.members.len(), m.has_more), (9, 1, true));
+
+        let inv = encode::InviteArgs {
+            code: "c".repeat(22),
+            chat_id: 9,
+            created_by: 1,
+            created_ms: 2,
+            expires_ms: 3,
+            max_uses: 4,
+            uses: 1,
+            revoked: true,
+        };
+        let Ok(Reply::Invite(i)) = reply(&encode::invite(5, &inv)).1 else { panic!() };
+        assert_eq!((i.code.len(), i.expires_ms, i.max_uses, i.uses, i.revoked), (22, 3, 4, 1, true));
+        let Ok(Reply::Invites { chat_id, invites }) = reply(&encode::invite_list(5, 9, &[inv.clone(), inv])).1 else { panic!() };
+        assert_eq!((chat_id, invites.len()), (9, 2));
+
+        let preview = encode::chat_preview(
+            6,
+            &encode::ChatPreviewArgs { chat_id: 9, kind: fb::ChatKind::Group, info: &info, member_count: 3, is_member: true },
+        );
+        let Ok(Reply::Preview(p)) = reply(&preview).1 else { panic!() };
+        assert_eq!((p.title.as_str(), p.member_count, p.is_member, p.approve_joins), ("news", 3, true, false));
+        assert_eq!(reply(&encode::join_pending(7, 9)).1, Ok(Reply::JoinPending { chat_id: 9 }));
+        assert_eq!(
+            reply(&encode::join_request_list(8, 9, &[(2, 100)])).1,
+            Ok(Reply::JoinRequests { chat_id: 9, requests: vec![JoinRequest { user_id: 2, time_ms: 100 }] })
+        );
+
+        // ChatStateChanged answers a request, or (request id 0) is pushed; MembershipChanged is
+        // always a push.
+        let state = State { muted_until_ms: i64::MAX, pin_rank: 3, archived: false, marked_unread: true };
+        assert_eq!(reply(&encode::chat_state_changed(9, 4, &state)).1, Ok(Reply::ChatState { chat_id: 4, state }));
+        assert_eq!(
+            decode_frame(&encode::chat_state_changed(0, 4, &state)).unwrap(),
+            Inbound::Push(ClientEvent::ChatStateChanged { chat_id: 4, state })
+        );
+        assert_eq!(
+            decode_frame(&encode::membership_changed(4, true)).unwrap(),
+            Inbound::Push(ClientEvent::MembershipChanged { chat_id: 4, member: true })
+        );
+
+        let list = BroadcastList { list_id: 7, name: "pals".into(), recipient_ids: vec![2, 3] };
+        assert_eq!(reply(&encode::broadcast_list(1, 7, "pals", &[2, 3])).1, Ok(Reply::BroadcastList(list.clone())));
+        assert_eq!(reply(&encode::broadcast_lists(1, &[(7, "pals", &[2, 3])])).1, Ok(Reply::BroadcastLists(vec![list])));
+        let results = [
+            encode::BroadcastResultArgs { user_id: 2, chat_id: 5, message_id: 6, seq: 7, error_code: 0 },
+            encode::BroadcastResultArgs { user_id: 3, error_code: ErrorCode::UserNotFound as u16, ..Default::default() },
+            encode::BroadcastResultArgs { user_id: 4, error_code: 4242, ..Default::default() },
+        ];
+        let Ok(Reply::BroadcastAck(a)) = reply(&encode::broadcast_ack(2, 7, "m", 99, &results)).1 else { panic!() };
+        assert_eq!((a.list_id, a.client_msg_id.as_str(), a.time_ms), (7, "m", 99));
+        assert_eq!(a.results.iter().map(|r| r.error).collect::<Vec<_>>(), [None, Some(Ok(ErrorCode::UserNotFound)), Some(Err(4242))]);
+        assert!(a.results[0].is_sent() && (a.results[0].chat_id, a.results[0].seq) == (5, 7));
     }
 
     #[test]

@@ -8,8 +8,24 @@
 //!   `decode_event` on every nested event (`Deliver`, `HistoryPage`, `ChatList`), with the same
 //!   checks.
 
-use magpie_client::{decode_event, ChatEvent, EventKind};
+use magpie_client::{decode_event, ChatEvent, ChatSettings, EventKind, Member};
 use magpie_wire::{fb, verify};
+
+/// A settings table read field by field (absent: the schema's defaults).
+fn settings(t: Option<fb::ChatSettings<'_>>) -> ChatSettings {
+    match t {
+        None => ChatSettings::default(),
+        Some(t) => ChatSettings {
+            post: t.post().into(),
+            add_members: t.add_members().into(),
+            change_info: t.change_info().into(),
+            pin: t.pin().into(),
+            history: t.history().into(),
+            forwarding: t.forwarding(),
+            approve_joins: t.approve_joins(),
+        },
+    }
+}
 
 /// What `decode_event` must produce for bytes that `verify::event` accepts, read independently.
 fn expected(e: fb::Event<'_>) -> Option<ChatEvent> {
@@ -22,12 +38,40 @@ fn expected(e: fb::Event<'_>) -> Option<ChatEvent> {
         }
         fb::EventBody::ChatCreated => {
             let c = e.body_as_chat_created()?;
-            let members = c.members().map(|v| v.iter().map(|m| (m.user_id(), m.role().into())).collect()).unwrap_or_default();
-            EventKind::ChatCreated { kind: c.kind().into(), title: text(c.title()), members }
+            let members = c
+                .members()
+                .map(|v| v.iter().map(|m| Member { user_id: m.user_id(), role: m.role().into(), since_seq: m.since_seq() }).collect())
+                .unwrap_or_default();
+            EventKind::ChatCreated {
+                kind: c.kind().into(),
+                title: text(c.title()),
+                members,
+                description: text(c.description()),
+                handle: text(c.handle()),
+                settings: settings(c.settings()),
+            }
         }
         fb::EventBody::MembersAdded => {
             let m = e.body_as_members_added()?;
-            EventKind::MembersAdded { user_ids: m.user_ids().map(|v| v.iter().collect()).unwrap_or_default() }
+            EventKind::MembersAdded { user_ids: m.user_ids().map(|v| v.iter().collect()).unwrap_or_default(), via: m.via().into() }
+        }
+        fb::EventBody::ChatUpdated => {
+            let u = e.body_as_chat_updated()?;
+            EventKind::ChatUpdated {
+                title: text(u.title()),
+                description: text(u.description()),
+                avatar_ref: text(u.avatar_ref()),
+                handle: text(u.handle()),
+                settings: settings(u.settings()),
+            }
+        }
+        fb::EventBody::RoleChanged => {
+            let r = e.body_as_role_changed()?;
+            EventKind::RoleChanged { user_id: r.user_id(), role: r.role().into() }
+        }
+        fb::EventBody::OwnerChanged => {
+            let o = e.body_as_owner_changed()?;
+            EventKind::OwnerChanged { previous_owner: o.previous_owner(), new_owner: o.new_owner() }
         }
         fb::EventBody::MemberRemoved => {
             let m = e.body_as_member_removed()?;

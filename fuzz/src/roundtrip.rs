@@ -8,7 +8,8 @@
 //! reads back as "".
 
 use arbitrary::{Arbitrary, Unstructured};
-use magpie_client::{decode_event, ChatEvent, EventKind};
+use magpie_client::{decode_event, ChatEvent, ChatSettings, EventKind, JoinedVia, Member};
+use magpie_wire::chat::{Info, MemberEntry};
 use magpie_wire::encode::{self, EventHeader};
 use magpie_wire::limits::MAX_CLIENT_FRAME_BYTES;
 use magpie_wire::{fb, verify, Bytes, ErrorCode};
@@ -96,16 +97,34 @@ fn code(i: u8) -> ErrorCode {
     ErrorCode::ALL[i as usize % ErrorCode::ALL.len()]
 }
 
-fn roles(members: &[(u64, u8)]) -> Vec<(u64, fb::Role)> {
-    members.iter().map(|&(id, r)| (id, fb::Role(r))).collect()
+/// Members with a since_seq derived from the id (the input predates the field).
+fn roles(members: &[(u64, u8)]) -> Vec<MemberEntry> {
+    members.iter().map(|&(id, r)| MemberEntry { user_id: id, role: fb::Role(r), since_seq: since(id) }).collect()
+}
+
+fn since(user_id: u64) -> u64 {
+    user_id.rotate_left(17)
 }
 
 fn read_members(v: Option<flatbuffers::Vector<'_, flatbuffers::ForwardsUOffset<fb::Member<'_>>>>) -> Vec<(u64, u8)> {
-    v.map(|v| v.iter().map(|m| (m.user_id(), m.role().0)).collect()).unwrap_or_default()
+    v.map(|v| {
+        v.iter()
+            .map(|m| {
+                assert_eq!(m.since_seq(), since(m.user_id()));
+                (m.user_id(), m.role().0)
+            })
+            .collect()
+    })
+    .unwrap_or_default()
 }
 
 fn read_ids(v: Option<flatbuffers::Vector<'_, u64>>) -> Vec<u64> {
     v.map(|v| v.iter().collect()).unwrap_or_default()
+}
+
+/// A join route derived from the ids (the input predates the field), unknown values included.
+fn via(user_ids: &[u64]) -> fb::JoinedVia {
+    fb::JoinedVia(user_ids.len() as u8)
 }
 
 /// Encodes a stored event.
@@ -120,9 +139,10 @@ pub fn encode_event(e: &Event) -> Bytes {
     match &e.body {
         EventBody::Message { message_id, client_msg_id, content } => encode::message_event(&h, *message_id, client_msg_id, content),
         EventBody::ChatCreated { kind, title, members } => {
-            encode::chat_created_event(&h, fb::ChatKind(*kind), title, &roles(members))
+            let info = Info { title: title.clone(), ..Info::default() };
+            encode::chat_created_event(&h, fb::ChatKind(*kind), &info, &roles(members))
         }
-        EventBody::MembersAdded { user_ids } => encode::members_added_event(&h, user_ids),
+        EventBody::MembersAdded { user_ids } => encode::members_added_event(&h, user_ids, via(user_ids)),
         EventBody::MemberRemoved { user_id, left } => encode::member_removed_event(&h, *user_id, *left),
     }
 }
@@ -147,13 +167,16 @@ fn check_event(e: &Event, bytes: &[u8]) {
             EventKind::ChatCreated {
                 kind: fb::ChatKind(*kind).into(),
                 title: title.clone(),
-                members: members.iter().map(|&(id, r)| (id, fb::Role(r).into())).collect(),
+                members: members.iter().map(|&(id, r)| Member { user_id: id, role: fb::Role(r).into(), since_seq: since(id) }).collect(),
+                description: String::new(),
+                handle: String::new(),
+                settings: ChatSettings::default(),
             }
         }
         EventBody::MembersAdded { user_ids } => {
             let m = v.body_as_members_added().expect("MembersAdded");
-            assert_eq!(&read_ids(m.user_ids()), user_ids);
-            EventKind::MembersAdded { user_ids: user_ids.clone() }
+            assert_eq!((read_ids(m.user_ids()), m.via()), (user_ids.clone(), via(user_ids)));
+            EventKind::MembersAdded { user_ids: user_ids.clone(), via: JoinedVia::from(via(user_ids)) }
         }
         EventBody::MemberRemoved { user_id, left } => {
             let m = v.body_as_member_removed().expect("MemberRemoved");
@@ -378,6 +401,8 @@ pub fn check(input: &Input) {
             let Some(f) = client(&b) else { return };
             let t = f.body_as_create_group().unwrap();
             assert_eq!((f.request_id(), st(t.title()), &read_ids(t.member_ids())), (*rid, &title[..], member_ids));
+            assert_eq!((t.kind(), t.settings().is_none()), (fb::ChatKind::Group, true));
+            assert!(verify::client_enums(&f).is_ok());
         }
         Input::AddMembers { rid, chat_id, user_ids } => {
             let b = encode::add_members(*rid, *chat_id, user_ids);
@@ -394,7 +419,8 @@ pub fn check(input: &Input) {
         Input::LeaveChat { rid, chat_id } => {
             let b = encode::leave_chat(*rid, *chat_id);
             let Some(f) = client(&b) else { return };
-            assert_eq!((f.request_id(), f.body_as_leave_chat().unwrap().chat_id()), (*rid, *chat_id));
+            let l = f.body_as_leave_chat().unwrap();
+            assert_eq!((f.request_id(), l.chat_id(), l.successor()), (*rid, *chat_id, 0));
         }
         Input::GetChat { rid, chat_id } => {
             let b = encode::get_chat(*rid, *chat_id);
@@ -403,13 +429,18 @@ pub fn check(input: &Input) {
         }
         Input::ChatInfo { rid, chat_id, kind, title, members, last_seq, created_ms } => {
             let m = roles(members);
+            let info = Info { title: title.clone(), ..Info::default() };
             let a = encode::ChatInfoArgs {
                 chat_id: *chat_id,
                 kind: fb::ChatKind(*kind),
-                title,
+                info: &info,
                 members: &m,
+                members_complete: true,
+                member_count: m.len() as u32,
+                my_role: fb::Role::Member,
                 last_seq: *last_seq,
                 created_ms: *created_ms,
+                pending_requests: 0,
             };
             let b = encode::chat_info(*rid, &a);
             let f = server(&b);
@@ -438,6 +469,7 @@ pub fn check(input: &Input) {
                     last_seq: c.last_seq,
                     member_count: c.member_count,
                     last_message: e.as_deref(),
+                    ..Default::default()
                 })
                 .collect();
             let b = encode::chat_list(*rid, &args);

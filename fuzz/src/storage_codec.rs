@@ -8,7 +8,7 @@
 use magpie_storage::{codec, keys};
 
 /// Number of decoders the first byte chooses among.
-pub const DECODERS: u8 = 13;
+pub const DECODERS: u8 = 21;
 
 pub fn fuzz_storage_codec(data: &[u8]) {
     let Some((&which, buf)) = data.split_first() else { return };
@@ -74,9 +74,49 @@ pub fn fuzz_storage_codec(data: &[u8]) {
                 assert_eq!(again, (a, b));
             }
         }
-        _ => {
+        12 => {
             if let Ok((device, id)) = keys::decode_dedup_key(buf) {
                 assert_eq!(keys::dedup_key(device, id), buf);
+            }
+        }
+        13 => {
+            if let Ok(m) = codec::decode_member(buf) {
+                assert_eq!(codec::decode_member(&codec::encode_member(&m)), Ok(m));
+            }
+        }
+        14 => {
+            if let Ok(h) = codec::decode_chat_head(buf) {
+                assert_eq!(codec::decode_chat_head(&codec::encode_chat_head(&h)), Ok(h));
+            }
+        }
+        15 => {
+            if let Ok(p) = codec::decode_chat_prefs(buf) {
+                assert_eq!(codec::decode_chat_prefs(&codec::encode_chat_prefs(&p)), Ok(p));
+            }
+        }
+        16 => {
+            if let Ok(i) = codec::decode_invite(buf) {
+                assert_eq!(codec::decode_invite(&codec::encode_invite(&i)).as_ref(), Ok(&i));
+            }
+        }
+        17 => {
+            if let Ok(l) = codec::decode_broadcast_list(buf) {
+                assert_eq!(codec::decode_broadcast_list(&codec::encode_broadcast_list(&l)).as_ref(), Ok(&l));
+            }
+        }
+        18 => {
+            if let Ok(l) = codec::decode_message_location(buf) {
+                assert_eq!(codec::decode_message_location(&codec::encode_message_location(&l)), Ok(l));
+            }
+        }
+        19 => {
+            if let Ok((u, c)) = keys::decode_chat_prefs_key(buf) {
+                assert_eq!(keys::chat_prefs_key(u, c).as_slice(), buf);
+            }
+        }
+        _ => {
+            if let Ok((c, u)) = keys::decode_join_request_key(buf) {
+                assert_eq!(keys::join_request_key(c, u).as_slice(), buf);
             }
         }
     }

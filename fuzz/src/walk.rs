@@ -54,8 +54,45 @@ fn members(a: &mut Acc, v: Option<flatbuffers::Vector<'_, flatbuffers::ForwardsU
         for m in v.iter() {
             a.n(m.user_id());
             a.n(m.role().0 as u64);
+            a.n(m.since_seq());
         }
     }
+}
+
+fn settings(a: &mut Acc, t: Option<fb::ChatSettings<'_>>) {
+    if let Some(t) = t {
+        for v in [t.post().0, t.add_members().0, t.change_info().0, t.pin().0, t.history().0] {
+            a.n(v as u64);
+        }
+        a.b(t.forwarding());
+        a.b(t.approve_joins());
+    }
+}
+
+fn state(a: &mut Acc, t: Option<fb::ChatState<'_>>) {
+    if let Some(t) = t {
+        a.n(t.muted_until_ms() as u64);
+        a.n(t.pin_rank());
+        a.b(t.archived());
+        a.b(t.marked_unread());
+    }
+}
+
+fn invite(a: &mut Acc, t: fb::Invite<'_>) {
+    a.s(t.code());
+    a.n(t.chat_id());
+    a.n(t.created_by());
+    a.n(t.created_ms() as u64);
+    a.n(t.expires_ms() as u64);
+    a.n(t.max_uses() as u64);
+    a.n(t.uses() as u64);
+    a.b(t.revoked());
+}
+
+fn broadcast_list(a: &mut Acc, t: fb::BroadcastList<'_>) {
+    a.n(t.list_id());
+    a.s(t.name());
+    a.ids(t.recipient_ids());
 }
 
 /// Verifies nested event bytes and, if they verify, reads every field.
@@ -90,9 +127,28 @@ pub fn walk_event(e: fb::Event<'_>) -> u64 {
         a.n(c.kind().0 as u64);
         a.s(c.title());
         members(&mut a, c.members());
+        a.s(c.description());
+        a.s(c.handle());
+        settings(&mut a, c.settings());
     }
     if let Some(m) = e.body_as_members_added() {
         a.ids(m.user_ids());
+        a.n(m.via().0 as u64);
+    }
+    if let Some(u) = e.body_as_chat_updated() {
+        a.s(u.title());
+        a.s(u.description());
+        a.s(u.avatar_ref());
+        a.s(u.handle());
+        settings(&mut a, u.settings());
+    }
+    if let Some(r) = e.body_as_role_changed() {
+        a.n(r.user_id());
+        a.n(r.role().0 as u64);
+    }
+    if let Some(o) = e.body_as_owner_changed() {
+        a.n(o.previous_owner());
+        a.n(o.new_owner());
     }
     if let Some(m) = e.body_as_member_removed() {
         a.n(m.user_id());
@@ -194,6 +250,10 @@ pub fn walk_frame(f: fb::Frame<'_>) -> u64 {
     if let Some(t) = f.body_as_create_group() {
         a.s(t.title());
         a.ids(t.member_ids());
+        a.n(t.kind().0 as u64);
+        a.s(t.description());
+        a.s(t.handle());
+        settings(&mut a, t.settings());
     }
     if let Some(t) = f.body_as_add_members() {
         a.n(t.chat_id());
@@ -205,6 +265,7 @@ pub fn walk_frame(f: fb::Frame<'_>) -> u64 {
     }
     if let Some(t) = f.body_as_leave_chat() {
         a.n(t.chat_id());
+        a.n(t.successor());
     }
     if let Some(t) = f.body_as_get_chat() {
         a.n(t.chat_id());
@@ -216,9 +277,22 @@ pub fn walk_frame(f: fb::Frame<'_>) -> u64 {
         members(&mut a, t.members());
         a.n(t.last_seq());
         a.n(t.created_ms() as u64);
+        a.n(t.member_count() as u64);
+        a.b(t.members_complete());
+        a.n(t.my_role().0 as u64);
+        a.s(t.description());
+        a.s(t.avatar_ref());
+        a.s(t.handle());
+        settings(&mut a, t.settings());
+        a.n(t.pending_requests() as u64);
     }
-    if f.body_as_list_chats().is_some() {
-        a.n(4);
+    if let Some(t) = f.body_as_list_chats() {
+        a.n(t.after_chat_id());
+        a.n(t.limit() as u64);
+        a.n(t.order().0 as u64);
+        a.b(t.archived());
+        a.n(t.before_ms() as u64);
+        a.n(t.before_chat_id());
     }
     if let Some(t) = f.body_as_chat_list() {
         if let Some(v) = t.chats() {
@@ -230,6 +304,13 @@ pub fn walk_frame(f: fb::Frame<'_>) -> u64 {
                 a.n(c.last_seq());
                 a.n(c.member_count() as u64);
                 nested(&mut a, c.last_message());
+                a.n(c.last_activity_ms() as u64);
+                state(&mut a, c.state());
+                a.n(c.my_role().0 as u64);
+                a.n(c.unread_count() as u64);
+                a.n(c.unread_mentions() as u64);
+                a.s(c.avatar_ref());
+                a.s(c.handle());
             }
         }
     }
@@ -289,6 +370,150 @@ pub fn walk_frame(f: fb::Frame<'_>) -> u64 {
             }
         }
     }
+    if let Some(t) = f.body_as_list_members() {
+        a.n(t.chat_id());
+        a.n(t.after_user_id());
+        a.n(t.limit() as u64);
+        a.b(t.admins_only());
+    }
+    if let Some(t) = f.body_as_member_list() {
+        a.n(t.chat_id());
+        members(&mut a, t.members());
+        a.b(t.has_more());
+    }
+    if let Some(t) = f.body_as_update_chat() {
+        a.n(t.chat_id());
+        a.n(t.fields() as u64);
+        a.s(t.title());
+        a.s(t.description());
+        a.s(t.avatar_ref());
+        a.s(t.handle());
+        settings(&mut a, t.settings());
+    }
+    if let Some(t) = f.body_as_set_role() {
+        a.n(t.chat_id());
+        a.n(t.user_id());
+        a.n(t.role().0 as u64);
+    }
+    if let Some(t) = f.body_as_transfer_ownership() {
+        a.n(t.chat_id());
+        a.n(t.user_id());
+    }
+    if let Some(t) = f.body_as_create_invite() {
+        a.n(t.chat_id());
+        a.n(t.expires_ms() as u64);
+        a.n(t.max_uses() as u64);
+    }
+    if let Some(t) = f.body_as_invite() {
+        invite(&mut a, t);
+    }
+    if let Some(t) = f.body_as_list_invites() {
+        a.n(t.chat_id());
+    }
+    if let Some(t) = f.body_as_invite_list() {
+        a.n(t.chat_id());
+        for i in t.invites().iter().flat_map(|v| v.iter()) {
+            invite(&mut a, i);
+        }
+    }
+    if let Some(t) = f.body_as_revoke_invite() {
+        a.n(t.chat_id());
+        a.s(t.code());
+    }
+    if let Some(t) = f.body_as_preview_chat() {
+        a.s(t.invite_code());
+        a.s(t.handle());
+    }
+    if let Some(t) = f.body_as_chat_preview() {
+        a.n(t.chat_id());
+        a.n(t.kind().0 as u64);
+        a.s(t.title());
+        a.s(t.description());
+        a.s(t.avatar_ref());
+        a.s(t.handle());
+        a.n(t.member_count() as u64);
+        a.b(t.approve_joins());
+        a.b(t.is_member());
+    }
+    if let Some(t) = f.body_as_join_chat() {
+        a.s(t.invite_code());
+        a.s(t.handle());
+    }
+    if let Some(t) = f.body_as_join_pending() {
+        a.n(t.chat_id());
+    }
+    if let Some(t) = f.body_as_list_join_requests() {
+        a.n(t.chat_id());
+    }
+    if let Some(t) = f.body_as_join_request_list() {
+        a.n(t.chat_id());
+        for r in t.requests().iter().flat_map(|v| v.iter()) {
+            a.n(r.user_id());
+            a.n(r.time_ms() as u64);
+        }
+    }
+    if let Some(t) = f.body_as_resolve_join_request() {
+        a.n(t.chat_id());
+        a.n(t.user_id());
+        a.b(t.approve());
+    }
+    if let Some(t) = f.body_as_set_chat_state() {
+        a.n(t.chat_id());
+        a.n(t.fields() as u64);
+        a.n(t.muted_until_ms() as u64);
+        a.b(t.pinned());
+        a.b(t.archived());
+        a.b(t.marked_unread());
+    }
+    if let Some(t) = f.body_as_reorder_pinned() {
+        a.ids(t.chat_ids());
+    }
+    if let Some(t) = f.body_as_chat_state_changed() {
+        a.n(t.chat_id());
+        state(&mut a, t.state());
+    }
+    if let Some(t) = f.body_as_membership_changed() {
+        a.n(t.chat_id());
+        a.b(t.member());
+    }
+    if let Some(t) = f.body_as_save_broadcast_list() {
+        a.n(t.list_id());
+        a.s(t.name());
+        a.ids(t.recipient_ids());
+    }
+    if let Some(t) = f.body_as_broadcast_list() {
+        broadcast_list(&mut a, t);
+    }
+    if let Some(t) = f.body_as_delete_broadcast_list() {
+        a.n(t.list_id());
+    }
+    if f.body_as_list_broadcast_lists().is_some() {
+        a.n(5);
+    }
+    if let Some(t) = f.body_as_broadcast_lists() {
+        for l in t.lists().iter().flat_map(|v| v.iter()) {
+            broadcast_list(&mut a, l);
+        }
+    }
+    if let Some(t) = f.body_as_send_broadcast() {
+        a.n(t.list_id());
+        a.s(t.client_msg_id());
+        a.s(t.content());
+    }
+    if let Some(t) = f.body_as_broadcast_ack() {
+        a.n(t.list_id());
+        a.s(t.client_msg_id());
+        a.n(t.time_ms() as u64);
+        for r in t.results().iter().flat_map(|v| v.iter()) {
+            a.n(r.user_id());
+            a.n(r.chat_id());
+            a.n(r.message_id());
+            a.n(r.seq());
+            a.n(r.error_code() as u64);
+        }
+    }
+    // The enum checks read fields of verified frames too; they must not panic on any of them.
+    black_box(verify::client_enums(&f).err());
     // The generated Debug impls walk every field too (nested bytes as plain vectors).
     black_box(format!("{f:?}"));
     a.finish()

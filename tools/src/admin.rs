@@ -45,6 +45,7 @@ fn storage_kind(kind: ChatKind) -> &'static str {
     match kind {
         ChatKind::Direct => "direct",
         ChatKind::Group => "group",
+        ChatKind::Channel => "channel",
     }
 }
 
@@ -52,6 +53,7 @@ fn storage_role(role: Role) -> &'static str {
     match role {
         Role::Member => "member",
         Role::Admin => "admin",
+        Role::Owner => "owner",
     }
 }
 
@@ -114,12 +116,18 @@ fn chats(ctx: &Ctx, dir: &Path) -> Result<()> {
             "title": c.title,
             "created_ms": c.created_ms,
             "created_by": c.created_by,
+            "description": c.profile.description,
+            "handle": c.profile.handle,
             "last_seq": last_seq,
             "members": members.iter().map(|&(id, role)| json!({ "user_id": id, "role": storage_role(role) })).collect::<Vec<_>>(),
         }));
         let who: Vec<String> = members
             .iter()
-            .map(|&(id, role)| if role == Role::Admin { format!("{}*", names.show(id)) } else { names.show(id) })
+            .map(|&(id, role)| match role {
+                Role::Owner => format!("{}**", names.show(id)),
+                Role::Admin => format!("{}*", names.show(id)),
+                Role::Member => names.show(id),
+            })
             .collect();
         rows.push(vec![
             c.chat_id.to_string(),
@@ -134,7 +142,7 @@ fn chats(ctx: &Ctx, dir: &Path) -> Result<()> {
         if rows.is_empty() {
             "(no chats)".into()
         } else {
-            table(&["CHAT", "KIND", "TITLE", "LAST", "CREATED (UTC)", "MEMBERS (* admin)"], &rows)
+            table(&["CHAT", "KIND", "TITLE", "LAST", "CREATED (UTC)", "MEMBERS (** owner, * admin)"], &rows)
         }
     });
     Ok(())

@@ -78,11 +78,21 @@ pub enum Command {
     Whoami,
     /// Open (or find) the direct chat with a user; prints the chat id.
     Direct { username: String },
-    /// Create a group with you as admin; prints the chat id.
+    /// Create a group with you as owner; prints the chat id.
     Group {
         title: String,
         /// Usernames of the other members.
         members: Vec<String>,
+        #[command(flatten)]
+        about: NewChatArgs,
+    },
+    /// Create a channel with you as owner (admins post, subscribers read); prints the chat id.
+    Channel {
+        title: String,
+        /// Usernames of the first subscribers.
+        subscribers: Vec<String>,
+        #[command(flatten)]
+        about: NewChatArgs,
     },
     /// Add members to a group (admins only).
     Add {
@@ -92,12 +102,106 @@ pub enum Command {
     },
     /// Remove a member from a group (admins only).
     Remove { chat_id: u64, username: String },
-    /// Leave a chat.
-    Leave { chat_id: u64 },
-    /// List your chats with their latest message.
-    Chats,
-    /// Show a chat's kind, title and members.
+    /// Leave a chat. As its owner, hand it to --successor (default: the longest-serving admin).
+    Leave {
+        chat_id: u64,
+        /// Username of the member who becomes the owner.
+        #[arg(long, value_name = "USERNAME")]
+        successor: Option<String>,
+    },
+    /// List your chats with their latest message (by chat id, or as the chat list is shown).
+    Chats {
+        /// Pinned chats first, then by last activity, newest first (one page; see --before).
+        #[arg(long)]
+        by_activity: bool,
+        /// Only archived chats (implies --by-activity).
+        #[arg(long)]
+        archived: bool,
+        /// With --by-activity: the page after this row, as `LAST_ACTIVITY_MS:CHAT_ID`.
+        #[arg(long, value_name = "MS:CHAT_ID", value_parser = parse_before)]
+        before: Option<(i64, u64)>,
+        /// With --by-activity: rows in the page (0 = the engine's default).
+        #[arg(long, default_value_t = 0)]
+        limit: u16,
+    },
+    /// Show a chat's kind, title, description, handle, settings and (the first 100) members.
     Info { chat_id: u64 },
+    /// Page a chat's members by user id.
+    Members {
+        chat_id: u64,
+        /// Members with a user id above this one.
+        #[arg(long, default_value_t = 0, value_name = "USER_ID")]
+        after: u64,
+        /// Members in the page (0 = the engine's default, 200; at most 1000).
+        #[arg(long, default_value_t = 0, value_parser = clap::value_parser!(u16).range(0..=1000))]
+        limit: u16,
+        /// Only the owner and admins.
+        #[arg(long)]
+        admins: bool,
+        /// Every page, not just one.
+        #[arg(long)]
+        all: bool,
+    },
+    /// Change a chat's title, description, avatar, handle or settings.
+    Update {
+        chat_id: u64,
+        #[arg(long)]
+        title: Option<String>,
+        #[arg(long)]
+        description: Option<String>,
+        #[arg(long, value_name = "REF")]
+        avatar_ref: Option<String>,
+        /// The public handle; an empty string removes it.
+        #[arg(long)]
+        handle: Option<String>,
+        #[command(flatten)]
+        settings: SettingsArgs,
+    },
+    /// Make a member an admin, or an admin a member.
+    Role { chat_id: u64, username: String, role: RoleArg },
+    /// Hand the chat to another member (you become an admin).
+    Transfer { chat_id: u64, username: String },
+    /// Invite links: create, list, revoke.
+    Invite(InviteArgs),
+    /// Show a chat before joining it, by invite code or public handle.
+    Preview(ChatRefArgs),
+    /// Join a chat by invite code or public handle (or ask to, if it approves joins).
+    Join(ChatRefArgs),
+    /// Join requests of a chat that approves joins: list, approve, decline (admins).
+    Requests(RequestsArgs),
+    /// Change your own state of a chat: mute, pin, archive, mark unread.
+    State {
+        chat_id: u64,
+        /// Mute for this many seconds.
+        #[arg(long, value_name = "SECONDS", group = "muting")]
+        mute_for: Option<u64>,
+        /// Mute for good.
+        #[arg(long, group = "muting")]
+        mute: bool,
+        #[arg(long, group = "muting")]
+        unmute: bool,
+        #[arg(long, conflicts_with = "unpin")]
+        pin: bool,
+        #[arg(long)]
+        unpin: bool,
+        #[arg(long, conflicts_with = "unarchive")]
+        archive: bool,
+        #[arg(long)]
+        unarchive: bool,
+        /// Mark as unread.
+        #[arg(long, conflicts_with = "read")]
+        unread: bool,
+        /// Clear the unread mark.
+        #[arg(long)]
+        read: bool,
+    },
+    /// Order your pinned chats, first to last (name every pinned chat once).
+    Pins {
+        #[arg(required = true)]
+        chat_ids: Vec<u64>,
+    },
+    /// Broadcast lists: save, list, delete, send.
+    Broadcast(BroadcastArgs),
     /// Send a message; prints its sequence number once the engine has made it durable.
     Send {
         chat_id: u64,
@@ -132,6 +236,170 @@ pub enum Command {
     Admin(AdminArgs),
     /// Decode one frame (or a captured QUIC stream of length-prefixed frames).
     Inspect(InspectArgs),
+}
+
+/// What a new group or channel may carry besides its title and members.
+#[derive(Args, Debug, Default)]
+pub struct NewChatArgs {
+    #[arg(long, default_value = "")]
+    pub description: String,
+    /// A public handle (5..=32 of a-z, 0-9, _): anyone may then preview and join.
+    #[arg(long, default_value = "")]
+    pub handle: String,
+    #[command(flatten)]
+    pub settings: SettingsArgs,
+}
+
+/// Chat settings; each one left out keeps its default (or, for `update`, its current value).
+#[derive(Args, Debug, Default, Clone, Copy)]
+pub struct SettingsArgs {
+    /// Who may post.
+    #[arg(long, value_enum)]
+    pub post: Option<WhoArg>,
+    /// Who may add members and create invite links.
+    #[arg(long, value_enum)]
+    pub add_members: Option<WhoArg>,
+    /// Who may change the title, description and avatar.
+    #[arg(long, value_enum)]
+    pub change_info: Option<WhoArg>,
+    /// Who may pin messages.
+    #[arg(long = "pin-messages", value_enum, value_name = "WHO")]
+    pub pin: Option<WhoArg>,
+    /// What members who join later may read.
+    #[arg(long, value_enum)]
+    pub history: Option<HistoryArg>,
+    /// Whether members may forward messages out of the chat.
+    #[arg(long, value_enum, value_name = "ON|OFF")]
+    pub forwarding: Option<Switch>,
+    /// Whether joins by invite link or handle wait for an admin.
+    #[arg(long, value_enum, value_name = "ON|OFF")]
+    pub approve_joins: Option<Switch>,
+}
+
+impl SettingsArgs {
+    pub fn is_empty(&self) -> bool {
+        self.post.is_none()
+            && self.add_members.is_none()
+            && self.change_info.is_none()
+            && self.pin.is_none()
+            && self.history.is_none()
+            && self.forwarding.is_none()
+            && self.approve_joins.is_none()
+    }
+}
+
+#[derive(ValueEnum, Debug, Clone, Copy, PartialEq, Eq)]
+pub enum WhoArg {
+    Members,
+    Admins,
+}
+
+#[derive(ValueEnum, Debug, Clone, Copy, PartialEq, Eq)]
+pub enum HistoryArg {
+    Everything,
+    SinceJoined,
+}
+
+#[derive(ValueEnum, Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Switch {
+    On,
+    Off,
+}
+
+#[derive(ValueEnum, Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RoleArg {
+    Admin,
+    Member,
+}
+
+/// `--invite CODE` or `--handle NAME`.
+#[derive(Args, Debug)]
+#[group(required = true, multiple = false)]
+pub struct ChatRefArgs {
+    /// An invite link's code (the part after `#/join/`), or the whole link.
+    #[arg(long, value_name = "CODE")]
+    pub invite: Option<String>,
+    /// A public chat's handle.
+    #[arg(long)]
+    pub handle: Option<String>,
+}
+
+#[derive(Args, Debug)]
+pub struct InviteArgs {
+    #[command(subcommand)]
+    pub command: InviteCommand,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum InviteCommand {
+    /// Create an invite link; prints its code.
+    Create {
+        chat_id: u64,
+        /// The link stops working after this many seconds (default: never).
+        #[arg(long, value_name = "SECONDS")]
+        expires_in: Option<u64>,
+        /// The link admits at most this many people (default: unlimited).
+        #[arg(long, default_value_t = 0, value_name = "N")]
+        max_uses: u32,
+    },
+    /// List a chat's invite links (admins).
+    List { chat_id: u64 },
+    /// Revoke an invite link.
+    Revoke { chat_id: u64, code: String },
+}
+
+#[derive(Args, Debug)]
+pub struct RequestsArgs {
+    #[command(subcommand)]
+    pub command: RequestsCommand,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum RequestsCommand {
+    /// List the requests waiting.
+    List { chat_id: u64 },
+    /// Let a user in.
+    Approve { chat_id: u64, username: String },
+    /// Turn a user's request down.
+    Decline { chat_id: u64, username: String },
+}
+
+#[derive(Args, Debug)]
+pub struct BroadcastArgs {
+    #[command(subcommand)]
+    pub command: BroadcastCommand,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum BroadcastCommand {
+    /// Create a broadcast list, or replace one (--list); prints its id.
+    Save {
+        name: String,
+        /// Usernames of the recipients (1..=256).
+        #[arg(required = true)]
+        recipients: Vec<String>,
+        /// The list to replace.
+        #[arg(long, value_name = "LIST_ID")]
+        list: Option<u64>,
+    },
+    /// List your broadcast lists.
+    List,
+    /// Delete a broadcast list.
+    Delete { list_id: u64 },
+    /// Send a message to every recipient of a list, each in your direct chat with them.
+    Send {
+        list_id: u64,
+        /// The message, or `-` to read it from standard input.
+        text: String,
+        /// The client message id, to retry an earlier send without duplicates (printed by it).
+        #[arg(long, value_name = "ID")]
+        id: Option<String>,
+    },
+}
+
+fn parse_before(s: &str) -> Result<(i64, u64), String> {
+    let (ms, chat) = s.split_once(':').ok_or("expected LAST_ACTIVITY_MS:CHAT_ID")?;
+    Ok((ms.parse().map_err(|e| format!("{ms:?}: {e}"))?, chat.parse().map_err(|e| format!("{chat:?}: {e}"))?))
 }
 
 #[derive(Args, Debug)]
@@ -225,6 +493,18 @@ mod tests {
         Cli::command().debug_assert();
     }
 
+    /// Every client subcommand is documented in docs/OPERATIONS.md as `magpiectl <name>`.
+    #[test]
+    fn every_subcommand_is_documented() {
+        let doc = include_str!("../../docs/OPERATIONS.md");
+        let missing: Vec<String> = Cli::command()
+            .get_subcommands()
+            .map(|c| c.get_name().to_owned())
+            .filter(|name| name != "help" && !doc.contains(&format!("magpiectl {name}")))
+            .collect();
+        assert!(missing.is_empty(), "not in docs/OPERATIONS.md: {missing:?}");
+    }
+
     #[test]
     fn global_options_go_anywhere() {
         let cli =
@@ -234,6 +514,21 @@ mod tests {
         assert!(matches!(cli.command, Command::History { chat_id: 5, before: Some(9), after: None, limit: 50 }));
         assert!(Cli::try_parse_from(["magpiectl", "history", "5", "--before", "9", "--after", "1"]).is_err());
         assert!(Cli::try_parse_from(["magpiectl", "history", "5", "--limit", "501"]).is_err());
+        let cli = Cli::try_parse_from(["magpiectl", "channel", "News", "bob", "--handle", "news_room", "--approve-joins", "on"])
+            .unwrap();
+        let Command::Channel { title, subscribers, about } = cli.command else { panic!() };
+        assert_eq!((title.as_str(), subscribers, about.handle.as_str()), ("News", vec!["bob".to_string()], "news_room"));
+        assert_eq!(about.settings.approve_joins, Some(Switch::On));
+        assert!(about.settings.post.is_none() && !about.settings.is_empty());
+        assert!(Cli::try_parse_from(["magpiectl", "join", "--invite", "a", "--handle", "b"]).is_err());
+        assert!(Cli::try_parse_from(["magpiectl", "join"]).is_err());
+        assert!(Cli::try_parse_from(["magpiectl", "state", "1", "--mute", "--unmute"]).is_err());
+        let cli = Cli::try_parse_from(["magpiectl", "state", "1", "--mute", "--pin", "--unread"]).unwrap();
+        assert!(matches!(cli.command, Command::State { mute: true, pin: true, unread: true, unpin: false, mute_for: None, .. }));
+        assert!(Cli::try_parse_from(["magpiectl", "state", "1", "--pin", "--unpin"]).is_err());
+        let cli = Cli::try_parse_from(["magpiectl", "chats", "--by-activity", "--before", "1700:42"]).unwrap();
+        assert!(matches!(cli.command, Command::Chats { by_activity: true, before: Some((1700, 42)), .. }));
+        assert!(Cli::try_parse_from(["magpiectl", "chats", "--before", "x"]).is_err());
         let cli = Cli::try_parse_from(["magpiectl", "admin", "users", "--data-dir", "/x"]).unwrap();
         let Command::Admin(a) = cli.command else { panic!() };
         assert_eq!(a.data_dir, PathBuf::from("/x"));

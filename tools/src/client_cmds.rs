@@ -1,11 +1,21 @@
 //! Commands that talk to a running engine through `magpie_client`, signed in with the
 //! profile's device token.
 
-use crate::cli::{Command, Credentials, Global, TransportArg};
+use crate::cli::{
+    BroadcastCommand, ChatRefArgs, Command, Credentials, Global, HistoryArg, InviteCommand, NewChatArgs, RequestsCommand,
+    RoleArg, SettingsArgs, Switch, TransportArg, WhoArg,
+};
 use crate::error::{CliError, Result};
-use crate::output::{event_json, event_line, event_line_timed, kind_name, merge, role_name, table, Names, Output};
+use crate::output::{
+    event_json, event_line, event_line_timed, format_time, kind_name, member_json, merge, role_name, settings_json,
+    settings_line, table, Names, Output,
+};
 use crate::profile::{Login, Profile, ProfileStore};
-use magpie_client::{ChatKind, Client, ClientConfig, ClientEvent, Direction, ErrorCode, EventKind, Events, TransportPref};
+use magpie_client::{
+    new_client_msg_id, ChatInfo, ChatKind, ChatRef, ChatSettings, ChatState, ChatStateChange, ChatSummary, ChatUpdate,
+    Client, ClientConfig, ClientEvent, Direction, ErrorCode, EventKind, Events, HistoryVisibility, Invite, Joined, NewChat,
+    Role, TransportPref, Who,
+};
 use serde_json::{json, Value};
 use std::collections::BTreeMap;
 use std::io::Read;
@@ -344,22 +354,15 @@ async fn one_shot(ctx: &Ctx, s: &mut Session, command: Command) -> Result<()> {
         Command::Direct { username } => {
             let chat = s.client.create_direct(username.as_str()).await?;
             let me = s.login.user_id;
-            let peer = chat.members.iter().map(|m| m.0).find(|&id| id != me).unwrap_or(me);
+            let peer = chat.members.iter().map(|m| m.user_id).find(|&id| id != me).unwrap_or(me);
             s.learn(peer, &username);
             out.result(json!({ "chat_id": chat.chat_id, "peer_id": peer, "last_seq": chat.last_seq }), || {
                 format!("chat {}: direct with {username}", chat.chat_id)
             });
         }
-        Command::Group { title, members } => {
-            let mut ids = Vec::with_capacity(members.len());
-            for name in &members {
-                ids.push(s.user_id(name).await?);
-            }
-            let chat = s.client.create_group(&title, &ids).await?;
-            let everyone: Vec<String> = chat.members.iter().map(|m| s.names.show(m.0)).collect();
-            out.result(json!({ "chat_id": chat.chat_id, "title": chat.title, "member_ids": chat.members.iter().map(|m| m.0).collect::<Vec<_>>() }), || {
-                format!("chat {}: group {:?} with {}", chat.chat_id, chat.title, everyone.join(", "))
-            });
+        Command::Group { title, members, about } => create(s, out, ChatKind::Group, title, members, about).await?,
+        Command::Channel { title, subscribers, about } => {
+            create(s, out, ChatKind::Channel, title, subscribers, about).await?
         }
         Command::Add { chat_id, usernames } => {
             let mut ids = Vec::with_capacity(usernames.len());
@@ -378,50 +381,227 @@ async fn one_shot(ctx: &Ctx, s: &mut Session, command: Command) -> Result<()> {
                 format!("removed {username} from chat {chat_id}")
             });
         }
-        Command::Leave { chat_id } => {
-            s.client.leave_chat(chat_id).await?;
-            out.result(json!({ "chat_id": chat_id, "left": true }), || format!("left chat {chat_id}"));
+        Command::Leave { chat_id, successor } => {
+            let successor_id = match &successor {
+                Some(name) => s.user_id(name).await?,
+                None => 0,
+            };
+            s.client.leave_chat_to(chat_id, successor_id).await?;
+            out.result(json!({ "chat_id": chat_id, "left": true, "successor": successor_id }), || match &successor {
+                Some(name) => format!("left chat {chat_id}, handing it to {name}"),
+                None => format!("left chat {chat_id}"),
+            });
         }
-        Command::Chats => chats(s, out).await?,
+        Command::Chats { by_activity, archived, before, limit } => {
+            if by_activity || archived {
+                chats_by_activity(s, out, archived, before, limit).await?
+            } else {
+                chats(s, out).await?
+            }
+        }
         Command::Info { chat_id } => {
             let chat = s.client.get_chat(chat_id).await?;
-            s.learn_ids(chat.members.iter().map(|m| m.0)).await?;
-            let members: Vec<Value> = chat
-                .members
-                .iter()
-                .map(|&(id, role)| {
-                    let mut m = json!({ "user_id": id, "role": role_name(role) });
-                    if let Some(name) = s.names.get(id) {
-                        m["username"] = Value::from(name);
+            s.learn_ids(chat.members.iter().map(|m| m.user_id)).await?;
+            out.result(chat_json(&chat, &s.names), || chat_text(&chat, &s.names));
+        }
+        Command::Members { chat_id, after, limit, admins, all } => {
+            let mut members = Vec::new();
+            let mut after = after;
+            let has_more = loop {
+                let page = s.client.list_members(chat_id, after, limit, admins).await?;
+                let progressed = !page.members.is_empty();
+                after = page.members.last().map_or(after, |m| m.user_id);
+                members.extend(page.members);
+                if !all || !page.has_more || !progressed {
+                    break page.has_more;
+                }
+            };
+            s.learn_ids(members.iter().map(|m| m.user_id)).await?;
+            let names = &s.names;
+            let value: Vec<Value> = members.iter().map(|m| member_json(m, names)).collect();
+            out.result(json!({ "chat_id": chat_id, "members": value, "has_more": has_more }), || {
+                let rows: Vec<Vec<String>> = members
+                    .iter()
+                    .map(|m| vec![m.user_id.to_string(), names.show(m.user_id), role_name(m.role), format!("#{}", m.since_seq)])
+                    .collect();
+                let mut text = table(&["USER", "NAME", "ROLE", "SINCE"], &rows);
+                if has_more {
+                    text.push_str(&format!("\n(more: --after {after})"));
+                }
+                text
+            });
+        }
+        Command::Update { chat_id, title, description, avatar_ref, handle, settings } => {
+            // Settings are replaced as a whole: start from the chat's current ones.
+            let settings = if settings.is_empty() {
+                None
+            } else {
+                Some(apply_settings(s.client.get_chat(chat_id).await?.settings, &settings))
+            };
+            let update = ChatUpdate { title, description, avatar_ref, handle, settings };
+            if update == ChatUpdate::default() {
+                return Err(CliError::invalid("nothing to change: give --title, --description, --handle, a setting, ..."));
+            }
+            s.client.update_chat(chat_id, &update).await?;
+            let chat = s.client.get_chat(chat_id).await?;
+            out.result(chat_json(&chat, &s.names), || format!("updated chat {chat_id}\n{}", chat_text(&chat, &s.names)));
+        }
+        Command::Role { chat_id, username, role } => {
+            let id = s.user_id(&username).await?;
+            let role = match role {
+                RoleArg::Admin => Role::Admin,
+                RoleArg::Member => Role::Member,
+            };
+            s.client.set_role(chat_id, id, role).await?;
+            out.result(json!({ "chat_id": chat_id, "user_id": id, "role": role_name(role) }), || {
+                format!("{username} is now {} of chat {chat_id}", role_name(role))
+            });
+        }
+        Command::Transfer { chat_id, username } => {
+            let id = s.user_id(&username).await?;
+            s.client.transfer_ownership(chat_id, id).await?;
+            out.result(json!({ "chat_id": chat_id, "new_owner": id }), || {
+                format!("{username} now owns chat {chat_id}; you are an admin")
+            });
+        }
+        Command::Invite(args) => match args.command {
+            InviteCommand::Create { chat_id, expires_in, max_uses } => {
+                let expires_ms = match expires_in {
+                    None => 0,
+                    Some(secs) => now_ms().saturating_add(i64::try_from(secs.saturating_mul(1000)).unwrap_or(i64::MAX)),
+                };
+                let invite = s.client.create_invite(chat_id, expires_ms, max_uses).await?;
+                out.result(invite_json(&invite), || format!("invite {} for chat {chat_id}", invite.code));
+            }
+            InviteCommand::List { chat_id } => {
+                let invites = s.client.list_invites(chat_id).await?;
+                s.learn_ids(invites.iter().map(|i| i.created_by)).await?;
+                let names = &s.names;
+                out.result(Value::Array(invites.iter().map(invite_json).collect()), || {
+                    if invites.is_empty() {
+                        return format!("(no invite links for chat {chat_id})");
                     }
-                    m
-                })
-                .collect();
+                    let rows: Vec<Vec<String>> = invites
+                        .iter()
+                        .map(|i| {
+                            let uses = if i.max_uses == 0 { format!("{}", i.uses) } else { format!("{}/{}", i.uses, i.max_uses) };
+                            let expires = if i.expires_ms == 0 { "never".into() } else { format_time(i.expires_ms) };
+                            let status = if i.revoked { "revoked" } else { "" };
+                            vec![i.code.clone(), names.show(i.created_by), uses, expires, status.into()]
+                        })
+                        .collect();
+                    table(&["CODE", "BY", "USES", "EXPIRES (UTC)", ""], &rows)
+                });
+            }
+            InviteCommand::Revoke { chat_id, code } => {
+                s.client.revoke_invite(chat_id, &invite_code(&code)).await?;
+                out.result(json!({ "chat_id": chat_id, "revoked": code }), || format!("revoked invite {code}"));
+            }
+        },
+        Command::Preview(by) => {
+            let p = s.client.preview_chat(chat_ref(by)).await?;
             out.result(
                 json!({
-                    "chat_id": chat.chat_id,
-                    "kind": kind_name(chat.kind),
-                    "title": chat.title,
-                    "last_seq": chat.last_seq,
-                    "created_ms": chat.created_ms,
-                    "members": members,
+                    "chat_id": p.chat_id,
+                    "kind": kind_name(p.kind),
+                    "title": p.title,
+                    "description": p.description,
+                    "avatar_ref": p.avatar_ref,
+                    "handle": p.handle,
+                    "member_count": p.member_count,
+                    "approve_joins": p.approve_joins,
+                    "is_member": p.is_member,
                 }),
                 || {
-                    let title = if chat.title.is_empty() { String::new() } else { format!(" {:?}", chat.title) };
-                    let mut text = format!(
-                        "chat {} ({}{title}), created {} UTC, last seq {}\nmembers:",
-                        chat.chat_id,
-                        kind_name(chat.kind),
-                        crate::output::format_time(chat.created_ms),
-                        chat.last_seq
-                    );
-                    for &(id, role) in &chat.members {
-                        text.push_str(&format!("\n  {id:<8} {} ({})", s.names.show(id), role_name(role)));
+                    let mut text = format!("chat {} ({} {:?}), {} members", p.chat_id, kind_name(p.kind), p.title, p.member_count);
+                    if !p.handle.is_empty() {
+                        text.push_str(&format!(", handle {}", p.handle));
+                    }
+                    if !p.description.is_empty() {
+                        text.push_str(&format!("\n{}", p.description));
+                    }
+                    if p.is_member {
+                        text.push_str("\nyou are a member");
+                    } else if p.approve_joins {
+                        text.push_str("\njoining needs an admin's approval");
                     }
                     text
                 },
             );
         }
+        Command::Join(by) => match s.client.join_chat(chat_ref(by)).await? {
+            Joined::Joined(chat) => {
+                let mut v = chat_json(&chat, &s.names);
+                merge(&mut v, json!({ "joined": true }));
+                out.result(v, || format!("joined chat {} ({} {:?})", chat.chat_id, kind_name(chat.kind), chat.title));
+            }
+            Joined::Pending { chat_id } => {
+                out.result(json!({ "chat_id": chat_id, "joined": false, "pending": true }), || {
+                    format!("asked to join chat {chat_id}; an admin must approve")
+                });
+            }
+        },
+        Command::Requests(args) => match args.command {
+            RequestsCommand::List { chat_id } => {
+                let requests = s.client.list_join_requests(chat_id).await?;
+                s.learn_ids(requests.iter().map(|r| r.user_id)).await?;
+                let names = &s.names;
+                let value = requests
+                    .iter()
+                    .map(|r| {
+                        let mut v = json!({ "user_id": r.user_id, "time_ms": r.time_ms });
+                        if let Some(name) = names.get(r.user_id) {
+                            v["username"] = Value::from(name);
+                        }
+                        v
+                    })
+                    .collect();
+                out.result(json!({ "chat_id": chat_id, "requests": Value::Array(value) }), || {
+                    if requests.is_empty() {
+                        return format!("(no join requests for chat {chat_id})");
+                    }
+                    let rows: Vec<Vec<String>> = requests
+                        .iter()
+                        .map(|r| vec![r.user_id.to_string(), names.show(r.user_id), format_time(r.time_ms)])
+                        .collect();
+                    table(&["USER", "NAME", "ASKED (UTC)"], &rows)
+                });
+            }
+            RequestsCommand::Approve { chat_id, username } => resolve_request(s, out, chat_id, &username, true).await?,
+            RequestsCommand::Decline { chat_id, username } => resolve_request(s, out, chat_id, &username, false).await?,
+        },
+        Command::State { chat_id, mute_for, mute, unmute, pin, unpin, archive, unarchive, unread, read } => {
+            let on_off = |on: bool, off: bool| if on { Some(true) } else if off { Some(false) } else { None };
+            let muted_until_ms = match (mute_for, mute, unmute) {
+                (Some(secs), _, _) => {
+                    Some(now_ms().saturating_add(i64::try_from(secs.saturating_mul(1000)).unwrap_or(i64::MAX)))
+                }
+                (None, true, _) => Some(i64::MAX),
+                (None, false, true) => Some(0),
+                _ => None,
+            };
+            let change = ChatStateChange {
+                muted_until_ms,
+                pinned: on_off(pin, unpin),
+                archived: on_off(archive, unarchive),
+                marked_unread: on_off(unread, read),
+            };
+            if change == ChatStateChange::default() {
+                return Err(CliError::invalid("nothing to change: give --mute, --pin, --archive, --unread, ..."));
+            }
+            let state = s.client.set_chat_state(chat_id, change).await?;
+            let mut v = state_json(&state);
+            merge(&mut v, json!({ "chat_id": chat_id }));
+            out.result(v, || format!("chat {chat_id}: {}", state_text(&state)));
+        }
+        Command::Pins { chat_ids } => {
+            s.client.reorder_pinned(&chat_ids).await?;
+            out.result(json!({ "pinned": chat_ids }), || {
+                let ids: Vec<String> = chat_ids.iter().map(u64::to_string).collect();
+                format!("pinned chats, first to last: {}", ids.join(", "))
+            });
+        }
+        Command::Broadcast(args) => broadcast(ctx, s, args.command).await?,
         Command::Send { chat_id, text } => {
             let text = read_text(&text)?;
             let pending = s.client.send(chat_id, text);
@@ -481,13 +661,331 @@ async fn one_shot(ctx: &Ctx, s: &mut Session, command: Command) -> Result<()> {
     Ok(())
 }
 
+async fn create(s: &mut Session, out: Output, kind: ChatKind, title: String, members: Vec<String>, about: NewChatArgs) -> Result<()> {
+    let mut ids = Vec::with_capacity(members.len());
+    for name in &members {
+        ids.push(s.user_id(name).await?);
+    }
+    let settings = (!about.settings.is_empty()).then(|| apply_settings(ChatSettings::default(), &about.settings));
+    let new = NewChat { kind, title, member_ids: ids, description: about.description, handle: about.handle, settings };
+    let chat = s.client.create_chat(&new).await?;
+    let everyone: Vec<String> = chat.members.iter().map(|m| s.names.show(m.user_id)).collect();
+    let mut v = chat_json(&chat, &s.names);
+    merge(&mut v, json!({ "member_ids": chat.members.iter().map(|m| m.user_id).collect::<Vec<_>>() }));
+    out.result(v, || {
+        let handle = if chat.handle.is_empty() { String::new() } else { format!(" (handle {})", chat.handle) };
+        format!("chat {}: {} {:?}{handle} with {}", chat.chat_id, kind_name(chat.kind), chat.title, everyone.join(", "))
+    });
+    Ok(())
+}
+
+/// `current` with the settings the options name changed.
+fn apply_settings(current: ChatSettings, a: &SettingsArgs) -> ChatSettings {
+    let who = |w: WhoArg| match w {
+        WhoArg::Members => Who::Members,
+        WhoArg::Admins => Who::Admins,
+    };
+    let on = |s: Switch| s == Switch::On;
+    ChatSettings {
+        post: a.post.map_or(current.post, who),
+        add_members: a.add_members.map_or(current.add_members, who),
+        change_info: a.change_info.map_or(current.change_info, who),
+        pin: a.pin.map_or(current.pin, who),
+        history: a.history.map_or(current.history, |h| match h {
+            HistoryArg::Everything => HistoryVisibility::Everything,
+            HistoryArg::SinceJoined => HistoryVisibility::SinceJoined,
+        }),
+        forwarding: a.forwarding.map_or(current.forwarding, on),
+        approve_joins: a.approve_joins.map_or(current.approve_joins, on),
+    }
+}
+
+fn chat_json(chat: &ChatInfo, names: &Names) -> Value {
+    json!({
+        "chat_id": chat.chat_id,
+        "kind": kind_name(chat.kind),
+        "title": chat.title,
+        "description": chat.description,
+        "avatar_ref": chat.avatar_ref,
+        "handle": chat.handle,
+        "settings": settings_json(&chat.settings),
+        "my_role": role_name(chat.my_role),
+        "member_count": chat.member_count,
+        "members_complete": chat.members_complete,
+        "pending_requests": chat.pending_requests,
+        "last_seq": chat.last_seq,
+        "created_ms": chat.created_ms,
+        "members": chat.members.iter().map(|m| crate::output::member_json(m, names)).collect::<Vec<_>>(),
+    })
+}
+
+fn chat_text(chat: &ChatInfo, names: &Names) -> String {
+    let title = if chat.title.is_empty() { String::new() } else { format!(" {:?}", chat.title) };
+    let mut text = format!(
+        "chat {} ({}{title}), created {} UTC, last seq {}",
+        chat.chat_id,
+        kind_name(chat.kind),
+        format_time(chat.created_ms),
+        chat.last_seq
+    );
+    if !chat.handle.is_empty() {
+        text.push_str(&format!("\nhandle: {}", chat.handle));
+    }
+    if !chat.description.is_empty() {
+        text.push_str(&format!("\ndescription: {}", chat.description));
+    }
+    if chat.kind != ChatKind::Direct {
+        text.push_str(&format!("\nsettings: {}", settings_line(&chat.settings)));
+        text.push_str(&format!("\nyou: {}", role_name(chat.my_role)));
+    }
+    if chat.pending_requests > 0 {
+        text.push_str(&format!("\njoin requests waiting: {} (see `requests list`)", chat.pending_requests));
+    }
+    let shown = if chat.members_complete {
+        String::new()
+    } else {
+        format!(", {} shown (see `members`)", chat.members.len())
+    };
+    text.push_str(&format!("\nmembers ({}{shown}):", chat.member_count));
+    for m in &chat.members {
+        text.push_str(&format!("\n  {:<8} {} ({})", m.user_id, names.show(m.user_id), role_name(m.role)));
+    }
+    text
+}
+
+fn invite_json(i: &Invite) -> Value {
+    json!({
+        "code": i.code,
+        "chat_id": i.chat_id,
+        "created_by": i.created_by,
+        "created_ms": i.created_ms,
+        "expires_ms": i.expires_ms,
+        "max_uses": i.max_uses,
+        "uses": i.uses,
+        "revoked": i.revoked,
+    })
+}
+
+/// The code of an invite, given as the code or as the web app's whole `…/#/join/<code>` link.
+fn invite_code(s: &str) -> String {
+    s.rsplit_once("/join/").map_or(s, |(_, code)| code).trim().to_owned()
+}
+
+fn chat_ref(by: ChatRefArgs) -> ChatRef {
+    match (by.invite, by.handle) {
+        (Some(code), _) => ChatRef::Invite(invite_code(&code)),
+        (None, Some(handle)) => ChatRef::Handle(handle.trim_start_matches('@').to_owned()),
+        (None, None) => unreachable!("clap requires one of them"),
+    }
+}
+
+async fn resolve_request(s: &mut Session, out: Output, chat_id: u64, username: &str, approve: bool) -> Result<()> {
+    let id = s.user_id(username).await?;
+    s.client.resolve_join_request(chat_id, id, approve).await?;
+    out.result(json!({ "chat_id": chat_id, "user_id": id, "approved": approve }), || {
+        if approve {
+            format!("{username} joined chat {chat_id}")
+        } else {
+            format!("declined {username}'s request to join chat {chat_id}")
+        }
+    });
+    Ok(())
+}
+
+fn now_ms() -> i64 {
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_millis() as i64)
+}
+
+fn state_json(state: &ChatState) -> Value {
+    json!({
+        "muted_until_ms": state.muted_until_ms,
+        "pin_rank": state.pin_rank,
+        "archived": state.archived,
+        "marked_unread": state.marked_unread,
+    })
+}
+
+fn state_text(state: &ChatState) -> String {
+    let mut parts = Vec::new();
+    match state.muted_until_ms {
+        0 => {}
+        i64::MAX => parts.push("muted".to_owned()),
+        t => parts.push(format!("muted until {} UTC", format_time(t))),
+    }
+    if state.pin_rank != 0 {
+        parts.push("pinned".into());
+    }
+    if state.archived {
+        parts.push("archived".into());
+    }
+    if state.marked_unread {
+        parts.push("marked unread".into());
+    }
+    if parts.is_empty() {
+        "not muted, pinned, archived or marked".into()
+    } else {
+        parts.join(", ")
+    }
+}
+
+async fn chats_by_activity(s: &mut Session, out: Output, archived: bool, before: Option<(i64, u64)>, limit: u16) -> Result<()> {
+    let (chats, has_more) = s.client.list_chats_by_activity(archived, before, limit).await?;
+    let senders: Vec<u64> = chats.iter().filter_map(|c| c.last_message.as_ref()).flat_map(users_in).collect();
+    s.learn_ids(senders).await?;
+    let names = &s.names;
+    let next = chats.last().map(|c| format!("{}:{}", c.last_activity_ms, c.chat_id));
+    let summary = |c: &ChatSummary| {
+        json!({
+            "chat_id": c.chat_id,
+            "kind": kind_name(c.kind),
+            "title": c.title,
+            "handle": c.handle,
+            "avatar_ref": c.avatar_ref,
+            "last_seq": c.last_seq,
+            "member_count": c.member_count,
+            "last_activity_ms": c.last_activity_ms,
+            "my_role": role_name(c.my_role),
+            "unread_count": c.unread_count,
+            "unread_mentions": c.unread_mentions,
+            "state": state_json(&c.state),
+            "last_message": c.last_message.as_ref().map(|e| event_json(e, names)),
+        })
+    };
+    let value = json!({
+        "chats": chats.iter().map(summary).collect::<Vec<_>>(),
+        "has_more": has_more,
+        "next": if has_more { next.clone() } else { None },
+    });
+    out.result(value, || {
+        if chats.is_empty() {
+            return if archived { "(no archived chats)".into() } else { "(no chats)".into() };
+        }
+        let rows: Vec<Vec<String>> = chats
+            .iter()
+            .map(|c| {
+                let mut flags = Vec::new();
+                if c.state.pin_rank != 0 {
+                    flags.push("pinned");
+                }
+                if c.state.muted_until_ms != 0 {
+                    flags.push("muted");
+                }
+                if c.state.marked_unread {
+                    flags.push("unread");
+                }
+                let last = c.last_message.as_ref().map(|e| crate::output::describe(e, names)).unwrap_or_default();
+                vec![
+                    c.chat_id.to_string(),
+                    kind_name(c.kind),
+                    c.title.clone(),
+                    format_time(c.last_activity_ms),
+                    flags.join(","),
+                    last,
+                ]
+            })
+            .collect();
+        let mut text = table(&["CHAT", "KIND", "TITLE", "ACTIVE (UTC)", "STATE", "LAST MESSAGE"], &rows);
+        if let (true, Some(next)) = (has_more, &next) {
+            text.push_str(&format!("\n(more: --before {next})"));
+        }
+        text
+    });
+    Ok(())
+}
+
+async fn broadcast(ctx: &Ctx, s: &mut Session, command: BroadcastCommand) -> Result<()> {
+    let out = ctx.out;
+    let list_json = |l: &magpie_client::BroadcastList| json!({ "list_id": l.list_id, "name": l.name, "recipient_ids": l.recipient_ids });
+    match command {
+        BroadcastCommand::Save { name, recipients, list } => {
+            let mut ids = Vec::with_capacity(recipients.len());
+            for r in &recipients {
+                ids.push(s.user_id(r).await?);
+            }
+            let saved = s.client.save_broadcast_list(list.unwrap_or(0), &name, &ids).await?;
+            out.result(list_json(&saved), || {
+                format!("broadcast list {} {:?}: {}", saved.list_id, saved.name, recipients.join(", "))
+            });
+        }
+        BroadcastCommand::List => {
+            let lists = s.client.list_broadcast_lists().await?;
+            s.learn_ids(lists.iter().flat_map(|l| l.recipient_ids.iter().copied())).await?;
+            let names = &s.names;
+            out.result(Value::Array(lists.iter().map(list_json).collect()), || {
+                if lists.is_empty() {
+                    return "(no broadcast lists)".into();
+                }
+                let rows: Vec<Vec<String>> = lists
+                    .iter()
+                    .map(|l| vec![l.list_id.to_string(), l.name.clone(), names.list_of(&l.recipient_ids)])
+                    .collect();
+                table(&["LIST", "NAME", "RECIPIENTS"], &rows)
+            });
+        }
+        BroadcastCommand::Delete { list_id } => {
+            s.client.delete_broadcast_list(list_id).await?;
+            out.result(json!({ "deleted": list_id }), || format!("deleted broadcast list {list_id}"));
+        }
+        BroadcastCommand::Send { list_id, text, id } => {
+            let text = read_text(&text)?;
+            let client_msg_id = id.unwrap_or_else(new_client_msg_id);
+            let ack = s.client.send_broadcast_with_id(list_id, &client_msg_id, &text).await?;
+            s.learn_ids(ack.results.iter().map(|r| r.user_id)).await?;
+            let names = &s.names;
+            let error_name = |r: &magpie_client::BroadcastResult| match r.error {
+                None => None,
+                Some(Ok(code)) => Some(code.name().to_owned()),
+                Some(Err(n)) => Some(format!("code {n}")),
+            };
+            let results: Vec<Value> = ack
+                .results
+                .iter()
+                .map(|r| {
+                    json!({
+                        "user_id": r.user_id,
+                        "chat_id": r.chat_id,
+                        "message_id": r.message_id,
+                        "seq": r.seq,
+                        "error": error_name(r),
+                    })
+                })
+                .collect();
+            let failed = ack.results.iter().filter(|r| !r.is_sent()).count();
+            out.result(
+                json!({ "list_id": ack.list_id, "client_msg_id": ack.client_msg_id, "time_ms": ack.time_ms, "results": results }),
+                || {
+                    let mut lines = vec![format!(
+                        "sent to {} of {} (client message id {}; pass --id {} to retry without duplicates)",
+                        ack.results.len() - failed,
+                        ack.results.len(),
+                        ack.client_msg_id,
+                        ack.client_msg_id
+                    )];
+                    for r in &ack.results {
+                        lines.push(match error_name(r) {
+                            None => format!("  {}: chat {} #{}", names.show(r.user_id), r.chat_id, r.seq),
+                            Some(e) => format!("  {}: failed ({e})", names.show(r.user_id)),
+                        });
+                    }
+                    lines.join("\n")
+                },
+            );
+            if failed > 0 {
+                return Err(CliError::new("partial", format!("{failed} of {} recipients were not sent to", ack.results.len())));
+            }
+        }
+    }
+    Ok(())
+}
+
 /// Every user an event names: its sender and the members it is about.
 fn users_in(e: &magpie_client::ChatEvent) -> Vec<u64> {
     let mut ids = vec![e.sender_id];
     match &e.kind {
-        EventKind::ChatCreated { members, .. } => ids.extend(members.iter().map(|m| m.0)),
-        EventKind::MembersAdded { user_ids } => ids.extend(user_ids),
-        EventKind::MemberRemoved { user_id, .. } => ids.push(*user_id),
+        EventKind::ChatCreated { members, .. } => ids.extend(members.iter().map(|m| m.user_id)),
+        EventKind::MembersAdded { user_ids, .. } => ids.extend(user_ids),
+        EventKind::MemberRemoved { user_id, .. } | EventKind::RoleChanged { user_id, .. } => ids.push(*user_id),
+        EventKind::OwnerChanged { previous_owner, new_owner } => ids.extend([*previous_owner, *new_owner]),
         _ => {}
     }
     ids
@@ -499,8 +997,8 @@ async fn chats(s: &mut Session, out: Output) -> Result<()> {
     let mut peers = BTreeMap::new();
     for c in chats.iter().filter(|c| c.kind == ChatKind::Direct) {
         let info = s.client.get_chat(c.chat_id).await?;
-        if let Some(&(peer, _)) = info.members.iter().find(|m| m.0 != s.login.user_id) {
-            peers.insert(c.chat_id, peer);
+        if let Some(peer) = info.members.iter().find(|m| m.user_id != s.login.user_id) {
+            peers.insert(c.chat_id, peer.user_id);
         }
     }
     let senders = chats.iter().filter_map(|c| c.last_message.as_ref()).flat_map(users_in);
@@ -617,6 +1115,24 @@ async fn tail(ctx: &Ctx, only: Option<u64>, exit_after_sync: bool) -> Result<()>
                         break Ok(());
                     }
                 }
+                Some(ClientEvent::ChatStateChanged { chat_id, state }) if only.is_none_or(|c| c == chat_id) => {
+                    if out.json {
+                        let mut v = json!({ "type": "chat_state", "chat_id": chat_id });
+                        merge(&mut v, state_json(&state));
+                        out.json_line(&v);
+                    } else {
+                        crate::output::println_flush(&format!("[chat {chat_id}] your state: {}", state_text(&state)));
+                    }
+                }
+                Some(ClientEvent::MembershipChanged { chat_id, member }) if only.is_none_or(|c| c == chat_id) => {
+                    if out.json {
+                        out.json_line(&json!({ "type": "membership", "chat_id": chat_id, "member": member }));
+                    } else {
+                        let what = if member { "joined" } else { "left" };
+                        crate::output::println_flush(&format!("[chat {chat_id}] you {what} (on another device)"));
+                    }
+                }
+                Some(ClientEvent::ChatStateChanged { .. } | ClientEvent::MembershipChanged { .. }) => {}
                 Some(ClientEvent::Disconnected { reason }) => {
                     if out.json {
                         out.json_line(&json!({ "type": "disconnected", "reason": reason }));

@@ -1,6 +1,6 @@
 //! Rendering: human text or JSON, and the shared shapes of events, chats and times.
 
-use magpie_client::{ChatEvent, ChatKind, EventKind, Role};
+use magpie_client::{ChatEvent, ChatKind, ChatSettings, EventKind, HistoryVisibility, JoinedVia, Member, Role, Who};
 use serde_json::{json, Value};
 use std::collections::BTreeMap;
 use std::io::Write;
@@ -63,6 +63,11 @@ impl Names {
         }
     }
 
+    /// Names of `ids`, comma-separated.
+    pub fn list_of(&self, ids: &[u64]) -> String {
+        self.list(ids.iter().copied())
+    }
+
     fn list(&self, ids: impl IntoIterator<Item = u64>) -> String {
         let names: Vec<String> = ids.into_iter().map(|id| self.show(id)).collect();
         if names.is_empty() {
@@ -77,6 +82,7 @@ pub fn kind_name(kind: ChatKind) -> String {
     match kind {
         ChatKind::Direct => "direct".into(),
         ChatKind::Group => "group".into(),
+        ChatKind::Channel => "channel".into(),
         ChatKind::Unknown(n) => format!("kind{n}"),
     }
 }
@@ -85,8 +91,71 @@ pub fn role_name(role: Role) -> String {
     match role {
         Role::Member => "member".into(),
         Role::Admin => "admin".into(),
+        Role::Owner => "owner".into(),
         Role::Unknown(n) => format!("role{n}"),
     }
+}
+
+pub fn who_name(who: Who) -> String {
+    match who {
+        Who::Members => "members".into(),
+        Who::Admins => "admins".into(),
+        Who::Unknown(n) => format!("who{n}"),
+    }
+}
+
+pub fn history_name(h: HistoryVisibility) -> String {
+    match h {
+        HistoryVisibility::Everything => "everything".into(),
+        HistoryVisibility::SinceJoined => "since-joined".into(),
+        HistoryVisibility::Unknown(n) => format!("history{n}"),
+    }
+}
+
+pub fn via_name(via: JoinedVia) -> String {
+    match via {
+        JoinedVia::Added => "added".into(),
+        JoinedVia::InviteLink => "invite_link".into(),
+        JoinedVia::Handle => "handle".into(),
+        JoinedVia::Approved => "approved".into(),
+        JoinedVia::Unknown(n) => format!("via{n}"),
+    }
+}
+
+/// A chat's settings as JSON.
+pub fn settings_json(s: &ChatSettings) -> Value {
+    json!({
+        "post": who_name(s.post),
+        "add_members": who_name(s.add_members),
+        "change_info": who_name(s.change_info),
+        "pin": who_name(s.pin),
+        "history": history_name(s.history),
+        "forwarding": s.forwarding,
+        "approve_joins": s.approve_joins,
+    })
+}
+
+/// A chat's settings in words, one line.
+pub fn settings_line(s: &ChatSettings) -> String {
+    format!(
+        "post: {}, add members: {}, change info: {}, pin: {}, history: {}, forwarding: {}, approve joins: {}",
+        who_name(s.post),
+        who_name(s.add_members),
+        who_name(s.change_info),
+        who_name(s.pin),
+        history_name(s.history),
+        if s.forwarding { "on" } else { "off" },
+        if s.approve_joins { "on" } else { "off" },
+    )
+}
+
+/// A member as JSON, with the username when known.
+pub fn member_json(m: &Member, names: &Names) -> Value {
+    let mut v = json!({ "user_id": m.user_id, "role": role_name(m.role), "since_seq": m.since_seq });
+    if let Some(name) = names.get(m.user_id) {
+        v["username"] = Value::from(name);
+    }
+    v
 }
 
 /// An event as JSON: the header, `kind`, and the kind's fields; `sender` when the name is known.
@@ -102,15 +171,34 @@ pub fn event_json(e: &ChatEvent, names: &Names) -> Value {
         EventKind::Message { message_id, client_msg_id, content } => json!({
             "kind": "message", "message_id": message_id, "client_msg_id": client_msg_id, "content": content,
         }),
-        EventKind::ChatCreated { kind, title, members } => json!({
+        EventKind::ChatCreated { kind, title, members, description, handle, settings } => json!({
             "kind": "chat_created",
             "chat_kind": kind_name(*kind),
             "title": title,
-            "members": members.iter().map(|(id, role)| json!({"user_id": id, "role": role_name(*role)})).collect::<Vec<_>>(),
+            "members": members.iter().map(|m| json!({"user_id": m.user_id, "role": role_name(m.role)})).collect::<Vec<_>>(),
+            "description": description,
+            "handle": handle,
+            "settings": settings_json(settings),
         }),
-        EventKind::MembersAdded { user_ids } => json!({ "kind": "members_added", "user_ids": user_ids }),
+        EventKind::MembersAdded { user_ids, via } => {
+            json!({ "kind": "members_added", "user_ids": user_ids, "via": via_name(*via) })
+        }
         EventKind::MemberRemoved { user_id, left } => {
             json!({ "kind": "member_removed", "user_id": user_id, "left": left })
+        }
+        EventKind::ChatUpdated { title, description, avatar_ref, handle, settings } => json!({
+            "kind": "chat_updated",
+            "title": title,
+            "description": description,
+            "avatar_ref": avatar_ref,
+            "handle": handle,
+            "settings": settings_json(settings),
+        }),
+        EventKind::RoleChanged { user_id, role } => {
+            json!({ "kind": "role_changed", "user_id": user_id, "role": role_name(*role) })
+        }
+        EventKind::OwnerChanged { previous_owner, new_owner } => {
+            json!({ "kind": "owner_changed", "previous_owner": previous_owner, "new_owner": new_owner })
         }
         EventKind::Unknown { body_type } => json!({ "kind": "unknown", "body_type": body_type }),
         // EventKind is non_exhaustive: a kind added to the client library after this tool.
@@ -136,14 +224,35 @@ pub fn describe(e: &ChatEvent, names: &Names) -> String {
     match &e.kind {
         // Continuation lines are indented so a multi-line message stays visibly one event.
         EventKind::Message { content, .. } => format!("{sender}: {}", content.replace('\n', "\n    ")),
-        EventKind::ChatCreated { kind: ChatKind::Group, title, members } => {
-            format!("{sender} created group {title:?} with {}", names.list(members.iter().map(|m| m.0)))
-        }
-        EventKind::ChatCreated { members, .. } => {
-            let others = members.iter().map(|m| m.0).filter(|&id| id != e.sender_id);
+        EventKind::ChatCreated { kind: ChatKind::Direct, members, .. } => {
+            let others = members.iter().map(|m| m.user_id).filter(|&id| id != e.sender_id);
             format!("{sender} started a direct chat with {}", names.list(others))
         }
-        EventKind::MembersAdded { user_ids } => format!("{sender} added {}", names.list(user_ids.iter().copied())),
+        EventKind::ChatCreated { kind, title, members, .. } => {
+            let kind = kind_name(*kind);
+            format!("{sender} created {kind} {title:?} with {}", names.list(members.iter().map(|m| m.user_id)))
+        }
+        EventKind::MembersAdded { user_ids, via: JoinedVia::Added } => {
+            format!("{sender} added {}", names.list(user_ids.iter().copied()))
+        }
+        EventKind::MembersAdded { user_ids, via: JoinedVia::Approved } => {
+            format!("{sender} approved {}", names.list(user_ids.iter().copied()))
+        }
+        EventKind::MembersAdded { user_ids, via } => {
+            let how = match via {
+                JoinedVia::InviteLink => "an invite link".to_owned(),
+                JoinedVia::Handle => "the chat's handle".to_owned(),
+                other => via_name(*other),
+            };
+            format!("{} joined by {how}", names.list(user_ids.iter().copied()))
+        }
+        EventKind::ChatUpdated { title, .. } => format!("{sender} changed the chat's info (title {title:?})"),
+        EventKind::RoleChanged { user_id, role } => {
+            format!("{sender} made {} {}", names.show(*user_id), role_name(*role))
+        }
+        EventKind::OwnerChanged { previous_owner, new_owner } => {
+            format!("{} handed ownership to {}", names.show(*previous_owner), names.show(*new_owner))
+        }
         EventKind::MemberRemoved { user_id, left: true } => format!("{} left", names.show(*user_id)),
         EventKind::MemberRemoved { user_id, left: false } => format!("{sender} removed {}", names.show(*user_id)),
         EventKind::Unknown { body_type } => format!("(event type {body_type}, unknown to this build)"),
@@ -232,27 +341,64 @@ mod tests {
         let two = ev(EventKind::Message { message_id: 1, client_msg_id: "c".into(), content: "a\nb".into() });
         assert_eq!(event_line(&two, &names), "[chat 12 #34] alice: a\n    b");
         assert_eq!(table(&["X"], &[vec![describe(&two, &names)]]), "X\nalice: a⏎b");
+        let m = |user_id, role| Member { user_id, role, since_seq: 1 };
         let created = ev(EventKind::ChatCreated {
             kind: ChatKind::Group,
             title: "team".into(),
-            members: vec![(5, Role::Admin), (7, Role::Member), (9, Role::Member)],
+            members: vec![m(5, Role::Owner), m(7, Role::Member), m(9, Role::Member)],
+            description: String::new(),
+            handle: String::new(),
+            settings: ChatSettings::default(),
         });
         assert_eq!(describe(&created, &names), "alice created group \"team\" with alice, bob, user 9");
+        let channel = ev(EventKind::ChatCreated {
+            kind: ChatKind::Channel,
+            title: "team".into(),
+            members: vec![m(5, Role::Owner)],
+            description: String::new(),
+            handle: String::new(),
+            settings: ChatSettings::default(),
+        });
+        assert_eq!(describe(&channel, &names), "alice created channel \"team\" with alice");
         let direct = ev(EventKind::ChatCreated {
             kind: ChatKind::Direct,
             title: String::new(),
-            members: vec![(5, Role::Member), (7, Role::Member)],
+            members: vec![m(5, Role::Member), m(7, Role::Member)],
+            description: String::new(),
+            handle: String::new(),
+            settings: ChatSettings::default(),
         });
         assert_eq!(describe(&direct, &names), "alice started a direct chat with bob");
         assert_eq!(describe(&ev(EventKind::MemberRemoved { user_id: 7, left: true }), &names), "bob left");
         assert_eq!(describe(&ev(EventKind::MemberRemoved { user_id: 7, left: false }), &names), "alice removed bob");
+        let added = |via| ev(EventKind::MembersAdded { user_ids: vec![7], via });
+        assert_eq!(describe(&added(JoinedVia::Added), &names), "alice added bob");
+        assert_eq!(describe(&added(JoinedVia::InviteLink), &names), "bob joined by an invite link");
+        assert_eq!(describe(&added(JoinedVia::Approved), &names), "alice approved bob");
+        assert_eq!(event_json(&added(JoinedVia::Handle), &names)["via"], "handle");
+        let role = ev(EventKind::RoleChanged { user_id: 7, role: Role::Admin });
+        assert_eq!(describe(&role, &names), "alice made bob admin");
+        let owner = ev(EventKind::OwnerChanged { previous_owner: 5, new_owner: 7 });
+        assert_eq!(describe(&owner, &names), "alice handed ownership to bob");
+        assert_eq!(event_json(&owner, &names)["new_owner"], 7);
+        let settings = ChatSettings { post: Who::Admins, history: HistoryVisibility::SinceJoined, ..ChatSettings::default() };
+        let updated = ev(EventKind::ChatUpdated {
+            title: "t".into(),
+            description: "d".into(),
+            avatar_ref: String::new(),
+            handle: "the_t".into(),
+            settings,
+        });
+        let v = event_json(&updated, &names);
+        assert_eq!((v["kind"].as_str(), v["handle"].as_str()), (Some("chat_updated"), Some("the_t")));
+        assert_eq!((v["settings"]["post"].as_str(), v["settings"]["history"].as_str()), (Some("admins"), Some("since-joined")));
 
         let v = event_json(&msg, &names);
         assert_eq!(
             (v["kind"].as_str(), v["content"].as_str(), v["sender"].as_str()),
             (Some("message"), Some("hi"), Some("alice"))
         );
-        assert_eq!(event_json(&created, &names)["members"][0]["role"], "admin");
+        assert_eq!(event_json(&created, &names)["members"][0]["role"], "owner");
     }
 
     #[test]

@@ -3,7 +3,8 @@
 mod common;
 
 use common::Ctl;
-use magpie_storage::{bytes::Bytes, ChatKind, ChatMeta, Op, Role, Store, StoreOptions};
+use magpie_storage::{bytes::Bytes, ChatKind, ChatMeta, ChatProfile, Op, Role, Store, StoreOptions};
+use magpie_wire::chat::{Info, MemberEntry};
 use magpie_wire::encode::{self, EventHeader};
 use magpie_wire::fb;
 use std::path::Path;
@@ -40,23 +41,29 @@ fn populate(db: &Path) -> Fixture {
         title: title.into(),
         created_ms: T0,
         created_by: alice,
+        profile: ChatProfile { description: format!("about {title}"), ..ChatProfile::default() },
     };
-    let members = [(alice, fb::Role::Admin), (bob, fb::Role::Member)];
+    let members = [
+        MemberEntry { user_id: alice, role: fb::Role::Owner, since_seq: 1 },
+        MemberEntry { user_id: bob, role: fb::Role::Member, since_seq: 1 },
+    ];
+    let team_info = Info { title: "team".into(), ..Info::default() };
+    let broken_info = Info { title: "broken".into(), ..Info::default() };
     store
         .committer()
         .submit_wait(vec![
             Op::PutChat(meta(team, "team")),
-            Op::PutMember { chat_id: team, user_id: alice, role: Role::Admin },
-            Op::PutMember { chat_id: team, user_id: bob, role: Role::Member },
-            append(team, 1, encode::chat_created_event(&h(team, 1, alice), fb::ChatKind::Group, "team", &members)),
+            Op::PutMember { chat_id: team, user_id: alice, role: Role::Owner, since_seq: 1 },
+            Op::PutMember { chat_id: team, user_id: bob, role: Role::Member, since_seq: 1 },
+            append(team, 1, encode::chat_created_event(&h(team, 1, alice), fb::ChatKind::Group, &team_info, &members)),
             append(team, 2, encode::message_event(&h(team, 2, alice), 100, "c-1", "hello bob")),
             append(team, 3, encode::message_event(&h(team, 3, bob), 101, "c-2", "hi alice")),
             Op::PutChat(meta(broken, "broken")),
-            Op::PutMember { chat_id: broken, user_id: alice, role: Role::Admin },
+            Op::PutMember { chat_id: broken, user_id: alice, role: Role::Owner, since_seq: 1 },
             append(
                 broken,
                 1,
-                encode::chat_created_event(&h(broken, 1, alice), fb::ChatKind::Group, "broken", &members[..1]),
+                encode::chat_created_event(&h(broken, 1, alice), fb::ChatKind::Group, &broken_info, &members[..1]),
             ),
             append(broken, 2, Bytes::from_static(b"\xde\xad\xbe\xef not a flatbuffer")),
         ])
@@ -86,13 +93,14 @@ fn admin_commands_read_a_data_directory() {
 
     // chats
     let text = ctl.run(&["chats"]).ok().to_owned();
-    assert!(text.contains("team") && text.contains("#3") && text.contains("alice*, bob"), "{text}");
+    assert!(text.contains("team") && text.contains("#3") && text.contains("alice**, bob"), "{text}");
     let chats = ctl.run(&["chats", "--json"]).json();
     let team = chats.as_array().unwrap().iter().find(|c| c["chat_id"] == f.team).unwrap().clone();
     assert_eq!(
         (team["kind"].as_str(), team["last_seq"].as_u64(), team["members"].as_array().unwrap().len()),
         (Some("group"), Some(3), 2)
     );
+    assert_eq!(team["description"], "about team");
 
     // dump, human and JSON lines
     let text = ctl.run(&["dump", &f.team.to_string()]).ok().to_owned();
@@ -107,7 +115,7 @@ fn admin_commands_read_a_data_directory() {
     let events = ctl.run(&["dump", &f.team.to_string(), "--json"]).json_lines();
     assert_eq!(events.len(), 3);
     assert_eq!(events[0]["kind"], "chat_created");
-    assert_eq!(events[0]["members"][0]["role"], "admin");
+    assert_eq!(events[0]["members"][0]["role"], "owner");
     assert_eq!(
         (events[2]["kind"].as_str(), events[2]["content"].as_str(), events[2]["sender"].as_str()),
         (Some("message"), Some("hi alice"), Some("bob"))

@@ -167,7 +167,7 @@ fn register_chat_send_history_and_tail() {
         (info["kind"].as_str(), info["last_seq"].as_u64(), info["members"].as_array().unwrap().len()),
         (Some("group"), Some(5), 3)
     );
-    assert!(alice.run(&["info", &team.to_string()]).ok().contains("alice (admin)"));
+    assert!(alice.run(&["info", &team.to_string()]).ok().contains("alice (owner)"), "the creator owns the group");
 
     // ---- membership
     alice.run(&["remove", &team.to_string(), "carol"]).ok();

@@ -5,6 +5,8 @@
 
 use bytes::{Bytes, BytesMut};
 use futures_util::{SinkExt, StreamExt};
+use magpie_wire::chat::{self as wchat, Info, MemberEntry};
+use magpie_wire::encode::{BroadcastResultArgs, InviteArgs};
 use magpie_wire::framing::{put_prefixed, FrameReader};
 use magpie_wire::limits::MAX_CLIENT_FRAME_BYTES;
 use magpie_wire::{encode, fb, verify, ErrorCode};
@@ -44,13 +46,58 @@ struct State {
     acks: HashMap<(u64, String), (u64, u64, u64)>,
     /// Synced connections: (user, device, push channel).
     live: Vec<(u64, u64, mpsc::UnboundedSender<Bytes>)>,
+    /// (user, chat) → the user's own state of the chat.
+    chat_states: HashMap<(u64, u64), wchat::State>,
+    /// list id → (owner, name, recipients).
+    broadcast_lists: HashMap<u64, (u64, String, Vec<u64>)>,
+    next_pin_rank: u64,
 }
 
 struct Chat {
     kind: fb::ChatKind,
-    title: String,
-    members: Vec<u64>,
+    info: Info,
+    /// In join order: the owner first.
+    members: Vec<MemberEntry>,
     events: Vec<Bytes>,
+    invites: Vec<InviteArgs>,
+    /// (user, time requested).
+    requests: Vec<(u64, i64)>,
+}
+
+impl Chat {
+    fn new(kind: fb::ChatKind, info: Info) -> Chat {
+        Chat { kind, info, members: Vec::new(), events: Vec::new(), invites: Vec::new(), requests: Vec::new() }
+    }
+
+    fn member_ids(&self) -> Vec<u64> {
+        self.members.iter().map(|m| m.user_id).collect()
+    }
+
+    fn role(&self, user: u64) -> Option<fb::Role> {
+        self.members.iter().find(|m| m.user_id == user).map(|m| m.role)
+    }
+
+    fn is_admin(&self, user: u64) -> bool {
+        matches!(self.role(user), Some(fb::Role::Admin | fb::Role::Owner))
+    }
+
+    fn set_role(&mut self, user: u64, role: fb::Role) {
+        if let Some(m) = self.members.iter_mut().find(|m| m.user_id == user) {
+            m.role = role;
+        }
+    }
+
+    fn allowed(&self, user: u64, who: fb::Who) -> bool {
+        who == fb::Who::Members || self.is_admin(user)
+    }
+}
+
+fn now_ms() -> i64 {
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_millis() as i64
+}
+
+fn err(id: u64, code: ErrorCode) -> Bytes {
+    encode::error(id, code, code.name(), 0)
 }
 
 impl State {
@@ -61,18 +108,115 @@ impl State {
 
     /// Appends an event built by `make(seq)` and pushes it to every synced member connection.
     fn append(&mut self, knobs: &Knobs, chat_id: u64, make: impl FnOnce(u64) -> Bytes) -> u64 {
+        self.append_to(knobs, chat_id, &[], make)
+    }
+
+    /// As [`append`], also pushing to `also` (members just removed, who are told).
+    fn append_to(&mut self, knobs: &Knobs, chat_id: u64, also: &[u64], make: impl FnOnce(u64) -> Bytes) -> u64 {
         let chat = self.chats.get_mut(&chat_id).unwrap();
         let seq = chat.events.len() as u64 + 1;
         let event = make(seq);
         chat.events.push(event.clone());
         let frame = encode::deliver(&event);
         let skip = *knobs.skip_live.lock().unwrap();
+        let members = chat.member_ids();
         for (user, _, tx) in &self.live {
-            if chat.members.contains(user) && skip != Some((*user, seq)) {
+            if (members.contains(user) || also.contains(user)) && skip != Some((*user, seq)) {
                 let _ = tx.send(frame.clone());
             }
         }
         seq
+    }
+
+    /// Pushes `frame` to the user's synced connections, other than `except`.
+    fn push_to_user(&self, user: u64, frame: &Bytes, except: Option<&mpsc::UnboundedSender<Bytes>>) {
+        for (u, _, tx) in &self.live {
+            if *u == user && !except.is_some_and(|e| e.same_channel(tx)) {
+                let _ = tx.send(frame.clone());
+            }
+        }
+    }
+
+    fn handle_taken(&self, handle: &str, except: u64) -> bool {
+        !handle.is_empty() && self.chats.iter().any(|(&id, c)| id != except && c.info.handle == handle)
+    }
+
+    /// The member chat `chat_id` of `user`, or the error to answer.
+    fn member_chat(&self, id: u64, user: u64, chat_id: u64) -> Result<&Chat, Bytes> {
+        match self.chats.get(&chat_id) {
+            Some(c) if c.role(user).is_some() => Ok(c),
+            _ => Err(err(id, ErrorCode::ChatNotFound)),
+        }
+    }
+
+    fn chat_by(&self, id: u64, invite_code: &str, handle: &str) -> Result<(u64, Option<InviteArgs>), Bytes> {
+        if !handle.is_empty() {
+            return self
+                .chats
+                .iter()
+                .find(|(_, c)| c.info.handle == handle)
+                .map(|(&chat_id, _)| (chat_id, None))
+                .ok_or_else(|| err(id, ErrorCode::ChatNotFound));
+        }
+        let found = self.chats.iter().find_map(|(&chat_id, c)| c.invites.iter().find(|i| i.code == invite_code).map(|i| (chat_id, i.clone())));
+        match found {
+            None => Err(err(id, ErrorCode::InviteNotFound)),
+            Some((_, i)) if i.revoked => Err(err(id, ErrorCode::InviteRevoked)),
+            Some((_, i)) if i.expires_ms != 0 && i.expires_ms <= now_ms() => Err(err(id, ErrorCode::InviteExpired)),
+            Some((_, i)) if i.max_uses != 0 && i.uses >= i.max_uses => Err(err(id, ErrorCode::InviteUsedUp)),
+            Some((chat_id, i)) => Ok((chat_id, Some(i))),
+        }
+    }
+
+    fn count_use(&mut self, chat_id: u64, invite: &Option<InviteArgs>) {
+        if let Some(i) = invite {
+            let chat = self.chats.get_mut(&chat_id).unwrap();
+            if let Some(i) = chat.invites.iter_mut().find(|x| x.code == i.code) {
+                i.uses += 1;
+            }
+        }
+    }
+
+    /// Adds `users` as members; a channel's subscribers get no event.
+    fn add(&mut self, knobs: &Knobs, chat_id: u64, by: (u64, u64), users: &[u64], via: fb::JoinedVia) {
+        let chat = self.chats.get_mut(&chat_id).unwrap();
+        let since_seq = chat.events.len() as u64 + 1;
+        let users: Vec<u64> = users.iter().copied().filter(|u| chat.role(*u).is_none()).collect();
+        if users.is_empty() {
+            return;
+        }
+        chat.members.extend(users.iter().map(|&user_id| MemberEntry { user_id, role: fb::Role::Member, since_seq }));
+        if chat.kind != fb::ChatKind::Channel {
+            self.append(knobs, chat_id, |seq| {
+                let h = encode::EventHeader { chat_id, seq, sender_id: by.0, sender_device_id: by.1, time_ms: now_ms() };
+                encode::members_added_event(&h, &users, via)
+            });
+        }
+    }
+
+    fn state(&self, user: u64, chat_id: u64) -> wchat::State {
+        self.chat_states.get(&(user, chat_id)).copied().unwrap_or_default()
+    }
+
+    fn direct_with(&mut self, knobs: &Knobs, me: (u64, u64), peer: u64) -> u64 {
+        let found = self.chats.iter().find(|(_, c)| {
+            c.kind == fb::ChatKind::Direct && c.role(me.0).is_some() && c.role(peer).is_some()
+        });
+        if let Some((&chat_id, _)) = found {
+            return chat_id;
+        }
+        let chat_id = self.id();
+        let mut ids = [me.0, peer];
+        ids.sort_unstable();
+        let members: Vec<_> = ids.iter().map(|&user_id| MemberEntry { user_id, role: fb::Role::Member, since_seq: 1 }).collect();
+        let mut chat = Chat::new(fb::ChatKind::Direct, Info::default());
+        chat.members = members.clone();
+        self.chats.insert(chat_id, chat);
+        self.append(knobs, chat_id, |seq| {
+            let h = encode::EventHeader { chat_id, seq, sender_id: me.0, sender_device_id: me.1, time_ms: now_ms() };
+            encode::chat_created_event(&h, fb::ChatKind::Direct, &Info::default(), &members)
+        });
+        chat_id
     }
 }
 
@@ -276,7 +420,7 @@ async fn handle(
                     f.body_as_sync().unwrap().cursors().unwrap().iter().map(|c| (c.chat_id(), c.last_seq())).collect();
                 let (mut chats, mut events) = (0, 0);
                 for (chat_id, chat) in &s.chats {
-                    if chat.members.contains(&user) {
+                    if chat.role(user).is_some() {
                         chats += 1;
                         let from = cursors.get(chat_id).copied().unwrap_or(0) as usize;
                         for e in chat.events.iter().skip(from) {
@@ -298,24 +442,481 @@ async fn handle(
             fb::Body::CreateGroup => {
                 let (user, device) = me.unwrap();
                 let g = f.body_as_create_group().unwrap();
-                let mut members = vec![user];
-                members.extend(g.member_ids().unwrap().iter());
-                let chat_id = s.id();
-                let title = g.title().unwrap_or("").to_owned();
-                s.chats.insert(chat_id, Chat { kind: fb::ChatKind::Group, title: title.clone(), members: members.clone(), events: vec![] });
-                let roles: Vec<_> =
-                    members.iter().map(|&m| (m, if m == user { fb::Role::Admin } else { fb::Role::Member })).collect();
-                s.append(&kn, chat_id, |seq| {
-                    let h = encode::EventHeader { chat_id, seq, sender_id: user, sender_device_id: device, time_ms: 0 };
-                    encode::chat_created_event(&h, fb::ChatKind::Group, &title, &roles)
-                });
-                chat_info(id, &s, chat_id)
+                let info = Info {
+                    title: g.title().unwrap_or("").to_owned(),
+                    description: g.description().unwrap_or("").to_owned(),
+                    avatar_ref: String::new(),
+                    handle: g.handle().unwrap_or("").to_owned(),
+                    settings: wchat::Settings::from_fb(g.settings()),
+                };
+                if s.handle_taken(&info.handle, 0) {
+                    err(id, ErrorCode::HandleTaken)
+                } else {
+                    let chat_id = s.id();
+                    let mut members = vec![MemberEntry { user_id: user, role: fb::Role::Owner, since_seq: 1 }];
+                    for m in g.member_ids().unwrap().iter() {
+                        if members.iter().all(|e| e.user_id != m) {
+                            members.push(MemberEntry { user_id: m, role: fb::Role::Member, since_seq: 1 });
+                        }
+                    }
+                    let mut chat = Chat::new(g.kind(), info.clone());
+                    chat.members = members.clone();
+                    s.chats.insert(chat_id, chat);
+                    s.append(&kn, chat_id, |seq| {
+                        let h = encode::EventHeader { chat_id, seq, sender_id: user, sender_device_id: device, time_ms: 0 };
+                        encode::chat_created_event(&h, g.kind(), &info, &members)
+                    });
+                    chat_info(id, &s, chat_id, user)
+                }
             }
             fb::Body::GetChat => {
                 let chat_id = f.body_as_get_chat().unwrap().chat_id();
-                match s.chats.get(&chat_id) {
-                    Some(c) if c.members.contains(&me.unwrap().0) => chat_info(id, &s, chat_id),
-                    _ => encode::error(id, ErrorCode::ChatNotFound, "no such chat", 0),
+                match s.member_chat(id, me.unwrap().0, chat_id) {
+                    Ok(_) => chat_info(id, &s, chat_id, me.unwrap().0),
+                    Err(e) => e,
+                }
+            }
+            fb::Body::ListMembers => {
+                let user = me.unwrap().0;
+                let l = f.body_as_list_members().unwrap();
+                match s.member_chat(id, user, l.chat_id()) {
+                    Err(e) => e,
+                    Ok(c) if c.kind == fb::ChatKind::Channel && !l.admins_only() && !c.is_admin(user) => {
+                        err(id, ErrorCode::Forbidden)
+                    }
+                    Ok(c) => {
+                        let limit = if l.limit() == 0 { 200 } else { l.limit().min(1000) as usize };
+                        let mut all: Vec<MemberEntry> = c
+                            .members
+                            .iter()
+                            .filter(|m| m.user_id > l.after_user_id())
+                            .filter(|m| !l.admins_only() || m.role != fb::Role::Member)
+                            .copied()
+                            .collect();
+                        all.sort_by_key(|m| m.user_id);
+                        let has_more = all.len() > limit;
+                        all.truncate(limit);
+                        encode::member_list(id, l.chat_id(), &all, has_more)
+                    }
+                }
+            }
+            fb::Body::UpdateChat => {
+                let (user, device) = me.unwrap();
+                let u = f.body_as_update_chat().unwrap();
+                let chat_id = u.chat_id();
+                match s.member_chat(id, user, chat_id) {
+                    Err(e) => e,
+                    Ok(c) if c.kind == fb::ChatKind::Direct => err(id, ErrorCode::NotAGroup),
+                    Ok(c) => {
+                        let mut info = c.info.clone();
+                        let bits = u.fields();
+                        let admin_only = bits & (wchat::update::HANDLE | wchat::update::SETTINGS) != 0;
+                        if (admin_only && !c.is_admin(user)) || !c.allowed(user, c.info.settings.change_info) {
+                            err(id, ErrorCode::Forbidden)
+                        } else {
+                            let text = |v: Option<&str>| v.unwrap_or("").to_owned();
+                            if bits & wchat::update::TITLE != 0 {
+                                info.title = text(u.title());
+                            }
+                            if bits & wchat::update::DESCRIPTION != 0 {
+                                info.description = text(u.description());
+                            }
+                            if bits & wchat::update::AVATAR_REF != 0 {
+                                info.avatar_ref = text(u.avatar_ref());
+                            }
+                            if bits & wchat::update::HANDLE != 0 {
+                                info.handle = text(u.handle());
+                            }
+                            if bits & wchat::update::SETTINGS != 0 {
+                                info.settings = wchat::Settings::from_fb(u.settings());
+                            }
+                            if s.handle_taken(&info.handle, chat_id) {
+                                err(id, ErrorCode::HandleTaken)
+                            } else if info == c.info {
+                                encode::ok(id)
+                            } else {
+                                s.chats.get_mut(&chat_id).unwrap().info = info.clone();
+                                s.append(&kn, chat_id, |seq| {
+                                    let h = encode::EventHeader { chat_id, seq, sender_id: user, sender_device_id: device, time_ms: 0 };
+                                    encode::chat_updated_event(&h, &info)
+                                });
+                                encode::ok(id)
+                            }
+                        }
+                    }
+                }
+            }
+            fb::Body::SetRole => {
+                let (user, device) = me.unwrap();
+                let r = f.body_as_set_role().unwrap();
+                let (chat_id, target, role) = (r.chat_id(), r.user_id(), r.role());
+                match s.member_chat(id, user, chat_id) {
+                    Err(e) => e,
+                    Ok(_) if role == fb::Role::Owner => err(id, ErrorCode::InvalidArgument),
+                    Ok(c) if c.kind == fb::ChatKind::Direct => err(id, ErrorCode::NotAGroup),
+                    Ok(c) if c.role(target).is_none() => err(id, ErrorCode::UserNotFound),
+                    Ok(c) => {
+                        let mine = c.role(user).unwrap();
+                        let ok = match role {
+                            fb::Role::Admin => c.is_admin(user) && target != user,
+                            _ => (mine == fb::Role::Owner && target != user) || (target == user && mine == fb::Role::Admin),
+                        };
+                        if !ok {
+                            err(id, ErrorCode::Forbidden)
+                        } else {
+                            s.chats.get_mut(&chat_id).unwrap().set_role(target, role);
+                            s.append(&kn, chat_id, |seq| {
+                                let h = encode::EventHeader { chat_id, seq, sender_id: user, sender_device_id: device, time_ms: 0 };
+                                encode::role_changed_event(&h, target, role)
+                            });
+                            encode::ok(id)
+                        }
+                    }
+                }
+            }
+            fb::Body::TransferOwnership => {
+                let (user, device) = me.unwrap();
+                let t = f.body_as_transfer_ownership().unwrap();
+                let (chat_id, target) = (t.chat_id(), t.user_id());
+                match s.member_chat(id, user, chat_id) {
+                    Err(e) => e,
+                    Ok(c) if c.role(user) != Some(fb::Role::Owner) => err(id, ErrorCode::Forbidden),
+                    Ok(c) if c.role(target).is_none() || target == user => err(id, ErrorCode::UserNotFound),
+                    Ok(_) => {
+                        let chat = s.chats.get_mut(&chat_id).unwrap();
+                        chat.set_role(target, fb::Role::Owner);
+                        chat.set_role(user, fb::Role::Admin);
+                        s.append(&kn, chat_id, |seq| {
+                            let h = encode::EventHeader { chat_id, seq, sender_id: user, sender_device_id: device, time_ms: 0 };
+                            encode::owner_changed_event(&h, user, target)
+                        });
+                        encode::ok(id)
+                    }
+                }
+            }
+            fb::Body::LeaveChat => {
+                let (user, device) = me.unwrap();
+                let l = f.body_as_leave_chat().unwrap();
+                let chat_id = l.chat_id();
+                match s.member_chat(id, user, chat_id) {
+                    Err(e) => e,
+                    Ok(c) if c.kind == fb::ChatKind::Direct => err(id, ErrorCode::NotAGroup),
+                    Ok(c) => {
+                        let others: Vec<MemberEntry> = c.members.iter().filter(|m| m.user_id != user).copied().collect();
+                        let successor = if c.role(user) != Some(fb::Role::Owner) || others.is_empty() {
+                            Ok(None)
+                        } else if let Some(m) = others.iter().find(|m| m.user_id == l.successor()) {
+                            Ok(Some(m.user_id))
+                        } else {
+                            // The longest-serving admin (lowest since_seq).
+                            others.iter().filter(|m| m.role == fb::Role::Admin).min_by_key(|m| m.since_seq).map(|m| Some(m.user_id)).ok_or(())
+                        };
+                        let subscriber = c.kind == fb::ChatKind::Channel && c.role(user) == Some(fb::Role::Member);
+                        match successor {
+                            Err(()) => err(id, ErrorCode::OwnerMustTransfer),
+                            Ok(next) => {
+                                let h = |chat_id, seq| encode::EventHeader { chat_id, seq, sender_id: user, sender_device_id: device, time_ms: 0 };
+                                if let Some(next) = next {
+                                    s.chats.get_mut(&chat_id).unwrap().set_role(next, fb::Role::Owner);
+                                    s.append(&kn, chat_id, |seq| encode::owner_changed_event(&h(chat_id, seq), user, next));
+                                }
+                                s.chats.get_mut(&chat_id).unwrap().members.retain(|m| m.user_id != user);
+                                if subscriber {
+                                    s.push_to_user(user, &encode::membership_changed(chat_id, false), Some(&out));
+                                } else {
+                                    s.append_to(&kn, chat_id, &[user], |seq| encode::member_removed_event(&h(chat_id, seq), user, true));
+                                }
+                                encode::ok(id)
+                            }
+                        }
+                    }
+                }
+            }
+            fb::Body::CreateInvite => {
+                let user = me.unwrap().0;
+                let c = f.body_as_create_invite().unwrap();
+                let chat_id = c.chat_id();
+                match s.member_chat(id, user, chat_id) {
+                    Err(e) => e,
+                    Ok(chat) if chat.kind == fb::ChatKind::Direct => err(id, ErrorCode::NotAGroup),
+                    Ok(chat) if !chat.allowed(user, chat.info.settings.add_members) => err(id, ErrorCode::Forbidden),
+                    Ok(chat) if chat.invites.iter().filter(|i| !i.revoked).count() >= 100 => err(id, ErrorCode::LimitReached),
+                    Ok(_) => {
+                        let n = s.id();
+                        let invite = InviteArgs {
+                            code: format!("{n:0>22}"),
+                            chat_id,
+                            created_by: user,
+                            created_ms: now_ms(),
+                            expires_ms: c.expires_ms(),
+                            max_uses: c.max_uses(),
+                            uses: 0,
+                            revoked: false,
+                        };
+                        s.chats.get_mut(&chat_id).unwrap().invites.push(invite.clone());
+                        encode::invite(id, &invite)
+                    }
+                }
+            }
+            fb::Body::ListInvites => {
+                let user = me.unwrap().0;
+                let chat_id = f.body_as_list_invites().unwrap().chat_id();
+                match s.member_chat(id, user, chat_id) {
+                    Err(e) => e,
+                    Ok(c) if !c.is_admin(user) => err(id, ErrorCode::Forbidden),
+                    Ok(c) => encode::invite_list(id, chat_id, &c.invites),
+                }
+            }
+            fb::Body::RevokeInvite => {
+                let user = me.unwrap().0;
+                let r = f.body_as_revoke_invite().unwrap();
+                let (chat_id, code) = (r.chat_id(), r.code().unwrap_or("").to_owned());
+                match s.member_chat(id, user, chat_id) {
+                    Err(e) => e,
+                    Ok(c) => match c.invites.iter().position(|i| i.code == code) {
+                        None => err(id, ErrorCode::InviteNotFound),
+                        Some(i) if c.invites[i].created_by != user && !c.is_admin(user) => err(id, ErrorCode::Forbidden),
+                        Some(i) => {
+                            s.chats.get_mut(&chat_id).unwrap().invites[i].revoked = true;
+                            encode::ok(id)
+                        }
+                    },
+                }
+            }
+            fb::Body::PreviewChat => {
+                let user = me.unwrap().0;
+                let p = f.body_as_preview_chat().unwrap();
+                match s.chat_by(id, p.invite_code().unwrap_or(""), p.handle().unwrap_or("")) {
+                    Err(e) => e,
+                    Ok((chat_id, _)) => {
+                        let c = &s.chats[&chat_id];
+                        encode::chat_preview(
+                            id,
+                            &encode::ChatPreviewArgs {
+                                chat_id,
+                                kind: c.kind,
+                                info: &c.info,
+                                member_count: c.members.len() as u32,
+                                is_member: c.role(user).is_some(),
+                            },
+                        )
+                    }
+                }
+            }
+            fb::Body::JoinChat => {
+                let (user, device) = me.unwrap();
+                let j = f.body_as_join_chat().unwrap();
+                match s.chat_by(id, j.invite_code().unwrap_or(""), j.handle().unwrap_or("")) {
+                    Err(e) => e,
+                    Ok((chat_id, _)) if s.chats[&chat_id].role(user).is_some() => chat_info(id, &s, chat_id, user),
+                    Ok((chat_id, invite)) => {
+                        let c = &s.chats[&chat_id];
+                        if c.info.settings.approve_joins {
+                            if c.requests.iter().all(|r| r.0 != user) {
+                                s.count_use(chat_id, &invite);
+                                s.chats.get_mut(&chat_id).unwrap().requests.push((user, now_ms()));
+                            }
+                            encode::join_pending(id, chat_id)
+                        } else {
+                            let channel = c.kind == fb::ChatKind::Channel;
+                            s.count_use(chat_id, &invite);
+                            let via = if invite.is_some() { fb::JoinedVia::InviteLink } else { fb::JoinedVia::Handle };
+                            s.add(&kn, chat_id, (user, device), &[user], via);
+                            if channel {
+                                s.push_to_user(user, &encode::membership_changed(chat_id, true), Some(&out));
+                            }
+                            chat_info(id, &s, chat_id, user)
+                        }
+                    }
+                }
+            }
+            fb::Body::ListJoinRequests => {
+                let user = me.unwrap().0;
+                let chat_id = f.body_as_list_join_requests().unwrap().chat_id();
+                match s.member_chat(id, user, chat_id) {
+                    Err(e) => e,
+                    Ok(c) if !c.is_admin(user) => err(id, ErrorCode::Forbidden),
+                    Ok(c) => encode::join_request_list(id, chat_id, &c.requests),
+                }
+            }
+            fb::Body::ResolveJoinRequest => {
+                let (user, device) = me.unwrap();
+                let r = f.body_as_resolve_join_request().unwrap();
+                let (chat_id, target) = (r.chat_id(), r.user_id());
+                match s.member_chat(id, user, chat_id) {
+                    Err(e) => e,
+                    Ok(c) if !c.is_admin(user) => err(id, ErrorCode::Forbidden),
+                    Ok(c) if c.requests.iter().all(|q| q.0 != target) => err(id, ErrorCode::UserNotFound),
+                    Ok(_) => {
+                        s.chats.get_mut(&chat_id).unwrap().requests.retain(|q| q.0 != target);
+                        if r.approve() {
+                            s.add(&kn, chat_id, (user, device), &[target], fb::JoinedVia::Approved);
+                        }
+                        encode::ok(id)
+                    }
+                }
+            }
+            fb::Body::SetChatState => {
+                let user = me.unwrap().0;
+                let c = f.body_as_set_chat_state().unwrap();
+                let chat_id = c.chat_id();
+                let pinned = s.chat_states.iter().filter(|((u, _), st)| *u == user && st.pin_rank != 0).count();
+                let mut state = s.state(user, chat_id);
+                let bits = c.fields();
+                if let Err(e) = s.member_chat(id, user, chat_id) {
+                    e
+                } else if bits & wchat::state_fields::PINNED != 0 && c.pinned() && state.pin_rank == 0 && pinned >= 10 {
+                    err(id, ErrorCode::LimitReached)
+                } else {
+                    if bits & wchat::state_fields::MUTED_UNTIL != 0 {
+                        state.muted_until_ms = c.muted_until_ms();
+                    }
+                    if bits & wchat::state_fields::PINNED != 0 {
+                        state.pin_rank = if !c.pinned() {
+                            0
+                        } else if state.pin_rank != 0 {
+                            state.pin_rank
+                        } else {
+                            s.next_pin_rank += 1;
+                            s.next_pin_rank
+                        };
+                    }
+                    if bits & wchat::state_fields::ARCHIVED != 0 {
+                        state.archived = c.archived();
+                    }
+                    if bits & wchat::state_fields::MARKED_UNREAD != 0 {
+                        state.marked_unread = c.marked_unread();
+                    }
+                    s.chat_states.insert((user, chat_id), state);
+                    s.push_to_user(user, &encode::chat_state_changed(0, chat_id, &state), Some(&out));
+                    encode::chat_state_changed(id, chat_id, &state)
+                }
+            }
+            fb::Body::ReorderPinned => {
+                let user = me.unwrap().0;
+                let order: Vec<u64> = f.body_as_reorder_pinned().unwrap().chat_ids().map(|v| v.iter().collect()).unwrap_or_default();
+                let mut pinned: Vec<u64> =
+                    s.chat_states.iter().filter(|((u, _), st)| *u == user && st.pin_rank != 0).map(|((_, c), _)| *c).collect();
+                let mut sorted = order.clone();
+                sorted.sort_unstable();
+                pinned.sort_unstable();
+                if sorted != pinned {
+                    err(id, ErrorCode::InvalidArgument)
+                } else {
+                    // First = highest rank.
+                    for (i, &chat_id) in order.iter().enumerate() {
+                        let mut state = s.state(user, chat_id);
+                        state.pin_rank = (order.len() - i) as u64;
+                        s.chat_states.insert((user, chat_id), state);
+                        s.push_to_user(user, &encode::chat_state_changed(0, chat_id, &state), None);
+                    }
+                    encode::ok(id)
+                }
+            }
+            fb::Body::ListChats => {
+                let user = me.unwrap().0;
+                let l = f.body_as_list_chats().unwrap();
+                let mut mine: Vec<(u64, i64, wchat::State)> = s
+                    .chats
+                    .iter()
+                    .filter(|(_, c)| c.role(user).is_some())
+                    .map(|(&chat_id, c)| (chat_id, c.events.len() as i64, s.state(user, chat_id)))
+                    .collect();
+                if l.order() == fb::ChatOrder::ByActivity {
+                    // Activity here is the log length; pinned first on the first page.
+                    mine.retain(|(_, _, st)| st.archived == l.archived());
+                    mine.sort_by_key(|&(chat_id, activity, st)| {
+                        let pinned = st.pin_rank != 0 && !l.archived();
+                        (std::cmp::Reverse(pinned), std::cmp::Reverse(if pinned { st.pin_rank as i64 } else { activity }), std::cmp::Reverse(chat_id))
+                    });
+                } else {
+                    mine.sort_by_key(|&(chat_id, _, _)| chat_id);
+                    mine.retain(|&(chat_id, _, _)| chat_id > l.after_chat_id());
+                }
+                let rows: Vec<_> = mine
+                    .iter()
+                    .map(|&(chat_id, activity, state)| {
+                        let c = &s.chats[&chat_id];
+                        encode::ChatSummaryArgs {
+                            chat_id,
+                            kind: c.kind,
+                            title: &c.info.title,
+                            last_seq: c.events.len() as u64,
+                            member_count: c.members.len() as u32,
+                            last_activity_ms: activity,
+                            state,
+                            my_role: c.role(user).unwrap(),
+                            handle: &c.info.handle,
+                            avatar_ref: &c.info.avatar_ref,
+                            ..Default::default()
+                        }
+                    })
+                    .collect();
+                encode::chat_list(id, &rows)
+            }
+            fb::Body::SaveBroadcastList => {
+                let user = me.unwrap().0;
+                let b = f.body_as_save_broadcast_list().unwrap();
+                let name = b.name().unwrap_or("").to_owned();
+                let recipients: Vec<u64> = b.recipient_ids().map(|v| v.iter().collect()).unwrap_or_default();
+                let list_id = b.list_id();
+                let foreign = list_id != 0 && s.broadcast_lists.get(&list_id).is_none_or(|l| l.0 != user);
+                if name.is_empty() || recipients.is_empty() || recipients.len() > 256 || foreign {
+                    err(id, ErrorCode::InvalidArgument)
+                } else {
+                    let list_id = if list_id == 0 { s.id() } else { list_id };
+                    s.broadcast_lists.insert(list_id, (user, name.clone(), recipients.clone()));
+                    encode::broadcast_list(id, list_id, &name, &recipients)
+                }
+            }
+            fb::Body::DeleteBroadcastList => {
+                let user = me.unwrap().0;
+                let list_id = f.body_as_delete_broadcast_list().unwrap().list_id();
+                if s.broadcast_lists.get(&list_id).is_some_and(|l| l.0 == user) {
+                    s.broadcast_lists.remove(&list_id);
+                    encode::ok(id)
+                } else {
+                    err(id, ErrorCode::InvalidArgument)
+                }
+            }
+            fb::Body::ListBroadcastLists => {
+                let user = me.unwrap().0;
+                let mut lists: Vec<(u64, &str, &[u64])> = s
+                    .broadcast_lists
+                    .iter()
+                    .filter(|(_, l)| l.0 == user)
+                    .map(|(&id, l)| (id, l.1.as_str(), l.2.as_slice()))
+                    .collect();
+                lists.sort_by_key(|l| l.0);
+                encode::broadcast_lists(id, &lists)
+            }
+            fb::Body::SendBroadcast => {
+                let (user, device) = me.unwrap();
+                let b = f.body_as_send_broadcast().unwrap();
+                let (list_id, cmid, content) = (b.list_id(), b.client_msg_id().unwrap_or("").to_owned(), b.content().unwrap_or("").to_owned());
+                match s.broadcast_lists.get(&list_id).filter(|l| l.0 == user).map(|l| l.2.clone()) {
+                    None => err(id, ErrorCode::InvalidArgument),
+                    Some(recipients) => {
+                        let mut results = Vec::new();
+                        for r in recipients {
+                            let key = format!("{cmid}@{r}");
+                            if let Some(&(chat_id, message_id, seq)) = s.acks.get(&(device, key.clone())) {
+                                results.push(BroadcastResultArgs { user_id: r, chat_id, message_id, seq, error_code: 0 });
+                            } else if !s.users.values().any(|(u, _)| *u == r) {
+                                results.push(BroadcastResultArgs { user_id: r, error_code: ErrorCode::UserNotFound as u16, ..Default::default() });
+                            } else {
+                                let chat_id = s.direct_with(&kn, (user, device), r);
+                                let message_id = s.id();
+                                let seq = s.append(&kn, chat_id, |seq| {
+                                    let h = encode::EventHeader { chat_id, seq, sender_id: user, sender_device_id: device, time_ms: 0 };
+                                    encode::message_event(&h, message_id, &key, &content)
+                                });
+                                s.acks.insert((device, key), (chat_id, message_id, seq));
+                                results.push(BroadcastResultArgs { user_id: r, chat_id, message_id, seq, error_code: 0 });
+                            }
+                        }
+                        encode::broadcast_ack(id, list_id, &cmid, now_ms(), &results)
+                    }
                 }
             }
             fb::Body::SendMessage => {
@@ -326,8 +927,12 @@ async fn handle(
                     encode::error(id, ErrorCode::RateLimited, "slow down", 50)
                 } else if let Some(&(chat, message_id, seq)) = s.acks.get(&(device, cmid.clone())) {
                     encode::send_ack(id, chat, &cmid, message_id, seq, 0)
-                } else if !s.chats.get(&chat_id).is_some_and(|c| c.members.contains(&user)) {
+                } else if s.chats.get(&chat_id).is_none_or(|c| c.role(user).is_none()) {
                     encode::error(id, ErrorCode::ChatNotFound, "no such chat", 0)
+                } else if !s.chats[&chat_id].allowed(user, s.chats[&chat_id].info.settings.post)
+                    || (s.chats[&chat_id].kind == fb::ChatKind::Channel && !s.chats[&chat_id].is_admin(user))
+                {
+                    err(id, ErrorCode::Forbidden)
                 } else {
                     let message_id = s.id();
                     let seq = s.append(&kn, chat_id, |seq| {
@@ -373,18 +978,31 @@ async fn handle(
     st.lock().unwrap().live.retain(|(_, _, tx)| !tx.same_channel(&out));
 }
 
-fn chat_info(id: u64, s: &State, chat_id: u64) -> Bytes {
+fn chat_info(id: u64, s: &State, chat_id: u64, user: u64) -> Bytes {
     let c = &s.chats[&chat_id];
-    let members: Vec<_> = c.members.iter().map(|&m| (m, fb::Role::Member)).collect();
+    let my_role = c.role(user).unwrap();
+    let admin = c.is_admin(user);
+    // The owner and admins first, then members by id; a channel's subscribers only for admins.
+    let mut members: Vec<MemberEntry> = c.members.clone();
+    members.sort_by_key(|m| (m.role == fb::Role::Member, std::cmp::Reverse(m.role.0), m.user_id));
+    if c.kind == fb::ChatKind::Channel && !admin {
+        members.retain(|m| m.role != fb::Role::Member);
+    }
+    let complete = members.len() <= 100 && members.len() == c.members.len();
+    members.truncate(100);
     encode::chat_info(
         id,
         &encode::ChatInfoArgs {
             chat_id,
             kind: c.kind,
-            title: &c.title,
+            info: &c.info,
             members: &members,
+            members_complete: complete,
+            member_count: c.members.len() as u32,
+            my_role,
             last_seq: c.events.len() as u64,
             created_ms: 0,
+            pending_requests: if admin { c.requests.len() as u32 } else { 0 },
         },
     )
 }

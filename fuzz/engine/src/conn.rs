@@ -27,7 +27,9 @@
 //!   history pages in ascending consecutive order on the right side of `from_seq` within the limit,
 //!   chat lists ascending after the cursor within the limit, one current device that is ours;
 //! - delivery: no `Deliver` before `Sync`; per chat the seqs delivered are consecutive (no gap,
-//!   duplicate or reordering) and start at most at the sync cursor + 1 (at 1 without a cursor);
+//!   duplicate or reordering) and start at most at the sync cursor + 1 (at 1 without a cursor),
+//!   except that a chat may start (again) at the event that adds this user (§6.9: nothing from
+//!   before one's join is pushed);
 //!   `SyncDone.events` never exceeds what was delivered; once synced, every message this
 //!   connection got an ack for (above its cursor) is delivered, unless the input changed
 //!   membership or sent frames the harness cannot interpret;
@@ -1327,8 +1329,17 @@ impl<'p> Run<'p> {
         assert!(!self.syncs.is_empty() || self.synced_by.is_some(), "a Deliver before any Sync");
         let (chat, seq) = self.event(bytes, "a delivered event");
         self.deliveries += 1;
+        // The event that adds this user is where the chat starts for them: nothing from before
+        // it (or, after leaving and coming back, from while they were away) is pushed
+        // (PROTOCOL.md §6.9, history visibility).
+        let me = self.authed.map(|a| a.0);
+        let joins = verify::event(bytes).ok().and_then(|e| e.body_as_members_added()).is_some_and(|m| {
+            me.is_some_and(|me| m.user_ids().is_some_and(|ids| ids.iter().any(|id| id == me)))
+        });
         match self.delivered.get(&chat) {
+            Some(&last) if joins && seq > last => {}
             Some(&last) => assert_eq!(seq, last + 1, "chat {chat}: delivered seq {seq} after {last} (gap, duplicate or reorder)"),
+            None if joins => {}
             None => {
                 // The first delivery of a chat starts right after the cursor the accepted Sync gave
                 // (or at 1): at most cursor + 1 (less when the cursor was past the end of the log).
