@@ -157,16 +157,19 @@ fn channels_groups_roles_and_ownership() {
     w.engine.shutdown();
 }
 
-/// PROTOCOL.md §6.9: "list members of a channel … admins", refused with `forbidden`; and
-/// "non-admins … may not page its subscribers".
+/// PROTOCOL.md §6.9: non-admins "may not page [a channel's] subscribers"; §6.8 lists no
+/// `forbidden` for `ListMembers`: a subscriber's pages hold only the owner and admins.
 #[test]
-fn a_subscriber_may_not_page_a_channels_members() {
+fn a_subscriber_pages_only_the_owner_and_admins_of_a_channel() {
     let w = World::new();
-    let (alice, _) = w.user("alice");
+    let (alice, alice_id) = w.user("alice");
     let (bob, _) = w.user("bob");
-    let chan = id(&alice.run(&["channel", "News", "bob", "--json"]).json());
-    assert_eq!(alice.run(&["members", &chan, "--json"]).json()["members"].as_array().unwrap().len(), 2);
-    assert_eq!(refused(bob.run(&["members", &chan, "--json"])), ("forbidden".into(), 201));
+    w.user("carol");
+    let chan = id(&alice.run(&["channel", "News", "bob", "carol", "--json"]).json());
+    assert_eq!(alice.run(&["members", &chan, "--json"]).json()["members"].as_array().unwrap().len(), 3);
+    let page = bob.run(&["members", &chan, "--json"]).json();
+    let ids: Vec<u64> = page["members"].as_array().unwrap().iter().map(|m| m["user_id"].as_u64().unwrap()).collect();
+    assert_eq!((ids, page["has_more"].as_bool()), (vec![alice_id], Some(false)));
     w.engine.shutdown();
 }
 

@@ -481,16 +481,15 @@ async fn handle(
                 let l = f.body_as_list_members().unwrap();
                 match s.member_chat(id, user, l.chat_id()) {
                     Err(e) => e,
-                    Ok(c) if c.kind == fb::ChatKind::Channel && !l.admins_only() && !c.is_admin(user) => {
-                        err(id, ErrorCode::Forbidden)
-                    }
                     Ok(c) => {
+                        // A channel's subscribers are paged to admins only.
+                        let admins_only = l.admins_only() || (c.kind == fb::ChatKind::Channel && !c.is_admin(user));
                         let limit = if l.limit() == 0 { 200 } else { l.limit().min(1000) as usize };
                         let mut all: Vec<MemberEntry> = c
                             .members
                             .iter()
                             .filter(|m| m.user_id > l.after_user_id())
-                            .filter(|m| !l.admins_only() || m.role != fb::Role::Member)
+                            .filter(|m| !admins_only || m.role != fb::Role::Member)
                             .copied()
                             .collect();
                         all.sort_by_key(|m| m.user_id);
