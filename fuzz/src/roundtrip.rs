@@ -9,7 +9,7 @@
 
 use arbitrary::{Arbitrary, Unstructured};
 use magpie_client::{decode_event, ChatEvent, ChatSettings, EventKind, JoinedVia, Member};
-use magpie_wire::chat::{Info, MemberEntry};
+use magpie_wire::chat::{Info, MemberEntry, Settings, State};
 use magpie_wire::encode::{self, EventHeader};
 use magpie_wire::limits::MAX_CLIENT_FRAME_BYTES;
 use magpie_wire::{fb, verify, Bytes, ErrorCode};
@@ -29,6 +29,97 @@ pub enum EventBody {
     ChatCreated { kind: u8, title: String, members: Vec<(u64, u8)> },
     MembersAdded { user_ids: Vec<u64> },
     MemberRemoved { user_id: u64, left: bool },
+    ChatUpdated { info: InfoIn },
+    RoleChanged { user_id: u64, role: u8 },
+    OwnerChanged { previous_owner: u64, new_owner: u64 },
+}
+
+/// `ChatSettings`, any byte in the enum fields (the encoder must carry unknown values as they are).
+#[derive(Arbitrary, Debug, Clone, Copy)]
+pub struct SettingsIn {
+    pub post: u8,
+    pub add_members: u8,
+    pub change_info: u8,
+    pub pin: u8,
+    pub history: u8,
+    pub forwarding: bool,
+    pub approve_joins: bool,
+}
+
+impl SettingsIn {
+    fn wire(&self) -> Settings {
+        Settings {
+            post: fb::Who(self.post),
+            add_members: fb::Who(self.add_members),
+            change_info: fb::Who(self.change_info),
+            pin: fb::Who(self.pin),
+            history: fb::HistoryVisibility(self.history),
+            forwarding: self.forwarding,
+            approve_joins: self.approve_joins,
+        }
+    }
+}
+
+#[derive(Arbitrary, Debug, Clone)]
+pub struct InfoIn {
+    pub title: String,
+    pub description: String,
+    pub avatar_ref: String,
+    pub handle: String,
+    pub settings: SettingsIn,
+}
+
+impl InfoIn {
+    fn wire(&self) -> Info {
+        Info {
+            title: self.title.clone(),
+            description: self.description.clone(),
+            avatar_ref: self.avatar_ref.clone(),
+            handle: self.handle.clone(),
+            settings: self.settings.wire(),
+        }
+    }
+}
+
+#[derive(Arbitrary, Debug, Clone, Copy)]
+pub struct StateIn {
+    pub muted_until_ms: i64,
+    pub pin_rank: u64,
+    pub archived: bool,
+    pub marked_unread: bool,
+}
+
+impl StateIn {
+    fn wire(&self) -> State {
+        State { muted_until_ms: self.muted_until_ms, pin_rank: self.pin_rank, archived: self.archived, marked_unread: self.marked_unread }
+    }
+}
+
+#[derive(Arbitrary, Debug, Clone)]
+pub struct InviteIn {
+    pub code: String,
+    pub chat_id: u64,
+    pub created_by: u64,
+    pub created_ms: i64,
+    pub expires_ms: i64,
+    pub max_uses: u32,
+    pub uses: u32,
+    pub revoked: bool,
+}
+
+impl InviteIn {
+    fn wire(&self) -> encode::InviteArgs {
+        encode::InviteArgs {
+            code: self.code.clone(),
+            chat_id: self.chat_id,
+            created_by: self.created_by,
+            created_ms: self.created_ms,
+            expires_ms: self.expires_ms,
+            max_uses: self.max_uses,
+            uses: self.uses,
+            revoked: self.revoked,
+        }
+    }
 }
 
 #[derive(Arbitrary, Debug, Clone)]
@@ -45,6 +136,13 @@ pub struct Summary {
     pub last_seq: u64,
     pub member_count: u32,
     pub last_message: Option<Event>,
+    pub last_activity_ms: i64,
+    pub state: StateIn,
+    pub my_role: u8,
+    pub unread_count: u32,
+    pub unread_mentions: u32,
+    pub avatar_ref: String,
+    pub handle: String,
 }
 
 /// One frame (or stored event) to encode. `rid` is the request id.
@@ -87,6 +185,27 @@ pub enum Input {
     History { rid: u64, chat_id: u64, from_seq: u64, direction: u8, limit: u16 },
     HistoryPage { rid: u64, chat_id: u64, events: Vec<Event>, has_more: bool },
     StoredEvent { event: Event },
+    CreateChat { rid: u64, kind: u8, title: String, member_ids: Vec<u64>, description: String, handle: String, settings: Option<SettingsIn> },
+    LeaveChatTo { rid: u64, chat_id: u64, successor: u64 },
+    ChatInfoFull { rid: u64, chat_id: u64, kind: u8, info: InfoIn, members: Vec<(u64, u8, u64)>, complete: bool, count: u32, my_role: u8, last_seq: u64, created_ms: i64, pending: u32 },
+    ListMembers { rid: u64, chat_id: u64, after_user_id: u64, limit: u16, admins_only: bool },
+    MemberList { rid: u64, chat_id: u64, members: Vec<(u64, u8, u64)>, has_more: bool },
+    UpdateChat { rid: u64, chat_id: u64, fields: u32, info: InfoIn },
+    SetRole { rid: u64, chat_id: u64, user_id: u64, role: u8 },
+    TransferOwnership { rid: u64, chat_id: u64, user_id: u64 },
+    Invite { rid: u64, invite: InviteIn },
+    InviteList { rid: u64, chat_id: u64, invites: Vec<InviteIn> },
+    PreviewOrJoin { rid: u64, code: String, handle: String, by_handle: bool, join: bool },
+    ChatPreview { rid: u64, chat_id: u64, kind: u8, info: InfoIn, member_count: u32, is_member: bool },
+    JoinRequestList { rid: u64, chat_id: u64, requests: Vec<(u64, i64)> },
+    SetChatState { rid: u64, chat_id: u64, fields: u32, state: StateIn },
+    ChatStateChanged { rid: u64, chat_id: u64, state: StateIn },
+    MembershipChanged { chat_id: u64, member: bool },
+    ListChatsByActivity { rid: u64, archived: bool, before_ms: i64, before_chat_id: u64, limit: u16 },
+    SaveBroadcastList { rid: u64, list_id: u64, name: String, recipient_ids: Vec<u64> },
+    BroadcastLists { rid: u64, lists: Vec<(u64, String, Vec<u64>)> },
+    SendBroadcast { rid: u64, list_id: u64, client_msg_id: String, content: String },
+    BroadcastAck { rid: u64, list_id: u64, client_msg_id: String, time_ms: i64, results: Vec<(u64, u64, u64, u64, u16)> },
 }
 
 fn st(s: Option<&str>) -> &str {
@@ -144,7 +263,29 @@ pub fn encode_event(e: &Event) -> Bytes {
         }
         EventBody::MembersAdded { user_ids } => encode::members_added_event(&h, user_ids, via(user_ids)),
         EventBody::MemberRemoved { user_id, left } => encode::member_removed_event(&h, *user_id, *left),
+        EventBody::ChatUpdated { info } => encode::chat_updated_event(&h, &info.wire()),
+        EventBody::RoleChanged { user_id, role } => encode::role_changed_event(&h, *user_id, fb::Role(*role)),
+        EventBody::OwnerChanged { previous_owner, new_owner } => encode::owner_changed_event(&h, *previous_owner, *new_owner),
     }
+}
+
+fn entries(members: &[(u64, u8, u64)]) -> Vec<MemberEntry> {
+    members.iter().map(|&(user_id, r, since_seq)| MemberEntry { user_id, role: fb::Role(r), since_seq }).collect()
+}
+
+fn read_entries(v: Option<flatbuffers::Vector<'_, flatbuffers::ForwardsUOffset<fb::Member<'_>>>>) -> Vec<(u64, u8, u64)> {
+    v.map(|v| v.iter().map(|m| (m.user_id(), m.role().0, m.since_seq())).collect()).unwrap_or_default()
+}
+
+fn read_settings(t: Option<fb::ChatSettings<'_>>) -> Settings {
+    Settings::from_fb(t)
+}
+
+fn check_info(i: &InfoIn, title: Option<&str>, description: Option<&str>, avatar_ref: Option<&str>, handle: Option<&str>) {
+    assert_eq!(
+        (st(title), st(description), st(avatar_ref), st(handle)),
+        (&i.title[..], &i.description[..], &i.avatar_ref[..], &i.handle[..])
+    );
 }
 
 /// Checks encoded event bytes against what was encoded, through the verifier and client-lib.
@@ -182,6 +323,28 @@ fn check_event(e: &Event, bytes: &[u8]) {
             let m = v.body_as_member_removed().expect("MemberRemoved");
             assert_eq!((m.user_id(), m.left()), (*user_id, *left));
             EventKind::MemberRemoved { user_id: *user_id, left: *left }
+        }
+        EventBody::ChatUpdated { info } => {
+            let u = v.body_as_chat_updated().expect("ChatUpdated");
+            check_info(info, u.title(), u.description(), u.avatar_ref(), u.handle());
+            assert_eq!(read_settings(u.settings()), info.settings.wire());
+            EventKind::ChatUpdated {
+                title: info.title.clone(),
+                description: info.description.clone(),
+                avatar_ref: info.avatar_ref.clone(),
+                handle: info.handle.clone(),
+                settings: ChatSettings::from(info.settings.wire()),
+            }
+        }
+        EventBody::RoleChanged { user_id, role } => {
+            let r = v.body_as_role_changed().expect("RoleChanged");
+            assert_eq!((r.user_id(), r.role().0), (*user_id, *role));
+            EventKind::RoleChanged { user_id: *user_id, role: fb::Role(*role).into() }
+        }
+        EventBody::OwnerChanged { previous_owner, new_owner } => {
+            let o = v.body_as_owner_changed().expect("OwnerChanged");
+            assert_eq!((o.previous_owner(), o.new_owner()), (*previous_owner, *new_owner));
+            EventKind::OwnerChanged { previous_owner: *previous_owner, new_owner: *new_owner }
         }
     };
     crate::walk::walk_event(v);
@@ -469,7 +632,13 @@ pub fn check(input: &Input) {
                     last_seq: c.last_seq,
                     member_count: c.member_count,
                     last_message: e.as_deref(),
-                    ..Default::default()
+                    last_activity_ms: c.last_activity_ms,
+                    state: c.state.wire(),
+                    my_role: fb::Role(c.my_role),
+                    unread_count: c.unread_count,
+                    unread_mentions: c.unread_mentions,
+                    avatar_ref: &c.avatar_ref,
+                    handle: &c.handle,
                 })
                 .collect();
             let b = encode::chat_list(*rid, &args);
@@ -482,6 +651,11 @@ pub fn check(input: &Input) {
                     (g.chat_id(), g.kind().0, st(g.title()), g.last_seq(), g.member_count()),
                     (c.chat_id, c.kind, &c.title[..], c.last_seq, c.member_count)
                 );
+                assert_eq!(
+                    (g.last_activity_ms(), State::from_fb(g.state()), g.my_role().0, g.unread_count(), g.unread_mentions()),
+                    (c.last_activity_ms, c.state.wire(), c.my_role, c.unread_count, c.unread_mentions)
+                );
+                assert_eq!((st(g.avatar_ref()), st(g.handle())), (&c.avatar_ref[..], &c.handle[..]));
                 let nested = g.last_message().map(|v| v.bytes());
                 assert_eq!(nested, e.as_deref());
                 if let (Some(bytes), Some(ev)) = (nested, &c.last_message) {
@@ -568,7 +742,224 @@ pub fn check(input: &Input) {
             let e = encode_event(event);
             check_event(event, &e);
         }
+        Input::CreateChat { rid, kind, title, member_ids, description, handle, settings } => {
+            let a = encode::CreateChatArgs {
+                kind: fb::ChatKind(*kind),
+                title,
+                member_ids,
+                description,
+                handle,
+                settings: settings.map(|s| s.wire()),
+            };
+            let b = encode::create_chat(*rid, &a);
+            let Some(f) = client(&b) else { return };
+            let t = f.body_as_create_group().unwrap();
+            assert_eq!((f.request_id(), t.kind().0, st(t.title()), &read_ids(t.member_ids())), (*rid, *kind, &title[..], member_ids));
+            assert_eq!((st(t.description()), st(t.handle())), (&description[..], &handle[..]));
+            assert_eq!(t.settings().map(|s| Settings::from_fb(Some(s))), settings.map(|s| s.wire()));
+            // The enum check accepts exactly the values the schema defines.
+            let known = fb::ChatKind(*kind).variant_name().is_some()
+                && settings.is_none_or(|s| s.wire().unknown_value().is_none());
+            assert_eq!(verify::client_enums(&f).is_ok(), known);
+        }
+        Input::LeaveChatTo { rid, chat_id, successor } => {
+            let b = encode::leave_chat_to(*rid, *chat_id, *successor);
+            let Some(f) = client(&b) else { return };
+            let l = f.body_as_leave_chat().unwrap();
+            assert_eq!((f.request_id(), l.chat_id(), l.successor()), (*rid, *chat_id, *successor));
+        }
+        Input::ChatInfoFull { rid, chat_id, kind, info, members, complete, count, my_role, last_seq, created_ms, pending } => {
+            let (i, m) = (info.wire(), entries(members));
+            let a = encode::ChatInfoArgs {
+                chat_id: *chat_id,
+                kind: fb::ChatKind(*kind),
+                info: &i,
+                members: &m,
+                members_complete: *complete,
+                member_count: *count,
+                my_role: fb::Role(*my_role),
+                last_seq: *last_seq,
+                created_ms: *created_ms,
+                pending_requests: *pending,
+            };
+            let b = encode::chat_info(*rid, &a);
+            let f = server(&b);
+            let t = f.body_as_chat_info().unwrap();
+            assert_eq!((f.request_id(), t.chat_id(), t.kind().0, t.last_seq(), t.created_ms()), (*rid, *chat_id, *kind, *last_seq, *created_ms));
+            check_info(info, t.title(), t.description(), t.avatar_ref(), t.handle());
+            assert_eq!(read_settings(t.settings()), i.settings);
+            assert_eq!(&read_entries(t.members()), members);
+            assert_eq!(
+                (t.members_complete(), t.member_count(), t.my_role().0, t.pending_requests()),
+                (*complete, *count, *my_role, *pending)
+            );
+        }
+        Input::ListMembers { rid, chat_id, after_user_id, limit, admins_only } => {
+            let b = encode::list_members(*rid, *chat_id, *after_user_id, *limit, *admins_only);
+            let Some(f) = client(&b) else { return };
+            let t = f.body_as_list_members().unwrap();
+            assert_eq!(
+                (f.request_id(), t.chat_id(), t.after_user_id(), t.limit(), t.admins_only()),
+                (*rid, *chat_id, *after_user_id, *limit, *admins_only)
+            );
+        }
+        Input::MemberList { rid, chat_id, members, has_more } => {
+            let b = encode::member_list(*rid, *chat_id, &entries(members), *has_more);
+            let f = server(&b);
+            let t = f.body_as_member_list().unwrap();
+            assert_eq!((f.request_id(), t.chat_id(), t.has_more()), (*rid, *chat_id, *has_more));
+            assert_eq!(&read_entries(t.members()), members);
+        }
+        Input::UpdateChat { rid, chat_id, fields, info } => {
+            let b = encode::update_chat(*rid, *chat_id, *fields, &info.wire());
+            let Some(f) = client(&b) else { return };
+            let t = f.body_as_update_chat().unwrap();
+            assert_eq!((f.request_id(), t.chat_id(), t.fields()), (*rid, *chat_id, *fields));
+            check_info(info, t.title(), t.description(), t.avatar_ref(), t.handle());
+            assert_eq!(read_settings(t.settings()), info.settings.wire());
+            assert_eq!(verify::client_enums(&f).is_ok(), info.settings.wire().unknown_value().is_none());
+        }
+        Input::SetRole { rid, chat_id, user_id, role } => {
+            let b = encode::set_role(*rid, *chat_id, *user_id, fb::Role(*role));
+            let Some(f) = client(&b) else { return };
+            let t = f.body_as_set_role().unwrap();
+            assert_eq!((f.request_id(), t.chat_id(), t.user_id(), t.role().0), (*rid, *chat_id, *user_id, *role));
+            assert_eq!(verify::client_enums(&f).is_ok(), fb::Role(*role).variant_name().is_some());
+        }
+        Input::TransferOwnership { rid, chat_id, user_id } => {
+            let b = encode::transfer_ownership(*rid, *chat_id, *user_id);
+            let Some(f) = client(&b) else { return };
+            let t = f.body_as_transfer_ownership().unwrap();
+            assert_eq!((f.request_id(), t.chat_id(), t.user_id()), (*rid, *chat_id, *user_id));
+        }
+        Input::Invite { rid, invite } => {
+            let b = encode::invite(*rid, &invite.wire());
+            let f = server(&b);
+            assert_eq!(f.request_id(), *rid);
+            check_invite(invite, f.body_as_invite().unwrap());
+        }
+        Input::InviteList { rid, chat_id, invites } => {
+            let args: Vec<_> = invites.iter().map(InviteIn::wire).collect();
+            let b = encode::invite_list(*rid, *chat_id, &args);
+            let f = server(&b);
+            let t = f.body_as_invite_list().unwrap();
+            assert_eq!((f.request_id(), t.chat_id()), (*rid, *chat_id));
+            let got: Vec<_> = t.invites().map(|v| v.iter().collect()).unwrap_or_default();
+            assert_eq!(got.len(), invites.len());
+            for (g, i) in got.into_iter().zip(invites) {
+                check_invite(i, g);
+            }
+        }
+        Input::PreviewOrJoin { rid, code, handle, by_handle, join } => {
+            let by = if *by_handle { encode::ChatRef::Handle(handle) } else { encode::ChatRef::Invite(code) };
+            let b = if *join { encode::join_chat(*rid, by) } else { encode::preview_chat(*rid, by) };
+            let Some(f) = client(&b) else { return };
+            let (c, h) = if *join {
+                let j = f.body_as_join_chat().unwrap();
+                (j.invite_code(), j.handle())
+            } else {
+                let p = f.body_as_preview_chat().unwrap();
+                (p.invite_code(), p.handle())
+            };
+            let want: (&str, &str) = if *by_handle { ("", handle) } else { (code, "") };
+            assert_eq!((f.request_id(), st(c), st(h)), (*rid, want.0, want.1));
+        }
+        Input::ChatPreview { rid, chat_id, kind, info, member_count, is_member } => {
+            let i = info.wire();
+            let a = encode::ChatPreviewArgs { chat_id: *chat_id, kind: fb::ChatKind(*kind), info: &i, member_count: *member_count, is_member: *is_member };
+            let b = encode::chat_preview(*rid, &a);
+            let f = server(&b);
+            let t = f.body_as_chat_preview().unwrap();
+            assert_eq!((f.request_id(), t.chat_id(), t.kind().0, t.member_count()), (*rid, *chat_id, *kind, *member_count));
+            check_info(info, t.title(), t.description(), t.avatar_ref(), t.handle());
+            assert_eq!((t.approve_joins(), t.is_member()), (info.settings.approve_joins, *is_member));
+        }
+        Input::JoinRequestList { rid, chat_id, requests } => {
+            let b = encode::join_request_list(*rid, *chat_id, requests);
+            let f = server(&b);
+            let t = f.body_as_join_request_list().unwrap();
+            assert_eq!((f.request_id(), t.chat_id()), (*rid, *chat_id));
+            let got: Vec<(u64, i64)> = t.requests().map(|v| v.iter().map(|r| (r.user_id(), r.time_ms())).collect()).unwrap_or_default();
+            assert_eq!(&got, requests);
+        }
+        Input::SetChatState { rid, chat_id, fields, state } => {
+            let b = encode::set_chat_state(*rid, *chat_id, *fields, &state.wire());
+            let Some(f) = client(&b) else { return };
+            let t = f.body_as_set_chat_state().unwrap();
+            assert_eq!((f.request_id(), t.chat_id(), t.fields(), t.muted_until_ms()), (*rid, *chat_id, *fields, state.muted_until_ms));
+            assert_eq!((t.pinned(), t.archived(), t.marked_unread()), (state.pin_rank != 0, state.archived, state.marked_unread));
+        }
+        Input::ChatStateChanged { rid, chat_id, state } => {
+            let b = encode::chat_state_changed(*rid, *chat_id, &state.wire());
+            let f = server(&b);
+            let t = f.body_as_chat_state_changed().unwrap();
+            assert_eq!((f.request_id(), t.chat_id(), State::from_fb(t.state())), (*rid, *chat_id, state.wire()));
+        }
+        Input::MembershipChanged { chat_id, member } => {
+            let b = encode::membership_changed(*chat_id, *member);
+            let f = server(&b);
+            let t = f.body_as_membership_changed().unwrap();
+            assert_eq!((f.request_id(), t.chat_id(), t.member()), (0, *chat_id, *member));
+        }
+        Input::ListChatsByActivity { rid, archived, before_ms, before_chat_id, limit } => {
+            let b = encode::list_chats_by_activity(*rid, *archived, *before_ms, *before_chat_id, *limit);
+            let Some(f) = client(&b) else { return };
+            let t = f.body_as_list_chats().unwrap();
+            assert_eq!(
+                (f.request_id(), t.order(), t.archived(), t.before_ms(), t.before_chat_id(), t.limit(), t.after_chat_id()),
+                (*rid, fb::ChatOrder::ByActivity, *archived, *before_ms, *before_chat_id, *limit, 0)
+            );
+            assert!(verify::client_enums(&f).is_ok());
+        }
+        Input::SaveBroadcastList { rid, list_id, name, recipient_ids } => {
+            let b = encode::save_broadcast_list(*rid, *list_id, name, recipient_ids);
+            let Some(f) = client(&b) else { return };
+            let t = f.body_as_save_broadcast_list().unwrap();
+            assert_eq!((f.request_id(), t.list_id(), st(t.name()), &read_ids(t.recipient_ids())), (*rid, *list_id, &name[..], recipient_ids));
+        }
+        Input::BroadcastLists { rid, lists } => {
+            let args: Vec<(u64, &str, &[u64])> = lists.iter().map(|(id, n, r)| (*id, n.as_str(), r.as_slice())).collect();
+            let b = encode::broadcast_lists(*rid, &args);
+            let f = server(&b);
+            let t = f.body_as_broadcast_lists().unwrap();
+            let got: Vec<(u64, String, Vec<u64>)> = t
+                .lists()
+                .map(|v| v.iter().map(|l| (l.list_id(), st(l.name()).to_owned(), read_ids(l.recipient_ids()))).collect())
+                .unwrap_or_default();
+            assert_eq!((f.request_id(), &got), (*rid, lists));
+        }
+        Input::SendBroadcast { rid, list_id, client_msg_id, content } => {
+            let b = encode::send_broadcast(*rid, *list_id, client_msg_id, content);
+            let Some(f) = client(&b) else { return };
+            let t = f.body_as_send_broadcast().unwrap();
+            assert_eq!(
+                (f.request_id(), t.list_id(), st(t.client_msg_id()), st(t.content())),
+                (*rid, *list_id, &client_msg_id[..], &content[..])
+            );
+        }
+        Input::BroadcastAck { rid, list_id, client_msg_id, time_ms, results } => {
+            let args: Vec<_> = results
+                .iter()
+                .map(|&(user_id, chat_id, message_id, seq, error_code)| encode::BroadcastResultArgs { user_id, chat_id, message_id, seq, error_code })
+                .collect();
+            let b = encode::broadcast_ack(*rid, *list_id, client_msg_id, *time_ms, &args);
+            let f = server(&b);
+            let t = f.body_as_broadcast_ack().unwrap();
+            assert_eq!((f.request_id(), t.list_id(), st(t.client_msg_id()), t.time_ms()), (*rid, *list_id, &client_msg_id[..], *time_ms));
+            let got: Vec<_> = t
+                .results()
+                .map(|v| v.iter().map(|r| (r.user_id(), r.chat_id(), r.message_id(), r.seq(), r.error_code())).collect())
+                .unwrap_or_default();
+            assert_eq!(&got, results);
+        }
     }
+}
+
+fn check_invite(i: &InviteIn, t: fb::Invite<'_>) {
+    assert_eq!(
+        (st(t.code()), t.chat_id(), t.created_by(), t.created_ms(), t.expires_ms(), t.max_uses(), t.uses(), t.revoked()),
+        (&i.code[..], i.chat_id, i.created_by, i.created_ms, i.expires_ms, i.max_uses, i.uses, i.revoked)
+    );
 }
 
 /// The `roundtrip` target: one or more inputs from the fuzzer's bytes.
