@@ -206,6 +206,16 @@ pub enum Input {
     BroadcastLists { rid: u64, lists: Vec<(u64, String, Vec<u64>)> },
     SendBroadcast { rid: u64, list_id: u64, client_msg_id: String, content: String },
     BroadcastAck { rid: u64, list_id: u64, client_msg_id: String, time_ms: i64, results: Vec<(u64, u64, u64, u64, u16)> },
+    CreateInvite { rid: u64, chat_id: u64, expires_ms: i64, max_uses: u32 },
+    ListInvites { rid: u64, chat_id: u64 },
+    RevokeInvite { rid: u64, chat_id: u64, code: String },
+    JoinPending { rid: u64, chat_id: u64 },
+    ListJoinRequests { rid: u64, chat_id: u64 },
+    ResolveJoinRequest { rid: u64, chat_id: u64, user_id: u64, approve: bool },
+    ReorderPinned { rid: u64, chat_ids: Vec<u64> },
+    BroadcastList { rid: u64, list_id: u64, name: String, recipient_ids: Vec<u64> },
+    DeleteBroadcastList { rid: u64, list_id: u64 },
+    ListBroadcastLists { rid: u64 },
 }
 
 fn st(s: Option<&str>) -> &str {
@@ -951,6 +961,61 @@ pub fn check(input: &Input) {
                 .map(|v| v.iter().map(|r| (r.user_id(), r.chat_id(), r.message_id(), r.seq(), r.error_code())).collect())
                 .unwrap_or_default();
             assert_eq!(&got, results);
+        }
+        Input::CreateInvite { rid, chat_id, expires_ms, max_uses } => {
+            let b = encode::create_invite(*rid, *chat_id, *expires_ms, *max_uses);
+            let Some(f) = client(&b) else { return };
+            let t = f.body_as_create_invite().unwrap();
+            assert_eq!((f.request_id(), t.chat_id(), t.expires_ms(), t.max_uses()), (*rid, *chat_id, *expires_ms, *max_uses));
+        }
+        Input::ListInvites { rid, chat_id } => {
+            let b = encode::list_invites(*rid, *chat_id);
+            let Some(f) = client(&b) else { return };
+            assert_eq!((f.request_id(), f.body_as_list_invites().unwrap().chat_id()), (*rid, *chat_id));
+        }
+        Input::RevokeInvite { rid, chat_id, code } => {
+            let b = encode::revoke_invite(*rid, *chat_id, code);
+            let Some(f) = client(&b) else { return };
+            let t = f.body_as_revoke_invite().unwrap();
+            assert_eq!((f.request_id(), t.chat_id(), st(t.code())), (*rid, *chat_id, &code[..]));
+        }
+        Input::JoinPending { rid, chat_id } => {
+            let b = encode::join_pending(*rid, *chat_id);
+            let f = server(&b);
+            assert_eq!((f.request_id(), f.body_as_join_pending().unwrap().chat_id()), (*rid, *chat_id));
+        }
+        Input::ListJoinRequests { rid, chat_id } => {
+            let b = encode::list_join_requests(*rid, *chat_id);
+            let Some(f) = client(&b) else { return };
+            assert_eq!((f.request_id(), f.body_as_list_join_requests().unwrap().chat_id()), (*rid, *chat_id));
+        }
+        Input::ResolveJoinRequest { rid, chat_id, user_id, approve } => {
+            let b = encode::resolve_join_request(*rid, *chat_id, *user_id, *approve);
+            let Some(f) = client(&b) else { return };
+            let t = f.body_as_resolve_join_request().unwrap();
+            assert_eq!((f.request_id(), t.chat_id(), t.user_id(), t.approve()), (*rid, *chat_id, *user_id, *approve));
+        }
+        Input::ReorderPinned { rid, chat_ids } => {
+            let b = encode::reorder_pinned(*rid, chat_ids);
+            let Some(f) = client(&b) else { return };
+            assert_eq!((f.request_id(), &read_ids(f.body_as_reorder_pinned().unwrap().chat_ids())), (*rid, chat_ids));
+        }
+        Input::BroadcastList { rid, list_id, name, recipient_ids } => {
+            let b = encode::broadcast_list(*rid, *list_id, name, recipient_ids);
+            let f = server(&b);
+            let t = f.body_as_broadcast_list().unwrap();
+            assert_eq!((f.request_id(), t.list_id(), st(t.name()), &read_ids(t.recipient_ids())), (*rid, *list_id, &name[..], recipient_ids));
+        }
+        Input::DeleteBroadcastList { rid, list_id } => {
+            let b = encode::delete_broadcast_list(*rid, *list_id);
+            let Some(f) = client(&b) else { return };
+            assert_eq!((f.request_id(), f.body_as_delete_broadcast_list().unwrap().list_id()), (*rid, *list_id));
+        }
+        Input::ListBroadcastLists { rid } => {
+            let b = encode::list_broadcast_lists(*rid);
+            let Some(f) = client(&b) else { return };
+            assert!(f.body_as_list_broadcast_lists().is_some());
+            assert_eq!(f.request_id(), *rid);
         }
     }
 }
