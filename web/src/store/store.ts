@@ -410,15 +410,14 @@ export class ChatStore {
       row = eventRow(ev);
     } else if (k.type === 'membersAdded') {
       const ids = k.userIds.map(String);
-      let added = 0;
-      for (const id of ids) if (!chat.members.includes(id)) (chat.members.push(id), added++);
-      if (fresh) chat.memberCount += added;
+      for (const id of ids) if (!chat.members.includes(id)) chat.members.push(id);
+      if (fresh) this.infoChanged(chatId);
       if (me && ids.includes(me)) chat.left = false;
       this.askUsers([...ids, sender]);
       row = eventRow(ev);
     } else if (k.type === 'memberRemoved') {
       const id = k.userId.toString();
-      if (fresh && (chat.members.includes(id) || chat.kind !== 'channel')) chat.memberCount = Math.max(0, chat.memberCount - 1);
+      if (fresh && id !== me) this.infoChanged(chatId);
       chat.members = chat.members.filter((m) => m !== id);
       chat.admins = chat.admins.filter((m) => m !== id);
       if (chat.owner === id) chat.owner = '';
@@ -444,6 +443,7 @@ export class ChatStore {
       if (k.role === 'admin') chat.admins.push(id);
       // A channel's admins are log members; a subscriber promoted becomes one.
       if (!chat.members.includes(id) && k.role === 'admin') chat.members.push(id);
+      if (fresh) this.infoChanged(chatId);
       this.askUsers([id, sender]);
       row = eventRow(ev);
     } else if (k.type === 'ownerChanged') {
@@ -468,6 +468,27 @@ export class ChatStore {
     }
     this.pendingWrite.cursors = true;
     this.scheduleFlush();
+  }
+
+  private staleInfo = new Map<string, ReturnType<typeof setTimeout>>();
+
+  /** Membership or roles changed live: the exact count (and, in a channel, the admins) from the
+   * server, once the burst is over. Not during a sync (ListChats follows it anyway). */
+  private infoChanged(chatId: string): void {
+    const client = this.client;
+    if (!client || this.connection.value !== 'live' || this.staleInfo.has(chatId)) return;
+    this.staleInfo.set(
+      chatId,
+      setTimeout(() => {
+        this.staleInfo.delete(chatId);
+        const c = this.chats.value.get(chatId);
+        if (client !== this.client || !c || c.left) return;
+        client.getChat(BigInt(chatId)).then(
+          (info) => client === this.client && this.adopt(info),
+          () => {},
+        );
+      }, 300),
+    );
   }
 
   private setChat(chat: ChatRow): void {

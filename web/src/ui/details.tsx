@@ -173,6 +173,8 @@ function SettingsSection({ store, chat, run }: SectionProps): JSX.Element {
   }, [JSON.stringify(chat.settings)]);
   return (
     <section aria-label="Chat settings" class="settings-section">
+      <details class="more-settings">
+        <summary>Settings</summary>
       <form
         class="stack"
         onSubmit={(e) => {
@@ -192,6 +194,7 @@ function SettingsSection({ store, chat, run }: SectionProps): JSX.Element {
           </div>
         )}
       </form>
+      </details>
     </section>
   );
 }

@@ -22,7 +22,7 @@ export function SettingsFields({ value, channel, disabled, onChange }: { value: 
   const set = <K extends keyof SettingsRow>(k: K, v: SettingsRow[K]) => onChange({ ...value, [k]: v });
   return (
     <fieldset class="settings" disabled={disabled}>
-      <legend>Settings</legend>
+      <legend class="sr-only">Settings</legend>
       {WHO_LABELS.filter(([k]) => !(channel && (k === 'post' || k === 'addMembers'))).map(([k, label]) => (
         <label key={k} class="inline">
           <span>{label}</span>
