@@ -210,7 +210,7 @@ describe('roles, settings and events', () => {
     await new Promise((r) => setTimeout(r, 350));
     expect(g().memberCount).toBe(3);
     c.emit(ev(21n, 6n, 5n, { type: 'memberRemoved', userId: 5n, left: true }));
-    expect(g().members).toEqual(['2', '1']);
+    expect([...g().members].sort()).toEqual(['1', '2']);
   });
 
   it('system lines for the new events', () => {
