@@ -270,12 +270,11 @@ function ChatList({ store, archived, onArchived, onNew, onCollapse }: Props & { 
   const query = useSignal('');
   const menuFor = useSignal<string | null>(null);
   const error = useSignal('');
-  const shown = useComputed(() => {
-    const q = query.value.trim().toLowerCase();
-    const list = archived ? store.archivedList.value : store.chatList.value;
-    store.users.value; // names can change what matches
-    return q ? list.filter((c) => store.chatName(c).toLowerCase().includes(q)) : list;
-  });
+  // Computed in render: `archived` is a prop, not a signal.
+  const q = query.value.trim().toLowerCase();
+  const list = archived ? store.archivedList.value : store.chatList.value;
+  store.users.value; // names can change what matches
+  const shown = { value: q ? list.filter((c) => store.chatName(c).toLowerCase().includes(q)) : list };
   const account = store.account.value;
   const archivedCount = store.archivedList.value.length;
   const more = archived ? store.moreChats.value.archived : store.moreChats.value.main;

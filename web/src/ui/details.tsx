@@ -223,9 +223,10 @@ function InviteSection({ store, chat, run }: SectionProps): JSX.Element {
   const copied = useSignal('');
   const admin = isAdmin(chat);
   const load = () => (admin ? run(async () => void (invites.value = await store.listInvites(chat.id))) : Promise.resolve());
+  // Uses change as people join: reload then too.
   useEffect(() => {
     void load();
-  }, [chat.id, admin]);
+  }, [chat.id, admin, chat.members.length, chat.memberCount]);
   const copy = async (code: string) => {
     const link = inviteLink(code);
     try {

@@ -130,7 +130,7 @@ describe('groups and channels in the browser', () => {
 
   it('pin, mute and archive from the list show at once in a second browser of the same person', async () => {
     await alice.page.getByRole('button', { name: 'New chat' }).click();
-    await alice.page.getByLabel('Username').fill(BOB);
+    await alice.page.getByLabel('Username', { exact: true }).fill(BOB);
     await alice.page.getByRole('button', { name: 'Start chat' }).click();
     await alice.page.locator('#conv-title', { hasText: BOB }).waitFor();
     await say(alice, 'hi bob');
@@ -139,6 +139,7 @@ describe('groups and channels in the browser', () => {
     await signIn(aliceTwo, ALICE);
     await row(aliceTwo, 'Book Club').waitFor();
     await row(aliceTwo, 'Daily News').waitFor();
+    await row(aliceTwo, BOB).waitFor();
 
     await menu(alice, 'Daily News', 'Pin to top');
     await row(alice, 'Daily News').getByTestId('pinned').waitFor();
@@ -179,6 +180,13 @@ describe('groups and channels in the browser', () => {
     await alice.page.waitForTimeout(100); // layout settles; not a timing assertion
     await alice.page.screenshot({ path: `${shotsDir()}list-states-375.png` });
     await alice.page.setViewportSize({ width: 1280, height: 800 });
+    await alice.page.getByRole('button', { name: 'Options for Daily News' }).click();
+    await alice.page.getByRole('menu').waitFor();
+    await alice.page.screenshot({ path: `${shotsDir()}chat-menu-1280.png` });
+    // Esc closes the menu and gives focus back to its button.
+    await alice.page.keyboard.press('Escape');
+    await alice.page.getByRole('menu').waitFor({ state: 'detached' });
+    expect(await alice.page.evaluate(() => document.activeElement?.getAttribute('aria-label'))).toBe('Options for Daily News');
     await menu(alice, 'Daily News', 'Unpin');
     await row(aliceTwo, 'Daily News').getByTestId('pinned').waitFor({ state: 'detached' });
   });
