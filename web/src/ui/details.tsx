@@ -132,22 +132,22 @@ function InfoSection({ store, chat, run }: SectionProps): JSX.Element {
             <>
               <label>
                 Name
-                <input name="title" required maxLength={128} value={chat.title} />
+                <input name="title" required maxLength={128} defaultValue={chat.title} />
               </label>
               <label>
                 Description
-                <textarea name="description" rows={3} maxLength={1024} value={chat.description} />
+                <textarea name="description" rows={3} maxLength={1024} defaultValue={chat.description} />
               </label>
               <label>
                 Picture reference
-                <input name="avatarRef" maxLength={256} value={chat.avatarRef} />
+                <input name="avatarRef" maxLength={256} defaultValue={chat.avatarRef} />
               </label>
             </>
           )}
           {admin && (
             <label>
               Public handle (empty: private)
-              <input name="handle" pattern="[a-z0-9_]{5,32}" maxLength={32} value={chat.handle} autoComplete="off" />
+              <input name="handle" pattern="[a-z0-9_]{5,32}" maxLength={32} defaultValue={chat.handle} autoComplete="off" />
             </label>
           )}
           <div class="row end">
@@ -267,7 +267,7 @@ function InviteSection({ store, chat, run }: SectionProps): JSX.Element {
         </label>
         <label class="inline">
           <span>Uses (0 = unlimited)</span>
-          <input name="uses" type="number" min={0} max={100000} value={0} inputMode="numeric" />
+          <input name="uses" type="number" min={0} max={100000} defaultValue="0" inputMode="numeric" />
         </label>
         <button type="submit">Create link</button>
       </form>
@@ -402,19 +402,19 @@ function MembersSection({ store, chat, run }: SectionProps): JSX.Element {
           const actions: JSX.Element[] = [];
           if (!self && admin && m.role === 'member')
             actions.push(
-              <button key="p" type="button" class="small" onClick={() => run(() => store.setRole(chat.id, m.userId, 'admin'))} aria-label={`Make ${name} an admin`}>
+              <button key="p" type="button" class="small" onClick={() => run(() => store.setRole(chat.id, m.userId, 'admin'))} aria-label={`Make admin: ${name}`}>
                 Make admin
               </button>,
             );
           if (m.role === 'admin' && (owner || self))
             actions.push(
-              <button key="d" type="button" class="small" onClick={() => run(() => store.setRole(chat.id, m.userId, 'member'))} aria-label={self ? 'Step down as admin' : `Remove ${name} as admin`}>
+              <button key="d" type="button" class="small" onClick={() => run(() => store.setRole(chat.id, m.userId, 'member'))} aria-label={self ? 'Step down as admin' : `Dismiss admin: ${name}`}>
                 {self ? 'Step down' : 'Dismiss admin'}
               </button>,
             );
           if (!self && owner)
             actions.push(
-              <button key="t" type="button" class="small" onClick={() => (confirm.value = m.userId)} aria-label={`Transfer ownership to ${name}`}>
+              <button key="t" type="button" class="small" onClick={() => (confirm.value = m.userId)} aria-label={`Make owner: ${name}`}>
                 Make owner
               </button>,
             );
@@ -480,7 +480,7 @@ function MembersSection({ store, chat, run }: SectionProps): JSX.Element {
       {owner && others.length > 0 && (
         <label class="inline successor">
           <span>When you leave, the new owner is</span>
-          <select value={successor.value} onChange={(e) => (successor.value = (e.currentTarget as HTMLSelectElement).value)} aria-label="New owner when you leave">
+          <select value={successor.value} onChange={(e) => (successor.value = (e.currentTarget as HTMLSelectElement).value)}>
             <option value="">the longest-serving admin</option>
             {others.map((m) => (
               <option key={m.userId} value={m.userId}>

@@ -397,11 +397,11 @@ export function BroadcastDialog({ store, onClose }: Props & { onClose: () => voi
           >
             <label>
               List name
-              <input name="name" required maxLength={128} value={edit?.name ?? ''} />
+              <input name="name" required maxLength={128} defaultValue={edit?.name ?? ''} />
             </label>
             <label>
               Recipients (usernames, comma separated)
-              <input name="recipients" required autoComplete="off" value={edit ? edit.recipientIds.map((id) => store.userName(id.toString())).join(', ') : ''} />
+              <input name="recipients" required autoComplete="off" defaultValue={edit ? edit.recipientIds.map((id) => store.userName(id.toString())).join(', ') : ''} />
             </label>
             <div class="row end">
               <button type="button" onClick={() => (editing.value = null)}>

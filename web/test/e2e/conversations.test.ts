@@ -3,11 +3,13 @@
 // signed out (joining after sign-up), promote and demote with their system lines, pin / mute /
 // archive from the list showing at once in a second browser of the same person, a broadcast
 // list arriving in each recipient's direct chat, and screenshots of the new screens.
+import { createRequire } from 'node:module';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Browser } from 'playwright-core';
 import type { Engine } from '../../../client-lib/ts/test/support/engine.js';
 import { launch, openChat, person, say, sees, shotsDir, signIn, signUp, startEngine, type Person } from './harness.js';
 
+const require = createRequire(import.meta.url);
 const run = Math.random().toString(36).slice(2, 7);
 const ALICE = `alice${run}`;
 const BOB = `bob${run}`;
@@ -112,11 +114,11 @@ describe('groups and channels in the browser', () => {
     await expect.poll(() => details.getByTestId('invite').first().textContent()).toContain('1 of 5 used');
 
     // Alice makes Carol an admin, then takes it back.
-    await details.getByRole('button', { name: `Make ${CAROL} an admin` }).click();
+    await details.getByRole('button', { name: `Make admin: ${CAROL}` }).click();
     await system(alice, `You made ${CAROL} an admin`);
     await system(carol, `${ALICE} made you an admin`);
     await details.locator('.member', { hasText: CAROL }).locator('.role-admin').waitFor();
-    await details.getByRole('button', { name: `Remove ${CAROL} as admin` }).click();
+    await details.getByRole('button', { name: `Dismiss admin: ${CAROL}` }).click();
     await system(carol, `${ALICE} removed you as admin`);
 
     // The owner cannot just leave with no admin to take over: the error says what to do.
@@ -213,5 +215,39 @@ describe('groups and channels in the browser', () => {
     await openChat(bob, ALICE);
     await sees(bob, 'Picnic on Saturday?');
     expect(alice.errors.filter((e) => !/WebSocket|net::/.test(e))).toEqual([]);
+  });
+
+  it('axe finds no serious or critical violations in the new screens', async () => {
+    const axePath = require.resolve('axe-core/axe.min.js');
+    // As in app.test.ts: only this context bypasses the CSP, so axe can be injected.
+    const p = await person(browser, origin, { width: 1440, height: 900 }, true);
+    const audit = async (view: string) => {
+      await p.page.addScriptTag({ path: axePath });
+      const r = await p.page.evaluate(async () => {
+        const res = await (window as unknown as { axe: { run: () => Promise<{ passes: unknown[]; violations: Array<{ id: string; impact: string; nodes: Array<{ html: string }> }> }> } }).axe.run();
+        return { passes: res.passes.length, list: res.violations.map((v) => ({ id: v.id, impact: v.impact, html: v.nodes.map((n) => n.html).slice(0, 3) })) };
+      });
+      expect(r.passes, `axe ran its rules on ${view}`).toBeGreaterThan(10);
+      expect(r.list.filter((v) => v.impact === 'serious' || v.impact === 'critical'), view).toEqual([]);
+    };
+    await signIn(p, ALICE);
+    await openChat(p, 'Book Club');
+    await p.page.getByRole('complementary', { name: 'Details' }).locator('.more-settings summary').click();
+    await audit('group with details, settings open');
+    await p.page.getByRole('button', { name: 'Options for Book Club' }).click();
+    await audit('chat menu');
+    await p.page.keyboard.press('Escape');
+    await openChat(p, 'Daily News');
+    await audit('channel, owner');
+    await p.page.getByRole('button', { name: 'Broadcast' }).click();
+    await p.page.getByRole('button', { name: 'Send to Friends' }).click();
+    await audit('broadcast dialog');
+    await p.page.keyboard.press('Escape');
+    await p.page.getByRole('button', { name: 'New channel' }).click();
+    await p.page.getByRole('dialog').locator('.more-settings summary').click();
+    await audit('new channel dialog');
+    await p.page.emulateMedia({ colorScheme: 'dark' });
+    await audit('new channel dialog, dark');
+    await p.context.close();
   });
 });
