@@ -255,7 +255,8 @@ export function systemText(store: ChatStore, m: MessageRow, sender: string): str
   const text = m.notice ?? '';
   if (!text.includes('{')) return `${sender} ${text}${subjects ? ` ${subjects}` : ''}`;
   const out = text.replace('{sender}', sender).replace('{subjects}', subjects);
-  return out.charAt(0).toUpperCase() + out.slice(1);
+  // Names stay as written; only a leading "you" is capitalised.
+  return out.startsWith('you ') ? `Y${out.slice(1)}` : out;
 }
 
 function Composer({ store, chatId }: { store: ChatStore; chatId: string }): JSX.Element {
