@@ -254,7 +254,8 @@ export function systemText(store: ChatStore, m: MessageRow, sender: string): str
   const subjects = (m.subjects ?? []).map((s) => (s === me ? 'you' : store.userName(s))).join(', ');
   const text = m.notice ?? '';
   if (!text.includes('{')) return `${sender} ${text}${subjects ? ` ${subjects}` : ''}`;
-  const out = text.replace('{sender}', sender).replace('{subjects}', subjects);
+  const who = sender === 'You' && !text.startsWith('{sender}') ? 'you' : sender;
+  const out = text.replace('{sender}', who).replace('{subjects}', subjects);
   // Names stay as written; only a leading "you" is capitalised.
   return out.startsWith('you ') ? `Y${out.slice(1)}` : out;
 }

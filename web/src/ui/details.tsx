@@ -33,6 +33,19 @@ export function Details({ store, chatId, onClose }: { store: ChatStore; chatId: 
     error.value = '';
     if (chatId && live && chat && chat.kind !== 'direct' && !chat.left) void store.refreshChat(chatId).catch(() => {});
   }, [chatId, live]);
+  // Join requests are not pushed: an admin of a chat that approves joins asks again now and then
+  // (and when the window comes back into focus).
+  const watching = !!(chatId && live && chat && isAdmin(chat) && chat.settings.approveJoins && !chat.left);
+  useEffect(() => {
+    if (!watching || !chatId) return;
+    const poll = () => void store.refreshChat(chatId).catch(() => {});
+    const t = setInterval(poll, 20_000);
+    addEventListener('focus', poll);
+    return () => {
+      clearInterval(t);
+      removeEventListener('focus', poll);
+    };
+  }, [watching, chatId]);
   const group = chat && (chat.kind === 'group' || chat.kind === 'channel') && !chat.left;
   return (
     <div class="details">

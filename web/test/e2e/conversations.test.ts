@@ -4,7 +4,7 @@
 // archive from the list showing at once in a second browser of the same person, a broadcast
 // list arriving in each recipient's direct chat, and screenshots of the new screens.
 import { createRequire } from 'node:module';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { Browser } from 'playwright-core';
 import type { Engine } from '../../../client-lib/ts/test/support/engine.js';
 import { launch, openChat, person, say, sees, shotsDir, signIn, signUp, startEngine, type Person } from './harness.js';
@@ -30,6 +30,11 @@ beforeAll(async () => {
   bob = await person(browser, origin);
   await signUp(alice, ALICE);
   await signUp(bob, BOB);
+});
+
+// A failed test must not leave a dialog over the next one.
+afterEach(async () => {
+  for (const p of [alice, bob]) if ((await p.page.getByRole('dialog').count()) > 0) await p.page.keyboard.press('Escape');
 });
 
 afterAll(async () => {
@@ -128,6 +133,38 @@ describe('groups and channels in the browser', () => {
     await details.getByRole('button', { name: 'Revoke', exact: true }).first().click();
     await expect.poll(() => details.getByTestId('invite').first().textContent()).toContain('revoked');
     await carol.context.close();
+  });
+
+  it('ask to join: the request waits for an admin, who approves it', async () => {
+    const quiet = `quiet_${run}`;
+    await alice.page.getByRole('button', { name: 'New group' }).click();
+    await alice.page.getByLabel('Group name').fill('Quiet Club');
+    await alice.page.getByLabel('Public handle (optional)').fill(quiet);
+    await alice.page.getByRole('dialog').locator('.more-settings summary').click();
+    await alice.page.getByRole('dialog').getByLabel('An admin approves people joining by link or handle').check();
+    await alice.page.getByRole('button', { name: 'Create group' }).click();
+    await alice.page.locator('#conv-title', { hasText: 'Quiet Club' }).waitFor();
+
+    await bob.page.getByRole('button', { name: 'Find by handle' }).click();
+    await bob.page.getByLabel('Handle').fill(quiet);
+    await bob.page.getByRole('button', { name: 'Find', exact: true }).click();
+    await bob.page.getByText('An admin approves new members: joining sends a request.').waitFor();
+    await bob.page.getByRole('button', { name: 'Ask to join' }).click();
+    await bob.page.getByText('Request sent. You will be let in once an admin approves it.').waitFor();
+    await bob.page.getByRole('button', { name: 'Close', exact: true }).click();
+
+    // Alice comes back to the chat: the count shows in the header and the details.
+    await openChat(alice, 'Daily News');
+    await openChat(alice, 'Quiet Club');
+    await alice.page.getByTestId('pending-requests').getByText('1 join request').waitFor();
+    const details = alice.page.getByRole('complementary', { name: 'Details' });
+    await details.getByRole('button', { name: `Approve ${BOB}` }).waitFor();
+    await alice.page.screenshot({ path: `${shotsDir()}join-requests-1280.png` });
+    await details.getByRole('button', { name: `Approve ${BOB}` }).click();
+    await system(alice, `${BOB} joined (approved by you)`);
+    await alice.page.getByTestId('pending-requests').waitFor({ state: 'detached' });
+    await openChat(bob, 'Quiet Club');
+    await bob.page.getByLabel('Message', { exact: true }).waitFor();
   });
 
   it('pin, mute and archive from the list show at once in a second browser of the same person', async () => {
