@@ -46,6 +46,7 @@ export interface ClientLike {
   listJoinRequests(chatId: bigint): Promise<JoinRequest[]>;
   resolveJoinRequest(chatId: bigint, userId: bigint, approve: boolean): Promise<void>;
   setChatState(chatId: bigint, patch: ChatStatePatch): Promise<ChatState>;
+  reorderPinned(chatIds: readonly bigint[]): Promise<void>;
   saveBroadcastList(list: { listId?: bigint; name: string; recipientIds: readonly bigint[] }): Promise<BroadcastList>;
   deleteBroadcastList(listId: bigint): Promise<void>;
   listBroadcastLists(): Promise<BroadcastList[]>;
@@ -593,6 +594,17 @@ export class ChatStore {
 
   pin(chatId: string, pinned: boolean): Promise<void> {
     return this.setState(chatId, { pinned });
+  }
+
+  /** Moves a pinned chat one place up (-1) or down (+1) among the pinned ones (ReorderPinned;
+   * every device gets the new ranks pushed). */
+  async movePinned(chatId: string, by: -1 | 1): Promise<void> {
+    const pinned = this.chatList.value.filter(isPinned).map((c) => c.id);
+    const i = pinned.indexOf(chatId);
+    const j = i + by;
+    if (i < 0 || j < 0 || j >= pinned.length) return;
+    [pinned[i], pinned[j]] = [pinned[j]!, pinned[i]!];
+    await this.need().reorderPinned(pinned.map((id) => BigInt(id)));
   }
 
   /** `untilMs` 0 unmutes; MUTED_FOREVER mutes for good. */

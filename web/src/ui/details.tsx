@@ -115,7 +115,7 @@ function InfoSection({ store, chat, run }: SectionProps): JSX.Element {
         <div class="info-text">
           <h3 id="info-h">{name}</h3>
           <p class="sub">
-            {kindLabel(chat.kind)} · {count} {chat.kind === 'channel' ? 'subscribers' : 'members'}
+            {kindLabel(chat.kind)} · {count} {chat.kind === 'channel' ? (count === 1 ? 'subscriber' : 'subscribers') : count === 1 ? 'member' : 'members'}
             {chat.myRole !== 'member' && ` · you are ${chat.myRole === 'owner' ? 'the owner' : 'an admin'}`}
           </p>
         </div>
@@ -347,7 +347,7 @@ function RequestsSection({ store, chat, run }: SectionProps): JSX.Element {
           <li key={r.userId}>
             <span>
               {store.userName(r.userId)}
-              <small class="sub"> {new Date(r.timeMs).toLocaleString()}</small>
+              <small class="sub"> {new Date(r.timeMs).toLocaleString([], { dateStyle: 'short', timeStyle: 'short' })}</small>
             </span>
             <span class="row">
               <button type="button" class="small primary" onClick={() => resolve(r.userId, true)} aria-label={`Approve ${store.userName(r.userId)}`}>

@@ -136,6 +136,12 @@ function menuItems(store: ChatStore, c: ChatRow): MenuItem[] {
   const muted = isMuted(c, Date.now());
   const items: MenuItem[] = [];
   if (!c.archived) items.push({ label: isPinned(c) ? 'Unpin' : 'Pin to top', run: () => store.pin(c.id, !isPinned(c)) });
+  if (!c.archived && isPinned(c)) {
+    const pinned = store.chatList.value.filter(isPinned);
+    const i = pinned.findIndex((p) => p.id === c.id);
+    if (i > 0) items.push({ label: 'Move up', run: () => store.movePinned(c.id, -1) });
+    if (i >= 0 && i < pinned.length - 1) items.push({ label: 'Move down', run: () => store.movePinned(c.id, 1) });
+  }
   if (muted) items.push({ label: 'Unmute', run: () => store.mute(c.id, 0) });
   else {
     items.push({ label: 'Mute for 8 hours', run: () => store.mute(c.id, Date.now() + 8 * HOUR) });

@@ -185,6 +185,14 @@ describe('groups and channels in the browser', () => {
     await row(aliceTwo, 'Daily News').getByTestId('pinned').waitFor();
     expect(await aliceTwo.page.locator('.chat-row .chat-name').first().textContent()).toContain('Daily News');
 
+    // Pinning puts a chat on top of the pinned ones; Move up reorders them on both devices.
+    await menu(alice, BOB, 'Pin to top');
+    await expect.poll(() => aliceTwo.page.locator('.chat-row .chat-name').first().textContent()).toBe(BOB);
+    await menu(alice, 'Daily News', 'Move up');
+    await expect.poll(() => aliceTwo.page.locator('.chat-row .chat-name').first().textContent()).toContain('Daily News');
+    await menu(alice, BOB, 'Unpin');
+    await row(aliceTwo, BOB).getByTestId('pinned').waitFor({ state: 'detached' });
+
     await menu(alice, 'Book Club', 'Mute always');
     await row(aliceTwo, 'Book Club').getByTestId('muted').waitFor();
 

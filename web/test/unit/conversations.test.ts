@@ -70,6 +70,12 @@ class FakeClient {
     this.states.set(chatId, next);
     return next;
   }
+  reordered: bigint[][] = [];
+  async reorderPinned(chatIds: readonly bigint[]): Promise<void> {
+    this.reordered.push([...chatIds]);
+    // Every device, this one included, gets the new ranks pushed (first = highest).
+    chatIds.forEach((chatId, i) => this.emit({ type: 'chatState', chatId, state: { ...(this.states.get(chatId) ?? NO_STATE), pinRank: BigInt(1000 - i) } }));
+  }
   async getChat(chatId: bigint): Promise<ChatInfo> {
     const i = this.infos.get(chatId);
     if (!i) throw Object.assign(new Error('no chat'), { codeName: 'chat_not_found' });
@@ -176,6 +182,23 @@ describe('the chat list', () => {
     await settle();
     expect(c.stateCalls.at(-1)).toEqual([8n, { markedUnread: false }]);
     expect(store.chats.value.get('8')!.markedUnread).toBe(false);
+  });
+});
+
+describe('pinned order', () => {
+  it('moving a pinned chat sends the whole pinned order; the pushes reorder the list', async () => {
+    const { store, c } = await signedIn();
+    for (const id of [1n, 2n, 3n]) c.emit(created(id, 'group', [[1n, 'owner']]));
+    await store.pin('1', true);
+    await store.pin('2', true);
+    expect(ids(store.chatList.value)).toEqual(['2', '1', '3']);
+    await store.movePinned('1', -1);
+    expect(c.reordered).toEqual([[1n, 2n]]);
+    expect(ids(store.chatList.value)).toEqual(['1', '2', '3']);
+    // Past either end: nothing is sent.
+    await store.movePinned('1', -1);
+    await store.movePinned('3', 1);
+    expect(c.reordered).toHaveLength(1);
   });
 });
 
