@@ -132,6 +132,23 @@ describe('groups and channels in the browser', () => {
     // Revoking the link: it shows as revoked.
     await details.getByRole('button', { name: 'Revoke', exact: true }).first().click();
     await expect.poll(() => details.getByTestId('invite').first().textContent()).toContain('revoked');
+    // The details on a phone: an overlay over the conversation.
+    await alice.page.setViewportSize({ width: 375, height: 740 });
+    await alice.page.getByRole('button', { name: 'Chat details' }).click();
+    await alice.page.waitForTimeout(100); // layout settles; not a timing assertion
+    await alice.page.screenshot({ path: `${shotsDir()}details-group-375.png` });
+    await alice.page.emulateMedia({ colorScheme: 'dark' });
+    await alice.page.screenshot({ path: `${shotsDir()}details-group-375-dark.png` });
+    await alice.page.emulateMedia({ colorScheme: 'light' });
+    await alice.page.getByRole('button', { name: 'Close details' }).click();
+    await alice.page.setViewportSize({ width: 1280, height: 800 });
+    // Ownership to Carol, confirmed in place; Alice stays an admin.
+    await details.getByRole('button', { name: `Make owner: ${CAROL}` }).click();
+    await details.getByRole('group', { name: 'Confirm transfer' }).getByRole('button', { name: 'Transfer ownership' }).click();
+    await system(alice, `Ownership transferred to ${CAROL}`);
+    await system(carol, 'Ownership transferred to you');
+    await expect.poll(() => details.locator('.info .sub').first().textContent()).toContain('you are an admin');
+    await details.locator('.member', { hasText: CAROL }).locator('.role-owner').waitFor();
     await carol.context.close();
   });
 
