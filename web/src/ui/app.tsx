@@ -139,7 +139,6 @@ export function describe(err: unknown): string {
     limit_reached: 'A limit is reached (at most 10 pinned chats, 100 invite links per chat).',
     invalid_argument: 'Something in the form is not valid.',
   };
-  if (e.codeName === 'chat_not_found' && (err as { joining?: boolean }).joining) return 'No public group or channel has that handle.';
   return (e.codeName && names[e.codeName]) || e.message || String(err);
 }
 

@@ -238,7 +238,7 @@ export function JoinDialog({ store, target, onClose }: Props & { target: JoinTar
   useEffect(() => {
     store.previewChat(target).then(
       (p) => (preview.value = p),
-      (e) => (error.value = describe(e)),
+      (e) => (error.value = 'handle' in target && (e as { codeName?: string }).codeName === 'chat_not_found' ? `No public group or channel is called @${target.handle}.` : describe(e)),
     );
   }, []);
   const join = async () => {

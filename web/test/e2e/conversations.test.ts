@@ -64,6 +64,12 @@ describe('groups and channels in the browser', () => {
     await say(alice, 'Good morning, subscribers');
     await sees(alice, 'Good morning, subscribers');
 
+    // A handle nobody has: said so.
+    await bob.page.getByRole('button', { name: 'Find by handle' }).click();
+    await bob.page.getByLabel('Handle').fill(`nosuch_${run}`);
+    await bob.page.getByRole('button', { name: 'Find', exact: true }).click();
+    await bob.page.getByRole('alert').getByText(`No public group or channel is called @nosuch_${run}.`).waitFor();
+    await bob.page.getByRole('button', { name: 'Cancel' }).click();
     // Bob finds it by its handle, sees a preview and joins with one click.
     await bob.page.getByRole('button', { name: 'Find by handle' }).click();
     await bob.page.getByLabel('Handle').fill(`@${HANDLE}`);
