@@ -190,6 +190,29 @@ describe('groups and channels in the browser', () => {
     await bob.page.getByLabel('Message', { exact: true }).waitFor();
   });
 
+  it('settings and info: admins-only posting hides a member’s composer; edited info reaches everyone', async () => {
+    await openChat(alice, 'Quiet Club');
+    await openChat(bob, 'Quiet Club');
+    const details = alice.page.getByRole('complementary', { name: 'Details' });
+    await details.locator('.more-settings summary').click();
+    await details.getByLabel('Who may post').selectOption('admins');
+    await details.getByRole('button', { name: 'Save settings' }).click();
+    await system(alice, 'You changed the settings');
+    await bob.page.getByTestId('read-only').getByText('Only admins can send messages in this group.').waitFor();
+    expect(await bob.page.getByLabel('Message', { exact: true }).count()).toBe(0);
+    await details.getByRole('button', { name: 'Edit info' }).click();
+    await details.getByLabel('Name', { exact: true }).fill('Quiet Reading Club');
+    await details.getByLabel('Description', { exact: true }).fill('Quiet, please.');
+    await details.getByRole('button', { name: 'Save', exact: true }).click();
+    await system(bob, `${ALICE} changed the title to “Quiet Reading Club”, changed the description`);
+    await bob.page.locator('#conv-title', { hasText: 'Quiet Reading Club' }).waitFor();
+    await bob.page.getByRole('complementary', { name: 'Details' }).getByText('Quiet, please.').waitFor();
+    // Back to everyone posting: Bob's composer returns.
+    await details.getByLabel('Who may post').selectOption('members');
+    await details.getByRole('button', { name: 'Save settings' }).click();
+    await bob.page.getByLabel('Message', { exact: true }).waitFor();
+  });
+
   it('pin, mute and archive from the list show at once in a second browser of the same person', async () => {
     await alice.page.getByRole('button', { name: 'New chat' }).click();
     await alice.page.getByLabel('Username', { exact: true }).fill(BOB);
