@@ -566,6 +566,8 @@ export class ChatStore {
       if (me && c.myRole === 'owner') c.owner = me;
       if (me && c.myRole === 'admin' && !c.admins.includes(me)) c.admins = [...c.admins, me];
       Object.assign(c, stateFields(s.state));
+      // Server-side read cursors (with receipts) count better than this device can; until then 0.
+      if (s.unreadCount > 0) c.unread = s.unreadCount;
       if (s.lastActivityMs > 0) c.lastActivity = Math.max(c.lastActivity, s.lastActivityMs);
       if (s.lastMessage && Number(s.lastMessage.seq) >= c.lastSeq && s.lastMessage.kind.type === 'message') {
         c.lastPreview = s.lastMessage.kind.content.slice(0, 200);
