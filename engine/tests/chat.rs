@@ -97,7 +97,7 @@ async fn groups_enforce_membership_and_roles() {
     not_found(bob.send(g.chat_id, "still here?").await.map(|_| ()));
     alice.remove_member(g.chat_id, carol.user_id()).await.unwrap();
     let info = alice.get_chat(g.chat_id).await.unwrap();
-    assert_eq!(info.members.iter().map(|m| m.0).collect::<Vec<_>>(), vec![alice.user_id()]);
+    assert_eq!(info.members.iter().map(|m| m.user_id).collect::<Vec<_>>(), vec![alice.user_id()]);
     // Direct chats are not groups.
     let d = alice.create_direct("bob").await.unwrap();
     assert_eq!(alice.add_members(d.chat_id, &[carol.user_id()]).await.unwrap_err().code(), Some(ErrorCode::NotAGroup));

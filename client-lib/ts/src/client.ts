@@ -15,7 +15,10 @@ import { MAX_CLIENT_MSG_ID_BYTES, MAX_CONTENT_BYTES, MAX_HISTORY_LIMIT, MIN_PROT
 import { Outbox } from './outbox.js';
 import { MemoryOutboxStore, type OutboxStore } from './outbox-store.js';
 import { webSocketConnector, type Connector, type FrameConnection, type WebSocketConstructor } from './transport.js';
-import type { Account, ChatEvent, ChatInfo, ChatSummary, Device, Direction, HistoryPage, Peer, SendAck, UserInfo, Welcome } from './types.js';
+import type {
+  Account, BroadcastAck, BroadcastList, ChatEvent, ChatInfo, ChatInfoPatch, ChatPreview, ChatState, ChatStatePatch, ChatSummary, CreateChatOptions,
+  Device, Direction, HistoryPage, Invite, JoinRequest, JoinResult, JoinTarget, ListChatsPage, MemberList, Peer, SendAck, UserInfo, Welcome,
+} from './types.js';
 
 /** How the first connection signs in. Later connections always use the device token. */
 export type Credentials =
@@ -31,6 +34,11 @@ export type ClientEvent =
   | { type: 'connected'; resumed: boolean; account: Account }
   /** The next event of a chat: per chat, every event exactly once, in sequence order. */
   | { type: 'event'; event: ChatEvent }
+  /** This user's state of a chat changed on another device (or by ReorderPinned). Best effort:
+   * after a reconnect, ListChats has every chat's state. */
+  | { type: 'chatState'; chatId: bigint; state: ChatState }
+  /** This user subscribed to (`member`) or left a channel from another device. Best effort. */
+  | { type: 'membership'; chatId: bigint; member: boolean }
   /** Everything missed while offline has been delivered (the server's counts). */
   | { type: 'syncDone'; chats: number; events: bigint }
   /** The connection broke; the client is reconnecting. Unacknowledged sends stay queued. */
@@ -313,9 +321,112 @@ export class MagpieClient {
     return (await this.expect('chat', frame)).chat;
   }
 
-  /** A new group with the caller as admin and `memberIds` as members. Not idempotent. */
+  /** A new group with the caller as owner and `memberIds` as members. Not idempotent. */
   async createGroup(title: string, memberIds: readonly bigint[]): Promise<ChatInfo> {
-    return (await this.expect('chat', (id) => encode.createGroup(id, title, memberIds))).chat;
+    return this.createChat({ title, memberIds });
+  }
+
+  /** A new group or channel (kind, description, public handle, settings); the caller owns it.
+   * Not idempotent: a retry after a lost reply creates a second one. */
+  async createChat(opts: CreateChatOptions): Promise<ChatInfo> {
+    const { title, memberIds = [], ...rest } = opts;
+    return (await this.expect('chat', (id) => encode.createGroup(id, title, memberIds, rest))).chat;
+  }
+
+  /** A page of members by ascending user id after `afterUserId` (0 = from the start); `limit`
+   * 0 = the server's 200, at most 1000. In channels only admins may list subscribers. */
+  async listMembers(chatId: bigint, opts: { afterUserId?: bigint; limit?: number; adminsOnly?: boolean } = {}): Promise<MemberList> {
+    const limit = opts.limit ?? 0;
+    if (limit < 0 || limit > 1000) throw new MagpieError('invalid_input', 'listMembers limit must be 0..=1000');
+    return (await this.expect('memberList', (id) => encode.listMembers(id, chatId, opts.afterUserId ?? 0n, limit, opts.adminsOnly ?? false))).list;
+  }
+
+  /** Changes the chat's info or settings (only the fields given). The result arrives as a
+   * `chatUpdated` event; a request that changes nothing appends none. */
+  async updateChat(chatId: bigint, patch: ChatInfoPatch): Promise<void> {
+    await this.expect('ok', (id) => encode.updateChat(id, chatId, patch));
+  }
+
+  /** Promotes a member to admin or demotes an admin (only the owner demotes, or an admin steps down). */
+  async setRole(chatId: bigint, userId: bigint, role: 'member' | 'admin'): Promise<void> {
+    await this.expect('ok', (id) => encode.setRole(id, chatId, userId, role));
+  }
+
+  /** The owner hands the chat to another member; the old owner stays an admin. */
+  async transferOwnership(chatId: bigint, userId: bigint): Promise<void> {
+    await this.expect('ok', (id) => encode.transferOwnership(id, chatId, userId));
+  }
+
+  /** `expiresMs` 0 = never, `maxUses` 0 = unlimited. */
+  async createInvite(chatId: bigint, opts: { expiresMs?: number; maxUses?: number } = {}): Promise<Invite> {
+    const maxUses = opts.maxUses ?? 0;
+    if (!Number.isInteger(maxUses) || maxUses < 0 || maxUses > 0xffff_ffff) throw new MagpieError('invalid_input', 'maxUses must be a uint32');
+    return (await this.expect('invite', (id) => encode.createInvite(id, chatId, opts.expiresMs ?? 0, maxUses))).invite;
+  }
+
+  async listInvites(chatId: bigint): Promise<Invite[]> {
+    return (await this.expect('invites', (id) => encode.listInvites(id, chatId))).invites;
+  }
+
+  async revokeInvite(chatId: bigint, code: string): Promise<void> {
+    await this.expect('ok', (id) => encode.revokeInvite(id, chatId, code));
+  }
+
+  /** What joining by an invite code or a public handle would join. */
+  async previewChat(target: JoinTarget): Promise<ChatPreview> {
+    return (await this.expect('preview', (id) => encode.previewChat(id, target))).preview;
+  }
+
+  /** Joins by invite code or handle: the chat, or `pending` when an admin must approve. */
+  async joinChat(target: JoinTarget): Promise<JoinResult> {
+    const r = await this.call((id) => encode.joinChat(id, target));
+    if (r.type === 'chat') {
+      this.cursorState.setLeft(r.chat.chatId, false);
+      return { type: 'joined', chat: r.chat };
+    }
+    if (r.type === 'joinPending') return { type: 'pending', chatId: r.chatId };
+    throw new MagpieError('unexpected', `expected chat or joinPending, got ${r.type}`);
+  }
+
+  async listJoinRequests(chatId: bigint): Promise<JoinRequest[]> {
+    return (await this.expect('joinRequests', (id) => encode.listJoinRequests(id, chatId))).requests;
+  }
+
+  async resolveJoinRequest(chatId: bigint, userId: bigint, approve: boolean): Promise<void> {
+    await this.expect('ok', (id) => encode.resolveJoinRequest(id, chatId, userId, approve));
+  }
+
+  /** Changes this user's own state of a chat (only the fields given); resolves with the new state. */
+  async setChatState(chatId: bigint, patch: ChatStatePatch): Promise<ChatState> {
+    return (await this.expect('chatState', (id) => encode.setChatState(id, chatId, patch))).state;
+  }
+
+  /** Orders exactly the pinned chats, first to last; each device gets `chatState` pushes. */
+  async reorderPinned(chatIds: readonly bigint[]): Promise<void> {
+    await this.expect('ok', (id) => encode.reorderPinned(id, chatIds));
+  }
+
+  /** Creates (`listId` 0 or absent) or replaces a broadcast list. */
+  async saveBroadcastList(list: { listId?: bigint; name: string; recipientIds: readonly bigint[] }): Promise<BroadcastList> {
+    return (await this.expect('broadcastList', (id) => encode.saveBroadcastList(id, list.listId ?? 0n, list.name, list.recipientIds))).list;
+  }
+
+  async deleteBroadcastList(listId: bigint): Promise<void> {
+    await this.expect('ok', (id) => encode.deleteBroadcastList(id, listId));
+  }
+
+  async listBroadcastLists(): Promise<BroadcastList[]> {
+    return (await this.expect('broadcastLists', (id) => encode.listBroadcastLists(id))).lists;
+  }
+
+  /** Sends `content` into each recipient's direct chat. Retrying with the same `clientMsgId`
+   * gets the same results and duplicates nothing. */
+  async sendBroadcast(listId: bigint, content: string, clientMsgId = newClientMsgId()): Promise<BroadcastAck> {
+    const idLen = utf8Length(clientMsgId);
+    if (idLen < 1 || idLen > MAX_CLIENT_MSG_ID_BYTES) throw new MagpieError('invalid_input', `client_msg_id must be 1..=${MAX_CLIENT_MSG_ID_BYTES} bytes`);
+    const len = utf8Length(content);
+    if (len < 1 || len > MAX_CONTENT_BYTES) throw new MagpieError('invalid_input', `content must be 1..=${MAX_CONTENT_BYTES} bytes`);
+    return (await this.expect('broadcastAck', (id) => encode.sendBroadcast(id, listId, clientMsgId, content))).ack;
   }
 
   async addMembers(chatId: bigint, userIds: readonly bigint[]): Promise<void> {
@@ -326,8 +437,11 @@ export class MagpieClient {
     await this.expect('ok', (id) => encode.removeMember(id, chatId, userId));
   }
 
-  async leaveChat(chatId: bigint): Promise<void> {
-    await this.expect('ok', (id) => encode.leaveChat(id, chatId));
+  /** Leaves a group or channel. As the owner, `successor` (a member) takes over; without one the
+   * longest-serving admin does, and with neither the server answers `owner_must_transfer`. */
+  async leaveChat(chatId: bigint, successor?: bigint): Promise<void> {
+    await this.expect('ok', (id) => encode.leaveChat(id, chatId, successor ?? 0n));
+    this.cursorState.setLeft(chatId, true);
   }
 
   async getChat(chatId: bigint): Promise<ChatInfo> {
@@ -348,6 +462,20 @@ export class MagpieClient {
   /** One page: chats with id > `afterChatId`, at most `limit` (0 = the server's 100). */
   async listChatsPage(afterChatId: bigint, limit: number): Promise<{ chats: ChatSummary[]; hasMore: boolean }> {
     const r = await this.expect('chats', (id) => encode.listChats(id, afterChatId, limit));
+    return { chats: r.chats, hasMore: r.hasMore };
+  }
+
+  /**
+   * One page of the chat list as people see it (`order: 'byActivity'`, the default here): the
+   * first page starts with every pinned chat, then the rest by last activity, newest first;
+   * archived chats only with `archived: true`. For the next page pass the last row as `before`.
+   */
+  async listChatsBy(page: ListChatsPage = {}): Promise<{ chats: ChatSummary[]; hasMore: boolean }> {
+    const limit = page.limit ?? 0;
+    if (limit < 0 || limit > 500) throw new MagpieError('invalid_input', 'listChats limit must be 0..=500');
+    const r = await this.expect('chats', (id) =>
+      encode.listChats(id, page.afterChatId ?? 0n, limit, page.order ?? 'byActivity', page.archived ?? false, page.before?.lastActivityMs ?? 0, page.before?.chatId ?? 0n),
+    );
     return { chats: r.chats, hasMore: r.hasMore };
   }
 
@@ -663,6 +791,13 @@ export class MagpieClient {
       }
       case 'reply':
         this.onReply(link, inbound.requestId, inbound.result);
+        return;
+      case 'chatState':
+        this.emit({ type: 'chatState', chatId: inbound.chatId, state: inbound.state });
+        return;
+      case 'membership':
+        this.cursorState.setLeft(inbound.chatId, !inbound.member);
+        this.emit({ type: 'membership', chatId: inbound.chatId, member: inbound.member });
         return;
     }
   }

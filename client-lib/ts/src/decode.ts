@@ -7,8 +7,10 @@ import { ErrorCode } from './errors.js';
 import { MagpieError } from './error.js';
 import { MAX_SERVER_FRAME_BYTES } from './limits.js';
 import type {
-  Account, ChatEvent, ChatInfo, ChatKind, ChatSummary, Device, EventKind, HistoryPage, Member, Role, SendAck, UserInfo, Welcome,
+  Account, BroadcastAck, BroadcastList, ChatEvent, ChatInfo, ChatKind, ChatPreview, ChatSettings, ChatState, ChatSummary, Device, EventKind,
+  HistoryPage, Invite, JoinedVia, JoinRequest, Member, MemberList, Role, SendAck, UserInfo, Welcome, Who,
 } from './types.js';
+import { DEFAULT_SETTINGS, MUTED_FOREVER } from './types.js';
 
 /** A reply to one request, by kind. */
 export type Reply =
@@ -23,12 +25,26 @@ export type Reply =
   | { type: 'chats'; chats: ChatSummary[]; hasMore: boolean }
   | { type: 'ack'; ack: SendAck }
   | { type: 'syncDone'; chats: number; events: bigint }
-  | { type: 'page'; page: HistoryPage };
+  | { type: 'page'; page: HistoryPage }
+  | { type: 'memberList'; list: MemberList }
+  | { type: 'invite'; invite: Invite }
+  | { type: 'invites'; chatId: bigint; invites: Invite[] }
+  | { type: 'preview'; preview: ChatPreview }
+  | { type: 'joinPending'; chatId: bigint }
+  | { type: 'joinRequests'; chatId: bigint; requests: JoinRequest[] }
+  | { type: 'chatState'; chatId: bigint; state: ChatState }
+  | { type: 'broadcastList'; list: BroadcastList }
+  | { type: 'broadcastLists'; lists: BroadcastList[] }
+  | { type: 'broadcastAck'; ack: BroadcastAck };
 
 /** One frame from the server. */
 export type Inbound =
   | { kind: 'reply'; requestId: bigint; result: Reply | MagpieError }
   | { kind: 'deliver'; event: ChatEvent | MagpieError }
+  /** Pushed (request id 0): this user's state of a chat changed on another device. */
+  | { kind: 'chatState'; chatId: bigint; state: ChatState }
+  /** Pushed (request id 0): this user joined (`member`) or left a channel as a subscriber. */
+  | { kind: 'membership'; chatId: bigint; member: boolean }
   | { kind: 'close'; code: number; reason: string };
 
 function malformed(what: string, code: number = ErrorCode.MalformedFrame): MagpieError {
@@ -45,11 +61,47 @@ const text = (s: string | null): string => s ?? '';
 const ms = (v: bigint): number => Number(v);
 
 function chatKind(k: number): ChatKind {
-  return k === fb.ChatKind.Direct ? 'direct' : k === fb.ChatKind.Group ? 'group' : { unknown: k };
+  return k === fb.ChatKind.Direct ? 'direct' : k === fb.ChatKind.Group ? 'group' : k === fb.ChatKind.Channel ? 'channel' : { unknown: k };
 }
 
 function role(r: number): Role {
-  return r === fb.Role.Member ? 'member' : r === fb.Role.Admin ? 'admin' : { unknown: r };
+  return r === fb.Role.Member ? 'member' : r === fb.Role.Admin ? 'admin' : r === fb.Role.Owner ? 'owner' : { unknown: r };
+}
+
+function via(v: number): JoinedVia {
+  switch (v) {
+    case fb.JoinedVia.Added:
+      return 'added';
+    case fb.JoinedVia.InviteLink:
+      return 'inviteLink';
+    case fb.JoinedVia.Handle:
+      return 'handle';
+    case fb.JoinedVia.Approved:
+      return 'approved';
+    default:
+      return { unknown: v };
+  }
+}
+
+// An unknown `Who` reads as the narrower `admins`.
+const who = (w: number): Who => (w === fb.Who.Members ? 'members' : 'admins');
+
+/** Absent settings are the defaults (the schema's). */
+function settings(st: fb.ChatSettings | null): ChatSettings {
+  if (!st) return { ...DEFAULT_SETTINGS };
+  return {
+    post: who(st.post()), addMembers: who(st.addMembers()), changeInfo: who(st.changeInfo()), pin: who(st.pin()),
+    history: st.history() === fb.HistoryVisibility.SinceJoined ? 'sinceJoined' : 'everything',
+    forwarding: st.forwarding(), approveJoins: st.approveJoins(),
+  };
+}
+
+const I64_SAFE = BigInt(Number.MAX_SAFE_INTEGER);
+
+function chatState(st: fb.ChatState | null): ChatState {
+  if (!st) return { mutedUntilMs: 0, pinRank: 0n, archived: false, markedUnread: false };
+  const m = st.mutedUntilMs();
+  return { mutedUntilMs: m <= 0n ? 0 : m >= I64_SAFE ? MUTED_FOREVER : Number(m), pinRank: st.pinRank(), archived: st.archived(), markedUnread: st.markedUnread() };
 }
 
 function members(len: number, at: (i: number) => fb.Member | null): Member[] {
@@ -57,9 +109,37 @@ function members(len: number, at: (i: number) => fb.Member | null): Member[] {
   for (let i = 0; i < len; i++) {
     const m = at(i);
     if (!m) throw malformed('missing member');
-    out.push({ userId: m.userId(), role: role(m.role()) });
+    out.push({ userId: m.userId(), role: role(m.role()), sinceSeq: m.sinceSeq() });
   }
   return out;
+}
+
+function u64s(len: number, at: (i: number) => bigint | null): bigint[] {
+  const out: bigint[] = [];
+  for (let i = 0; i < len; i++) out.push(at(i)!);
+  return out;
+}
+
+function chatInfo(c: fb.ChatInfo): ChatInfo {
+  return {
+    chatId: c.chatId(), kind: chatKind(c.kind()), title: text(c.title()), members: members(c.membersLength(), (i) => c.members(i)),
+    lastSeq: c.lastSeq(), createdMs: ms(c.createdMs()), memberCount: c.memberCount(), membersComplete: c.membersComplete(),
+    myRole: role(c.myRole()), description: text(c.description()), avatarRef: text(c.avatarRef()), handle: text(c.handle()),
+    settings: settings(c.settings()), pendingRequests: c.pendingRequests(),
+  };
+}
+
+function invite(i: fb.Invite | null): Invite {
+  if (!i) throw malformed('missing invite');
+  return {
+    code: text(i.code()), chatId: i.chatId(), createdBy: i.createdBy(), createdMs: ms(i.createdMs()), expiresMs: ms(i.expiresMs()),
+    maxUses: i.maxUses(), uses: i.uses(), revoked: i.revoked(),
+  };
+}
+
+function broadcastList(l: fb.BroadcastList | null): BroadcastList {
+  if (!l) throw malformed('missing broadcast list');
+  return { listId: l.listId(), name: text(l.name()), recipientIds: u64s(l.recipientIdsLength(), (i) => l.recipientIds(i)) };
 }
 
 /** Verifies and decodes one event as stored and delivered (the bytes nested in `Deliver`,
@@ -80,21 +160,40 @@ export function decodeEvent(bytes: Uint8Array): ChatEvent | MagpieError {
       case fb.EventBody.ChatCreated: {
         const c = e.body(new fb.ChatCreated()) as fb.ChatCreated | null;
         if (!c) throw malformed('chat created event without body');
-        kind = { type: 'chatCreated', chatKind: chatKind(c.kind()), title: text(c.title()), members: members(c.membersLength(), (i) => c.members(i)) };
+        kind = {
+          type: 'chatCreated', chatKind: chatKind(c.kind()), title: text(c.title()), members: members(c.membersLength(), (i) => c.members(i)),
+          description: text(c.description()), handle: text(c.handle()), settings: settings(c.settings()),
+        };
         break;
       }
       case fb.EventBody.MembersAdded: {
         const m = e.body(new fb.MembersAdded()) as fb.MembersAdded | null;
         if (!m) throw malformed('members added event without body');
-        const userIds: bigint[] = [];
-        for (let i = 0; i < m.userIdsLength(); i++) userIds.push(m.userIds(i)!);
-        kind = { type: 'membersAdded', userIds };
+        kind = { type: 'membersAdded', userIds: u64s(m.userIdsLength(), (i) => m.userIds(i)), via: via(m.via()) };
         break;
       }
       case fb.EventBody.MemberRemoved: {
         const m = e.body(new fb.MemberRemoved()) as fb.MemberRemoved | null;
         if (!m) throw malformed('member removed event without body');
         kind = { type: 'memberRemoved', userId: m.userId(), left: m.left() };
+        break;
+      }
+      case fb.EventBody.ChatUpdated: {
+        const u = e.body(new fb.ChatUpdated()) as fb.ChatUpdated | null;
+        if (!u) throw malformed('chat updated event without body');
+        kind = { type: 'chatUpdated', title: text(u.title()), description: text(u.description()), avatarRef: text(u.avatarRef()), handle: text(u.handle()), settings: settings(u.settings()) };
+        break;
+      }
+      case fb.EventBody.RoleChanged: {
+        const r = e.body(new fb.RoleChanged()) as fb.RoleChanged | null;
+        if (!r) throw malformed('role changed event without body');
+        kind = { type: 'roleChanged', userId: r.userId(), role: role(r.role()) };
+        break;
+      }
+      case fb.EventBody.OwnerChanged: {
+        const o = e.body(new fb.OwnerChanged()) as fb.OwnerChanged | null;
+        if (!o) throw malformed('owner changed event without body');
+        kind = { type: 'ownerChanged', previousOwner: o.previousOwner(), newOwner: o.newOwner() };
         break;
       }
       case fb.EventBody.NONE:
@@ -176,14 +275,7 @@ function reply(f: fb.Frame, type: fb.Body): Reply | MagpieError {
       return { type: 'users', users };
     }
     case fb.Body.ChatInfo: {
-      const c = body(f, new fb.ChatInfo());
-      return {
-        type: 'chat',
-        chat: {
-          chatId: c.chatId(), kind: chatKind(c.kind()), title: text(c.title()), members: members(c.membersLength(), (i) => c.members(i)),
-          lastSeq: c.lastSeq(), createdMs: ms(c.createdMs()),
-        },
-      };
+      return { type: 'chat', chat: chatInfo(body(f, new fb.ChatInfo())) };
     }
     case fb.Body.ChatList: {
       const l = body(f, new fb.ChatList());
@@ -195,6 +287,8 @@ function reply(f: fb.Frame, type: fb.Body): Reply | MagpieError {
         chats.push({
           chatId: c.chatId(), kind: chatKind(c.kind()), title: text(c.title()), lastSeq: c.lastSeq(), memberCount: c.memberCount(),
           lastMessage: last && last.length > 0 ? event(last) : null,
+          lastActivityMs: ms(c.lastActivityMs()), state: chatState(c.state()), myRole: role(c.myRole()),
+          unreadCount: c.unreadCount(), unreadMentions: c.unreadMentions(), avatarRef: text(c.avatarRef()), handle: text(c.handle()),
         });
       }
       return { type: 'chats', chats, hasMore: l.hasMore() };
@@ -220,6 +314,62 @@ function reply(f: fb.Frame, type: fb.Body): Reply | MagpieError {
       }
       return { type: 'page', page: { chatId: p.chatId(), events, hasMore: p.hasMore() } };
     }
+    case fb.Body.MemberList: {
+      const l = body(f, new fb.MemberList());
+      return { type: 'memberList', list: { chatId: l.chatId(), members: members(l.membersLength(), (i) => l.members(i)), hasMore: l.hasMore() } };
+    }
+    case fb.Body.Invite:
+      return { type: 'invite', invite: invite(body(f, new fb.Invite())) };
+    case fb.Body.InviteList: {
+      const l = body(f, new fb.InviteList());
+      const invites: Invite[] = [];
+      for (let i = 0; i < l.invitesLength(); i++) invites.push(invite(l.invites(i)));
+      return { type: 'invites', chatId: l.chatId(), invites };
+    }
+    case fb.Body.ChatPreview: {
+      const p = body(f, new fb.ChatPreview());
+      return {
+        type: 'preview',
+        preview: {
+          chatId: p.chatId(), kind: chatKind(p.kind()), title: text(p.title()), description: text(p.description()), avatarRef: text(p.avatarRef()),
+          handle: text(p.handle()), memberCount: p.memberCount(), approveJoins: p.approveJoins(), isMember: p.isMember(),
+        },
+      };
+    }
+    case fb.Body.JoinPending:
+      return { type: 'joinPending', chatId: body(f, new fb.JoinPending()).chatId() };
+    case fb.Body.JoinRequestList: {
+      const l = body(f, new fb.JoinRequestList());
+      const requests: JoinRequest[] = [];
+      for (let i = 0; i < l.requestsLength(); i++) {
+        const r = l.requests(i);
+        if (!r) throw malformed('missing join request');
+        requests.push({ userId: r.userId(), timeMs: ms(r.timeMs()) });
+      }
+      return { type: 'joinRequests', chatId: l.chatId(), requests };
+    }
+    case fb.Body.ChatStateChanged: {
+      const c = body(f, new fb.ChatStateChanged());
+      return { type: 'chatState', chatId: c.chatId(), state: chatState(c.state()) };
+    }
+    case fb.Body.BroadcastList:
+      return { type: 'broadcastList', list: broadcastList(body(f, new fb.BroadcastList())) };
+    case fb.Body.BroadcastLists: {
+      const l = body(f, new fb.BroadcastLists());
+      const lists: BroadcastList[] = [];
+      for (let i = 0; i < l.listsLength(); i++) lists.push(broadcastList(l.lists(i)));
+      return { type: 'broadcastLists', lists };
+    }
+    case fb.Body.BroadcastAck: {
+      const a = body(f, new fb.BroadcastAck());
+      const results = [];
+      for (let i = 0; i < a.resultsLength(); i++) {
+        const r = a.results(i);
+        if (!r) throw malformed('missing broadcast result');
+        results.push({ userId: r.userId(), chatId: r.chatId(), messageId: r.messageId(), seq: r.seq(), errorCode: r.errorCode() });
+      }
+      return { type: 'broadcastAck', ack: { listId: a.listId(), clientMsgId: text(a.clientMsgId()), timeMs: ms(a.timeMs()), results } };
+    }
     default:
       // A reply type added after this build (or a client-only type): the caller gets an error.
       return new MagpieError('unexpected', `reply of unknown body type ${type}`);
@@ -242,6 +392,14 @@ export function decodeFrame(bytes: Uint8Array): Inbound | MagpieError {
       const d = body(f, new fb.Deliver());
       const bytes = d.eventArray();
       return { kind: 'deliver', event: bytes ? decodeEvent(bytes) : malformed('deliver without event') };
+    }
+    if (requestId === 0n && type === fb.Body.ChatStateChanged) {
+      const c = body(f, new fb.ChatStateChanged());
+      return { kind: 'chatState', chatId: c.chatId(), state: chatState(c.state()) };
+    }
+    if (requestId === 0n && type === fb.Body.MembershipChanged) {
+      const m = body(f, new fb.MembershipChanged());
+      return { kind: 'membership', chatId: m.chatId(), member: m.member() };
     }
     if (requestId === 0n) throw malformed(`server frame of type ${type} without a request id`);
     let result: Reply | MagpieError;

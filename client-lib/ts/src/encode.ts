@@ -3,7 +3,8 @@
 // the Rust encoder does.
 import * as flatbuffers from 'flatbuffers';
 import * as fb from './generated/magpie/wire/fb.js';
-import type { Direction } from './types.js';
+import type { ChatInfoPatch, ChatOrder, ChatSettings, ChatStatePatch, CreateChatOptions, Direction, JoinTarget } from './types.js';
+import { MUTED_FOREVER } from './types.js';
 
 type Builder = flatbuffers.Builder;
 
@@ -91,11 +92,47 @@ export function createDirect(requestId: bigint, peerUserId: bigint, peerUsername
   return frame(requestId, fb.Body.CreateDirect, (b) => fb.CreateDirect.createCreateDirect(b, peerUserId, str(b, peerUsername)));
 }
 
-export function createGroup(requestId: bigint, title: string, memberIds: readonly bigint[]): Uint8Array {
+const I64_MAX = 2n ** 63n - 1n;
+
+const who = (w: ChatSettings['post']): fb.Who => (w === 'members' ? fb.Who.Members : fb.Who.Admins);
+
+/** A ChatSettings table with every field written (so the server never has to guess a default). */
+function settingsTable(b: Builder, s: ChatSettings): flatbuffers.Offset {
+  fb.ChatSettings.startChatSettings(b);
+  b.forceDefaults(true);
+  fb.ChatSettings.addPost(b, who(s.post));
+  fb.ChatSettings.addAddMembers(b, who(s.addMembers));
+  fb.ChatSettings.addChangeInfo(b, who(s.changeInfo));
+  fb.ChatSettings.addPin(b, who(s.pin));
+  fb.ChatSettings.addHistory(b, s.history === 'sinceJoined' ? fb.HistoryVisibility.SinceJoined : fb.HistoryVisibility.Everything);
+  fb.ChatSettings.addForwarding(b, s.forwarding);
+  fb.ChatSettings.addApproveJoins(b, s.approveJoins);
+  b.forceDefaults(false);
+  return fb.ChatSettings.endChatSettings(b);
+}
+
+/** Unix ms as int64; `MUTED_FOREVER` (or more) as i64::MAX. */
+export function msToI64(ms: number): bigint {
+  if (!Number.isFinite(ms) || ms >= MUTED_FOREVER) return I64_MAX;
+  return BigInt(Math.max(0, Math.trunc(ms)));
+}
+
+/** CreateGroup: a group or (kind 'channel') a channel. */
+export function createGroup(requestId: bigint, title: string, memberIds: readonly bigint[], opts: Omit<CreateChatOptions, 'title' | 'memberIds'> = {}): Uint8Array {
   return frame(requestId, fb.Body.CreateGroup, (b) => {
     const t = str(b, title);
     const m = ids(b, memberIds);
-    return fb.CreateGroup.createCreateGroup(b, t, m);
+    const d = str(b, opts.description ?? '');
+    const h = str(b, opts.handle ?? '');
+    const st = opts.settings ? settingsTable(b, opts.settings) : 0;
+    fb.CreateGroup.startCreateGroup(b);
+    if (t) fb.CreateGroup.addTitle(b, t);
+    fb.CreateGroup.addMemberIds(b, m);
+    if (opts.kind === 'channel') fb.CreateGroup.addKind(b, fb.ChatKind.Channel);
+    if (d) fb.CreateGroup.addDescription(b, d);
+    if (h) fb.CreateGroup.addHandle(b, h);
+    if (st) fb.CreateGroup.addSettings(b, st);
+    return fb.CreateGroup.endCreateGroup(b);
   });
 }
 
@@ -107,16 +144,154 @@ export function removeMember(requestId: bigint, chatId: bigint, userId: bigint):
   return frame(requestId, fb.Body.RemoveMember, (b) => fb.RemoveMember.createRemoveMember(b, chatId, userId));
 }
 
-export function leaveChat(requestId: bigint, chatId: bigint): Uint8Array {
-  return frame(requestId, fb.Body.LeaveChat, (b) => fb.LeaveChat.createLeaveChat(b, chatId));
+/** `successor` 0 = the server picks (the longest-serving admin) when the caller is the owner. */
+export function leaveChat(requestId: bigint, chatId: bigint, successor = 0n): Uint8Array {
+  return frame(requestId, fb.Body.LeaveChat, (b) => fb.LeaveChat.createLeaveChat(b, chatId, successor));
 }
 
 export function getChat(requestId: bigint, chatId: bigint): Uint8Array {
   return frame(requestId, fb.Body.GetChat, (b) => fb.GetChat.createGetChat(b, chatId));
 }
 
-export function listChats(requestId: bigint, afterChatId: bigint, limit: number): Uint8Array {
-  return frame(requestId, fb.Body.ListChats, (b) => fb.ListChats.createListChats(b, afterChatId, limit));
+export function listChats(
+  requestId: bigint,
+  afterChatId: bigint,
+  limit: number,
+  order: ChatOrder = 'byId',
+  archived = false,
+  beforeMs = 0,
+  beforeChatId = 0n,
+): Uint8Array {
+  const o = order === 'byActivity' ? fb.ChatOrder.ByActivity : fb.ChatOrder.ById;
+  return frame(requestId, fb.Body.ListChats, (b) => fb.ListChats.createListChats(b, afterChatId, limit, o, archived, BigInt(Math.trunc(beforeMs)), beforeChatId));
+}
+
+export function listMembers(requestId: bigint, chatId: bigint, afterUserId: bigint, limit: number, adminsOnly: boolean): Uint8Array {
+  return frame(requestId, fb.Body.ListMembers, (b) => fb.ListMembers.createListMembers(b, chatId, afterUserId, limit, adminsOnly));
+}
+
+/** UpdateChat field bits (PROTOCOL.md §6.9). */
+export const UPDATE_TITLE = 1;
+export const UPDATE_DESCRIPTION = 2;
+export const UPDATE_AVATAR = 4;
+export const UPDATE_HANDLE = 8;
+export const UPDATE_SETTINGS = 16;
+
+export function updateChat(requestId: bigint, chatId: bigint, patch: ChatInfoPatch): Uint8Array {
+  return frame(requestId, fb.Body.UpdateChat, (b) => {
+    let fields = 0;
+    const t = patch.title !== undefined ? ((fields |= UPDATE_TITLE), str(b, patch.title)) : 0;
+    const d = patch.description !== undefined ? ((fields |= UPDATE_DESCRIPTION), str(b, patch.description)) : 0;
+    const a = patch.avatarRef !== undefined ? ((fields |= UPDATE_AVATAR), str(b, patch.avatarRef)) : 0;
+    const h = patch.handle !== undefined ? ((fields |= UPDATE_HANDLE), str(b, patch.handle)) : 0;
+    const st = patch.settings !== undefined ? ((fields |= UPDATE_SETTINGS), settingsTable(b, patch.settings)) : 0;
+    fb.UpdateChat.startUpdateChat(b);
+    fb.UpdateChat.addChatId(b, chatId);
+    fb.UpdateChat.addFields(b, fields);
+    if (t) fb.UpdateChat.addTitle(b, t);
+    if (d) fb.UpdateChat.addDescription(b, d);
+    if (a) fb.UpdateChat.addAvatarRef(b, a);
+    if (h) fb.UpdateChat.addHandle(b, h);
+    if (st) fb.UpdateChat.addSettings(b, st);
+    return fb.UpdateChat.endUpdateChat(b);
+  });
+}
+
+export function setRole(requestId: bigint, chatId: bigint, userId: bigint, role: 'member' | 'admin'): Uint8Array {
+  return frame(requestId, fb.Body.SetRole, (b) => fb.SetRole.createSetRole(b, chatId, userId, role === 'admin' ? fb.Role.Admin : fb.Role.Member));
+}
+
+export function transferOwnership(requestId: bigint, chatId: bigint, userId: bigint): Uint8Array {
+  return frame(requestId, fb.Body.TransferOwnership, (b) => fb.TransferOwnership.createTransferOwnership(b, chatId, userId));
+}
+
+/** `expiresMs` 0 = never; `maxUses` 0 = unlimited. */
+export function createInvite(requestId: bigint, chatId: bigint, expiresMs: number, maxUses: number): Uint8Array {
+  return frame(requestId, fb.Body.CreateInvite, (b) => fb.CreateInvite.createCreateInvite(b, chatId, expiresMs > 0 ? msToI64(expiresMs) : 0n, maxUses));
+}
+
+export function listInvites(requestId: bigint, chatId: bigint): Uint8Array {
+  return frame(requestId, fb.Body.ListInvites, (b) => fb.ListInvites.createListInvites(b, chatId));
+}
+
+export function revokeInvite(requestId: bigint, chatId: bigint, code: string): Uint8Array {
+  return frame(requestId, fb.Body.RevokeInvite, (b) => fb.RevokeInvite.createRevokeInvite(b, chatId, str(b, code)));
+}
+
+function target(b: Builder, t: JoinTarget): [flatbuffers.Offset, flatbuffers.Offset] {
+  return 'inviteCode' in t ? [str(b, t.inviteCode), 0] : [0, str(b, t.handle)];
+}
+
+export function previewChat(requestId: bigint, t: JoinTarget): Uint8Array {
+  return frame(requestId, fb.Body.PreviewChat, (b) => {
+    const [code, handle] = target(b, t);
+    return fb.PreviewChat.createPreviewChat(b, code, handle);
+  });
+}
+
+export function joinChat(requestId: bigint, t: JoinTarget): Uint8Array {
+  return frame(requestId, fb.Body.JoinChat, (b) => {
+    const [code, handle] = target(b, t);
+    return fb.JoinChat.createJoinChat(b, code, handle);
+  });
+}
+
+export function listJoinRequests(requestId: bigint, chatId: bigint): Uint8Array {
+  return frame(requestId, fb.Body.ListJoinRequests, (b) => fb.ListJoinRequests.createListJoinRequests(b, chatId));
+}
+
+export function resolveJoinRequest(requestId: bigint, chatId: bigint, userId: bigint, approve: boolean): Uint8Array {
+  return frame(requestId, fb.Body.ResolveJoinRequest, (b) => fb.ResolveJoinRequest.createResolveJoinRequest(b, chatId, userId, approve));
+}
+
+/** SetChatState field bits (PROTOCOL.md §6.10). */
+export const STATE_MUTED = 1;
+export const STATE_PINNED = 2;
+export const STATE_ARCHIVED = 4;
+export const STATE_MARKED_UNREAD = 8;
+
+export function setChatState(requestId: bigint, chatId: bigint, patch: ChatStatePatch): Uint8Array {
+  let fields = 0;
+  if (patch.mutedUntilMs !== undefined) fields |= STATE_MUTED;
+  if (patch.pinned !== undefined) fields |= STATE_PINNED;
+  if (patch.archived !== undefined) fields |= STATE_ARCHIVED;
+  if (patch.markedUnread !== undefined) fields |= STATE_MARKED_UNREAD;
+  const muted = patch.mutedUntilMs === undefined || patch.mutedUntilMs <= 0 ? 0n : msToI64(patch.mutedUntilMs);
+  return frame(requestId, fb.Body.SetChatState, (b) =>
+    fb.SetChatState.createSetChatState(b, chatId, fields, muted, patch.pinned ?? false, patch.archived ?? false, patch.markedUnread ?? false),
+  );
+}
+
+export function reorderPinned(requestId: bigint, chatIds: readonly bigint[]): Uint8Array {
+  return frame(requestId, fb.Body.ReorderPinned, (b) => fb.ReorderPinned.createReorderPinned(b, ids(b, chatIds)));
+}
+
+/** `listId` 0 creates a list; another id replaces that list. */
+export function saveBroadcastList(requestId: bigint, listId: bigint, name: string, recipientIds: readonly bigint[]): Uint8Array {
+  return frame(requestId, fb.Body.SaveBroadcastList, (b) => {
+    const n = str(b, name);
+    const r = ids(b, recipientIds);
+    return fb.SaveBroadcastList.createSaveBroadcastList(b, listId, n, r);
+  });
+}
+
+export function deleteBroadcastList(requestId: bigint, listId: bigint): Uint8Array {
+  return frame(requestId, fb.Body.DeleteBroadcastList, (b) => fb.DeleteBroadcastList.createDeleteBroadcastList(b, listId));
+}
+
+export function listBroadcastLists(requestId: bigint): Uint8Array {
+  return frame(requestId, fb.Body.ListBroadcastLists, (b) => {
+    fb.ListBroadcastLists.startListBroadcastLists(b);
+    return fb.ListBroadcastLists.endListBroadcastLists(b);
+  });
+}
+
+export function sendBroadcast(requestId: bigint, listId: bigint, clientMsgId: string, content: string): Uint8Array {
+  return frame(requestId, fb.Body.SendBroadcast, (b) => {
+    const id = str(b, clientMsgId);
+    const c = str(b, content);
+    return fb.SendBroadcast.createSendBroadcast(b, listId, id, c);
+  });
 }
 
 export function sendMessage(requestId: bigint, chatId: bigint, clientMsgId: string, content: string): Uint8Array {

@@ -13,3 +13,4 @@ export { decodeEvent, decodeFrame, type Inbound, type Reply } from './decode.js'
 export * as encode from './encode.js';
 export * from './limits.js';
 export type * from './types.js';
+export { DEFAULT_SETTINGS, MUTED_FOREVER } from './types.js';

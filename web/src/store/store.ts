@@ -3,9 +3,13 @@
 // @preact/signals-core) and plain methods; it never touches the DOM. The client is injected, so
 // Vitest drives it with a fake.
 import { batch, computed, signal, type ReadonlySignal, type Signal } from '@preact/signals-core';
-import type { Account, ChatEvent, ChatInfo, ChatSummary, ClientEvent, ConnectionState, Credentials, Device, HistoryPage, OutboxStore, SendAck, UserInfo } from '@magpie/client';
+import type {
+  Account, BroadcastAck, BroadcastList, ChatEvent, ChatInfo, ChatInfoPatch, ChatPreview, ChatSettings, ChatState, ChatStatePatch, ChatSummary,
+  ClientEvent, ConnectionState, CreateChatOptions, Credentials, Device, HistoryPage, Invite, JoinRequest, JoinResult, JoinTarget, ListChatsPage,
+  MemberList, OutboxStore, Role, SendAck, UserInfo,
+} from '@magpie/client';
 import { Db } from './db.js';
-import type { ChatKindName, ChatRow, Connection, MessageRow } from './types.js';
+import type { ChatKindName, ChatRow, Connection, MessageRow, RoleName, SettingsRow } from './types.js';
 
 /** What the store needs of `MagpieClient` (the real one satisfies it). */
 export interface ClientLike {
@@ -24,9 +28,29 @@ export interface ClientLike {
   createGroup(title: string, memberIds: readonly bigint[]): Promise<ChatInfo>;
   addMembers(chatId: bigint, userIds: readonly bigint[]): Promise<void>;
   removeMember(chatId: bigint, userId: bigint): Promise<void>;
-  leaveChat(chatId: bigint): Promise<void>;
+  leaveChat(chatId: bigint, successor?: bigint): Promise<void>;
   listChats(): Promise<ChatSummary[]>;
   history(chatId: bigint, fromSeq: bigint, direction: 'backward' | 'forward', limit?: number): Promise<HistoryPage>;
+  getChat(chatId: bigint): Promise<ChatInfo>;
+  createChat(opts: CreateChatOptions): Promise<ChatInfo>;
+  listChatsBy(page: ListChatsPage): Promise<{ chats: ChatSummary[]; hasMore: boolean }>;
+  listMembers(chatId: bigint, opts?: { afterUserId?: bigint; limit?: number; adminsOnly?: boolean }): Promise<MemberList>;
+  updateChat(chatId: bigint, patch: ChatInfoPatch): Promise<void>;
+  setRole(chatId: bigint, userId: bigint, role: 'member' | 'admin'): Promise<void>;
+  transferOwnership(chatId: bigint, userId: bigint): Promise<void>;
+  createInvite(chatId: bigint, opts?: { expiresMs?: number; maxUses?: number }): Promise<Invite>;
+  listInvites(chatId: bigint): Promise<Invite[]>;
+  revokeInvite(chatId: bigint, code: string): Promise<void>;
+  previewChat(target: JoinTarget): Promise<ChatPreview>;
+  joinChat(target: JoinTarget): Promise<JoinResult>;
+  listJoinRequests(chatId: bigint): Promise<JoinRequest[]>;
+  resolveJoinRequest(chatId: bigint, userId: bigint, approve: boolean): Promise<void>;
+  setChatState(chatId: bigint, patch: ChatStatePatch): Promise<ChatState>;
+  reorderPinned(chatIds: readonly bigint[]): Promise<void>;
+  saveBroadcastList(list: { listId?: bigint; name: string; recipientIds: readonly bigint[] }): Promise<BroadcastList>;
+  deleteBroadcastList(listId: bigint): Promise<void>;
+  listBroadcastLists(): Promise<BroadcastList[]>;
+  sendBroadcast(listId: bigint, content: string, clientMsgId?: string): Promise<BroadcastAck>;
 }
 
 export interface ClientSpec {
@@ -59,11 +83,96 @@ export interface SavedAccount {
 }
 
 function kindName(k: ChatInfo['kind']): ChatKindName {
-  return k === 'direct' || k === 'group' ? k : 'unknown';
+  return k === 'direct' || k === 'group' || k === 'channel' ? k : 'unknown';
 }
 
-function emptyChat(id: string): ChatRow {
-  return { id, kind: 'unknown', title: '', members: [], admins: [], lastSeq: 0, lastActivity: 0, lastPreview: '', lastSenderId: '', unread: 0, readSeq: 0, left: false };
+function roleName(r: Role): RoleName {
+  return r === 'owner' || r === 'admin' ? r : 'member';
+}
+
+export const DEFAULT_SETTINGS_ROW: SettingsRow = { post: 'members', addMembers: 'admins', changeInfo: 'admins', pin: 'admins', history: 'everything', forwarding: true, approveJoins: false };
+
+/** A row with every field (rows cached by an older build lack the newer ones). */
+export function emptyChat(id: string): ChatRow {
+  return {
+    id, kind: 'unknown', title: '', members: [], admins: [], owner: '', myRole: 'member', memberCount: 0, description: '', avatarRef: '', handle: '',
+    settings: { ...DEFAULT_SETTINGS_ROW }, pendingRequests: 0, mutedUntil: 0, pinRank: '0', archived: false, markedUnread: false,
+    lastSeq: 0, lastActivity: 0, lastPreview: '', lastSenderId: '', unread: 0, readSeq: 0, left: false,
+  };
+}
+
+const rank = (c: ChatRow): bigint => BigInt(c.pinRank || '0');
+
+/** The chat list's order: pinned chats first (highest rank first), then by last activity,
+ * newest first, ties by the higher chat id (as ListChats ByActivity). */
+export function compareChats(a: ChatRow, b: ChatRow): number {
+  const ra = a.archived ? 0n : rank(a);
+  const rb = b.archived ? 0n : rank(b);
+  if (ra !== rb) return ra > rb ? -1 : 1;
+  return b.lastActivity - a.lastActivity || (BigInt(b.id) > BigInt(a.id) ? 1 : BigInt(b.id) < BigInt(a.id) ? -1 : 0);
+}
+
+export function isMuted(c: ChatRow, now: number): boolean {
+  return c.mutedUntil > now;
+}
+
+export function isPinned(c: ChatRow): boolean {
+  return rank(c) > 0n;
+}
+
+/** Whether this user may post in the chat (channels: admins; groups: settings.post). */
+export function canPost(c: ChatRow): boolean {
+  if (c.left) return false;
+  if (c.kind === 'direct' || c.kind === 'unknown') return true;
+  const admin = c.myRole === 'admin' || c.myRole === 'owner';
+  if (c.kind === 'channel') return admin;
+  return c.settings.post === 'members' || admin;
+}
+
+/** Whether this user's role passes a `Who` setting (the owner always does). */
+export function allowed(c: ChatRow, who: 'members' | 'admins'): boolean {
+  return who === 'members' || c.myRole === 'admin' || c.myRole === 'owner';
+}
+
+export function isAdmin(c: ChatRow): boolean {
+  return c.myRole === 'admin' || c.myRole === 'owner';
+}
+
+function deriveRole(c: ChatRow, me: string | undefined): RoleName {
+  if (!me) return c.myRole;
+  if (c.owner === me) return 'owner';
+  if (c.admins.includes(me)) return 'admin';
+  return 'member';
+}
+
+function settingsRow(s: ChatSettings): SettingsRow {
+  return { ...s };
+}
+
+function sameSettings(a: SettingsRow, b: SettingsRow): boolean {
+  return (Object.keys(a) as Array<keyof SettingsRow>).every((k) => a[k] === b[k]);
+}
+
+/** What a chat state reads as in a row. */
+function stateFields(st: ChatState): Pick<ChatRow, 'mutedUntil' | 'pinRank' | 'archived' | 'markedUnread'> {
+  return { mutedUntil: st.mutedUntilMs, pinRank: st.pinRank.toString(), archived: st.archived, markedUnread: st.markedUnread };
+}
+
+/** A row updated from the server's ChatInfo (authoritative for info, roles and counts). */
+function withInfo(c: ChatRow, info: ChatInfo, me: string | undefined): ChatRow {
+  const owner = info.members.find((m) => m.role === 'owner')?.userId.toString() ?? c.owner;
+  const admins = info.members.filter((m) => m.role === 'admin').map((m) => m.userId.toString());
+  let members = c.members;
+  if (info.membersComplete || c.members.length === 0 || info.kind === 'channel') {
+    members = info.membersComplete ? info.members.map((m) => m.userId.toString()) : [...new Set([...c.members, ...info.members.map((m) => m.userId.toString())])];
+  }
+  return {
+    ...c, kind: kindName(info.kind), title: info.title, owner, admins, members, myRole: roleName(info.myRole), memberCount: info.memberCount,
+    description: info.description, avatarRef: info.avatarRef, handle: info.handle, settings: settingsRow(info.settings),
+    pendingRequests: info.pendingRequests, left: false, lastActivity: c.lastActivity || info.createdMs,
+    // One's own role is in ChatInfo even where members are not all listed.
+    ...(me && info.myRole === 'owner' ? { owner: me } : {}),
+  };
 }
 
 /** Inserts confirmed messages in seq order (pending ones stay last) without duplicates. */
@@ -102,9 +211,20 @@ export class ChatStore {
   private flushing: Promise<void> = Promise.resolve();
   private askedUsers = new Set<string>();
 
+  /** The chat list: not archived, pinned first, then by last activity. */
   readonly chatList: ReadonlySignal<ChatRow[]> = computed(() =>
-    [...this.chats.value.values()].filter((c) => !c.left || c.lastSeq > 0).sort((a, b) => b.lastActivity - a.lastActivity || Number(BigInt(b.id) - BigInt(a.id))),
+    [...this.chats.value.values()].filter((c) => (!c.left || c.lastSeq > 0) && !c.archived).sort(compareChats),
   );
+  /** The "Archived" view. */
+  readonly archivedList: ReadonlySignal<ChatRow[]> = computed(() =>
+    [...this.chats.value.values()].filter((c) => (!c.left || c.lastSeq > 0) && c.archived).sort(compareChats),
+  );
+  /** Whether the server has more of the chat list than fetched so far (per view). */
+  readonly moreChats = signal<{ main: boolean; archived: boolean }>({ main: false, archived: false });
+  private chatCursor: { main: { lastActivityMs: number; chatId: bigint } | null; archived: { lastActivityMs: number; chatId: bigint } | null } = { main: null, archived: null };
+  readonly broadcastLists = signal<BroadcastList[]>([]);
+  /** A join link or handle waiting to be shown (from `#/join/<code>`, survives sign-in). */
+  readonly pendingJoin = signal<JoinTarget | null>(null);
 
   constructor(private readonly env: Env) {}
 
@@ -147,7 +267,7 @@ export class ChatStore {
     const [chats, cursors, users] = await Promise.all([db.chats(), db.get<Array<[string, string]>>('cursors'), db.get<Array<[string, string]>>('users')]);
     this.cursorsLoaded = (cursors ?? []).map(([c, s]) => [BigInt(c), BigInt(s)]);
     batch(() => {
-      this.chats.value = new Map(chats.map((c) => [c.id, c]));
+      this.chats.value = new Map(chats.map((c) => [c.id, { ...emptyChat(c.id), ...c }]));
       this.users.value = new Map(users ?? []);
     });
     for (const c of chats) if (c.lastSeq > 0) this.knownSeq.set(c.id, c.lastSeq);
@@ -235,6 +355,12 @@ export class ChatStore {
         this.connection.value = 'live';
         void this.refreshChats();
         break;
+      case 'chatState':
+        this.applyState(e.chatId.toString(), e.state);
+        break;
+      case 'membership':
+        void this.onMembership(client, e.chatId.toString(), e.member);
+        break;
       case 'closed':
         // A token refused at reconnect (invalid_credentials) means the device is gone too; a
         // wrong password at sign-in is the sign-in form's error, not a sign-out.
@@ -256,6 +382,7 @@ export class ChatStore {
     const me = this.account.value?.userId;
     const prev = this.chats.value.get(chatId) ?? emptyChat(chatId);
     const chat: ChatRow = { ...prev, members: [...prev.members], admins: [...prev.admins] };
+    const fresh = seq > (this.knownSeq.get(chatId) ?? 0);
     const sender = ev.senderId.toString();
     let row: MessageRow | null = null;
     const k = ev.kind;
@@ -273,22 +400,64 @@ export class ChatStore {
       chat.kind = kindName(k.chatKind);
       chat.title = k.title;
       chat.members = k.members.map((m) => m.userId.toString());
+      chat.owner = k.members.find((m) => m.role === 'owner')?.userId.toString() ?? '';
       chat.admins = k.members.filter((m) => m.role === 'admin').map((m) => m.userId.toString());
+      chat.description = k.description;
+      chat.handle = k.handle;
+      chat.settings = settingsRow(k.settings);
+      if (chat.memberCount === 0) chat.memberCount = chat.members.length;
       chat.left = false;
       this.askUsers(chat.members);
-      row = notice(chatId, seq, sender, ev.timeMs, chat.kind === 'group' ? `created the group “${k.title}”` : 'started the chat');
+      row = eventRow(ev);
     } else if (k.type === 'membersAdded') {
       const ids = k.userIds.map(String);
       for (const id of ids) if (!chat.members.includes(id)) chat.members.push(id);
+      if (fresh) this.infoChanged(chatId);
       if (me && ids.includes(me)) chat.left = false;
-      this.askUsers(ids);
-      row = notice(chatId, seq, sender, ev.timeMs, 'added', ids);
+      this.askUsers([...ids, sender]);
+      row = eventRow(ev);
     } else if (k.type === 'memberRemoved') {
       const id = k.userId.toString();
+      if (fresh && id !== me) this.infoChanged(chatId);
       chat.members = chat.members.filter((m) => m !== id);
+      chat.admins = chat.admins.filter((m) => m !== id);
+      if (chat.owner === id) chat.owner = '';
       if (id === me) chat.left = true;
-      row = notice(chatId, seq, sender, ev.timeMs, k.left ? 'left' : 'removed', k.left ? [] : [id]);
+      row = eventRow(ev);
+    } else if (k.type === 'chatUpdated') {
+      const parts: string[] = [];
+      if (k.title !== chat.title) parts.push(`changed the title to “${k.title}”`);
+      if (k.description !== chat.description) parts.push(k.description ? 'changed the description' : 'removed the description');
+      if (k.avatarRef !== chat.avatarRef) parts.push(k.avatarRef ? 'changed the picture' : 'removed the picture');
+      if (k.handle !== chat.handle) parts.push(k.handle ? `set the public handle @${k.handle}` : 'removed the public handle');
+      const st = settingsRow(k.settings);
+      if (!sameSettings(st, chat.settings)) parts.push('changed the settings');
+      chat.title = k.title;
+      chat.description = k.description;
+      chat.avatarRef = k.avatarRef;
+      chat.handle = k.handle;
+      chat.settings = st;
+      row = parts.length > 0 ? notice(chatId, seq, sender, ev.timeMs, `{sender} ${parts.join(', ')}`) : eventRow(ev);
+    } else if (k.type === 'roleChanged') {
+      const id = k.userId.toString();
+      chat.admins = chat.admins.filter((m) => m !== id);
+      if (k.role === 'admin') chat.admins.push(id);
+      // A channel's admins are log members; a subscriber promoted becomes one.
+      if (!chat.members.includes(id) && k.role === 'admin') chat.members.push(id);
+      if (fresh) this.infoChanged(chatId);
+      this.askUsers([id, sender]);
+      row = eventRow(ev);
+    } else if (k.type === 'ownerChanged') {
+      const prevOwner = k.previousOwner.toString();
+      const next = k.newOwner.toString();
+      chat.owner = next;
+      chat.admins = chat.admins.filter((m) => m !== next);
+      if (!chat.admins.includes(prevOwner)) chat.admins.push(prevOwner);
+      if (!chat.members.includes(next)) chat.members.push(next);
+      this.askUsers([next, prevOwner]);
+      row = eventRow(ev);
     }
+    chat.myRole = deriveRole(chat, me);
     chat.lastSeq = Math.max(chat.lastSeq, seq);
     chat.lastActivity = Math.max(chat.lastActivity, ev.timeMs);
     this.knownSeq.set(chatId, chat.lastSeq);
@@ -300,6 +469,27 @@ export class ChatStore {
     }
     this.pendingWrite.cursors = true;
     this.scheduleFlush();
+  }
+
+  private staleInfo = new Map<string, ReturnType<typeof setTimeout>>();
+
+  /** Membership or roles changed live: the exact count (and, in a channel, the admins) from the
+   * server, once the burst is over. Not during a sync (ListChats follows it anyway). */
+  private infoChanged(chatId: string): void {
+    const client = this.client;
+    if (!client || this.connection.value !== 'live' || this.staleInfo.has(chatId)) return;
+    this.staleInfo.set(
+      chatId,
+      setTimeout(() => {
+        this.staleInfo.delete(chatId);
+        const c = this.chats.value.get(chatId);
+        if (client !== this.client || !c || c.left) return;
+        client.getChat(BigInt(chatId)).then(
+          (info) => client === this.client && this.adopt(info),
+          () => {},
+        );
+      }, 300),
+    );
   }
 
   private setChat(chat: ChatRow): void {
@@ -333,24 +523,52 @@ export class ChatStore {
 
   // ------------------------------------------------------------------ chats
 
-  /** Titles, member counts and previews from the server (for chats synced before this device). */
+  /** The chat list from the server (ListChats by activity): titles, counts, previews, roles and
+   * this user's state of each chat. The first page of each view now; more with `loadMoreChats`. */
   private async refreshChats(): Promise<void> {
     const client = this.client;
     if (!client) return;
-    let list: ChatSummary[];
+    this.chatCursor = { main: null, archived: null };
+    await Promise.all([this.fetchChats(client, false), this.fetchChats(client, true)]);
+  }
+
+  /** The next page of the chat list (or of the archived view). */
+  async loadMoreChats(archived: boolean): Promise<void> {
+    const client = this.client;
+    if (client) await this.fetchChats(client, archived);
+  }
+
+  private async fetchChats(client: ClientLike, archived: boolean): Promise<void> {
+    const view = archived ? 'archived' : 'main';
+    const before = this.chatCursor[view];
+    let page: { chats: ChatSummary[]; hasMore: boolean };
     try {
-      list = await client.listChats();
+      page = await client.listChatsBy({ order: 'byActivity', archived, limit: PAGE, ...(before ? { before } : {}) });
     } catch {
       return;
     }
     if (client !== this.client) return;
+    const last = page.chats[page.chats.length - 1];
+    if (last) this.chatCursor[view] = { lastActivityMs: last.lastActivityMs, chatId: last.chatId };
+    this.moreChats.value = { ...this.moreChats.value, [view]: page.hasMore && page.chats.length > 0 };
+    const me = this.account.value?.userId;
     const next = new Map(this.chats.value);
-    for (const s of list) {
+    for (const s of page.chats) {
       const id = s.chatId.toString();
-      const c = { ...(next.get(id) ?? emptyChat(id)) };
+      const c: ChatRow = { ...(next.get(id) ?? emptyChat(id)) };
       c.kind = kindName(s.kind);
       c.title = s.title;
       c.left = false;
+      c.memberCount = s.memberCount;
+      c.handle = s.handle;
+      c.avatarRef = s.avatarRef;
+      c.myRole = roleName(s.myRole);
+      if (me && c.myRole === 'owner') c.owner = me;
+      if (me && c.myRole === 'admin' && !c.admins.includes(me)) c.admins = [...c.admins, me];
+      Object.assign(c, stateFields(s.state));
+      // Server-side read cursors (with receipts) count better than this device can; until then 0.
+      if (s.unreadCount > 0) c.unread = s.unreadCount;
+      if (s.lastActivityMs > 0) c.lastActivity = Math.max(c.lastActivity, s.lastActivityMs);
       if (s.lastMessage && Number(s.lastMessage.seq) >= c.lastSeq && s.lastMessage.kind.type === 'message') {
         c.lastPreview = s.lastMessage.kind.content.slice(0, 200);
         c.lastSenderId = s.lastMessage.senderId.toString();
@@ -361,6 +579,63 @@ export class ChatStore {
     }
     this.chats.value = next;
     this.scheduleFlush();
+  }
+
+  // ------------------------------------------------------------------ per-user chat state
+
+  private applyState(chatId: string, st: ChatState): void {
+    const c = this.chats.value.get(chatId);
+    if (c) this.setChat({ ...c, ...stateFields(st) });
+  }
+
+  /** Changes this user's state of a chat (on all their devices: the others get a push). */
+  async setState(chatId: string, patch: ChatStatePatch): Promise<void> {
+    const st = await this.need().setChatState(BigInt(chatId), patch);
+    this.applyState(chatId, st);
+  }
+
+  pin(chatId: string, pinned: boolean): Promise<void> {
+    return this.setState(chatId, { pinned });
+  }
+
+  /** Moves a pinned chat one place up (-1) or down (+1) among the pinned ones (ReorderPinned;
+   * every device gets the new ranks pushed). */
+  async movePinned(chatId: string, by: -1 | 1): Promise<void> {
+    const pinned = this.chatList.value.filter(isPinned).map((c) => c.id);
+    const i = pinned.indexOf(chatId);
+    const j = i + by;
+    if (i < 0 || j < 0 || j >= pinned.length) return;
+    [pinned[i], pinned[j]] = [pinned[j]!, pinned[i]!];
+    await this.need().reorderPinned(pinned.map((id) => BigInt(id)));
+  }
+
+  /** `untilMs` 0 unmutes; MUTED_FOREVER mutes for good. */
+  mute(chatId: string, untilMs: number): Promise<void> {
+    return this.setState(chatId, { mutedUntilMs: untilMs });
+  }
+
+  archive(chatId: string, archived: boolean): Promise<void> {
+    return this.setState(chatId, { archived });
+  }
+
+  /** Marks a chat unread (a badge until opened) or read. */
+  async markUnread(chatId: string, unread: boolean): Promise<void> {
+    if (!unread) this.markRead(chatId);
+    await this.setState(chatId, { markedUnread: unread });
+  }
+
+  private async onMembership(client: ClientLike, chatId: string, member: boolean): Promise<void> {
+    if (!member) {
+      const c = this.chats.value.get(chatId);
+      if (c) this.setChat({ ...c, left: true, myRole: 'member' });
+      return;
+    }
+    try {
+      const info = await client.getChat(BigInt(chatId));
+      if (client === this.client) this.adopt(info);
+    } catch {
+      /* best effort: the next ListChats has it */
+    }
   }
 
   /** The message list of a chat (loaded from the cache on first use). */
@@ -413,7 +688,11 @@ export class ChatStore {
 
   open(chatId: string | null): void {
     this.activeChat.value = chatId;
-    if (chatId) this.markRead(chatId);
+    if (chatId) {
+      this.markRead(chatId);
+      const c = this.chats.value.get(chatId);
+      if (c?.markedUnread) void this.setState(chatId, { markedUnread: false }).catch(() => {});
+    }
   }
 
   markRead(chatId: string): void {
@@ -487,10 +766,129 @@ export class ChatStore {
   }
 
   async createGroup(title: string, usernames: string[]): Promise<string> {
+    return this.createChat({ kind: 'group', title, usernames });
+  }
+
+  /** A new group or channel; the caller owns it. Unknown usernames fail before anything is made. */
+  async createChat(o: { kind: 'group' | 'channel'; title: string; usernames: string[]; description?: string; handle?: string; settings?: SettingsRow }): Promise<string> {
     const client = this.need();
-    const users = await Promise.all(usernames.filter((u) => u.trim()).map((u) => client.lookupUser(u.trim())));
+    const users = await this.lookupAll(o.usernames);
+    const info = await client.createChat({
+      kind: o.kind, title: o.title.trim(), memberIds: users.map((u) => u.userId), description: o.description?.trim() ?? '',
+      handle: o.handle?.trim().replace(/^@/u, '').toLowerCase() ?? '', ...(o.settings ? { settings: o.settings } : {}),
+    });
+    return this.adopt(info);
+  }
+
+  private async lookupAll(usernames: string[]): Promise<UserInfo[]> {
+    const client = this.need();
+    const names = [...new Set(usernames.map((u) => u.trim().replace(/^@/u, '')).filter(Boolean))];
+    const users = await Promise.all(names.map((u) => client.lookupUser(u)));
     this.rememberUsers(users.map((u) => [u.userId.toString(), u.username]));
-    return this.adopt(await client.createGroup(title.trim(), users.map((u) => u.userId)));
+    return users;
+  }
+
+  /** Fresh info from the server (counts, roles, settings, pending requests). */
+  async refreshChat(chatId: string): Promise<void> {
+    const info = await this.need().getChat(BigInt(chatId));
+    this.adopt(info);
+  }
+
+  async listMembers(chatId: string, afterUserId: string, limit = 50): Promise<{ members: Array<{ userId: string; role: RoleName }>; hasMore: boolean }> {
+    const page = await this.need().listMembers(BigInt(chatId), { afterUserId: BigInt(afterUserId || '0'), limit });
+    this.askUsers(page.members.map((m) => m.userId.toString()));
+    return { members: page.members.map((m) => ({ userId: m.userId.toString(), role: roleName(m.role) })), hasMore: page.hasMore };
+  }
+
+  async updateInfo(chatId: string, patch: ChatInfoPatch): Promise<void> {
+    const c = this.chats.value.get(chatId);
+    // Only what changed (an unchanged field would still count as a change request).
+    const p: ChatInfoPatch = {};
+    if (patch.title !== undefined && patch.title.trim() !== c?.title) p.title = patch.title.trim();
+    if (patch.description !== undefined && patch.description.trim() !== c?.description) p.description = patch.description.trim();
+    if (patch.avatarRef !== undefined && patch.avatarRef.trim() !== c?.avatarRef) p.avatarRef = patch.avatarRef.trim();
+    if (patch.handle !== undefined) {
+      const h = patch.handle.trim().replace(/^@/u, '').toLowerCase();
+      if (h !== c?.handle) p.handle = h;
+    }
+    if (patch.settings !== undefined && (!c || !sameSettings(settingsRow(patch.settings), c.settings))) p.settings = patch.settings;
+    if (Object.keys(p).length === 0) return;
+    await this.need().updateChat(BigInt(chatId), p);
+  }
+
+  async setRole(chatId: string, userId: string, role: 'member' | 'admin'): Promise<void> {
+    await this.need().setRole(BigInt(chatId), BigInt(userId), role);
+  }
+
+  async transferOwnership(chatId: string, userId: string): Promise<void> {
+    await this.need().transferOwnership(BigInt(chatId), BigInt(userId));
+  }
+
+  // ------------------------------------------------------------------ invites and joining
+
+  async createInvite(chatId: string, expiresMs: number, maxUses: number): Promise<Invite> {
+    return this.need().createInvite(BigInt(chatId), { expiresMs, maxUses });
+  }
+
+  async listInvites(chatId: string): Promise<Invite[]> {
+    const list = await this.need().listInvites(BigInt(chatId));
+    this.askUsers(list.map((i) => i.createdBy.toString()));
+    return list;
+  }
+
+  async revokeInvite(chatId: string, code: string): Promise<void> {
+    await this.need().revokeInvite(BigInt(chatId), code);
+  }
+
+  previewChat(target: JoinTarget): Promise<ChatPreview> {
+    return this.need().previewChat(target);
+  }
+
+  /** Joins by link or handle: the chat id once joined, or `pending` while an admin decides. */
+  async join(target: JoinTarget): Promise<{ joined: string } | { pending: string }> {
+    const r = await this.need().joinChat(target);
+    if (r.type === 'pending') return { pending: r.chatId.toString() };
+    return { joined: this.adopt(r.chat) };
+  }
+
+  async listJoinRequests(chatId: string): Promise<Array<{ userId: string; timeMs: number }>> {
+    const list = await this.need().listJoinRequests(BigInt(chatId));
+    this.askUsers(list.map((r) => r.userId.toString()));
+    const c = this.chats.value.get(chatId);
+    if (c && c.pendingRequests !== list.length) this.setChat({ ...c, pendingRequests: list.length });
+    return list.map((r) => ({ userId: r.userId.toString(), timeMs: r.timeMs }));
+  }
+
+  async resolveJoinRequest(chatId: string, userId: string, approve: boolean): Promise<void> {
+    await this.need().resolveJoinRequest(BigInt(chatId), BigInt(userId), approve);
+    const c = this.chats.value.get(chatId);
+    if (c) this.setChat({ ...c, pendingRequests: Math.max(0, c.pendingRequests - 1) });
+  }
+
+  // ------------------------------------------------------------------ broadcast lists
+
+  async refreshBroadcastLists(): Promise<void> {
+    const lists = await this.need().listBroadcastLists();
+    this.broadcastLists.value = lists;
+    this.askUsers(lists.flatMap((l) => l.recipientIds.map(String)));
+  }
+
+  async saveBroadcastList(listId: bigint | null, name: string, usernames: string[]): Promise<BroadcastList> {
+    const users = await this.lookupAll(usernames);
+    const saved = await this.need().saveBroadcastList({ ...(listId ? { listId } : {}), name: name.trim(), recipientIds: users.map((u) => u.userId) });
+    const rest = this.broadcastLists.value.filter((l) => l.listId !== saved.listId);
+    this.broadcastLists.value = [...rest, saved].sort((a, b) => (a.listId < b.listId ? -1 : 1));
+    return saved;
+  }
+
+  async deleteBroadcastList(listId: bigint): Promise<void> {
+    await this.need().deleteBroadcastList(listId);
+    this.broadcastLists.value = this.broadcastLists.value.filter((l) => l.listId !== listId);
+  }
+
+  /** Sends one message to each recipient's direct chat; the per-recipient results. */
+  async sendBroadcast(listId: bigint, content: string): Promise<BroadcastAck> {
+    return this.need().sendBroadcast(listId, content.replace(/\s+$/u, ''), this.env.newId());
   }
 
   async addMember(chatId: string, username: string): Promise<void> {
@@ -504,18 +902,21 @@ export class ChatStore {
     await this.need().removeMember(BigInt(chatId), BigInt(userId));
   }
 
-  async leave(chatId: string): Promise<void> {
-    await this.need().leaveChat(BigInt(chatId));
+  /** Leaves a group or channel; an owner names who takes over (else the longest-serving admin). */
+  async leave(chatId: string, successor?: string): Promise<void> {
+    await this.need().leaveChat(BigInt(chatId), successor ? BigInt(successor) : undefined);
+    const c = this.chats.value.get(chatId);
+    // A channel subscriber's leave is no event in the log: mark it here.
+    if (c && c.kind === 'channel' && !c.left) this.setChat({ ...c, left: true, myRole: 'member' });
     if (this.activeChat.value === chatId) this.activeChat.value = null;
   }
 
-  /** A chat the server just created: shown at once, before its events arrive. */
+  /** A chat the server answered with (created, joined, fetched): shown at once, before its
+   * events arrive, and its info, counts and roles taken as they are. */
   private adopt(info: ChatInfo): string {
     const id = info.chatId.toString();
-    const c = this.chats.value.get(id) ?? { ...emptyChat(id), lastActivity: info.createdMs };
-    if (!this.chats.value.has(id)) {
-      this.setChat({ ...c, kind: kindName(info.kind), title: info.title, members: info.members.map((m) => m.userId.toString()), admins: info.members.filter((m) => m.role === 'admin').map((m) => m.userId.toString()) });
-    }
+    const prev = this.chats.value.get(id) ?? { ...emptyChat(id), lastActivity: info.createdMs };
+    this.setChat(withInfo(prev, info, this.account.value?.userId));
     this.askUsers(info.members.map((m) => m.userId.toString()));
     return id;
   }
@@ -527,7 +928,7 @@ export class ChatStore {
 
   /** What a chat is called: its title, or for a direct chat the other person's name. */
   chatName(c: ChatRow): string {
-    if (c.kind === 'direct' || (!c.title && c.members.length > 0)) {
+    if (c.kind === 'direct' || (c.kind !== 'channel' && !c.title && c.members.length > 0)) {
       const me = this.account.value?.userId;
       const other = c.members.find((m) => m !== me) ?? me;
       if (other) return this.userName(other);
@@ -574,19 +975,43 @@ function notice(chatId: string, seq: number, sender: string, timeMs: number, tex
 
 /** A history event as a row (member changes as notices, unknown kinds skipped). */
 function historyRow(ev: ChatEvent): MessageRow | null {
+  const k = ev.kind;
+  if (k.type === 'message') {
+    return { chatId: ev.chatId.toString(), seq: Number(ev.seq), clientMsgId: k.clientMsgId, senderId: ev.senderId.toString(), timeMs: ev.timeMs, content: k.content, state: 'sent' };
+  }
+  return eventRow(ev);
+}
+
+/** A system line for an event that is not a message. `{sender}` and `{subjects}` in the text are
+ * filled in with names by the UI. */
+export function eventRow(ev: ChatEvent): MessageRow | null {
   const chatId = ev.chatId.toString();
   const seq = Number(ev.seq);
   const sender = ev.senderId.toString();
   const k = ev.kind;
+  const n = (text: string, subjects: string[] = []) => notice(chatId, seq, sender, ev.timeMs, text, subjects);
   switch (k.type) {
-    case 'message':
-      return { chatId, seq, clientMsgId: k.clientMsgId, senderId: sender, timeMs: ev.timeMs, content: k.content, state: 'sent' };
     case 'chatCreated':
-      return notice(chatId, seq, sender, ev.timeMs, k.chatKind === 'group' ? `created the group “${k.title}”` : 'started the chat');
-    case 'membersAdded':
-      return notice(chatId, seq, sender, ev.timeMs, 'added', k.userIds.map(String));
+      return n(k.chatKind === 'group' ? `{sender} created the group “${k.title}”` : k.chatKind === 'channel' ? `{sender} created the channel “${k.title}”` : '{sender} started the chat');
+    case 'membersAdded': {
+      const ids = k.userIds.map(String);
+      const self = ids.length === 1 && ids[0] === sender;
+      if (k.via === 'inviteLink') return n(self ? '{subjects} joined via invite link' : '{subjects} joined via invite link', ids);
+      if (k.via === 'handle') return n('{subjects} joined', ids);
+      if (k.via === 'approved') return n(self ? '{subjects} joined' : '{subjects} joined (approved by {sender})', ids);
+      return n('{sender} added {subjects}', ids);
+    }
     case 'memberRemoved':
-      return notice(chatId, seq, sender, ev.timeMs, k.left ? 'left' : 'removed', k.left ? [] : [k.userId.toString()]);
+      return k.left ? n('{sender} left') : n('{sender} removed {subjects}', [k.userId.toString()]);
+    case 'chatUpdated':
+      return n(`{sender} changed the chat info (title “${k.title}”)`);
+    case 'roleChanged': {
+      const id = k.userId.toString();
+      if (k.role === 'admin') return n('{sender} made {subjects} an admin', [id]);
+      return id === sender ? n('{sender} stepped down as admin') : n('{sender} removed {subjects} as admin', [id]);
+    }
+    case 'ownerChanged':
+      return n('Ownership transferred to {subjects}', [k.newOwner.toString()]);
     default:
       return null;
   }

@@ -3,10 +3,11 @@
 import { signal, useComputed, useSignal } from '@preact/signals';
 import type { JSX } from 'preact';
 import { useEffect, useRef } from 'preact/hooks';
-import type { ChatStore } from '../store/store.js';
+import { isMuted, isPinned, type ChatStore } from '../store/store.js';
 import type { ChatRow } from '../store/types.js';
 import { Conversation } from './conversation.js';
 import { Details } from './details.js';
+import { BroadcastDialog, ChatMenu, FindDialog, JoinDialog, NewGroup } from './groups.js';
 import { Icon } from './icons.js';
 
 type Props = { store: ChatStore };
@@ -46,7 +47,19 @@ export function ThemeToggle(): JSX.Element {
   );
 }
 
+/** `#/join/<code>`: an invite link. It waits in the store through sign-in. */
+function readJoinHash(store: ChatStore): void {
+  const m = /^#\/join\/([A-Za-z0-9_-]{1,64})$/u.exec(location.hash);
+  if (m) store.pendingJoin.value = { inviteCode: m[1]! };
+}
+
 export function App({ store }: Props): JSX.Element {
+  useEffect(() => {
+    readJoinHash(store);
+    const on = () => readJoinHash(store);
+    addEventListener('hashchange', on);
+    return () => removeEventListener('hashchange', on);
+  }, []);
   const session = store.session.value;
   if (session !== 'signedIn') return <SignIn store={store} />;
   return <Shell store={store} />;
@@ -77,6 +90,11 @@ function SignIn({ store }: Props): JSX.Element {
         {store.notice.value && (
           <p class="notice" role="status">
             {store.notice.value}
+          </p>
+        )}
+        {store.pendingJoin.value && (
+          <p class="notice" role="status">
+            Sign in or create an account to join the chat you were invited to.
           </p>
         )}
         <label>
@@ -111,6 +129,15 @@ export function describe(err: unknown): string {
     user_not_found: 'No user with that name.',
     chat_not_found: 'That chat does not exist.',
     forbidden: 'You are not allowed to do that.',
+    not_a_group: 'That only works in groups and channels.',
+    owner_must_transfer: 'You own this chat: choose who takes over (or make someone an admin) before you leave.',
+    invite_not_found: 'This invite link does not exist.',
+    invite_expired: 'This invite link has expired.',
+    invite_revoked: 'This invite link was revoked.',
+    invite_used_up: 'This invite link has been used up.',
+    handle_taken: 'Another chat already has that handle.',
+    limit_reached: 'A limit is reached (at most 10 pinned chats, 100 invite links per chat).',
+    invalid_argument: 'Something in the form is not valid.',
   };
   return (e.codeName && names[e.codeName]) || e.message || String(err);
 }
@@ -142,7 +169,8 @@ function Shell({ store }: Props): JSX.Element {
   const overlay = useSignal(false);
   const detailsOpen = useSignal(false);
   const switcher = useSignal(false);
-  const dialog = useSignal<null | 'direct' | 'group'>(null);
+  const dialog = useSignal<null | 'direct' | 'group' | 'channel' | 'find' | 'broadcast'>(null);
+  const archivedView = useSignal(false);
   const active = store.activeChat.value;
 
   useEffect(() => {
@@ -151,15 +179,16 @@ function Shell({ store }: Props): JSX.Element {
         e.preventDefault();
         switcher.value = true;
       } else if (e.key === 'Escape') {
-        if (switcher.value || dialog.value) {
+        if (switcher.value || dialog.value || store.pendingJoin.value) {
           switcher.value = false;
           dialog.value = null;
+          store.pendingJoin.value = null;
         } else if (overlay.value) overlay.value = false;
         else if (detailsOpen.value) detailsOpen.value = false;
         else if (store.activeChat.value && window.innerWidth < 768) store.open(null);
       } else if (e.altKey && (e.key === 'ArrowDown' || e.key === 'ArrowUp')) {
         e.preventDefault();
-        const list = store.chatList.value;
+        const list = archivedView.value ? store.archivedList.value : store.chatList.value;
         const i = list.findIndex((c) => c.id === store.activeChat.value);
         const next = list[Math.min(list.length - 1, Math.max(0, i + (e.key === 'ArrowDown' ? 1 : -1)))];
         if (next) store.open(next.id);
@@ -185,7 +214,7 @@ function Shell({ store }: Props): JSX.Element {
   return (
     <div class={cls}>
       <Banner store={store} />
-      <ChatList store={store} onNew={(k) => (dialog.value = k)} onCollapse={() => (listOpen.value = false)} />
+      <ChatList store={store} archived={archivedView.value} onArchived={(a) => (archivedView.value = a)} onNew={(k) => (dialog.value = k)} onCollapse={() => (listOpen.value = false)} />
       <main class="conversation-pane" aria-label="Conversation">
         {active ? (
           <Conversation
@@ -215,20 +244,39 @@ function Shell({ store }: Props): JSX.Element {
         <Details store={store} chatId={active} onClose={() => (detailsOpen.value = false)} />
       </aside>
       {switcher.value && <QuickSwitcher store={store} onClose={() => (switcher.value = false)} />}
-      {dialog.value && <NewChat store={store} kind={dialog.value} onClose={() => (dialog.value = null)} />}
+      {dialog.value === 'direct' && <NewChat store={store} kind="direct" onClose={() => (dialog.value = null)} />}
+      {(dialog.value === 'group' || dialog.value === 'channel') && <NewGroup store={store} kind={dialog.value} onClose={() => (dialog.value = null)} />}
+      {dialog.value === 'find' && <FindDialog store={store} onClose={() => (dialog.value = null)} />}
+      {dialog.value === 'broadcast' && <BroadcastDialog store={store} onClose={() => (dialog.value = null)} />}
+      {store.pendingJoin.value && (
+        <JoinDialog
+          key={JSON.stringify(store.pendingJoin.value)}
+          store={store}
+          target={store.pendingJoin.value}
+          onClose={() => {
+            store.pendingJoin.value = null;
+            if (location.hash.startsWith('#/join/')) history.replaceState(null, '', location.pathname + location.search);
+          }}
+        />
+      )}
     </div>
   );
 }
 
-function ChatList({ store, onNew, onCollapse }: Props & { onNew: (k: 'direct' | 'group') => void; onCollapse: () => void }): JSX.Element {
+type NewKind = 'direct' | 'group' | 'channel' | 'find' | 'broadcast';
+
+function ChatList({ store, archived, onArchived, onNew, onCollapse }: Props & { archived: boolean; onArchived: (a: boolean) => void; onNew: (k: NewKind) => void; onCollapse: () => void }): JSX.Element {
   const query = useSignal('');
-  const shown = useComputed(() => {
-    const q = query.value.trim().toLowerCase();
-    const list = store.chatList.value;
-    store.users.value; // names can change what matches
-    return q ? list.filter((c) => store.chatName(c).toLowerCase().includes(q)) : list;
-  });
+  const menuFor = useSignal<string | null>(null);
+  const error = useSignal('');
+  // Computed in render: `archived` is a prop, not a signal.
+  const q = query.value.trim().toLowerCase();
+  const list = archived ? store.archivedList.value : store.chatList.value;
+  store.users.value; // names can change what matches
+  const shown = { value: q ? list.filter((c) => store.chatName(c).toLowerCase().includes(q)) : list };
   const account = store.account.value;
+  const archivedCount = store.archivedList.value.length;
+  const more = archived ? store.moreChats.value.archived : store.moreChats.value.main;
   return (
     <nav class="chat-list-pane" aria-label="Chats">
       <header class="pane-head">
@@ -250,42 +298,121 @@ function ChatList({ store, onNew, onCollapse }: Props & { onNew: (k: 'direct' | 
           <button type="button" onClick={() => onNew('group')}>
             New group
           </button>
+          <button type="button" onClick={() => onNew('channel')}>
+            New channel
+          </button>
+        </div>
+        <div class="row">
+          <button type="button" onClick={() => onNew('find')}>
+            Find by handle
+          </button>
+          <button type="button" onClick={() => onNew('broadcast')}>
+            Broadcast
+          </button>
         </div>
       </div>
-      <ul class="chats" role="list">
+      {archived ? (
+        <div class="view-head">
+          <button type="button" class="link" onClick={() => onArchived(false)}>
+            ← Back to chats
+          </button>
+          <h2>Archived</h2>
+        </div>
+      ) : (
+        archivedCount > 0 && (
+          <button type="button" class="archived-link" onClick={() => onArchived(true)}>
+            <Icon name="archive" /> Archived <span class="count">{archivedCount}</span>
+          </button>
+        )
+      )}
+      {error.value && (
+        <p class="error list-error" role="alert">
+          {error.value}
+        </p>
+      )}
+      <ul class="chats" role="list" aria-label={archived ? 'Archived chats' : 'Chat list'}>
         {shown.value.map((c) => (
-          <ChatItem key={c.id} store={store} chat={c} />
+          <ChatItem
+            key={c.id}
+            store={store}
+            chat={c}
+            menuOpen={menuFor.value === c.id}
+            onMenu={(o) => ((menuFor.value = o ? c.id : null), (error.value = ''))}
+            onError={(m) => (error.value = m)}
+          />
         ))}
-        {shown.value.length === 0 && <li class="none">{query.value ? 'No chat matches.' : 'No chats yet.'}</li>}
+        {shown.value.length === 0 && <li class="none">{query.value ? 'No chat matches.' : archived ? 'No archived chats.' : 'No chats yet.'}</li>}
+        {more && !query.value && (
+          <li class="more">
+            <button type="button" onClick={() => void store.loadMoreChats(archived)}>
+              Load more chats
+            </button>
+          </li>
+        )}
       </ul>
     </nav>
   );
 }
 
-function ChatItem({ store, chat }: Props & { chat: ChatRow }): JSX.Element {
+function ChatItem({ store, chat, menuOpen, onMenu, onError }: Props & { chat: ChatRow; menuOpen: boolean; onMenu: (o: boolean) => void; onError: (m: string) => void }): JSX.Element {
   const active = store.activeChat.value === chat.id;
   const name = store.chatName(chat);
   const me = store.account.value?.userId;
   const who = chat.lastSenderId && chat.kind === 'group' ? (chat.lastSenderId === me ? 'You: ' : `${store.userName(chat.lastSenderId)}: `) : chat.lastSenderId === me ? 'You: ' : '';
+  const muted = isMuted(chat, Date.now());
+  const pinned = isPinned(chat) && !chat.archived;
+  const badge = chat.unread > 0 ? String(chat.unread) : chat.markedUnread ? '' : null;
+  const status = [pinned ? 'pinned' : '', muted ? 'muted' : '', badge !== null ? (chat.unread > 0 ? `${chat.unread} unread` : 'marked unread') : ''].filter(Boolean).join(', ');
   return (
-    <li>
-      <button type="button" class={`chat-item${active ? ' active' : ''}`} aria-current={active ? 'true' : undefined} onClick={() => store.open(chat.id)} data-chat-id={chat.id}>
+    <li class={`chat-row${menuOpen ? ' menu-open' : ''}`} data-chat-id={chat.id}>
+      <button
+        type="button"
+        class={`chat-item${active ? ' active' : ''}`}
+        aria-current={active ? 'true' : undefined}
+        onClick={() => store.open(chat.id)}
+        onContextMenu={(e) => (e.preventDefault(), onMenu(true))}
+        onKeyDown={(e) => {
+          if (e.key === 'ContextMenu' || (e.shiftKey && e.key === 'F10')) (e.preventDefault(), onMenu(true));
+        }}
+        data-chat-id={chat.id}
+      >
+        {status && <span class="sr-only">{status}: </span>}
         <span class="avatar" aria-hidden="true">
           {initials(name)}
         </span>
         <span class="chat-text">
-          <span class="chat-name">{name}</span>
+          <span class="chat-name">
+            {chat.kind === 'channel' && (
+              <span class="kind-icon" title="Channel">
+                <Icon name="megaphone" />
+              </span>
+            )}
+            {name}
+          </span>
           <span class="preview">{chat.lastPreview ? who + chat.lastPreview : chat.left ? 'You left this chat' : ' '}</span>
         </span>
-        <span class="chat-meta">
+        <span class="chat-meta" aria-hidden="true">
           {chat.lastActivity > 0 && <time dateTime={new Date(chat.lastActivity).toISOString()}>{shortTime(chat.lastActivity)}</time>}
-          {chat.unread > 0 && (
-            <span class="unread" aria-label={`${chat.unread} unread`}>
-              {chat.unread}
-            </span>
-          )}
+          <span class="indicators">
+            {muted && (
+              <span class="ind muted" title="Muted" data-testid="muted">
+                <Icon name="muted" />
+              </span>
+            )}
+            {pinned && (
+              <span class="ind pinned" title="Pinned" data-testid="pinned">
+                <Icon name="pin" />
+              </span>
+            )}
+            {badge !== null && (
+              <span class={`unread${muted ? ' quiet' : ''}${badge === '' ? ' dot' : ''}`} data-testid="unread">
+                {badge}
+              </span>
+            )}
+          </span>
         </span>
       </button>
+      <ChatMenu store={store} chat={chat} name={name} open={menuOpen} onOpen={onMenu} onError={onError} />
     </li>
   );
 }
@@ -300,7 +427,7 @@ function shortTime(ms: number): string {
   return d.toDateString() === now.toDateString() ? d.toLocaleTimeString([], { hour: '2-digit', minute: '2-digit' }) : d.toLocaleDateString([], { month: 'short', day: 'numeric' });
 }
 
-function Modal({ title, onClose, children }: { title: string; onClose: () => void; children: JSX.Element | JSX.Element[] }): JSX.Element {
+export function Modal({ title, onClose, children }: { title: string; onClose: () => void; children: JSX.Element | JSX.Element[] }): JSX.Element {
   const ref = useRef<HTMLDivElement>(null);
   useEffect(() => {
     const prev = document.activeElement as HTMLElement | null;
@@ -350,7 +477,7 @@ function QuickSwitcher({ store, onClose }: Props & { onClose: () => void }): JSX
   );
 }
 
-function NewChat({ store, kind, onClose }: Props & { kind: 'direct' | 'group'; onClose: () => void }): JSX.Element {
+function NewChat({ store, kind, onClose }: Props & { kind: 'direct'; onClose: () => void }): JSX.Element {
   const error = useSignal('');
   const busy = useSignal(false);
   const submit = async (e: Event) => {

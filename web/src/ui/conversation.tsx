@@ -3,7 +3,7 @@
 import { useSignal } from '@preact/signals';
 import type { JSX } from 'preact';
 import { useLayoutEffect, useMemo, useRef } from 'preact/hooks';
-import type { ChatStore } from '../store/store.js';
+import { canPost, isAdmin, type ChatStore } from '../store/store.js';
 import type { MessageRow } from '../store/types.js';
 import { initials } from './app.js';
 import { Icon } from './icons.js';
@@ -26,6 +26,14 @@ export function Conversation({ store, chatId, onBack, onToggleList, listOpen, on
   const chat = store.chats.value.get(chatId);
   const rows = store.messages(chatId).value;
   const name = chat ? store.chatName(chat) : '';
+  const count = chat ? Math.max(chat.memberCount, chat.kind === 'channel' ? 0 : chat.members.length) : 0;
+  const sub =
+    chat?.kind === 'channel'
+      ? `Channel · ${count} ${count === 1 ? 'subscriber' : 'subscribers'}`
+      : chat?.kind === 'group'
+        ? `${count} ${count === 1 ? 'member' : 'members'}`
+        : 'Direct chat';
+  const pending = chat && isAdmin(chat) ? chat.pendingRequests : 0;
   return (
     <section class="conversation" aria-labelledby="conv-title">
       <header class="pane-head conv-head">
@@ -40,14 +48,30 @@ export function Conversation({ store, chatId, onBack, onToggleList, listOpen, on
         </span>
         <div class="conv-title">
           <h2 id="conv-title">{name}</h2>
-          <span class="sub">{chat?.kind === 'group' ? `${chat.members.length} members` : 'Direct chat'}</span>
+          <span class="sub" data-testid="conv-sub">
+            {sub}
+            {chat?.handle ? ` · @${chat.handle}` : ''}
+          </span>
         </div>
+        {pending > 0 && (
+          <button type="button" class="small pending-btn" onClick={onDetails} data-testid="pending-requests">
+            {pending} {pending === 1 ? 'join request' : 'join requests'}
+          </button>
+        )}
         <button type="button" class="icon-btn details-btn" onClick={onDetails} aria-label="Chat details">
           <Icon name="info" />
         </button>
       </header>
       <MessageList store={store} chatId={chatId} rows={rows} />
-      {chat?.left ? <p class="left-note">You are no longer a member of this chat.</p> : <Composer store={store} chatId={chatId} />}
+      {chat?.left ? (
+        <p class="left-note">You are no longer a member of this chat.</p>
+      ) : chat && !canPost(chat) ? (
+        <p class="left-note" data-testid="read-only">
+          {chat.kind === 'channel' ? 'Only admins post in this channel.' : 'Only admins can send messages in this group.'}
+        </p>
+      ) : (
+        <Composer store={store} chatId={chatId} />
+      )}
     </section>
   );
 }
@@ -192,10 +216,7 @@ function Row({ k, m, store, mine, newDay, head }: { k: string; m: MessageRow; st
         </div>
       )}
       {m.notice ? (
-        <p class="system">
-          {sender} {m.notice}
-          {m.subjects && m.subjects.length > 0 ? ' ' + m.subjects.map((s) => store.userName(s)).join(', ') : ''}
-        </p>
+        <p class="system">{systemText(store, m, sender)}</p>
       ) : (
         <div class={`msg${mine ? ' mine' : ''}${head ? ' head' : ''}`} data-state={m.state}>
           {head && (
@@ -225,6 +246,18 @@ function Row({ k, m, store, mine, newDay, head }: { k: string; m: MessageRow; st
       )}
     </div>
   );
+}
+
+/** A system line: `{sender}` and `{subjects}` filled in with names (older rows: sender, text, subjects). */
+export function systemText(store: ChatStore, m: MessageRow, sender: string): string {
+  const me = store.account.value?.userId;
+  const subjects = (m.subjects ?? []).map((s) => (s === me ? 'you' : store.userName(s))).join(', ');
+  const text = m.notice ?? '';
+  if (!text.includes('{')) return `${sender} ${text}${subjects ? ` ${subjects}` : ''}`;
+  const who = sender === 'You' && !text.startsWith('{sender}') ? 'you' : sender;
+  const out = text.replace('{sender}', who).replace('{subjects}', subjects);
+  // Names stay as written; only a leading "you" is capitalised.
+  return out.startsWith('you ') ? `Y${out.slice(1)}` : out;
 }
 
 function Composer({ store, chatId }: { store: ChatStore; chatId: string }): JSX.Element {

@@ -9,6 +9,11 @@ const PATHS = {
   moon: 'M20 14.5A8 8 0 0 1 9.5 4 8 8 0 1 0 20 14.5z',
   sun: 'M12 8a4 4 0 1 0 0 8 4 4 0 0 0 0-8zM12 2v2M12 20v2M2 12h2M20 12h2M4.9 4.9l1.4 1.4M17.7 17.7l1.4 1.4M4.9 19.1l1.4-1.4M17.7 6.3l1.4-1.4',
   down: 'M12 5v14M6 13l6 6 6-6',
+  more: 'M12 5.5v.5M12 11.5v.5M12 17.5v.5',
+  pin: 'M9 4h6l-1 6 3 3H7l3-3zM12 13v7',
+  muted: 'M4 4l16 16M9 5.3A6 6 0 0 1 18 10v3l2 3H8M6 10v3l-2 3h4M10 20a2 2 0 0 0 4 0',
+  archive: 'M4 5h16v4H4zM5 9v10h14V9M10 13h4',
+  megaphone: 'M3 10v4h4l8 5V5L7 10zM18 9a4 4 0 0 1 0 6',
 } as const;
 
 export function Icon({ name }: { name: keyof typeof PATHS }): JSX.Element {

@@ -3,7 +3,7 @@
 // order, the cache a reload starts from, and sign-out/revocation forgetting everything.
 import 'fake-indexeddb/auto';
 import { IDBFactory } from 'fake-indexeddb';
-import { MemoryOutboxStore, type Account, type ChatEvent, type ClientEvent, type ConnectionState, type SendAck } from '@magpie/client';
+import { DEFAULT_SETTINGS, MemoryOutboxStore, type Account, type ChatEvent, type ClientEvent, type ConnectionState, type SendAck } from '@magpie/client';
 import { describe, expect, it } from 'vitest';
 import { ChatStore, mergeMessages, type ClientLike, type ClientSpec, type Env } from '../../src/store/store.js';
 import type { MessageRow } from '../../src/store/types.js';
@@ -33,6 +33,9 @@ class FakeClient implements Partial<ClientLike> {
   }
   async listChats() {
     return [];
+  }
+  async listChatsBy() {
+    return { chats: [], hasMore: false };
   }
   async getUsers(ids: readonly bigint[]) {
     return ids.map((userId) => ({ userId, username: `u${userId}` }));
@@ -69,7 +72,10 @@ const ev = (chatId: bigint, seq: bigint, senderId: bigint, kind: ChatEvent['kind
 const msg = (chatId: bigint, seq: bigint, sender: bigint, content: string, clientMsgId = `m${chatId}-${seq}`) =>
   ev(chatId, seq, sender, { type: 'message', messageId: seq, clientMsgId, content });
 const created = (chatId: bigint, title: string, members: bigint[]) =>
-  ev(chatId, 1n, members[0]!, { type: 'chatCreated', chatKind: 'group', title, members: members.map((userId) => ({ userId, role: 'member' as const })) });
+  ev(chatId, 1n, members[0]!, {
+    type: 'chatCreated', chatKind: 'group', title, members: members.map((userId, i) => ({ userId, role: i === 0 ? ('owner' as const) : ('member' as const), sinceSeq: 1n })),
+    description: '', handle: '', settings: { ...DEFAULT_SETTINGS },
+  });
 
 const settle = () => new Promise((r) => setTimeout(r, 60));
 

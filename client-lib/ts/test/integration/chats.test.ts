@@ -72,9 +72,9 @@ describe('chats against a real engine', () => {
     const carolId = carol.client.account!.userId;
     const group = await alice.client.createGroup('birds', [bobId]);
     expect(group).toMatchObject({ kind: 'group', title: 'birds', lastSeq: 1n });
-    expect(group.members).toEqual(
-      [{ userId: aliceId, role: 'admin' }, { userId: bobId, role: 'member' }].sort((x, y) => (x.userId < y.userId ? -1 : 1)),
-    );
+    // The creator owns it; owner and admins come first (PROTOCOL.md §6.9).
+    expect(group.members).toEqual([{ userId: aliceId, role: 'owner', sinceSeq: 1n }, { userId: bobId, role: 'member', sinceSeq: 1n }]);
+    expect(group).toMatchObject({ myRole: 'owner', memberCount: 2, membersComplete: true });
     await bob.client.send(group.chatId, 'hi group');
     await alice.client.send(group.chatId, 'hi bob');
     await expect(bob.client.addMembers(group.chatId, [carolId])).rejects.toMatchObject({ code: ErrorCode.Forbidden });

@@ -32,18 +32,232 @@ export function messageEvent(h: EventSpec, content: string, clientMsgId = `m-${h
   return event(h, fb.EventBody.MessageBody, (b) => fb.MessageBody.createMessageBody(b, messageId, s(b, clientMsgId), s(b, content)));
 }
 
-export function chatCreatedEvent(h: EventSpec, kind: fb.ChatKind, title: string, members: Array<[bigint, fb.Role]>): Uint8Array {
+/** Settings as the server writes them (every field, so defaults are not implied). */
+export interface SettingsSpec {
+  post?: fb.Who;
+  addMembers?: fb.Who;
+  changeInfo?: fb.Who;
+  pin?: fb.Who;
+  history?: fb.HistoryVisibility;
+  forwarding?: boolean;
+  approveJoins?: boolean;
+}
+
+function settings(b: B, st: SettingsSpec): flatbuffers.Offset {
+  return fb.ChatSettings.createChatSettings(
+    b, st.post ?? fb.Who.Members, st.addMembers ?? fb.Who.Admins, st.changeInfo ?? fb.Who.Admins, st.pin ?? fb.Who.Admins,
+    st.history ?? fb.HistoryVisibility.Everything, st.forwarding ?? true, st.approveJoins ?? false,
+  );
+}
+
+function memberVector(b: B, members: Array<[bigint, fb.Role] | [bigint, fb.Role, bigint]>): flatbuffers.Offset[] {
+  return members.map(([id, role, since]) => fb.Member.createMember(b, id, role, since ?? 1n));
+}
+
+export function chatCreatedEvent(
+  h: EventSpec, kind: fb.ChatKind, title: string, members: Array<[bigint, fb.Role]>,
+  extra: { description?: string; handle?: string; settings?: SettingsSpec } = {},
+): Uint8Array {
   return event(h, fb.EventBody.ChatCreated, (b) => {
     const t = s(b, title);
-    const ms = members.map(([id, role]) => fb.Member.createMember(b, id, role));
-    const v = fb.ChatCreated.createMembersVector(b, ms);
-    return fb.ChatCreated.createChatCreated(b, kind, t, v);
+    const v = fb.ChatCreated.createMembersVector(b, memberVector(b, members));
+    const d = s(b, extra.description ?? '');
+    const hd = s(b, extra.handle ?? '');
+    const st = extra.settings ? settings(b, extra.settings) : 0;
+    fb.ChatCreated.startChatCreated(b);
+    fb.ChatCreated.addKind(b, kind);
+    if (t) fb.ChatCreated.addTitle(b, t);
+    fb.ChatCreated.addMembers(b, v);
+    if (d) fb.ChatCreated.addDescription(b, d);
+    if (hd) fb.ChatCreated.addHandle(b, hd);
+    if (st) fb.ChatCreated.addSettings(b, st);
+    return fb.ChatCreated.endChatCreated(b);
   });
 }
 
-export function membersAddedEvent(h: EventSpec, userIds: bigint[]): Uint8Array {
-  return event(h, fb.EventBody.MembersAdded, (b) => fb.MembersAdded.createMembersAdded(b, fb.MembersAdded.createUserIdsVector(b, userIds)));
+export function membersAddedEvent(h: EventSpec, userIds: bigint[], via: fb.JoinedVia = fb.JoinedVia.Added): Uint8Array {
+  return event(h, fb.EventBody.MembersAdded, (b) => fb.MembersAdded.createMembersAdded(b, fb.MembersAdded.createUserIdsVector(b, userIds), via));
 }
+
+export function chatUpdatedEvent(h: EventSpec, info: { title: string; description?: string; avatarRef?: string; handle?: string; settings?: SettingsSpec }): Uint8Array {
+  return event(h, fb.EventBody.ChatUpdated, (b) => {
+    const t = s(b, info.title);
+    const d = s(b, info.description ?? '');
+    const a = s(b, info.avatarRef ?? '');
+    const hd = s(b, info.handle ?? '');
+    const st = settings(b, info.settings ?? {});
+    fb.ChatUpdated.startChatUpdated(b);
+    if (t) fb.ChatUpdated.addTitle(b, t);
+    if (d) fb.ChatUpdated.addDescription(b, d);
+    if (a) fb.ChatUpdated.addAvatarRef(b, a);
+    if (hd) fb.ChatUpdated.addHandle(b, hd);
+    fb.ChatUpdated.addSettings(b, st);
+    return fb.ChatUpdated.endChatUpdated(b);
+  });
+}
+
+export function roleChangedEvent(h: EventSpec, userId: bigint, role: fb.Role): Uint8Array {
+  return event(h, fb.EventBody.RoleChanged, (b) => fb.RoleChanged.createRoleChanged(b, userId, role));
+}
+
+export function ownerChangedEvent(h: EventSpec, previousOwner: bigint, newOwner: bigint): Uint8Array {
+  return event(h, fb.EventBody.OwnerChanged, (b) => fb.OwnerChanged.createOwnerChanged(b, previousOwner, newOwner));
+}
+
+export interface ChatInfoSpec {
+  chatId: bigint;
+  kind?: fb.ChatKind;
+  title?: string;
+  members?: Array<[bigint, fb.Role] | [bigint, fb.Role, bigint]>;
+  lastSeq?: bigint;
+  createdMs?: bigint;
+  memberCount?: number;
+  membersComplete?: boolean;
+  myRole?: fb.Role;
+  description?: string;
+  avatarRef?: string;
+  handle?: string;
+  settings?: SettingsSpec;
+  pendingRequests?: number;
+}
+
+export const chatInfo = (rid: bigint, c: ChatInfoSpec) =>
+  frame(rid, fb.Body.ChatInfo, (b) => {
+    const t = s(b, c.title ?? '');
+    const m = fb.ChatInfo.createMembersVector(b, memberVector(b, c.members ?? []));
+    const d = s(b, c.description ?? '');
+    const a = s(b, c.avatarRef ?? '');
+    const hd = s(b, c.handle ?? '');
+    const st = c.settings ? settings(b, c.settings) : 0;
+    fb.ChatInfo.startChatInfo(b);
+    fb.ChatInfo.addChatId(b, c.chatId);
+    fb.ChatInfo.addKind(b, c.kind ?? fb.ChatKind.Group);
+    if (t) fb.ChatInfo.addTitle(b, t);
+    fb.ChatInfo.addMembers(b, m);
+    fb.ChatInfo.addLastSeq(b, c.lastSeq ?? 1n);
+    fb.ChatInfo.addCreatedMs(b, c.createdMs ?? 1_700_000_000_000n);
+    fb.ChatInfo.addMemberCount(b, c.memberCount ?? (c.members?.length ?? 0));
+    fb.ChatInfo.addMembersComplete(b, c.membersComplete ?? true);
+    fb.ChatInfo.addMyRole(b, c.myRole ?? fb.Role.Member);
+    if (d) fb.ChatInfo.addDescription(b, d);
+    if (a) fb.ChatInfo.addAvatarRef(b, a);
+    if (hd) fb.ChatInfo.addHandle(b, hd);
+    if (st) fb.ChatInfo.addSettings(b, st);
+    fb.ChatInfo.addPendingRequests(b, c.pendingRequests ?? 0);
+    return fb.ChatInfo.endChatInfo(b);
+  });
+
+export interface SummarySpec {
+  chatId: bigint;
+  kind?: fb.ChatKind;
+  title?: string;
+  lastSeq?: bigint;
+  memberCount?: number;
+  lastMessage?: Uint8Array;
+  lastActivityMs?: bigint;
+  state?: { mutedUntilMs?: bigint; pinRank?: bigint; archived?: boolean; markedUnread?: boolean };
+  myRole?: fb.Role;
+  unreadCount?: number;
+  handle?: string;
+}
+
+export const chatList = (rid: bigint, chats: SummarySpec[], hasMore = false) =>
+  frame(rid, fb.Body.ChatList, (b) => {
+    const rows = chats.map((c) => {
+      const t = s(b, c.title ?? '');
+      const lm = c.lastMessage ? fb.ChatSummary.createLastMessageVector(b, c.lastMessage) : 0;
+      const hd = s(b, c.handle ?? '');
+      const st = c.state
+        ? fb.ChatState.createChatState(b, c.state.mutedUntilMs ?? 0n, c.state.pinRank ?? 0n, c.state.archived ?? false, c.state.markedUnread ?? false)
+        : 0;
+      fb.ChatSummary.startChatSummary(b);
+      fb.ChatSummary.addChatId(b, c.chatId);
+      fb.ChatSummary.addKind(b, c.kind ?? fb.ChatKind.Group);
+      if (t) fb.ChatSummary.addTitle(b, t);
+      fb.ChatSummary.addLastSeq(b, c.lastSeq ?? 1n);
+      fb.ChatSummary.addMemberCount(b, c.memberCount ?? 2);
+      if (lm) fb.ChatSummary.addLastMessage(b, lm);
+      fb.ChatSummary.addLastActivityMs(b, c.lastActivityMs ?? 0n);
+      if (st) fb.ChatSummary.addState(b, st);
+      fb.ChatSummary.addMyRole(b, c.myRole ?? fb.Role.Member);
+      fb.ChatSummary.addUnreadCount(b, c.unreadCount ?? 0);
+      if (hd) fb.ChatSummary.addHandle(b, hd);
+      return fb.ChatSummary.endChatSummary(b);
+    });
+    return fb.ChatList.createChatList(b, fb.ChatList.createChatsVector(b, rows), hasMore);
+  });
+
+export const memberList = (rid: bigint, chatId: bigint, members: Array<[bigint, fb.Role, bigint]>, hasMore = false) =>
+  frame(rid, fb.Body.MemberList, (b) => fb.MemberList.createMemberList(b, chatId, fb.MemberList.createMembersVector(b, memberVector(b, members)), hasMore));
+
+export interface InviteSpec {
+  code: string;
+  chatId: bigint;
+  createdBy?: bigint;
+  createdMs?: bigint;
+  expiresMs?: bigint;
+  maxUses?: number;
+  uses?: number;
+  revoked?: boolean;
+}
+
+function inviteTable(b: B, i: InviteSpec): flatbuffers.Offset {
+  return fb.Invite.createInvite(b, s(b, i.code), i.chatId, i.createdBy ?? 1n, i.createdMs ?? 1_700_000_000_000n, i.expiresMs ?? 0n, i.maxUses ?? 0, i.uses ?? 0, i.revoked ?? false);
+}
+
+export const invite = (rid: bigint, i: InviteSpec) => frame(rid, fb.Body.Invite, (b) => inviteTable(b, i));
+
+export const inviteList = (rid: bigint, chatId: bigint, invites: InviteSpec[]) =>
+  frame(rid, fb.Body.InviteList, (b) => {
+    const rows = invites.map((i) => inviteTable(b, i));
+    return fb.InviteList.createInviteList(b, chatId, fb.InviteList.createInvitesVector(b, rows));
+  });
+
+export const chatPreview = (rid: bigint, p: { chatId: bigint; kind: fb.ChatKind; title: string; description?: string; handle?: string; memberCount: number; approveJoins?: boolean; isMember?: boolean }) =>
+  frame(rid, fb.Body.ChatPreview, (b) =>
+    fb.ChatPreview.createChatPreview(b, p.chatId, p.kind, s(b, p.title), s(b, p.description ?? ''), 0, s(b, p.handle ?? ''), p.memberCount, p.approveJoins ?? false, p.isMember ?? false),
+  );
+
+export const joinPending = (rid: bigint, chatId: bigint) => frame(rid, fb.Body.JoinPending, (b) => fb.JoinPending.createJoinPending(b, chatId));
+
+export const joinRequestList = (rid: bigint, chatId: bigint, requests: Array<[bigint, bigint]>) =>
+  frame(rid, fb.Body.JoinRequestList, (b) => {
+    const rows = requests.map(([u, t]) => fb.JoinRequest.createJoinRequest(b, u, t));
+    return fb.JoinRequestList.createJoinRequestList(b, chatId, fb.JoinRequestList.createRequestsVector(b, rows));
+  });
+
+export const chatStateChanged = (rid: bigint, chatId: bigint, st: { mutedUntilMs?: bigint; pinRank?: bigint; archived?: boolean; markedUnread?: boolean }) =>
+  frame(rid, fb.Body.ChatStateChanged, (b) => {
+    const state = fb.ChatState.createChatState(b, st.mutedUntilMs ?? 0n, st.pinRank ?? 0n, st.archived ?? false, st.markedUnread ?? false);
+    fb.ChatStateChanged.startChatStateChanged(b);
+    fb.ChatStateChanged.addChatId(b, chatId);
+    fb.ChatStateChanged.addState(b, state);
+    return fb.ChatStateChanged.endChatStateChanged(b);
+  });
+
+export const membershipChanged = (chatId: bigint, member: boolean) =>
+  frame(0n, fb.Body.MembershipChanged, (b) => fb.MembershipChanged.createMembershipChanged(b, chatId, member));
+
+function listTable(b: B, l: { listId: bigint; name: string; recipientIds: bigint[] }): flatbuffers.Offset {
+  const n = s(b, l.name);
+  const r = fb.BroadcastList.createRecipientIdsVector(b, l.recipientIds);
+  return fb.BroadcastList.createBroadcastList(b, l.listId, n, r);
+}
+
+export const broadcastList = (rid: bigint, l: { listId: bigint; name: string; recipientIds: bigint[] }) => frame(rid, fb.Body.BroadcastList, (b) => listTable(b, l));
+
+export const broadcastLists = (rid: bigint, lists: Array<{ listId: bigint; name: string; recipientIds: bigint[] }>) =>
+  frame(rid, fb.Body.BroadcastLists, (b) => {
+    const rows = lists.map((l) => listTable(b, l));
+    return fb.BroadcastLists.createBroadcastLists(b, fb.BroadcastLists.createListsVector(b, rows));
+  });
+
+export const broadcastAck = (rid: bigint, listId: bigint, clientMsgId: string, results: Array<[bigint, bigint, bigint, bigint, number]>) =>
+  frame(rid, fb.Body.BroadcastAck, (b) => {
+    const id = s(b, clientMsgId);
+    const rows = results.map(([u, c, m, q, e]) => fb.BroadcastResult.createBroadcastResult(b, u, c, m, q, e));
+    return fb.BroadcastAck.createBroadcastAck(b, listId, id, 1_700_000_000_000n, fb.BroadcastAck.createResultsVector(b, rows));
+  });
 
 export function memberRemovedEvent(h: EventSpec, userId: bigint, left: boolean): Uint8Array {
   return event(h, fb.EventBody.MemberRemoved, (b) => fb.MemberRemoved.createMemberRemoved(b, userId, left));

@@ -4,6 +4,7 @@ import { decodeEvent, decodeFrame } from '../../src/decode.js';
 import * as encode from '../../src/encode.js';
 import { MagpieError } from '../../src/error.js';
 import { ErrorCode } from '../../src/errors.js';
+import { DEFAULT_SETTINGS } from '../../src/types.js';
 import * as sf from '../support/server-frames.js';
 
 const H = { chatId: 7n, seq: 3n, senderId: 11n, senderDeviceId: 12n, timeMs: 1_700_000_000_000n };
@@ -57,12 +58,13 @@ describe('server frames and events', () => {
     });
     const created = decodeEvent(sf.chatCreatedEvent(H, fb.ChatKind.Group, 'team', [[11n, fb.Role.Admin], [12n, fb.Role.Member]]));
     expect((created as { kind: unknown }).kind).toEqual({
-      type: 'chatCreated', chatKind: 'group', title: 'team', members: [{ userId: 11n, role: 'admin' }, { userId: 12n, role: 'member' }],
+      type: 'chatCreated', chatKind: 'group', title: 'team', members: [{ userId: 11n, role: 'admin', sinceSeq: 1n }, { userId: 12n, role: 'member', sinceSeq: 1n }],
+      description: '', handle: '', settings: DEFAULT_SETTINGS,
     });
     expect((decodeEvent(sf.chatCreatedEvent(H, fb.ChatKind.Direct, '', [])) as { kind: unknown }).kind).toEqual({
-      type: 'chatCreated', chatKind: 'direct', title: '', members: [],
+      type: 'chatCreated', chatKind: 'direct', title: '', members: [], description: '', handle: '', settings: DEFAULT_SETTINGS,
     });
-    expect((decodeEvent(sf.membersAddedEvent(H, [4n, 5n])) as { kind: unknown }).kind).toEqual({ type: 'membersAdded', userIds: [4n, 5n] });
+    expect((decodeEvent(sf.membersAddedEvent(H, [4n, 5n])) as { kind: unknown }).kind).toEqual({ type: 'membersAdded', userIds: [4n, 5n], via: 'added' });
     expect((decodeEvent(sf.memberRemovedEvent(H, 4n, true)) as { kind: unknown }).kind).toEqual({ type: 'memberRemoved', userId: 4n, left: true });
   });
 

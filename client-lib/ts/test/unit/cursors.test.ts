@@ -5,7 +5,7 @@ import * as encode from '../../src/encode.js';
 import type { ChatEvent } from '../../src/types.js';
 
 const ev = (chatId: number, seq: number): ChatEvent => ({
-  chatId: BigInt(chatId), seq: BigInt(seq), senderId: 1n, senderDeviceId: 1n, timeMs: 0, kind: { type: 'membersAdded', userIds: [] },
+  chatId: BigInt(chatId), seq: BigInt(seq), senderId: 1n, senderDeviceId: 1n, timeMs: 0, kind: { type: 'membersAdded', userIds: [], via: 'added' },
 });
 const seqs = (out: ChatEvent[]) => out.map((e) => Number(e.seq));
 const evs = (chatId: number, from: number, to: number) => Array.from({ length: to - from + 1 }, (_, i) => ev(chatId, from + i));
