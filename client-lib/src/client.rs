@@ -426,10 +426,8 @@ impl Client {
     /// Like [`send_broadcast`](Client::send_broadcast) with the app's own client message id: a
     /// retry with the same id gets the same results.
     pub async fn send_broadcast_with_id(&self, list_id: u64, client_msg_id: &str, content: &str) -> Result<BroadcastAck> {
-        // Each message's key is `client_msg_id@recipient`, which must fit the id limit too.
-        let room = MAX_CLIENT_MSG_ID_BYTES - 21;
-        if client_msg_id.is_empty() || client_msg_id.len() > room {
-            return Err(ClientError::InvalidInput(format!("client_msg_id must be 1..={room} bytes for a broadcast")));
+        if client_msg_id.is_empty() || client_msg_id.len() > MAX_CLIENT_MSG_ID_BYTES {
+            return Err(ClientError::InvalidInput(format!("client_msg_id must be 1..={MAX_CLIENT_MSG_ID_BYTES} bytes")));
         }
         if content.is_empty() || content.len() > MAX_CONTENT_BYTES {
             return Err(ClientError::InvalidInput(format!("content must be 1..={MAX_CONTENT_BYTES} bytes")));

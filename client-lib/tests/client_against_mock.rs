@@ -584,6 +584,8 @@ async fn broadcast_lists_send_one_message_per_recipient_and_retries_duplicate_no
     assert_eq!(again.results, ack.results, "a retry gets the same results");
     assert_eq!(bob.get_chat(to_bob.chat_id).await.unwrap().last_seq, 2);
     assert!(matches!(alice.send_broadcast_with_id(list.list_id, "", "x").await, Err(ClientError::InvalidInput(_))));
+    let too_long = "x".repeat(limits::MAX_CLIENT_MSG_ID_BYTES + 1);
+    assert!(matches!(alice.send_broadcast_with_id(list.list_id, &too_long, "x").await, Err(ClientError::InvalidInput(_))));
 
     alice.delete_broadcast_list(list.list_id).await.unwrap();
     assert!(alice.list_broadcast_lists().await.unwrap().is_empty());
