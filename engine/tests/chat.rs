@@ -80,11 +80,14 @@ async fn groups_enforce_membership_and_roles() {
 
     alice.add_members(g.chat_id, &[carol.user_id()]).await.unwrap();
     alice.send(g.chat_id, "welcome carol").await.unwrap();
-    // Carol joined later and still reads the history from the start (current members see it all).
-    let created = next_event(&mut carol_ev).await;
-    assert_eq!(created.seq, 1);
-    assert!(next_event(&mut carol_ev).await.adds_member(carol.user_id()));
+    // Carol joined later: she is pushed the chat from the event that adds her on (PROTOCOL §7.4),
+    // and still reads its history from the start (the default visibility shows it all).
+    let joined = next_event(&mut carol_ev).await;
+    assert!(joined.adds_member(carol.user_id()));
+    assert_eq!(joined.seq, 2);
     assert_eq!(next_message(&mut carol_ev).await.1, "welcome carol");
+    let page = carol.history(g.chat_id, 0, Direction::Backward, 10).await.unwrap();
+    assert_eq!(page.events.first().map(|e| e.seq), Some(1));
 
     bob.leave_chat(g.chat_id).await.unwrap();
     loop {
