@@ -1,10 +1,9 @@
 //! Paged answers: a chat's history and a user's chat list, cut to their limits and to the frame
 //! budget.
 
-use crate::chat::{wire_kind, wire_role, HEAD_EVERY};
+use crate::chat::{state_of, wire_kind, wire_role, HEAD_EVERY};
 use bytes::Bytes;
 use magpie_storage::{ChatMeta, ChatPrefs, Role, Store, StoreError};
-use magpie_wire::chat::State;
 use magpie_wire::limits::MAX_PAGE_BYTES;
 use magpie_wire::{encode, fb};
 use std::ops::RangeInclusive;
@@ -132,7 +131,7 @@ pub fn chat_list(s: &Store, rid: u64, user_id: u64, q: ChatListQuery) -> Result<
             member_count: r.members,
             last_message: r.last.as_deref(),
             last_activity_ms: r.activity,
-            state: State { muted_until_ms: r.prefs.muted_until_ms, pin_rank: r.prefs.pin_rank, archived: r.prefs.archived, marked_unread: r.prefs.marked_unread },
+            state: state_of(&r.prefs),
             my_role: wire_role(r.role),
             // Read cursors come with receipts; until then clients count from their own.
             unread_count: 0,

@@ -121,9 +121,7 @@ pub fn commit(state: &mut ChatState, sender: (u64, u64), c: Commit, cx: &mut Cx<
         let event = change.encode(&h);
         ops.extend(projection::ops(&h, &change, event.clone(), view));
         if let Some(view) = scratch.as_mut() {
-            let before = view.members.clone();
-            view.apply(seq, &change);
-            let audience = if matches!(change, Change::MemberRemoved { .. }) { before } else { view.members.clone() };
+            let audience = apply_with_audience(view, seq, &change);
             events.push(Appended { seq, change, event, audience });
         } else {
             events.push(Appended { seq, change, event, audience: MemberMap::default() });
@@ -141,16 +139,21 @@ pub fn commit(state: &mut ChatState, sender: (u64, u64), c: Commit, cx: &mut Cx<
         Some(view) => state.head = view,
         None => {
             for e in &mut events {
-                let before = state.head.members.clone();
-                state.head.apply(e.seq, &e.change);
-                // Members added receive the event that adds them; a removed member is told too.
-                e.audience = if matches!(e.change, Change::MemberRemoved { .. }) { before } else { state.head.members.clone() };
+                e.audience = apply_with_audience(&mut state.head, e.seq, &e.change);
             }
             c.sides.iter().for_each(|s| state.head.apply_side(s));
         }
     }
     state.inflight.push_back(Pending { events, sides: c.sides, after: c.after, received: c.received });
     Ok(state.head.last_seq)
+}
+
+/// Applies `change` and returns who receives its event: the members after it (so those added
+/// get the event that adds them), or for a removal those before it (so the removed one is told).
+fn apply_with_audience(view: &mut ChatView, seq: u64, change: &Change) -> MemberMap {
+    let before = view.members.clone();
+    view.apply(seq, change);
+    if matches!(change, Change::MemberRemoved { .. }) { before } else { view.members.clone() }
 }
 
 /// A new direct chat's commit finished: everyone waiting for the pair gets the answer.

@@ -37,6 +37,7 @@ mod tests;
 mod conversation_tests;
 
 pub use change::{stored_role, wire_kind, wire_role};
+pub use settings::state_of;
 pub use create::DirectLookup;
 pub use effects::{Commits, Effect, Now, Observation, Refusal};
 pub use projection::HEAD_EVERY;

@@ -1,8 +1,9 @@
 //! A chat's settings as they are stored in its record (seven bytes, one per field, in schema
-//! order), and the chat's info as the wire carries it.
+//! order), the chat's info as the wire carries it, and a user's stored state of a chat as the
+//! wire carries it.
 
-use magpie_storage::ChatMeta;
-use magpie_wire::chat::{Info, Settings};
+use magpie_storage::{ChatMeta, ChatPrefs};
+use magpie_wire::chat::{Info, Settings, State};
 use magpie_wire::fb;
 
 /// The stored bytes of `s`.
@@ -36,6 +37,11 @@ pub fn info_of(meta: &ChatMeta) -> Info {
         handle: meta.profile.handle.clone(),
         settings: decode(&meta.profile.settings),
     }
+}
+
+/// The wire form of one user's stored state of a chat.
+pub fn state_of(p: &ChatPrefs) -> State {
+    State { muted_until_ms: p.muted_until_ms, pin_rank: p.pin_rank, archived: p.archived, marked_unread: p.marked_unread }
 }
 
 /// Writes `info` into a chat record.

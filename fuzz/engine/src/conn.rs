@@ -298,6 +298,13 @@ fn check_error(e: fb::Error<'_>, what: &str) -> ErrorCode {
     code
 }
 
+/// Whether the stored event `bytes` is a `MembersAdded` naming `user`: where a chat starts for
+/// them (PROTOCOL.md §6.9, history visibility), so their first delivery of it may be this one.
+fn adds(bytes: &[u8], user: u64) -> bool {
+    let added = verify::event(bytes).ok().and_then(|e| e.body_as_members_added()).and_then(|m| m.user_ids());
+    added.is_some_and(|ids| ids.iter().any(|id| id == user))
+}
+
 // ---------------------------------------------------------------- the probe
 
 /// A user with its own group chat and a synced connection, alive for the whole process.
@@ -335,8 +342,7 @@ impl Probe {
             let e = verify::event(bytes.bytes()).unwrap_or_else(|c| panic!("probe: delivered event fails verification: {c:?}"));
             // As for the fuzzed users: the event that adds the probe (to a chat a fuzzed user made)
             // is where that chat starts for it (PROTOCOL.md §6.9, history visibility).
-            let me = self.account.user_id;
-            let joins = e.body_as_members_added().is_some_and(|m| m.user_ids().is_some_and(|ids| ids.iter().any(|id| id == me)));
+            let joins = adds(bytes.bytes(), self.account.user_id);
             match self.delivered.get(&e.chat_id()).copied() {
                 Some(last) if joins && e.seq() > last => {}
                 None if joins => {}
@@ -1342,10 +1348,7 @@ impl<'p> Run<'p> {
         // The event that adds this user is where the chat starts for them: nothing from before
         // it (or, after leaving and coming back, from while they were away) is pushed
         // (PROTOCOL.md §6.9, history visibility).
-        let me = self.authed.map(|a| a.0);
-        let joins = verify::event(bytes).ok().and_then(|e| e.body_as_members_added()).is_some_and(|m| {
-            me.is_some_and(|me| m.user_ids().is_some_and(|ids| ids.iter().any(|id| id == me)))
-        });
+        let joins = self.authed.is_some_and(|(me, _)| adds(bytes, me));
         match self.delivered.get(&chat) {
             Some(&last) if joins && seq > last => {}
             Some(&last) => assert_eq!(seq, last + 1, "chat {chat}: delivered seq {seq} after {last} (gap, duplicate or reorder)"),

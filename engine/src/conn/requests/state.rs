@@ -3,22 +3,19 @@
 //! device of the user as `ChatStateChanged`; after a reconnect `ListChats` carries it.
 
 use super::{invalid, storage, Answer, Ctx, Refusal};
+use crate::chat::state_of;
 use crate::crossing::{Audience, Signal};
 use magpie_storage::ChatPrefs;
-use magpie_wire::chat::{state_fields as bit, State};
+use magpie_wire::chat::state_fields as bit;
 use magpie_wire::limits::MAX_PINNED_CHATS;
 use magpie_wire::{encode, fb, ErrorCode};
 use std::collections::HashSet;
 use std::sync::Arc;
 
-pub fn wire_state(p: &ChatPrefs) -> State {
-    State { muted_until_ms: p.muted_until_ms, pin_rank: p.pin_rank, archived: p.archived, marked_unread: p.marked_unread }
-}
-
 /// Tells every connected device of `user_id` (on every shard) the new states.
 fn push(cx: &Ctx<'_>, user_id: u64, changed: &[(u64, ChatPrefs)]) {
     for (chat_id, p) in changed {
-        let frame = encode::chat_state_changed(0, *chat_id, &wire_state(p));
+        let frame = encode::chat_state_changed(0, *chat_id, &state_of(p));
         cx.shard.broadcast_signal(Signal { audience: Audience::Users(Arc::from([user_id])), frame });
     }
 }
@@ -68,7 +65,7 @@ pub async fn set_chat_state(cx: &Ctx<'_>, (user_id, _): (u64, u64), f: &fb::Fram
         .await?;
     push(cx, user_id, &changed);
     let (chat_id, p) = changed[0];
-    Ok(Some(encode::chat_state_changed(cx.request_id, chat_id, &wire_state(&p))))
+    Ok(Some(encode::chat_state_changed(cx.request_id, chat_id, &state_of(&p))))
 }
 
 pub async fn reorder_pinned(cx: &Ctx<'_>, (user_id, _): (u64, u64), f: &fb::Frame<'_>) -> Answer {
