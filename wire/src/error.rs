@@ -67,6 +67,12 @@ error_codes! {
     InviteUsedUp = 207, "invite_used_up", false, "The invite link has reached its use limit.";
     HandleTaken = 208, "handle_taken", false, "Another chat already has that public handle.";
     LimitReached = 209, "limit_reached", false, "A per-user or per-chat limit is reached (e.g. 10 pinned chats, 100 live invite links per chat).";
+    MessageNotFound = 210, "message_not_found", false, "No such message in this chat that the caller can see (or the seq is not a message).";
+    MessageDeleted = 211, "message_deleted", false, "The message was deleted for everyone: it can no longer be edited, reacted to, replied to, pinned or forwarded.";
+    NotMessageSender = 212, "not_message_sender", false, "Only the message's sender may do that (edit it, move a live location, delete it for everyone outside an admin's groups and channels).";
+    ForwardingDisabled = 213, "forwarding_disabled", false, "The source chat does not allow forwarding its messages.";
+    NotEditable = 214, "not_editable", false, "This kind of message cannot be edited (a forwarded copy or a contact card).";
+    LiveLocationEnded = 215, "live_location_ended", false, "The live location has ended (its time is up, or its sender stopped it).";
     ContentTooLarge = 300, "content_too_large", false, "Message content is over 65536 bytes.";
     RateLimited = 400, "rate_limited", true, "Too many requests; retry after retry_after_ms.";
     Internal = 500, "internal", true, "The server failed; the request had no effect unless a later ack says otherwise.";

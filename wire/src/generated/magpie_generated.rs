@@ -618,12 +618,102 @@ impl<'a> ::flatbuffers::Verifiable for ChatOrder {
 
 impl ::flatbuffers::SimpleToVerifyInSlice for ChatOrder {}
 #[deprecated(since = "2.0.0", note = "Use associated constants instead. This will no longer be generated in 2021.")]
-pub const ENUM_MIN_EVENT_BODY: u8 = 0;
+pub const ENUM_MIN_ATTACHMENT: u8 = 0;
 #[deprecated(since = "2.0.0", note = "Use associated constants instead. This will no longer be generated in 2021.")]
-pub const ENUM_MAX_EVENT_BODY: u8 = 7;
+pub const ENUM_MAX_ATTACHMENT: u8 = 2;
 #[deprecated(since = "2.0.0", note = "Use associated constants instead. This will no longer be generated in 2021.")]
 #[allow(non_camel_case_types)]
-pub const ENUM_VALUES_EVENT_BODY: [EventBody; 8] = [
+pub const ENUM_VALUES_ATTACHMENT: [Attachment; 3] = [
+  Attachment::NONE,
+  Attachment::Location,
+  Attachment::Contact,
+];
+
+#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
+#[repr(transparent)]
+pub struct Attachment(pub u8);
+#[allow(non_upper_case_globals)]
+impl Attachment {
+  pub const NONE: Self = Self(0);
+  pub const Location: Self = Self(1);
+  pub const Contact: Self = Self(2);
+
+  pub const ENUM_MIN: u8 = 0;
+  pub const ENUM_MAX: u8 = 2;
+  pub const ENUM_VALUES: &'static [Self] = &[
+    Self::NONE,
+    Self::Location,
+    Self::Contact,
+  ];
+  /// Returns the variant's name or "" if unknown.
+  pub fn variant_name(self) -> Option<&'static str> {
+    match self {
+      Self::NONE => Some("NONE"),
+      Self::Location => Some("Location"),
+      Self::Contact => Some("Contact"),
+      _ => None,
+    }
+  }
+}
+impl ::core::fmt::Debug for Attachment {
+  fn fmt(&self, f: &mut ::core::fmt::Formatter) -> ::core::fmt::Result {
+    if let Some(name) = self.variant_name() {
+      f.write_str(name)
+    } else {
+      f.write_fmt(format_args!("<UNKNOWN {:?}>", self.0))
+    }
+  }
+}
+impl<'a> ::flatbuffers::Follow<'a> for Attachment {
+  type Inner = Self;
+  #[inline]
+  unsafe fn follow(buf: &'a [u8], loc: usize) -> Self::Inner {
+    let b = unsafe { ::flatbuffers::read_scalar_at::<u8>(buf, loc) };
+    Self(b)
+  }
+}
+
+impl ::flatbuffers::Push for Attachment {
+    type Output = Attachment;
+    #[inline]
+    unsafe fn push(&self, dst: &mut [u8], _written_len: usize) {
+        unsafe { ::flatbuffers::emplace_scalar::<u8>(dst, self.0) };
+    }
+}
+
+impl ::flatbuffers::EndianScalar for Attachment {
+  type Scalar = u8;
+  #[inline]
+  fn to_little_endian(self) -> u8 {
+    self.0.to_le()
+  }
+  #[inline]
+  #[allow(clippy::wrong_self_convention)]
+  fn from_little_endian(v: u8) -> Self {
+    let b = u8::from_le(v);
+    Self(b)
+  }
+}
+
+impl<'a> ::flatbuffers::Verifiable for Attachment {
+  #[inline]
+  fn run_verifier(
+    v: &mut ::flatbuffers::Verifier, pos: usize
+  ) -> Result<(), ::flatbuffers::InvalidFlatbuffer> {
+    u8::run_verifier(v, pos)
+  }
+}
+
+impl ::flatbuffers::SimpleToVerifyInSlice for Attachment {}
+pub struct AttachmentUnionTableOffset {}
+
+#[deprecated(since = "2.0.0", note = "Use associated constants instead. This will no longer be generated in 2021.")]
+pub const ENUM_MIN_EVENT_BODY: u8 = 0;
+#[deprecated(since = "2.0.0", note = "Use associated constants instead. This will no longer be generated in 2021.")]
+pub const ENUM_MAX_EVENT_BODY: u8 = 12;
+#[deprecated(since = "2.0.0", note = "Use associated constants instead. This will no longer be generated in 2021.")]
+#[allow(non_camel_case_types)]
+pub const ENUM_VALUES_EVENT_BODY: [EventBody; 13] = [
   EventBody::NONE,
   EventBody::MessageBody,
   EventBody::ChatCreated,
@@ -632,6 +722,11 @@ pub const ENUM_VALUES_EVENT_BODY: [EventBody; 8] = [
   EventBody::ChatUpdated,
   EventBody::RoleChanged,
   EventBody::OwnerChanged,
+  EventBody::MessageEdited,
+  EventBody::MessagesDeleted,
+  EventBody::ReactionsChanged,
+  EventBody::MessagePinned,
+  EventBody::LiveLocationUpdated,
 ];
 
 #[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
@@ -647,9 +742,14 @@ impl EventBody {
   pub const ChatUpdated: Self = Self(5);
   pub const RoleChanged: Self = Self(6);
   pub const OwnerChanged: Self = Self(7);
+  pub const MessageEdited: Self = Self(8);
+  pub const MessagesDeleted: Self = Self(9);
+  pub const ReactionsChanged: Self = Self(10);
+  pub const MessagePinned: Self = Self(11);
+  pub const LiveLocationUpdated: Self = Self(12);
 
   pub const ENUM_MIN: u8 = 0;
-  pub const ENUM_MAX: u8 = 7;
+  pub const ENUM_MAX: u8 = 12;
   pub const ENUM_VALUES: &'static [Self] = &[
     Self::NONE,
     Self::MessageBody,
@@ -659,6 +759,11 @@ impl EventBody {
     Self::ChatUpdated,
     Self::RoleChanged,
     Self::OwnerChanged,
+    Self::MessageEdited,
+    Self::MessagesDeleted,
+    Self::ReactionsChanged,
+    Self::MessagePinned,
+    Self::LiveLocationUpdated,
   ];
   /// Returns the variant's name or "" if unknown.
   pub fn variant_name(self) -> Option<&'static str> {
@@ -671,6 +776,11 @@ impl EventBody {
       Self::ChatUpdated => Some("ChatUpdated"),
       Self::RoleChanged => Some("RoleChanged"),
       Self::OwnerChanged => Some("OwnerChanged"),
+      Self::MessageEdited => Some("MessageEdited"),
+      Self::MessagesDeleted => Some("MessagesDeleted"),
+      Self::ReactionsChanged => Some("ReactionsChanged"),
+      Self::MessagePinned => Some("MessagePinned"),
+      Self::LiveLocationUpdated => Some("LiveLocationUpdated"),
       _ => None,
     }
   }
@@ -730,10 +840,10 @@ pub struct EventBodyUnionTableOffset {}
 #[deprecated(since = "2.0.0", note = "Use associated constants instead. This will no longer be generated in 2021.")]
 pub const ENUM_MIN_BODY: u8 = 0;
 #[deprecated(since = "2.0.0", note = "Use associated constants instead. This will no longer be generated in 2021.")]
-pub const ENUM_MAX_BODY: u8 = 63;
+pub const ENUM_MAX_BODY: u8 = 79;
 #[deprecated(since = "2.0.0", note = "Use associated constants instead. This will no longer be generated in 2021.")]
 #[allow(non_camel_case_types)]
-pub const ENUM_VALUES_BODY: [Body; 64] = [
+pub const ENUM_VALUES_BODY: [Body; 80] = [
   Body::NONE,
   Body::Hello,
   Body::Welcome,
@@ -798,6 +908,22 @@ pub const ENUM_VALUES_BODY: [Body; 64] = [
   Body::BroadcastLists,
   Body::SendBroadcast,
   Body::BroadcastAck,
+  Body::EditMessage,
+  Body::DeleteMessages,
+  Body::React,
+  Body::ListReactions,
+  Body::ReactionList,
+  Body::PinMessage,
+  Body::ListPins,
+  Body::PinList,
+  Body::UpdateLiveLocation,
+  Body::ForwardMessage,
+  Body::ForwardAck,
+  Body::GetMessageVersions,
+  Body::MessageVersions,
+  Body::ListMentions,
+  Body::MentionList,
+  Body::MessagesHidden,
 ];
 
 #[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
@@ -869,9 +995,25 @@ impl Body {
   pub const BroadcastLists: Self = Self(61);
   pub const SendBroadcast: Self = Self(62);
   pub const BroadcastAck: Self = Self(63);
+  pub const EditMessage: Self = Self(64);
+  pub const DeleteMessages: Self = Self(65);
+  pub const React: Self = Self(66);
+  pub const ListReactions: Self = Self(67);
+  pub const ReactionList: Self = Self(68);
+  pub const PinMessage: Self = Self(69);
+  pub const ListPins: Self = Self(70);
+  pub const PinList: Self = Self(71);
+  pub const UpdateLiveLocation: Self = Self(72);
+  pub const ForwardMessage: Self = Self(73);
+  pub const ForwardAck: Self = Self(74);
+  pub const GetMessageVersions: Self = Self(75);
+  pub const MessageVersions: Self = Self(76);
+  pub const ListMentions: Self = Self(77);
+  pub const MentionList: Self = Self(78);
+  pub const MessagesHidden: Self = Self(79);
 
   pub const ENUM_MIN: u8 = 0;
-  pub const ENUM_MAX: u8 = 63;
+  pub const ENUM_MAX: u8 = 79;
   pub const ENUM_VALUES: &'static [Self] = &[
     Self::NONE,
     Self::Hello,
@@ -937,6 +1079,22 @@ impl Body {
     Self::BroadcastLists,
     Self::SendBroadcast,
     Self::BroadcastAck,
+    Self::EditMessage,
+    Self::DeleteMessages,
+    Self::React,
+    Self::ListReactions,
+    Self::ReactionList,
+    Self::PinMessage,
+    Self::ListPins,
+    Self::PinList,
+    Self::UpdateLiveLocation,
+    Self::ForwardMessage,
+    Self::ForwardAck,
+    Self::GetMessageVersions,
+    Self::MessageVersions,
+    Self::ListMentions,
+    Self::MentionList,
+    Self::MessagesHidden,
   ];
   /// Returns the variant's name or "" if unknown.
   pub fn variant_name(self) -> Option<&'static str> {
@@ -1005,6 +1163,22 @@ impl Body {
       Self::BroadcastLists => Some("BroadcastLists"),
       Self::SendBroadcast => Some("SendBroadcast"),
       Self::BroadcastAck => Some("BroadcastAck"),
+      Self::EditMessage => Some("EditMessage"),
+      Self::DeleteMessages => Some("DeleteMessages"),
+      Self::React => Some("React"),
+      Self::ListReactions => Some("ListReactions"),
+      Self::ReactionList => Some("ReactionList"),
+      Self::PinMessage => Some("PinMessage"),
+      Self::ListPins => Some("ListPins"),
+      Self::PinList => Some("PinList"),
+      Self::UpdateLiveLocation => Some("UpdateLiveLocation"),
+      Self::ForwardMessage => Some("ForwardMessage"),
+      Self::ForwardAck => Some("ForwardAck"),
+      Self::GetMessageVersions => Some("GetMessageVersions"),
+      Self::MessageVersions => Some("MessageVersions"),
+      Self::ListMentions => Some("ListMentions"),
+      Self::MentionList => Some("MentionList"),
+      Self::MessagesHidden => Some("MessagesHidden"),
       _ => None,
     }
   }
@@ -9451,6 +9625,317 @@ impl ::core::fmt::Debug for ChatList<'_> {
       ds.finish()
   }
 }
+pub enum LocationOffset {}
+#[derive(Copy, Clone, PartialEq)]
+
+pub struct Location<'a> {
+  pub _tab: ::flatbuffers::Table<'a>,
+}
+
+impl<'a> ::flatbuffers::Follow<'a> for Location<'a> {
+  type Inner = Location<'a>;
+  #[inline]
+  unsafe fn follow(buf: &'a [u8], loc: usize) -> Self::Inner {
+    Self { _tab: unsafe { ::flatbuffers::Table::new(buf, loc) } }
+  }
+}
+
+impl<'a> Location<'a> {
+  pub const VT_LATITUDE: ::flatbuffers::VOffsetT = 4;
+  pub const VT_LONGITUDE: ::flatbuffers::VOffsetT = 6;
+  pub const VT_ACCURACY_M: ::flatbuffers::VOffsetT = 8;
+  pub const VT_LABEL: ::flatbuffers::VOffsetT = 10;
+  pub const VT_LIVE_UNTIL_MS: ::flatbuffers::VOffsetT = 12;
+
+  #[inline]
+  pub unsafe fn init_from_table(table: ::flatbuffers::Table<'a>) -> Self {
+    Location { _tab: table }
+  }
+  #[allow(unused_mut)]
+  pub fn create<'bldr: 'args, 'args: 'mut_bldr, 'mut_bldr, A: ::flatbuffers::Allocator + 'bldr>(
+    _fbb: &'mut_bldr mut ::flatbuffers::FlatBufferBuilder<'bldr, A>,
+    args: &'args LocationArgs<'args>
+  ) -> ::flatbuffers::WIPOffset<Location<'bldr>> {
+    let mut builder = LocationBuilder::new(_fbb);
+    builder.add_live_until_ms(args.live_until_ms);
+    builder.add_longitude(args.longitude);
+    builder.add_latitude(args.latitude);
+    if let Some(x) = args.label { builder.add_label(x); }
+    builder.add_accuracy_m(args.accuracy_m);
+    builder.finish()
+  }
+
+
+  #[inline]
+  pub fn latitude(&self) -> f64 {
+    // Safety:
+    // Created from valid Table for this object
+    // which contains a valid value in this slot
+    unsafe { self._tab.get::<f64>(Location::VT_LATITUDE, Some(0.0)).unwrap()}
+  }
+  #[inline]
+  pub fn longitude(&self) -> f64 {
+    // Safety:
+    // Created from valid Table for this object
+    // which contains a valid value in this slot
+    unsafe { self._tab.get::<f64>(Location::VT_LONGITUDE, Some(0.0)).unwrap()}
+  }
+  #[inline]
+  pub fn accuracy_m(&self) -> f32 {
+    // Safety:
+    // Created from valid Table for this object
+    // which contains a valid value in this slot
+    unsafe { self._tab.get::<f32>(Location::VT_ACCURACY_M, Some(0.0)).unwrap()}
+  }
+  #[inline]
+  pub fn label(&self) -> Option<&'a str> {
+    // Safety:
+    // Created from valid Table for this object
+    // which contains a valid value in this slot
+    unsafe { self._tab.get::<::flatbuffers::ForwardsUOffset<&str>>(Location::VT_LABEL, None)}
+  }
+  #[inline]
+  pub fn live_until_ms(&self) -> i64 {
+    // Safety:
+    // Created from valid Table for this object
+    // which contains a valid value in this slot
+    unsafe { self._tab.get::<i64>(Location::VT_LIVE_UNTIL_MS, Some(0)).unwrap()}
+  }
+}
+
+impl ::flatbuffers::Verifiable for Location<'_> {
+  #[inline]
+  fn run_verifier(
+    v: &mut ::flatbuffers::Verifier, pos: usize
+  ) -> Result<(), ::flatbuffers::InvalidFlatbuffer> {
+    v.visit_table(pos)?
+     .visit_field::<f64>("latitude", Self::VT_LATITUDE, false)?
+     .visit_field::<f64>("longitude", Self::VT_LONGITUDE, false)?
+     .visit_field::<f32>("accuracy_m", Self::VT_ACCURACY_M, false)?
+     .visit_field::<::flatbuffers::ForwardsUOffset<&str>>("label", Self::VT_LABEL, false)?
+     .visit_field::<i64>("live_until_ms", Self::VT_LIVE_UNTIL_MS, false)?
+     .finish();
+    Ok(())
+  }
+}
+pub struct LocationArgs<'a> {
+    pub latitude: f64,
+    pub longitude: f64,
+    pub accuracy_m: f32,
+    pub label: Option<::flatbuffers::WIPOffset<&'a str>>,
+    pub live_until_ms: i64,
+}
+impl<'a> Default for LocationArgs<'a> {
+  #[inline]
+  fn default() -> Self {
+    LocationArgs {
+      latitude: 0.0,
+      longitude: 0.0,
+      accuracy_m: 0.0,
+      label: None,
+      live_until_ms: 0,
+    }
+  }
+}
+
+pub struct LocationBuilder<'a: 'b, 'b, A: ::flatbuffers::Allocator + 'a> {
+  fbb_: &'b mut ::flatbuffers::FlatBufferBuilder<'a, A>,
+  start_: ::flatbuffers::WIPOffset<::flatbuffers::TableUnfinishedWIPOffset>,
+}
+impl<'a: 'b, 'b, A: ::flatbuffers::Allocator + 'a> LocationBuilder<'a, 'b, A> {
+  #[inline]
+  pub fn add_latitude(&mut self, latitude: f64) {
+    self.fbb_.push_slot::<f64>(Location::VT_LATITUDE, latitude, 0.0);
+  }
+  #[inline]
+  pub fn add_longitude(&mut self, longitude: f64) {
+    self.fbb_.push_slot::<f64>(Location::VT_LONGITUDE, longitude, 0.0);
+  }
+  #[inline]
+  pub fn add_accuracy_m(&mut self, accuracy_m: f32) {
+    self.fbb_.push_slot::<f32>(Location::VT_ACCURACY_M, accuracy_m, 0.0);
+  }
+  #[inline]
+  pub fn add_label(&mut self, label: ::flatbuffers::WIPOffset<&'b  str>) {
+    self.fbb_.push_slot_always::<::flatbuffers::WIPOffset<_>>(Location::VT_LABEL, label);
+  }
+  #[inline]
+  pub fn add_live_until_ms(&mut self, live_until_ms: i64) {
+    self.fbb_.push_slot::<i64>(Location::VT_LIVE_UNTIL_MS, live_until_ms, 0);
+  }
+  #[inline]
+  pub fn new(_fbb: &'b mut ::flatbuffers::FlatBufferBuilder<'a, A>) -> LocationBuilder<'a, 'b, A> {
+    let start = _fbb.start_table();
+    LocationBuilder {
+      fbb_: _fbb,
+      start_: start,
+    }
+  }
+  #[inline]
+  pub fn finish(self) -> ::flatbuffers::WIPOffset<Location<'a>> {
+    let o = self.fbb_.end_table(self.start_);
+    ::flatbuffers::WIPOffset::new(o.value())
+  }
+}
+
+impl ::core::fmt::Debug for Location<'_> {
+  fn fmt(&self, f: &mut ::core::fmt::Formatter<'_>) -> ::core::fmt::Result {
+    let mut ds = f.debug_struct("Location");
+      ds.field("latitude", &self.latitude());
+      ds.field("longitude", &self.longitude());
+      ds.field("accuracy_m", &self.accuracy_m());
+      ds.field("label", &self.label());
+      ds.field("live_until_ms", &self.live_until_ms());
+      ds.finish()
+  }
+}
+pub enum ContactOffset {}
+#[derive(Copy, Clone, PartialEq)]
+
+pub struct Contact<'a> {
+  pub _tab: ::flatbuffers::Table<'a>,
+}
+
+impl<'a> ::flatbuffers::Follow<'a> for Contact<'a> {
+  type Inner = Contact<'a>;
+  #[inline]
+  unsafe fn follow(buf: &'a [u8], loc: usize) -> Self::Inner {
+    Self { _tab: unsafe { ::flatbuffers::Table::new(buf, loc) } }
+  }
+}
+
+impl<'a> Contact<'a> {
+  pub const VT_NAME: ::flatbuffers::VOffsetT = 4;
+  pub const VT_PHONES: ::flatbuffers::VOffsetT = 6;
+  pub const VT_EMAILS: ::flatbuffers::VOffsetT = 8;
+  pub const VT_USER_ID: ::flatbuffers::VOffsetT = 10;
+
+  #[inline]
+  pub unsafe fn init_from_table(table: ::flatbuffers::Table<'a>) -> Self {
+    Contact { _tab: table }
+  }
+  #[allow(unused_mut)]
+  pub fn create<'bldr: 'args, 'args: 'mut_bldr, 'mut_bldr, A: ::flatbuffers::Allocator + 'bldr>(
+    _fbb: &'mut_bldr mut ::flatbuffers::FlatBufferBuilder<'bldr, A>,
+    args: &'args ContactArgs<'args>
+  ) -> ::flatbuffers::WIPOffset<Contact<'bldr>> {
+    let mut builder = ContactBuilder::new(_fbb);
+    builder.add_user_id(args.user_id);
+    if let Some(x) = args.emails { builder.add_emails(x); }
+    if let Some(x) = args.phones { builder.add_phones(x); }
+    if let Some(x) = args.name { builder.add_name(x); }
+    builder.finish()
+  }
+
+
+  #[inline]
+  pub fn name(&self) -> Option<&'a str> {
+    // Safety:
+    // Created from valid Table for this object
+    // which contains a valid value in this slot
+    unsafe { self._tab.get::<::flatbuffers::ForwardsUOffset<&str>>(Contact::VT_NAME, None)}
+  }
+  #[inline]
+  pub fn phones(&self) -> Option<::flatbuffers::Vector<'a, ::flatbuffers::ForwardsUOffset<&'a str>>> {
+    // Safety:
+    // Created from valid Table for this object
+    // which contains a valid value in this slot
+    unsafe { self._tab.get::<::flatbuffers::ForwardsUOffset<::flatbuffers::Vector<'a, ::flatbuffers::ForwardsUOffset<&'a str>>>>(Contact::VT_PHONES, None)}
+  }
+  #[inline]
+  pub fn emails(&self) -> Option<::flatbuffers::Vector<'a, ::flatbuffers::ForwardsUOffset<&'a str>>> {
+    // Safety:
+    // Created from valid Table for this object
+    // which contains a valid value in this slot
+    unsafe { self._tab.get::<::flatbuffers::ForwardsUOffset<::flatbuffers::Vector<'a, ::flatbuffers::ForwardsUOffset<&'a str>>>>(Contact::VT_EMAILS, None)}
+  }
+  #[inline]
+  pub fn user_id(&self) -> u64 {
+    // Safety:
+    // Created from valid Table for this object
+    // which contains a valid value in this slot
+    unsafe { self._tab.get::<u64>(Contact::VT_USER_ID, Some(0)).unwrap()}
+  }
+}
+
+impl ::flatbuffers::Verifiable for Contact<'_> {
+  #[inline]
+  fn run_verifier(
+    v: &mut ::flatbuffers::Verifier, pos: usize
+  ) -> Result<(), ::flatbuffers::InvalidFlatbuffer> {
+    v.visit_table(pos)?
+     .visit_field::<::flatbuffers::ForwardsUOffset<&str>>("name", Self::VT_NAME, false)?
+     .visit_field::<::flatbuffers::ForwardsUOffset<::flatbuffers::Vector<'_, ::flatbuffers::ForwardsUOffset<&'_ str>>>>("phones", Self::VT_PHONES, false)?
+     .visit_field::<::flatbuffers::ForwardsUOffset<::flatbuffers::Vector<'_, ::flatbuffers::ForwardsUOffset<&'_ str>>>>("emails", Self::VT_EMAILS, false)?
+     .visit_field::<u64>("user_id", Self::VT_USER_ID, false)?
+     .finish();
+    Ok(())
+  }
+}
+pub struct ContactArgs<'a> {
+    pub name: Option<::flatbuffers::WIPOffset<&'a str>>,
+    pub phones: Option<::flatbuffers::WIPOffset<::flatbuffers::Vector<'a, ::flatbuffers::ForwardsUOffset<&'a str>>>>,
+    pub emails: Option<::flatbuffers::WIPOffset<::flatbuffers::Vector<'a, ::flatbuffers::ForwardsUOffset<&'a str>>>>,
+    pub user_id: u64,
+}
+impl<'a> Default for ContactArgs<'a> {
+  #[inline]
+  fn default() -> Self {
+    ContactArgs {
+      name: None,
+      phones: None,
+      emails: None,
+      user_id: 0,
+    }
+  }
+}
+
+pub struct ContactBuilder<'a: 'b, 'b, A: ::flatbuffers::Allocator + 'a> {
+  fbb_: &'b mut ::flatbuffers::FlatBufferBuilder<'a, A>,
+  start_: ::flatbuffers::WIPOffset<::flatbuffers::TableUnfinishedWIPOffset>,
+}
+impl<'a: 'b, 'b, A: ::flatbuffers::Allocator + 'a> ContactBuilder<'a, 'b, A> {
+  #[inline]
+  pub fn add_name(&mut self, name: ::flatbuffers::WIPOffset<&'b  str>) {
+    self.fbb_.push_slot_always::<::flatbuffers::WIPOffset<_>>(Contact::VT_NAME, name);
+  }
+  #[inline]
+  pub fn add_phones(&mut self, phones: ::flatbuffers::WIPOffset<::flatbuffers::Vector<'b , ::flatbuffers::ForwardsUOffset<&'b  str>>>) {
+    self.fbb_.push_slot_always::<::flatbuffers::WIPOffset<_>>(Contact::VT_PHONES, phones);
+  }
+  #[inline]
+  pub fn add_emails(&mut self, emails: ::flatbuffers::WIPOffset<::flatbuffers::Vector<'b , ::flatbuffers::ForwardsUOffset<&'b  str>>>) {
+    self.fbb_.push_slot_always::<::flatbuffers::WIPOffset<_>>(Contact::VT_EMAILS, emails);
+  }
+  #[inline]
+  pub fn add_user_id(&mut self, user_id: u64) {
+    self.fbb_.push_slot::<u64>(Contact::VT_USER_ID, user_id, 0);
+  }
+  #[inline]
+  pub fn new(_fbb: &'b mut ::flatbuffers::FlatBufferBuilder<'a, A>) -> ContactBuilder<'a, 'b, A> {
+    let start = _fbb.start_table();
+    ContactBuilder {
+      fbb_: _fbb,
+      start_: start,
+    }
+  }
+  #[inline]
+  pub fn finish(self) -> ::flatbuffers::WIPOffset<Contact<'a>> {
+    let o = self.fbb_.end_table(self.start_);
+    ::flatbuffers::WIPOffset::new(o.value())
+  }
+}
+
+impl ::core::fmt::Debug for Contact<'_> {
+  fn fmt(&self, f: &mut ::core::fmt::Formatter<'_>) -> ::core::fmt::Result {
+    let mut ds = f.debug_struct("Contact");
+      ds.field("name", &self.name());
+      ds.field("phones", &self.phones());
+      ds.field("emails", &self.emails());
+      ds.field("user_id", &self.user_id());
+      ds.finish()
+  }
+}
 pub enum SendMessageOffset {}
 #[derive(Copy, Clone, PartialEq)]
 
@@ -9470,6 +9955,11 @@ impl<'a> SendMessage<'a> {
   pub const VT_CHAT_ID: ::flatbuffers::VOffsetT = 4;
   pub const VT_CLIENT_MSG_ID: ::flatbuffers::VOffsetT = 6;
   pub const VT_CONTENT: ::flatbuffers::VOffsetT = 8;
+  pub const VT_REPLY_TO_SEQ: ::flatbuffers::VOffsetT = 10;
+  pub const VT_MENTIONS: ::flatbuffers::VOffsetT = 12;
+  pub const VT_MENTION_ALL: ::flatbuffers::VOffsetT = 14;
+  pub const VT_ATTACHMENT_TYPE: ::flatbuffers::VOffsetT = 16;
+  pub const VT_ATTACHMENT: ::flatbuffers::VOffsetT = 18;
 
   #[inline]
   pub unsafe fn init_from_table(table: ::flatbuffers::Table<'a>) -> Self {
@@ -9481,9 +9971,14 @@ impl<'a> SendMessage<'a> {
     args: &'args SendMessageArgs<'args>
   ) -> ::flatbuffers::WIPOffset<SendMessage<'bldr>> {
     let mut builder = SendMessageBuilder::new(_fbb);
+    builder.add_reply_to_seq(args.reply_to_seq);
     builder.add_chat_id(args.chat_id);
+    if let Some(x) = args.attachment { builder.add_attachment(x); }
+    if let Some(x) = args.mentions { builder.add_mentions(x); }
     if let Some(x) = args.content { builder.add_content(x); }
     if let Some(x) = args.client_msg_id { builder.add_client_msg_id(x); }
+    builder.add_attachment_type(args.attachment_type);
+    builder.add_mention_all(args.mention_all);
     builder.finish()
   }
 
@@ -9509,6 +10004,71 @@ impl<'a> SendMessage<'a> {
     // which contains a valid value in this slot
     unsafe { self._tab.get::<::flatbuffers::ForwardsUOffset<&str>>(SendMessage::VT_CONTENT, None)}
   }
+  #[inline]
+  pub fn reply_to_seq(&self) -> u64 {
+    // Safety:
+    // Created from valid Table for this object
+    // which contains a valid value in this slot
+    unsafe { self._tab.get::<u64>(SendMessage::VT_REPLY_TO_SEQ, Some(0)).unwrap()}
+  }
+  #[inline]
+  pub fn mentions(&self) -> Option<::flatbuffers::Vector<'a, u64>> {
+    // Safety:
+    // Created from valid Table for this object
+    // which contains a valid value in this slot
+    unsafe { self._tab.get::<::flatbuffers::ForwardsUOffset<::flatbuffers::Vector<'a, u64>>>(SendMessage::VT_MENTIONS, None)}
+  }
+  #[inline]
+  pub fn mention_all(&self) -> bool {
+    // Safety:
+    // Created from valid Table for this object
+    // which contains a valid value in this slot
+    unsafe { self._tab.get::<bool>(SendMessage::VT_MENTION_ALL, Some(false)).unwrap()}
+  }
+  #[inline]
+  pub fn attachment_type(&self) -> Attachment {
+    // Safety:
+    // Created from valid Table for this object
+    // which contains a valid value in this slot
+    unsafe { self._tab.get::<Attachment>(SendMessage::VT_ATTACHMENT_TYPE, Some(Attachment::NONE)).unwrap()}
+  }
+  #[inline]
+  pub fn attachment(&self) -> Option<::flatbuffers::Table<'a>> {
+    // Safety:
+    // Created from valid Table for this object
+    // which contains a valid value in this slot
+    unsafe { self._tab.get::<::flatbuffers::ForwardsUOffset<::flatbuffers::Table<'a>>>(SendMessage::VT_ATTACHMENT, None)}
+  }
+  #[inline]
+  #[allow(non_snake_case)]
+  pub fn attachment_as_location(&self) -> Option<Location<'a>> {
+    if self.attachment_type() == Attachment::Location {
+      self.attachment().map(|t| {
+       // Safety:
+       // Created from a valid Table for this object
+       // Which contains a valid union in this slot
+       unsafe { Location::init_from_table(t) }
+     })
+    } else {
+      None
+    }
+  }
+
+  #[inline]
+  #[allow(non_snake_case)]
+  pub fn attachment_as_contact(&self) -> Option<Contact<'a>> {
+    if self.attachment_type() == Attachment::Contact {
+      self.attachment().map(|t| {
+       // Safety:
+       // Created from a valid Table for this object
+       // Which contains a valid union in this slot
+       unsafe { Contact::init_from_table(t) }
+     })
+    } else {
+      None
+    }
+  }
+
 }
 
 impl ::flatbuffers::Verifiable for SendMessage<'_> {
@@ -9520,6 +10080,16 @@ impl ::flatbuffers::Verifiable for SendMessage<'_> {
      .visit_field::<u64>("chat_id", Self::VT_CHAT_ID, false)?
      .visit_field::<::flatbuffers::ForwardsUOffset<&str>>("client_msg_id", Self::VT_CLIENT_MSG_ID, false)?
      .visit_field::<::flatbuffers::ForwardsUOffset<&str>>("content", Self::VT_CONTENT, false)?
+     .visit_field::<u64>("reply_to_seq", Self::VT_REPLY_TO_SEQ, false)?
+     .visit_field::<::flatbuffers::ForwardsUOffset<::flatbuffers::Vector<'_, u64>>>("mentions", Self::VT_MENTIONS, false)?
+     .visit_field::<bool>("mention_all", Self::VT_MENTION_ALL, false)?
+     .visit_union::<Attachment, _>("attachment_type", Self::VT_ATTACHMENT_TYPE, "attachment", Self::VT_ATTACHMENT, false, |key, v, pos| {
+        match key {
+          Attachment::Location => v.verify_union_variant::<::flatbuffers::ForwardsUOffset<Location>>("Attachment::Location", pos),
+          Attachment::Contact => v.verify_union_variant::<::flatbuffers::ForwardsUOffset<Contact>>("Attachment::Contact", pos),
+          _ => Ok(()),
+        }
+     })?
      .finish();
     Ok(())
   }
@@ -9528,6 +10098,11 @@ pub struct SendMessageArgs<'a> {
     pub chat_id: u64,
     pub client_msg_id: Option<::flatbuffers::WIPOffset<&'a str>>,
     pub content: Option<::flatbuffers::WIPOffset<&'a str>>,
+    pub reply_to_seq: u64,
+    pub mentions: Option<::flatbuffers::WIPOffset<::flatbuffers::Vector<'a, u64>>>,
+    pub mention_all: bool,
+    pub attachment_type: Attachment,
+    pub attachment: Option<::flatbuffers::WIPOffset<::flatbuffers::UnionWIPOffset>>,
 }
 impl<'a> Default for SendMessageArgs<'a> {
   #[inline]
@@ -9536,6 +10111,11 @@ impl<'a> Default for SendMessageArgs<'a> {
       chat_id: 0,
       client_msg_id: None,
       content: None,
+      reply_to_seq: 0,
+      mentions: None,
+      mention_all: false,
+      attachment_type: Attachment::NONE,
+      attachment: None,
     }
   }
 }
@@ -9558,6 +10138,26 @@ impl<'a: 'b, 'b, A: ::flatbuffers::Allocator + 'a> SendMessageBuilder<'a, 'b, A>
     self.fbb_.push_slot_always::<::flatbuffers::WIPOffset<_>>(SendMessage::VT_CONTENT, content);
   }
   #[inline]
+  pub fn add_reply_to_seq(&mut self, reply_to_seq: u64) {
+    self.fbb_.push_slot::<u64>(SendMessage::VT_REPLY_TO_SEQ, reply_to_seq, 0);
+  }
+  #[inline]
+  pub fn add_mentions(&mut self, mentions: ::flatbuffers::WIPOffset<::flatbuffers::Vector<'b , u64>>) {
+    self.fbb_.push_slot_always::<::flatbuffers::WIPOffset<_>>(SendMessage::VT_MENTIONS, mentions);
+  }
+  #[inline]
+  pub fn add_mention_all(&mut self, mention_all: bool) {
+    self.fbb_.push_slot::<bool>(SendMessage::VT_MENTION_ALL, mention_all, false);
+  }
+  #[inline]
+  pub fn add_attachment_type(&mut self, attachment_type: Attachment) {
+    self.fbb_.push_slot::<Attachment>(SendMessage::VT_ATTACHMENT_TYPE, attachment_type, Attachment::NONE);
+  }
+  #[inline]
+  pub fn add_attachment(&mut self, attachment: ::flatbuffers::WIPOffset<::flatbuffers::UnionWIPOffset>) {
+    self.fbb_.push_slot_always::<::flatbuffers::WIPOffset<_>>(SendMessage::VT_ATTACHMENT, attachment);
+  }
+  #[inline]
   pub fn new(_fbb: &'b mut ::flatbuffers::FlatBufferBuilder<'a, A>) -> SendMessageBuilder<'a, 'b, A> {
     let start = _fbb.start_table();
     SendMessageBuilder {
@@ -9578,6 +10178,30 @@ impl ::core::fmt::Debug for SendMessage<'_> {
       ds.field("chat_id", &self.chat_id());
       ds.field("client_msg_id", &self.client_msg_id());
       ds.field("content", &self.content());
+      ds.field("reply_to_seq", &self.reply_to_seq());
+      ds.field("mentions", &self.mentions());
+      ds.field("mention_all", &self.mention_all());
+      ds.field("attachment_type", &self.attachment_type());
+      match self.attachment_type() {
+        Attachment::Location => {
+          if let Some(x) = self.attachment_as_location() {
+            ds.field("attachment", &x)
+          } else {
+            ds.field("attachment", &"InvalidFlatbuffer: Union discriminant does not match value.")
+          }
+        },
+        Attachment::Contact => {
+          if let Some(x) = self.attachment_as_contact() {
+            ds.field("attachment", &x)
+          } else {
+            ds.field("attachment", &"InvalidFlatbuffer: Union discriminant does not match value.")
+          }
+        },
+        _ => {
+          let x: Option<()> = None;
+          ds.field("attachment", &x)
+        },
+      };
       ds.finish()
   }
 }
@@ -9764,6 +10388,13 @@ impl<'a> MessageBody<'a> {
   pub const VT_MESSAGE_ID: ::flatbuffers::VOffsetT = 4;
   pub const VT_CLIENT_MSG_ID: ::flatbuffers::VOffsetT = 6;
   pub const VT_CONTENT: ::flatbuffers::VOffsetT = 8;
+  pub const VT_REPLY_TO: ::flatbuffers::VOffsetT = 10;
+  pub const VT_FORWARDED: ::flatbuffers::VOffsetT = 12;
+  pub const VT_MENTIONS: ::flatbuffers::VOffsetT = 14;
+  pub const VT_MENTION_ALL: ::flatbuffers::VOffsetT = 16;
+  pub const VT_ATTACHMENT_TYPE: ::flatbuffers::VOffsetT = 18;
+  pub const VT_ATTACHMENT: ::flatbuffers::VOffsetT = 20;
+  pub const VT_DELETED: ::flatbuffers::VOffsetT = 22;
 
   #[inline]
   pub unsafe fn init_from_table(table: ::flatbuffers::Table<'a>) -> Self {
@@ -9776,8 +10407,15 @@ impl<'a> MessageBody<'a> {
   ) -> ::flatbuffers::WIPOffset<MessageBody<'bldr>> {
     let mut builder = MessageBodyBuilder::new(_fbb);
     builder.add_message_id(args.message_id);
+    if let Some(x) = args.attachment { builder.add_attachment(x); }
+    if let Some(x) = args.mentions { builder.add_mentions(x); }
+    if let Some(x) = args.forwarded { builder.add_forwarded(x); }
+    if let Some(x) = args.reply_to { builder.add_reply_to(x); }
     if let Some(x) = args.content { builder.add_content(x); }
     if let Some(x) = args.client_msg_id { builder.add_client_msg_id(x); }
+    builder.add_deleted(args.deleted);
+    builder.add_attachment_type(args.attachment_type);
+    builder.add_mention_all(args.mention_all);
     builder.finish()
   }
 
@@ -9803,6 +10441,85 @@ impl<'a> MessageBody<'a> {
     // which contains a valid value in this slot
     unsafe { self._tab.get::<::flatbuffers::ForwardsUOffset<&str>>(MessageBody::VT_CONTENT, None)}
   }
+  #[inline]
+  pub fn reply_to(&self) -> Option<ReplyRef<'a>> {
+    // Safety:
+    // Created from valid Table for this object
+    // which contains a valid value in this slot
+    unsafe { self._tab.get::<::flatbuffers::ForwardsUOffset<ReplyRef>>(MessageBody::VT_REPLY_TO, None)}
+  }
+  #[inline]
+  pub fn forwarded(&self) -> Option<ForwardRef<'a>> {
+    // Safety:
+    // Created from valid Table for this object
+    // which contains a valid value in this slot
+    unsafe { self._tab.get::<::flatbuffers::ForwardsUOffset<ForwardRef>>(MessageBody::VT_FORWARDED, None)}
+  }
+  #[inline]
+  pub fn mentions(&self) -> Option<::flatbuffers::Vector<'a, u64>> {
+    // Safety:
+    // Created from valid Table for this object
+    // which contains a valid value in this slot
+    unsafe { self._tab.get::<::flatbuffers::ForwardsUOffset<::flatbuffers::Vector<'a, u64>>>(MessageBody::VT_MENTIONS, None)}
+  }
+  #[inline]
+  pub fn mention_all(&self) -> bool {
+    // Safety:
+    // Created from valid Table for this object
+    // which contains a valid value in this slot
+    unsafe { self._tab.get::<bool>(MessageBody::VT_MENTION_ALL, Some(false)).unwrap()}
+  }
+  #[inline]
+  pub fn attachment_type(&self) -> Attachment {
+    // Safety:
+    // Created from valid Table for this object
+    // which contains a valid value in this slot
+    unsafe { self._tab.get::<Attachment>(MessageBody::VT_ATTACHMENT_TYPE, Some(Attachment::NONE)).unwrap()}
+  }
+  #[inline]
+  pub fn attachment(&self) -> Option<::flatbuffers::Table<'a>> {
+    // Safety:
+    // Created from valid Table for this object
+    // which contains a valid value in this slot
+    unsafe { self._tab.get::<::flatbuffers::ForwardsUOffset<::flatbuffers::Table<'a>>>(MessageBody::VT_ATTACHMENT, None)}
+  }
+  #[inline]
+  pub fn deleted(&self) -> bool {
+    // Safety:
+    // Created from valid Table for this object
+    // which contains a valid value in this slot
+    unsafe { self._tab.get::<bool>(MessageBody::VT_DELETED, Some(false)).unwrap()}
+  }
+  #[inline]
+  #[allow(non_snake_case)]
+  pub fn attachment_as_location(&self) -> Option<Location<'a>> {
+    if self.attachment_type() == Attachment::Location {
+      self.attachment().map(|t| {
+       // Safety:
+       // Created from a valid Table for this object
+       // Which contains a valid union in this slot
+       unsafe { Location::init_from_table(t) }
+     })
+    } else {
+      None
+    }
+  }
+
+  #[inline]
+  #[allow(non_snake_case)]
+  pub fn attachment_as_contact(&self) -> Option<Contact<'a>> {
+    if self.attachment_type() == Attachment::Contact {
+      self.attachment().map(|t| {
+       // Safety:
+       // Created from a valid Table for this object
+       // Which contains a valid union in this slot
+       unsafe { Contact::init_from_table(t) }
+     })
+    } else {
+      None
+    }
+  }
+
 }
 
 impl ::flatbuffers::Verifiable for MessageBody<'_> {
@@ -9814,6 +10531,18 @@ impl ::flatbuffers::Verifiable for MessageBody<'_> {
      .visit_field::<u64>("message_id", Self::VT_MESSAGE_ID, false)?
      .visit_field::<::flatbuffers::ForwardsUOffset<&str>>("client_msg_id", Self::VT_CLIENT_MSG_ID, false)?
      .visit_field::<::flatbuffers::ForwardsUOffset<&str>>("content", Self::VT_CONTENT, false)?
+     .visit_field::<::flatbuffers::ForwardsUOffset<ReplyRef>>("reply_to", Self::VT_REPLY_TO, false)?
+     .visit_field::<::flatbuffers::ForwardsUOffset<ForwardRef>>("forwarded", Self::VT_FORWARDED, false)?
+     .visit_field::<::flatbuffers::ForwardsUOffset<::flatbuffers::Vector<'_, u64>>>("mentions", Self::VT_MENTIONS, false)?
+     .visit_field::<bool>("mention_all", Self::VT_MENTION_ALL, false)?
+     .visit_union::<Attachment, _>("attachment_type", Self::VT_ATTACHMENT_TYPE, "attachment", Self::VT_ATTACHMENT, false, |key, v, pos| {
+        match key {
+          Attachment::Location => v.verify_union_variant::<::flatbuffers::ForwardsUOffset<Location>>("Attachment::Location", pos),
+          Attachment::Contact => v.verify_union_variant::<::flatbuffers::ForwardsUOffset<Contact>>("Attachment::Contact", pos),
+          _ => Ok(()),
+        }
+     })?
+     .visit_field::<bool>("deleted", Self::VT_DELETED, false)?
      .finish();
     Ok(())
   }
@@ -9822,6 +10551,13 @@ pub struct MessageBodyArgs<'a> {
     pub message_id: u64,
     pub client_msg_id: Option<::flatbuffers::WIPOffset<&'a str>>,
     pub content: Option<::flatbuffers::WIPOffset<&'a str>>,
+    pub reply_to: Option<::flatbuffers::WIPOffset<ReplyRef<'a>>>,
+    pub forwarded: Option<::flatbuffers::WIPOffset<ForwardRef<'a>>>,
+    pub mentions: Option<::flatbuffers::WIPOffset<::flatbuffers::Vector<'a, u64>>>,
+    pub mention_all: bool,
+    pub attachment_type: Attachment,
+    pub attachment: Option<::flatbuffers::WIPOffset<::flatbuffers::UnionWIPOffset>>,
+    pub deleted: bool,
 }
 impl<'a> Default for MessageBodyArgs<'a> {
   #[inline]
@@ -9830,6 +10566,13 @@ impl<'a> Default for MessageBodyArgs<'a> {
       message_id: 0,
       client_msg_id: None,
       content: None,
+      reply_to: None,
+      forwarded: None,
+      mentions: None,
+      mention_all: false,
+      attachment_type: Attachment::NONE,
+      attachment: None,
+      deleted: false,
     }
   }
 }
@@ -9852,6 +10595,34 @@ impl<'a: 'b, 'b, A: ::flatbuffers::Allocator + 'a> MessageBodyBuilder<'a, 'b, A>
     self.fbb_.push_slot_always::<::flatbuffers::WIPOffset<_>>(MessageBody::VT_CONTENT, content);
   }
   #[inline]
+  pub fn add_reply_to(&mut self, reply_to: ::flatbuffers::WIPOffset<ReplyRef<'b >>) {
+    self.fbb_.push_slot_always::<::flatbuffers::WIPOffset<ReplyRef>>(MessageBody::VT_REPLY_TO, reply_to);
+  }
+  #[inline]
+  pub fn add_forwarded(&mut self, forwarded: ::flatbuffers::WIPOffset<ForwardRef<'b >>) {
+    self.fbb_.push_slot_always::<::flatbuffers::WIPOffset<ForwardRef>>(MessageBody::VT_FORWARDED, forwarded);
+  }
+  #[inline]
+  pub fn add_mentions(&mut self, mentions: ::flatbuffers::WIPOffset<::flatbuffers::Vector<'b , u64>>) {
+    self.fbb_.push_slot_always::<::flatbuffers::WIPOffset<_>>(MessageBody::VT_MENTIONS, mentions);
+  }
+  #[inline]
+  pub fn add_mention_all(&mut self, mention_all: bool) {
+    self.fbb_.push_slot::<bool>(MessageBody::VT_MENTION_ALL, mention_all, false);
+  }
+  #[inline]
+  pub fn add_attachment_type(&mut self, attachment_type: Attachment) {
+    self.fbb_.push_slot::<Attachment>(MessageBody::VT_ATTACHMENT_TYPE, attachment_type, Attachment::NONE);
+  }
+  #[inline]
+  pub fn add_attachment(&mut self, attachment: ::flatbuffers::WIPOffset<::flatbuffers::UnionWIPOffset>) {
+    self.fbb_.push_slot_always::<::flatbuffers::WIPOffset<_>>(MessageBody::VT_ATTACHMENT, attachment);
+  }
+  #[inline]
+  pub fn add_deleted(&mut self, deleted: bool) {
+    self.fbb_.push_slot::<bool>(MessageBody::VT_DELETED, deleted, false);
+  }
+  #[inline]
   pub fn new(_fbb: &'b mut ::flatbuffers::FlatBufferBuilder<'a, A>) -> MessageBodyBuilder<'a, 'b, A> {
     let start = _fbb.start_table();
     MessageBodyBuilder {
@@ -9872,6 +10643,4094 @@ impl ::core::fmt::Debug for MessageBody<'_> {
       ds.field("message_id", &self.message_id());
       ds.field("client_msg_id", &self.client_msg_id());
       ds.field("content", &self.content());
+      ds.field("reply_to", &self.reply_to());
+      ds.field("forwarded", &self.forwarded());
+      ds.field("mentions", &self.mentions());
+      ds.field("mention_all", &self.mention_all());
+      ds.field("attachment_type", &self.attachment_type());
+      match self.attachment_type() {
+        Attachment::Location => {
+          if let Some(x) = self.attachment_as_location() {
+            ds.field("attachment", &x)
+          } else {
+            ds.field("attachment", &"InvalidFlatbuffer: Union discriminant does not match value.")
+          }
+        },
+        Attachment::Contact => {
+          if let Some(x) = self.attachment_as_contact() {
+            ds.field("attachment", &x)
+          } else {
+            ds.field("attachment", &"InvalidFlatbuffer: Union discriminant does not match value.")
+          }
+        },
+        _ => {
+          let x: Option<()> = None;
+          ds.field("attachment", &x)
+        },
+      };
+      ds.field("deleted", &self.deleted());
+      ds.finish()
+  }
+}
+pub enum ReplyRefOffset {}
+#[derive(Copy, Clone, PartialEq)]
+
+pub struct ReplyRef<'a> {
+  pub _tab: ::flatbuffers::Table<'a>,
+}
+
+impl<'a> ::flatbuffers::Follow<'a> for ReplyRef<'a> {
+  type Inner = ReplyRef<'a>;
+  #[inline]
+  unsafe fn follow(buf: &'a [u8], loc: usize) -> Self::Inner {
+    Self { _tab: unsafe { ::flatbuffers::Table::new(buf, loc) } }
+  }
+}
+
+impl<'a> ReplyRef<'a> {
+  pub const VT_SEQ: ::flatbuffers::VOffsetT = 4;
+  pub const VT_MESSAGE_ID: ::flatbuffers::VOffsetT = 6;
+  pub const VT_SENDER_ID: ::flatbuffers::VOffsetT = 8;
+  pub const VT_PREVIEW: ::flatbuffers::VOffsetT = 10;
+  pub const VT_DELETED: ::flatbuffers::VOffsetT = 12;
+
+  #[inline]
+  pub unsafe fn init_from_table(table: ::flatbuffers::Table<'a>) -> Self {
+    ReplyRef { _tab: table }
+  }
+  #[allow(unused_mut)]
+  pub fn create<'bldr: 'args, 'args: 'mut_bldr, 'mut_bldr, A: ::flatbuffers::Allocator + 'bldr>(
+    _fbb: &'mut_bldr mut ::flatbuffers::FlatBufferBuilder<'bldr, A>,
+    args: &'args ReplyRefArgs<'args>
+  ) -> ::flatbuffers::WIPOffset<ReplyRef<'bldr>> {
+    let mut builder = ReplyRefBuilder::new(_fbb);
+    builder.add_sender_id(args.sender_id);
+    builder.add_message_id(args.message_id);
+    builder.add_seq(args.seq);
+    if let Some(x) = args.preview { builder.add_preview(x); }
+    builder.add_deleted(args.deleted);
+    builder.finish()
+  }
+
+
+  #[inline]
+  pub fn seq(&self) -> u64 {
+    // Safety:
+    // Created from valid Table for this object
+    // which contains a valid value in this slot
+    unsafe { self._tab.get::<u64>(ReplyRef::VT_SEQ, Some(0)).unwrap()}
+  }
+  #[inline]
+  pub fn message_id(&self) -> u64 {
+    // Safety:
+    // Created from valid Table for this object
+    // which contains a valid value in this slot
+    unsafe { self._tab.get::<u64>(ReplyRef::VT_MESSAGE_ID, Some(0)).unwrap()}
+  }
+  #[inline]
+  pub fn sender_id(&self) -> u64 {
+    // Safety:
+    // Created from valid Table for this object
+    // which contains a valid value in this slot
+    unsafe { self._tab.get::<u64>(ReplyRef::VT_SENDER_ID, Some(0)).unwrap()}
+  }
+  #[inline]
+  pub fn preview(&self) -> Option<&'a str> {
+    // Safety:
+    // Created from valid Table for this object
+    // which contains a valid value in this slot
+    unsafe { self._tab.get::<::flatbuffers::ForwardsUOffset<&str>>(ReplyRef::VT_PREVIEW, None)}
+  }
+  #[inline]
+  pub fn deleted(&self) -> bool {
+    // Safety:
+    // Created from valid Table for this object
+    // which contains a valid value in this slot
+    unsafe { self._tab.get::<bool>(ReplyRef::VT_DELETED, Some(false)).unwrap()}
+  }
+}
+
+impl ::flatbuffers::Verifiable for ReplyRef<'_> {
+  #[inline]
+  fn run_verifier(
+    v: &mut ::flatbuffers::Verifier, pos: usize
+  ) -> Result<(), ::flatbuffers::InvalidFlatbuffer> {
+    v.visit_table(pos)?
+     .visit_field::<u64>("seq", Self::VT_SEQ, false)?
+     .visit_field::<u64>("message_id", Self::VT_MESSAGE_ID, false)?
+     .visit_field::<u64>("sender_id", Self::VT_SENDER_ID, false)?
+     .visit_field::<::flatbuffers::ForwardsUOffset<&str>>("preview", Self::VT_PREVIEW, false)?
+     .visit_field::<bool>("deleted", Self::VT_DELETED, false)?
+     .finish();
+    Ok(())
+  }
+}
+pub struct ReplyRefArgs<'a> {
+    pub seq: u64,
+    pub message_id: u64,
+    pub sender_id: u64,
+    pub preview: Option<::flatbuffers::WIPOffset<&'a str>>,
+    pub deleted: bool,
+}
+impl<'a> Default for ReplyRefArgs<'a> {
+  #[inline]
+  fn default() -> Self {
+    ReplyRefArgs {
+      seq: 0,
+      message_id: 0,
+      sender_id: 0,
+      preview: None,
+      deleted: false,
+    }
+  }
+}
+
+pub struct ReplyRefBuilder<'a: 'b, 'b, A: ::flatbuffers::Allocator + 'a> {
+  fbb_: &'b mut ::flatbuffers::FlatBufferBuilder<'a, A>,
+  start_: ::flatbuffers::WIPOffset<::flatbuffers::TableUnfinishedWIPOffset>,
+}
+impl<'a: 'b, 'b, A: ::flatbuffers::Allocator + 'a> ReplyRefBuilder<'a, 'b, A> {
+  #[inline]
+  pub fn add_seq(&mut self, seq: u64) {
+    self.fbb_.push_slot::<u64>(ReplyRef::VT_SEQ, seq, 0);
+  }
+  #[inline]
+  pub fn add_message_id(&mut self, message_id: u64) {
+    self.fbb_.push_slot::<u64>(ReplyRef::VT_MESSAGE_ID, message_id, 0);
+  }
+  #[inline]
+  pub fn add_sender_id(&mut self, sender_id: u64) {
+    self.fbb_.push_slot::<u64>(ReplyRef::VT_SENDER_ID, sender_id, 0);
+  }
+  #[inline]
+  pub fn add_preview(&mut self, preview: ::flatbuffers::WIPOffset<&'b  str>) {
+    self.fbb_.push_slot_always::<::flatbuffers::WIPOffset<_>>(ReplyRef::VT_PREVIEW, preview);
+  }
+  #[inline]
+  pub fn add_deleted(&mut self, deleted: bool) {
+    self.fbb_.push_slot::<bool>(ReplyRef::VT_DELETED, deleted, false);
+  }
+  #[inline]
+  pub fn new(_fbb: &'b mut ::flatbuffers::FlatBufferBuilder<'a, A>) -> ReplyRefBuilder<'a, 'b, A> {
+    let start = _fbb.start_table();
+    ReplyRefBuilder {
+      fbb_: _fbb,
+      start_: start,
+    }
+  }
+  #[inline]
+  pub fn finish(self) -> ::flatbuffers::WIPOffset<ReplyRef<'a>> {
+    let o = self.fbb_.end_table(self.start_);
+    ::flatbuffers::WIPOffset::new(o.value())
+  }
+}
+
+impl ::core::fmt::Debug for ReplyRef<'_> {
+  fn fmt(&self, f: &mut ::core::fmt::Formatter<'_>) -> ::core::fmt::Result {
+    let mut ds = f.debug_struct("ReplyRef");
+      ds.field("seq", &self.seq());
+      ds.field("message_id", &self.message_id());
+      ds.field("sender_id", &self.sender_id());
+      ds.field("preview", &self.preview());
+      ds.field("deleted", &self.deleted());
+      ds.finish()
+  }
+}
+pub enum ForwardRefOffset {}
+#[derive(Copy, Clone, PartialEq)]
+
+pub struct ForwardRef<'a> {
+  pub _tab: ::flatbuffers::Table<'a>,
+}
+
+impl<'a> ::flatbuffers::Follow<'a> for ForwardRef<'a> {
+  type Inner = ForwardRef<'a>;
+  #[inline]
+  unsafe fn follow(buf: &'a [u8], loc: usize) -> Self::Inner {
+    Self { _tab: unsafe { ::flatbuffers::Table::new(buf, loc) } }
+  }
+}
+
+impl<'a> ForwardRef<'a> {
+  pub const VT_ORIGINAL_SENDER_ID: ::flatbuffers::VOffsetT = 4;
+  pub const VT_ORIGINAL_TIME_MS: ::flatbuffers::VOffsetT = 6;
+  pub const VT_FROM_CHAT_ID: ::flatbuffers::VOffsetT = 8;
+  pub const VT_FROM_TITLE: ::flatbuffers::VOffsetT = 10;
+
+  #[inline]
+  pub unsafe fn init_from_table(table: ::flatbuffers::Table<'a>) -> Self {
+    ForwardRef { _tab: table }
+  }
+  #[allow(unused_mut)]
+  pub fn create<'bldr: 'args, 'args: 'mut_bldr, 'mut_bldr, A: ::flatbuffers::Allocator + 'bldr>(
+    _fbb: &'mut_bldr mut ::flatbuffers::FlatBufferBuilder<'bldr, A>,
+    args: &'args ForwardRefArgs<'args>
+  ) -> ::flatbuffers::WIPOffset<ForwardRef<'bldr>> {
+    let mut builder = ForwardRefBuilder::new(_fbb);
+    builder.add_from_chat_id(args.from_chat_id);
+    builder.add_original_time_ms(args.original_time_ms);
+    builder.add_original_sender_id(args.original_sender_id);
+    if let Some(x) = args.from_title { builder.add_from_title(x); }
+    builder.finish()
+  }
+
+
+  #[inline]
+  pub fn original_sender_id(&self) -> u64 {
+    // Safety:
+    // Created from valid Table for this object
+    // which contains a valid value in this slot
+    unsafe { self._tab.get::<u64>(ForwardRef::VT_ORIGINAL_SENDER_ID, Some(0)).unwrap()}
+  }
+  #[inline]
+  pub fn original_time_ms(&self) -> i64 {
+    // Safety:
+    // Created from valid Table for this object
+    // which contains a valid value in this slot
+    unsafe { self._tab.get::<i64>(ForwardRef::VT_ORIGINAL_TIME_MS, Some(0)).unwrap()}
+  }
+  #[inline]
+  pub fn from_chat_id(&self) -> u64 {
+    // Safety:
+    // Created from valid Table for this object
+    // which contains a valid value in this slot
+    unsafe { self._tab.get::<u64>(ForwardRef::VT_FROM_CHAT_ID, Some(0)).unwrap()}
+  }
+  #[inline]
+  pub fn from_title(&self) -> Option<&'a str> {
+    // Safety:
+    // Created from valid Table for this object
+    // which contains a valid value in this slot
+    unsafe { self._tab.get::<::flatbuffers::ForwardsUOffset<&str>>(ForwardRef::VT_FROM_TITLE, None)}
+  }
+}
+
+impl ::flatbuffers::Verifiable for ForwardRef<'_> {
+  #[inline]
+  fn run_verifier(
+    v: &mut ::flatbuffers::Verifier, pos: usize
+  ) -> Result<(), ::flatbuffers::InvalidFlatbuffer> {
+    v.visit_table(pos)?
+     .visit_field::<u64>("original_sender_id", Self::VT_ORIGINAL_SENDER_ID, false)?
+     .visit_field::<i64>("original_time_ms", Self::VT_ORIGINAL_TIME_MS, false)?
+     .visit_field::<u64>("from_chat_id", Self::VT_FROM_CHAT_ID, false)?
+     .visit_field::<::flatbuffers::ForwardsUOffset<&str>>("from_title", Self::VT_FROM_TITLE, false)?
+     .finish();
+    Ok(())
+  }
+}
+pub struct ForwardRefArgs<'a> {
+    pub original_sender_id: u64,
+    pub original_time_ms: i64,
+    pub from_chat_id: u64,
+    pub from_title: Option<::flatbuffers::WIPOffset<&'a str>>,
+}
+impl<'a> Default for ForwardRefArgs<'a> {
+  #[inline]
+  fn default() -> Self {
+    ForwardRefArgs {
+      original_sender_id: 0,
+      original_time_ms: 0,
+      from_chat_id: 0,
+      from_title: None,
+    }
+  }
+}
+
+pub struct ForwardRefBuilder<'a: 'b, 'b, A: ::flatbuffers::Allocator + 'a> {
+  fbb_: &'b mut ::flatbuffers::FlatBufferBuilder<'a, A>,
+  start_: ::flatbuffers::WIPOffset<::flatbuffers::TableUnfinishedWIPOffset>,
+}
+impl<'a: 'b, 'b, A: ::flatbuffers::Allocator + 'a> ForwardRefBuilder<'a, 'b, A> {
+  #[inline]
+  pub fn add_original_sender_id(&mut self, original_sender_id: u64) {
+    self.fbb_.push_slot::<u64>(ForwardRef::VT_ORIGINAL_SENDER_ID, original_sender_id, 0);
+  }
+  #[inline]
+  pub fn add_original_time_ms(&mut self, original_time_ms: i64) {
+    self.fbb_.push_slot::<i64>(ForwardRef::VT_ORIGINAL_TIME_MS, original_time_ms, 0);
+  }
+  #[inline]
+  pub fn add_from_chat_id(&mut self, from_chat_id: u64) {
+    self.fbb_.push_slot::<u64>(ForwardRef::VT_FROM_CHAT_ID, from_chat_id, 0);
+  }
+  #[inline]
+  pub fn add_from_title(&mut self, from_title: ::flatbuffers::WIPOffset<&'b  str>) {
+    self.fbb_.push_slot_always::<::flatbuffers::WIPOffset<_>>(ForwardRef::VT_FROM_TITLE, from_title);
+  }
+  #[inline]
+  pub fn new(_fbb: &'b mut ::flatbuffers::FlatBufferBuilder<'a, A>) -> ForwardRefBuilder<'a, 'b, A> {
+    let start = _fbb.start_table();
+    ForwardRefBuilder {
+      fbb_: _fbb,
+      start_: start,
+    }
+  }
+  #[inline]
+  pub fn finish(self) -> ::flatbuffers::WIPOffset<ForwardRef<'a>> {
+    let o = self.fbb_.end_table(self.start_);
+    ::flatbuffers::WIPOffset::new(o.value())
+  }
+}
+
+impl ::core::fmt::Debug for ForwardRef<'_> {
+  fn fmt(&self, f: &mut ::core::fmt::Formatter<'_>) -> ::core::fmt::Result {
+    let mut ds = f.debug_struct("ForwardRef");
+      ds.field("original_sender_id", &self.original_sender_id());
+      ds.field("original_time_ms", &self.original_time_ms());
+      ds.field("from_chat_id", &self.from_chat_id());
+      ds.field("from_title", &self.from_title());
+      ds.finish()
+  }
+}
+pub enum EditMessageOffset {}
+#[derive(Copy, Clone, PartialEq)]
+
+pub struct EditMessage<'a> {
+  pub _tab: ::flatbuffers::Table<'a>,
+}
+
+impl<'a> ::flatbuffers::Follow<'a> for EditMessage<'a> {
+  type Inner = EditMessage<'a>;
+  #[inline]
+  unsafe fn follow(buf: &'a [u8], loc: usize) -> Self::Inner {
+    Self { _tab: unsafe { ::flatbuffers::Table::new(buf, loc) } }
+  }
+}
+
+impl<'a> EditMessage<'a> {
+  pub const VT_CHAT_ID: ::flatbuffers::VOffsetT = 4;
+  pub const VT_SEQ: ::flatbuffers::VOffsetT = 6;
+  pub const VT_CONTENT: ::flatbuffers::VOffsetT = 8;
+  pub const VT_MENTIONS: ::flatbuffers::VOffsetT = 10;
+
+  #[inline]
+  pub unsafe fn init_from_table(table: ::flatbuffers::Table<'a>) -> Self {
+    EditMessage { _tab: table }
+  }
+  #[allow(unused_mut)]
+  pub fn create<'bldr: 'args, 'args: 'mut_bldr, 'mut_bldr, A: ::flatbuffers::Allocator + 'bldr>(
+    _fbb: &'mut_bldr mut ::flatbuffers::FlatBufferBuilder<'bldr, A>,
+    args: &'args EditMessageArgs<'args>
+  ) -> ::flatbuffers::WIPOffset<EditMessage<'bldr>> {
+    let mut builder = EditMessageBuilder::new(_fbb);
+    builder.add_seq(args.seq);
+    builder.add_chat_id(args.chat_id);
+    if let Some(x) = args.mentions { builder.add_mentions(x); }
+    if let Some(x) = args.content { builder.add_content(x); }
+    builder.finish()
+  }
+
+
+  #[inline]
+  pub fn chat_id(&self) -> u64 {
+    // Safety:
+    // Created from valid Table for this object
+    // which contains a valid value in this slot
+    unsafe { self._tab.get::<u64>(EditMessage::VT_CHAT_ID, Some(0)).unwrap()}
+  }
+  #[inline]
+  pub fn seq(&self) -> u64 {
+    // Safety:
+    // Created from valid Table for this object
+    // which contains a valid value in this slot
+    unsafe { self._tab.get::<u64>(EditMessage::VT_SEQ, Some(0)).unwrap()}
+  }
+  #[inline]
+  pub fn content(&self) -> Option<&'a str> {
+    // Safety:
+    // Created from valid Table for this object
+    // which contains a valid value in this slot
+    unsafe { self._tab.get::<::flatbuffers::ForwardsUOffset<&str>>(EditMessage::VT_CONTENT, None)}
+  }
+  #[inline]
+  pub fn mentions(&self) -> Option<::flatbuffers::Vector<'a, u64>> {
+    // Safety:
+    // Created from valid Table for this object
+    // which contains a valid value in this slot
+    unsafe { self._tab.get::<::flatbuffers::ForwardsUOffset<::flatbuffers::Vector<'a, u64>>>(EditMessage::VT_MENTIONS, None)}
+  }
+}
+
+impl ::flatbuffers::Verifiable for EditMessage<'_> {
+  #[inline]
+  fn run_verifier(
+    v: &mut ::flatbuffers::Verifier, pos: usize
+  ) -> Result<(), ::flatbuffers::InvalidFlatbuffer> {
+    v.visit_table(pos)?
+     .visit_field::<u64>("chat_id", Self::VT_CHAT_ID, false)?
+     .visit_field::<u64>("seq", Self::VT_SEQ, false)?
+     .visit_field::<::flatbuffers::ForwardsUOffset<&str>>("content", Self::VT_CONTENT, false)?
+     .visit_field::<::flatbuffers::ForwardsUOffset<::flatbuffers::Vector<'_, u64>>>("mentions", Self::VT_MENTIONS, false)?
+     .finish();
+    Ok(())
+  }
+}
+pub struct EditMessageArgs<'a> {
+    pub chat_id: u64,
+    pub seq: u64,
+    pub content: Option<::flatbuffers::WIPOffset<&'a str>>,
+    pub mentions: Option<::flatbuffers::WIPOffset<::flatbuffers::Vector<'a, u64>>>,
+}
+impl<'a> Default for EditMessageArgs<'a> {
+  #[inline]
+  fn default() -> Self {
+    EditMessageArgs {
+      chat_id: 0,
+      seq: 0,
+      content: None,
+      mentions: None,
+    }
+  }
+}
+
+pub struct EditMessageBuilder<'a: 'b, 'b, A: ::flatbuffers::Allocator + 'a> {
+  fbb_: &'b mut ::flatbuffers::FlatBufferBuilder<'a, A>,
+  start_: ::flatbuffers::WIPOffset<::flatbuffers::TableUnfinishedWIPOffset>,
+}
+impl<'a: 'b, 'b, A: ::flatbuffers::Allocator + 'a> EditMessageBuilder<'a, 'b, A> {
+  #[inline]
+  pub fn add_chat_id(&mut self, chat_id: u64) {
+    self.fbb_.push_slot::<u64>(EditMessage::VT_CHAT_ID, chat_id, 0);
+  }
+  #[inline]
+  pub fn add_seq(&mut self, seq: u64) {
+    self.fbb_.push_slot::<u64>(EditMessage::VT_SEQ, seq, 0);
+  }
+  #[inline]
+  pub fn add_content(&mut self, content: ::flatbuffers::WIPOffset<&'b  str>) {
+    self.fbb_.push_slot_always::<::flatbuffers::WIPOffset<_>>(EditMessage::VT_CONTENT, content);
+  }
+  #[inline]
+  pub fn add_mentions(&mut self, mentions: ::flatbuffers::WIPOffset<::flatbuffers::Vector<'b , u64>>) {
+    self.fbb_.push_slot_always::<::flatbuffers::WIPOffset<_>>(EditMessage::VT_MENTIONS, mentions);
+  }
+  #[inline]
+  pub fn new(_fbb: &'b mut ::flatbuffers::FlatBufferBuilder<'a, A>) -> EditMessageBuilder<'a, 'b, A> {
+    let start = _fbb.start_table();
+    EditMessageBuilder {
+      fbb_: _fbb,
+      start_: start,
+    }
+  }
+  #[inline]
+  pub fn finish(self) -> ::flatbuffers::WIPOffset<EditMessage<'a>> {
+    let o = self.fbb_.end_table(self.start_);
+    ::flatbuffers::WIPOffset::new(o.value())
+  }
+}
+
+impl ::core::fmt::Debug for EditMessage<'_> {
+  fn fmt(&self, f: &mut ::core::fmt::Formatter<'_>) -> ::core::fmt::Result {
+    let mut ds = f.debug_struct("EditMessage");
+      ds.field("chat_id", &self.chat_id());
+      ds.field("seq", &self.seq());
+      ds.field("content", &self.content());
+      ds.field("mentions", &self.mentions());
+      ds.finish()
+  }
+}
+pub enum DeleteMessagesOffset {}
+#[derive(Copy, Clone, PartialEq)]
+
+pub struct DeleteMessages<'a> {
+  pub _tab: ::flatbuffers::Table<'a>,
+}
+
+impl<'a> ::flatbuffers::Follow<'a> for DeleteMessages<'a> {
+  type Inner = DeleteMessages<'a>;
+  #[inline]
+  unsafe fn follow(buf: &'a [u8], loc: usize) -> Self::Inner {
+    Self { _tab: unsafe { ::flatbuffers::Table::new(buf, loc) } }
+  }
+}
+
+impl<'a> DeleteMessages<'a> {
+  pub const VT_CHAT_ID: ::flatbuffers::VOffsetT = 4;
+  pub const VT_SEQS: ::flatbuffers::VOffsetT = 6;
+  pub const VT_FOR_EVERYONE: ::flatbuffers::VOffsetT = 8;
+
+  #[inline]
+  pub unsafe fn init_from_table(table: ::flatbuffers::Table<'a>) -> Self {
+    DeleteMessages { _tab: table }
+  }
+  #[allow(unused_mut)]
+  pub fn create<'bldr: 'args, 'args: 'mut_bldr, 'mut_bldr, A: ::flatbuffers::Allocator + 'bldr>(
+    _fbb: &'mut_bldr mut ::flatbuffers::FlatBufferBuilder<'bldr, A>,
+    args: &'args DeleteMessagesArgs<'args>
+  ) -> ::flatbuffers::WIPOffset<DeleteMessages<'bldr>> {
+    let mut builder = DeleteMessagesBuilder::new(_fbb);
+    builder.add_chat_id(args.chat_id);
+    if let Some(x) = args.seqs { builder.add_seqs(x); }
+    builder.add_for_everyone(args.for_everyone);
+    builder.finish()
+  }
+
+
+  #[inline]
+  pub fn chat_id(&self) -> u64 {
+    // Safety:
+    // Created from valid Table for this object
+    // which contains a valid value in this slot
+    unsafe { self._tab.get::<u64>(DeleteMessages::VT_CHAT_ID, Some(0)).unwrap()}
+  }
+  #[inline]
+  pub fn seqs(&self) -> Option<::flatbuffers::Vector<'a, u64>> {
+    // Safety:
+    // Created from valid Table for this object
+    // which contains a valid value in this slot
+    unsafe { self._tab.get::<::flatbuffers::ForwardsUOffset<::flatbuffers::Vector<'a, u64>>>(DeleteMessages::VT_SEQS, None)}
+  }
+  #[inline]
+  pub fn for_everyone(&self) -> bool {
+    // Safety:
+    // Created from valid Table for this object
+    // which contains a valid value in this slot
+    unsafe { self._tab.get::<bool>(DeleteMessages::VT_FOR_EVERYONE, Some(false)).unwrap()}
+  }
+}
+
+impl ::flatbuffers::Verifiable for DeleteMessages<'_> {
+  #[inline]
+  fn run_verifier(
+    v: &mut ::flatbuffers::Verifier, pos: usize
+  ) -> Result<(), ::flatbuffers::InvalidFlatbuffer> {
+    v.visit_table(pos)?
+     .visit_field::<u64>("chat_id", Self::VT_CHAT_ID, false)?
+     .visit_field::<::flatbuffers::ForwardsUOffset<::flatbuffers::Vector<'_, u64>>>("seqs", Self::VT_SEQS, false)?
+     .visit_field::<bool>("for_everyone", Self::VT_FOR_EVERYONE, false)?
+     .finish();
+    Ok(())
+  }
+}
+pub struct DeleteMessagesArgs<'a> {
+    pub chat_id: u64,
+    pub seqs: Option<::flatbuffers::WIPOffset<::flatbuffers::Vector<'a, u64>>>,
+    pub for_everyone: bool,
+}
+impl<'a> Default for DeleteMessagesArgs<'a> {
+  #[inline]
+  fn default() -> Self {
+    DeleteMessagesArgs {
+      chat_id: 0,
+      seqs: None,
+      for_everyone: false,
+    }
+  }
+}
+
+pub struct DeleteMessagesBuilder<'a: 'b, 'b, A: ::flatbuffers::Allocator + 'a> {
+  fbb_: &'b mut ::flatbuffers::FlatBufferBuilder<'a, A>,
+  start_: ::flatbuffers::WIPOffset<::flatbuffers::TableUnfinishedWIPOffset>,
+}
+impl<'a: 'b, 'b, A: ::flatbuffers::Allocator + 'a> DeleteMessagesBuilder<'a, 'b, A> {
+  #[inline]
+  pub fn add_chat_id(&mut self, chat_id: u64) {
+    self.fbb_.push_slot::<u64>(DeleteMessages::VT_CHAT_ID, chat_id, 0);
+  }
+  #[inline]
+  pub fn add_seqs(&mut self, seqs: ::flatbuffers::WIPOffset<::flatbuffers::Vector<'b , u64>>) {
+    self.fbb_.push_slot_always::<::flatbuffers::WIPOffset<_>>(DeleteMessages::VT_SEQS, seqs);
+  }
+  #[inline]
+  pub fn add_for_everyone(&mut self, for_everyone: bool) {
+    self.fbb_.push_slot::<bool>(DeleteMessages::VT_FOR_EVERYONE, for_everyone, false);
+  }
+  #[inline]
+  pub fn new(_fbb: &'b mut ::flatbuffers::FlatBufferBuilder<'a, A>) -> DeleteMessagesBuilder<'a, 'b, A> {
+    let start = _fbb.start_table();
+    DeleteMessagesBuilder {
+      fbb_: _fbb,
+      start_: start,
+    }
+  }
+  #[inline]
+  pub fn finish(self) -> ::flatbuffers::WIPOffset<DeleteMessages<'a>> {
+    let o = self.fbb_.end_table(self.start_);
+    ::flatbuffers::WIPOffset::new(o.value())
+  }
+}
+
+impl ::core::fmt::Debug for DeleteMessages<'_> {
+  fn fmt(&self, f: &mut ::core::fmt::Formatter<'_>) -> ::core::fmt::Result {
+    let mut ds = f.debug_struct("DeleteMessages");
+      ds.field("chat_id", &self.chat_id());
+      ds.field("seqs", &self.seqs());
+      ds.field("for_everyone", &self.for_everyone());
+      ds.finish()
+  }
+}
+pub enum ReactOffset {}
+#[derive(Copy, Clone, PartialEq)]
+
+pub struct React<'a> {
+  pub _tab: ::flatbuffers::Table<'a>,
+}
+
+impl<'a> ::flatbuffers::Follow<'a> for React<'a> {
+  type Inner = React<'a>;
+  #[inline]
+  unsafe fn follow(buf: &'a [u8], loc: usize) -> Self::Inner {
+    Self { _tab: unsafe { ::flatbuffers::Table::new(buf, loc) } }
+  }
+}
+
+impl<'a> React<'a> {
+  pub const VT_CHAT_ID: ::flatbuffers::VOffsetT = 4;
+  pub const VT_SEQ: ::flatbuffers::VOffsetT = 6;
+  pub const VT_EMOJI: ::flatbuffers::VOffsetT = 8;
+  pub const VT_ADD: ::flatbuffers::VOffsetT = 10;
+
+  #[inline]
+  pub unsafe fn init_from_table(table: ::flatbuffers::Table<'a>) -> Self {
+    React { _tab: table }
+  }
+  #[allow(unused_mut)]
+  pub fn create<'bldr: 'args, 'args: 'mut_bldr, 'mut_bldr, A: ::flatbuffers::Allocator + 'bldr>(
+    _fbb: &'mut_bldr mut ::flatbuffers::FlatBufferBuilder<'bldr, A>,
+    args: &'args ReactArgs<'args>
+  ) -> ::flatbuffers::WIPOffset<React<'bldr>> {
+    let mut builder = ReactBuilder::new(_fbb);
+    builder.add_seq(args.seq);
+    builder.add_chat_id(args.chat_id);
+    if let Some(x) = args.emoji { builder.add_emoji(x); }
+    builder.add_add(args.add);
+    builder.finish()
+  }
+
+
+  #[inline]
+  pub fn chat_id(&self) -> u64 {
+    // Safety:
+    // Created from valid Table for this object
+    // which contains a valid value in this slot
+    unsafe { self._tab.get::<u64>(React::VT_CHAT_ID, Some(0)).unwrap()}
+  }
+  #[inline]
+  pub fn seq(&self) -> u64 {
+    // Safety:
+    // Created from valid Table for this object
+    // which contains a valid value in this slot
+    unsafe { self._tab.get::<u64>(React::VT_SEQ, Some(0)).unwrap()}
+  }
+  #[inline]
+  pub fn emoji(&self) -> Option<&'a str> {
+    // Safety:
+    // Created from valid Table for this object
+    // which contains a valid value in this slot
+    unsafe { self._tab.get::<::flatbuffers::ForwardsUOffset<&str>>(React::VT_EMOJI, None)}
+  }
+  #[inline]
+  pub fn add(&self) -> bool {
+    // Safety:
+    // Created from valid Table for this object
+    // which contains a valid value in this slot
+    unsafe { self._tab.get::<bool>(React::VT_ADD, Some(false)).unwrap()}
+  }
+}
+
+impl ::flatbuffers::Verifiable for React<'_> {
+  #[inline]
+  fn run_verifier(
+    v: &mut ::flatbuffers::Verifier, pos: usize
+  ) -> Result<(), ::flatbuffers::InvalidFlatbuffer> {
+    v.visit_table(pos)?
+     .visit_field::<u64>("chat_id", Self::VT_CHAT_ID, false)?
+     .visit_field::<u64>("seq", Self::VT_SEQ, false)?
+     .visit_field::<::flatbuffers::ForwardsUOffset<&str>>("emoji", Self::VT_EMOJI, false)?
+     .visit_field::<bool>("add", Self::VT_ADD, false)?
+     .finish();
+    Ok(())
+  }
+}
+pub struct ReactArgs<'a> {
+    pub chat_id: u64,
+    pub seq: u64,
+    pub emoji: Option<::flatbuffers::WIPOffset<&'a str>>,
+    pub add: bool,
+}
+impl<'a> Default for ReactArgs<'a> {
+  #[inline]
+  fn default() -> Self {
+    ReactArgs {
+      chat_id: 0,
+      seq: 0,
+      emoji: None,
+      add: false,
+    }
+  }
+}
+
+pub struct ReactBuilder<'a: 'b, 'b, A: ::flatbuffers::Allocator + 'a> {
+  fbb_: &'b mut ::flatbuffers::FlatBufferBuilder<'a, A>,
+  start_: ::flatbuffers::WIPOffset<::flatbuffers::TableUnfinishedWIPOffset>,
+}
+impl<'a: 'b, 'b, A: ::flatbuffers::Allocator + 'a> ReactBuilder<'a, 'b, A> {
+  #[inline]
+  pub fn add_chat_id(&mut self, chat_id: u64) {
+    self.fbb_.push_slot::<u64>(React::VT_CHAT_ID, chat_id, 0);
+  }
+  #[inline]
+  pub fn add_seq(&mut self, seq: u64) {
+    self.fbb_.push_slot::<u64>(React::VT_SEQ, seq, 0);
+  }
+  #[inline]
+  pub fn add_emoji(&mut self, emoji: ::flatbuffers::WIPOffset<&'b  str>) {
+    self.fbb_.push_slot_always::<::flatbuffers::WIPOffset<_>>(React::VT_EMOJI, emoji);
+  }
+  #[inline]
+  pub fn add_add(&mut self, add: bool) {
+    self.fbb_.push_slot::<bool>(React::VT_ADD, add, false);
+  }
+  #[inline]
+  pub fn new(_fbb: &'b mut ::flatbuffers::FlatBufferBuilder<'a, A>) -> ReactBuilder<'a, 'b, A> {
+    let start = _fbb.start_table();
+    ReactBuilder {
+      fbb_: _fbb,
+      start_: start,
+    }
+  }
+  #[inline]
+  pub fn finish(self) -> ::flatbuffers::WIPOffset<React<'a>> {
+    let o = self.fbb_.end_table(self.start_);
+    ::flatbuffers::WIPOffset::new(o.value())
+  }
+}
+
+impl ::core::fmt::Debug for React<'_> {
+  fn fmt(&self, f: &mut ::core::fmt::Formatter<'_>) -> ::core::fmt::Result {
+    let mut ds = f.debug_struct("React");
+      ds.field("chat_id", &self.chat_id());
+      ds.field("seq", &self.seq());
+      ds.field("emoji", &self.emoji());
+      ds.field("add", &self.add());
+      ds.finish()
+  }
+}
+pub enum ListReactionsOffset {}
+#[derive(Copy, Clone, PartialEq)]
+
+pub struct ListReactions<'a> {
+  pub _tab: ::flatbuffers::Table<'a>,
+}
+
+impl<'a> ::flatbuffers::Follow<'a> for ListReactions<'a> {
+  type Inner = ListReactions<'a>;
+  #[inline]
+  unsafe fn follow(buf: &'a [u8], loc: usize) -> Self::Inner {
+    Self { _tab: unsafe { ::flatbuffers::Table::new(buf, loc) } }
+  }
+}
+
+impl<'a> ListReactions<'a> {
+  pub const VT_CHAT_ID: ::flatbuffers::VOffsetT = 4;
+  pub const VT_SEQ: ::flatbuffers::VOffsetT = 6;
+  pub const VT_EMOJI: ::flatbuffers::VOffsetT = 8;
+  pub const VT_AFTER_USER_ID: ::flatbuffers::VOffsetT = 10;
+  pub const VT_LIMIT: ::flatbuffers::VOffsetT = 12;
+
+  #[inline]
+  pub unsafe fn init_from_table(table: ::flatbuffers::Table<'a>) -> Self {
+    ListReactions { _tab: table }
+  }
+  #[allow(unused_mut)]
+  pub fn create<'bldr: 'args, 'args: 'mut_bldr, 'mut_bldr, A: ::flatbuffers::Allocator + 'bldr>(
+    _fbb: &'mut_bldr mut ::flatbuffers::FlatBufferBuilder<'bldr, A>,
+    args: &'args ListReactionsArgs<'args>
+  ) -> ::flatbuffers::WIPOffset<ListReactions<'bldr>> {
+    let mut builder = ListReactionsBuilder::new(_fbb);
+    builder.add_after_user_id(args.after_user_id);
+    builder.add_seq(args.seq);
+    builder.add_chat_id(args.chat_id);
+    if let Some(x) = args.emoji { builder.add_emoji(x); }
+    builder.add_limit(args.limit);
+    builder.finish()
+  }
+
+
+  #[inline]
+  pub fn chat_id(&self) -> u64 {
+    // Safety:
+    // Created from valid Table for this object
+    // which contains a valid value in this slot
+    unsafe { self._tab.get::<u64>(ListReactions::VT_CHAT_ID, Some(0)).unwrap()}
+  }
+  #[inline]
+  pub fn seq(&self) -> u64 {
+    // Safety:
+    // Created from valid Table for this object
+    // which contains a valid value in this slot
+    unsafe { self._tab.get::<u64>(ListReactions::VT_SEQ, Some(0)).unwrap()}
+  }
+  #[inline]
+  pub fn emoji(&self) -> Option<&'a str> {
+    // Safety:
+    // Created from valid Table for this object
+    // which contains a valid value in this slot
+    unsafe { self._tab.get::<::flatbuffers::ForwardsUOffset<&str>>(ListReactions::VT_EMOJI, None)}
+  }
+  #[inline]
+  pub fn after_user_id(&self) -> u64 {
+    // Safety:
+    // Created from valid Table for this object
+    // which contains a valid value in this slot
+    unsafe { self._tab.get::<u64>(ListReactions::VT_AFTER_USER_ID, Some(0)).unwrap()}
+  }
+  #[inline]
+  pub fn limit(&self) -> u16 {
+    // Safety:
+    // Created from valid Table for this object
+    // which contains a valid value in this slot
+    unsafe { self._tab.get::<u16>(ListReactions::VT_LIMIT, Some(0)).unwrap()}
+  }
+}
+
+impl ::flatbuffers::Verifiable for ListReactions<'_> {
+  #[inline]
+  fn run_verifier(
+    v: &mut ::flatbuffers::Verifier, pos: usize
+  ) -> Result<(), ::flatbuffers::InvalidFlatbuffer> {
+    v.visit_table(pos)?
+     .visit_field::<u64>("chat_id", Self::VT_CHAT_ID, false)?
+     .visit_field::<u64>("seq", Self::VT_SEQ, false)?
+     .visit_field::<::flatbuffers::ForwardsUOffset<&str>>("emoji", Self::VT_EMOJI, false)?
+     .visit_field::<u64>("after_user_id", Self::VT_AFTER_USER_ID, false)?
+     .visit_field::<u16>("limit", Self::VT_LIMIT, false)?
+     .finish();
+    Ok(())
+  }
+}
+pub struct ListReactionsArgs<'a> {
+    pub chat_id: u64,
+    pub seq: u64,
+    pub emoji: Option<::flatbuffers::WIPOffset<&'a str>>,
+    pub after_user_id: u64,
+    pub limit: u16,
+}
+impl<'a> Default for ListReactionsArgs<'a> {
+  #[inline]
+  fn default() -> Self {
+    ListReactionsArgs {
+      chat_id: 0,
+      seq: 0,
+      emoji: None,
+      after_user_id: 0,
+      limit: 0,
+    }
+  }
+}
+
+pub struct ListReactionsBuilder<'a: 'b, 'b, A: ::flatbuffers::Allocator + 'a> {
+  fbb_: &'b mut ::flatbuffers::FlatBufferBuilder<'a, A>,
+  start_: ::flatbuffers::WIPOffset<::flatbuffers::TableUnfinishedWIPOffset>,
+}
+impl<'a: 'b, 'b, A: ::flatbuffers::Allocator + 'a> ListReactionsBuilder<'a, 'b, A> {
+  #[inline]
+  pub fn add_chat_id(&mut self, chat_id: u64) {
+    self.fbb_.push_slot::<u64>(ListReactions::VT_CHAT_ID, chat_id, 0);
+  }
+  #[inline]
+  pub fn add_seq(&mut self, seq: u64) {
+    self.fbb_.push_slot::<u64>(ListReactions::VT_SEQ, seq, 0);
+  }
+  #[inline]
+  pub fn add_emoji(&mut self, emoji: ::flatbuffers::WIPOffset<&'b  str>) {
+    self.fbb_.push_slot_always::<::flatbuffers::WIPOffset<_>>(ListReactions::VT_EMOJI, emoji);
+  }
+  #[inline]
+  pub fn add_after_user_id(&mut self, after_user_id: u64) {
+    self.fbb_.push_slot::<u64>(ListReactions::VT_AFTER_USER_ID, after_user_id, 0);
+  }
+  #[inline]
+  pub fn add_limit(&mut self, limit: u16) {
+    self.fbb_.push_slot::<u16>(ListReactions::VT_LIMIT, limit, 0);
+  }
+  #[inline]
+  pub fn new(_fbb: &'b mut ::flatbuffers::FlatBufferBuilder<'a, A>) -> ListReactionsBuilder<'a, 'b, A> {
+    let start = _fbb.start_table();
+    ListReactionsBuilder {
+      fbb_: _fbb,
+      start_: start,
+    }
+  }
+  #[inline]
+  pub fn finish(self) -> ::flatbuffers::WIPOffset<ListReactions<'a>> {
+    let o = self.fbb_.end_table(self.start_);
+    ::flatbuffers::WIPOffset::new(o.value())
+  }
+}
+
+impl ::core::fmt::Debug for ListReactions<'_> {
+  fn fmt(&self, f: &mut ::core::fmt::Formatter<'_>) -> ::core::fmt::Result {
+    let mut ds = f.debug_struct("ListReactions");
+      ds.field("chat_id", &self.chat_id());
+      ds.field("seq", &self.seq());
+      ds.field("emoji", &self.emoji());
+      ds.field("after_user_id", &self.after_user_id());
+      ds.field("limit", &self.limit());
+      ds.finish()
+  }
+}
+pub enum UserReactionsOffset {}
+#[derive(Copy, Clone, PartialEq)]
+
+pub struct UserReactions<'a> {
+  pub _tab: ::flatbuffers::Table<'a>,
+}
+
+impl<'a> ::flatbuffers::Follow<'a> for UserReactions<'a> {
+  type Inner = UserReactions<'a>;
+  #[inline]
+  unsafe fn follow(buf: &'a [u8], loc: usize) -> Self::Inner {
+    Self { _tab: unsafe { ::flatbuffers::Table::new(buf, loc) } }
+  }
+}
+
+impl<'a> UserReactions<'a> {
+  pub const VT_USER_ID: ::flatbuffers::VOffsetT = 4;
+  pub const VT_EMOJIS: ::flatbuffers::VOffsetT = 6;
+
+  #[inline]
+  pub unsafe fn init_from_table(table: ::flatbuffers::Table<'a>) -> Self {
+    UserReactions { _tab: table }
+  }
+  #[allow(unused_mut)]
+  pub fn create<'bldr: 'args, 'args: 'mut_bldr, 'mut_bldr, A: ::flatbuffers::Allocator + 'bldr>(
+    _fbb: &'mut_bldr mut ::flatbuffers::FlatBufferBuilder<'bldr, A>,
+    args: &'args UserReactionsArgs<'args>
+  ) -> ::flatbuffers::WIPOffset<UserReactions<'bldr>> {
+    let mut builder = UserReactionsBuilder::new(_fbb);
+    builder.add_user_id(args.user_id);
+    if let Some(x) = args.emojis { builder.add_emojis(x); }
+    builder.finish()
+  }
+
+
+  #[inline]
+  pub fn user_id(&self) -> u64 {
+    // Safety:
+    // Created from valid Table for this object
+    // which contains a valid value in this slot
+    unsafe { self._tab.get::<u64>(UserReactions::VT_USER_ID, Some(0)).unwrap()}
+  }
+  #[inline]
+  pub fn emojis(&self) -> Option<::flatbuffers::Vector<'a, ::flatbuffers::ForwardsUOffset<&'a str>>> {
+    // Safety:
+    // Created from valid Table for this object
+    // which contains a valid value in this slot
+    unsafe { self._tab.get::<::flatbuffers::ForwardsUOffset<::flatbuffers::Vector<'a, ::flatbuffers::ForwardsUOffset<&'a str>>>>(UserReactions::VT_EMOJIS, None)}
+  }
+}
+
+impl ::flatbuffers::Verifiable for UserReactions<'_> {
+  #[inline]
+  fn run_verifier(
+    v: &mut ::flatbuffers::Verifier, pos: usize
+  ) -> Result<(), ::flatbuffers::InvalidFlatbuffer> {
+    v.visit_table(pos)?
+     .visit_field::<u64>("user_id", Self::VT_USER_ID, false)?
+     .visit_field::<::flatbuffers::ForwardsUOffset<::flatbuffers::Vector<'_, ::flatbuffers::ForwardsUOffset<&'_ str>>>>("emojis", Self::VT_EMOJIS, false)?
+     .finish();
+    Ok(())
+  }
+}
+pub struct UserReactionsArgs<'a> {
+    pub user_id: u64,
+    pub emojis: Option<::flatbuffers::WIPOffset<::flatbuffers::Vector<'a, ::flatbuffers::ForwardsUOffset<&'a str>>>>,
+}
+impl<'a> Default for UserReactionsArgs<'a> {
+  #[inline]
+  fn default() -> Self {
+    UserReactionsArgs {
+      user_id: 0,
+      emojis: None,
+    }
+  }
+}
+
+pub struct UserReactionsBuilder<'a: 'b, 'b, A: ::flatbuffers::Allocator + 'a> {
+  fbb_: &'b mut ::flatbuffers::FlatBufferBuilder<'a, A>,
+  start_: ::flatbuffers::WIPOffset<::flatbuffers::TableUnfinishedWIPOffset>,
+}
+impl<'a: 'b, 'b, A: ::flatbuffers::Allocator + 'a> UserReactionsBuilder<'a, 'b, A> {
+  #[inline]
+  pub fn add_user_id(&mut self, user_id: u64) {
+    self.fbb_.push_slot::<u64>(UserReactions::VT_USER_ID, user_id, 0);
+  }
+  #[inline]
+  pub fn add_emojis(&mut self, emojis: ::flatbuffers::WIPOffset<::flatbuffers::Vector<'b , ::flatbuffers::ForwardsUOffset<&'b  str>>>) {
+    self.fbb_.push_slot_always::<::flatbuffers::WIPOffset<_>>(UserReactions::VT_EMOJIS, emojis);
+  }
+  #[inline]
+  pub fn new(_fbb: &'b mut ::flatbuffers::FlatBufferBuilder<'a, A>) -> UserReactionsBuilder<'a, 'b, A> {
+    let start = _fbb.start_table();
+    UserReactionsBuilder {
+      fbb_: _fbb,
+      start_: start,
+    }
+  }
+  #[inline]
+  pub fn finish(self) -> ::flatbuffers::WIPOffset<UserReactions<'a>> {
+    let o = self.fbb_.end_table(self.start_);
+    ::flatbuffers::WIPOffset::new(o.value())
+  }
+}
+
+impl ::core::fmt::Debug for UserReactions<'_> {
+  fn fmt(&self, f: &mut ::core::fmt::Formatter<'_>) -> ::core::fmt::Result {
+    let mut ds = f.debug_struct("UserReactions");
+      ds.field("user_id", &self.user_id());
+      ds.field("emojis", &self.emojis());
+      ds.finish()
+  }
+}
+pub enum ReactionListOffset {}
+#[derive(Copy, Clone, PartialEq)]
+
+pub struct ReactionList<'a> {
+  pub _tab: ::flatbuffers::Table<'a>,
+}
+
+impl<'a> ::flatbuffers::Follow<'a> for ReactionList<'a> {
+  type Inner = ReactionList<'a>;
+  #[inline]
+  unsafe fn follow(buf: &'a [u8], loc: usize) -> Self::Inner {
+    Self { _tab: unsafe { ::flatbuffers::Table::new(buf, loc) } }
+  }
+}
+
+impl<'a> ReactionList<'a> {
+  pub const VT_CHAT_ID: ::flatbuffers::VOffsetT = 4;
+  pub const VT_SEQ: ::flatbuffers::VOffsetT = 6;
+  pub const VT_USERS: ::flatbuffers::VOffsetT = 8;
+  pub const VT_HAS_MORE: ::flatbuffers::VOffsetT = 10;
+
+  #[inline]
+  pub unsafe fn init_from_table(table: ::flatbuffers::Table<'a>) -> Self {
+    ReactionList { _tab: table }
+  }
+  #[allow(unused_mut)]
+  pub fn create<'bldr: 'args, 'args: 'mut_bldr, 'mut_bldr, A: ::flatbuffers::Allocator + 'bldr>(
+    _fbb: &'mut_bldr mut ::flatbuffers::FlatBufferBuilder<'bldr, A>,
+    args: &'args ReactionListArgs<'args>
+  ) -> ::flatbuffers::WIPOffset<ReactionList<'bldr>> {
+    let mut builder = ReactionListBuilder::new(_fbb);
+    builder.add_seq(args.seq);
+    builder.add_chat_id(args.chat_id);
+    if let Some(x) = args.users { builder.add_users(x); }
+    builder.add_has_more(args.has_more);
+    builder.finish()
+  }
+
+
+  #[inline]
+  pub fn chat_id(&self) -> u64 {
+    // Safety:
+    // Created from valid Table for this object
+    // which contains a valid value in this slot
+    unsafe { self._tab.get::<u64>(ReactionList::VT_CHAT_ID, Some(0)).unwrap()}
+  }
+  #[inline]
+  pub fn seq(&self) -> u64 {
+    // Safety:
+    // Created from valid Table for this object
+    // which contains a valid value in this slot
+    unsafe { self._tab.get::<u64>(ReactionList::VT_SEQ, Some(0)).unwrap()}
+  }
+  #[inline]
+  pub fn users(&self) -> Option<::flatbuffers::Vector<'a, ::flatbuffers::ForwardsUOffset<UserReactions<'a>>>> {
+    // Safety:
+    // Created from valid Table for this object
+    // which contains a valid value in this slot
+    unsafe { self._tab.get::<::flatbuffers::ForwardsUOffset<::flatbuffers::Vector<'a, ::flatbuffers::ForwardsUOffset<UserReactions>>>>(ReactionList::VT_USERS, None)}
+  }
+  #[inline]
+  pub fn has_more(&self) -> bool {
+    // Safety:
+    // Created from valid Table for this object
+    // which contains a valid value in this slot
+    unsafe { self._tab.get::<bool>(ReactionList::VT_HAS_MORE, Some(false)).unwrap()}
+  }
+}
+
+impl ::flatbuffers::Verifiable for ReactionList<'_> {
+  #[inline]
+  fn run_verifier(
+    v: &mut ::flatbuffers::Verifier, pos: usize
+  ) -> Result<(), ::flatbuffers::InvalidFlatbuffer> {
+    v.visit_table(pos)?
+     .visit_field::<u64>("chat_id", Self::VT_CHAT_ID, false)?
+     .visit_field::<u64>("seq", Self::VT_SEQ, false)?
+     .visit_field::<::flatbuffers::ForwardsUOffset<::flatbuffers::Vector<'_, ::flatbuffers::ForwardsUOffset<UserReactions>>>>("users", Self::VT_USERS, false)?
+     .visit_field::<bool>("has_more", Self::VT_HAS_MORE, false)?
+     .finish();
+    Ok(())
+  }
+}
+pub struct ReactionListArgs<'a> {
+    pub chat_id: u64,
+    pub seq: u64,
+    pub users: Option<::flatbuffers::WIPOffset<::flatbuffers::Vector<'a, ::flatbuffers::ForwardsUOffset<UserReactions<'a>>>>>,
+    pub has_more: bool,
+}
+impl<'a> Default for ReactionListArgs<'a> {
+  #[inline]
+  fn default() -> Self {
+    ReactionListArgs {
+      chat_id: 0,
+      seq: 0,
+      users: None,
+      has_more: false,
+    }
+  }
+}
+
+pub struct ReactionListBuilder<'a: 'b, 'b, A: ::flatbuffers::Allocator + 'a> {
+  fbb_: &'b mut ::flatbuffers::FlatBufferBuilder<'a, A>,
+  start_: ::flatbuffers::WIPOffset<::flatbuffers::TableUnfinishedWIPOffset>,
+}
+impl<'a: 'b, 'b, A: ::flatbuffers::Allocator + 'a> ReactionListBuilder<'a, 'b, A> {
+  #[inline]
+  pub fn add_chat_id(&mut self, chat_id: u64) {
+    self.fbb_.push_slot::<u64>(ReactionList::VT_CHAT_ID, chat_id, 0);
+  }
+  #[inline]
+  pub fn add_seq(&mut self, seq: u64) {
+    self.fbb_.push_slot::<u64>(ReactionList::VT_SEQ, seq, 0);
+  }
+  #[inline]
+  pub fn add_users(&mut self, users: ::flatbuffers::WIPOffset<::flatbuffers::Vector<'b , ::flatbuffers::ForwardsUOffset<UserReactions<'b >>>>) {
+    self.fbb_.push_slot_always::<::flatbuffers::WIPOffset<_>>(ReactionList::VT_USERS, users);
+  }
+  #[inline]
+  pub fn add_has_more(&mut self, has_more: bool) {
+    self.fbb_.push_slot::<bool>(ReactionList::VT_HAS_MORE, has_more, false);
+  }
+  #[inline]
+  pub fn new(_fbb: &'b mut ::flatbuffers::FlatBufferBuilder<'a, A>) -> ReactionListBuilder<'a, 'b, A> {
+    let start = _fbb.start_table();
+    ReactionListBuilder {
+      fbb_: _fbb,
+      start_: start,
+    }
+  }
+  #[inline]
+  pub fn finish(self) -> ::flatbuffers::WIPOffset<ReactionList<'a>> {
+    let o = self.fbb_.end_table(self.start_);
+    ::flatbuffers::WIPOffset::new(o.value())
+  }
+}
+
+impl ::core::fmt::Debug for ReactionList<'_> {
+  fn fmt(&self, f: &mut ::core::fmt::Formatter<'_>) -> ::core::fmt::Result {
+    let mut ds = f.debug_struct("ReactionList");
+      ds.field("chat_id", &self.chat_id());
+      ds.field("seq", &self.seq());
+      ds.field("users", &self.users());
+      ds.field("has_more", &self.has_more());
+      ds.finish()
+  }
+}
+pub enum PinMessageOffset {}
+#[derive(Copy, Clone, PartialEq)]
+
+pub struct PinMessage<'a> {
+  pub _tab: ::flatbuffers::Table<'a>,
+}
+
+impl<'a> ::flatbuffers::Follow<'a> for PinMessage<'a> {
+  type Inner = PinMessage<'a>;
+  #[inline]
+  unsafe fn follow(buf: &'a [u8], loc: usize) -> Self::Inner {
+    Self { _tab: unsafe { ::flatbuffers::Table::new(buf, loc) } }
+  }
+}
+
+impl<'a> PinMessage<'a> {
+  pub const VT_CHAT_ID: ::flatbuffers::VOffsetT = 4;
+  pub const VT_SEQ: ::flatbuffers::VOffsetT = 6;
+  pub const VT_PINNED: ::flatbuffers::VOffsetT = 8;
+
+  #[inline]
+  pub unsafe fn init_from_table(table: ::flatbuffers::Table<'a>) -> Self {
+    PinMessage { _tab: table }
+  }
+  #[allow(unused_mut)]
+  pub fn create<'bldr: 'args, 'args: 'mut_bldr, 'mut_bldr, A: ::flatbuffers::Allocator + 'bldr>(
+    _fbb: &'mut_bldr mut ::flatbuffers::FlatBufferBuilder<'bldr, A>,
+    args: &'args PinMessageArgs
+  ) -> ::flatbuffers::WIPOffset<PinMessage<'bldr>> {
+    let mut builder = PinMessageBuilder::new(_fbb);
+    builder.add_seq(args.seq);
+    builder.add_chat_id(args.chat_id);
+    builder.add_pinned(args.pinned);
+    builder.finish()
+  }
+
+
+  #[inline]
+  pub fn chat_id(&self) -> u64 {
+    // Safety:
+    // Created from valid Table for this object
+    // which contains a valid value in this slot
+    unsafe { self._tab.get::<u64>(PinMessage::VT_CHAT_ID, Some(0)).unwrap()}
+  }
+  #[inline]
+  pub fn seq(&self) -> u64 {
+    // Safety:
+    // Created from valid Table for this object
+    // which contains a valid value in this slot
+    unsafe { self._tab.get::<u64>(PinMessage::VT_SEQ, Some(0)).unwrap()}
+  }
+  #[inline]
+  pub fn pinned(&self) -> bool {
+    // Safety:
+    // Created from valid Table for this object
+    // which contains a valid value in this slot
+    unsafe { self._tab.get::<bool>(PinMessage::VT_PINNED, Some(false)).unwrap()}
+  }
+}
+
+impl ::flatbuffers::Verifiable for PinMessage<'_> {
+  #[inline]
+  fn run_verifier(
+    v: &mut ::flatbuffers::Verifier, pos: usize
+  ) -> Result<(), ::flatbuffers::InvalidFlatbuffer> {
+    v.visit_table(pos)?
+     .visit_field::<u64>("chat_id", Self::VT_CHAT_ID, false)?
+     .visit_field::<u64>("seq", Self::VT_SEQ, false)?
+     .visit_field::<bool>("pinned", Self::VT_PINNED, false)?
+     .finish();
+    Ok(())
+  }
+}
+pub struct PinMessageArgs {
+    pub chat_id: u64,
+    pub seq: u64,
+    pub pinned: bool,
+}
+impl<'a> Default for PinMessageArgs {
+  #[inline]
+  fn default() -> Self {
+    PinMessageArgs {
+      chat_id: 0,
+      seq: 0,
+      pinned: false,
+    }
+  }
+}
+
+pub struct PinMessageBuilder<'a: 'b, 'b, A: ::flatbuffers::Allocator + 'a> {
+  fbb_: &'b mut ::flatbuffers::FlatBufferBuilder<'a, A>,
+  start_: ::flatbuffers::WIPOffset<::flatbuffers::TableUnfinishedWIPOffset>,
+}
+impl<'a: 'b, 'b, A: ::flatbuffers::Allocator + 'a> PinMessageBuilder<'a, 'b, A> {
+  #[inline]
+  pub fn add_chat_id(&mut self, chat_id: u64) {
+    self.fbb_.push_slot::<u64>(PinMessage::VT_CHAT_ID, chat_id, 0);
+  }
+  #[inline]
+  pub fn add_seq(&mut self, seq: u64) {
+    self.fbb_.push_slot::<u64>(PinMessage::VT_SEQ, seq, 0);
+  }
+  #[inline]
+  pub fn add_pinned(&mut self, pinned: bool) {
+    self.fbb_.push_slot::<bool>(PinMessage::VT_PINNED, pinned, false);
+  }
+  #[inline]
+  pub fn new(_fbb: &'b mut ::flatbuffers::FlatBufferBuilder<'a, A>) -> PinMessageBuilder<'a, 'b, A> {
+    let start = _fbb.start_table();
+    PinMessageBuilder {
+      fbb_: _fbb,
+      start_: start,
+    }
+  }
+  #[inline]
+  pub fn finish(self) -> ::flatbuffers::WIPOffset<PinMessage<'a>> {
+    let o = self.fbb_.end_table(self.start_);
+    ::flatbuffers::WIPOffset::new(o.value())
+  }
+}
+
+impl ::core::fmt::Debug for PinMessage<'_> {
+  fn fmt(&self, f: &mut ::core::fmt::Formatter<'_>) -> ::core::fmt::Result {
+    let mut ds = f.debug_struct("PinMessage");
+      ds.field("chat_id", &self.chat_id());
+      ds.field("seq", &self.seq());
+      ds.field("pinned", &self.pinned());
+      ds.finish()
+  }
+}
+pub enum ListPinsOffset {}
+#[derive(Copy, Clone, PartialEq)]
+
+pub struct ListPins<'a> {
+  pub _tab: ::flatbuffers::Table<'a>,
+}
+
+impl<'a> ::flatbuffers::Follow<'a> for ListPins<'a> {
+  type Inner = ListPins<'a>;
+  #[inline]
+  unsafe fn follow(buf: &'a [u8], loc: usize) -> Self::Inner {
+    Self { _tab: unsafe { ::flatbuffers::Table::new(buf, loc) } }
+  }
+}
+
+impl<'a> ListPins<'a> {
+  pub const VT_CHAT_ID: ::flatbuffers::VOffsetT = 4;
+
+  #[inline]
+  pub unsafe fn init_from_table(table: ::flatbuffers::Table<'a>) -> Self {
+    ListPins { _tab: table }
+  }
+  #[allow(unused_mut)]
+  pub fn create<'bldr: 'args, 'args: 'mut_bldr, 'mut_bldr, A: ::flatbuffers::Allocator + 'bldr>(
+    _fbb: &'mut_bldr mut ::flatbuffers::FlatBufferBuilder<'bldr, A>,
+    args: &'args ListPinsArgs
+  ) -> ::flatbuffers::WIPOffset<ListPins<'bldr>> {
+    let mut builder = ListPinsBuilder::new(_fbb);
+    builder.add_chat_id(args.chat_id);
+    builder.finish()
+  }
+
+
+  #[inline]
+  pub fn chat_id(&self) -> u64 {
+    // Safety:
+    // Created from valid Table for this object
+    // which contains a valid value in this slot
+    unsafe { self._tab.get::<u64>(ListPins::VT_CHAT_ID, Some(0)).unwrap()}
+  }
+}
+
+impl ::flatbuffers::Verifiable for ListPins<'_> {
+  #[inline]
+  fn run_verifier(
+    v: &mut ::flatbuffers::Verifier, pos: usize
+  ) -> Result<(), ::flatbuffers::InvalidFlatbuffer> {
+    v.visit_table(pos)?
+     .visit_field::<u64>("chat_id", Self::VT_CHAT_ID, false)?
+     .finish();
+    Ok(())
+  }
+}
+pub struct ListPinsArgs {
+    pub chat_id: u64,
+}
+impl<'a> Default for ListPinsArgs {
+  #[inline]
+  fn default() -> Self {
+    ListPinsArgs {
+      chat_id: 0,
+    }
+  }
+}
+
+pub struct ListPinsBuilder<'a: 'b, 'b, A: ::flatbuffers::Allocator + 'a> {
+  fbb_: &'b mut ::flatbuffers::FlatBufferBuilder<'a, A>,
+  start_: ::flatbuffers::WIPOffset<::flatbuffers::TableUnfinishedWIPOffset>,
+}
+impl<'a: 'b, 'b, A: ::flatbuffers::Allocator + 'a> ListPinsBuilder<'a, 'b, A> {
+  #[inline]
+  pub fn add_chat_id(&mut self, chat_id: u64) {
+    self.fbb_.push_slot::<u64>(ListPins::VT_CHAT_ID, chat_id, 0);
+  }
+  #[inline]
+  pub fn new(_fbb: &'b mut ::flatbuffers::FlatBufferBuilder<'a, A>) -> ListPinsBuilder<'a, 'b, A> {
+    let start = _fbb.start_table();
+    ListPinsBuilder {
+      fbb_: _fbb,
+      start_: start,
+    }
+  }
+  #[inline]
+  pub fn finish(self) -> ::flatbuffers::WIPOffset<ListPins<'a>> {
+    let o = self.fbb_.end_table(self.start_);
+    ::flatbuffers::WIPOffset::new(o.value())
+  }
+}
+
+impl ::core::fmt::Debug for ListPins<'_> {
+  fn fmt(&self, f: &mut ::core::fmt::Formatter<'_>) -> ::core::fmt::Result {
+    let mut ds = f.debug_struct("ListPins");
+      ds.field("chat_id", &self.chat_id());
+      ds.finish()
+  }
+}
+pub enum PinListOffset {}
+#[derive(Copy, Clone, PartialEq)]
+
+pub struct PinList<'a> {
+  pub _tab: ::flatbuffers::Table<'a>,
+}
+
+impl<'a> ::flatbuffers::Follow<'a> for PinList<'a> {
+  type Inner = PinList<'a>;
+  #[inline]
+  unsafe fn follow(buf: &'a [u8], loc: usize) -> Self::Inner {
+    Self { _tab: unsafe { ::flatbuffers::Table::new(buf, loc) } }
+  }
+}
+
+impl<'a> PinList<'a> {
+  pub const VT_CHAT_ID: ::flatbuffers::VOffsetT = 4;
+  pub const VT_MESSAGES: ::flatbuffers::VOffsetT = 6;
+
+  #[inline]
+  pub unsafe fn init_from_table(table: ::flatbuffers::Table<'a>) -> Self {
+    PinList { _tab: table }
+  }
+  #[allow(unused_mut)]
+  pub fn create<'bldr: 'args, 'args: 'mut_bldr, 'mut_bldr, A: ::flatbuffers::Allocator + 'bldr>(
+    _fbb: &'mut_bldr mut ::flatbuffers::FlatBufferBuilder<'bldr, A>,
+    args: &'args PinListArgs<'args>
+  ) -> ::flatbuffers::WIPOffset<PinList<'bldr>> {
+    let mut builder = PinListBuilder::new(_fbb);
+    builder.add_chat_id(args.chat_id);
+    if let Some(x) = args.messages { builder.add_messages(x); }
+    builder.finish()
+  }
+
+
+  #[inline]
+  pub fn chat_id(&self) -> u64 {
+    // Safety:
+    // Created from valid Table for this object
+    // which contains a valid value in this slot
+    unsafe { self._tab.get::<u64>(PinList::VT_CHAT_ID, Some(0)).unwrap()}
+  }
+  #[inline]
+  pub fn messages(&self) -> Option<::flatbuffers::Vector<'a, ::flatbuffers::ForwardsUOffset<MessageState<'a>>>> {
+    // Safety:
+    // Created from valid Table for this object
+    // which contains a valid value in this slot
+    unsafe { self._tab.get::<::flatbuffers::ForwardsUOffset<::flatbuffers::Vector<'a, ::flatbuffers::ForwardsUOffset<MessageState>>>>(PinList::VT_MESSAGES, None)}
+  }
+}
+
+impl ::flatbuffers::Verifiable for PinList<'_> {
+  #[inline]
+  fn run_verifier(
+    v: &mut ::flatbuffers::Verifier, pos: usize
+  ) -> Result<(), ::flatbuffers::InvalidFlatbuffer> {
+    v.visit_table(pos)?
+     .visit_field::<u64>("chat_id", Self::VT_CHAT_ID, false)?
+     .visit_field::<::flatbuffers::ForwardsUOffset<::flatbuffers::Vector<'_, ::flatbuffers::ForwardsUOffset<MessageState>>>>("messages", Self::VT_MESSAGES, false)?
+     .finish();
+    Ok(())
+  }
+}
+pub struct PinListArgs<'a> {
+    pub chat_id: u64,
+    pub messages: Option<::flatbuffers::WIPOffset<::flatbuffers::Vector<'a, ::flatbuffers::ForwardsUOffset<MessageState<'a>>>>>,
+}
+impl<'a> Default for PinListArgs<'a> {
+  #[inline]
+  fn default() -> Self {
+    PinListArgs {
+      chat_id: 0,
+      messages: None,
+    }
+  }
+}
+
+pub struct PinListBuilder<'a: 'b, 'b, A: ::flatbuffers::Allocator + 'a> {
+  fbb_: &'b mut ::flatbuffers::FlatBufferBuilder<'a, A>,
+  start_: ::flatbuffers::WIPOffset<::flatbuffers::TableUnfinishedWIPOffset>,
+}
+impl<'a: 'b, 'b, A: ::flatbuffers::Allocator + 'a> PinListBuilder<'a, 'b, A> {
+  #[inline]
+  pub fn add_chat_id(&mut self, chat_id: u64) {
+    self.fbb_.push_slot::<u64>(PinList::VT_CHAT_ID, chat_id, 0);
+  }
+  #[inline]
+  pub fn add_messages(&mut self, messages: ::flatbuffers::WIPOffset<::flatbuffers::Vector<'b , ::flatbuffers::ForwardsUOffset<MessageState<'b >>>>) {
+    self.fbb_.push_slot_always::<::flatbuffers::WIPOffset<_>>(PinList::VT_MESSAGES, messages);
+  }
+  #[inline]
+  pub fn new(_fbb: &'b mut ::flatbuffers::FlatBufferBuilder<'a, A>) -> PinListBuilder<'a, 'b, A> {
+    let start = _fbb.start_table();
+    PinListBuilder {
+      fbb_: _fbb,
+      start_: start,
+    }
+  }
+  #[inline]
+  pub fn finish(self) -> ::flatbuffers::WIPOffset<PinList<'a>> {
+    let o = self.fbb_.end_table(self.start_);
+    ::flatbuffers::WIPOffset::new(o.value())
+  }
+}
+
+impl ::core::fmt::Debug for PinList<'_> {
+  fn fmt(&self, f: &mut ::core::fmt::Formatter<'_>) -> ::core::fmt::Result {
+    let mut ds = f.debug_struct("PinList");
+      ds.field("chat_id", &self.chat_id());
+      ds.field("messages", &self.messages());
+      ds.finish()
+  }
+}
+pub enum UpdateLiveLocationOffset {}
+#[derive(Copy, Clone, PartialEq)]
+
+pub struct UpdateLiveLocation<'a> {
+  pub _tab: ::flatbuffers::Table<'a>,
+}
+
+impl<'a> ::flatbuffers::Follow<'a> for UpdateLiveLocation<'a> {
+  type Inner = UpdateLiveLocation<'a>;
+  #[inline]
+  unsafe fn follow(buf: &'a [u8], loc: usize) -> Self::Inner {
+    Self { _tab: unsafe { ::flatbuffers::Table::new(buf, loc) } }
+  }
+}
+
+impl<'a> UpdateLiveLocation<'a> {
+  pub const VT_CHAT_ID: ::flatbuffers::VOffsetT = 4;
+  pub const VT_SEQ: ::flatbuffers::VOffsetT = 6;
+  pub const VT_LATITUDE: ::flatbuffers::VOffsetT = 8;
+  pub const VT_LONGITUDE: ::flatbuffers::VOffsetT = 10;
+  pub const VT_ACCURACY_M: ::flatbuffers::VOffsetT = 12;
+  pub const VT_STOP: ::flatbuffers::VOffsetT = 14;
+
+  #[inline]
+  pub unsafe fn init_from_table(table: ::flatbuffers::Table<'a>) -> Self {
+    UpdateLiveLocation { _tab: table }
+  }
+  #[allow(unused_mut)]
+  pub fn create<'bldr: 'args, 'args: 'mut_bldr, 'mut_bldr, A: ::flatbuffers::Allocator + 'bldr>(
+    _fbb: &'mut_bldr mut ::flatbuffers::FlatBufferBuilder<'bldr, A>,
+    args: &'args UpdateLiveLocationArgs
+  ) -> ::flatbuffers::WIPOffset<UpdateLiveLocation<'bldr>> {
+    let mut builder = UpdateLiveLocationBuilder::new(_fbb);
+    builder.add_longitude(args.longitude);
+    builder.add_latitude(args.latitude);
+    builder.add_seq(args.seq);
+    builder.add_chat_id(args.chat_id);
+    builder.add_accuracy_m(args.accuracy_m);
+    builder.add_stop(args.stop);
+    builder.finish()
+  }
+
+
+  #[inline]
+  pub fn chat_id(&self) -> u64 {
+    // Safety:
+    // Created from valid Table for this object
+    // which contains a valid value in this slot
+    unsafe { self._tab.get::<u64>(UpdateLiveLocation::VT_CHAT_ID, Some(0)).unwrap()}
+  }
+  #[inline]
+  pub fn seq(&self) -> u64 {
+    // Safety:
+    // Created from valid Table for this object
+    // which contains a valid value in this slot
+    unsafe { self._tab.get::<u64>(UpdateLiveLocation::VT_SEQ, Some(0)).unwrap()}
+  }
+  #[inline]
+  pub fn latitude(&self) -> f64 {
+    // Safety:
+    // Created from valid Table for this object
+    // which contains a valid value in this slot
+    unsafe { self._tab.get::<f64>(UpdateLiveLocation::VT_LATITUDE, Some(0.0)).unwrap()}
+  }
+  #[inline]
+  pub fn longitude(&self) -> f64 {
+    // Safety:
+    // Created from valid Table for this object
+    // which contains a valid value in this slot
+    unsafe { self._tab.get::<f64>(UpdateLiveLocation::VT_LONGITUDE, Some(0.0)).unwrap()}
+  }
+  #[inline]
+  pub fn accuracy_m(&self) -> f32 {
+    // Safety:
+    // Created from valid Table for this object
+    // which contains a valid value in this slot
+    unsafe { self._tab.get::<f32>(UpdateLiveLocation::VT_ACCURACY_M, Some(0.0)).unwrap()}
+  }
+  #[inline]
+  pub fn stop(&self) -> bool {
+    // Safety:
+    // Created from valid Table for this object
+    // which contains a valid value in this slot
+    unsafe { self._tab.get::<bool>(UpdateLiveLocation::VT_STOP, Some(false)).unwrap()}
+  }
+}
+
+impl ::flatbuffers::Verifiable for UpdateLiveLocation<'_> {
+  #[inline]
+  fn run_verifier(
+    v: &mut ::flatbuffers::Verifier, pos: usize
+  ) -> Result<(), ::flatbuffers::InvalidFlatbuffer> {
+    v.visit_table(pos)?
+     .visit_field::<u64>("chat_id", Self::VT_CHAT_ID, false)?
+     .visit_field::<u64>("seq", Self::VT_SEQ, false)?
+     .visit_field::<f64>("latitude", Self::VT_LATITUDE, false)?
+     .visit_field::<f64>("longitude", Self::VT_LONGITUDE, false)?
+     .visit_field::<f32>("accuracy_m", Self::VT_ACCURACY_M, false)?
+     .visit_field::<bool>("stop", Self::VT_STOP, false)?
+     .finish();
+    Ok(())
+  }
+}
+pub struct UpdateLiveLocationArgs {
+    pub chat_id: u64,
+    pub seq: u64,
+    pub latitude: f64,
+    pub longitude: f64,
+    pub accuracy_m: f32,
+    pub stop: bool,
+}
+impl<'a> Default for UpdateLiveLocationArgs {
+  #[inline]
+  fn default() -> Self {
+    UpdateLiveLocationArgs {
+      chat_id: 0,
+      seq: 0,
+      latitude: 0.0,
+      longitude: 0.0,
+      accuracy_m: 0.0,
+      stop: false,
+    }
+  }
+}
+
+pub struct UpdateLiveLocationBuilder<'a: 'b, 'b, A: ::flatbuffers::Allocator + 'a> {
+  fbb_: &'b mut ::flatbuffers::FlatBufferBuilder<'a, A>,
+  start_: ::flatbuffers::WIPOffset<::flatbuffers::TableUnfinishedWIPOffset>,
+}
+impl<'a: 'b, 'b, A: ::flatbuffers::Allocator + 'a> UpdateLiveLocationBuilder<'a, 'b, A> {
+  #[inline]
+  pub fn add_chat_id(&mut self, chat_id: u64) {
+    self.fbb_.push_slot::<u64>(UpdateLiveLocation::VT_CHAT_ID, chat_id, 0);
+  }
+  #[inline]
+  pub fn add_seq(&mut self, seq: u64) {
+    self.fbb_.push_slot::<u64>(UpdateLiveLocation::VT_SEQ, seq, 0);
+  }
+  #[inline]
+  pub fn add_latitude(&mut self, latitude: f64) {
+    self.fbb_.push_slot::<f64>(UpdateLiveLocation::VT_LATITUDE, latitude, 0.0);
+  }
+  #[inline]
+  pub fn add_longitude(&mut self, longitude: f64) {
+    self.fbb_.push_slot::<f64>(UpdateLiveLocation::VT_LONGITUDE, longitude, 0.0);
+  }
+  #[inline]
+  pub fn add_accuracy_m(&mut self, accuracy_m: f32) {
+    self.fbb_.push_slot::<f32>(UpdateLiveLocation::VT_ACCURACY_M, accuracy_m, 0.0);
+  }
+  #[inline]
+  pub fn add_stop(&mut self, stop: bool) {
+    self.fbb_.push_slot::<bool>(UpdateLiveLocation::VT_STOP, stop, false);
+  }
+  #[inline]
+  pub fn new(_fbb: &'b mut ::flatbuffers::FlatBufferBuilder<'a, A>) -> UpdateLiveLocationBuilder<'a, 'b, A> {
+    let start = _fbb.start_table();
+    UpdateLiveLocationBuilder {
+      fbb_: _fbb,
+      start_: start,
+    }
+  }
+  #[inline]
+  pub fn finish(self) -> ::flatbuffers::WIPOffset<UpdateLiveLocation<'a>> {
+    let o = self.fbb_.end_table(self.start_);
+    ::flatbuffers::WIPOffset::new(o.value())
+  }
+}
+
+impl ::core::fmt::Debug for UpdateLiveLocation<'_> {
+  fn fmt(&self, f: &mut ::core::fmt::Formatter<'_>) -> ::core::fmt::Result {
+    let mut ds = f.debug_struct("UpdateLiveLocation");
+      ds.field("chat_id", &self.chat_id());
+      ds.field("seq", &self.seq());
+      ds.field("latitude", &self.latitude());
+      ds.field("longitude", &self.longitude());
+      ds.field("accuracy_m", &self.accuracy_m());
+      ds.field("stop", &self.stop());
+      ds.finish()
+  }
+}
+pub enum ForwardMessageOffset {}
+#[derive(Copy, Clone, PartialEq)]
+
+pub struct ForwardMessage<'a> {
+  pub _tab: ::flatbuffers::Table<'a>,
+}
+
+impl<'a> ::flatbuffers::Follow<'a> for ForwardMessage<'a> {
+  type Inner = ForwardMessage<'a>;
+  #[inline]
+  unsafe fn follow(buf: &'a [u8], loc: usize) -> Self::Inner {
+    Self { _tab: unsafe { ::flatbuffers::Table::new(buf, loc) } }
+  }
+}
+
+impl<'a> ForwardMessage<'a> {
+  pub const VT_FROM_CHAT_ID: ::flatbuffers::VOffsetT = 4;
+  pub const VT_SEQ: ::flatbuffers::VOffsetT = 6;
+  pub const VT_TO_CHAT_IDS: ::flatbuffers::VOffsetT = 8;
+  pub const VT_CLIENT_MSG_ID: ::flatbuffers::VOffsetT = 10;
+
+  #[inline]
+  pub unsafe fn init_from_table(table: ::flatbuffers::Table<'a>) -> Self {
+    ForwardMessage { _tab: table }
+  }
+  #[allow(unused_mut)]
+  pub fn create<'bldr: 'args, 'args: 'mut_bldr, 'mut_bldr, A: ::flatbuffers::Allocator + 'bldr>(
+    _fbb: &'mut_bldr mut ::flatbuffers::FlatBufferBuilder<'bldr, A>,
+    args: &'args ForwardMessageArgs<'args>
+  ) -> ::flatbuffers::WIPOffset<ForwardMessage<'bldr>> {
+    let mut builder = ForwardMessageBuilder::new(_fbb);
+    builder.add_seq(args.seq);
+    builder.add_from_chat_id(args.from_chat_id);
+    if let Some(x) = args.client_msg_id { builder.add_client_msg_id(x); }
+    if let Some(x) = args.to_chat_ids { builder.add_to_chat_ids(x); }
+    builder.finish()
+  }
+
+
+  #[inline]
+  pub fn from_chat_id(&self) -> u64 {
+    // Safety:
+    // Created from valid Table for this object
+    // which contains a valid value in this slot
+    unsafe { self._tab.get::<u64>(ForwardMessage::VT_FROM_CHAT_ID, Some(0)).unwrap()}
+  }
+  #[inline]
+  pub fn seq(&self) -> u64 {
+    // Safety:
+    // Created from valid Table for this object
+    // which contains a valid value in this slot
+    unsafe { self._tab.get::<u64>(ForwardMessage::VT_SEQ, Some(0)).unwrap()}
+  }
+  #[inline]
+  pub fn to_chat_ids(&self) -> Option<::flatbuffers::Vector<'a, u64>> {
+    // Safety:
+    // Created from valid Table for this object
+    // which contains a valid value in this slot
+    unsafe { self._tab.get::<::flatbuffers::ForwardsUOffset<::flatbuffers::Vector<'a, u64>>>(ForwardMessage::VT_TO_CHAT_IDS, None)}
+  }
+  #[inline]
+  pub fn client_msg_id(&self) -> Option<&'a str> {
+    // Safety:
+    // Created from valid Table for this object
+    // which contains a valid value in this slot
+    unsafe { self._tab.get::<::flatbuffers::ForwardsUOffset<&str>>(ForwardMessage::VT_CLIENT_MSG_ID, None)}
+  }
+}
+
+impl ::flatbuffers::Verifiable for ForwardMessage<'_> {
+  #[inline]
+  fn run_verifier(
+    v: &mut ::flatbuffers::Verifier, pos: usize
+  ) -> Result<(), ::flatbuffers::InvalidFlatbuffer> {
+    v.visit_table(pos)?
+     .visit_field::<u64>("from_chat_id", Self::VT_FROM_CHAT_ID, false)?
+     .visit_field::<u64>("seq", Self::VT_SEQ, false)?
+     .visit_field::<::flatbuffers::ForwardsUOffset<::flatbuffers::Vector<'_, u64>>>("to_chat_ids", Self::VT_TO_CHAT_IDS, false)?
+     .visit_field::<::flatbuffers::ForwardsUOffset<&str>>("client_msg_id", Self::VT_CLIENT_MSG_ID, false)?
+     .finish();
+    Ok(())
+  }
+}
+pub struct ForwardMessageArgs<'a> {
+    pub from_chat_id: u64,
+    pub seq: u64,
+    pub to_chat_ids: Option<::flatbuffers::WIPOffset<::flatbuffers::Vector<'a, u64>>>,
+    pub client_msg_id: Option<::flatbuffers::WIPOffset<&'a str>>,
+}
+impl<'a> Default for ForwardMessageArgs<'a> {
+  #[inline]
+  fn default() -> Self {
+    ForwardMessageArgs {
+      from_chat_id: 0,
+      seq: 0,
+      to_chat_ids: None,
+      client_msg_id: None,
+    }
+  }
+}
+
+pub struct ForwardMessageBuilder<'a: 'b, 'b, A: ::flatbuffers::Allocator + 'a> {
+  fbb_: &'b mut ::flatbuffers::FlatBufferBuilder<'a, A>,
+  start_: ::flatbuffers::WIPOffset<::flatbuffers::TableUnfinishedWIPOffset>,
+}
+impl<'a: 'b, 'b, A: ::flatbuffers::Allocator + 'a> ForwardMessageBuilder<'a, 'b, A> {
+  #[inline]
+  pub fn add_from_chat_id(&mut self, from_chat_id: u64) {
+    self.fbb_.push_slot::<u64>(ForwardMessage::VT_FROM_CHAT_ID, from_chat_id, 0);
+  }
+  #[inline]
+  pub fn add_seq(&mut self, seq: u64) {
+    self.fbb_.push_slot::<u64>(ForwardMessage::VT_SEQ, seq, 0);
+  }
+  #[inline]
+  pub fn add_to_chat_ids(&mut self, to_chat_ids: ::flatbuffers::WIPOffset<::flatbuffers::Vector<'b , u64>>) {
+    self.fbb_.push_slot_always::<::flatbuffers::WIPOffset<_>>(ForwardMessage::VT_TO_CHAT_IDS, to_chat_ids);
+  }
+  #[inline]
+  pub fn add_client_msg_id(&mut self, client_msg_id: ::flatbuffers::WIPOffset<&'b  str>) {
+    self.fbb_.push_slot_always::<::flatbuffers::WIPOffset<_>>(ForwardMessage::VT_CLIENT_MSG_ID, client_msg_id);
+  }
+  #[inline]
+  pub fn new(_fbb: &'b mut ::flatbuffers::FlatBufferBuilder<'a, A>) -> ForwardMessageBuilder<'a, 'b, A> {
+    let start = _fbb.start_table();
+    ForwardMessageBuilder {
+      fbb_: _fbb,
+      start_: start,
+    }
+  }
+  #[inline]
+  pub fn finish(self) -> ::flatbuffers::WIPOffset<ForwardMessage<'a>> {
+    let o = self.fbb_.end_table(self.start_);
+    ::flatbuffers::WIPOffset::new(o.value())
+  }
+}
+
+impl ::core::fmt::Debug for ForwardMessage<'_> {
+  fn fmt(&self, f: &mut ::core::fmt::Formatter<'_>) -> ::core::fmt::Result {
+    let mut ds = f.debug_struct("ForwardMessage");
+      ds.field("from_chat_id", &self.from_chat_id());
+      ds.field("seq", &self.seq());
+      ds.field("to_chat_ids", &self.to_chat_ids());
+      ds.field("client_msg_id", &self.client_msg_id());
+      ds.finish()
+  }
+}
+pub enum ForwardResultOffset {}
+#[derive(Copy, Clone, PartialEq)]
+
+pub struct ForwardResult<'a> {
+  pub _tab: ::flatbuffers::Table<'a>,
+}
+
+impl<'a> ::flatbuffers::Follow<'a> for ForwardResult<'a> {
+  type Inner = ForwardResult<'a>;
+  #[inline]
+  unsafe fn follow(buf: &'a [u8], loc: usize) -> Self::Inner {
+    Self { _tab: unsafe { ::flatbuffers::Table::new(buf, loc) } }
+  }
+}
+
+impl<'a> ForwardResult<'a> {
+  pub const VT_CHAT_ID: ::flatbuffers::VOffsetT = 4;
+  pub const VT_MESSAGE_ID: ::flatbuffers::VOffsetT = 6;
+  pub const VT_SEQ: ::flatbuffers::VOffsetT = 8;
+  pub const VT_ERROR_CODE: ::flatbuffers::VOffsetT = 10;
+
+  #[inline]
+  pub unsafe fn init_from_table(table: ::flatbuffers::Table<'a>) -> Self {
+    ForwardResult { _tab: table }
+  }
+  #[allow(unused_mut)]
+  pub fn create<'bldr: 'args, 'args: 'mut_bldr, 'mut_bldr, A: ::flatbuffers::Allocator + 'bldr>(
+    _fbb: &'mut_bldr mut ::flatbuffers::FlatBufferBuilder<'bldr, A>,
+    args: &'args ForwardResultArgs
+  ) -> ::flatbuffers::WIPOffset<ForwardResult<'bldr>> {
+    let mut builder = ForwardResultBuilder::new(_fbb);
+    builder.add_seq(args.seq);
+    builder.add_message_id(args.message_id);
+    builder.add_chat_id(args.chat_id);
+    builder.add_error_code(args.error_code);
+    builder.finish()
+  }
+
+
+  #[inline]
+  pub fn chat_id(&self) -> u64 {
+    // Safety:
+    // Created from valid Table for this object
+    // which contains a valid value in this slot
+    unsafe { self._tab.get::<u64>(ForwardResult::VT_CHAT_ID, Some(0)).unwrap()}
+  }
+  #[inline]
+  pub fn message_id(&self) -> u64 {
+    // Safety:
+    // Created from valid Table for this object
+    // which contains a valid value in this slot
+    unsafe { self._tab.get::<u64>(ForwardResult::VT_MESSAGE_ID, Some(0)).unwrap()}
+  }
+  #[inline]
+  pub fn seq(&self) -> u64 {
+    // Safety:
+    // Created from valid Table for this object
+    // which contains a valid value in this slot
+    unsafe { self._tab.get::<u64>(ForwardResult::VT_SEQ, Some(0)).unwrap()}
+  }
+  #[inline]
+  pub fn error_code(&self) -> u16 {
+    // Safety:
+    // Created from valid Table for this object
+    // which contains a valid value in this slot
+    unsafe { self._tab.get::<u16>(ForwardResult::VT_ERROR_CODE, Some(0)).unwrap()}
+  }
+}
+
+impl ::flatbuffers::Verifiable for ForwardResult<'_> {
+  #[inline]
+  fn run_verifier(
+    v: &mut ::flatbuffers::Verifier, pos: usize
+  ) -> Result<(), ::flatbuffers::InvalidFlatbuffer> {
+    v.visit_table(pos)?
+     .visit_field::<u64>("chat_id", Self::VT_CHAT_ID, false)?
+     .visit_field::<u64>("message_id", Self::VT_MESSAGE_ID, false)?
+     .visit_field::<u64>("seq", Self::VT_SEQ, false)?
+     .visit_field::<u16>("error_code", Self::VT_ERROR_CODE, false)?
+     .finish();
+    Ok(())
+  }
+}
+pub struct ForwardResultArgs {
+    pub chat_id: u64,
+    pub message_id: u64,
+    pub seq: u64,
+    pub error_code: u16,
+}
+impl<'a> Default for ForwardResultArgs {
+  #[inline]
+  fn default() -> Self {
+    ForwardResultArgs {
+      chat_id: 0,
+      message_id: 0,
+      seq: 0,
+      error_code: 0,
+    }
+  }
+}
+
+pub struct ForwardResultBuilder<'a: 'b, 'b, A: ::flatbuffers::Allocator + 'a> {
+  fbb_: &'b mut ::flatbuffers::FlatBufferBuilder<'a, A>,
+  start_: ::flatbuffers::WIPOffset<::flatbuffers::TableUnfinishedWIPOffset>,
+}
+impl<'a: 'b, 'b, A: ::flatbuffers::Allocator + 'a> ForwardResultBuilder<'a, 'b, A> {
+  #[inline]
+  pub fn add_chat_id(&mut self, chat_id: u64) {
+    self.fbb_.push_slot::<u64>(ForwardResult::VT_CHAT_ID, chat_id, 0);
+  }
+  #[inline]
+  pub fn add_message_id(&mut self, message_id: u64) {
+    self.fbb_.push_slot::<u64>(ForwardResult::VT_MESSAGE_ID, message_id, 0);
+  }
+  #[inline]
+  pub fn add_seq(&mut self, seq: u64) {
+    self.fbb_.push_slot::<u64>(ForwardResult::VT_SEQ, seq, 0);
+  }
+  #[inline]
+  pub fn add_error_code(&mut self, error_code: u16) {
+    self.fbb_.push_slot::<u16>(ForwardResult::VT_ERROR_CODE, error_code, 0);
+  }
+  #[inline]
+  pub fn new(_fbb: &'b mut ::flatbuffers::FlatBufferBuilder<'a, A>) -> ForwardResultBuilder<'a, 'b, A> {
+    let start = _fbb.start_table();
+    ForwardResultBuilder {
+      fbb_: _fbb,
+      start_: start,
+    }
+  }
+  #[inline]
+  pub fn finish(self) -> ::flatbuffers::WIPOffset<ForwardResult<'a>> {
+    let o = self.fbb_.end_table(self.start_);
+    ::flatbuffers::WIPOffset::new(o.value())
+  }
+}
+
+impl ::core::fmt::Debug for ForwardResult<'_> {
+  fn fmt(&self, f: &mut ::core::fmt::Formatter<'_>) -> ::core::fmt::Result {
+    let mut ds = f.debug_struct("ForwardResult");
+      ds.field("chat_id", &self.chat_id());
+      ds.field("message_id", &self.message_id());
+      ds.field("seq", &self.seq());
+      ds.field("error_code", &self.error_code());
+      ds.finish()
+  }
+}
+pub enum ForwardAckOffset {}
+#[derive(Copy, Clone, PartialEq)]
+
+pub struct ForwardAck<'a> {
+  pub _tab: ::flatbuffers::Table<'a>,
+}
+
+impl<'a> ::flatbuffers::Follow<'a> for ForwardAck<'a> {
+  type Inner = ForwardAck<'a>;
+  #[inline]
+  unsafe fn follow(buf: &'a [u8], loc: usize) -> Self::Inner {
+    Self { _tab: unsafe { ::flatbuffers::Table::new(buf, loc) } }
+  }
+}
+
+impl<'a> ForwardAck<'a> {
+  pub const VT_CLIENT_MSG_ID: ::flatbuffers::VOffsetT = 4;
+  pub const VT_RESULTS: ::flatbuffers::VOffsetT = 6;
+
+  #[inline]
+  pub unsafe fn init_from_table(table: ::flatbuffers::Table<'a>) -> Self {
+    ForwardAck { _tab: table }
+  }
+  #[allow(unused_mut)]
+  pub fn create<'bldr: 'args, 'args: 'mut_bldr, 'mut_bldr, A: ::flatbuffers::Allocator + 'bldr>(
+    _fbb: &'mut_bldr mut ::flatbuffers::FlatBufferBuilder<'bldr, A>,
+    args: &'args ForwardAckArgs<'args>
+  ) -> ::flatbuffers::WIPOffset<ForwardAck<'bldr>> {
+    let mut builder = ForwardAckBuilder::new(_fbb);
+    if let Some(x) = args.results { builder.add_results(x); }
+    if let Some(x) = args.client_msg_id { builder.add_client_msg_id(x); }
+    builder.finish()
+  }
+
+
+  #[inline]
+  pub fn client_msg_id(&self) -> Option<&'a str> {
+    // Safety:
+    // Created from valid Table for this object
+    // which contains a valid value in this slot
+    unsafe { self._tab.get::<::flatbuffers::ForwardsUOffset<&str>>(ForwardAck::VT_CLIENT_MSG_ID, None)}
+  }
+  #[inline]
+  pub fn results(&self) -> Option<::flatbuffers::Vector<'a, ::flatbuffers::ForwardsUOffset<ForwardResult<'a>>>> {
+    // Safety:
+    // Created from valid Table for this object
+    // which contains a valid value in this slot
+    unsafe { self._tab.get::<::flatbuffers::ForwardsUOffset<::flatbuffers::Vector<'a, ::flatbuffers::ForwardsUOffset<ForwardResult>>>>(ForwardAck::VT_RESULTS, None)}
+  }
+}
+
+impl ::flatbuffers::Verifiable for ForwardAck<'_> {
+  #[inline]
+  fn run_verifier(
+    v: &mut ::flatbuffers::Verifier, pos: usize
+  ) -> Result<(), ::flatbuffers::InvalidFlatbuffer> {
+    v.visit_table(pos)?
+     .visit_field::<::flatbuffers::ForwardsUOffset<&str>>("client_msg_id", Self::VT_CLIENT_MSG_ID, false)?
+     .visit_field::<::flatbuffers::ForwardsUOffset<::flatbuffers::Vector<'_, ::flatbuffers::ForwardsUOffset<ForwardResult>>>>("results", Self::VT_RESULTS, false)?
+     .finish();
+    Ok(())
+  }
+}
+pub struct ForwardAckArgs<'a> {
+    pub client_msg_id: Option<::flatbuffers::WIPOffset<&'a str>>,
+    pub results: Option<::flatbuffers::WIPOffset<::flatbuffers::Vector<'a, ::flatbuffers::ForwardsUOffset<ForwardResult<'a>>>>>,
+}
+impl<'a> Default for ForwardAckArgs<'a> {
+  #[inline]
+  fn default() -> Self {
+    ForwardAckArgs {
+      client_msg_id: None,
+      results: None,
+    }
+  }
+}
+
+pub struct ForwardAckBuilder<'a: 'b, 'b, A: ::flatbuffers::Allocator + 'a> {
+  fbb_: &'b mut ::flatbuffers::FlatBufferBuilder<'a, A>,
+  start_: ::flatbuffers::WIPOffset<::flatbuffers::TableUnfinishedWIPOffset>,
+}
+impl<'a: 'b, 'b, A: ::flatbuffers::Allocator + 'a> ForwardAckBuilder<'a, 'b, A> {
+  #[inline]
+  pub fn add_client_msg_id(&mut self, client_msg_id: ::flatbuffers::WIPOffset<&'b  str>) {
+    self.fbb_.push_slot_always::<::flatbuffers::WIPOffset<_>>(ForwardAck::VT_CLIENT_MSG_ID, client_msg_id);
+  }
+  #[inline]
+  pub fn add_results(&mut self, results: ::flatbuffers::WIPOffset<::flatbuffers::Vector<'b , ::flatbuffers::ForwardsUOffset<ForwardResult<'b >>>>) {
+    self.fbb_.push_slot_always::<::flatbuffers::WIPOffset<_>>(ForwardAck::VT_RESULTS, results);
+  }
+  #[inline]
+  pub fn new(_fbb: &'b mut ::flatbuffers::FlatBufferBuilder<'a, A>) -> ForwardAckBuilder<'a, 'b, A> {
+    let start = _fbb.start_table();
+    ForwardAckBuilder {
+      fbb_: _fbb,
+      start_: start,
+    }
+  }
+  #[inline]
+  pub fn finish(self) -> ::flatbuffers::WIPOffset<ForwardAck<'a>> {
+    let o = self.fbb_.end_table(self.start_);
+    ::flatbuffers::WIPOffset::new(o.value())
+  }
+}
+
+impl ::core::fmt::Debug for ForwardAck<'_> {
+  fn fmt(&self, f: &mut ::core::fmt::Formatter<'_>) -> ::core::fmt::Result {
+    let mut ds = f.debug_struct("ForwardAck");
+      ds.field("client_msg_id", &self.client_msg_id());
+      ds.field("results", &self.results());
+      ds.finish()
+  }
+}
+pub enum GetMessageVersionsOffset {}
+#[derive(Copy, Clone, PartialEq)]
+
+pub struct GetMessageVersions<'a> {
+  pub _tab: ::flatbuffers::Table<'a>,
+}
+
+impl<'a> ::flatbuffers::Follow<'a> for GetMessageVersions<'a> {
+  type Inner = GetMessageVersions<'a>;
+  #[inline]
+  unsafe fn follow(buf: &'a [u8], loc: usize) -> Self::Inner {
+    Self { _tab: unsafe { ::flatbuffers::Table::new(buf, loc) } }
+  }
+}
+
+impl<'a> GetMessageVersions<'a> {
+  pub const VT_CHAT_ID: ::flatbuffers::VOffsetT = 4;
+  pub const VT_SEQ: ::flatbuffers::VOffsetT = 6;
+
+  #[inline]
+  pub unsafe fn init_from_table(table: ::flatbuffers::Table<'a>) -> Self {
+    GetMessageVersions { _tab: table }
+  }
+  #[allow(unused_mut)]
+  pub fn create<'bldr: 'args, 'args: 'mut_bldr, 'mut_bldr, A: ::flatbuffers::Allocator + 'bldr>(
+    _fbb: &'mut_bldr mut ::flatbuffers::FlatBufferBuilder<'bldr, A>,
+    args: &'args GetMessageVersionsArgs
+  ) -> ::flatbuffers::WIPOffset<GetMessageVersions<'bldr>> {
+    let mut builder = GetMessageVersionsBuilder::new(_fbb);
+    builder.add_seq(args.seq);
+    builder.add_chat_id(args.chat_id);
+    builder.finish()
+  }
+
+
+  #[inline]
+  pub fn chat_id(&self) -> u64 {
+    // Safety:
+    // Created from valid Table for this object
+    // which contains a valid value in this slot
+    unsafe { self._tab.get::<u64>(GetMessageVersions::VT_CHAT_ID, Some(0)).unwrap()}
+  }
+  #[inline]
+  pub fn seq(&self) -> u64 {
+    // Safety:
+    // Created from valid Table for this object
+    // which contains a valid value in this slot
+    unsafe { self._tab.get::<u64>(GetMessageVersions::VT_SEQ, Some(0)).unwrap()}
+  }
+}
+
+impl ::flatbuffers::Verifiable for GetMessageVersions<'_> {
+  #[inline]
+  fn run_verifier(
+    v: &mut ::flatbuffers::Verifier, pos: usize
+  ) -> Result<(), ::flatbuffers::InvalidFlatbuffer> {
+    v.visit_table(pos)?
+     .visit_field::<u64>("chat_id", Self::VT_CHAT_ID, false)?
+     .visit_field::<u64>("seq", Self::VT_SEQ, false)?
+     .finish();
+    Ok(())
+  }
+}
+pub struct GetMessageVersionsArgs {
+    pub chat_id: u64,
+    pub seq: u64,
+}
+impl<'a> Default for GetMessageVersionsArgs {
+  #[inline]
+  fn default() -> Self {
+    GetMessageVersionsArgs {
+      chat_id: 0,
+      seq: 0,
+    }
+  }
+}
+
+pub struct GetMessageVersionsBuilder<'a: 'b, 'b, A: ::flatbuffers::Allocator + 'a> {
+  fbb_: &'b mut ::flatbuffers::FlatBufferBuilder<'a, A>,
+  start_: ::flatbuffers::WIPOffset<::flatbuffers::TableUnfinishedWIPOffset>,
+}
+impl<'a: 'b, 'b, A: ::flatbuffers::Allocator + 'a> GetMessageVersionsBuilder<'a, 'b, A> {
+  #[inline]
+  pub fn add_chat_id(&mut self, chat_id: u64) {
+    self.fbb_.push_slot::<u64>(GetMessageVersions::VT_CHAT_ID, chat_id, 0);
+  }
+  #[inline]
+  pub fn add_seq(&mut self, seq: u64) {
+    self.fbb_.push_slot::<u64>(GetMessageVersions::VT_SEQ, seq, 0);
+  }
+  #[inline]
+  pub fn new(_fbb: &'b mut ::flatbuffers::FlatBufferBuilder<'a, A>) -> GetMessageVersionsBuilder<'a, 'b, A> {
+    let start = _fbb.start_table();
+    GetMessageVersionsBuilder {
+      fbb_: _fbb,
+      start_: start,
+    }
+  }
+  #[inline]
+  pub fn finish(self) -> ::flatbuffers::WIPOffset<GetMessageVersions<'a>> {
+    let o = self.fbb_.end_table(self.start_);
+    ::flatbuffers::WIPOffset::new(o.value())
+  }
+}
+
+impl ::core::fmt::Debug for GetMessageVersions<'_> {
+  fn fmt(&self, f: &mut ::core::fmt::Formatter<'_>) -> ::core::fmt::Result {
+    let mut ds = f.debug_struct("GetMessageVersions");
+      ds.field("chat_id", &self.chat_id());
+      ds.field("seq", &self.seq());
+      ds.finish()
+  }
+}
+pub enum MessageVersionOffset {}
+#[derive(Copy, Clone, PartialEq)]
+
+pub struct MessageVersion<'a> {
+  pub _tab: ::flatbuffers::Table<'a>,
+}
+
+impl<'a> ::flatbuffers::Follow<'a> for MessageVersion<'a> {
+  type Inner = MessageVersion<'a>;
+  #[inline]
+  unsafe fn follow(buf: &'a [u8], loc: usize) -> Self::Inner {
+    Self { _tab: unsafe { ::flatbuffers::Table::new(buf, loc) } }
+  }
+}
+
+impl<'a> MessageVersion<'a> {
+  pub const VT_SEQ: ::flatbuffers::VOffsetT = 4;
+  pub const VT_CONTENT: ::flatbuffers::VOffsetT = 6;
+  pub const VT_TIME_MS: ::flatbuffers::VOffsetT = 8;
+
+  #[inline]
+  pub unsafe fn init_from_table(table: ::flatbuffers::Table<'a>) -> Self {
+    MessageVersion { _tab: table }
+  }
+  #[allow(unused_mut)]
+  pub fn create<'bldr: 'args, 'args: 'mut_bldr, 'mut_bldr, A: ::flatbuffers::Allocator + 'bldr>(
+    _fbb: &'mut_bldr mut ::flatbuffers::FlatBufferBuilder<'bldr, A>,
+    args: &'args MessageVersionArgs<'args>
+  ) -> ::flatbuffers::WIPOffset<MessageVersion<'bldr>> {
+    let mut builder = MessageVersionBuilder::new(_fbb);
+    builder.add_time_ms(args.time_ms);
+    builder.add_seq(args.seq);
+    if let Some(x) = args.content { builder.add_content(x); }
+    builder.finish()
+  }
+
+
+  #[inline]
+  pub fn seq(&self) -> u64 {
+    // Safety:
+    // Created from valid Table for this object
+    // which contains a valid value in this slot
+    unsafe { self._tab.get::<u64>(MessageVersion::VT_SEQ, Some(0)).unwrap()}
+  }
+  #[inline]
+  pub fn content(&self) -> Option<&'a str> {
+    // Safety:
+    // Created from valid Table for this object
+    // which contains a valid value in this slot
+    unsafe { self._tab.get::<::flatbuffers::ForwardsUOffset<&str>>(MessageVersion::VT_CONTENT, None)}
+  }
+  #[inline]
+  pub fn time_ms(&self) -> i64 {
+    // Safety:
+    // Created from valid Table for this object
+    // which contains a valid value in this slot
+    unsafe { self._tab.get::<i64>(MessageVersion::VT_TIME_MS, Some(0)).unwrap()}
+  }
+}
+
+impl ::flatbuffers::Verifiable for MessageVersion<'_> {
+  #[inline]
+  fn run_verifier(
+    v: &mut ::flatbuffers::Verifier, pos: usize
+  ) -> Result<(), ::flatbuffers::InvalidFlatbuffer> {
+    v.visit_table(pos)?
+     .visit_field::<u64>("seq", Self::VT_SEQ, false)?
+     .visit_field::<::flatbuffers::ForwardsUOffset<&str>>("content", Self::VT_CONTENT, false)?
+     .visit_field::<i64>("time_ms", Self::VT_TIME_MS, false)?
+     .finish();
+    Ok(())
+  }
+}
+pub struct MessageVersionArgs<'a> {
+    pub seq: u64,
+    pub content: Option<::flatbuffers::WIPOffset<&'a str>>,
+    pub time_ms: i64,
+}
+impl<'a> Default for MessageVersionArgs<'a> {
+  #[inline]
+  fn default() -> Self {
+    MessageVersionArgs {
+      seq: 0,
+      content: None,
+      time_ms: 0,
+    }
+  }
+}
+
+pub struct MessageVersionBuilder<'a: 'b, 'b, A: ::flatbuffers::Allocator + 'a> {
+  fbb_: &'b mut ::flatbuffers::FlatBufferBuilder<'a, A>,
+  start_: ::flatbuffers::WIPOffset<::flatbuffers::TableUnfinishedWIPOffset>,
+}
+impl<'a: 'b, 'b, A: ::flatbuffers::Allocator + 'a> MessageVersionBuilder<'a, 'b, A> {
+  #[inline]
+  pub fn add_seq(&mut self, seq: u64) {
+    self.fbb_.push_slot::<u64>(MessageVersion::VT_SEQ, seq, 0);
+  }
+  #[inline]
+  pub fn add_content(&mut self, content: ::flatbuffers::WIPOffset<&'b  str>) {
+    self.fbb_.push_slot_always::<::flatbuffers::WIPOffset<_>>(MessageVersion::VT_CONTENT, content);
+  }
+  #[inline]
+  pub fn add_time_ms(&mut self, time_ms: i64) {
+    self.fbb_.push_slot::<i64>(MessageVersion::VT_TIME_MS, time_ms, 0);
+  }
+  #[inline]
+  pub fn new(_fbb: &'b mut ::flatbuffers::FlatBufferBuilder<'a, A>) -> MessageVersionBuilder<'a, 'b, A> {
+    let start = _fbb.start_table();
+    MessageVersionBuilder {
+      fbb_: _fbb,
+      start_: start,
+    }
+  }
+  #[inline]
+  pub fn finish(self) -> ::flatbuffers::WIPOffset<MessageVersion<'a>> {
+    let o = self.fbb_.end_table(self.start_);
+    ::flatbuffers::WIPOffset::new(o.value())
+  }
+}
+
+impl ::core::fmt::Debug for MessageVersion<'_> {
+  fn fmt(&self, f: &mut ::core::fmt::Formatter<'_>) -> ::core::fmt::Result {
+    let mut ds = f.debug_struct("MessageVersion");
+      ds.field("seq", &self.seq());
+      ds.field("content", &self.content());
+      ds.field("time_ms", &self.time_ms());
+      ds.finish()
+  }
+}
+pub enum MessageVersionsOffset {}
+#[derive(Copy, Clone, PartialEq)]
+
+pub struct MessageVersions<'a> {
+  pub _tab: ::flatbuffers::Table<'a>,
+}
+
+impl<'a> ::flatbuffers::Follow<'a> for MessageVersions<'a> {
+  type Inner = MessageVersions<'a>;
+  #[inline]
+  unsafe fn follow(buf: &'a [u8], loc: usize) -> Self::Inner {
+    Self { _tab: unsafe { ::flatbuffers::Table::new(buf, loc) } }
+  }
+}
+
+impl<'a> MessageVersions<'a> {
+  pub const VT_CHAT_ID: ::flatbuffers::VOffsetT = 4;
+  pub const VT_SEQ: ::flatbuffers::VOffsetT = 6;
+  pub const VT_VERSIONS: ::flatbuffers::VOffsetT = 8;
+
+  #[inline]
+  pub unsafe fn init_from_table(table: ::flatbuffers::Table<'a>) -> Self {
+    MessageVersions { _tab: table }
+  }
+  #[allow(unused_mut)]
+  pub fn create<'bldr: 'args, 'args: 'mut_bldr, 'mut_bldr, A: ::flatbuffers::Allocator + 'bldr>(
+    _fbb: &'mut_bldr mut ::flatbuffers::FlatBufferBuilder<'bldr, A>,
+    args: &'args MessageVersionsArgs<'args>
+  ) -> ::flatbuffers::WIPOffset<MessageVersions<'bldr>> {
+    let mut builder = MessageVersionsBuilder::new(_fbb);
+    builder.add_seq(args.seq);
+    builder.add_chat_id(args.chat_id);
+    if let Some(x) = args.versions { builder.add_versions(x); }
+    builder.finish()
+  }
+
+
+  #[inline]
+  pub fn chat_id(&self) -> u64 {
+    // Safety:
+    // Created from valid Table for this object
+    // which contains a valid value in this slot
+    unsafe { self._tab.get::<u64>(MessageVersions::VT_CHAT_ID, Some(0)).unwrap()}
+  }
+  #[inline]
+  pub fn seq(&self) -> u64 {
+    // Safety:
+    // Created from valid Table for this object
+    // which contains a valid value in this slot
+    unsafe { self._tab.get::<u64>(MessageVersions::VT_SEQ, Some(0)).unwrap()}
+  }
+  #[inline]
+  pub fn versions(&self) -> Option<::flatbuffers::Vector<'a, ::flatbuffers::ForwardsUOffset<MessageVersion<'a>>>> {
+    // Safety:
+    // Created from valid Table for this object
+    // which contains a valid value in this slot
+    unsafe { self._tab.get::<::flatbuffers::ForwardsUOffset<::flatbuffers::Vector<'a, ::flatbuffers::ForwardsUOffset<MessageVersion>>>>(MessageVersions::VT_VERSIONS, None)}
+  }
+}
+
+impl ::flatbuffers::Verifiable for MessageVersions<'_> {
+  #[inline]
+  fn run_verifier(
+    v: &mut ::flatbuffers::Verifier, pos: usize
+  ) -> Result<(), ::flatbuffers::InvalidFlatbuffer> {
+    v.visit_table(pos)?
+     .visit_field::<u64>("chat_id", Self::VT_CHAT_ID, false)?
+     .visit_field::<u64>("seq", Self::VT_SEQ, false)?
+     .visit_field::<::flatbuffers::ForwardsUOffset<::flatbuffers::Vector<'_, ::flatbuffers::ForwardsUOffset<MessageVersion>>>>("versions", Self::VT_VERSIONS, false)?
+     .finish();
+    Ok(())
+  }
+}
+pub struct MessageVersionsArgs<'a> {
+    pub chat_id: u64,
+    pub seq: u64,
+    pub versions: Option<::flatbuffers::WIPOffset<::flatbuffers::Vector<'a, ::flatbuffers::ForwardsUOffset<MessageVersion<'a>>>>>,
+}
+impl<'a> Default for MessageVersionsArgs<'a> {
+  #[inline]
+  fn default() -> Self {
+    MessageVersionsArgs {
+      chat_id: 0,
+      seq: 0,
+      versions: None,
+    }
+  }
+}
+
+pub struct MessageVersionsBuilder<'a: 'b, 'b, A: ::flatbuffers::Allocator + 'a> {
+  fbb_: &'b mut ::flatbuffers::FlatBufferBuilder<'a, A>,
+  start_: ::flatbuffers::WIPOffset<::flatbuffers::TableUnfinishedWIPOffset>,
+}
+impl<'a: 'b, 'b, A: ::flatbuffers::Allocator + 'a> MessageVersionsBuilder<'a, 'b, A> {
+  #[inline]
+  pub fn add_chat_id(&mut self, chat_id: u64) {
+    self.fbb_.push_slot::<u64>(MessageVersions::VT_CHAT_ID, chat_id, 0);
+  }
+  #[inline]
+  pub fn add_seq(&mut self, seq: u64) {
+    self.fbb_.push_slot::<u64>(MessageVersions::VT_SEQ, seq, 0);
+  }
+  #[inline]
+  pub fn add_versions(&mut self, versions: ::flatbuffers::WIPOffset<::flatbuffers::Vector<'b , ::flatbuffers::ForwardsUOffset<MessageVersion<'b >>>>) {
+    self.fbb_.push_slot_always::<::flatbuffers::WIPOffset<_>>(MessageVersions::VT_VERSIONS, versions);
+  }
+  #[inline]
+  pub fn new(_fbb: &'b mut ::flatbuffers::FlatBufferBuilder<'a, A>) -> MessageVersionsBuilder<'a, 'b, A> {
+    let start = _fbb.start_table();
+    MessageVersionsBuilder {
+      fbb_: _fbb,
+      start_: start,
+    }
+  }
+  #[inline]
+  pub fn finish(self) -> ::flatbuffers::WIPOffset<MessageVersions<'a>> {
+    let o = self.fbb_.end_table(self.start_);
+    ::flatbuffers::WIPOffset::new(o.value())
+  }
+}
+
+impl ::core::fmt::Debug for MessageVersions<'_> {
+  fn fmt(&self, f: &mut ::core::fmt::Formatter<'_>) -> ::core::fmt::Result {
+    let mut ds = f.debug_struct("MessageVersions");
+      ds.field("chat_id", &self.chat_id());
+      ds.field("seq", &self.seq());
+      ds.field("versions", &self.versions());
+      ds.finish()
+  }
+}
+pub enum ListMentionsOffset {}
+#[derive(Copy, Clone, PartialEq)]
+
+pub struct ListMentions<'a> {
+  pub _tab: ::flatbuffers::Table<'a>,
+}
+
+impl<'a> ::flatbuffers::Follow<'a> for ListMentions<'a> {
+  type Inner = ListMentions<'a>;
+  #[inline]
+  unsafe fn follow(buf: &'a [u8], loc: usize) -> Self::Inner {
+    Self { _tab: unsafe { ::flatbuffers::Table::new(buf, loc) } }
+  }
+}
+
+impl<'a> ListMentions<'a> {
+  pub const VT_BEFORE_MESSAGE_ID: ::flatbuffers::VOffsetT = 4;
+  pub const VT_LIMIT: ::flatbuffers::VOffsetT = 6;
+
+  #[inline]
+  pub unsafe fn init_from_table(table: ::flatbuffers::Table<'a>) -> Self {
+    ListMentions { _tab: table }
+  }
+  #[allow(unused_mut)]
+  pub fn create<'bldr: 'args, 'args: 'mut_bldr, 'mut_bldr, A: ::flatbuffers::Allocator + 'bldr>(
+    _fbb: &'mut_bldr mut ::flatbuffers::FlatBufferBuilder<'bldr, A>,
+    args: &'args ListMentionsArgs
+  ) -> ::flatbuffers::WIPOffset<ListMentions<'bldr>> {
+    let mut builder = ListMentionsBuilder::new(_fbb);
+    builder.add_before_message_id(args.before_message_id);
+    builder.add_limit(args.limit);
+    builder.finish()
+  }
+
+
+  #[inline]
+  pub fn before_message_id(&self) -> u64 {
+    // Safety:
+    // Created from valid Table for this object
+    // which contains a valid value in this slot
+    unsafe { self._tab.get::<u64>(ListMentions::VT_BEFORE_MESSAGE_ID, Some(0)).unwrap()}
+  }
+  #[inline]
+  pub fn limit(&self) -> u16 {
+    // Safety:
+    // Created from valid Table for this object
+    // which contains a valid value in this slot
+    unsafe { self._tab.get::<u16>(ListMentions::VT_LIMIT, Some(0)).unwrap()}
+  }
+}
+
+impl ::flatbuffers::Verifiable for ListMentions<'_> {
+  #[inline]
+  fn run_verifier(
+    v: &mut ::flatbuffers::Verifier, pos: usize
+  ) -> Result<(), ::flatbuffers::InvalidFlatbuffer> {
+    v.visit_table(pos)?
+     .visit_field::<u64>("before_message_id", Self::VT_BEFORE_MESSAGE_ID, false)?
+     .visit_field::<u16>("limit", Self::VT_LIMIT, false)?
+     .finish();
+    Ok(())
+  }
+}
+pub struct ListMentionsArgs {
+    pub before_message_id: u64,
+    pub limit: u16,
+}
+impl<'a> Default for ListMentionsArgs {
+  #[inline]
+  fn default() -> Self {
+    ListMentionsArgs {
+      before_message_id: 0,
+      limit: 0,
+    }
+  }
+}
+
+pub struct ListMentionsBuilder<'a: 'b, 'b, A: ::flatbuffers::Allocator + 'a> {
+  fbb_: &'b mut ::flatbuffers::FlatBufferBuilder<'a, A>,
+  start_: ::flatbuffers::WIPOffset<::flatbuffers::TableUnfinishedWIPOffset>,
+}
+impl<'a: 'b, 'b, A: ::flatbuffers::Allocator + 'a> ListMentionsBuilder<'a, 'b, A> {
+  #[inline]
+  pub fn add_before_message_id(&mut self, before_message_id: u64) {
+    self.fbb_.push_slot::<u64>(ListMentions::VT_BEFORE_MESSAGE_ID, before_message_id, 0);
+  }
+  #[inline]
+  pub fn add_limit(&mut self, limit: u16) {
+    self.fbb_.push_slot::<u16>(ListMentions::VT_LIMIT, limit, 0);
+  }
+  #[inline]
+  pub fn new(_fbb: &'b mut ::flatbuffers::FlatBufferBuilder<'a, A>) -> ListMentionsBuilder<'a, 'b, A> {
+    let start = _fbb.start_table();
+    ListMentionsBuilder {
+      fbb_: _fbb,
+      start_: start,
+    }
+  }
+  #[inline]
+  pub fn finish(self) -> ::flatbuffers::WIPOffset<ListMentions<'a>> {
+    let o = self.fbb_.end_table(self.start_);
+    ::flatbuffers::WIPOffset::new(o.value())
+  }
+}
+
+impl ::core::fmt::Debug for ListMentions<'_> {
+  fn fmt(&self, f: &mut ::core::fmt::Formatter<'_>) -> ::core::fmt::Result {
+    let mut ds = f.debug_struct("ListMentions");
+      ds.field("before_message_id", &self.before_message_id());
+      ds.field("limit", &self.limit());
+      ds.finish()
+  }
+}
+pub enum MentionListOffset {}
+#[derive(Copy, Clone, PartialEq)]
+
+pub struct MentionList<'a> {
+  pub _tab: ::flatbuffers::Table<'a>,
+}
+
+impl<'a> ::flatbuffers::Follow<'a> for MentionList<'a> {
+  type Inner = MentionList<'a>;
+  #[inline]
+  unsafe fn follow(buf: &'a [u8], loc: usize) -> Self::Inner {
+    Self { _tab: unsafe { ::flatbuffers::Table::new(buf, loc) } }
+  }
+}
+
+impl<'a> MentionList<'a> {
+  pub const VT_EVENTS: ::flatbuffers::VOffsetT = 4;
+  pub const VT_STATES: ::flatbuffers::VOffsetT = 6;
+  pub const VT_HAS_MORE: ::flatbuffers::VOffsetT = 8;
+
+  #[inline]
+  pub unsafe fn init_from_table(table: ::flatbuffers::Table<'a>) -> Self {
+    MentionList { _tab: table }
+  }
+  #[allow(unused_mut)]
+  pub fn create<'bldr: 'args, 'args: 'mut_bldr, 'mut_bldr, A: ::flatbuffers::Allocator + 'bldr>(
+    _fbb: &'mut_bldr mut ::flatbuffers::FlatBufferBuilder<'bldr, A>,
+    args: &'args MentionListArgs<'args>
+  ) -> ::flatbuffers::WIPOffset<MentionList<'bldr>> {
+    let mut builder = MentionListBuilder::new(_fbb);
+    if let Some(x) = args.states { builder.add_states(x); }
+    if let Some(x) = args.events { builder.add_events(x); }
+    builder.add_has_more(args.has_more);
+    builder.finish()
+  }
+
+
+  #[inline]
+  pub fn events(&self) -> Option<::flatbuffers::Vector<'a, ::flatbuffers::ForwardsUOffset<EventBlob<'a>>>> {
+    // Safety:
+    // Created from valid Table for this object
+    // which contains a valid value in this slot
+    unsafe { self._tab.get::<::flatbuffers::ForwardsUOffset<::flatbuffers::Vector<'a, ::flatbuffers::ForwardsUOffset<EventBlob>>>>(MentionList::VT_EVENTS, None)}
+  }
+  #[inline]
+  pub fn states(&self) -> Option<::flatbuffers::Vector<'a, ::flatbuffers::ForwardsUOffset<MessageState<'a>>>> {
+    // Safety:
+    // Created from valid Table for this object
+    // which contains a valid value in this slot
+    unsafe { self._tab.get::<::flatbuffers::ForwardsUOffset<::flatbuffers::Vector<'a, ::flatbuffers::ForwardsUOffset<MessageState>>>>(MentionList::VT_STATES, None)}
+  }
+  #[inline]
+  pub fn has_more(&self) -> bool {
+    // Safety:
+    // Created from valid Table for this object
+    // which contains a valid value in this slot
+    unsafe { self._tab.get::<bool>(MentionList::VT_HAS_MORE, Some(false)).unwrap()}
+  }
+}
+
+impl ::flatbuffers::Verifiable for MentionList<'_> {
+  #[inline]
+  fn run_verifier(
+    v: &mut ::flatbuffers::Verifier, pos: usize
+  ) -> Result<(), ::flatbuffers::InvalidFlatbuffer> {
+    v.visit_table(pos)?
+     .visit_field::<::flatbuffers::ForwardsUOffset<::flatbuffers::Vector<'_, ::flatbuffers::ForwardsUOffset<EventBlob>>>>("events", Self::VT_EVENTS, false)?
+     .visit_field::<::flatbuffers::ForwardsUOffset<::flatbuffers::Vector<'_, ::flatbuffers::ForwardsUOffset<MessageState>>>>("states", Self::VT_STATES, false)?
+     .visit_field::<bool>("has_more", Self::VT_HAS_MORE, false)?
+     .finish();
+    Ok(())
+  }
+}
+pub struct MentionListArgs<'a> {
+    pub events: Option<::flatbuffers::WIPOffset<::flatbuffers::Vector<'a, ::flatbuffers::ForwardsUOffset<EventBlob<'a>>>>>,
+    pub states: Option<::flatbuffers::WIPOffset<::flatbuffers::Vector<'a, ::flatbuffers::ForwardsUOffset<MessageState<'a>>>>>,
+    pub has_more: bool,
+}
+impl<'a> Default for MentionListArgs<'a> {
+  #[inline]
+  fn default() -> Self {
+    MentionListArgs {
+      events: None,
+      states: None,
+      has_more: false,
+    }
+  }
+}
+
+pub struct MentionListBuilder<'a: 'b, 'b, A: ::flatbuffers::Allocator + 'a> {
+  fbb_: &'b mut ::flatbuffers::FlatBufferBuilder<'a, A>,
+  start_: ::flatbuffers::WIPOffset<::flatbuffers::TableUnfinishedWIPOffset>,
+}
+impl<'a: 'b, 'b, A: ::flatbuffers::Allocator + 'a> MentionListBuilder<'a, 'b, A> {
+  #[inline]
+  pub fn add_events(&mut self, events: ::flatbuffers::WIPOffset<::flatbuffers::Vector<'b , ::flatbuffers::ForwardsUOffset<EventBlob<'b >>>>) {
+    self.fbb_.push_slot_always::<::flatbuffers::WIPOffset<_>>(MentionList::VT_EVENTS, events);
+  }
+  #[inline]
+  pub fn add_states(&mut self, states: ::flatbuffers::WIPOffset<::flatbuffers::Vector<'b , ::flatbuffers::ForwardsUOffset<MessageState<'b >>>>) {
+    self.fbb_.push_slot_always::<::flatbuffers::WIPOffset<_>>(MentionList::VT_STATES, states);
+  }
+  #[inline]
+  pub fn add_has_more(&mut self, has_more: bool) {
+    self.fbb_.push_slot::<bool>(MentionList::VT_HAS_MORE, has_more, false);
+  }
+  #[inline]
+  pub fn new(_fbb: &'b mut ::flatbuffers::FlatBufferBuilder<'a, A>) -> MentionListBuilder<'a, 'b, A> {
+    let start = _fbb.start_table();
+    MentionListBuilder {
+      fbb_: _fbb,
+      start_: start,
+    }
+  }
+  #[inline]
+  pub fn finish(self) -> ::flatbuffers::WIPOffset<MentionList<'a>> {
+    let o = self.fbb_.end_table(self.start_);
+    ::flatbuffers::WIPOffset::new(o.value())
+  }
+}
+
+impl ::core::fmt::Debug for MentionList<'_> {
+  fn fmt(&self, f: &mut ::core::fmt::Formatter<'_>) -> ::core::fmt::Result {
+    let mut ds = f.debug_struct("MentionList");
+      ds.field("events", &self.events());
+      ds.field("states", &self.states());
+      ds.field("has_more", &self.has_more());
+      ds.finish()
+  }
+}
+pub enum ReactionCountOffset {}
+#[derive(Copy, Clone, PartialEq)]
+
+pub struct ReactionCount<'a> {
+  pub _tab: ::flatbuffers::Table<'a>,
+}
+
+impl<'a> ::flatbuffers::Follow<'a> for ReactionCount<'a> {
+  type Inner = ReactionCount<'a>;
+  #[inline]
+  unsafe fn follow(buf: &'a [u8], loc: usize) -> Self::Inner {
+    Self { _tab: unsafe { ::flatbuffers::Table::new(buf, loc) } }
+  }
+}
+
+impl<'a> ReactionCount<'a> {
+  pub const VT_EMOJI: ::flatbuffers::VOffsetT = 4;
+  pub const VT_COUNT: ::flatbuffers::VOffsetT = 6;
+
+  #[inline]
+  pub unsafe fn init_from_table(table: ::flatbuffers::Table<'a>) -> Self {
+    ReactionCount { _tab: table }
+  }
+  #[allow(unused_mut)]
+  pub fn create<'bldr: 'args, 'args: 'mut_bldr, 'mut_bldr, A: ::flatbuffers::Allocator + 'bldr>(
+    _fbb: &'mut_bldr mut ::flatbuffers::FlatBufferBuilder<'bldr, A>,
+    args: &'args ReactionCountArgs<'args>
+  ) -> ::flatbuffers::WIPOffset<ReactionCount<'bldr>> {
+    let mut builder = ReactionCountBuilder::new(_fbb);
+    builder.add_count(args.count);
+    if let Some(x) = args.emoji { builder.add_emoji(x); }
+    builder.finish()
+  }
+
+
+  #[inline]
+  pub fn emoji(&self) -> Option<&'a str> {
+    // Safety:
+    // Created from valid Table for this object
+    // which contains a valid value in this slot
+    unsafe { self._tab.get::<::flatbuffers::ForwardsUOffset<&str>>(ReactionCount::VT_EMOJI, None)}
+  }
+  #[inline]
+  pub fn count(&self) -> u32 {
+    // Safety:
+    // Created from valid Table for this object
+    // which contains a valid value in this slot
+    unsafe { self._tab.get::<u32>(ReactionCount::VT_COUNT, Some(0)).unwrap()}
+  }
+}
+
+impl ::flatbuffers::Verifiable for ReactionCount<'_> {
+  #[inline]
+  fn run_verifier(
+    v: &mut ::flatbuffers::Verifier, pos: usize
+  ) -> Result<(), ::flatbuffers::InvalidFlatbuffer> {
+    v.visit_table(pos)?
+     .visit_field::<::flatbuffers::ForwardsUOffset<&str>>("emoji", Self::VT_EMOJI, false)?
+     .visit_field::<u32>("count", Self::VT_COUNT, false)?
+     .finish();
+    Ok(())
+  }
+}
+pub struct ReactionCountArgs<'a> {
+    pub emoji: Option<::flatbuffers::WIPOffset<&'a str>>,
+    pub count: u32,
+}
+impl<'a> Default for ReactionCountArgs<'a> {
+  #[inline]
+  fn default() -> Self {
+    ReactionCountArgs {
+      emoji: None,
+      count: 0,
+    }
+  }
+}
+
+pub struct ReactionCountBuilder<'a: 'b, 'b, A: ::flatbuffers::Allocator + 'a> {
+  fbb_: &'b mut ::flatbuffers::FlatBufferBuilder<'a, A>,
+  start_: ::flatbuffers::WIPOffset<::flatbuffers::TableUnfinishedWIPOffset>,
+}
+impl<'a: 'b, 'b, A: ::flatbuffers::Allocator + 'a> ReactionCountBuilder<'a, 'b, A> {
+  #[inline]
+  pub fn add_emoji(&mut self, emoji: ::flatbuffers::WIPOffset<&'b  str>) {
+    self.fbb_.push_slot_always::<::flatbuffers::WIPOffset<_>>(ReactionCount::VT_EMOJI, emoji);
+  }
+  #[inline]
+  pub fn add_count(&mut self, count: u32) {
+    self.fbb_.push_slot::<u32>(ReactionCount::VT_COUNT, count, 0);
+  }
+  #[inline]
+  pub fn new(_fbb: &'b mut ::flatbuffers::FlatBufferBuilder<'a, A>) -> ReactionCountBuilder<'a, 'b, A> {
+    let start = _fbb.start_table();
+    ReactionCountBuilder {
+      fbb_: _fbb,
+      start_: start,
+    }
+  }
+  #[inline]
+  pub fn finish(self) -> ::flatbuffers::WIPOffset<ReactionCount<'a>> {
+    let o = self.fbb_.end_table(self.start_);
+    ::flatbuffers::WIPOffset::new(o.value())
+  }
+}
+
+impl ::core::fmt::Debug for ReactionCount<'_> {
+  fn fmt(&self, f: &mut ::core::fmt::Formatter<'_>) -> ::core::fmt::Result {
+    let mut ds = f.debug_struct("ReactionCount");
+      ds.field("emoji", &self.emoji());
+      ds.field("count", &self.count());
+      ds.finish()
+  }
+}
+pub enum MessageStateOffset {}
+#[derive(Copy, Clone, PartialEq)]
+
+pub struct MessageState<'a> {
+  pub _tab: ::flatbuffers::Table<'a>,
+}
+
+impl<'a> ::flatbuffers::Follow<'a> for MessageState<'a> {
+  type Inner = MessageState<'a>;
+  #[inline]
+  unsafe fn follow(buf: &'a [u8], loc: usize) -> Self::Inner {
+    Self { _tab: unsafe { ::flatbuffers::Table::new(buf, loc) } }
+  }
+}
+
+impl<'a> MessageState<'a> {
+  pub const VT_SEQ: ::flatbuffers::VOffsetT = 4;
+  pub const VT_EVENT: ::flatbuffers::VOffsetT = 6;
+  pub const VT_EDIT_COUNT: ::flatbuffers::VOffsetT = 8;
+  pub const VT_CONTENT: ::flatbuffers::VOffsetT = 10;
+  pub const VT_EDITED_MS: ::flatbuffers::VOffsetT = 12;
+  pub const VT_DELETED: ::flatbuffers::VOffsetT = 14;
+  pub const VT_REACTIONS: ::flatbuffers::VOffsetT = 16;
+  pub const VT_MY_REACTIONS: ::flatbuffers::VOffsetT = 18;
+  pub const VT_PINNED: ::flatbuffers::VOffsetT = 20;
+  pub const VT_LOCATION: ::flatbuffers::VOffsetT = 22;
+  pub const VT_HIDDEN: ::flatbuffers::VOffsetT = 24;
+
+  #[inline]
+  pub unsafe fn init_from_table(table: ::flatbuffers::Table<'a>) -> Self {
+    MessageState { _tab: table }
+  }
+  #[allow(unused_mut)]
+  pub fn create<'bldr: 'args, 'args: 'mut_bldr, 'mut_bldr, A: ::flatbuffers::Allocator + 'bldr>(
+    _fbb: &'mut_bldr mut ::flatbuffers::FlatBufferBuilder<'bldr, A>,
+    args: &'args MessageStateArgs<'args>
+  ) -> ::flatbuffers::WIPOffset<MessageState<'bldr>> {
+    let mut builder = MessageStateBuilder::new(_fbb);
+    builder.add_edited_ms(args.edited_ms);
+    builder.add_seq(args.seq);
+    if let Some(x) = args.location { builder.add_location(x); }
+    if let Some(x) = args.my_reactions { builder.add_my_reactions(x); }
+    if let Some(x) = args.reactions { builder.add_reactions(x); }
+    if let Some(x) = args.content { builder.add_content(x); }
+    builder.add_edit_count(args.edit_count);
+    if let Some(x) = args.event { builder.add_event(x); }
+    builder.add_hidden(args.hidden);
+    builder.add_pinned(args.pinned);
+    builder.add_deleted(args.deleted);
+    builder.finish()
+  }
+
+
+  #[inline]
+  pub fn seq(&self) -> u64 {
+    // Safety:
+    // Created from valid Table for this object
+    // which contains a valid value in this slot
+    unsafe { self._tab.get::<u64>(MessageState::VT_SEQ, Some(0)).unwrap()}
+  }
+  #[inline]
+  pub fn event(&self) -> Option<::flatbuffers::Vector<'a, u8>> {
+    // Safety:
+    // Created from valid Table for this object
+    // which contains a valid value in this slot
+    unsafe { self._tab.get::<::flatbuffers::ForwardsUOffset<::flatbuffers::Vector<'a, u8>>>(MessageState::VT_EVENT, None)}
+  }
+  pub fn event_nested_flatbuffer(&'a self) -> Option<Event<'a>> {
+    self.event().map(|data| {
+      use ::flatbuffers::Follow;
+      // Safety:
+      // Created from a valid Table for this object
+      // Which contains a valid flatbuffer in this slot
+      unsafe { <::flatbuffers::ForwardsUOffset<Event<'a>>>::follow(data.bytes(), 0) }
+    })
+  }
+  #[inline]
+  pub fn edit_count(&self) -> u32 {
+    // Safety:
+    // Created from valid Table for this object
+    // which contains a valid value in this slot
+    unsafe { self._tab.get::<u32>(MessageState::VT_EDIT_COUNT, Some(0)).unwrap()}
+  }
+  #[inline]
+  pub fn content(&self) -> Option<&'a str> {
+    // Safety:
+    // Created from valid Table for this object
+    // which contains a valid value in this slot
+    unsafe { self._tab.get::<::flatbuffers::ForwardsUOffset<&str>>(MessageState::VT_CONTENT, None)}
+  }
+  #[inline]
+  pub fn edited_ms(&self) -> i64 {
+    // Safety:
+    // Created from valid Table for this object
+    // which contains a valid value in this slot
+    unsafe { self._tab.get::<i64>(MessageState::VT_EDITED_MS, Some(0)).unwrap()}
+  }
+  #[inline]
+  pub fn deleted(&self) -> bool {
+    // Safety:
+    // Created from valid Table for this object
+    // which contains a valid value in this slot
+    unsafe { self._tab.get::<bool>(MessageState::VT_DELETED, Some(false)).unwrap()}
+  }
+  #[inline]
+  pub fn reactions(&self) -> Option<::flatbuffers::Vector<'a, ::flatbuffers::ForwardsUOffset<ReactionCount<'a>>>> {
+    // Safety:
+    // Created from valid Table for this object
+    // which contains a valid value in this slot
+    unsafe { self._tab.get::<::flatbuffers::ForwardsUOffset<::flatbuffers::Vector<'a, ::flatbuffers::ForwardsUOffset<ReactionCount>>>>(MessageState::VT_REACTIONS, None)}
+  }
+  #[inline]
+  pub fn my_reactions(&self) -> Option<::flatbuffers::Vector<'a, ::flatbuffers::ForwardsUOffset<&'a str>>> {
+    // Safety:
+    // Created from valid Table for this object
+    // which contains a valid value in this slot
+    unsafe { self._tab.get::<::flatbuffers::ForwardsUOffset<::flatbuffers::Vector<'a, ::flatbuffers::ForwardsUOffset<&'a str>>>>(MessageState::VT_MY_REACTIONS, None)}
+  }
+  #[inline]
+  pub fn pinned(&self) -> bool {
+    // Safety:
+    // Created from valid Table for this object
+    // which contains a valid value in this slot
+    unsafe { self._tab.get::<bool>(MessageState::VT_PINNED, Some(false)).unwrap()}
+  }
+  #[inline]
+  pub fn location(&self) -> Option<Location<'a>> {
+    // Safety:
+    // Created from valid Table for this object
+    // which contains a valid value in this slot
+    unsafe { self._tab.get::<::flatbuffers::ForwardsUOffset<Location>>(MessageState::VT_LOCATION, None)}
+  }
+  #[inline]
+  pub fn hidden(&self) -> bool {
+    // Safety:
+    // Created from valid Table for this object
+    // which contains a valid value in this slot
+    unsafe { self._tab.get::<bool>(MessageState::VT_HIDDEN, Some(false)).unwrap()}
+  }
+}
+
+impl ::flatbuffers::Verifiable for MessageState<'_> {
+  #[inline]
+  fn run_verifier(
+    v: &mut ::flatbuffers::Verifier, pos: usize
+  ) -> Result<(), ::flatbuffers::InvalidFlatbuffer> {
+    v.visit_table(pos)?
+     .visit_field::<u64>("seq", Self::VT_SEQ, false)?
+     .visit_field::<::flatbuffers::ForwardsUOffset<::flatbuffers::Vector<'_, u8>>>("event", Self::VT_EVENT, false)?
+     .visit_field::<u32>("edit_count", Self::VT_EDIT_COUNT, false)?
+     .visit_field::<::flatbuffers::ForwardsUOffset<&str>>("content", Self::VT_CONTENT, false)?
+     .visit_field::<i64>("edited_ms", Self::VT_EDITED_MS, false)?
+     .visit_field::<bool>("deleted", Self::VT_DELETED, false)?
+     .visit_field::<::flatbuffers::ForwardsUOffset<::flatbuffers::Vector<'_, ::flatbuffers::ForwardsUOffset<ReactionCount>>>>("reactions", Self::VT_REACTIONS, false)?
+     .visit_field::<::flatbuffers::ForwardsUOffset<::flatbuffers::Vector<'_, ::flatbuffers::ForwardsUOffset<&'_ str>>>>("my_reactions", Self::VT_MY_REACTIONS, false)?
+     .visit_field::<bool>("pinned", Self::VT_PINNED, false)?
+     .visit_field::<::flatbuffers::ForwardsUOffset<Location>>("location", Self::VT_LOCATION, false)?
+     .visit_field::<bool>("hidden", Self::VT_HIDDEN, false)?
+     .finish();
+    Ok(())
+  }
+}
+pub struct MessageStateArgs<'a> {
+    pub seq: u64,
+    pub event: Option<::flatbuffers::WIPOffset<::flatbuffers::Vector<'a, u8>>>,
+    pub edit_count: u32,
+    pub content: Option<::flatbuffers::WIPOffset<&'a str>>,
+    pub edited_ms: i64,
+    pub deleted: bool,
+    pub reactions: Option<::flatbuffers::WIPOffset<::flatbuffers::Vector<'a, ::flatbuffers::ForwardsUOffset<ReactionCount<'a>>>>>,
+    pub my_reactions: Option<::flatbuffers::WIPOffset<::flatbuffers::Vector<'a, ::flatbuffers::ForwardsUOffset<&'a str>>>>,
+    pub pinned: bool,
+    pub location: Option<::flatbuffers::WIPOffset<Location<'a>>>,
+    pub hidden: bool,
+}
+impl<'a> Default for MessageStateArgs<'a> {
+  #[inline]
+  fn default() -> Self {
+    MessageStateArgs {
+      seq: 0,
+      event: None,
+      edit_count: 0,
+      content: None,
+      edited_ms: 0,
+      deleted: false,
+      reactions: None,
+      my_reactions: None,
+      pinned: false,
+      location: None,
+      hidden: false,
+    }
+  }
+}
+
+pub struct MessageStateBuilder<'a: 'b, 'b, A: ::flatbuffers::Allocator + 'a> {
+  fbb_: &'b mut ::flatbuffers::FlatBufferBuilder<'a, A>,
+  start_: ::flatbuffers::WIPOffset<::flatbuffers::TableUnfinishedWIPOffset>,
+}
+impl<'a: 'b, 'b, A: ::flatbuffers::Allocator + 'a> MessageStateBuilder<'a, 'b, A> {
+  #[inline]
+  pub fn add_seq(&mut self, seq: u64) {
+    self.fbb_.push_slot::<u64>(MessageState::VT_SEQ, seq, 0);
+  }
+  #[inline]
+  pub fn add_event(&mut self, event: ::flatbuffers::WIPOffset<::flatbuffers::Vector<'b , u8>>) {
+    self.fbb_.push_slot_always::<::flatbuffers::WIPOffset<_>>(MessageState::VT_EVENT, event);
+  }
+  #[inline]
+  pub fn add_edit_count(&mut self, edit_count: u32) {
+    self.fbb_.push_slot::<u32>(MessageState::VT_EDIT_COUNT, edit_count, 0);
+  }
+  #[inline]
+  pub fn add_content(&mut self, content: ::flatbuffers::WIPOffset<&'b  str>) {
+    self.fbb_.push_slot_always::<::flatbuffers::WIPOffset<_>>(MessageState::VT_CONTENT, content);
+  }
+  #[inline]
+  pub fn add_edited_ms(&mut self, edited_ms: i64) {
+    self.fbb_.push_slot::<i64>(MessageState::VT_EDITED_MS, edited_ms, 0);
+  }
+  #[inline]
+  pub fn add_deleted(&mut self, deleted: bool) {
+    self.fbb_.push_slot::<bool>(MessageState::VT_DELETED, deleted, false);
+  }
+  #[inline]
+  pub fn add_reactions(&mut self, reactions: ::flatbuffers::WIPOffset<::flatbuffers::Vector<'b , ::flatbuffers::ForwardsUOffset<ReactionCount<'b >>>>) {
+    self.fbb_.push_slot_always::<::flatbuffers::WIPOffset<_>>(MessageState::VT_REACTIONS, reactions);
+  }
+  #[inline]
+  pub fn add_my_reactions(&mut self, my_reactions: ::flatbuffers::WIPOffset<::flatbuffers::Vector<'b , ::flatbuffers::ForwardsUOffset<&'b  str>>>) {
+    self.fbb_.push_slot_always::<::flatbuffers::WIPOffset<_>>(MessageState::VT_MY_REACTIONS, my_reactions);
+  }
+  #[inline]
+  pub fn add_pinned(&mut self, pinned: bool) {
+    self.fbb_.push_slot::<bool>(MessageState::VT_PINNED, pinned, false);
+  }
+  #[inline]
+  pub fn add_location(&mut self, location: ::flatbuffers::WIPOffset<Location<'b >>) {
+    self.fbb_.push_slot_always::<::flatbuffers::WIPOffset<Location>>(MessageState::VT_LOCATION, location);
+  }
+  #[inline]
+  pub fn add_hidden(&mut self, hidden: bool) {
+    self.fbb_.push_slot::<bool>(MessageState::VT_HIDDEN, hidden, false);
+  }
+  #[inline]
+  pub fn new(_fbb: &'b mut ::flatbuffers::FlatBufferBuilder<'a, A>) -> MessageStateBuilder<'a, 'b, A> {
+    let start = _fbb.start_table();
+    MessageStateBuilder {
+      fbb_: _fbb,
+      start_: start,
+    }
+  }
+  #[inline]
+  pub fn finish(self) -> ::flatbuffers::WIPOffset<MessageState<'a>> {
+    let o = self.fbb_.end_table(self.start_);
+    ::flatbuffers::WIPOffset::new(o.value())
+  }
+}
+
+impl ::core::fmt::Debug for MessageState<'_> {
+  fn fmt(&self, f: &mut ::core::fmt::Formatter<'_>) -> ::core::fmt::Result {
+    let mut ds = f.debug_struct("MessageState");
+      ds.field("seq", &self.seq());
+      ds.field("event", &self.event());
+      ds.field("edit_count", &self.edit_count());
+      ds.field("content", &self.content());
+      ds.field("edited_ms", &self.edited_ms());
+      ds.field("deleted", &self.deleted());
+      ds.field("reactions", &self.reactions());
+      ds.field("my_reactions", &self.my_reactions());
+      ds.field("pinned", &self.pinned());
+      ds.field("location", &self.location());
+      ds.field("hidden", &self.hidden());
+      ds.finish()
+  }
+}
+pub enum MessageEditedOffset {}
+#[derive(Copy, Clone, PartialEq)]
+
+pub struct MessageEdited<'a> {
+  pub _tab: ::flatbuffers::Table<'a>,
+}
+
+impl<'a> ::flatbuffers::Follow<'a> for MessageEdited<'a> {
+  type Inner = MessageEdited<'a>;
+  #[inline]
+  unsafe fn follow(buf: &'a [u8], loc: usize) -> Self::Inner {
+    Self { _tab: unsafe { ::flatbuffers::Table::new(buf, loc) } }
+  }
+}
+
+impl<'a> MessageEdited<'a> {
+  pub const VT_TARGET_SEQ: ::flatbuffers::VOffsetT = 4;
+  pub const VT_CONTENT: ::flatbuffers::VOffsetT = 6;
+  pub const VT_MENTIONS: ::flatbuffers::VOffsetT = 8;
+
+  #[inline]
+  pub unsafe fn init_from_table(table: ::flatbuffers::Table<'a>) -> Self {
+    MessageEdited { _tab: table }
+  }
+  #[allow(unused_mut)]
+  pub fn create<'bldr: 'args, 'args: 'mut_bldr, 'mut_bldr, A: ::flatbuffers::Allocator + 'bldr>(
+    _fbb: &'mut_bldr mut ::flatbuffers::FlatBufferBuilder<'bldr, A>,
+    args: &'args MessageEditedArgs<'args>
+  ) -> ::flatbuffers::WIPOffset<MessageEdited<'bldr>> {
+    let mut builder = MessageEditedBuilder::new(_fbb);
+    builder.add_target_seq(args.target_seq);
+    if let Some(x) = args.mentions { builder.add_mentions(x); }
+    if let Some(x) = args.content { builder.add_content(x); }
+    builder.finish()
+  }
+
+
+  #[inline]
+  pub fn target_seq(&self) -> u64 {
+    // Safety:
+    // Created from valid Table for this object
+    // which contains a valid value in this slot
+    unsafe { self._tab.get::<u64>(MessageEdited::VT_TARGET_SEQ, Some(0)).unwrap()}
+  }
+  #[inline]
+  pub fn content(&self) -> Option<&'a str> {
+    // Safety:
+    // Created from valid Table for this object
+    // which contains a valid value in this slot
+    unsafe { self._tab.get::<::flatbuffers::ForwardsUOffset<&str>>(MessageEdited::VT_CONTENT, None)}
+  }
+  #[inline]
+  pub fn mentions(&self) -> Option<::flatbuffers::Vector<'a, u64>> {
+    // Safety:
+    // Created from valid Table for this object
+    // which contains a valid value in this slot
+    unsafe { self._tab.get::<::flatbuffers::ForwardsUOffset<::flatbuffers::Vector<'a, u64>>>(MessageEdited::VT_MENTIONS, None)}
+  }
+}
+
+impl ::flatbuffers::Verifiable for MessageEdited<'_> {
+  #[inline]
+  fn run_verifier(
+    v: &mut ::flatbuffers::Verifier, pos: usize
+  ) -> Result<(), ::flatbuffers::InvalidFlatbuffer> {
+    v.visit_table(pos)?
+     .visit_field::<u64>("target_seq", Self::VT_TARGET_SEQ, false)?
+     .visit_field::<::flatbuffers::ForwardsUOffset<&str>>("content", Self::VT_CONTENT, false)?
+     .visit_field::<::flatbuffers::ForwardsUOffset<::flatbuffers::Vector<'_, u64>>>("mentions", Self::VT_MENTIONS, false)?
+     .finish();
+    Ok(())
+  }
+}
+pub struct MessageEditedArgs<'a> {
+    pub target_seq: u64,
+    pub content: Option<::flatbuffers::WIPOffset<&'a str>>,
+    pub mentions: Option<::flatbuffers::WIPOffset<::flatbuffers::Vector<'a, u64>>>,
+}
+impl<'a> Default for MessageEditedArgs<'a> {
+  #[inline]
+  fn default() -> Self {
+    MessageEditedArgs {
+      target_seq: 0,
+      content: None,
+      mentions: None,
+    }
+  }
+}
+
+pub struct MessageEditedBuilder<'a: 'b, 'b, A: ::flatbuffers::Allocator + 'a> {
+  fbb_: &'b mut ::flatbuffers::FlatBufferBuilder<'a, A>,
+  start_: ::flatbuffers::WIPOffset<::flatbuffers::TableUnfinishedWIPOffset>,
+}
+impl<'a: 'b, 'b, A: ::flatbuffers::Allocator + 'a> MessageEditedBuilder<'a, 'b, A> {
+  #[inline]
+  pub fn add_target_seq(&mut self, target_seq: u64) {
+    self.fbb_.push_slot::<u64>(MessageEdited::VT_TARGET_SEQ, target_seq, 0);
+  }
+  #[inline]
+  pub fn add_content(&mut self, content: ::flatbuffers::WIPOffset<&'b  str>) {
+    self.fbb_.push_slot_always::<::flatbuffers::WIPOffset<_>>(MessageEdited::VT_CONTENT, content);
+  }
+  #[inline]
+  pub fn add_mentions(&mut self, mentions: ::flatbuffers::WIPOffset<::flatbuffers::Vector<'b , u64>>) {
+    self.fbb_.push_slot_always::<::flatbuffers::WIPOffset<_>>(MessageEdited::VT_MENTIONS, mentions);
+  }
+  #[inline]
+  pub fn new(_fbb: &'b mut ::flatbuffers::FlatBufferBuilder<'a, A>) -> MessageEditedBuilder<'a, 'b, A> {
+    let start = _fbb.start_table();
+    MessageEditedBuilder {
+      fbb_: _fbb,
+      start_: start,
+    }
+  }
+  #[inline]
+  pub fn finish(self) -> ::flatbuffers::WIPOffset<MessageEdited<'a>> {
+    let o = self.fbb_.end_table(self.start_);
+    ::flatbuffers::WIPOffset::new(o.value())
+  }
+}
+
+impl ::core::fmt::Debug for MessageEdited<'_> {
+  fn fmt(&self, f: &mut ::core::fmt::Formatter<'_>) -> ::core::fmt::Result {
+    let mut ds = f.debug_struct("MessageEdited");
+      ds.field("target_seq", &self.target_seq());
+      ds.field("content", &self.content());
+      ds.field("mentions", &self.mentions());
+      ds.finish()
+  }
+}
+pub enum MessagesDeletedOffset {}
+#[derive(Copy, Clone, PartialEq)]
+
+pub struct MessagesDeleted<'a> {
+  pub _tab: ::flatbuffers::Table<'a>,
+}
+
+impl<'a> ::flatbuffers::Follow<'a> for MessagesDeleted<'a> {
+  type Inner = MessagesDeleted<'a>;
+  #[inline]
+  unsafe fn follow(buf: &'a [u8], loc: usize) -> Self::Inner {
+    Self { _tab: unsafe { ::flatbuffers::Table::new(buf, loc) } }
+  }
+}
+
+impl<'a> MessagesDeleted<'a> {
+  pub const VT_SEQS: ::flatbuffers::VOffsetT = 4;
+
+  #[inline]
+  pub unsafe fn init_from_table(table: ::flatbuffers::Table<'a>) -> Self {
+    MessagesDeleted { _tab: table }
+  }
+  #[allow(unused_mut)]
+  pub fn create<'bldr: 'args, 'args: 'mut_bldr, 'mut_bldr, A: ::flatbuffers::Allocator + 'bldr>(
+    _fbb: &'mut_bldr mut ::flatbuffers::FlatBufferBuilder<'bldr, A>,
+    args: &'args MessagesDeletedArgs<'args>
+  ) -> ::flatbuffers::WIPOffset<MessagesDeleted<'bldr>> {
+    let mut builder = MessagesDeletedBuilder::new(_fbb);
+    if let Some(x) = args.seqs { builder.add_seqs(x); }
+    builder.finish()
+  }
+
+
+  #[inline]
+  pub fn seqs(&self) -> Option<::flatbuffers::Vector<'a, u64>> {
+    // Safety:
+    // Created from valid Table for this object
+    // which contains a valid value in this slot
+    unsafe { self._tab.get::<::flatbuffers::ForwardsUOffset<::flatbuffers::Vector<'a, u64>>>(MessagesDeleted::VT_SEQS, None)}
+  }
+}
+
+impl ::flatbuffers::Verifiable for MessagesDeleted<'_> {
+  #[inline]
+  fn run_verifier(
+    v: &mut ::flatbuffers::Verifier, pos: usize
+  ) -> Result<(), ::flatbuffers::InvalidFlatbuffer> {
+    v.visit_table(pos)?
+     .visit_field::<::flatbuffers::ForwardsUOffset<::flatbuffers::Vector<'_, u64>>>("seqs", Self::VT_SEQS, false)?
+     .finish();
+    Ok(())
+  }
+}
+pub struct MessagesDeletedArgs<'a> {
+    pub seqs: Option<::flatbuffers::WIPOffset<::flatbuffers::Vector<'a, u64>>>,
+}
+impl<'a> Default for MessagesDeletedArgs<'a> {
+  #[inline]
+  fn default() -> Self {
+    MessagesDeletedArgs {
+      seqs: None,
+    }
+  }
+}
+
+pub struct MessagesDeletedBuilder<'a: 'b, 'b, A: ::flatbuffers::Allocator + 'a> {
+  fbb_: &'b mut ::flatbuffers::FlatBufferBuilder<'a, A>,
+  start_: ::flatbuffers::WIPOffset<::flatbuffers::TableUnfinishedWIPOffset>,
+}
+impl<'a: 'b, 'b, A: ::flatbuffers::Allocator + 'a> MessagesDeletedBuilder<'a, 'b, A> {
+  #[inline]
+  pub fn add_seqs(&mut self, seqs: ::flatbuffers::WIPOffset<::flatbuffers::Vector<'b , u64>>) {
+    self.fbb_.push_slot_always::<::flatbuffers::WIPOffset<_>>(MessagesDeleted::VT_SEQS, seqs);
+  }
+  #[inline]
+  pub fn new(_fbb: &'b mut ::flatbuffers::FlatBufferBuilder<'a, A>) -> MessagesDeletedBuilder<'a, 'b, A> {
+    let start = _fbb.start_table();
+    MessagesDeletedBuilder {
+      fbb_: _fbb,
+      start_: start,
+    }
+  }
+  #[inline]
+  pub fn finish(self) -> ::flatbuffers::WIPOffset<MessagesDeleted<'a>> {
+    let o = self.fbb_.end_table(self.start_);
+    ::flatbuffers::WIPOffset::new(o.value())
+  }
+}
+
+impl ::core::fmt::Debug for MessagesDeleted<'_> {
+  fn fmt(&self, f: &mut ::core::fmt::Formatter<'_>) -> ::core::fmt::Result {
+    let mut ds = f.debug_struct("MessagesDeleted");
+      ds.field("seqs", &self.seqs());
+      ds.finish()
+  }
+}
+pub enum ReactionToggleOffset {}
+#[derive(Copy, Clone, PartialEq)]
+
+pub struct ReactionToggle<'a> {
+  pub _tab: ::flatbuffers::Table<'a>,
+}
+
+impl<'a> ::flatbuffers::Follow<'a> for ReactionToggle<'a> {
+  type Inner = ReactionToggle<'a>;
+  #[inline]
+  unsafe fn follow(buf: &'a [u8], loc: usize) -> Self::Inner {
+    Self { _tab: unsafe { ::flatbuffers::Table::new(buf, loc) } }
+  }
+}
+
+impl<'a> ReactionToggle<'a> {
+  pub const VT_USER_ID: ::flatbuffers::VOffsetT = 4;
+  pub const VT_EMOJI: ::flatbuffers::VOffsetT = 6;
+  pub const VT_ADDED: ::flatbuffers::VOffsetT = 8;
+
+  #[inline]
+  pub unsafe fn init_from_table(table: ::flatbuffers::Table<'a>) -> Self {
+    ReactionToggle { _tab: table }
+  }
+  #[allow(unused_mut)]
+  pub fn create<'bldr: 'args, 'args: 'mut_bldr, 'mut_bldr, A: ::flatbuffers::Allocator + 'bldr>(
+    _fbb: &'mut_bldr mut ::flatbuffers::FlatBufferBuilder<'bldr, A>,
+    args: &'args ReactionToggleArgs<'args>
+  ) -> ::flatbuffers::WIPOffset<ReactionToggle<'bldr>> {
+    let mut builder = ReactionToggleBuilder::new(_fbb);
+    builder.add_user_id(args.user_id);
+    if let Some(x) = args.emoji { builder.add_emoji(x); }
+    builder.add_added(args.added);
+    builder.finish()
+  }
+
+
+  #[inline]
+  pub fn user_id(&self) -> u64 {
+    // Safety:
+    // Created from valid Table for this object
+    // which contains a valid value in this slot
+    unsafe { self._tab.get::<u64>(ReactionToggle::VT_USER_ID, Some(0)).unwrap()}
+  }
+  #[inline]
+  pub fn emoji(&self) -> Option<&'a str> {
+    // Safety:
+    // Created from valid Table for this object
+    // which contains a valid value in this slot
+    unsafe { self._tab.get::<::flatbuffers::ForwardsUOffset<&str>>(ReactionToggle::VT_EMOJI, None)}
+  }
+  #[inline]
+  pub fn added(&self) -> bool {
+    // Safety:
+    // Created from valid Table for this object
+    // which contains a valid value in this slot
+    unsafe { self._tab.get::<bool>(ReactionToggle::VT_ADDED, Some(false)).unwrap()}
+  }
+}
+
+impl ::flatbuffers::Verifiable for ReactionToggle<'_> {
+  #[inline]
+  fn run_verifier(
+    v: &mut ::flatbuffers::Verifier, pos: usize
+  ) -> Result<(), ::flatbuffers::InvalidFlatbuffer> {
+    v.visit_table(pos)?
+     .visit_field::<u64>("user_id", Self::VT_USER_ID, false)?
+     .visit_field::<::flatbuffers::ForwardsUOffset<&str>>("emoji", Self::VT_EMOJI, false)?
+     .visit_field::<bool>("added", Self::VT_ADDED, false)?
+     .finish();
+    Ok(())
+  }
+}
+pub struct ReactionToggleArgs<'a> {
+    pub user_id: u64,
+    pub emoji: Option<::flatbuffers::WIPOffset<&'a str>>,
+    pub added: bool,
+}
+impl<'a> Default for ReactionToggleArgs<'a> {
+  #[inline]
+  fn default() -> Self {
+    ReactionToggleArgs {
+      user_id: 0,
+      emoji: None,
+      added: false,
+    }
+  }
+}
+
+pub struct ReactionToggleBuilder<'a: 'b, 'b, A: ::flatbuffers::Allocator + 'a> {
+  fbb_: &'b mut ::flatbuffers::FlatBufferBuilder<'a, A>,
+  start_: ::flatbuffers::WIPOffset<::flatbuffers::TableUnfinishedWIPOffset>,
+}
+impl<'a: 'b, 'b, A: ::flatbuffers::Allocator + 'a> ReactionToggleBuilder<'a, 'b, A> {
+  #[inline]
+  pub fn add_user_id(&mut self, user_id: u64) {
+    self.fbb_.push_slot::<u64>(ReactionToggle::VT_USER_ID, user_id, 0);
+  }
+  #[inline]
+  pub fn add_emoji(&mut self, emoji: ::flatbuffers::WIPOffset<&'b  str>) {
+    self.fbb_.push_slot_always::<::flatbuffers::WIPOffset<_>>(ReactionToggle::VT_EMOJI, emoji);
+  }
+  #[inline]
+  pub fn add_added(&mut self, added: bool) {
+    self.fbb_.push_slot::<bool>(ReactionToggle::VT_ADDED, added, false);
+  }
+  #[inline]
+  pub fn new(_fbb: &'b mut ::flatbuffers::FlatBufferBuilder<'a, A>) -> ReactionToggleBuilder<'a, 'b, A> {
+    let start = _fbb.start_table();
+    ReactionToggleBuilder {
+      fbb_: _fbb,
+      start_: start,
+    }
+  }
+  #[inline]
+  pub fn finish(self) -> ::flatbuffers::WIPOffset<ReactionToggle<'a>> {
+    let o = self.fbb_.end_table(self.start_);
+    ::flatbuffers::WIPOffset::new(o.value())
+  }
+}
+
+impl ::core::fmt::Debug for ReactionToggle<'_> {
+  fn fmt(&self, f: &mut ::core::fmt::Formatter<'_>) -> ::core::fmt::Result {
+    let mut ds = f.debug_struct("ReactionToggle");
+      ds.field("user_id", &self.user_id());
+      ds.field("emoji", &self.emoji());
+      ds.field("added", &self.added());
+      ds.finish()
+  }
+}
+pub enum MessageReactionsOffset {}
+#[derive(Copy, Clone, PartialEq)]
+
+pub struct MessageReactions<'a> {
+  pub _tab: ::flatbuffers::Table<'a>,
+}
+
+impl<'a> ::flatbuffers::Follow<'a> for MessageReactions<'a> {
+  type Inner = MessageReactions<'a>;
+  #[inline]
+  unsafe fn follow(buf: &'a [u8], loc: usize) -> Self::Inner {
+    Self { _tab: unsafe { ::flatbuffers::Table::new(buf, loc) } }
+  }
+}
+
+impl<'a> MessageReactions<'a> {
+  pub const VT_SEQ: ::flatbuffers::VOffsetT = 4;
+  pub const VT_COUNTS: ::flatbuffers::VOffsetT = 6;
+  pub const VT_TOGGLES: ::flatbuffers::VOffsetT = 8;
+
+  #[inline]
+  pub unsafe fn init_from_table(table: ::flatbuffers::Table<'a>) -> Self {
+    MessageReactions { _tab: table }
+  }
+  #[allow(unused_mut)]
+  pub fn create<'bldr: 'args, 'args: 'mut_bldr, 'mut_bldr, A: ::flatbuffers::Allocator + 'bldr>(
+    _fbb: &'mut_bldr mut ::flatbuffers::FlatBufferBuilder<'bldr, A>,
+    args: &'args MessageReactionsArgs<'args>
+  ) -> ::flatbuffers::WIPOffset<MessageReactions<'bldr>> {
+    let mut builder = MessageReactionsBuilder::new(_fbb);
+    builder.add_seq(args.seq);
+    if let Some(x) = args.toggles { builder.add_toggles(x); }
+    if let Some(x) = args.counts { builder.add_counts(x); }
+    builder.finish()
+  }
+
+
+  #[inline]
+  pub fn seq(&self) -> u64 {
+    // Safety:
+    // Created from valid Table for this object
+    // which contains a valid value in this slot
+    unsafe { self._tab.get::<u64>(MessageReactions::VT_SEQ, Some(0)).unwrap()}
+  }
+  #[inline]
+  pub fn counts(&self) -> Option<::flatbuffers::Vector<'a, ::flatbuffers::ForwardsUOffset<ReactionCount<'a>>>> {
+    // Safety:
+    // Created from valid Table for this object
+    // which contains a valid value in this slot
+    unsafe { self._tab.get::<::flatbuffers::ForwardsUOffset<::flatbuffers::Vector<'a, ::flatbuffers::ForwardsUOffset<ReactionCount>>>>(MessageReactions::VT_COUNTS, None)}
+  }
+  #[inline]
+  pub fn toggles(&self) -> Option<::flatbuffers::Vector<'a, ::flatbuffers::ForwardsUOffset<ReactionToggle<'a>>>> {
+    // Safety:
+    // Created from valid Table for this object
+    // which contains a valid value in this slot
+    unsafe { self._tab.get::<::flatbuffers::ForwardsUOffset<::flatbuffers::Vector<'a, ::flatbuffers::ForwardsUOffset<ReactionToggle>>>>(MessageReactions::VT_TOGGLES, None)}
+  }
+}
+
+impl ::flatbuffers::Verifiable for MessageReactions<'_> {
+  #[inline]
+  fn run_verifier(
+    v: &mut ::flatbuffers::Verifier, pos: usize
+  ) -> Result<(), ::flatbuffers::InvalidFlatbuffer> {
+    v.visit_table(pos)?
+     .visit_field::<u64>("seq", Self::VT_SEQ, false)?
+     .visit_field::<::flatbuffers::ForwardsUOffset<::flatbuffers::Vector<'_, ::flatbuffers::ForwardsUOffset<ReactionCount>>>>("counts", Self::VT_COUNTS, false)?
+     .visit_field::<::flatbuffers::ForwardsUOffset<::flatbuffers::Vector<'_, ::flatbuffers::ForwardsUOffset<ReactionToggle>>>>("toggles", Self::VT_TOGGLES, false)?
+     .finish();
+    Ok(())
+  }
+}
+pub struct MessageReactionsArgs<'a> {
+    pub seq: u64,
+    pub counts: Option<::flatbuffers::WIPOffset<::flatbuffers::Vector<'a, ::flatbuffers::ForwardsUOffset<ReactionCount<'a>>>>>,
+    pub toggles: Option<::flatbuffers::WIPOffset<::flatbuffers::Vector<'a, ::flatbuffers::ForwardsUOffset<ReactionToggle<'a>>>>>,
+}
+impl<'a> Default for MessageReactionsArgs<'a> {
+  #[inline]
+  fn default() -> Self {
+    MessageReactionsArgs {
+      seq: 0,
+      counts: None,
+      toggles: None,
+    }
+  }
+}
+
+pub struct MessageReactionsBuilder<'a: 'b, 'b, A: ::flatbuffers::Allocator + 'a> {
+  fbb_: &'b mut ::flatbuffers::FlatBufferBuilder<'a, A>,
+  start_: ::flatbuffers::WIPOffset<::flatbuffers::TableUnfinishedWIPOffset>,
+}
+impl<'a: 'b, 'b, A: ::flatbuffers::Allocator + 'a> MessageReactionsBuilder<'a, 'b, A> {
+  #[inline]
+  pub fn add_seq(&mut self, seq: u64) {
+    self.fbb_.push_slot::<u64>(MessageReactions::VT_SEQ, seq, 0);
+  }
+  #[inline]
+  pub fn add_counts(&mut self, counts: ::flatbuffers::WIPOffset<::flatbuffers::Vector<'b , ::flatbuffers::ForwardsUOffset<ReactionCount<'b >>>>) {
+    self.fbb_.push_slot_always::<::flatbuffers::WIPOffset<_>>(MessageReactions::VT_COUNTS, counts);
+  }
+  #[inline]
+  pub fn add_toggles(&mut self, toggles: ::flatbuffers::WIPOffset<::flatbuffers::Vector<'b , ::flatbuffers::ForwardsUOffset<ReactionToggle<'b >>>>) {
+    self.fbb_.push_slot_always::<::flatbuffers::WIPOffset<_>>(MessageReactions::VT_TOGGLES, toggles);
+  }
+  #[inline]
+  pub fn new(_fbb: &'b mut ::flatbuffers::FlatBufferBuilder<'a, A>) -> MessageReactionsBuilder<'a, 'b, A> {
+    let start = _fbb.start_table();
+    MessageReactionsBuilder {
+      fbb_: _fbb,
+      start_: start,
+    }
+  }
+  #[inline]
+  pub fn finish(self) -> ::flatbuffers::WIPOffset<MessageReactions<'a>> {
+    let o = self.fbb_.end_table(self.start_);
+    ::flatbuffers::WIPOffset::new(o.value())
+  }
+}
+
+impl ::core::fmt::Debug for MessageReactions<'_> {
+  fn fmt(&self, f: &mut ::core::fmt::Formatter<'_>) -> ::core::fmt::Result {
+    let mut ds = f.debug_struct("MessageReactions");
+      ds.field("seq", &self.seq());
+      ds.field("counts", &self.counts());
+      ds.field("toggles", &self.toggles());
+      ds.finish()
+  }
+}
+pub enum ReactionsChangedOffset {}
+#[derive(Copy, Clone, PartialEq)]
+
+pub struct ReactionsChanged<'a> {
+  pub _tab: ::flatbuffers::Table<'a>,
+}
+
+impl<'a> ::flatbuffers::Follow<'a> for ReactionsChanged<'a> {
+  type Inner = ReactionsChanged<'a>;
+  #[inline]
+  unsafe fn follow(buf: &'a [u8], loc: usize) -> Self::Inner {
+    Self { _tab: unsafe { ::flatbuffers::Table::new(buf, loc) } }
+  }
+}
+
+impl<'a> ReactionsChanged<'a> {
+  pub const VT_MESSAGES: ::flatbuffers::VOffsetT = 4;
+
+  #[inline]
+  pub unsafe fn init_from_table(table: ::flatbuffers::Table<'a>) -> Self {
+    ReactionsChanged { _tab: table }
+  }
+  #[allow(unused_mut)]
+  pub fn create<'bldr: 'args, 'args: 'mut_bldr, 'mut_bldr, A: ::flatbuffers::Allocator + 'bldr>(
+    _fbb: &'mut_bldr mut ::flatbuffers::FlatBufferBuilder<'bldr, A>,
+    args: &'args ReactionsChangedArgs<'args>
+  ) -> ::flatbuffers::WIPOffset<ReactionsChanged<'bldr>> {
+    let mut builder = ReactionsChangedBuilder::new(_fbb);
+    if let Some(x) = args.messages { builder.add_messages(x); }
+    builder.finish()
+  }
+
+
+  #[inline]
+  pub fn messages(&self) -> Option<::flatbuffers::Vector<'a, ::flatbuffers::ForwardsUOffset<MessageReactions<'a>>>> {
+    // Safety:
+    // Created from valid Table for this object
+    // which contains a valid value in this slot
+    unsafe { self._tab.get::<::flatbuffers::ForwardsUOffset<::flatbuffers::Vector<'a, ::flatbuffers::ForwardsUOffset<MessageReactions>>>>(ReactionsChanged::VT_MESSAGES, None)}
+  }
+}
+
+impl ::flatbuffers::Verifiable for ReactionsChanged<'_> {
+  #[inline]
+  fn run_verifier(
+    v: &mut ::flatbuffers::Verifier, pos: usize
+  ) -> Result<(), ::flatbuffers::InvalidFlatbuffer> {
+    v.visit_table(pos)?
+     .visit_field::<::flatbuffers::ForwardsUOffset<::flatbuffers::Vector<'_, ::flatbuffers::ForwardsUOffset<MessageReactions>>>>("messages", Self::VT_MESSAGES, false)?
+     .finish();
+    Ok(())
+  }
+}
+pub struct ReactionsChangedArgs<'a> {
+    pub messages: Option<::flatbuffers::WIPOffset<::flatbuffers::Vector<'a, ::flatbuffers::ForwardsUOffset<MessageReactions<'a>>>>>,
+}
+impl<'a> Default for ReactionsChangedArgs<'a> {
+  #[inline]
+  fn default() -> Self {
+    ReactionsChangedArgs {
+      messages: None,
+    }
+  }
+}
+
+pub struct ReactionsChangedBuilder<'a: 'b, 'b, A: ::flatbuffers::Allocator + 'a> {
+  fbb_: &'b mut ::flatbuffers::FlatBufferBuilder<'a, A>,
+  start_: ::flatbuffers::WIPOffset<::flatbuffers::TableUnfinishedWIPOffset>,
+}
+impl<'a: 'b, 'b, A: ::flatbuffers::Allocator + 'a> ReactionsChangedBuilder<'a, 'b, A> {
+  #[inline]
+  pub fn add_messages(&mut self, messages: ::flatbuffers::WIPOffset<::flatbuffers::Vector<'b , ::flatbuffers::ForwardsUOffset<MessageReactions<'b >>>>) {
+    self.fbb_.push_slot_always::<::flatbuffers::WIPOffset<_>>(ReactionsChanged::VT_MESSAGES, messages);
+  }
+  #[inline]
+  pub fn new(_fbb: &'b mut ::flatbuffers::FlatBufferBuilder<'a, A>) -> ReactionsChangedBuilder<'a, 'b, A> {
+    let start = _fbb.start_table();
+    ReactionsChangedBuilder {
+      fbb_: _fbb,
+      start_: start,
+    }
+  }
+  #[inline]
+  pub fn finish(self) -> ::flatbuffers::WIPOffset<ReactionsChanged<'a>> {
+    let o = self.fbb_.end_table(self.start_);
+    ::flatbuffers::WIPOffset::new(o.value())
+  }
+}
+
+impl ::core::fmt::Debug for ReactionsChanged<'_> {
+  fn fmt(&self, f: &mut ::core::fmt::Formatter<'_>) -> ::core::fmt::Result {
+    let mut ds = f.debug_struct("ReactionsChanged");
+      ds.field("messages", &self.messages());
+      ds.finish()
+  }
+}
+pub enum MessagePinnedOffset {}
+#[derive(Copy, Clone, PartialEq)]
+
+pub struct MessagePinned<'a> {
+  pub _tab: ::flatbuffers::Table<'a>,
+}
+
+impl<'a> ::flatbuffers::Follow<'a> for MessagePinned<'a> {
+  type Inner = MessagePinned<'a>;
+  #[inline]
+  unsafe fn follow(buf: &'a [u8], loc: usize) -> Self::Inner {
+    Self { _tab: unsafe { ::flatbuffers::Table::new(buf, loc) } }
+  }
+}
+
+impl<'a> MessagePinned<'a> {
+  pub const VT_TARGET_SEQ: ::flatbuffers::VOffsetT = 4;
+  pub const VT_PINNED: ::flatbuffers::VOffsetT = 6;
+
+  #[inline]
+  pub unsafe fn init_from_table(table: ::flatbuffers::Table<'a>) -> Self {
+    MessagePinned { _tab: table }
+  }
+  #[allow(unused_mut)]
+  pub fn create<'bldr: 'args, 'args: 'mut_bldr, 'mut_bldr, A: ::flatbuffers::Allocator + 'bldr>(
+    _fbb: &'mut_bldr mut ::flatbuffers::FlatBufferBuilder<'bldr, A>,
+    args: &'args MessagePinnedArgs
+  ) -> ::flatbuffers::WIPOffset<MessagePinned<'bldr>> {
+    let mut builder = MessagePinnedBuilder::new(_fbb);
+    builder.add_target_seq(args.target_seq);
+    builder.add_pinned(args.pinned);
+    builder.finish()
+  }
+
+
+  #[inline]
+  pub fn target_seq(&self) -> u64 {
+    // Safety:
+    // Created from valid Table for this object
+    // which contains a valid value in this slot
+    unsafe { self._tab.get::<u64>(MessagePinned::VT_TARGET_SEQ, Some(0)).unwrap()}
+  }
+  #[inline]
+  pub fn pinned(&self) -> bool {
+    // Safety:
+    // Created from valid Table for this object
+    // which contains a valid value in this slot
+    unsafe { self._tab.get::<bool>(MessagePinned::VT_PINNED, Some(false)).unwrap()}
+  }
+}
+
+impl ::flatbuffers::Verifiable for MessagePinned<'_> {
+  #[inline]
+  fn run_verifier(
+    v: &mut ::flatbuffers::Verifier, pos: usize
+  ) -> Result<(), ::flatbuffers::InvalidFlatbuffer> {
+    v.visit_table(pos)?
+     .visit_field::<u64>("target_seq", Self::VT_TARGET_SEQ, false)?
+     .visit_field::<bool>("pinned", Self::VT_PINNED, false)?
+     .finish();
+    Ok(())
+  }
+}
+pub struct MessagePinnedArgs {
+    pub target_seq: u64,
+    pub pinned: bool,
+}
+impl<'a> Default for MessagePinnedArgs {
+  #[inline]
+  fn default() -> Self {
+    MessagePinnedArgs {
+      target_seq: 0,
+      pinned: false,
+    }
+  }
+}
+
+pub struct MessagePinnedBuilder<'a: 'b, 'b, A: ::flatbuffers::Allocator + 'a> {
+  fbb_: &'b mut ::flatbuffers::FlatBufferBuilder<'a, A>,
+  start_: ::flatbuffers::WIPOffset<::flatbuffers::TableUnfinishedWIPOffset>,
+}
+impl<'a: 'b, 'b, A: ::flatbuffers::Allocator + 'a> MessagePinnedBuilder<'a, 'b, A> {
+  #[inline]
+  pub fn add_target_seq(&mut self, target_seq: u64) {
+    self.fbb_.push_slot::<u64>(MessagePinned::VT_TARGET_SEQ, target_seq, 0);
+  }
+  #[inline]
+  pub fn add_pinned(&mut self, pinned: bool) {
+    self.fbb_.push_slot::<bool>(MessagePinned::VT_PINNED, pinned, false);
+  }
+  #[inline]
+  pub fn new(_fbb: &'b mut ::flatbuffers::FlatBufferBuilder<'a, A>) -> MessagePinnedBuilder<'a, 'b, A> {
+    let start = _fbb.start_table();
+    MessagePinnedBuilder {
+      fbb_: _fbb,
+      start_: start,
+    }
+  }
+  #[inline]
+  pub fn finish(self) -> ::flatbuffers::WIPOffset<MessagePinned<'a>> {
+    let o = self.fbb_.end_table(self.start_);
+    ::flatbuffers::WIPOffset::new(o.value())
+  }
+}
+
+impl ::core::fmt::Debug for MessagePinned<'_> {
+  fn fmt(&self, f: &mut ::core::fmt::Formatter<'_>) -> ::core::fmt::Result {
+    let mut ds = f.debug_struct("MessagePinned");
+      ds.field("target_seq", &self.target_seq());
+      ds.field("pinned", &self.pinned());
+      ds.finish()
+  }
+}
+pub enum LiveLocationUpdatedOffset {}
+#[derive(Copy, Clone, PartialEq)]
+
+pub struct LiveLocationUpdated<'a> {
+  pub _tab: ::flatbuffers::Table<'a>,
+}
+
+impl<'a> ::flatbuffers::Follow<'a> for LiveLocationUpdated<'a> {
+  type Inner = LiveLocationUpdated<'a>;
+  #[inline]
+  unsafe fn follow(buf: &'a [u8], loc: usize) -> Self::Inner {
+    Self { _tab: unsafe { ::flatbuffers::Table::new(buf, loc) } }
+  }
+}
+
+impl<'a> LiveLocationUpdated<'a> {
+  pub const VT_TARGET_SEQ: ::flatbuffers::VOffsetT = 4;
+  pub const VT_LATITUDE: ::flatbuffers::VOffsetT = 6;
+  pub const VT_LONGITUDE: ::flatbuffers::VOffsetT = 8;
+  pub const VT_ACCURACY_M: ::flatbuffers::VOffsetT = 10;
+  pub const VT_STOPPED: ::flatbuffers::VOffsetT = 12;
+
+  #[inline]
+  pub unsafe fn init_from_table(table: ::flatbuffers::Table<'a>) -> Self {
+    LiveLocationUpdated { _tab: table }
+  }
+  #[allow(unused_mut)]
+  pub fn create<'bldr: 'args, 'args: 'mut_bldr, 'mut_bldr, A: ::flatbuffers::Allocator + 'bldr>(
+    _fbb: &'mut_bldr mut ::flatbuffers::FlatBufferBuilder<'bldr, A>,
+    args: &'args LiveLocationUpdatedArgs
+  ) -> ::flatbuffers::WIPOffset<LiveLocationUpdated<'bldr>> {
+    let mut builder = LiveLocationUpdatedBuilder::new(_fbb);
+    builder.add_longitude(args.longitude);
+    builder.add_latitude(args.latitude);
+    builder.add_target_seq(args.target_seq);
+    builder.add_accuracy_m(args.accuracy_m);
+    builder.add_stopped(args.stopped);
+    builder.finish()
+  }
+
+
+  #[inline]
+  pub fn target_seq(&self) -> u64 {
+    // Safety:
+    // Created from valid Table for this object
+    // which contains a valid value in this slot
+    unsafe { self._tab.get::<u64>(LiveLocationUpdated::VT_TARGET_SEQ, Some(0)).unwrap()}
+  }
+  #[inline]
+  pub fn latitude(&self) -> f64 {
+    // Safety:
+    // Created from valid Table for this object
+    // which contains a valid value in this slot
+    unsafe { self._tab.get::<f64>(LiveLocationUpdated::VT_LATITUDE, Some(0.0)).unwrap()}
+  }
+  #[inline]
+  pub fn longitude(&self) -> f64 {
+    // Safety:
+    // Created from valid Table for this object
+    // which contains a valid value in this slot
+    unsafe { self._tab.get::<f64>(LiveLocationUpdated::VT_LONGITUDE, Some(0.0)).unwrap()}
+  }
+  #[inline]
+  pub fn accuracy_m(&self) -> f32 {
+    // Safety:
+    // Created from valid Table for this object
+    // which contains a valid value in this slot
+    unsafe { self._tab.get::<f32>(LiveLocationUpdated::VT_ACCURACY_M, Some(0.0)).unwrap()}
+  }
+  #[inline]
+  pub fn stopped(&self) -> bool {
+    // Safety:
+    // Created from valid Table for this object
+    // which contains a valid value in this slot
+    unsafe { self._tab.get::<bool>(LiveLocationUpdated::VT_STOPPED, Some(false)).unwrap()}
+  }
+}
+
+impl ::flatbuffers::Verifiable for LiveLocationUpdated<'_> {
+  #[inline]
+  fn run_verifier(
+    v: &mut ::flatbuffers::Verifier, pos: usize
+  ) -> Result<(), ::flatbuffers::InvalidFlatbuffer> {
+    v.visit_table(pos)?
+     .visit_field::<u64>("target_seq", Self::VT_TARGET_SEQ, false)?
+     .visit_field::<f64>("latitude", Self::VT_LATITUDE, false)?
+     .visit_field::<f64>("longitude", Self::VT_LONGITUDE, false)?
+     .visit_field::<f32>("accuracy_m", Self::VT_ACCURACY_M, false)?
+     .visit_field::<bool>("stopped", Self::VT_STOPPED, false)?
+     .finish();
+    Ok(())
+  }
+}
+pub struct LiveLocationUpdatedArgs {
+    pub target_seq: u64,
+    pub latitude: f64,
+    pub longitude: f64,
+    pub accuracy_m: f32,
+    pub stopped: bool,
+}
+impl<'a> Default for LiveLocationUpdatedArgs {
+  #[inline]
+  fn default() -> Self {
+    LiveLocationUpdatedArgs {
+      target_seq: 0,
+      latitude: 0.0,
+      longitude: 0.0,
+      accuracy_m: 0.0,
+      stopped: false,
+    }
+  }
+}
+
+pub struct LiveLocationUpdatedBuilder<'a: 'b, 'b, A: ::flatbuffers::Allocator + 'a> {
+  fbb_: &'b mut ::flatbuffers::FlatBufferBuilder<'a, A>,
+  start_: ::flatbuffers::WIPOffset<::flatbuffers::TableUnfinishedWIPOffset>,
+}
+impl<'a: 'b, 'b, A: ::flatbuffers::Allocator + 'a> LiveLocationUpdatedBuilder<'a, 'b, A> {
+  #[inline]
+  pub fn add_target_seq(&mut self, target_seq: u64) {
+    self.fbb_.push_slot::<u64>(LiveLocationUpdated::VT_TARGET_SEQ, target_seq, 0);
+  }
+  #[inline]
+  pub fn add_latitude(&mut self, latitude: f64) {
+    self.fbb_.push_slot::<f64>(LiveLocationUpdated::VT_LATITUDE, latitude, 0.0);
+  }
+  #[inline]
+  pub fn add_longitude(&mut self, longitude: f64) {
+    self.fbb_.push_slot::<f64>(LiveLocationUpdated::VT_LONGITUDE, longitude, 0.0);
+  }
+  #[inline]
+  pub fn add_accuracy_m(&mut self, accuracy_m: f32) {
+    self.fbb_.push_slot::<f32>(LiveLocationUpdated::VT_ACCURACY_M, accuracy_m, 0.0);
+  }
+  #[inline]
+  pub fn add_stopped(&mut self, stopped: bool) {
+    self.fbb_.push_slot::<bool>(LiveLocationUpdated::VT_STOPPED, stopped, false);
+  }
+  #[inline]
+  pub fn new(_fbb: &'b mut ::flatbuffers::FlatBufferBuilder<'a, A>) -> LiveLocationUpdatedBuilder<'a, 'b, A> {
+    let start = _fbb.start_table();
+    LiveLocationUpdatedBuilder {
+      fbb_: _fbb,
+      start_: start,
+    }
+  }
+  #[inline]
+  pub fn finish(self) -> ::flatbuffers::WIPOffset<LiveLocationUpdated<'a>> {
+    let o = self.fbb_.end_table(self.start_);
+    ::flatbuffers::WIPOffset::new(o.value())
+  }
+}
+
+impl ::core::fmt::Debug for LiveLocationUpdated<'_> {
+  fn fmt(&self, f: &mut ::core::fmt::Formatter<'_>) -> ::core::fmt::Result {
+    let mut ds = f.debug_struct("LiveLocationUpdated");
+      ds.field("target_seq", &self.target_seq());
+      ds.field("latitude", &self.latitude());
+      ds.field("longitude", &self.longitude());
+      ds.field("accuracy_m", &self.accuracy_m());
+      ds.field("stopped", &self.stopped());
+      ds.finish()
+  }
+}
+pub enum MessagesHiddenOffset {}
+#[derive(Copy, Clone, PartialEq)]
+
+pub struct MessagesHidden<'a> {
+  pub _tab: ::flatbuffers::Table<'a>,
+}
+
+impl<'a> ::flatbuffers::Follow<'a> for MessagesHidden<'a> {
+  type Inner = MessagesHidden<'a>;
+  #[inline]
+  unsafe fn follow(buf: &'a [u8], loc: usize) -> Self::Inner {
+    Self { _tab: unsafe { ::flatbuffers::Table::new(buf, loc) } }
+  }
+}
+
+impl<'a> MessagesHidden<'a> {
+  pub const VT_CHAT_ID: ::flatbuffers::VOffsetT = 4;
+  pub const VT_SEQS: ::flatbuffers::VOffsetT = 6;
+
+  #[inline]
+  pub unsafe fn init_from_table(table: ::flatbuffers::Table<'a>) -> Self {
+    MessagesHidden { _tab: table }
+  }
+  #[allow(unused_mut)]
+  pub fn create<'bldr: 'args, 'args: 'mut_bldr, 'mut_bldr, A: ::flatbuffers::Allocator + 'bldr>(
+    _fbb: &'mut_bldr mut ::flatbuffers::FlatBufferBuilder<'bldr, A>,
+    args: &'args MessagesHiddenArgs<'args>
+  ) -> ::flatbuffers::WIPOffset<MessagesHidden<'bldr>> {
+    let mut builder = MessagesHiddenBuilder::new(_fbb);
+    builder.add_chat_id(args.chat_id);
+    if let Some(x) = args.seqs { builder.add_seqs(x); }
+    builder.finish()
+  }
+
+
+  #[inline]
+  pub fn chat_id(&self) -> u64 {
+    // Safety:
+    // Created from valid Table for this object
+    // which contains a valid value in this slot
+    unsafe { self._tab.get::<u64>(MessagesHidden::VT_CHAT_ID, Some(0)).unwrap()}
+  }
+  #[inline]
+  pub fn seqs(&self) -> Option<::flatbuffers::Vector<'a, u64>> {
+    // Safety:
+    // Created from valid Table for this object
+    // which contains a valid value in this slot
+    unsafe { self._tab.get::<::flatbuffers::ForwardsUOffset<::flatbuffers::Vector<'a, u64>>>(MessagesHidden::VT_SEQS, None)}
+  }
+}
+
+impl ::flatbuffers::Verifiable for MessagesHidden<'_> {
+  #[inline]
+  fn run_verifier(
+    v: &mut ::flatbuffers::Verifier, pos: usize
+  ) -> Result<(), ::flatbuffers::InvalidFlatbuffer> {
+    v.visit_table(pos)?
+     .visit_field::<u64>("chat_id", Self::VT_CHAT_ID, false)?
+     .visit_field::<::flatbuffers::ForwardsUOffset<::flatbuffers::Vector<'_, u64>>>("seqs", Self::VT_SEQS, false)?
+     .finish();
+    Ok(())
+  }
+}
+pub struct MessagesHiddenArgs<'a> {
+    pub chat_id: u64,
+    pub seqs: Option<::flatbuffers::WIPOffset<::flatbuffers::Vector<'a, u64>>>,
+}
+impl<'a> Default for MessagesHiddenArgs<'a> {
+  #[inline]
+  fn default() -> Self {
+    MessagesHiddenArgs {
+      chat_id: 0,
+      seqs: None,
+    }
+  }
+}
+
+pub struct MessagesHiddenBuilder<'a: 'b, 'b, A: ::flatbuffers::Allocator + 'a> {
+  fbb_: &'b mut ::flatbuffers::FlatBufferBuilder<'a, A>,
+  start_: ::flatbuffers::WIPOffset<::flatbuffers::TableUnfinishedWIPOffset>,
+}
+impl<'a: 'b, 'b, A: ::flatbuffers::Allocator + 'a> MessagesHiddenBuilder<'a, 'b, A> {
+  #[inline]
+  pub fn add_chat_id(&mut self, chat_id: u64) {
+    self.fbb_.push_slot::<u64>(MessagesHidden::VT_CHAT_ID, chat_id, 0);
+  }
+  #[inline]
+  pub fn add_seqs(&mut self, seqs: ::flatbuffers::WIPOffset<::flatbuffers::Vector<'b , u64>>) {
+    self.fbb_.push_slot_always::<::flatbuffers::WIPOffset<_>>(MessagesHidden::VT_SEQS, seqs);
+  }
+  #[inline]
+  pub fn new(_fbb: &'b mut ::flatbuffers::FlatBufferBuilder<'a, A>) -> MessagesHiddenBuilder<'a, 'b, A> {
+    let start = _fbb.start_table();
+    MessagesHiddenBuilder {
+      fbb_: _fbb,
+      start_: start,
+    }
+  }
+  #[inline]
+  pub fn finish(self) -> ::flatbuffers::WIPOffset<MessagesHidden<'a>> {
+    let o = self.fbb_.end_table(self.start_);
+    ::flatbuffers::WIPOffset::new(o.value())
+  }
+}
+
+impl ::core::fmt::Debug for MessagesHidden<'_> {
+  fn fmt(&self, f: &mut ::core::fmt::Formatter<'_>) -> ::core::fmt::Result {
+    let mut ds = f.debug_struct("MessagesHidden");
+      ds.field("chat_id", &self.chat_id());
+      ds.field("seqs", &self.seqs());
       ds.finish()
   }
 }
@@ -10871,6 +15730,81 @@ impl<'a> Event<'a> {
     }
   }
 
+  #[inline]
+  #[allow(non_snake_case)]
+  pub fn body_as_message_edited(&self) -> Option<MessageEdited<'a>> {
+    if self.body_type() == EventBody::MessageEdited {
+      self.body().map(|t| {
+       // Safety:
+       // Created from a valid Table for this object
+       // Which contains a valid union in this slot
+       unsafe { MessageEdited::init_from_table(t) }
+     })
+    } else {
+      None
+    }
+  }
+
+  #[inline]
+  #[allow(non_snake_case)]
+  pub fn body_as_messages_deleted(&self) -> Option<MessagesDeleted<'a>> {
+    if self.body_type() == EventBody::MessagesDeleted {
+      self.body().map(|t| {
+       // Safety:
+       // Created from a valid Table for this object
+       // Which contains a valid union in this slot
+       unsafe { MessagesDeleted::init_from_table(t) }
+     })
+    } else {
+      None
+    }
+  }
+
+  #[inline]
+  #[allow(non_snake_case)]
+  pub fn body_as_reactions_changed(&self) -> Option<ReactionsChanged<'a>> {
+    if self.body_type() == EventBody::ReactionsChanged {
+      self.body().map(|t| {
+       // Safety:
+       // Created from a valid Table for this object
+       // Which contains a valid union in this slot
+       unsafe { ReactionsChanged::init_from_table(t) }
+     })
+    } else {
+      None
+    }
+  }
+
+  #[inline]
+  #[allow(non_snake_case)]
+  pub fn body_as_message_pinned(&self) -> Option<MessagePinned<'a>> {
+    if self.body_type() == EventBody::MessagePinned {
+      self.body().map(|t| {
+       // Safety:
+       // Created from a valid Table for this object
+       // Which contains a valid union in this slot
+       unsafe { MessagePinned::init_from_table(t) }
+     })
+    } else {
+      None
+    }
+  }
+
+  #[inline]
+  #[allow(non_snake_case)]
+  pub fn body_as_live_location_updated(&self) -> Option<LiveLocationUpdated<'a>> {
+    if self.body_type() == EventBody::LiveLocationUpdated {
+      self.body().map(|t| {
+       // Safety:
+       // Created from a valid Table for this object
+       // Which contains a valid union in this slot
+       unsafe { LiveLocationUpdated::init_from_table(t) }
+     })
+    } else {
+      None
+    }
+  }
+
 }
 
 impl ::flatbuffers::Verifiable for Event<'_> {
@@ -10893,6 +15827,11 @@ impl ::flatbuffers::Verifiable for Event<'_> {
           EventBody::ChatUpdated => v.verify_union_variant::<::flatbuffers::ForwardsUOffset<ChatUpdated>>("EventBody::ChatUpdated", pos),
           EventBody::RoleChanged => v.verify_union_variant::<::flatbuffers::ForwardsUOffset<RoleChanged>>("EventBody::RoleChanged", pos),
           EventBody::OwnerChanged => v.verify_union_variant::<::flatbuffers::ForwardsUOffset<OwnerChanged>>("EventBody::OwnerChanged", pos),
+          EventBody::MessageEdited => v.verify_union_variant::<::flatbuffers::ForwardsUOffset<MessageEdited>>("EventBody::MessageEdited", pos),
+          EventBody::MessagesDeleted => v.verify_union_variant::<::flatbuffers::ForwardsUOffset<MessagesDeleted>>("EventBody::MessagesDeleted", pos),
+          EventBody::ReactionsChanged => v.verify_union_variant::<::flatbuffers::ForwardsUOffset<ReactionsChanged>>("EventBody::ReactionsChanged", pos),
+          EventBody::MessagePinned => v.verify_union_variant::<::flatbuffers::ForwardsUOffset<MessagePinned>>("EventBody::MessagePinned", pos),
+          EventBody::LiveLocationUpdated => v.verify_union_variant::<::flatbuffers::ForwardsUOffset<LiveLocationUpdated>>("EventBody::LiveLocationUpdated", pos),
           _ => Ok(()),
         }
      })?
@@ -11026,6 +15965,41 @@ impl ::core::fmt::Debug for Event<'_> {
         },
         EventBody::OwnerChanged => {
           if let Some(x) = self.body_as_owner_changed() {
+            ds.field("body", &x)
+          } else {
+            ds.field("body", &"InvalidFlatbuffer: Union discriminant does not match value.")
+          }
+        },
+        EventBody::MessageEdited => {
+          if let Some(x) = self.body_as_message_edited() {
+            ds.field("body", &x)
+          } else {
+            ds.field("body", &"InvalidFlatbuffer: Union discriminant does not match value.")
+          }
+        },
+        EventBody::MessagesDeleted => {
+          if let Some(x) = self.body_as_messages_deleted() {
+            ds.field("body", &x)
+          } else {
+            ds.field("body", &"InvalidFlatbuffer: Union discriminant does not match value.")
+          }
+        },
+        EventBody::ReactionsChanged => {
+          if let Some(x) = self.body_as_reactions_changed() {
+            ds.field("body", &x)
+          } else {
+            ds.field("body", &"InvalidFlatbuffer: Union discriminant does not match value.")
+          }
+        },
+        EventBody::MessagePinned => {
+          if let Some(x) = self.body_as_message_pinned() {
+            ds.field("body", &x)
+          } else {
+            ds.field("body", &"InvalidFlatbuffer: Union discriminant does not match value.")
+          }
+        },
+        EventBody::LiveLocationUpdated => {
+          if let Some(x) = self.body_as_live_location_updated() {
             ds.field("body", &x)
           } else {
             ds.field("body", &"InvalidFlatbuffer: Union discriminant does not match value.")
@@ -11624,6 +16598,7 @@ impl<'a> HistoryPage<'a> {
   pub const VT_CHAT_ID: ::flatbuffers::VOffsetT = 4;
   pub const VT_EVENTS: ::flatbuffers::VOffsetT = 6;
   pub const VT_HAS_MORE: ::flatbuffers::VOffsetT = 8;
+  pub const VT_STATES: ::flatbuffers::VOffsetT = 10;
 
   #[inline]
   pub unsafe fn init_from_table(table: ::flatbuffers::Table<'a>) -> Self {
@@ -11636,6 +16611,7 @@ impl<'a> HistoryPage<'a> {
   ) -> ::flatbuffers::WIPOffset<HistoryPage<'bldr>> {
     let mut builder = HistoryPageBuilder::new(_fbb);
     builder.add_chat_id(args.chat_id);
+    if let Some(x) = args.states { builder.add_states(x); }
     if let Some(x) = args.events { builder.add_events(x); }
     builder.add_has_more(args.has_more);
     builder.finish()
@@ -11663,6 +16639,13 @@ impl<'a> HistoryPage<'a> {
     // which contains a valid value in this slot
     unsafe { self._tab.get::<bool>(HistoryPage::VT_HAS_MORE, Some(false)).unwrap()}
   }
+  #[inline]
+  pub fn states(&self) -> Option<::flatbuffers::Vector<'a, ::flatbuffers::ForwardsUOffset<MessageState<'a>>>> {
+    // Safety:
+    // Created from valid Table for this object
+    // which contains a valid value in this slot
+    unsafe { self._tab.get::<::flatbuffers::ForwardsUOffset<::flatbuffers::Vector<'a, ::flatbuffers::ForwardsUOffset<MessageState>>>>(HistoryPage::VT_STATES, None)}
+  }
 }
 
 impl ::flatbuffers::Verifiable for HistoryPage<'_> {
@@ -11674,6 +16657,7 @@ impl ::flatbuffers::Verifiable for HistoryPage<'_> {
      .visit_field::<u64>("chat_id", Self::VT_CHAT_ID, false)?
      .visit_field::<::flatbuffers::ForwardsUOffset<::flatbuffers::Vector<'_, ::flatbuffers::ForwardsUOffset<EventBlob>>>>("events", Self::VT_EVENTS, false)?
      .visit_field::<bool>("has_more", Self::VT_HAS_MORE, false)?
+     .visit_field::<::flatbuffers::ForwardsUOffset<::flatbuffers::Vector<'_, ::flatbuffers::ForwardsUOffset<MessageState>>>>("states", Self::VT_STATES, false)?
      .finish();
     Ok(())
   }
@@ -11682,6 +16666,7 @@ pub struct HistoryPageArgs<'a> {
     pub chat_id: u64,
     pub events: Option<::flatbuffers::WIPOffset<::flatbuffers::Vector<'a, ::flatbuffers::ForwardsUOffset<EventBlob<'a>>>>>,
     pub has_more: bool,
+    pub states: Option<::flatbuffers::WIPOffset<::flatbuffers::Vector<'a, ::flatbuffers::ForwardsUOffset<MessageState<'a>>>>>,
 }
 impl<'a> Default for HistoryPageArgs<'a> {
   #[inline]
@@ -11690,6 +16675,7 @@ impl<'a> Default for HistoryPageArgs<'a> {
       chat_id: 0,
       events: None,
       has_more: false,
+      states: None,
     }
   }
 }
@@ -11712,6 +16698,10 @@ impl<'a: 'b, 'b, A: ::flatbuffers::Allocator + 'a> HistoryPageBuilder<'a, 'b, A>
     self.fbb_.push_slot::<bool>(HistoryPage::VT_HAS_MORE, has_more, false);
   }
   #[inline]
+  pub fn add_states(&mut self, states: ::flatbuffers::WIPOffset<::flatbuffers::Vector<'b , ::flatbuffers::ForwardsUOffset<MessageState<'b >>>>) {
+    self.fbb_.push_slot_always::<::flatbuffers::WIPOffset<_>>(HistoryPage::VT_STATES, states);
+  }
+  #[inline]
   pub fn new(_fbb: &'b mut ::flatbuffers::FlatBufferBuilder<'a, A>) -> HistoryPageBuilder<'a, 'b, A> {
     let start = _fbb.start_table();
     HistoryPageBuilder {
@@ -11732,6 +16722,7 @@ impl ::core::fmt::Debug for HistoryPage<'_> {
       ds.field("chat_id", &self.chat_id());
       ds.field("events", &self.events());
       ds.field("has_more", &self.has_more());
+      ds.field("states", &self.states());
       ds.finish()
   }
 }
@@ -12738,6 +17729,246 @@ impl<'a> Frame<'a> {
     }
   }
 
+  #[inline]
+  #[allow(non_snake_case)]
+  pub fn body_as_edit_message(&self) -> Option<EditMessage<'a>> {
+    if self.body_type() == Body::EditMessage {
+      self.body().map(|t| {
+       // Safety:
+       // Created from a valid Table for this object
+       // Which contains a valid union in this slot
+       unsafe { EditMessage::init_from_table(t) }
+     })
+    } else {
+      None
+    }
+  }
+
+  #[inline]
+  #[allow(non_snake_case)]
+  pub fn body_as_delete_messages(&self) -> Option<DeleteMessages<'a>> {
+    if self.body_type() == Body::DeleteMessages {
+      self.body().map(|t| {
+       // Safety:
+       // Created from a valid Table for this object
+       // Which contains a valid union in this slot
+       unsafe { DeleteMessages::init_from_table(t) }
+     })
+    } else {
+      None
+    }
+  }
+
+  #[inline]
+  #[allow(non_snake_case)]
+  pub fn body_as_react(&self) -> Option<React<'a>> {
+    if self.body_type() == Body::React {
+      self.body().map(|t| {
+       // Safety:
+       // Created from a valid Table for this object
+       // Which contains a valid union in this slot
+       unsafe { React::init_from_table(t) }
+     })
+    } else {
+      None
+    }
+  }
+
+  #[inline]
+  #[allow(non_snake_case)]
+  pub fn body_as_list_reactions(&self) -> Option<ListReactions<'a>> {
+    if self.body_type() == Body::ListReactions {
+      self.body().map(|t| {
+       // Safety:
+       // Created from a valid Table for this object
+       // Which contains a valid union in this slot
+       unsafe { ListReactions::init_from_table(t) }
+     })
+    } else {
+      None
+    }
+  }
+
+  #[inline]
+  #[allow(non_snake_case)]
+  pub fn body_as_reaction_list(&self) -> Option<ReactionList<'a>> {
+    if self.body_type() == Body::ReactionList {
+      self.body().map(|t| {
+       // Safety:
+       // Created from a valid Table for this object
+       // Which contains a valid union in this slot
+       unsafe { ReactionList::init_from_table(t) }
+     })
+    } else {
+      None
+    }
+  }
+
+  #[inline]
+  #[allow(non_snake_case)]
+  pub fn body_as_pin_message(&self) -> Option<PinMessage<'a>> {
+    if self.body_type() == Body::PinMessage {
+      self.body().map(|t| {
+       // Safety:
+       // Created from a valid Table for this object
+       // Which contains a valid union in this slot
+       unsafe { PinMessage::init_from_table(t) }
+     })
+    } else {
+      None
+    }
+  }
+
+  #[inline]
+  #[allow(non_snake_case)]
+  pub fn body_as_list_pins(&self) -> Option<ListPins<'a>> {
+    if self.body_type() == Body::ListPins {
+      self.body().map(|t| {
+       // Safety:
+       // Created from a valid Table for this object
+       // Which contains a valid union in this slot
+       unsafe { ListPins::init_from_table(t) }
+     })
+    } else {
+      None
+    }
+  }
+
+  #[inline]
+  #[allow(non_snake_case)]
+  pub fn body_as_pin_list(&self) -> Option<PinList<'a>> {
+    if self.body_type() == Body::PinList {
+      self.body().map(|t| {
+       // Safety:
+       // Created from a valid Table for this object
+       // Which contains a valid union in this slot
+       unsafe { PinList::init_from_table(t) }
+     })
+    } else {
+      None
+    }
+  }
+
+  #[inline]
+  #[allow(non_snake_case)]
+  pub fn body_as_update_live_location(&self) -> Option<UpdateLiveLocation<'a>> {
+    if self.body_type() == Body::UpdateLiveLocation {
+      self.body().map(|t| {
+       // Safety:
+       // Created from a valid Table for this object
+       // Which contains a valid union in this slot
+       unsafe { UpdateLiveLocation::init_from_table(t) }
+     })
+    } else {
+      None
+    }
+  }
+
+  #[inline]
+  #[allow(non_snake_case)]
+  pub fn body_as_forward_message(&self) -> Option<ForwardMessage<'a>> {
+    if self.body_type() == Body::ForwardMessage {
+      self.body().map(|t| {
+       // Safety:
+       // Created from a valid Table for this object
+       // Which contains a valid union in this slot
+       unsafe { ForwardMessage::init_from_table(t) }
+     })
+    } else {
+      None
+    }
+  }
+
+  #[inline]
+  #[allow(non_snake_case)]
+  pub fn body_as_forward_ack(&self) -> Option<ForwardAck<'a>> {
+    if self.body_type() == Body::ForwardAck {
+      self.body().map(|t| {
+       // Safety:
+       // Created from a valid Table for this object
+       // Which contains a valid union in this slot
+       unsafe { ForwardAck::init_from_table(t) }
+     })
+    } else {
+      None
+    }
+  }
+
+  #[inline]
+  #[allow(non_snake_case)]
+  pub fn body_as_get_message_versions(&self) -> Option<GetMessageVersions<'a>> {
+    if self.body_type() == Body::GetMessageVersions {
+      self.body().map(|t| {
+       // Safety:
+       // Created from a valid Table for this object
+       // Which contains a valid union in this slot
+       unsafe { GetMessageVersions::init_from_table(t) }
+     })
+    } else {
+      None
+    }
+  }
+
+  #[inline]
+  #[allow(non_snake_case)]
+  pub fn body_as_message_versions(&self) -> Option<MessageVersions<'a>> {
+    if self.body_type() == Body::MessageVersions {
+      self.body().map(|t| {
+       // Safety:
+       // Created from a valid Table for this object
+       // Which contains a valid union in this slot
+       unsafe { MessageVersions::init_from_table(t) }
+     })
+    } else {
+      None
+    }
+  }
+
+  #[inline]
+  #[allow(non_snake_case)]
+  pub fn body_as_list_mentions(&self) -> Option<ListMentions<'a>> {
+    if self.body_type() == Body::ListMentions {
+      self.body().map(|t| {
+       // Safety:
+       // Created from a valid Table for this object
+       // Which contains a valid union in this slot
+       unsafe { ListMentions::init_from_table(t) }
+     })
+    } else {
+      None
+    }
+  }
+
+  #[inline]
+  #[allow(non_snake_case)]
+  pub fn body_as_mention_list(&self) -> Option<MentionList<'a>> {
+    if self.body_type() == Body::MentionList {
+      self.body().map(|t| {
+       // Safety:
+       // Created from a valid Table for this object
+       // Which contains a valid union in this slot
+       unsafe { MentionList::init_from_table(t) }
+     })
+    } else {
+      None
+    }
+  }
+
+  #[inline]
+  #[allow(non_snake_case)]
+  pub fn body_as_messages_hidden(&self) -> Option<MessagesHidden<'a>> {
+    if self.body_type() == Body::MessagesHidden {
+      self.body().map(|t| {
+       // Safety:
+       // Created from a valid Table for this object
+       // Which contains a valid union in this slot
+       unsafe { MessagesHidden::init_from_table(t) }
+     })
+    } else {
+      None
+    }
+  }
+
 }
 
 impl ::flatbuffers::Verifiable for Frame<'_> {
@@ -12812,6 +18043,22 @@ impl ::flatbuffers::Verifiable for Frame<'_> {
           Body::BroadcastLists => v.verify_union_variant::<::flatbuffers::ForwardsUOffset<BroadcastLists>>("Body::BroadcastLists", pos),
           Body::SendBroadcast => v.verify_union_variant::<::flatbuffers::ForwardsUOffset<SendBroadcast>>("Body::SendBroadcast", pos),
           Body::BroadcastAck => v.verify_union_variant::<::flatbuffers::ForwardsUOffset<BroadcastAck>>("Body::BroadcastAck", pos),
+          Body::EditMessage => v.verify_union_variant::<::flatbuffers::ForwardsUOffset<EditMessage>>("Body::EditMessage", pos),
+          Body::DeleteMessages => v.verify_union_variant::<::flatbuffers::ForwardsUOffset<DeleteMessages>>("Body::DeleteMessages", pos),
+          Body::React => v.verify_union_variant::<::flatbuffers::ForwardsUOffset<React>>("Body::React", pos),
+          Body::ListReactions => v.verify_union_variant::<::flatbuffers::ForwardsUOffset<ListReactions>>("Body::ListReactions", pos),
+          Body::ReactionList => v.verify_union_variant::<::flatbuffers::ForwardsUOffset<ReactionList>>("Body::ReactionList", pos),
+          Body::PinMessage => v.verify_union_variant::<::flatbuffers::ForwardsUOffset<PinMessage>>("Body::PinMessage", pos),
+          Body::ListPins => v.verify_union_variant::<::flatbuffers::ForwardsUOffset<ListPins>>("Body::ListPins", pos),
+          Body::PinList => v.verify_union_variant::<::flatbuffers::ForwardsUOffset<PinList>>("Body::PinList", pos),
+          Body::UpdateLiveLocation => v.verify_union_variant::<::flatbuffers::ForwardsUOffset<UpdateLiveLocation>>("Body::UpdateLiveLocation", pos),
+          Body::ForwardMessage => v.verify_union_variant::<::flatbuffers::ForwardsUOffset<ForwardMessage>>("Body::ForwardMessage", pos),
+          Body::ForwardAck => v.verify_union_variant::<::flatbuffers::ForwardsUOffset<ForwardAck>>("Body::ForwardAck", pos),
+          Body::GetMessageVersions => v.verify_union_variant::<::flatbuffers::ForwardsUOffset<GetMessageVersions>>("Body::GetMessageVersions", pos),
+          Body::MessageVersions => v.verify_union_variant::<::flatbuffers::ForwardsUOffset<MessageVersions>>("Body::MessageVersions", pos),
+          Body::ListMentions => v.verify_union_variant::<::flatbuffers::ForwardsUOffset<ListMentions>>("Body::ListMentions", pos),
+          Body::MentionList => v.verify_union_variant::<::flatbuffers::ForwardsUOffset<MentionList>>("Body::MentionList", pos),
+          Body::MessagesHidden => v.verify_union_variant::<::flatbuffers::ForwardsUOffset<MessagesHidden>>("Body::MessagesHidden", pos),
           _ => Ok(()),
         }
      })?
@@ -13309,6 +18556,118 @@ impl ::core::fmt::Debug for Frame<'_> {
         },
         Body::BroadcastAck => {
           if let Some(x) = self.body_as_broadcast_ack() {
+            ds.field("body", &x)
+          } else {
+            ds.field("body", &"InvalidFlatbuffer: Union discriminant does not match value.")
+          }
+        },
+        Body::EditMessage => {
+          if let Some(x) = self.body_as_edit_message() {
+            ds.field("body", &x)
+          } else {
+            ds.field("body", &"InvalidFlatbuffer: Union discriminant does not match value.")
+          }
+        },
+        Body::DeleteMessages => {
+          if let Some(x) = self.body_as_delete_messages() {
+            ds.field("body", &x)
+          } else {
+            ds.field("body", &"InvalidFlatbuffer: Union discriminant does not match value.")
+          }
+        },
+        Body::React => {
+          if let Some(x) = self.body_as_react() {
+            ds.field("body", &x)
+          } else {
+            ds.field("body", &"InvalidFlatbuffer: Union discriminant does not match value.")
+          }
+        },
+        Body::ListReactions => {
+          if let Some(x) = self.body_as_list_reactions() {
+            ds.field("body", &x)
+          } else {
+            ds.field("body", &"InvalidFlatbuffer: Union discriminant does not match value.")
+          }
+        },
+        Body::ReactionList => {
+          if let Some(x) = self.body_as_reaction_list() {
+            ds.field("body", &x)
+          } else {
+            ds.field("body", &"InvalidFlatbuffer: Union discriminant does not match value.")
+          }
+        },
+        Body::PinMessage => {
+          if let Some(x) = self.body_as_pin_message() {
+            ds.field("body", &x)
+          } else {
+            ds.field("body", &"InvalidFlatbuffer: Union discriminant does not match value.")
+          }
+        },
+        Body::ListPins => {
+          if let Some(x) = self.body_as_list_pins() {
+            ds.field("body", &x)
+          } else {
+            ds.field("body", &"InvalidFlatbuffer: Union discriminant does not match value.")
+          }
+        },
+        Body::PinList => {
+          if let Some(x) = self.body_as_pin_list() {
+            ds.field("body", &x)
+          } else {
+            ds.field("body", &"InvalidFlatbuffer: Union discriminant does not match value.")
+          }
+        },
+        Body::UpdateLiveLocation => {
+          if let Some(x) = self.body_as_update_live_location() {
+            ds.field("body", &x)
+          } else {
+            ds.field("body", &"InvalidFlatbuffer: Union discriminant does not match value.")
+          }
+        },
+        Body::ForwardMessage => {
+          if let Some(x) = self.body_as_forward_message() {
+            ds.field("body", &x)
+          } else {
+            ds.field("body", &"InvalidFlatbuffer: Union discriminant does not match value.")
+          }
+        },
+        Body::ForwardAck => {
+          if let Some(x) = self.body_as_forward_ack() {
+            ds.field("body", &x)
+          } else {
+            ds.field("body", &"InvalidFlatbuffer: Union discriminant does not match value.")
+          }
+        },
+        Body::GetMessageVersions => {
+          if let Some(x) = self.body_as_get_message_versions() {
+            ds.field("body", &x)
+          } else {
+            ds.field("body", &"InvalidFlatbuffer: Union discriminant does not match value.")
+          }
+        },
+        Body::MessageVersions => {
+          if let Some(x) = self.body_as_message_versions() {
+            ds.field("body", &x)
+          } else {
+            ds.field("body", &"InvalidFlatbuffer: Union discriminant does not match value.")
+          }
+        },
+        Body::ListMentions => {
+          if let Some(x) = self.body_as_list_mentions() {
+            ds.field("body", &x)
+          } else {
+            ds.field("body", &"InvalidFlatbuffer: Union discriminant does not match value.")
+          }
+        },
+        Body::MentionList => {
+          if let Some(x) = self.body_as_mention_list() {
+            ds.field("body", &x)
+          } else {
+            ds.field("body", &"InvalidFlatbuffer: Union discriminant does not match value.")
+          }
+        },
+        Body::MessagesHidden => {
+          if let Some(x) = self.body_as_messages_hidden() {
             ds.field("body", &x)
           } else {
             ds.field("body", &"InvalidFlatbuffer: Union discriminant does not match value.")

@@ -17,10 +17,15 @@ import { CreateDirect } from '../../../magpie/wire/fb/create-direct.js';
 import { CreateGroup } from '../../../magpie/wire/fb/create-group.js';
 import { CreateInvite } from '../../../magpie/wire/fb/create-invite.js';
 import { DeleteBroadcastList } from '../../../magpie/wire/fb/delete-broadcast-list.js';
+import { DeleteMessages } from '../../../magpie/wire/fb/delete-messages.js';
 import { Deliver } from '../../../magpie/wire/fb/deliver.js';
 import { DeviceList } from '../../../magpie/wire/fb/device-list.js';
+import { EditMessage } from '../../../magpie/wire/fb/edit-message.js';
 import { Error } from '../../../magpie/wire/fb/error.js';
+import { ForwardAck } from '../../../magpie/wire/fb/forward-ack.js';
+import { ForwardMessage } from '../../../magpie/wire/fb/forward-message.js';
 import { GetChat } from '../../../magpie/wire/fb/get-chat.js';
+import { GetMessageVersions } from '../../../magpie/wire/fb/get-message-versions.js';
 import { GetUsers } from '../../../magpie/wire/fb/get-users.js';
 import { Hello } from '../../../magpie/wire/fb/hello.js';
 import { History } from '../../../magpie/wire/fb/history.js';
@@ -37,15 +42,25 @@ import { ListDevices } from '../../../magpie/wire/fb/list-devices.js';
 import { ListInvites } from '../../../magpie/wire/fb/list-invites.js';
 import { ListJoinRequests } from '../../../magpie/wire/fb/list-join-requests.js';
 import { ListMembers } from '../../../magpie/wire/fb/list-members.js';
+import { ListMentions } from '../../../magpie/wire/fb/list-mentions.js';
+import { ListPins } from '../../../magpie/wire/fb/list-pins.js';
+import { ListReactions } from '../../../magpie/wire/fb/list-reactions.js';
 import { Login } from '../../../magpie/wire/fb/login.js';
 import { Logout } from '../../../magpie/wire/fb/logout.js';
 import { LookupUser } from '../../../magpie/wire/fb/lookup-user.js';
 import { MemberList } from '../../../magpie/wire/fb/member-list.js';
 import { MembershipChanged } from '../../../magpie/wire/fb/membership-changed.js';
+import { MentionList } from '../../../magpie/wire/fb/mention-list.js';
+import { MessageVersions } from '../../../magpie/wire/fb/message-versions.js';
+import { MessagesHidden } from '../../../magpie/wire/fb/messages-hidden.js';
 import { Ok } from '../../../magpie/wire/fb/ok.js';
+import { PinList } from '../../../magpie/wire/fb/pin-list.js';
+import { PinMessage } from '../../../magpie/wire/fb/pin-message.js';
 import { Ping } from '../../../magpie/wire/fb/ping.js';
 import { Pong } from '../../../magpie/wire/fb/pong.js';
 import { PreviewChat } from '../../../magpie/wire/fb/preview-chat.js';
+import { React } from '../../../magpie/wire/fb/react.js';
+import { ReactionList } from '../../../magpie/wire/fb/reaction-list.js';
 import { Register } from '../../../magpie/wire/fb/register.js';
 import { RemoveMember } from '../../../magpie/wire/fb/remove-member.js';
 import { ReorderPinned } from '../../../magpie/wire/fb/reorder-pinned.js';
@@ -62,6 +77,7 @@ import { Sync } from '../../../magpie/wire/fb/sync.js';
 import { SyncDone } from '../../../magpie/wire/fb/sync-done.js';
 import { TransferOwnership } from '../../../magpie/wire/fb/transfer-ownership.js';
 import { UpdateChat } from '../../../magpie/wire/fb/update-chat.js';
+import { UpdateLiveLocation } from '../../../magpie/wire/fb/update-live-location.js';
 import { UserInfo } from '../../../magpie/wire/fb/user-info.js';
 import { UserList } from '../../../magpie/wire/fb/user-list.js';
 import { Welcome } from '../../../magpie/wire/fb/welcome.js';
@@ -131,13 +147,29 @@ export enum Body {
   ListBroadcastLists = 60,
   BroadcastLists = 61,
   SendBroadcast = 62,
-  BroadcastAck = 63
+  BroadcastAck = 63,
+  EditMessage = 64,
+  DeleteMessages = 65,
+  React = 66,
+  ListReactions = 67,
+  ReactionList = 68,
+  PinMessage = 69,
+  ListPins = 70,
+  PinList = 71,
+  UpdateLiveLocation = 72,
+  ForwardMessage = 73,
+  ForwardAck = 74,
+  GetMessageVersions = 75,
+  MessageVersions = 76,
+  ListMentions = 77,
+  MentionList = 78,
+  MessagesHidden = 79
 }
 
 export function unionToBody(
   type: Body,
-  accessor: (obj:AddMembers|Authenticate|Authenticated|BroadcastAck|BroadcastList|BroadcastLists|ChatInfo|ChatList|ChatPreview|ChatStateChanged|Close|CreateDirect|CreateGroup|CreateInvite|DeleteBroadcastList|Deliver|DeviceList|Error|GetChat|GetUsers|Hello|History|HistoryPage|Invite|InviteList|JoinChat|JoinPending|JoinRequestList|LeaveChat|ListBroadcastLists|ListChats|ListDevices|ListInvites|ListJoinRequests|ListMembers|Login|Logout|LookupUser|MemberList|MembershipChanged|Ok|Ping|Pong|PreviewChat|Register|RemoveMember|ReorderPinned|ResolveJoinRequest|RevokeDevice|RevokeInvite|SaveBroadcastList|SendAck|SendBroadcast|SendMessage|SetChatState|SetRole|Sync|SyncDone|TransferOwnership|UpdateChat|UserInfo|UserList|Welcome) => AddMembers|Authenticate|Authenticated|BroadcastAck|BroadcastList|BroadcastLists|ChatInfo|ChatList|ChatPreview|ChatStateChanged|Close|CreateDirect|CreateGroup|CreateInvite|DeleteBroadcastList|Deliver|DeviceList|Error|GetChat|GetUsers|Hello|History|HistoryPage|Invite|InviteList|JoinChat|JoinPending|JoinRequestList|LeaveChat|ListBroadcastLists|ListChats|ListDevices|ListInvites|ListJoinRequests|ListMembers|Login|Logout|LookupUser|MemberList|MembershipChanged|Ok|Ping|Pong|PreviewChat|Register|RemoveMember|ReorderPinned|ResolveJoinRequest|RevokeDevice|RevokeInvite|SaveBroadcastList|SendAck|SendBroadcast|SendMessage|SetChatState|SetRole|Sync|SyncDone|TransferOwnership|UpdateChat|UserInfo|UserList|Welcome|null
-): AddMembers|Authenticate|Authenticated|BroadcastAck|BroadcastList|BroadcastLists|ChatInfo|ChatList|ChatPreview|ChatStateChanged|Close|CreateDirect|CreateGroup|CreateInvite|DeleteBroadcastList|Deliver|DeviceList|Error|GetChat|GetUsers|Hello|History|HistoryPage|Invite|InviteList|JoinChat|JoinPending|JoinRequestList|LeaveChat|ListBroadcastLists|ListChats|ListDevices|ListInvites|ListJoinRequests|ListMembers|Login|Logout|LookupUser|MemberList|MembershipChanged|Ok|Ping|Pong|PreviewChat|Register|RemoveMember|ReorderPinned|ResolveJoinRequest|RevokeDevice|RevokeInvite|SaveBroadcastList|SendAck|SendBroadcast|SendMessage|SetChatState|SetRole|Sync|SyncDone|TransferOwnership|UpdateChat|UserInfo|UserList|Welcome|null {
+  accessor: (obj:AddMembers|Authenticate|Authenticated|BroadcastAck|BroadcastList|BroadcastLists|ChatInfo|ChatList|ChatPreview|ChatStateChanged|Close|CreateDirect|CreateGroup|CreateInvite|DeleteBroadcastList|DeleteMessages|Deliver|DeviceList|EditMessage|Error|ForwardAck|ForwardMessage|GetChat|GetMessageVersions|GetUsers|Hello|History|HistoryPage|Invite|InviteList|JoinChat|JoinPending|JoinRequestList|LeaveChat|ListBroadcastLists|ListChats|ListDevices|ListInvites|ListJoinRequests|ListMembers|ListMentions|ListPins|ListReactions|Login|Logout|LookupUser|MemberList|MembershipChanged|MentionList|MessageVersions|MessagesHidden|Ok|PinList|PinMessage|Ping|Pong|PreviewChat|React|ReactionList|Register|RemoveMember|ReorderPinned|ResolveJoinRequest|RevokeDevice|RevokeInvite|SaveBroadcastList|SendAck|SendBroadcast|SendMessage|SetChatState|SetRole|Sync|SyncDone|TransferOwnership|UpdateChat|UpdateLiveLocation|UserInfo|UserList|Welcome) => AddMembers|Authenticate|Authenticated|BroadcastAck|BroadcastList|BroadcastLists|ChatInfo|ChatList|ChatPreview|ChatStateChanged|Close|CreateDirect|CreateGroup|CreateInvite|DeleteBroadcastList|DeleteMessages|Deliver|DeviceList|EditMessage|Error|ForwardAck|ForwardMessage|GetChat|GetMessageVersions|GetUsers|Hello|History|HistoryPage|Invite|InviteList|JoinChat|JoinPending|JoinRequestList|LeaveChat|ListBroadcastLists|ListChats|ListDevices|ListInvites|ListJoinRequests|ListMembers|ListMentions|ListPins|ListReactions|Login|Logout|LookupUser|MemberList|MembershipChanged|MentionList|MessageVersions|MessagesHidden|Ok|PinList|PinMessage|Ping|Pong|PreviewChat|React|ReactionList|Register|RemoveMember|ReorderPinned|ResolveJoinRequest|RevokeDevice|RevokeInvite|SaveBroadcastList|SendAck|SendBroadcast|SendMessage|SetChatState|SetRole|Sync|SyncDone|TransferOwnership|UpdateChat|UpdateLiveLocation|UserInfo|UserList|Welcome|null
+): AddMembers|Authenticate|Authenticated|BroadcastAck|BroadcastList|BroadcastLists|ChatInfo|ChatList|ChatPreview|ChatStateChanged|Close|CreateDirect|CreateGroup|CreateInvite|DeleteBroadcastList|DeleteMessages|Deliver|DeviceList|EditMessage|Error|ForwardAck|ForwardMessage|GetChat|GetMessageVersions|GetUsers|Hello|History|HistoryPage|Invite|InviteList|JoinChat|JoinPending|JoinRequestList|LeaveChat|ListBroadcastLists|ListChats|ListDevices|ListInvites|ListJoinRequests|ListMembers|ListMentions|ListPins|ListReactions|Login|Logout|LookupUser|MemberList|MembershipChanged|MentionList|MessageVersions|MessagesHidden|Ok|PinList|PinMessage|Ping|Pong|PreviewChat|React|ReactionList|Register|RemoveMember|ReorderPinned|ResolveJoinRequest|RevokeDevice|RevokeInvite|SaveBroadcastList|SendAck|SendBroadcast|SendMessage|SetChatState|SetRole|Sync|SyncDone|TransferOwnership|UpdateChat|UpdateLiveLocation|UserInfo|UserList|Welcome|null {
   switch(Body[type]) {
     case 'NONE': return null; 
     case 'Hello': return accessor(new Hello())! as Hello;
@@ -203,15 +235,31 @@ export function unionToBody(
     case 'BroadcastLists': return accessor(new BroadcastLists())! as BroadcastLists;
     case 'SendBroadcast': return accessor(new SendBroadcast())! as SendBroadcast;
     case 'BroadcastAck': return accessor(new BroadcastAck())! as BroadcastAck;
+    case 'EditMessage': return accessor(new EditMessage())! as EditMessage;
+    case 'DeleteMessages': return accessor(new DeleteMessages())! as DeleteMessages;
+    case 'React': return accessor(new React())! as React;
+    case 'ListReactions': return accessor(new ListReactions())! as ListReactions;
+    case 'ReactionList': return accessor(new ReactionList())! as ReactionList;
+    case 'PinMessage': return accessor(new PinMessage())! as PinMessage;
+    case 'ListPins': return accessor(new ListPins())! as ListPins;
+    case 'PinList': return accessor(new PinList())! as PinList;
+    case 'UpdateLiveLocation': return accessor(new UpdateLiveLocation())! as UpdateLiveLocation;
+    case 'ForwardMessage': return accessor(new ForwardMessage())! as ForwardMessage;
+    case 'ForwardAck': return accessor(new ForwardAck())! as ForwardAck;
+    case 'GetMessageVersions': return accessor(new GetMessageVersions())! as GetMessageVersions;
+    case 'MessageVersions': return accessor(new MessageVersions())! as MessageVersions;
+    case 'ListMentions': return accessor(new ListMentions())! as ListMentions;
+    case 'MentionList': return accessor(new MentionList())! as MentionList;
+    case 'MessagesHidden': return accessor(new MessagesHidden())! as MessagesHidden;
     default: return null;
   }
 }
 
 export function unionListToBody(
   type: Body, 
-  accessor: (index: number, obj:AddMembers|Authenticate|Authenticated|BroadcastAck|BroadcastList|BroadcastLists|ChatInfo|ChatList|ChatPreview|ChatStateChanged|Close|CreateDirect|CreateGroup|CreateInvite|DeleteBroadcastList|Deliver|DeviceList|Error|GetChat|GetUsers|Hello|History|HistoryPage|Invite|InviteList|JoinChat|JoinPending|JoinRequestList|LeaveChat|ListBroadcastLists|ListChats|ListDevices|ListInvites|ListJoinRequests|ListMembers|Login|Logout|LookupUser|MemberList|MembershipChanged|Ok|Ping|Pong|PreviewChat|Register|RemoveMember|ReorderPinned|ResolveJoinRequest|RevokeDevice|RevokeInvite|SaveBroadcastList|SendAck|SendBroadcast|SendMessage|SetChatState|SetRole|Sync|SyncDone|TransferOwnership|UpdateChat|UserInfo|UserList|Welcome) => AddMembers|Authenticate|Authenticated|BroadcastAck|BroadcastList|BroadcastLists|ChatInfo|ChatList|ChatPreview|ChatStateChanged|Close|CreateDirect|CreateGroup|CreateInvite|DeleteBroadcastList|Deliver|DeviceList|Error|GetChat|GetUsers|Hello|History|HistoryPage|Invite|InviteList|JoinChat|JoinPending|JoinRequestList|LeaveChat|ListBroadcastLists|ListChats|ListDevices|ListInvites|ListJoinRequests|ListMembers|Login|Logout|LookupUser|MemberList|MembershipChanged|Ok|Ping|Pong|PreviewChat|Register|RemoveMember|ReorderPinned|ResolveJoinRequest|RevokeDevice|RevokeInvite|SaveBroadcastList|SendAck|SendBroadcast|SendMessage|SetChatState|SetRole|Sync|SyncDone|TransferOwnership|UpdateChat|UserInfo|UserList|Welcome|null, 
+  accessor: (index: number, obj:AddMembers|Authenticate|Authenticated|BroadcastAck|BroadcastList|BroadcastLists|ChatInfo|ChatList|ChatPreview|ChatStateChanged|Close|CreateDirect|CreateGroup|CreateInvite|DeleteBroadcastList|DeleteMessages|Deliver|DeviceList|EditMessage|Error|ForwardAck|ForwardMessage|GetChat|GetMessageVersions|GetUsers|Hello|History|HistoryPage|Invite|InviteList|JoinChat|JoinPending|JoinRequestList|LeaveChat|ListBroadcastLists|ListChats|ListDevices|ListInvites|ListJoinRequests|ListMembers|ListMentions|ListPins|ListReactions|Login|Logout|LookupUser|MemberList|MembershipChanged|MentionList|MessageVersions|MessagesHidden|Ok|PinList|PinMessage|Ping|Pong|PreviewChat|React|ReactionList|Register|RemoveMember|ReorderPinned|ResolveJoinRequest|RevokeDevice|RevokeInvite|SaveBroadcastList|SendAck|SendBroadcast|SendMessage|SetChatState|SetRole|Sync|SyncDone|TransferOwnership|UpdateChat|UpdateLiveLocation|UserInfo|UserList|Welcome) => AddMembers|Authenticate|Authenticated|BroadcastAck|BroadcastList|BroadcastLists|ChatInfo|ChatList|ChatPreview|ChatStateChanged|Close|CreateDirect|CreateGroup|CreateInvite|DeleteBroadcastList|DeleteMessages|Deliver|DeviceList|EditMessage|Error|ForwardAck|ForwardMessage|GetChat|GetMessageVersions|GetUsers|Hello|History|HistoryPage|Invite|InviteList|JoinChat|JoinPending|JoinRequestList|LeaveChat|ListBroadcastLists|ListChats|ListDevices|ListInvites|ListJoinRequests|ListMembers|ListMentions|ListPins|ListReactions|Login|Logout|LookupUser|MemberList|MembershipChanged|MentionList|MessageVersions|MessagesHidden|Ok|PinList|PinMessage|Ping|Pong|PreviewChat|React|ReactionList|Register|RemoveMember|ReorderPinned|ResolveJoinRequest|RevokeDevice|RevokeInvite|SaveBroadcastList|SendAck|SendBroadcast|SendMessage|SetChatState|SetRole|Sync|SyncDone|TransferOwnership|UpdateChat|UpdateLiveLocation|UserInfo|UserList|Welcome|null, 
   index: number
-): AddMembers|Authenticate|Authenticated|BroadcastAck|BroadcastList|BroadcastLists|ChatInfo|ChatList|ChatPreview|ChatStateChanged|Close|CreateDirect|CreateGroup|CreateInvite|DeleteBroadcastList|Deliver|DeviceList|Error|GetChat|GetUsers|Hello|History|HistoryPage|Invite|InviteList|JoinChat|JoinPending|JoinRequestList|LeaveChat|ListBroadcastLists|ListChats|ListDevices|ListInvites|ListJoinRequests|ListMembers|Login|Logout|LookupUser|MemberList|MembershipChanged|Ok|Ping|Pong|PreviewChat|Register|RemoveMember|ReorderPinned|ResolveJoinRequest|RevokeDevice|RevokeInvite|SaveBroadcastList|SendAck|SendBroadcast|SendMessage|SetChatState|SetRole|Sync|SyncDone|TransferOwnership|UpdateChat|UserInfo|UserList|Welcome|null {
+): AddMembers|Authenticate|Authenticated|BroadcastAck|BroadcastList|BroadcastLists|ChatInfo|ChatList|ChatPreview|ChatStateChanged|Close|CreateDirect|CreateGroup|CreateInvite|DeleteBroadcastList|DeleteMessages|Deliver|DeviceList|EditMessage|Error|ForwardAck|ForwardMessage|GetChat|GetMessageVersions|GetUsers|Hello|History|HistoryPage|Invite|InviteList|JoinChat|JoinPending|JoinRequestList|LeaveChat|ListBroadcastLists|ListChats|ListDevices|ListInvites|ListJoinRequests|ListMembers|ListMentions|ListPins|ListReactions|Login|Logout|LookupUser|MemberList|MembershipChanged|MentionList|MessageVersions|MessagesHidden|Ok|PinList|PinMessage|Ping|Pong|PreviewChat|React|ReactionList|Register|RemoveMember|ReorderPinned|ResolveJoinRequest|RevokeDevice|RevokeInvite|SaveBroadcastList|SendAck|SendBroadcast|SendMessage|SetChatState|SetRole|Sync|SyncDone|TransferOwnership|UpdateChat|UpdateLiveLocation|UserInfo|UserList|Welcome|null {
   switch(Body[type]) {
     case 'NONE': return null; 
     case 'Hello': return accessor(index, new Hello())! as Hello;
@@ -277,6 +325,22 @@ export function unionListToBody(
     case 'BroadcastLists': return accessor(index, new BroadcastLists())! as BroadcastLists;
     case 'SendBroadcast': return accessor(index, new SendBroadcast())! as SendBroadcast;
     case 'BroadcastAck': return accessor(index, new BroadcastAck())! as BroadcastAck;
+    case 'EditMessage': return accessor(index, new EditMessage())! as EditMessage;
+    case 'DeleteMessages': return accessor(index, new DeleteMessages())! as DeleteMessages;
+    case 'React': return accessor(index, new React())! as React;
+    case 'ListReactions': return accessor(index, new ListReactions())! as ListReactions;
+    case 'ReactionList': return accessor(index, new ReactionList())! as ReactionList;
+    case 'PinMessage': return accessor(index, new PinMessage())! as PinMessage;
+    case 'ListPins': return accessor(index, new ListPins())! as ListPins;
+    case 'PinList': return accessor(index, new PinList())! as PinList;
+    case 'UpdateLiveLocation': return accessor(index, new UpdateLiveLocation())! as UpdateLiveLocation;
+    case 'ForwardMessage': return accessor(index, new ForwardMessage())! as ForwardMessage;
+    case 'ForwardAck': return accessor(index, new ForwardAck())! as ForwardAck;
+    case 'GetMessageVersions': return accessor(index, new GetMessageVersions())! as GetMessageVersions;
+    case 'MessageVersions': return accessor(index, new MessageVersions())! as MessageVersions;
+    case 'ListMentions': return accessor(index, new ListMentions())! as ListMentions;
+    case 'MentionList': return accessor(index, new MentionList())! as MentionList;
+    case 'MessagesHidden': return accessor(index, new MessagesHidden())! as MessagesHidden;
     default: return null;
   }
 }

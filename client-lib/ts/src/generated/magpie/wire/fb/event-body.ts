@@ -4,10 +4,15 @@
 
 import { ChatCreated } from '../../../magpie/wire/fb/chat-created.js';
 import { ChatUpdated } from '../../../magpie/wire/fb/chat-updated.js';
+import { LiveLocationUpdated } from '../../../magpie/wire/fb/live-location-updated.js';
 import { MemberRemoved } from '../../../magpie/wire/fb/member-removed.js';
 import { MembersAdded } from '../../../magpie/wire/fb/members-added.js';
 import { MessageBody } from '../../../magpie/wire/fb/message-body.js';
+import { MessageEdited } from '../../../magpie/wire/fb/message-edited.js';
+import { MessagePinned } from '../../../magpie/wire/fb/message-pinned.js';
+import { MessagesDeleted } from '../../../magpie/wire/fb/messages-deleted.js';
 import { OwnerChanged } from '../../../magpie/wire/fb/owner-changed.js';
+import { ReactionsChanged } from '../../../magpie/wire/fb/reactions-changed.js';
 import { RoleChanged } from '../../../magpie/wire/fb/role-changed.js';
 
 
@@ -19,13 +24,18 @@ export enum EventBody {
   MemberRemoved = 4,
   ChatUpdated = 5,
   RoleChanged = 6,
-  OwnerChanged = 7
+  OwnerChanged = 7,
+  MessageEdited = 8,
+  MessagesDeleted = 9,
+  ReactionsChanged = 10,
+  MessagePinned = 11,
+  LiveLocationUpdated = 12
 }
 
 export function unionToEventBody(
   type: EventBody,
-  accessor: (obj:ChatCreated|ChatUpdated|MemberRemoved|MembersAdded|MessageBody|OwnerChanged|RoleChanged) => ChatCreated|ChatUpdated|MemberRemoved|MembersAdded|MessageBody|OwnerChanged|RoleChanged|null
-): ChatCreated|ChatUpdated|MemberRemoved|MembersAdded|MessageBody|OwnerChanged|RoleChanged|null {
+  accessor: (obj:ChatCreated|ChatUpdated|LiveLocationUpdated|MemberRemoved|MembersAdded|MessageBody|MessageEdited|MessagePinned|MessagesDeleted|OwnerChanged|ReactionsChanged|RoleChanged) => ChatCreated|ChatUpdated|LiveLocationUpdated|MemberRemoved|MembersAdded|MessageBody|MessageEdited|MessagePinned|MessagesDeleted|OwnerChanged|ReactionsChanged|RoleChanged|null
+): ChatCreated|ChatUpdated|LiveLocationUpdated|MemberRemoved|MembersAdded|MessageBody|MessageEdited|MessagePinned|MessagesDeleted|OwnerChanged|ReactionsChanged|RoleChanged|null {
   switch(EventBody[type]) {
     case 'NONE': return null; 
     case 'MessageBody': return accessor(new MessageBody())! as MessageBody;
@@ -35,15 +45,20 @@ export function unionToEventBody(
     case 'ChatUpdated': return accessor(new ChatUpdated())! as ChatUpdated;
     case 'RoleChanged': return accessor(new RoleChanged())! as RoleChanged;
     case 'OwnerChanged': return accessor(new OwnerChanged())! as OwnerChanged;
+    case 'MessageEdited': return accessor(new MessageEdited())! as MessageEdited;
+    case 'MessagesDeleted': return accessor(new MessagesDeleted())! as MessagesDeleted;
+    case 'ReactionsChanged': return accessor(new ReactionsChanged())! as ReactionsChanged;
+    case 'MessagePinned': return accessor(new MessagePinned())! as MessagePinned;
+    case 'LiveLocationUpdated': return accessor(new LiveLocationUpdated())! as LiveLocationUpdated;
     default: return null;
   }
 }
 
 export function unionListToEventBody(
   type: EventBody, 
-  accessor: (index: number, obj:ChatCreated|ChatUpdated|MemberRemoved|MembersAdded|MessageBody|OwnerChanged|RoleChanged) => ChatCreated|ChatUpdated|MemberRemoved|MembersAdded|MessageBody|OwnerChanged|RoleChanged|null, 
+  accessor: (index: number, obj:ChatCreated|ChatUpdated|LiveLocationUpdated|MemberRemoved|MembersAdded|MessageBody|MessageEdited|MessagePinned|MessagesDeleted|OwnerChanged|ReactionsChanged|RoleChanged) => ChatCreated|ChatUpdated|LiveLocationUpdated|MemberRemoved|MembersAdded|MessageBody|MessageEdited|MessagePinned|MessagesDeleted|OwnerChanged|ReactionsChanged|RoleChanged|null, 
   index: number
-): ChatCreated|ChatUpdated|MemberRemoved|MembersAdded|MessageBody|OwnerChanged|RoleChanged|null {
+): ChatCreated|ChatUpdated|LiveLocationUpdated|MemberRemoved|MembersAdded|MessageBody|MessageEdited|MessagePinned|MessagesDeleted|OwnerChanged|ReactionsChanged|RoleChanged|null {
   switch(EventBody[type]) {
     case 'NONE': return null; 
     case 'MessageBody': return accessor(index, new MessageBody())! as MessageBody;
@@ -53,6 +68,11 @@ export function unionListToEventBody(
     case 'ChatUpdated': return accessor(index, new ChatUpdated())! as ChatUpdated;
     case 'RoleChanged': return accessor(index, new RoleChanged())! as RoleChanged;
     case 'OwnerChanged': return accessor(index, new OwnerChanged())! as OwnerChanged;
+    case 'MessageEdited': return accessor(index, new MessageEdited())! as MessageEdited;
+    case 'MessagesDeleted': return accessor(index, new MessagesDeleted())! as MessagesDeleted;
+    case 'ReactionsChanged': return accessor(index, new ReactionsChanged())! as ReactionsChanged;
+    case 'MessagePinned': return accessor(index, new MessagePinned())! as MessagePinned;
+    case 'LiveLocationUpdated': return accessor(index, new LiveLocationUpdated())! as LiveLocationUpdated;
     default: return null;
   }
 }

@@ -5,6 +5,7 @@
 import * as flatbuffers from 'flatbuffers';
 
 import { EventBlob } from '../../../magpie/wire/fb/event-blob.js';
+import { MessageState } from '../../../magpie/wire/fb/message-state.js';
 
 
 export class HistoryPage {
@@ -45,8 +46,18 @@ hasMore():boolean {
   return offset ? !!this.bb!.readInt8(this.bb_pos + offset) : false;
 }
 
+states(index: number, obj?:MessageState):MessageState|null {
+  const offset = this.bb!.__offset(this.bb_pos, 10);
+  return offset ? (obj || new MessageState()).__init(this.bb!.__indirect(this.bb!.__vector(this.bb_pos + offset) + index * 4), this.bb!) : null;
+}
+
+statesLength():number {
+  const offset = this.bb!.__offset(this.bb_pos, 10);
+  return offset ? this.bb!.__vector_len(this.bb_pos + offset) : 0;
+}
+
 static startHistoryPage(builder:flatbuffers.Builder) {
-  builder.startObject(3);
+  builder.startObject(4);
 }
 
 static addChatId(builder:flatbuffers.Builder, chatId:bigint) {
@@ -73,16 +84,33 @@ static addHasMore(builder:flatbuffers.Builder, hasMore:boolean) {
   builder.addFieldInt8(2, +hasMore, +false);
 }
 
+static addStates(builder:flatbuffers.Builder, statesOffset:flatbuffers.Offset) {
+  builder.addFieldOffset(3, statesOffset, 0);
+}
+
+static createStatesVector(builder:flatbuffers.Builder, data:flatbuffers.Offset[]):flatbuffers.Offset {
+  builder.startVector(4, data.length, 4);
+  for (let i = data.length - 1; i >= 0; i--) {
+    builder.addOffset(data[i]!);
+  }
+  return builder.endVector();
+}
+
+static startStatesVector(builder:flatbuffers.Builder, numElems:number) {
+  builder.startVector(4, numElems, 4);
+}
+
 static endHistoryPage(builder:flatbuffers.Builder):flatbuffers.Offset {
   const offset = builder.endObject();
   return offset;
 }
 
-static createHistoryPage(builder:flatbuffers.Builder, chatId:bigint, eventsOffset:flatbuffers.Offset, hasMore:boolean):flatbuffers.Offset {
+static createHistoryPage(builder:flatbuffers.Builder, chatId:bigint, eventsOffset:flatbuffers.Offset, hasMore:boolean, statesOffset:flatbuffers.Offset):flatbuffers.Offset {
   HistoryPage.startHistoryPage(builder);
   HistoryPage.addChatId(builder, chatId);
   HistoryPage.addEvents(builder, eventsOffset);
   HistoryPage.addHasMore(builder, hasMore);
+  HistoryPage.addStates(builder, statesOffset);
   return HistoryPage.endHistoryPage(builder);
 }
 }

@@ -4,6 +4,11 @@
 
 import * as flatbuffers from 'flatbuffers';
 
+import { Attachment, unionToAttachment, unionListToAttachment } from '../../../magpie/wire/fb/attachment.js';
+import { ForwardRef } from '../../../magpie/wire/fb/forward-ref.js';
+import { ReplyRef } from '../../../magpie/wire/fb/reply-ref.js';
+
+
 export class MessageBody {
   bb: flatbuffers.ByteBuffer|null = null;
   bb_pos = 0;
@@ -41,8 +46,48 @@ content(optionalEncoding?:any):string|Uint8Array|null {
   return offset ? this.bb!.__string(this.bb_pos + offset, optionalEncoding) : null;
 }
 
+replyTo(obj?:ReplyRef):ReplyRef|null {
+  const offset = this.bb!.__offset(this.bb_pos, 10);
+  return offset ? (obj || new ReplyRef()).__init(this.bb!.__indirect(this.bb_pos + offset), this.bb!) : null;
+}
+
+forwarded(obj?:ForwardRef):ForwardRef|null {
+  const offset = this.bb!.__offset(this.bb_pos, 12);
+  return offset ? (obj || new ForwardRef()).__init(this.bb!.__indirect(this.bb_pos + offset), this.bb!) : null;
+}
+
+mentions(index: number):bigint|null {
+  const offset = this.bb!.__offset(this.bb_pos, 14);
+  return offset ? this.bb!.readUint64(this.bb!.__vector(this.bb_pos + offset) + index * 8) : BigInt(0);
+}
+
+mentionsLength():number {
+  const offset = this.bb!.__offset(this.bb_pos, 14);
+  return offset ? this.bb!.__vector_len(this.bb_pos + offset) : 0;
+}
+
+mentionAll():boolean {
+  const offset = this.bb!.__offset(this.bb_pos, 16);
+  return offset ? !!this.bb!.readInt8(this.bb_pos + offset) : false;
+}
+
+attachmentType():Attachment {
+  const offset = this.bb!.__offset(this.bb_pos, 18);
+  return offset ? this.bb!.readUint8(this.bb_pos + offset) : Attachment.NONE;
+}
+
+attachment<T extends flatbuffers.Table>(obj:any):any|null {
+  const offset = this.bb!.__offset(this.bb_pos, 20);
+  return offset ? this.bb!.__union(obj, this.bb_pos + offset) : null;
+}
+
+deleted():boolean {
+  const offset = this.bb!.__offset(this.bb_pos, 22);
+  return offset ? !!this.bb!.readInt8(this.bb_pos + offset) : false;
+}
+
 static startMessageBody(builder:flatbuffers.Builder) {
-  builder.startObject(3);
+  builder.startObject(10);
 }
 
 static addMessageId(builder:flatbuffers.Builder, messageId:bigint) {
@@ -57,16 +102,49 @@ static addContent(builder:flatbuffers.Builder, contentOffset:flatbuffers.Offset)
   builder.addFieldOffset(2, contentOffset, 0);
 }
 
+static addReplyTo(builder:flatbuffers.Builder, replyToOffset:flatbuffers.Offset) {
+  builder.addFieldOffset(3, replyToOffset, 0);
+}
+
+static addForwarded(builder:flatbuffers.Builder, forwardedOffset:flatbuffers.Offset) {
+  builder.addFieldOffset(4, forwardedOffset, 0);
+}
+
+static addMentions(builder:flatbuffers.Builder, mentionsOffset:flatbuffers.Offset) {
+  builder.addFieldOffset(5, mentionsOffset, 0);
+}
+
+static createMentionsVector(builder:flatbuffers.Builder, data:bigint[]):flatbuffers.Offset {
+  builder.startVector(8, data.length, 8);
+  for (let i = data.length - 1; i >= 0; i--) {
+    builder.addInt64(data[i]!);
+  }
+  return builder.endVector();
+}
+
+static startMentionsVector(builder:flatbuffers.Builder, numElems:number) {
+  builder.startVector(8, numElems, 8);
+}
+
+static addMentionAll(builder:flatbuffers.Builder, mentionAll:boolean) {
+  builder.addFieldInt8(6, +mentionAll, +false);
+}
+
+static addAttachmentType(builder:flatbuffers.Builder, attachmentType:Attachment) {
+  builder.addFieldInt8(7, attachmentType, Attachment.NONE);
+}
+
+static addAttachment(builder:flatbuffers.Builder, attachmentOffset:flatbuffers.Offset) {
+  builder.addFieldOffset(8, attachmentOffset, 0);
+}
+
+static addDeleted(builder:flatbuffers.Builder, deleted:boolean) {
+  builder.addFieldInt8(9, +deleted, +false);
+}
+
 static endMessageBody(builder:flatbuffers.Builder):flatbuffers.Offset {
   const offset = builder.endObject();
   return offset;
 }
 
-static createMessageBody(builder:flatbuffers.Builder, messageId:bigint, clientMsgIdOffset:flatbuffers.Offset, contentOffset:flatbuffers.Offset):flatbuffers.Offset {
-  MessageBody.startMessageBody(builder);
-  MessageBody.addMessageId(builder, messageId);
-  MessageBody.addClientMsgId(builder, clientMsgIdOffset);
-  MessageBody.addContent(builder, contentOffset);
-  return MessageBody.endMessageBody(builder);
-}
 }

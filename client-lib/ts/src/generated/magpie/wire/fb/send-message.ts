@@ -4,6 +4,9 @@
 
 import * as flatbuffers from 'flatbuffers';
 
+import { Attachment, unionToAttachment, unionListToAttachment } from '../../../magpie/wire/fb/attachment.js';
+
+
 export class SendMessage {
   bb: flatbuffers.ByteBuffer|null = null;
   bb_pos = 0;
@@ -41,8 +44,38 @@ content(optionalEncoding?:any):string|Uint8Array|null {
   return offset ? this.bb!.__string(this.bb_pos + offset, optionalEncoding) : null;
 }
 
+replyToSeq():bigint {
+  const offset = this.bb!.__offset(this.bb_pos, 10);
+  return offset ? this.bb!.readUint64(this.bb_pos + offset) : BigInt('0');
+}
+
+mentions(index: number):bigint|null {
+  const offset = this.bb!.__offset(this.bb_pos, 12);
+  return offset ? this.bb!.readUint64(this.bb!.__vector(this.bb_pos + offset) + index * 8) : BigInt(0);
+}
+
+mentionsLength():number {
+  const offset = this.bb!.__offset(this.bb_pos, 12);
+  return offset ? this.bb!.__vector_len(this.bb_pos + offset) : 0;
+}
+
+mentionAll():boolean {
+  const offset = this.bb!.__offset(this.bb_pos, 14);
+  return offset ? !!this.bb!.readInt8(this.bb_pos + offset) : false;
+}
+
+attachmentType():Attachment {
+  const offset = this.bb!.__offset(this.bb_pos, 16);
+  return offset ? this.bb!.readUint8(this.bb_pos + offset) : Attachment.NONE;
+}
+
+attachment<T extends flatbuffers.Table>(obj:any):any|null {
+  const offset = this.bb!.__offset(this.bb_pos, 18);
+  return offset ? this.bb!.__union(obj, this.bb_pos + offset) : null;
+}
+
 static startSendMessage(builder:flatbuffers.Builder) {
-  builder.startObject(3);
+  builder.startObject(8);
 }
 
 static addChatId(builder:flatbuffers.Builder, chatId:bigint) {
@@ -57,16 +90,53 @@ static addContent(builder:flatbuffers.Builder, contentOffset:flatbuffers.Offset)
   builder.addFieldOffset(2, contentOffset, 0);
 }
 
+static addReplyToSeq(builder:flatbuffers.Builder, replyToSeq:bigint) {
+  builder.addFieldInt64(3, replyToSeq, BigInt('0'));
+}
+
+static addMentions(builder:flatbuffers.Builder, mentionsOffset:flatbuffers.Offset) {
+  builder.addFieldOffset(4, mentionsOffset, 0);
+}
+
+static createMentionsVector(builder:flatbuffers.Builder, data:bigint[]):flatbuffers.Offset {
+  builder.startVector(8, data.length, 8);
+  for (let i = data.length - 1; i >= 0; i--) {
+    builder.addInt64(data[i]!);
+  }
+  return builder.endVector();
+}
+
+static startMentionsVector(builder:flatbuffers.Builder, numElems:number) {
+  builder.startVector(8, numElems, 8);
+}
+
+static addMentionAll(builder:flatbuffers.Builder, mentionAll:boolean) {
+  builder.addFieldInt8(5, +mentionAll, +false);
+}
+
+static addAttachmentType(builder:flatbuffers.Builder, attachmentType:Attachment) {
+  builder.addFieldInt8(6, attachmentType, Attachment.NONE);
+}
+
+static addAttachment(builder:flatbuffers.Builder, attachmentOffset:flatbuffers.Offset) {
+  builder.addFieldOffset(7, attachmentOffset, 0);
+}
+
 static endSendMessage(builder:flatbuffers.Builder):flatbuffers.Offset {
   const offset = builder.endObject();
   return offset;
 }
 
-static createSendMessage(builder:flatbuffers.Builder, chatId:bigint, clientMsgIdOffset:flatbuffers.Offset, contentOffset:flatbuffers.Offset):flatbuffers.Offset {
+static createSendMessage(builder:flatbuffers.Builder, chatId:bigint, clientMsgIdOffset:flatbuffers.Offset, contentOffset:flatbuffers.Offset, replyToSeq:bigint, mentionsOffset:flatbuffers.Offset, mentionAll:boolean, attachmentType:Attachment, attachmentOffset:flatbuffers.Offset):flatbuffers.Offset {
   SendMessage.startSendMessage(builder);
   SendMessage.addChatId(builder, chatId);
   SendMessage.addClientMsgId(builder, clientMsgIdOffset);
   SendMessage.addContent(builder, contentOffset);
+  SendMessage.addReplyToSeq(builder, replyToSeq);
+  SendMessage.addMentions(builder, mentionsOffset);
+  SendMessage.addMentionAll(builder, mentionAll);
+  SendMessage.addAttachmentType(builder, attachmentType);
+  SendMessage.addAttachment(builder, attachmentOffset);
   return SendMessage.endSendMessage(builder);
 }
 }
