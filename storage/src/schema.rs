@@ -80,8 +80,20 @@ pub const CF_HANDLES: &str = "handles";
 /// `user_id ‖ list_id` → [`crate::BroadcastListRecord`]: a user's broadcast lists.
 pub const CF_BROADCAST_LISTS: &str = "broadcast_lists";
 
+/// `chat_id ‖ seq` → [`crate::MessageStateRecord`]: what changed a message since it was sent
+/// (edits, reactions, pin, replies, deletion, live location).
+pub const CF_MESSAGE_STATES: &str = "message_states";
+/// `chat_id ‖ seq ‖ user_id` → that user's reactions to that message.
+pub const CF_REACTIONS: &str = "reactions";
+/// `user_id ‖ chat_id ‖ seq` → empty: messages a user deleted for themselves.
+pub const CF_HIDDEN: &str = "hidden";
+/// `user_id ‖ message_id` → `chat_id ‖ seq`: messages that mention a user.
+pub const CF_MENTIONS: &str = "mentions";
+/// `chat_id ‖ seq` → the seq of the event that pinned it: a chat's pinned messages.
+pub const CF_PINS: &str = "pins";
+
 /// Every column family the store opens.
-pub const ALL_CFS: [&str; 20] = [
+pub const ALL_CFS: [&str; 25] = [
     CF_USERS,
     CF_USERNAMES,
     CF_DEVICES,
@@ -102,6 +114,11 @@ pub const ALL_CFS: [&str; 20] = [
     CF_JOIN_REQUESTS,
     CF_HANDLES,
     CF_BROADCAST_LISTS,
+    CF_MESSAGE_STATES,
+    CF_REACTIONS,
+    CF_HIDDEN,
+    CF_MENTIONS,
+    CF_PINS,
 ];
 
 const BLOCK_CACHE_BYTES: usize = 64 << 20;
@@ -159,7 +176,7 @@ pub(crate) fn cf_descriptors(dedup_window: Duration) -> Vec<ColumnFamilyDescript
                     o
                 }
                 CF_MEMBERS | CF_USER_CHATS | CF_USER_DEVICES | CF_CHAT_PREFS | CF_INVITES | CF_JOIN_REQUESTS
-                | CF_BROADCAST_LISTS => {
+                | CF_BROADCAST_LISTS | CF_MESSAGE_STATES | CF_REACTIONS | CF_HIDDEN | CF_MENTIONS | CF_PINS => {
                     // Prefix scans (members of a chat) and point lookups (is X a member).
                     let (mut o, mut t) = base_cf_options(&cache, SMALL_WRITE_BUFFER);
                     t.set_whole_key_filtering(true);

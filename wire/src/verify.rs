@@ -59,6 +59,12 @@ fn server_only(body: fb::Body) -> bool {
             | fb::Body::BroadcastList
             | fb::Body::BroadcastLists
             | fb::Body::BroadcastAck
+            | fb::Body::ReactionList
+            | fb::Body::PinList
+            | fb::Body::ForwardAck
+            | fb::Body::MessageVersions
+            | fb::Body::MentionList
+            | fb::Body::MessagesHidden
     )
 }
 
@@ -108,6 +114,12 @@ pub fn client_enums(frame: &fb::Frame<'_>) -> Result<(), &'static str> {
         }
         fb::Body::ListChats if frame.body_as_list_chats().is_some_and(|l| l.order().variant_name().is_none()) => {
             Err("ListChats.order is not a ChatOrder the schema defines")
+        }
+        fb::Body::SendMessage => {
+            let m = frame.body_as_send_message().expect("checked type");
+            crate::message::Attachment::from_union(m.attachment_type(), m.attachment_as_location(), m.attachment_as_contact())
+                .map(|_| ())
+                .map_err(|_| "SendMessage.attachment is not an Attachment the schema defines")
         }
         _ => Ok(()),
     }
