@@ -1136,7 +1136,14 @@ async fn tail(ctx: &Ctx, only: Option<u64>, exit_after_sync: bool) -> Result<()>
                         crate::output::println_flush(&format!("[chat {chat_id}] you {what} (on another device)"));
                     }
                 }
-                Some(ClientEvent::ChatStateChanged { .. } | ClientEvent::MembershipChanged { .. }) => {}
+                Some(ClientEvent::MessagesHidden { chat_id, seqs }) if only.is_none_or(|c| c == chat_id) => {
+                    if out.json {
+                        out.json_line(&json!({ "type": "messages_hidden", "chat_id": chat_id, "seqs": seqs }));
+                    } else {
+                        crate::output::println_flush(&format!("[chat {chat_id}] you hid {seqs:?}"));
+                    }
+                }
+                Some(ClientEvent::ChatStateChanged { .. } | ClientEvent::MembershipChanged { .. } | ClientEvent::MessagesHidden { .. }) => {}
                 Some(ClientEvent::Disconnected { reason }) => {
                     if out.json {
                         out.json_line(&json!({ "type": "disconnected", "reason": reason }));

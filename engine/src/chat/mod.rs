@@ -38,6 +38,8 @@ mod view;
 mod tests;
 #[cfg(test)]
 mod conversation_tests;
+#[cfg(test)]
+mod message_tests;
 
 pub use change::{stored_role, wire_kind, wire_role};
 pub use settings::{info_of, state_of};
