@@ -1073,6 +1073,13 @@ export class ChatStore {
     return this.need().sendBroadcast(listId, content.replace(/\s+$/u, ''), this.env.newId());
   }
 
+  /** A user by name (remembered for display). */
+  async lookup(username: string): Promise<{ userId: string; username: string }> {
+    const u = await this.need().lookupUser(username.trim().replace(/^@/u, ''));
+    this.rememberUsers([[u.userId.toString(), u.username]]);
+    return { userId: u.userId.toString(), username: u.username };
+  }
+
   async addMember(chatId: string, username: string): Promise<void> {
     const client = this.need();
     const u = await client.lookupUser(username.trim());
