@@ -126,6 +126,7 @@ function MessageList({ store, chatId, rows, ui, chat }: { store: ChatStore; chat
   const anchor = useRef<{ key: string; rel: number } | null>(null);
   const showJump = useSignal(false);
   const highlight = useSignal<number | null>(null);
+  const lastSent = useRef('');
 
   const offsets = useMemo(() => {
     const o = new Float64Array(rows.length + 1);
@@ -179,6 +180,12 @@ function MessageList({ store, chatId, rows, ui, chat }: { store: ChatStore; chat
         highlight.value = f.seq;
         setTimeout(() => highlight.value === f.seq && (highlight.value = null), 2500);
       }
+    }
+    // One's own new message: back to the bottom to show it.
+    const last = rows[rows.length - 1];
+    if (last && last.state === 'sending' && keyOf(last) !== lastSent.current) {
+      lastSent.current = keyOf(last);
+      atBottom.current = true;
     }
     if (atBottom.current) {
       el.scrollTop = el.scrollHeight;
