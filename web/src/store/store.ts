@@ -417,7 +417,10 @@ export class ChatStore {
       this.patchMessages(chatId, patches);
       this.pendingWrite.cursors = true;
       this.scheduleFlush();
-      if (k.type === 'messagePinned') this.pinsChanged(chatId);
+      // A new pin's message may not be here: ask. Other changes apply to the pins as they are.
+      if (k.type === 'messagePinned' && k.pinned) this.pinsChanged(chatId);
+      const pins = this.pinSignals.get(chatId);
+      if (pins) pins.value = applyPatches(pins.value, patches).filter((r) => r.pinned && !r.deleted);
       return;
     }
     if (k.type === 'message') {

@@ -127,6 +127,8 @@ function MessageList({ store, chatId, rows, ui, chat }: { store: ChatStore; chat
   const showJump = useSignal(false);
   const highlight = useSignal<number | null>(null);
   const lastSent = useRef('');
+  // Read here so that a new focus (a quote or a mention clicked) renders the list again.
+  const focus = store.focus.value;
 
   const offsets = useMemo(() => {
     const o = new Float64Array(rows.length + 1);
@@ -170,7 +172,7 @@ function MessageList({ store, chatId, rows, ui, chat }: { store: ChatStore; chat
       return;
     }
     // A quote or a mention was clicked: put that message a third of the way down and mark it.
-    const f = store.focus.value;
+    const f = focus;
     if (f && f.chatId === chatId) {
       const i = rows.findIndex((r) => r.seq === f.seq && r.state === 'sent');
       if (i >= 0) {

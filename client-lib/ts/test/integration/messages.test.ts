@@ -229,7 +229,9 @@ describe('message features against a real engine', () => {
     const ev = await sees(bob, g.chatId, 'message', (k) => k.clientMsgId === place.clientMsgId);
     expect(ev.kind.attachment).toEqual({ type: 'location', location: { latitude: 52.52, longitude: 13.405, accuracyM: 12, label: 'Alexanderplatz', liveUntilMs: 0 } });
     await expect(alice.client.send(g.chatId, '', { attachment: { type: 'location', location: { latitude: 91, longitude: 0, accuracyM: 0, label: '', liveUntilMs: 0 } } })).rejects.toMatchObject({ code: ErrorCode.InvalidArgument });
-    await expect(alice.client.updateLiveLocation(g.chatId, place.seq, { latitude: 1, longitude: 1 })).rejects.toMatchObject({ code: ErrorCode.LiveLocationEnded });
+    // A fixed place is no live location: the engine says invalid_argument (PROTOCOL.md §6.13
+    // names only live_location_ended, for live locations after their time or a stop).
+    await expect(alice.client.updateLiveLocation(g.chatId, place.seq, { latitude: 1, longitude: 1 })).rejects.toMatchObject({ code: ErrorCode.InvalidArgument });
 
     const live = await alice.client.send(g.chatId, '', { attachment: { type: 'location', location: { latitude: 48.85, longitude: 2.35, accuracyM: 20, label: '', liveUntilMs: Date.now() + 15 * 60_000 } } });
     await alice.client.updateLiveLocation(g.chatId, live.seq, { latitude: 48.86, longitude: 2.36, accuracyM: 10 });
@@ -247,8 +249,10 @@ describe('message features against a real engine', () => {
     expect(c.kind.attachment).toEqual({ type: 'contact', contact: { name: 'Carol', phones: ['+49 30 1234'], emails: ['carol@example.org'], userId: id(carol) } });
     await expect(alice.client.editMessage(g.chatId, card.seq, 'a caption')).rejects.toMatchObject({ code: ErrorCode.NotEditable });
     await expect(alice.client.send(g.chatId, '', { attachment: { type: 'contact', contact: { name: '', phones: [], emails: [], userId: 0n } } })).rejects.toMatchObject({ code: ErrorCode.InvalidArgument });
-    // A reply to a place quotes its label.
+    // A reply quotes the caption, or without one a contact's name (a place's label).
     const r = await bob.client.send(g.chatId, 'on my way', { replyToSeq: place.seq });
-    expect((await sees(alice, g.chatId, 'message', (k) => k.clientMsgId === r.clientMsgId)).kind.replyTo!.preview).toBe('Alexanderplatz');
+    expect((await sees(alice, g.chatId, 'message', (k) => k.clientMsgId === r.clientMsgId)).kind.replyTo!.preview).toBe('meet here');
+    const r2 = await bob.client.send(g.chatId, 'will call', { replyToSeq: card.seq });
+    expect((await sees(alice, g.chatId, 'message', (k) => k.clientMsgId === r2.clientMsgId)).kind.replyTo!.preview).toBe('Carol');
   });
 });
