@@ -2,7 +2,7 @@
 // Up in an empty composer edits one's last message), and places and contact cards to attach.
 import { useSignal } from '@preact/signals';
 import type { JSX } from 'preact';
-import { useEffect, useRef } from 'preact/hooks';
+import { useLayoutEffect, useRef } from 'preact/hooks';
 import { previewOf } from '../store/message-rows.js';
 import type { ChatStore } from '../store/store.js';
 import type { ChatRow, MessageRow } from '../store/types.js';
@@ -38,8 +38,9 @@ export function Composer({ store, chat, rows, ui }: { store: ChatStore; chat: Ch
   const members = memberNames(store, chat);
   const group = chat.kind === 'group';
 
-  // A new draft: editing fills in the text; replying focuses the box.
-  useEffect(() => {
+  // A new draft: editing fills in the text (before anything can read the box); replying
+  // focuses it.
+  useLayoutEffect(() => {
     if (draft?.mode === 'edit') text.value = draft.row.content;
     if (draft) ref.current?.focus();
   }, [draft]);

@@ -73,7 +73,7 @@ export function MessageMenu({ store, ui, chat, m, label }: { store: ChatStore; u
   const up = useSignal(false);
   useEffect(() => {
     if (!open) return;
-    menu.current?.querySelector<HTMLElement>('[role=menuitem]')?.focus();
+    menu.current?.querySelector<HTMLElement>('[role^=menuitem]')?.focus();
     // A click anywhere else closes it (the list's rows are transformed: no fixed backdrop there).
     const away = (e: PointerEvent) => {
       const t = e.target as Node;
@@ -94,7 +94,7 @@ export function MessageMenu({ store, ui, chat, m, label }: { store: ChatStore; u
     Promise.resolve(it.run()).catch((err) => (ui.error.value = describe(err)));
   };
   const onKey = (e: KeyboardEvent) => {
-    const all = Array.from(menu.current?.querySelectorAll<HTMLElement>('[role=menuitem]') ?? []);
+    const all = Array.from(menu.current?.querySelectorAll<HTMLElement>('[role^=menuitem]') ?? []);
     const i = all.indexOf(document.activeElement as HTMLElement);
     if (e.key === 'ArrowDown') (e.preventDefault(), all[(i + 1) % all.length]?.focus());
     else if (e.key === 'ArrowUp') (e.preventDefault(), all[(i - 1 + all.length) % all.length]?.focus());
@@ -127,7 +127,7 @@ export function MessageMenu({ store, ui, chat, m, label }: { store: ChatStore; u
                 {QUICK_EMOJI.slice(0, 6).map((e) => {
                   const mine = !!m.reactions?.find((r) => r.emoji === e && r.mine);
                   return (
-                    <button key={e} type="button" role="menuitem" tabIndex={-1} class={mine ? 'mine' : ''} aria-label={`React ${e}`} aria-pressed={mine} onClick={() => run({ label: e, run: () => store.react(chat.id, m.seq, e, !mine) })}>
+                    <button key={e} type="button" role="menuitemcheckbox" tabIndex={-1} class={mine ? 'mine' : ''} aria-label={`React ${e}`} aria-checked={mine} onClick={() => run({ label: e, run: () => store.react(chat.id, m.seq, e, !mine) })}>
                       {e}
                     </button>
                   );

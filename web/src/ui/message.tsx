@@ -127,10 +127,11 @@ export function MessageContent({ store, m, mine, onVersions }: { store: ChatStor
           type="button"
           class={`quote${m.replyTo.deleted ? ' deleted' : ''}`}
           data-testid="quote"
-          aria-label={m.replyTo.deleted ? 'Reply to a deleted message' : `Reply to ${store.userName(m.replyTo.senderId)}: ${m.replyTo.preview}. Show the original`}
+          title={m.replyTo.deleted ? undefined : 'Show the original'}
           disabled={m.replyTo.deleted}
           onClick={() => void store.reveal(m.chatId, m.replyTo!.seq)}
         >
+          <span class="sr-only">Reply to </span>
           <span class="quote-who">{m.replyTo.senderId === store.account.value?.userId ? 'You' : store.userName(m.replyTo.senderId)}</span>
           <span class="quote-text">{m.replyTo.deleted ? 'Deleted message' : m.replyTo.preview}</span>
         </button>

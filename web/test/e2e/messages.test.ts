@@ -34,11 +34,11 @@ async function createGroup(p: Person, title: string, members: string): Promise<v
 /** The message (row) whose text contains `text`. */
 const bubble = (p: Person, text: string): Locator => p.page.locator('.msg', { has: p.page.locator('.text', { hasText: text }) }).last();
 
-async function act(p: Person, text: string, item: string): Promise<void> {
+async function act(p: Person, text: string, item: string, role: 'menuitem' | 'menuitemcheckbox' = 'menuitem'): Promise<void> {
   const b = bubble(p, text);
   await b.hover();
   await b.getByRole('button', { name: /^Message options/ }).click();
-  await p.page.getByRole('menuitem', { name: item, exact: true }).click();
+  await p.page.getByRole(role, { name: item, exact: true }).click();
 }
 
 /** Whether the row is rendered and inside the visible part of the message list. */
@@ -128,7 +128,7 @@ describe('message features in the browser', () => {
   });
 
   it('a reaction is counted on the other side, mine is highlighted, and a click takes it back', async () => {
-    await act(bob, 'the plan is set', 'React 👍');
+    await act(bob, 'the plan is set', 'React 👍', 'menuitemcheckbox');
     const chip = (p: Person) => bubble(p, 'the plan is set').locator('.chip[data-emoji="👍"]');
     await chip(alice).waitFor();
     expect(await chip(alice).innerText()).toContain('1');
@@ -252,7 +252,7 @@ describe('message features in the browser', () => {
 
     await alice.page.getByRole('button', { name: 'Attach' }).click();
     await alice.page.getByRole('menuitem', { name: 'Contact' }).click();
-    await alice.page.getByLabel('Name').fill('Dora the plumber');
+    await alice.page.getByLabel('Name', { exact: true }).fill('Dora the plumber');
     await alice.page.getByLabel('Phone numbers (comma separated)').fill('+49 30 1234567');
     await alice.page.getByLabel('Email addresses (comma separated)').fill('dora@example.org');
     await alice.page.getByRole('button', { name: 'Share contact' }).click();
@@ -271,8 +271,8 @@ describe('message features in the browser', () => {
     const audit = async (view: string) => {
       await alice.page.addScriptTag({ path: require.resolve('axe-core/axe.min.js') });
       const r = await alice.page.evaluate(async () => {
-        const res = await (window as unknown as { axe: { run: () => Promise<{ passes: unknown[]; violations: Array<{ id: string; impact: string; nodes: unknown[] }> }> } }).axe.run();
-        return { passes: res.passes.length, list: res.violations.map((v) => ({ id: v.id, impact: v.impact, nodes: v.nodes.length })) };
+        const res = await (window as unknown as { axe: { run: () => Promise<{ passes: unknown[]; violations: Array<{ id: string; impact: string; nodes: Array<{ target: string[] }> }> }> } }).axe.run();
+        return { passes: res.passes.length, list: res.violations.map((v) => ({ id: v.id, impact: v.impact, nodes: v.nodes.map((n) => n.target.join(' ')) })) };
       });
       expect(r.passes, `axe ran its rules on ${view}`).toBeGreaterThan(10);
       expect(r.list.filter((v) => v.impact === 'serious' || v.impact === 'critical'), view).toEqual([]);
