@@ -11,7 +11,7 @@ import { describe, initials } from './app.js';
 import { Composer } from './composer.js';
 import { Icon } from './icons.js';
 import { MessageContent, mentionsMe, Reactions } from './message.js';
-import { MessageDialog, MessageMenu, newConvUi, type ConvUi } from './message-menu.js';
+import { MenuButton, MessageDialog, MessageMenuLayer, newConvUi, openMenu, type ConvUi } from './message-menu.js';
 
 const ESTIMATE = 56;
 const OVERSCAN = 800;
@@ -71,6 +71,7 @@ export function Conversation({ store, chatId, onBack, onToggleList, listOpen, on
       </header>
       {chat && <PinnedBar store={store} chat={chat} ui={ui} />}
       <MessageList store={store} chatId={chatId} rows={rows} ui={ui} chat={chat} />
+      {chat && <MessageMenuLayer store={store} ui={ui} chat={chat} />}
       {chat && <MessageDialog store={store} ui={ui} chat={chat} />}
       {chat?.left ? (
         <p class="left-note">You are no longer a member of this chat.</p>
@@ -204,6 +205,7 @@ function MessageList({ store, chatId, rows, ui, chat }: { store: ChatStore; chat
 
   const onScroll = () => {
     const el = box.current!;
+    if (ui.menu.value && Math.abs(el.scrollTop - scrollTop.value) > 4) ui.menu.value = null;
     scrollTop.value = el.scrollTop;
     viewport.value = el.clientHeight;
     const fromBottom = el.scrollHeight - el.scrollTop - el.clientHeight;
@@ -262,8 +264,6 @@ function Row({ k, m, store, mine, newDay, head, ui, chat, focused }: RowProps): 
   // Sending while offline: the outbox retries it on reconnect.
   const waiting = m.state === 'sending' && store.connection.value !== 'live';
   const press = useRef<ReturnType<typeof setTimeout> | null>(null);
-  const menuKey = `${m.chatId}:${m.seq}`;
-  const openMenu = () => m.state === 'sent' && (ui.menuFor.value = menuKey);
   const endPress = () => {
     if (press.current) clearTimeout(press.current);
     press.current = null;
@@ -283,11 +283,15 @@ function Row({ k, m, store, mine, newDay, head, ui, chat, focused }: RowProps): 
           data-state={m.state}
           data-seq={m.state === 'sent' ? m.seq : undefined}
           onContextMenu={(e) => {
-            if ((e.target as HTMLElement).closest('a')) return;
+            if ((e.target as HTMLElement).closest('a') || m.state !== 'sent') return;
             e.preventDefault();
-            openMenu();
+            openMenu(ui, m, e.currentTarget as HTMLElement, { x: e.clientX, y: e.clientY });
           }}
-          onTouchStart={() => (endPress(), (press.current = setTimeout(openMenu, LONG_PRESS_MS)))}
+          onTouchStart={(e) => {
+            endPress();
+            const el = e.currentTarget as HTMLElement;
+            press.current = setTimeout(() => openMenu(ui, m, el), LONG_PRESS_MS);
+          }}
           onTouchEnd={endPress}
           onTouchMove={endPress}
         >
@@ -314,7 +318,7 @@ function Row({ k, m, store, mine, newDay, head, ui, chat, focused }: RowProps): 
             )}
           </div>
           {chat && m.state === 'sent' && <Reactions store={store} m={m} onError={(e) => (ui.error.value = describe(e))} />}
-          {chat && m.state === 'sent' && <MessageMenu store={store} ui={ui} chat={chat} m={m} label={`${sender}, ${previewOf(m) || 'message'}`} />}
+          {chat && <MenuButton ui={ui} m={m} label={`${sender}, ${previewOf(m) || 'message'}`} />}
           {m.state === 'failed' && (
             <button type="button" class="retry" onClick={() => store.retry(m.chatId, m.clientMsgId)}>
               Not sent — retry

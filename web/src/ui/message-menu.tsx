@@ -23,13 +23,14 @@ export type Dialog =
 export interface ConvUi {
   draft: Signal<Draft>;
   dialog: Signal<Dialog>;
-  /** The key of the message whose menu is open. */
-  menuFor: Signal<string | null>;
+  /** The open message menu: its message, what it opened from (focus returns there) and where
+   * (viewport px: the anchor's middle, top and bottom, or a pointer). */
+  menu: Signal<{ row: MessageRow; anchor: HTMLElement; x: number; top: number; bottom: number } | null>;
   error: Signal<string>;
 }
 
 export function newConvUi(): ConvUi {
-  return { draft: signal(null), dialog: signal(null), menuFor: signal(null), error: signal('') };
+  return { draft: signal(null), dialog: signal(null), menu: signal(null), error: signal('') };
 }
 
 export const canEdit = (m: MessageRow, me: string | undefined): boolean =>
@@ -64,29 +65,60 @@ function items(store: ChatStore, ui: ConvUi, c: ChatRow, m: MessageRow): Item[] 
   return out;
 }
 
-/** The ⋯ button and its menu; `open` is controlled by the list (one menu at a time). */
-export function MessageMenu({ store, ui, chat, m, label }: { store: ChatStore; ui: ConvUi; chat: ChatRow; m: MessageRow; label: string }): JSX.Element | null {
-  const key = `${m.chatId}:${m.seq}`;
-  const open = ui.menuFor.value === key;
+/** The ⋯ button of a message; the menu itself is drawn by `MessageMenuLayer`. */
+export function MenuButton({ ui, m, label }: { ui: ConvUi; m: MessageRow; label: string }): JSX.Element | null {
+  if (m.state !== 'sent') return null;
+  const open = ui.menu.value?.row.seq === m.seq;
+  return (
+    <span class={`msg-menu${open ? ' open' : ''}`}>
+      <button
+        type="button"
+        class="icon-btn menu-btn"
+        aria-haspopup="menu"
+        aria-expanded={open}
+        aria-label={`Message options: ${label}`}
+        onClick={(e) => (open ? (ui.menu.value = null) : openMenu(ui, m, e.currentTarget as HTMLElement))}
+      >
+        <svg class="icon" viewBox="0 0 24 24" width={18} height={18} aria-hidden="true" focusable="false">
+          <path d="M5.5 12h.5M11.5 12h.5M17.5 12h.5" fill="none" stroke="currentColor" stroke-width={3} stroke-linecap="round" />
+        </svg>
+      </button>
+    </span>
+  );
+}
+
+/** Opens a message's menu by `anchor` (its button or the message), or at a pointer. */
+export function openMenu(ui: ConvUi, m: MessageRow, anchor: HTMLElement, at?: { x: number; y: number }): void {
+  if (m.state !== 'sent') return;
+  const r = anchor.getBoundingClientRect();
+  ui.menu.value = { row: m, anchor, x: at?.x ?? r.left + r.width / 2, top: at?.y ?? r.top, bottom: at?.y ?? r.bottom };
+}
+
+/**
+ * The open message menu, drawn over the list (not inside it: the list scrolls and its rows are
+ * transformed, so a menu there would move and clip). It opens below its anchor, or above it in
+ * the lower half of the window; scrolling the list closes it, as a native menu would.
+ */
+export function MessageMenuLayer({ store, ui, chat }: { store: ChatStore; ui: ConvUi; chat: ChatRow }): JSX.Element | null {
   const menu = useRef<HTMLUListElement>(null);
-  const button = useRef<HTMLButtonElement>(null);
-  const up = useSignal(false);
+  const state = ui.menu.value;
   useEffect(() => {
-    if (!open) return;
+    if (!state) return;
     menu.current?.querySelector<HTMLElement>('[role^=menuitem]')?.focus();
-    // A click anywhere else closes it (the list's rows are transformed: no fixed backdrop there).
     const away = (e: PointerEvent) => {
       const t = e.target as Node;
-      if (!menu.current?.contains(t) && !button.current?.contains(t)) ui.menuFor.value = null;
+      if (!menu.current?.contains(t) && !state.anchor.contains(t)) ui.menu.value = null;
     };
     document.addEventListener('pointerdown', away);
     return () => document.removeEventListener('pointerdown', away);
-  }, [open]);
+  }, [state]);
+  if (!state) return null;
+  // The row as it is now (reactions or a pin may have changed since the menu opened).
+  const m = store.messages(chat.id).value.find((r) => r.seq === state.row.seq && r.state === 'sent') ?? state.row;
   const list = items(store, ui, chat, m);
-  if (list.length === 0) return null;
   const close = (refocus: boolean) => {
-    ui.menuFor.value = null;
-    if (refocus) button.current?.focus();
+    ui.menu.value = null;
+    if (refocus) state.anchor.focus();
   };
   const run = (it: Item) => {
     close(false);
@@ -96,53 +128,34 @@ export function MessageMenu({ store, ui, chat, m, label }: { store: ChatStore; u
   const onKey = (e: KeyboardEvent) => {
     const all = Array.from(menu.current?.querySelectorAll<HTMLElement>('[role^=menuitem]') ?? []);
     const i = all.indexOf(document.activeElement as HTMLElement);
-    if (e.key === 'ArrowDown') (e.preventDefault(), all[(i + 1) % all.length]?.focus());
-    else if (e.key === 'ArrowUp') (e.preventDefault(), all[(i - 1 + all.length) % all.length]?.focus());
+    if (e.key === 'ArrowDown' || e.key === 'ArrowRight') (e.preventDefault(), all[(i + 1) % all.length]?.focus());
+    else if (e.key === 'ArrowUp' || e.key === 'ArrowLeft') (e.preventDefault(), all[(i - 1 + all.length) % all.length]?.focus());
     else if (e.key === 'Escape' || e.key === 'Tab') (e.preventDefault(), e.stopPropagation(), close(true));
   };
+  const up = state.top > window.innerHeight / 2;
+  const width = 220;
+  const left = Math.max(8, Math.min(state.x - width / 2, window.innerWidth - width - 8));
+  const style = up ? { left: `${left}px`, top: 'auto', bottom: `${window.innerHeight - state.top + 4}px` } : { left: `${left}px`, top: `${state.bottom + 4}px` };
   return (
-    <span class={`msg-menu${open ? ' open' : ''}`}>
-      <button
-        type="button"
-        ref={button}
-        class="icon-btn menu-btn"
-        aria-haspopup="menu"
-        aria-expanded={open}
-        aria-label={`Message options: ${label}`}
-        onClick={() => {
-          // Below the middle of the window the menu opens upwards, to stay in view.
-          up.value = (button.current?.getBoundingClientRect().top ?? 0) > window.innerHeight / 2;
-          ui.menuFor.value = open ? null : key;
-        }}
-      >
-        <svg class="icon" viewBox="0 0 24 24" width={18} height={18} aria-hidden="true" focusable="false">
-          <path d="M5.5 12h.5M11.5 12h.5M17.5 12h.5" fill="none" stroke="currentColor" stroke-width={3} stroke-linecap="round" />
-        </svg>
-      </button>
-      {open && (
-        <>
-          <ul class={`menu${up.value ? ' up' : ''}`} role="menu" aria-label="Message options" ref={menu} onKeyDown={onKey}>
-            {!m.deleted && !chat.left && (
-              <li class="quick" role="none">
-                {QUICK_EMOJI.slice(0, 6).map((e) => {
-                  const mine = !!m.reactions?.find((r) => r.emoji === e && r.mine);
-                  return (
-                    <button key={e} type="button" role="menuitemcheckbox" tabIndex={-1} class={mine ? 'mine' : ''} aria-label={`React ${e}`} aria-checked={mine} onClick={() => run({ label: e, run: () => store.react(chat.id, m.seq, e, !mine) })}>
-                      {e}
-                    </button>
-                  );
-                })}
-              </li>
-            )}
-            {list.map((it) => (
-              <li key={it.label} role="menuitem" tabIndex={-1} onClick={() => run(it)} onKeyDown={(e) => (e.key === 'Enter' || e.key === ' ') && (e.preventDefault(), run(it))}>
-                {it.label}
-              </li>
-            ))}
-          </ul>
-        </>
+    <ul class="menu msg-menu-list" role="menu" aria-label="Message options" ref={menu} onKeyDown={onKey} style={style}>
+      {!m.deleted && !chat.left && (
+        <li class="quick" role="none">
+          {QUICK_EMOJI.slice(0, 6).map((e) => {
+            const mine = !!m.reactions?.find((r) => r.emoji === e && r.mine);
+            return (
+              <button key={e} type="button" role="menuitemcheckbox" tabIndex={-1} class={mine ? 'mine' : ''} aria-label={`React ${e}`} aria-checked={mine} onClick={() => run({ label: e, run: () => store.react(chat.id, m.seq, e, !mine) })}>
+                {e}
+              </button>
+            );
+          })}
+        </li>
       )}
-    </span>
+      {list.map((it) => (
+        <li key={it.label} role="menuitem" tabIndex={-1} onClick={() => run(it)} onKeyDown={(e) => (e.key === 'Enter' || e.key === ' ') && (e.preventDefault(), run(it))}>
+          {it.label}
+        </li>
+      ))}
+    </ul>
   );
 }
 
