@@ -9,16 +9,9 @@ import type { ChatRow, MessageRow } from '../store/types.js';
 import { describe, Modal } from './app.js';
 import { watchLive } from './live.js';
 import { canEdit, type ConvUi } from './message-menu.js';
+import { mentionsIn } from './mention-text.js';
 
 const TOKEN = /(?:^|[^\w@])@([\w.-]*)$/u;
-const escape = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/gu, '\\$&');
-
-/** Who a text mentions: the members whose `@name` it contains, and `@all` in groups. */
-export function mentionsIn(text: string, members: Array<[string, string]>, group: boolean): { mentions: string[]; mentionAll: boolean } {
-  const has = (name: string) => new RegExp(`(^|[^\\w@])@${escape(name)}(?![\\w.-]*\\w)`, 'iu').test(text);
-  return { mentions: members.filter(([, name]) => has(name)).map(([id]) => id), mentionAll: group && has('all') };
-}
-
 /** The chat's other members by name, for autocomplete (names the store knows). */
 function memberNames(store: ChatStore, c: ChatRow): Array<[string, string]> {
   const me = store.account.value?.userId;

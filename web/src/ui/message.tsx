@@ -7,28 +7,23 @@ import type { ChatStore } from '../store/store.js';
 import type { MessageRow, PlaceRow, ReactionRow } from '../store/types.js';
 import { Linkified } from './linkify.js';
 import { stopLive, sharingLive } from './live.js';
-
-const escape = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/gu, '\\$&');
+import { mentionParts } from './mention-text.js';
 
 /** Text with `@name` of the mentioned users (and `@all`) marked, links clickable. */
 export function Rich({ text, names, me }: { text: string; names: string[]; me: string }): JSX.Element {
-  if (names.length === 0) return <Linkified text={text} />;
-  const re = new RegExp(`(^|[^\\w@])@(${names.map(escape).join('|')})(?![\\w.-]*\\w)`, 'giu');
-  const out: Array<JSX.Element | string> = [];
-  let last = 0;
-  for (const m of text.matchAll(re)) {
-    const start = (m.index ?? 0) + m[1]!.length;
-    if (start > last) out.push(<Linkified key={`t${last}`} text={text.slice(last, start)} />);
-    const who = m[2]!;
-    out.push(
-      <mark key={`m${start}`} class={`mention${who.toLowerCase() === me.toLowerCase() || who === 'all' ? ' me' : ''}`}>
-        @{who}
-      </mark>,
-    );
-    last = start + 1 + who.length;
-  }
-  if (last < text.length) out.push(<Linkified key={`t${last}`} text={text.slice(last)} />);
-  return <>{out}</>;
+  return (
+    <>
+      {mentionParts(text, names).map((p, i) =>
+        p.mention ? (
+          <mark key={i} class={`mention${p.mention.toLowerCase() === me.toLowerCase() || p.mention.toLowerCase() === 'all' ? ' me' : ''}`}>
+            {p.text}
+          </mark>
+        ) : (
+          <Linkified key={i} text={p.text} />
+        ),
+      )}
+    </>
+  );
 }
 
 /** The names a message's mentions show as (ids the store cannot name yet are left out). */

@@ -243,4 +243,27 @@ describe('message features in the store', () => {
     await settle();
     expect(pins.value.map((r) => [r.seq, r.content, r.pinned])).toEqual([[5, 'lunch?', true]]);
   });
+
+  it('revealing a quoted message loads older history until it is there, then focuses it', async () => {
+    const { store, clients } = setup();
+    await store.signIn('register', 'me', 'pw');
+    const c = clients[0]!;
+    const asked: bigint[] = [];
+    // Seqs 1..250 on the server, pages of 100 going back.
+    c.history = async (chatId, fromSeq, _dir, limit = 50) => {
+      asked.push(fromSeq);
+      const top = fromSeq === 0n ? 251 : Number(fromSeq);
+      const lo = Math.max(1, top - limit);
+      const events = Array.from({ length: top - lo }, (_, i) => msg(lo + i, BOB, `m${lo + i}`));
+      return { chatId, events, hasMore: lo > 1, states: [] };
+    };
+    const list = store.messages('7');
+    await settle();
+    expect(list.value[0]!.seq).toBe(151);
+    await store.reveal('7', 20);
+    expect(asked).toEqual([0n, 151n, 51n]);
+    expect(list.value.some((r) => r.seq === 20)).toBe(true);
+    expect(store.focus.value).toEqual({ chatId: '7', seq: 20 });
+    expect(store.activeChat.value).toBe('7');
+  });
 });
