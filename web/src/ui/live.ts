@@ -19,23 +19,32 @@ function stopWatching(clientMsgId: string): void {
   watches.delete(clientMsgId);
 }
 
-/** Starts moving the live location sent as `clientMsgId` with the browser's position. */
+/** Starts moving the live location sent as `clientMsgId` with the browser's position: at most
+ * one update every 15 s, the latest position last (a newer one replaces a waiting one). */
 export function watchLive(store: ChatStore, chatId: string, clientMsgId: string, liveUntilMs: number): void {
   if (!('geolocation' in navigator) || !clientMsgId) return;
   let last = 0;
+  let waiting: GeolocationCoordinates | null = null;
+  let timer: ReturnType<typeof setTimeout> | null = null;
+  const flush = () => {
+    timer = null;
+    const at = waiting;
+    if (!at || !watches.has(clientMsgId)) return;
+    if (Date.now() >= liveUntilMs) return stopWatching(clientMsgId);
+    // The seq comes with the ack: until then there is nothing to move (try again shortly).
+    const row = store.messages(chatId).value.find((r) => r.clientMsgId === clientMsgId && r.state === 'sent');
+    if (!row) return void (timer = setTimeout(flush, 1000));
+    waiting = null;
+    last = Date.now();
+    store.moveLive(chatId, row.seq, { latitude: at.latitude, longitude: at.longitude, accuracyM: at.accuracy }).catch(() => stopWatching(clientMsgId));
+  };
   const watchId = navigator.geolocation.watchPosition(
     (pos) => {
-      const now = Date.now();
-      if (now >= liveUntilMs) return stopWatching(clientMsgId);
-      if (now - last < MIN_INTERVAL_MS) return;
-      // The seq comes with the ack: until then there is nothing to move.
-      const row = store.messages(chatId).value.find((r) => r.clientMsgId === clientMsgId && r.state === 'sent');
-      if (!row) return;
-      last = now;
-      const { latitude, longitude, accuracy } = pos.coords;
-      store.moveLive(chatId, row.seq, { latitude, longitude, accuracyM: accuracy }).catch(() => stopWatching(clientMsgId));
+      waiting = pos.coords;
+      if (!timer) timer = setTimeout(flush, Math.max(0, last + MIN_INTERVAL_MS - Date.now()));
     },
-    () => stopWatching(clientMsgId),
+    // Losing the position for a while (a tunnel, a timeout) is no reason to stop; being denied is.
+    (e) => e.code === e.PERMISSION_DENIED && stopWatching(clientMsgId),
     { enableHighAccuracy: true, maximumAge: 10_000 },
   );
   watches.set(clientMsgId, { watchId, chatId });

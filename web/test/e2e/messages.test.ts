@@ -267,6 +267,27 @@ describe('message features in the browser', () => {
     await bob.page.setViewportSize({ width: 1280, height: 800 });
   });
 
+  it('a live location from the browser moves with it, and its sender stops it', async () => {
+    await alice.context.grantPermissions(['geolocation'], { origin });
+    await alice.context.setGeolocation({ latitude: 48.8566, longitude: 2.3522, accuracy: 25 });
+    await alice.page.getByRole('button', { name: 'Attach' }).click();
+    await alice.page.getByRole('menuitem', { name: 'Location' }).click();
+    await alice.page.getByRole('button', { name: 'Use my current location' }).click();
+    await expect.poll(() => alice.page.getByLabel('Latitude').inputValue()).toBe('48.856600');
+    await alice.page.getByLabel('Share as').selectOption({ label: 'Live for 15 minutes' });
+    await alice.page.getByRole('button', { name: 'Share location' }).click();
+    const live = (p: Person) => p.page.getByTestId('place').filter({ hasText: 'Live location' }).last();
+    await live(bob).getByText(/^Live until /).waitFor();
+    expect(await live(bob).innerText()).toContain('48.85660, 2.35220 (±25 m)');
+    // Alice walks on: her tab sends the new position (at most every 15 s), Bob's moves.
+    await alice.context.setGeolocation({ latitude: 48.8606, longitude: 2.3376, accuracy: 10 });
+    await live(bob).getByText('48.86060, 2.33760 (±10 m)').waitFor({ timeout: 40_000 });
+    await shot(bob, 'live-location-1280');
+    await live(alice).getByRole('button', { name: 'Stop sharing' }).click();
+    await live(bob).getByText('Live location ended').waitFor();
+    expect(await live(alice).getByRole('button', { name: 'Stop sharing' }).count()).toBe(0);
+  });
+
   it('axe finds no serious or critical violations in a conversation with all of it, and a menu open', async () => {
     const audit = async (view: string) => {
       await alice.page.addScriptTag({ path: require.resolve('axe-core/axe.min.js') });
