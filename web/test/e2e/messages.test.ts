@@ -285,6 +285,7 @@ describe('message features in the browser', () => {
     await shot(bob, 'live-location-1280');
     await live(alice).getByRole('button', { name: 'Stop sharing' }).click();
     await live(bob).getByText('Live location ended').waitFor();
+    await live(alice).getByText('Live location ended').waitFor();
     expect(await live(alice).getByRole('button', { name: 'Stop sharing' }).count()).toBe(0);
   });
 
@@ -306,6 +307,11 @@ describe('message features in the browser', () => {
     await shot(alice, 'menu-1280');
     await audit('message menu');
     await alice.page.keyboard.press('Escape');
+    await alice.page.emulateMedia({ colorScheme: 'dark' });
+    await alice.page.setViewportSize({ width: 375, height: 740 });
+    await alice.page.waitForTimeout(100); // layout settles; not a timing assertion
+    await shot(alice, 'conversation-dark-375');
+    await audit('conversation, phone, dark');
     expect(alice.errors).toEqual([]);
     expect(bob.errors).toEqual([]);
   });
