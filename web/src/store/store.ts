@@ -340,6 +340,7 @@ export class ChatStore {
     this.db = null;
     await Promise.all([Db.destroy(DB_NAME, this.env.indexedDB), Db.destroy(OUTBOX_NAME, this.env.indexedDB)]);
     this.messageSignals.clear();
+    this.pinSignals.clear();
     this.complete.clear();
     this.knownSeq.clear();
     this.cursorsLoaded = [];
@@ -349,6 +350,8 @@ export class ChatStore {
       this.chats.value = new Map();
       this.devices.value = [];
       this.activeChat.value = null;
+      this.mentions.value = { rows: [], hasMore: false, before: 0n };
+      this.focus.value = null;
       this.notice.value = notice;
     });
   }
@@ -375,7 +378,7 @@ export class ChatStore {
         void this.onMembership(client, e.chatId.toString(), e.member);
         break;
       case 'messagesHidden':
-        this.patchMessages(e.chatId.toString(), [hidePatch(e.seqs.map(Number))]);
+        this.hide(e.chatId.toString(), e.seqs.map(Number));
         break;
       case 'closed':
         // A token refused at reconnect (invalid_credentials) means the device is gone too; a
@@ -420,7 +423,7 @@ export class ChatStore {
       // A new pin's message may not be here: ask. Other changes apply to the pins as they are.
       if (k.type === 'messagePinned' && k.pinned) this.pinsChanged(chatId);
       const pins = this.pinSignals.get(chatId);
-      if (pins) pins.value = applyPatches(pins.value, patches).filter((r) => r.pinned && !r.deleted);
+      if (pins) pins.value = applyPatches(pins.value, patches).filter((r) => r.pinned && !r.deleted && !r.hidden);
       return;
     }
     if (k.type === 'message') {
@@ -825,7 +828,14 @@ export class ChatStore {
    * pushed to their other devices). */
   async deleteMessages(chatId: string, seqs: number[], forEveryone: boolean): Promise<void> {
     await this.need().deleteMessages(BigInt(chatId), seqs.map((q) => BigInt(q)), forEveryone);
-    if (!forEveryone) this.patchMessages(chatId, [hidePatch(seqs)]);
+    if (!forEveryone) this.hide(chatId, seqs);
+  }
+
+  /** Deleted for me: hidden from the list, the cache and the pins. */
+  private hide(chatId: string, seqs: number[]): void {
+    this.patchMessages(chatId, [hidePatch(seqs)]);
+    const pins = this.pinSignals.get(chatId);
+    if (pins) pins.value = pins.value.filter((r) => !seqs.includes(r.seq));
   }
 
   /** Toggles this user's reaction; the new counts arrive as an event. */
@@ -866,7 +876,7 @@ export class ChatStore {
     client.listPins(BigInt(chatId)).then(
       (list) => {
         if (client !== this.client) return;
-        s.value = list.flatMap((st) => stateRow(st.event, st) ?? []);
+        s.value = list.flatMap((st) => stateRow(st.event, st) ?? []).filter((r) => !r.hidden);
         this.askUsers(s.value.map((r) => r.senderId));
       },
       () => {},
