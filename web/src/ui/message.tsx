@@ -2,7 +2,9 @@
 // reply (a button that jumps to the original), the text with mentions and links, a place or a
 // contact card, the tombstone of a deleted message, "edited" (opens the versions) and the
 // reaction chips. Plain rendering from the row; actions go through the store.
+import { useSignal } from '@preact/signals';
 import type { JSX } from 'preact';
+import { useEffect } from 'preact/hooks';
 import type { ChatStore } from '../store/store.js';
 import type { MessageRow, PlaceRow, ReactionRow } from '../store/types.js';
 import { Linkified } from './linkify.js';
@@ -49,8 +51,14 @@ const clock = (ms: number) => new Date(ms).toLocaleTimeString([], { hour: '2-dig
 
 function Place({ store, m, mine }: { store: ChatStore; m: MessageRow; mine: boolean }): JSX.Element {
   const p = m.place!;
-  const now = Date.now();
-  const live = isLive(p, now);
+  // Rendered again when a live location's time is up, to say it ended.
+  const now = useSignal(Date.now());
+  const live = isLive(p, now.value);
+  useEffect(() => {
+    if (!live) return;
+    const t = setTimeout(() => (now.value = Date.now()), Math.min(p.liveUntilMs - Date.now() + 100, 2 ** 31 - 1));
+    return () => clearTimeout(t);
+  }, [live, p.liveUntilMs]);
   return (
     <div class="place" data-testid="place">
       <span class="place-title">
