@@ -222,6 +222,7 @@ function messageState(st: fb.MessageState | null): MessageState {
     seq: st.seq(), event: bytes && bytes.length > 0 ? event(bytes) : null, editCount: st.editCount(), content: text(st.content()),
     editedMs: ms(st.editedMs()), deleted: st.deleted(), reactions: reactionCounts(st.reactionsLength(), (i) => st.reactions(i)),
     myReactions: strings(st.myReactionsLength(), (i) => st.myReactions(i)), pinned: st.pinned(), location: location(st.location()), hidden: st.hidden(),
+    chatId: st.chatId(),
   };
 }
 

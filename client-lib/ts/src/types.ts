@@ -174,6 +174,8 @@ export interface MessageState {
   location: Location | null;
   /** Deleted for the viewer only. */
   hidden: boolean;
+  /** The message's chat (a mentions page spans chats). */
+  chatId: bigint;
 }
 
 /** What a message may carry besides its text (`sendMessage` options). */

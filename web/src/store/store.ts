@@ -900,11 +900,10 @@ export class ChatStore {
     const client = this.need();
     const before = more ? this.mentions.value.before : 0n;
     const page = await client.listMentions({ beforeMessageId: before, limit: 50 });
-    // A state names its message by seq only: used when that seq is one message's in the page.
-    const bySeq = new Map<bigint, number>();
-    for (const e of page.events) bySeq.set(e.seq, (bySeq.get(e.seq) ?? 0) + 1);
-    const states = new Map(page.states.filter((st) => bySeq.get(st.seq) === 1).map((st) => [st.seq, st]));
-    const rows = page.events.flatMap((e) => stateRow(e, states.get(e.seq)) ?? []).filter((r) => !r.hidden);
+    // The page spans chats: a state names its message by (chat, seq).
+    const key = (chatId: bigint, seq: bigint) => `${chatId}:${seq}`;
+    const states = new Map(page.states.map((st) => [key(st.chatId, st.seq), st]));
+    const rows = page.events.flatMap((e) => stateRow(e, states.get(key(e.chatId, e.seq))) ?? []).filter((r) => !r.hidden);
     const last = page.events[page.events.length - 1];
     this.mentions.value = {
       rows: more ? [...this.mentions.value.rows, ...rows] : rows,

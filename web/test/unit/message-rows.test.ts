@@ -20,7 +20,7 @@ function body(content: string, extra: Partial<MessageKind> = {}): MessageKind {
 const at = (seq: number, sender: bigint, kind: EventKind): ChatEvent => ({ chatId: CHAT, seq: BigInt(seq), senderId: sender, senderDeviceId: 1n, timeMs: 1000 * seq, kind });
 const msg = (seq: number, sender: bigint, content: string, extra: Partial<MessageKind> = {}) => at(seq, sender, body(content, { messageId: BigInt(100 + seq), clientMsgId: `c${seq}`, ...extra }));
 const state = (seq: number, s: Partial<MessageState> = {}): MessageState => ({
-  seq: BigInt(seq), event: null, editCount: 0, content: '', editedMs: 0, deleted: false, reactions: [], myReactions: [], pinned: false, location: null, hidden: false, ...s,
+  seq: BigInt(seq), event: null, editCount: 0, content: '', editedMs: 0, deleted: false, reactions: [], myReactions: [], pinned: false, location: null, hidden: false, chatId: 0n, ...s,
 });
 
 // A chat's story: five messages, then what happened to them.

@@ -133,6 +133,7 @@ export interface StateSpec {
   pinned?: boolean;
   location?: LocationSpec;
   hidden?: boolean;
+  chatId?: bigint;
 }
 
 function stateTable(b: B, st: StateSpec): flatbuffers.Offset {
@@ -153,6 +154,7 @@ function stateTable(b: B, st: StateSpec): flatbuffers.Offset {
   fb.MessageState.addPinned(b, st.pinned ?? false);
   if (l) fb.MessageState.addLocation(b, l);
   fb.MessageState.addHidden(b, st.hidden ?? false);
+  fb.MessageState.addChatId(b, st.chatId ?? 0n);
   return fb.MessageState.endMessageState(b);
 }
 

@@ -123,11 +123,11 @@ describe('message feature events and replies', () => {
 
   it('decode history pages with states, pins, reactions, forwards, versions and mentions', () => {
     const page = resultOf(sf.historyPage(1n, 7n, [sf.messageEvent({ chatId: 7n, seq: 2n }, 'a')], false, [
-      { seq: 2n, editCount: 2, content: 'a2', editedMs: 5n, reactions: [['👍', 3]], myReactions: ['👍'], pinned: true, location: { latitude: 1, longitude: 2 }, hidden: true },
+      { seq: 2n, editCount: 2, content: 'a2', editedMs: 5n, reactions: [['👍', 3]], myReactions: ['👍'], pinned: true, location: { latitude: 1, longitude: 2 }, hidden: true, chatId: 7n },
     ]));
     expect(page).toMatchObject({ type: 'page', page: { events: [{ seq: 2n }] } });
     expect(page.type === 'page' && page.page.states).toEqual([
-      { seq: 2n, event: null, editCount: 2, content: 'a2', editedMs: 5, deleted: false, reactions: [{ emoji: '👍', count: 3 }], myReactions: ['👍'], pinned: true, location: { latitude: 1, longitude: 2, accuracyM: 0, label: '', liveUntilMs: 0 }, hidden: true },
+      { seq: 2n, event: null, editCount: 2, content: 'a2', editedMs: 5, deleted: false, reactions: [{ emoji: '👍', count: 3 }], myReactions: ['👍'], pinned: true, location: { latitude: 1, longitude: 2, accuracyM: 0, label: '', liveUntilMs: 0 }, hidden: true, chatId: 7n },
     ]);
     // A page without states (an older server) reads as none.
     expect(resultOf(sf.historyPage(1n, 7n, []))).toMatchObject({ page: { states: [] } });
