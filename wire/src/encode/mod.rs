@@ -6,6 +6,8 @@
 
 mod conversations;
 pub use conversations::*;
+mod presence;
+pub use presence::*;
 
 use crate::chat::{Info, MemberEntry, Settings};
 use crate::fb;
@@ -398,6 +400,8 @@ pub struct ChatSummaryArgs<'s> {
     pub unread_mentions: u32,
     pub avatar_ref: &'s str,
     pub handle: &'s str,
+    /// The caller's and (direct chats) the peer's receipt cursors.
+    pub receipts: crate::presence::SummaryReceipts,
 }
 
 /// A complete chat list (no page follows).
@@ -431,6 +435,10 @@ pub fn chat_list_page(request_id: u64, chats: &[ChatSummaryArgs<'_>], has_more: 
                         unread_mentions: c.unread_mentions,
                         avatar_ref,
                         handle,
+                        read_seq: c.receipts.read_seq,
+                        delivered_seq: c.receipts.delivered_seq,
+                        peer_delivered_seq: c.receipts.peer_delivered_seq,
+                        peer_read_seq: c.receipts.peer_read_seq,
                     },
                 )
             })
@@ -445,7 +453,7 @@ pub fn chat_list_page(request_id: u64, chats: &[ChatSummaryArgs<'_>], has_more: 
 pub fn send_message(request_id: u64, chat_id: u64, client_msg_id: &str, content: &str) -> Bytes {
     frame(request_id, |fbb| {
         let (client_msg_id, content) = (opt_str(fbb, client_msg_id), opt_str(fbb, content));
-        let t = fb::SendMessage::create(fbb, &fb::SendMessageArgs { chat_id, client_msg_id, content });
+        let t = fb::SendMessage::create(fbb, &fb::SendMessageArgs { chat_id, client_msg_id, content, ..Default::default() });
         (fb::Body::SendMessage, t.as_union_value())
     })
 }
@@ -493,7 +501,7 @@ fn event(h: &EventHeader, body: impl FnOnce(&mut Fbb<'static>) -> (fb::EventBody
 pub fn message_event(h: &EventHeader, message_id: u64, client_msg_id: &str, content: &str) -> Bytes {
     event(h, |fbb| {
         let (client_msg_id, content) = (opt_str(fbb, client_msg_id), opt_str(fbb, content));
-        let t = fb::MessageBody::create(fbb, &fb::MessageBodyArgs { message_id, client_msg_id, content });
+        let t = fb::MessageBody::create(fbb, &fb::MessageBodyArgs { message_id, client_msg_id, content, ..Default::default() });
         (fb::EventBody::MessageBody, t.as_union_value())
     })
 }
@@ -567,7 +575,7 @@ pub fn history_page<B: AsRef<[u8]>>(request_id: u64, chat_id: u64, events: &[B],
             })
             .collect();
         let events = Some(fbb.create_vector(&items));
-        let t = fb::HistoryPage::create(fbb, &fb::HistoryPageArgs { chat_id, events, has_more });
+        let t = fb::HistoryPage::create(fbb, &fb::HistoryPageArgs { chat_id, events, has_more, ..Default::default() });
         (fb::Body::HistoryPage, t.as_union_value())
     })
 }
