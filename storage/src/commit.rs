@@ -147,6 +147,15 @@ pub enum Op {
         /// The handle.
         handle: String,
     },
+    /// Replace one member's receipt cursors in a chat.
+    PutReceipt {
+        /// Chat.
+        chat_id: u64,
+        /// Member.
+        user_id: u64,
+        /// The cursors.
+        receipt: crate::receipts::ReceiptRecord,
+    },
 }
 
 /// Completion callback of a submission.
@@ -368,6 +377,7 @@ struct Cfs<'a> {
     invite_codes: &'a ColumnFamily,
     join_requests: &'a ColumnFamily,
     handles: &'a ColumnFamily,
+    receipts: &'a ColumnFamily,
 }
 
 impl<'a> Cfs<'a> {
@@ -389,6 +399,7 @@ impl<'a> Cfs<'a> {
             invite_codes: cf(CF_INVITE_CODES)?,
             join_requests: cf(CF_JOIN_REQUESTS)?,
             handles: cf(CF_HANDLES)?,
+            receipts: cf(crate::schema::CF_RECEIPTS)?,
         })
     }
 
@@ -478,6 +489,11 @@ impl<'a> Cfs<'a> {
                 batch.delete_cf(self.join_requests, keys::join_request_key(chat_id, user_id))
             }
             Op::RemoveHandle { handle } => batch.delete_cf(self.handles, keys::name_key(&handle)),
+            Op::PutReceipt { chat_id, user_id, receipt } => batch.put_cf(
+                self.receipts,
+                crate::receipts::receipt_key(chat_id, user_id),
+                crate::receipts::encode_receipt(&receipt),
+            ),
         }
     }
 }

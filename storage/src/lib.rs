@@ -47,6 +47,8 @@ mod error;
 mod ids;
 pub mod keys;
 #[cfg(feature = "db")]
+pub mod receipts;
+#[cfg(feature = "db")]
 pub mod schema;
 #[cfg(feature = "db")]
 mod store;
@@ -58,6 +60,8 @@ pub use commit::{CommitCallback, Committer, Op, QUEUE_CAPACITY};
 pub use error::{Result, StoreError};
 #[cfg(feature = "db")]
 pub use ids::{FIRST_ID, ID_BLOCK};
+#[cfg(feature = "db")]
+pub use receipts::{ReceiptRecord, UserSettings};
 #[cfg(feature = "db")]
 pub use store::{Durability, Store, StoreOptions};
 pub use types::{

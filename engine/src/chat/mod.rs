@@ -28,13 +28,17 @@ mod members;
 mod messages;
 mod projection;
 mod reads;
+mod receipts;
 mod rules;
 mod settings;
+mod typing;
 mod view;
 #[cfg(test)]
 mod tests;
 #[cfg(test)]
 mod conversation_tests;
+#[cfg(test)]
+mod receipt_tests;
 
 pub use change::{stored_role, wire_kind, wire_role};
 pub use settings::state_of;
@@ -61,6 +65,8 @@ pub enum Input {
     DirectFound { pair: (u64, u64), result: Result<DirectLookup, String> },
     /// The commit thread finished the oldest in-flight batch of a chat.
     Committed { chat_id: u64, result: Result<(), String>, elapsed: Duration },
+    /// The time an `Effect::Wake` asked for has come.
+    Wake { chat_id: u64 },
 }
 
 /// The chats one shard owns.
@@ -95,6 +101,11 @@ impl ChatCore {
             }
             Input::DirectFound { pair, result } => create::direct_found(chats, pair, result, &mut cx),
             Input::Committed { chat_id, result, elapsed } => chats.committed(chat_id, result, elapsed, &mut cx),
+            Input::Wake { chat_id } => {
+                if let Some(chats::Slot::Ready(state)) = chats.slots.get_mut(&chat_id) {
+                    receipts::wake(state, &mut cx);
+                }
+            }
         }
         cx.effects
     }
@@ -130,6 +141,10 @@ fn on_chat(state: &mut ChatState, cmd: Command, cx: &mut Cx<'_>) {
         Command::Join(c) => joins::join(state, c, cx),
         Command::ListJoinRequests(c) => joins::list_requests(state, c, cx),
         Command::ResolveJoinRequest(c) => joins::resolve_request(state, c, cx),
+        Command::MarkReceipts(c) => receipts::mark(state, c, cx),
+        Command::GetReceipts(c) => receipts::get(state, c, cx),
+        Command::Typing(c) => typing::set(state, c, cx),
+        Command::ChatOnline(c) => typing::online(state, c, cx),
         Command::CreateGroup(_) | Command::CreateDirect(_) => unreachable!("creation names no existing chat"),
     };
     if let Err(refusal) = result {

@@ -36,6 +36,8 @@ pub struct ChatView {
     pub invites: HashMap<String, InviteRecord>,
     /// Pending join requests: user → requested at (Unix ms).
     pub requests: BTreeMap<u64, i64>,
+    /// Members' delivered and read cursors (`receipts.rs`).
+    pub receipts: super::receipts::Receipts,
 }
 
 /// A change to what a chat keeps beside its log. Written with the chat's next commit, applied
@@ -50,6 +52,8 @@ pub enum Side {
     Invite(InviteRecord),
     JoinRequested { user_id: u64, time_ms: i64 },
     JoinRequestDropped { user_id: u64 },
+    /// A member's receipt cursors moved (or their privacy flag changed): the new record.
+    Receipt { user_id: u64, receipt: magpie_storage::ReceiptRecord },
 }
 
 /// What a load reads from storage: the chat's records and stored head, plus the events after it.
@@ -60,6 +64,8 @@ pub struct Snapshot {
     pub head: ChatHead,
     pub invites: Vec<InviteRecord>,
     pub requests: Vec<(u64, i64)>,
+    /// The stored receipts (members who left may be among them).
+    pub receipts: Vec<(u64, magpie_storage::ReceiptRecord)>,
 }
 
 fn is_staff(role: Role) -> bool {
@@ -76,6 +82,7 @@ impl ChatView {
         (view.last_seq, view.last_message_seq) = (s.head.at_seq, s.head.last_message_seq);
         view.invites = s.invites.into_iter().map(|i| (i.code.clone(), i)).collect();
         view.requests = s.requests.into_iter().collect();
+        view.receipts = super::receipts::Receipts::from_stored(s.receipts, &view.members);
         view
     }
 
@@ -91,6 +98,7 @@ impl ChatView {
             last_message_seq: 0,
             invites: HashMap::new(),
             requests: BTreeMap::new(),
+            receipts: Default::default(),
         }
     }
 
@@ -170,6 +178,7 @@ impl ChatView {
             Side::JoinRequestDropped { user_id } => {
                 self.requests.remove(user_id);
             }
+            Side::Receipt { user_id, receipt } => self.receipts.put(*user_id, *receipt),
         }
     }
 

@@ -46,6 +46,7 @@ pub async fn serve<R: FrameReader, W: FrameWriter + 'static>(shard: Rc<Shard>, m
             conn.close(code, reason);
         }
     }
+    crate::presence::closed(&shard, &conn);
     shard.unregister(&conn);
     metrics::dec(&shard.metrics().conns_open[transport as usize]);
     // Keep reading until the writer has said goodbye and the peer hangs up (bounded): closing a

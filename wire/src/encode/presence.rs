@@ -111,13 +111,6 @@ pub fn watch_presence(request_id: u64, user_ids: &[u64], chat_ids: &[u64]) -> By
     })
 }
 
-pub fn get_presence(request_id: u64, user_ids: &[u64]) -> Bytes {
-    frame(request_id, |fbb| {
-        let user_ids = Some(fbb.create_vector(user_ids));
-        (fb::Body::GetPresence, fb::GetPresence::create(fbb, &fb::GetPresenceArgs { user_ids }).as_union_value())
-    })
-}
-
 fn user_presences<'a>(fbb: &mut Fbb<'a>, users: &[UserPresence]) -> Vec<flatbuffers::WIPOffset<fb::UserPresence<'a>>> {
     users
         .iter()

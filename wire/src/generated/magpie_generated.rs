@@ -1120,10 +1120,10 @@ impl ::flatbuffers::SimpleToVerifyInSlice for TypingKind {}
 #[deprecated(since = "2.0.0", note = "Use associated constants instead. This will no longer be generated in 2021.")]
 pub const ENUM_MIN_BODY: u8 = 0;
 #[deprecated(since = "2.0.0", note = "Use associated constants instead. This will no longer be generated in 2021.")]
-pub const ENUM_MAX_BODY: u8 = 93;
+pub const ENUM_MAX_BODY: u8 = 92;
 #[deprecated(since = "2.0.0", note = "Use associated constants instead. This will no longer be generated in 2021.")]
 #[allow(non_camel_case_types)]
-pub const ENUM_VALUES_BODY: [Body; 94] = [
+pub const ENUM_VALUES_BODY: [Body; 93] = [
   Body::NONE,
   Body::Hello,
   Body::Welcome,
@@ -1215,7 +1215,6 @@ pub const ENUM_VALUES_BODY: [Body; 94] = [
   Body::SetPresence,
   Body::WatchPresence,
   Body::PresenceChanged,
-  Body::GetPresence,
   Body::SetTyping,
   Body::TypingChanged,
 ];
@@ -1316,12 +1315,11 @@ impl Body {
   pub const SetPresence: Self = Self(88);
   pub const WatchPresence: Self = Self(89);
   pub const PresenceChanged: Self = Self(90);
-  pub const GetPresence: Self = Self(91);
-  pub const SetTyping: Self = Self(92);
-  pub const TypingChanged: Self = Self(93);
+  pub const SetTyping: Self = Self(91);
+  pub const TypingChanged: Self = Self(92);
 
   pub const ENUM_MIN: u8 = 0;
-  pub const ENUM_MAX: u8 = 93;
+  pub const ENUM_MAX: u8 = 92;
   pub const ENUM_VALUES: &'static [Self] = &[
     Self::NONE,
     Self::Hello,
@@ -1414,7 +1412,6 @@ impl Body {
     Self::SetPresence,
     Self::WatchPresence,
     Self::PresenceChanged,
-    Self::GetPresence,
     Self::SetTyping,
     Self::TypingChanged,
   ];
@@ -1512,7 +1509,6 @@ impl Body {
       Self::SetPresence => Some("SetPresence"),
       Self::WatchPresence => Some("WatchPresence"),
       Self::PresenceChanged => Some("PresenceChanged"),
-      Self::GetPresence => Some("GetPresence"),
       Self::SetTyping => Some("SetTyping"),
       Self::TypingChanged => Some("TypingChanged"),
       _ => None,
@@ -18949,102 +18945,6 @@ impl ::core::fmt::Debug for PresenceChanged<'_> {
       ds.finish()
   }
 }
-pub enum GetPresenceOffset {}
-#[derive(Copy, Clone, PartialEq)]
-
-pub struct GetPresence<'a> {
-  pub _tab: ::flatbuffers::Table<'a>,
-}
-
-impl<'a> ::flatbuffers::Follow<'a> for GetPresence<'a> {
-  type Inner = GetPresence<'a>;
-  #[inline]
-  unsafe fn follow(buf: &'a [u8], loc: usize) -> Self::Inner {
-    Self { _tab: unsafe { ::flatbuffers::Table::new(buf, loc) } }
-  }
-}
-
-impl<'a> GetPresence<'a> {
-  pub const VT_USER_IDS: ::flatbuffers::VOffsetT = 4;
-
-  #[inline]
-  pub unsafe fn init_from_table(table: ::flatbuffers::Table<'a>) -> Self {
-    GetPresence { _tab: table }
-  }
-  #[allow(unused_mut)]
-  pub fn create<'bldr: 'args, 'args: 'mut_bldr, 'mut_bldr, A: ::flatbuffers::Allocator + 'bldr>(
-    _fbb: &'mut_bldr mut ::flatbuffers::FlatBufferBuilder<'bldr, A>,
-    args: &'args GetPresenceArgs<'args>
-  ) -> ::flatbuffers::WIPOffset<GetPresence<'bldr>> {
-    let mut builder = GetPresenceBuilder::new(_fbb);
-    if let Some(x) = args.user_ids { builder.add_user_ids(x); }
-    builder.finish()
-  }
-
-
-  #[inline]
-  pub fn user_ids(&self) -> Option<::flatbuffers::Vector<'a, u64>> {
-    // Safety:
-    // Created from valid Table for this object
-    // which contains a valid value in this slot
-    unsafe { self._tab.get::<::flatbuffers::ForwardsUOffset<::flatbuffers::Vector<'a, u64>>>(GetPresence::VT_USER_IDS, None)}
-  }
-}
-
-impl ::flatbuffers::Verifiable for GetPresence<'_> {
-  #[inline]
-  fn run_verifier(
-    v: &mut ::flatbuffers::Verifier, pos: usize
-  ) -> Result<(), ::flatbuffers::InvalidFlatbuffer> {
-    v.visit_table(pos)?
-     .visit_field::<::flatbuffers::ForwardsUOffset<::flatbuffers::Vector<'_, u64>>>("user_ids", Self::VT_USER_IDS, false)?
-     .finish();
-    Ok(())
-  }
-}
-pub struct GetPresenceArgs<'a> {
-    pub user_ids: Option<::flatbuffers::WIPOffset<::flatbuffers::Vector<'a, u64>>>,
-}
-impl<'a> Default for GetPresenceArgs<'a> {
-  #[inline]
-  fn default() -> Self {
-    GetPresenceArgs {
-      user_ids: None,
-    }
-  }
-}
-
-pub struct GetPresenceBuilder<'a: 'b, 'b, A: ::flatbuffers::Allocator + 'a> {
-  fbb_: &'b mut ::flatbuffers::FlatBufferBuilder<'a, A>,
-  start_: ::flatbuffers::WIPOffset<::flatbuffers::TableUnfinishedWIPOffset>,
-}
-impl<'a: 'b, 'b, A: ::flatbuffers::Allocator + 'a> GetPresenceBuilder<'a, 'b, A> {
-  #[inline]
-  pub fn add_user_ids(&mut self, user_ids: ::flatbuffers::WIPOffset<::flatbuffers::Vector<'b , u64>>) {
-    self.fbb_.push_slot_always::<::flatbuffers::WIPOffset<_>>(GetPresence::VT_USER_IDS, user_ids);
-  }
-  #[inline]
-  pub fn new(_fbb: &'b mut ::flatbuffers::FlatBufferBuilder<'a, A>) -> GetPresenceBuilder<'a, 'b, A> {
-    let start = _fbb.start_table();
-    GetPresenceBuilder {
-      fbb_: _fbb,
-      start_: start,
-    }
-  }
-  #[inline]
-  pub fn finish(self) -> ::flatbuffers::WIPOffset<GetPresence<'a>> {
-    let o = self.fbb_.end_table(self.start_);
-    ::flatbuffers::WIPOffset::new(o.value())
-  }
-}
-
-impl ::core::fmt::Debug for GetPresence<'_> {
-  fn fmt(&self, f: &mut ::core::fmt::Formatter<'_>) -> ::core::fmt::Result {
-    let mut ds = f.debug_struct("GetPresence");
-      ds.field("user_ids", &self.user_ids());
-      ds.finish()
-  }
-}
 pub enum SetTypingOffset {}
 #[derive(Copy, Clone, PartialEq)]
 
@@ -20715,21 +20615,6 @@ impl<'a> Frame<'a> {
 
   #[inline]
   #[allow(non_snake_case)]
-  pub fn body_as_get_presence(&self) -> Option<GetPresence<'a>> {
-    if self.body_type() == Body::GetPresence {
-      self.body().map(|t| {
-       // Safety:
-       // Created from a valid Table for this object
-       // Which contains a valid union in this slot
-       unsafe { GetPresence::init_from_table(t) }
-     })
-    } else {
-      None
-    }
-  }
-
-  #[inline]
-  #[allow(non_snake_case)]
   pub fn body_as_set_typing(&self) -> Option<SetTyping<'a>> {
     if self.body_type() == Body::SetTyping {
       self.body().map(|t| {
@@ -20859,7 +20744,6 @@ impl ::flatbuffers::Verifiable for Frame<'_> {
           Body::SetPresence => v.verify_union_variant::<::flatbuffers::ForwardsUOffset<SetPresence>>("Body::SetPresence", pos),
           Body::WatchPresence => v.verify_union_variant::<::flatbuffers::ForwardsUOffset<WatchPresence>>("Body::WatchPresence", pos),
           Body::PresenceChanged => v.verify_union_variant::<::flatbuffers::ForwardsUOffset<PresenceChanged>>("Body::PresenceChanged", pos),
-          Body::GetPresence => v.verify_union_variant::<::flatbuffers::ForwardsUOffset<GetPresence>>("Body::GetPresence", pos),
           Body::SetTyping => v.verify_union_variant::<::flatbuffers::ForwardsUOffset<SetTyping>>("Body::SetTyping", pos),
           Body::TypingChanged => v.verify_union_variant::<::flatbuffers::ForwardsUOffset<TypingChanged>>("Body::TypingChanged", pos),
           _ => Ok(()),
@@ -21548,13 +21432,6 @@ impl ::core::fmt::Debug for Frame<'_> {
         },
         Body::PresenceChanged => {
           if let Some(x) = self.body_as_presence_changed() {
-            ds.field("body", &x)
-          } else {
-            ds.field("body", &"InvalidFlatbuffer: Union discriminant does not match value.")
-          }
-        },
-        Body::GetPresence => {
-          if let Some(x) = self.body_as_get_presence() {
             ds.field("body", &x)
           } else {
             ds.field("body", &"InvalidFlatbuffer: Union discriminant does not match value.")

@@ -11,6 +11,8 @@ mod chats;
 mod history;
 mod joins;
 mod messages;
+mod presence;
+mod receipts;
 mod state;
 mod sync;
 
@@ -140,6 +142,13 @@ async fn authenticated(cx: &Ctx<'_>, me: (u64, u64), f: &fb::Frame<'_>) -> Answe
         B::SendBroadcast => broadcast::send(cx, me, f).await,
         B::Sync => sync::sync(cx, me, f),
         B::History => history::history(cx, me, f),
+        B::MarkReceipts => receipts::mark(cx, me, f).await,
+        B::GetReceipts => receipts::get(cx, me, f).await,
+        B::SetPrivacy => presence::set_privacy(cx, me, f).await,
+        B::GetPrivacy => presence::get_privacy(cx, me).await,
+        B::SetPresence => presence::set_presence(cx, me, f).await,
+        B::WatchPresence => presence::watch(cx, me, f).await,
+        B::SetTyping => presence::typing(cx, me, f, true),
         other => Err((ErrorCode::UnknownFrame, format!("{other:?} is not a request"))),
     }
 }

@@ -47,7 +47,6 @@ export { ForwardResult } from './fb/forward-result.js';
 export { Frame } from './fb/frame.js';
 export { GetChat } from './fb/get-chat.js';
 export { GetMessageVersions } from './fb/get-message-versions.js';
-export { GetPresence } from './fb/get-presence.js';
 export { GetPrivacy } from './fb/get-privacy.js';
 export { GetReceipts } from './fb/get-receipts.js';
 export { GetUsers } from './fb/get-users.js';
