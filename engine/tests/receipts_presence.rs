@@ -36,17 +36,23 @@ impl Peer {
     }
 
     async fn start(e: &TestEngine, t: TransportPref, auth: Bytes) -> Peer {
+        Self::start_with(e, t, auth, 0).await.0
+    }
+
+    /// Signs in asking for `features`; returns the features the server agreed to.
+    async fn start_with(e: &TestEngine, t: TransportPref, auth: Bytes, features: u64) -> (Peer, u64) {
         let mut c = e.raw(t).await;
-        c.send(encode::hello(1, PROTOCOL_VERSION, MIN_PROTOCOL_VERSION, 0, "receipts-test")).await.unwrap();
+        c.send(encode::hello(1, PROTOCOL_VERSION, MIN_PROTOCOL_VERSION, features, "receipts-test")).await.unwrap();
         c.send(auth).await.unwrap();
         let mut p = Peer { c, user_id: 0, next: 10, pushes: Vec::new() };
-        p.read(1).await;
+        let welcome = p.read(1).await;
+        let agreed = verify::server_frame(&welcome).unwrap().body_as_welcome().unwrap().features();
         let a = p.read(2).await;
         let f = verify::server_frame(&a).unwrap();
         p.user_id = f.body_as_authenticated().unwrap_or_else(|| panic!("signed in: {:?}", f.body_type())).user_id();
         let done = p.ask(|rid| encode::sync(rid, &[])).await;
         assert_eq!(body(&done), fb::Body::SyncDone);
-        p
+        (p, agreed)
     }
 
     async fn read(&mut self, request_id: u64) -> Bytes {
@@ -368,5 +374,50 @@ async fn typing_reaches_the_chat_a_flood_is_cut_and_a_forged_user_is_refused() {
         assert_eq!(closed_with(&mut carol).await, ErrorCode::UnknownFrame);
         assert_eq!(summary(&mut alice, chat).await.2, 0, "bob's cursors did not move");
     }
+    e.shutdown();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn typing_travels_as_quic_datagrams_where_negotiated_and_on_the_stream_elsewhere() {
+    use magpie_wire::handshake::features::DATAGRAMS;
+    let e = start();
+    let (mut alice, agreed) = Peer::start_with(&e, TransportPref::Quic, encode::register(2, "dg_alice", PASSWORD, "p"), DATAGRAMS).await;
+    assert_eq!(agreed, DATAGRAMS, "QUIC negotiates datagrams");
+    let (mut bob, agreed) = Peer::start_with(&e, TransportPref::Quic, encode::register(2, "dg_bob", PASSWORD, "p"), DATAGRAMS).await;
+    assert_eq!(agreed, DATAGRAMS);
+    let (mut bob_ws, agreed) = Peer::start_with(&e, TransportPref::WebSocket, encode::login(2, "dg_bob", PASSWORD, "web"), DATAGRAMS).await;
+    assert_eq!(agreed, 0, "WebSocket has no datagrams");
+    let (alice_id, bob_id) = (alice.user_id, bob.user_id);
+    let chat = chat_id_of(&alice.ask(|rid| encode::create_direct(rid, bob_id, "")).await);
+    // Alice types by datagram (refreshing, as typing does: a datagram may be lost); bob's QUIC
+    // connection gets it as a datagram, his WebSocket one on the stream. No answer comes back.
+    let q = alice.c.quic_connection().unwrap().clone();
+    let bob_q = bob.c.quic_connection().unwrap().clone();
+    let got = tokio::time::timeout(WAIT, async {
+        loop {
+            q.send_datagram(encode::set_typing(99, chat, fb::TypingKind::Typing)).unwrap();
+            if let Ok(Ok(d)) = tokio::time::timeout(Duration::from_millis(500), bob_q.read_datagram()).await {
+                return d;
+            }
+        }
+    })
+    .await
+    .expect("a typing datagram in time");
+    let f = verify::server_frame(&got).unwrap();
+    let t = f.body_as_typing_changed().expect("TypingChanged");
+    assert_eq!((t.chat_id(), t.user_id(), f.request_id()), (chat, alice_id, 0));
+    bob_ws.push(is_typing(alice_id)).await;
+    let on_stream = bob.drain(Duration::from_millis(300)).await;
+    assert!(on_stream.iter().all(|p| body(p) != fb::Body::TypingChanged), "not on bob's QUIC stream too");
+    let answers = alice.drain(Duration::from_millis(300)).await;
+    assert!(answers.iter().all(|p| verify::server_frame(p).unwrap().request_id() == 0), "a datagram is never answered");
+    // Datagrams that are not typing or activity, or do not verify, are dropped: the
+    // connection goes on.
+    q.send_datagram(encode::send_message(100, chat, "dg", "not by datagram")).unwrap();
+    q.send_datagram(Bytes::from_static(b"garbage")).unwrap();
+    assert_eq!(body(&alice.ask(|rid| encode::ping(rid, 5)).await), fb::Body::Pong);
+    let history = alice.ask(|rid| encode::history(rid, chat, 0, fb::Direction::Backward, 10)).await;
+    let f = verify::server_frame(&history).unwrap();
+    assert_eq!(f.body_as_history_page().unwrap().events().unwrap().len(), 1, "only ChatCreated: nothing was sent");
     e.shutdown();
 }

@@ -95,6 +95,19 @@ pub async fn dispatch(shard: &Rc<Shard>, conn: &Rc<ConnShared>, f: &fb::Frame<'_
     }
 }
 
+/// A QUIC datagram of a signed-in connection (`SetTyping`, `SetPresence`): never answered.
+pub fn datagram(shard: &Rc<Shard>, conn: &Rc<ConnShared>, f: &fb::Frame<'_>) {
+    let Some(me) = conn.auth.get() else { return };
+    let cx = Ctx { shard, conn, request_id: f.request_id() };
+    match f.body_type() {
+        fb::Body::SetTyping => {
+            let _ = presence::typing(&cx, me, f, false);
+        }
+        fb::Body::SetPresence => presence::datagram_activity(&cx, me, f),
+        _ => {}
+    }
+}
+
 /// The table for a connection that has not signed in.
 async fn unauthenticated(cx: &Ctx<'_>, f: &fb::Frame<'_>) -> Answer {
     match f.body_type() {

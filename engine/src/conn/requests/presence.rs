@@ -114,6 +114,14 @@ pub async fn watch(cx: &Ctx<'_>, me: (u64, u64), f: &fb::Frame<'_>) -> Answer {
     Ok(Some(encode::presence_changed(cx.request_id, &now, &[])))
 }
 
+/// `SetPresence` as a datagram: only the activity bit counts (do-not-disturb is a stored
+/// setting, changed over the control stream).
+pub fn datagram_activity(cx: &Ctx<'_>, me: (u64, u64), f: &fb::Frame<'_>) {
+    if f.body_as_set_presence().is_some_and(|p| p.fields() & presence_fields::ACTIVE != 0) {
+        presence::active(cx.shard, cx.conn.id, me.0);
+    }
+}
+
 /// `SetTyping` over the control stream (`answer`), or as a QUIC datagram (never answered).
 pub fn typing(cx: &Ctx<'_>, me: (u64, u64), f: &fb::Frame<'_>, answer: bool) -> Answer {
     let t = f.body_as_set_typing().expect("checked type");
