@@ -204,6 +204,8 @@ pub(crate) enum Request {
     SendBroadcast { list_id: u64, client_msg_id: String, content: String },
     History { chat_id: u64, from_seq: u64, direction: Direction, limit: u16 },
     Ping { nonce: u64 },
+    /// Receipts, presence and typing (`presence.rs`).
+    Presence(crate::presence::PresenceRequest),
 }
 
 impl Request {
@@ -261,6 +263,7 @@ impl Request {
                 encode::set_chat_state(request_id, *chat_id, fields, &state)
             }
             Request::ReorderPinned { chat_ids } => encode::reorder_pinned(request_id, chat_ids),
+            Request::Presence(p) => p.encode(request_id),
             Request::SaveBroadcastList { list_id, name, recipient_ids } => {
                 encode::save_broadcast_list(request_id, *list_id, name, recipient_ids)
             }

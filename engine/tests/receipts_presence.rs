@@ -421,3 +421,49 @@ async fn typing_travels_as_quic_datagrams_where_negotiated_and_on_the_stream_els
     assert_eq!(f.body_as_history_page().unwrap().events().unwrap().len(), 1, "only ChatCreated: nothing was sent");
     e.shutdown();
 }
+
+/// Waits for the next client event matching `want`.
+async fn client_event(events: &mut magpie_client::Events, want: impl Fn(&magpie_client::ClientEvent) -> bool) -> magpie_client::ClientEvent {
+    loop {
+        let e = tokio::time::timeout(WAIT, events.next()).await.expect("an event in time").expect("stream open");
+        if want(&e) {
+            return e;
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_rust_client_marks_reads_asks_who_read_watches_and_types() {
+    use magpie_client::presence::{presence_fields, PresenceStatus, TypingKind};
+    use magpie_client::ClientEvent;
+    let e = start();
+    for t in transports() {
+        let (alice, mut alice_events) = e.register(&name("cl_alice", t), t).await;
+        let (bob, _bob_events) = e.register(&name("cl_bob", t), t).await;
+        let chat = alice.create_direct(bob.user_id()).await.unwrap().chat_id;
+        let ack = alice.send(chat, "read me").await.unwrap();
+        let mine = bob.mark_receipts(chat, ack.seq, ack.seq).await.unwrap();
+        assert_eq!((mine.delivered_seq, mine.read_seq), (ack.seq, ack.seq));
+        let got = client_event(&mut alice_events, |e| matches!(e, ClientEvent::Receipt { receipt, .. } if receipt.user_id == bob.user_id())).await;
+        assert!(matches!(got, ClientEvent::Receipt { chat_id, receipt } if chat_id == chat && receipt.read_seq == ack.seq));
+        let list = alice.get_receipts(chat, ack.seq).await.unwrap();
+        assert_eq!((list.counts.delivered, list.counts.read, list.receipts.len()), (1, 1, 1));
+        let summary = alice.list_chats().await.unwrap().into_iter().find(|c| c.chat_id == chat).unwrap();
+        assert_eq!((summary.receipts.peer_delivered_seq, summary.receipts.peer_read_seq), (ack.seq, ack.seq));
+        let err = bob.mark_receipts(chat, ack.seq + 5, 0).await.unwrap_err();
+        assert_eq!(err.code(), Some(magpie_client::ErrorCode::ReceiptOutOfRange));
+        // Presence and typing.
+        alice.watch_presence(&[bob.user_id()], &[]).await.unwrap();
+        bob.set_presence(presence_fields::ACTIVE, false).await.unwrap();
+        client_event(&mut alice_events, |e| {
+            matches!(e, ClientEvent::Presence(p) if p.users.iter().any(|u| u.user_id == bob.user_id() && u.status == PresenceStatus::Active))
+        })
+        .await;
+        bob.set_typing(chat, TypingKind::Typing).await.unwrap();
+        let typed = client_event(&mut alice_events, |e| matches!(e, ClientEvent::Typing { .. })).await;
+        assert!(matches!(typed, ClientEvent::Typing { chat_id, user_id, kind: TypingKind::Typing, .. } if chat_id == chat && user_id == bob.user_id()));
+        alice.close().await;
+        bob.close().await;
+    }
+    e.shutdown();
+}
