@@ -44,6 +44,8 @@ struct Shared {
     /// Set by the main thread before each round's barrier.
     go: Mutex<Option<Instant>>,
     synced: AtomicU64,
+    /// Clients whose `WatchPresence` was answered (or who gave up).
+    answered: AtomicU64,
     /// The round number whose clients must stop listening.
     stop: watch::Receiver<u32>,
     outcomes: Mutex<Vec<(u32, Outcome)>>,
@@ -71,6 +73,7 @@ pub fn run(plan: PresencePlan, engine_pid: u32) -> Result<(PresenceStorm, f64), 
         run,
         go: Mutex::new(None),
         synced: AtomicU64::new(0),
+        answered: AtomicU64::new(0),
         stop: stop_rx,
         outcomes: Mutex::new(Vec::new()),
         plan,
@@ -94,6 +97,7 @@ pub fn run(plan: PresencePlan, engine_pid: u32) -> Result<(PresenceStorm, f64), 
             // Let the engine see every connection of the previous phase go.
             tokio::time::sleep(Duration::from_secs(2)).await;
             s.synced.store(0, Relaxed);
+            s.answered.store(0, Relaxed);
             let cpu0 = crate::sys::cpu_seconds(&pid).unwrap_or(f64::NAN);
             let go = Instant::now();
             *s.go.lock().unwrap() = Some(go);
@@ -103,6 +107,10 @@ pub fn run(plan: PresencePlan, engine_pid: u32) -> Result<(PresenceStorm, f64), 
                 tokio::time::sleep(Duration::from_millis(5)).await;
             }
             let all_synced_s = go.elapsed().as_secs_f64();
+            // The window starts once every watch is answered too (the watching round).
+            while round == 2 && (s.answered.load(Relaxed) as usize) < n && Instant::now() < deadline {
+                tokio::time::sleep(Duration::from_millis(5)).await;
+            }
             tokio::time::sleep(s.plan.window).await;
             let _ = stop_tx.send(round);
             s.run.barrier.wait().await; // round done
@@ -245,6 +253,7 @@ async fn client(shared: Arc<Shared>, connectors: Rc<Vec<QuicConnector>>, local: 
         Err(e) => {
             out.error = Some(format!("connect: {}", e.split(": ").last().unwrap_or("")));
             shared.synced.fetch_add(1, Relaxed);
+            shared.answered.fetch_add(1, Relaxed);
             return out;
         }
     };
@@ -259,6 +268,10 @@ async fn client(shared: Arc<Shared>, connectors: Rc<Vec<QuicConnector>>, local: 
         }
     }
     let mut counted_sync = false;
+    let mut counted_answer = !watching;
+    if !watching {
+        shared.answered.fetch_add(1, Relaxed);
+    }
     loop {
         let frame = tokio::select! {
             _ = stop.wait_for(|r| *r >= round) => break,
@@ -277,6 +290,10 @@ async fn client(shared: Arc<Shared>, connectors: Rc<Vec<QuicConnector>>, local: 
             }
             fb::Body::PresenceChanged => {
                 let p = f.body_as_presence_changed().expect("checked type");
+                if f.request_id() == sync_rid + 1 && !counted_answer {
+                    counted_answer = true;
+                    shared.answered.fetch_add(1, Relaxed);
+                }
                 if f.request_id() == 0 {
                     out.presence_frames += 1;
                     out.presence_bytes += frame.len() as u64;
@@ -291,6 +308,9 @@ async fn client(shared: Arc<Shared>, connectors: Rc<Vec<QuicConnector>>, local: 
     }
     if !counted_sync {
         shared.synced.fetch_add(1, Relaxed);
+    }
+    if !counted_answer {
+        shared.answered.fetch_add(1, Relaxed);
     }
     conn.close().await;
     out
