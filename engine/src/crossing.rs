@@ -6,7 +6,7 @@
 
 use bytes::Bytes;
 use magpie_storage::MemberRecord;
-use magpie_wire::{chat, fb};
+use magpie_wire::{chat, fb, message};
 use std::sync::Arc;
 
 /// A chat's members by user id: a persistent map, so the chat's state and every delivery in
@@ -105,13 +105,98 @@ pub struct Signal {
     pub frame: Bytes,
 }
 
-/// `SendMessage`, on its way to the chat's owner.
+/// `SendMessage` (or a copy `ForwardMessage` sends), on its way to the chat's owner.
 #[derive(Debug)]
 pub struct Send {
     pub actor: Actor,
     pub chat_id: u64,
     pub client_msg_id: String,
     pub content: String,
+    /// The message it replies to (0: none).
+    pub reply_to_seq: u64,
+    pub mentions: Vec<u64>,
+    pub mention_all: bool,
+    /// Already checked against the protocol's limits. (Boxed, like `forwarded`: most sends have
+    /// neither, and every mailbox slot is as big as its biggest message.)
+    pub attachment: Option<Box<message::Attachment>>,
+    /// Set only on the copies `ForwardMessage` sends.
+    pub forwarded: Option<Box<message::ForwardRef>>,
+}
+
+impl Send {
+    /// A plain text message.
+    pub fn text(actor: Actor, chat_id: u64, client_msg_id: String, content: String) -> Send {
+        Send { actor, chat_id, client_msg_id, content, reply_to_seq: 0, mentions: Vec::new(), mention_all: false, attachment: None, forwarded: None }
+    }
+}
+
+/// `EditMessage`.
+#[derive(Debug)]
+pub struct Edit {
+    pub actor: Actor,
+    pub chat_id: u64,
+    pub seq: u64,
+    pub content: String,
+    pub mentions: Vec<u64>,
+}
+
+/// `DeleteMessages` (seqs sorted, distinct).
+#[derive(Debug)]
+pub struct Delete {
+    pub actor: Actor,
+    pub chat_id: u64,
+    pub seqs: Vec<u64>,
+    pub for_everyone: bool,
+}
+
+/// `React` (the emoji already checked).
+#[derive(Debug)]
+pub struct React {
+    pub actor: Actor,
+    pub chat_id: u64,
+    pub seq: u64,
+    pub emoji: String,
+    pub add: bool,
+}
+
+/// `PinMessage`.
+#[derive(Debug)]
+pub struct Pin {
+    pub actor: Actor,
+    pub chat_id: u64,
+    pub seq: u64,
+    pub pinned: bool,
+}
+
+/// `UpdateLiveLocation` (the position already checked).
+#[derive(Debug)]
+pub struct MoveLive {
+    pub actor: Actor,
+    pub chat_id: u64,
+    pub seq: u64,
+    pub position: (f64, f64, f32),
+    pub stop: bool,
+}
+
+/// What a reader asks of one message.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum MessageQuery {
+    /// `GetMessageVersions`.
+    Versions,
+    /// `ListReactions` (limit already clamped).
+    Reactions { emoji: Option<String>, after_user_id: u64, limit: usize },
+    /// The copy `ForwardMessage` sends: answered (between shards only) with a one-event
+    /// `HistoryPage` whose message is the copy.
+    ForwardCopy,
+}
+
+/// A read of one message by a member.
+#[derive(Debug)]
+pub struct ReadMessage {
+    pub actor: Actor,
+    pub chat_id: u64,
+    pub seq: u64,
+    pub query: MessageQuery,
 }
 
 /// `CreateGroup` (a group or a channel): `chat_id` was allocated by the requester so that the
@@ -315,6 +400,13 @@ pub enum Command {
     GetReceipts(GetReceipts),
     Typing(Typing),
     ChatOnline(ChatOnline),
+    Edit(Edit),
+    Delete(Delete),
+    React(React),
+    Pin(Pin),
+    MoveLive(MoveLive),
+    ReadMessage(ReadMessage),
+    ListPins(ChatQuery),
 }
 
 impl Command {
@@ -339,6 +431,13 @@ impl Command {
             Command::GetReceipts(c) => &c.actor,
             Command::Typing(c) => &c.actor,
             Command::ChatOnline(c) => &c.actor,
+            Command::Edit(c) => &c.actor,
+            Command::Delete(c) => &c.actor,
+            Command::React(c) => &c.actor,
+            Command::Pin(c) => &c.actor,
+            Command::MoveLive(c) => &c.actor,
+            Command::ReadMessage(c) => &c.actor,
+            Command::ListPins(c) => &c.actor,
         }
     }
 
@@ -362,6 +461,13 @@ impl Command {
             Command::GetReceipts(c) => Some(c.chat_id),
             Command::Typing(c) => Some(c.chat_id),
             Command::ChatOnline(c) => Some(c.chat_id),
+            Command::Edit(c) => Some(c.chat_id),
+            Command::Delete(c) => Some(c.chat_id),
+            Command::React(c) => Some(c.chat_id),
+            Command::Pin(c) => Some(c.chat_id),
+            Command::MoveLive(c) => Some(c.chat_id),
+            Command::ReadMessage(c) => Some(c.chat_id),
+            Command::ListPins(c) => Some(c.chat_id),
             Command::CreateGroup(_) | Command::CreateDirect(_) => None,
         }
     }

@@ -1,16 +1,25 @@
-//! Paged answers: a chat's history and a user's chat list, cut to their limits and to the frame
-//! budget.
+//! Paged answers: a chat's history (with the states of its changed messages) and a user's chat
+//! list, cut to their limits and to the frame budget.
 
 use crate::chat::{state_of, wire_kind, wire_role, HEAD_EVERY};
 use bytes::Bytes;
-use magpie_storage::{ChatMeta, ChatPrefs, Role, Store, StoreError};
+use magpie_storage::{ChatMeta, ChatPrefs, MessageStateRecord, Role, Store, StoreError};
 use magpie_wire::limits::MAX_PAGE_BYTES;
-use magpie_wire::{encode, fb};
+use magpie_wire::{encode, fb, message};
 use std::ops::RangeInclusive;
 
 /// A page of at most `limit` events within `visible` (the member's first visible seq to the
-/// durable end); `rows` may hold one more, which tells if there is more.
-pub fn history(rid: u64, chat_id: u64, mut rows: Vec<(u64, Vec<u8>)>, limit: usize, dir: fb::Direction, visible: RangeInclusive<u64>) -> Bytes {
+/// durable end); `rows` may hold one more, which tells if there is more. `states` gives the
+/// states of the page's changed messages, for its range of seqs.
+pub fn history(
+    rid: u64,
+    chat_id: u64,
+    mut rows: Vec<(u64, Vec<u8>)>,
+    limit: usize,
+    dir: fb::Direction,
+    visible: RangeInclusive<u64>,
+    states: impl FnOnce(u64, u64) -> Result<Vec<message::State>, StoreError>,
+) -> Result<Bytes, StoreError> {
     // Reading back into what the member may not see ends the history there.
     let hidden_before = rows.iter().any(|r| r.0 < *visible.start());
     rows.retain(|r| visible.contains(&r.0));
@@ -32,8 +41,57 @@ pub fn history(rid: u64, chat_id: u64, mut rows: Vec<(u64, Vec<u8>)>, limit: usi
         total -= dropped.map(|r| r.1.len() + 16).unwrap_or(0);
         has_more = true;
     }
+    let states = match (rows.first(), rows.last()) {
+        (Some(first), Some(last)) => states(first.0, last.0)?,
+        _ => Vec::new(),
+    };
     let events: Vec<&[u8]> = rows.iter().map(|r| r.1.as_slice()).collect();
-    encode::history_page(rid, chat_id, &events, has_more)
+    Ok(encode::history_page_with(rid, chat_id, &events, &states, has_more))
+}
+
+/// The wire state of a message from its stored state, `viewer`'s reactions and whether they hid it.
+pub fn message_state(seq: u64, rec: Option<&MessageStateRecord>, my_reactions: Vec<String>, hidden: bool) -> message::State {
+    let Some(rec) = rec else { return message::State { seq, hidden, ..message::State::default() } };
+    message::State {
+        seq,
+        event: None,
+        edit_count: rec.edits.len() as u32,
+        content: if rec.edits.is_empty() { String::new() } else { rec.content.clone() },
+        edited_ms: rec.edits.last().map_or(0, |e| e.time_ms),
+        deleted: rec.deleted,
+        reactions: rec.reactions.clone(),
+        my_reactions,
+        pinned: rec.pinned_ms != 0,
+        location: rec.live.map(|p| message::Location {
+            latitude: p.latitude,
+            longitude: p.longitude,
+            accuracy_m: p.accuracy_m,
+            label: String::new(),
+            live_until_ms: p.stopped_ms,
+        }),
+        hidden,
+    }
+}
+
+/// The states of the messages in `from..=to` of a chat that changed since sent or that
+/// `viewer` hid, as `viewer` sees them, ascending.
+pub fn message_states(s: &Store, chat_id: u64, viewer: u64, from: u64, to: u64) -> Result<Vec<message::State>, StoreError> {
+    let records = s.message_states_in(chat_id, from, to)?;
+    let hidden = s.hidden_in(viewer, chat_id, from, to)?;
+    let mut seqs: Vec<u64> = records.iter().map(|r| r.0).chain(hidden.iter().copied()).collect();
+    seqs.sort_unstable();
+    seqs.dedup();
+    let by_seq: std::collections::HashMap<u64, &MessageStateRecord> = records.iter().map(|(s, r)| (*s, r)).collect();
+    let mut out = Vec::with_capacity(seqs.len());
+    for seq in seqs {
+        let rec = by_seq.get(&seq).copied();
+        let mine = match rec {
+            Some(r) if !r.reactions.is_empty() => s.reactions_of(chat_id, seq, viewer)?,
+            _ => Vec::new(),
+        };
+        out.push(message_state(seq, rec, mine, hidden.binary_search(&seq).is_ok()));
+    }
+    Ok(out)
 }
 
 /// What `ListChats` asks for.

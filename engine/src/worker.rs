@@ -3,14 +3,14 @@
 //! feeds the results of the slow ones back in. Disk reads run on the blocking pool and commits
 //! on the commit thread, so the shard thread never waits.
 
-use crate::chat::{ChatView, Commits, DirectLookup, Effect, Input, Now, Observation, Refusal, Snapshot};
+use crate::chat::{ChatView, Commits, DirectLookup, Effect, Fetched, Input, Now, Observation, Refusal, Snapshot};
 use crate::crossing::{ReplyTo, ShardMsg};
 use crate::ids::{chat_owner, now_ms};
 use crate::metrics;
 use crate::pages;
 use crate::shard::Shard;
 use magpie_storage::{Op, Store, StoreError};
-use magpie_wire::{encode, fb, ErrorCode};
+use magpie_wire::{encode, fb, verify, ErrorCode};
 use std::rc::Rc;
 use std::time::Instant;
 
@@ -100,13 +100,6 @@ fn execute(shard: &Rc<Shard>, effect: Effect) {
         Effect::Signal(s) => shard.broadcast_signal(s),
         Effect::Observe(Observation::SendDurable(elapsed)) => shard.metrics().send_durable.observe(elapsed),
         Effect::Observe(Observation::Committed) => metrics::inc(&shard.metrics().events_committed),
-        Effect::Wake { chat_id, after } => {
-            let shard = shard.clone();
-            tokio::task::spawn_local(async move {
-                tokio::time::sleep(after).await;
-                feed(&shard, Input::Wake { chat_id });
-            });
-        }
         Effect::ToWatchers { chat_id, frame } => crate::presence::to_watchers(shard, chat_id, frame),
         Effect::CountOnline { chat_id, members, reply, token } => crate::presence::count_online(shard, chat_id, members, reply, token),
         Effect::Load { chat_id, load } => {
@@ -124,29 +117,103 @@ fn execute(shard: &Rc<Shard>, effect: Effect) {
                 feed(&shard, Input::DirectFound { pair, result });
             });
         }
-        Effect::ReadHistory { reply, chat_id, from_seq, direction, limit, up_to, from_min } => {
+        Effect::ReadHistory { reply, chat_id, from_seq, direction, limit, up_to, from_min, viewer } => {
+            answer(shard, reply, move |s| {
+                // One more than the page, which tells if there is more; nothing past the
+                // durable end (`before_seq` 0 means "from the end").
+                let rows = if direction == fb::Direction::Forward {
+                    s.read_forward(chat_id, from_seq.max(from_min.saturating_sub(1)), limit + 1)
+                } else {
+                    let before = if from_seq == 0 || from_seq > up_to { up_to + 1 } else { from_seq };
+                    s.read_backward(chat_id, before, limit + 1)
+                };
+                let visible = from_min.max(1)..=up_to;
+                pages::history(reply.request_id, chat_id, rows?, limit, direction, visible, |lo, hi| {
+                    pages::message_states(s, chat_id, viewer, lo, hi)
+                })
+            });
+        }
+        Effect::FetchMessages { chat_id, seqs, reactor, generation } => {
             let shard = shard.clone();
             tokio::task::spawn_local(async move {
-                let rows = blocking(&shard, move |s| {
-                    // One more than the page, which tells if there is more; nothing past the
-                    // durable end (`before_seq` 0 means "from the end").
-                    let rows = if direction == fb::Direction::Forward {
-                        s.read_forward(chat_id, from_seq.max(from_min.saturating_sub(1)), limit + 1)
-                    } else {
-                        let before = if from_seq == 0 || from_seq > up_to { up_to + 1 } else { from_seq };
-                        s.read_backward(chat_id, before, limit + 1)
+                let result = blocking(&shard, move |s| fetch_messages(s, chat_id, &seqs, reactor).map_err(|e| e.to_string())).await;
+                feed(&shard, Input::Fetched { chat_id, generation, reactor, result });
+            });
+        }
+        Effect::Wake { chat_id, after } => {
+            let shard = shard.clone();
+            tokio::task::spawn_local(async move {
+                tokio::time::sleep(after).await;
+                feed(&shard, Input::Wake { chat_id });
+            });
+        }
+        Effect::ReadVersions { reply, chat_id, seq, seqs } => {
+            answer(shard, reply, move |s| {
+                let mut versions = Vec::with_capacity(seqs.len());
+                for at in seqs {
+                    let Some(event) = s.event(chat_id, at)? else { continue };
+                    let Ok(e) = verify::event(&event) else { continue };
+                    let content = match (e.body_as_message_body(), e.body_as_message_edited()) {
+                        (Some(m), _) => m.content(),
+                        (_, Some(m)) => m.content(),
+                        _ => None,
                     };
-                    rows.map_err(|e| e.to_string())
-                })
-                .await;
-                let frame = match rows {
-                    Ok(rows) => pages::history(reply.request_id, chat_id, rows, limit, direction, from_min.max(1)..=up_to),
-                    Err(e) => storage_error(reply, &e),
-                };
-                shard.reply(reply, frame);
+                    versions.push((at, content.unwrap_or("").to_string(), e.time_ms()));
+                }
+                Ok(encode::message_versions(reply.request_id, chat_id, seq, &versions))
+            });
+        }
+        Effect::ReadReactions { reply, chat_id, seq, emoji, after_user_id, limit } => {
+            answer(shard, reply, move |s| {
+                let (users, has_more) = s.reactions_page(chat_id, seq, emoji.as_deref(), after_user_id, limit)?;
+                Ok(encode::reaction_list(reply.request_id, chat_id, seq, &users, has_more))
+            });
+        }
+        Effect::ReadPins { reply, chat_id, seqs, viewer } => {
+            answer(shard, reply, move |s| {
+                let mut states = Vec::with_capacity(seqs.len());
+                for seq in seqs {
+                    let Some(event) = s.event(chat_id, seq)? else { continue };
+                    let rec = s.message_state(chat_id, seq)?;
+                    let mine = match &rec {
+                        Some(r) if !r.reactions.is_empty() => s.reactions_of(chat_id, seq, viewer)?,
+                        _ => Vec::new(),
+                    };
+                    let hidden = !s.hidden_in(viewer, chat_id, seq, seq)?.is_empty();
+                    let mut state = pages::message_state(seq, rec.as_ref(), mine, hidden);
+                    state.event = Some(event);
+                    states.push(state);
+                }
+                Ok(encode::pin_list(reply.request_id, chat_id, &states))
             });
         }
     }
+}
+
+/// Answers `reply` with the frame `read` builds on the blocking pool (or a storage error).
+fn answer(shard: &Rc<Shard>, reply: ReplyTo, read: impl FnOnce(&Store) -> Result<bytes::Bytes, StoreError> + Send + 'static) {
+    let shard = shard.clone();
+    tokio::task::spawn_local(async move {
+        let frame = match blocking(&shard, move |s| read(s).map_err(|e| e.to_string())).await {
+            Ok(frame) => frame,
+            Err(e) => storage_error(reply, &e),
+        };
+        shard.reply(reply, frame);
+    });
+}
+
+/// What the disk has of these messages: each event, its state, and `reactor`'s reactions.
+fn fetch_messages(s: &Store, chat_id: u64, seqs: &[u64], reactor: Option<u64>) -> Result<Vec<Fetched>, StoreError> {
+    seqs.iter()
+        .map(|&seq| {
+            Ok(Fetched {
+                seq,
+                event: s.event(chat_id, seq)?,
+                state: s.message_state(chat_id, seq)?,
+                reactions: reactor.map(|r| s.reactions_of(chat_id, seq, r)).transpose()?,
+            })
+        })
+        .collect()
 }
 
 fn storage_error(reply: ReplyTo, e: &str) -> bytes::Bytes {
@@ -172,8 +239,9 @@ pub fn load_chat(store: &Store, chat_id: u64) -> Result<Option<ChatView>, String
     let head = store.chat_head(chat_id).map_err(e)?.unwrap_or_default();
     let invites = store.invites_of(chat_id).map_err(e)?;
     let requests = store.join_requests(chat_id).map_err(e)?;
+    let pins = store.pins_of(chat_id).map_err(e)?;
     let receipts = store.receipts_of(chat_id).map_err(e)?;
-    let mut view = ChatView::from_snapshot(Snapshot { meta, members, head, invites, requests, receipts });
+    let mut view = ChatView::from_snapshot(Snapshot { meta, members, head, invites, requests, pins, receipts });
     loop {
         let rows = store.read_forward(chat_id, view.last_seq, FOLD_BATCH).map_err(e)?;
         if rows.is_empty() {

@@ -17,8 +17,8 @@
 //! Chat-log events are *not* encoded here: the log stores the wire FlatBuffer bytes verbatim.
 
 use crate::types::{
-    BroadcastListRecord, ChatHead, ChatKind, ChatMeta, ChatPrefs, ChatProfile, DedupRecord, DeviceRecord, InviteRecord,
-    MemberRecord, MessageLocation, Role, UserRecord,
+    BroadcastListRecord, ChatHead, ChatKind, ChatMeta, ChatPrefs, ChatProfile, DedupRecord, DeviceRecord, EditRef,
+    InviteRecord, LivePosition, MemberRecord, MessageLocation, MessageStateRecord, Role, UserRecord,
 };
 
 /// Current format version written by every `encode_*` function.
@@ -192,6 +192,10 @@ impl<'a> Reader<'a> {
             VERSION => Ok(()),
             version => Err(CodecError::Version { what, version }),
         }
+    }
+
+    fn is_empty(&self) -> bool {
+        self.buf.is_empty()
     }
 
     fn finish(self, what: &'static str) -> CodecResult<()> {
@@ -603,6 +607,126 @@ pub fn encode_message_location(l: &MessageLocation) -> [u8; PAIR_RECORD_LEN] {
 pub fn decode_message_location(buf: &[u8]) -> CodecResult<MessageLocation> {
     let (chat_id, seq) = decode_pair(buf, "message location", "chat_id", "seq")?;
     Ok(MessageLocation { chat_id, seq })
+}
+
+/// `message_states` value: version; edits (count, then seq, device, time each); content;
+/// mentions (count, then 8 bytes each); deleted; reactions (count, then emoji and count each);
+/// pinned_ms; live position (0, or 1 then latitude and longitude as f64 bits, accuracy as f32
+/// bits, stopped_ms); replies (count, then 8 bytes each).
+pub fn encode_message_state(m: &MessageStateRecord) -> Vec<u8> {
+    let mut out = Vec::with_capacity(32 + m.content.len() + 24 * m.edits.len() + 8 * (m.mentions.len() + m.replies.len()));
+    out.push(VERSION);
+    put_varint(&mut out, m.edits.len() as u64);
+    for e in &m.edits {
+        put_u64(&mut out, e.seq);
+        put_u64(&mut out, e.device_id);
+        put_i64(&mut out, e.time_ms);
+    }
+    put_bytes(&mut out, m.content.as_bytes());
+    put_ids(&mut out, &m.mentions);
+    out.push(u8::from(m.deleted));
+    put_varint(&mut out, m.reactions.len() as u64);
+    for (emoji, n) in &m.reactions {
+        put_bytes(&mut out, emoji.as_bytes());
+        put_varint(&mut out, u64::from(*n));
+    }
+    put_i64(&mut out, m.pinned_ms);
+    match &m.live {
+        None => out.push(0),
+        Some(p) => {
+            out.push(1);
+            put_u64(&mut out, p.latitude.to_bits());
+            put_u64(&mut out, p.longitude.to_bits());
+            out.extend_from_slice(&p.accuracy_m.to_bits().to_be_bytes());
+            put_i64(&mut out, p.stopped_ms);
+        }
+    }
+    put_ids(&mut out, &m.replies);
+    out
+}
+
+fn put_ids(out: &mut Vec<u8>, ids: &[u64]) {
+    put_varint(out, ids.len() as u64);
+    ids.iter().for_each(|&id| put_u64(out, id));
+}
+
+fn read_bool(r: &mut Reader<'_>, what: &'static str) -> CodecResult<bool> {
+    match r.u8(what)? {
+        0 => Ok(false),
+        1 => Ok(true),
+        value => Err(CodecError::InvalidEnum { what, value }),
+    }
+}
+
+fn read_ids(r: &mut Reader<'_>, what: &'static str) -> CodecResult<Vec<u64>> {
+    let n = r.varint(what)?;
+    let bytes = r.take(n.saturating_mul(8), what)?;
+    Ok(bytes.chunks_exact(8).map(|c| u64::from_be_bytes(c.try_into().expect("8 bytes"))).collect())
+}
+
+/// Decodes a `message_states` value.
+pub fn decode_message_state(buf: &[u8]) -> CodecResult<MessageStateRecord> {
+    const WHAT: &str = "message state";
+    let mut r = Reader::new(buf);
+    r.version(WHAT)?;
+    let n = r.varint("edit count")?;
+    // Each edit takes 24 bytes: the count cannot promise more than the input holds.
+    let mut edits = Vec::with_capacity(usize::try_from(n.min(buf.len() as u64 / 24)).unwrap_or(0));
+    for _ in 0..n {
+        edits.push(EditRef { seq: r.u64("edit seq")?, device_id: r.u64("edit device")?, time_ms: r.i64("edit time")? });
+    }
+    let content = r.string("content")?;
+    let mentions = read_ids(&mut r, "mentions")?;
+    let deleted = read_bool(&mut r, "deleted")?;
+    let n = r.varint("reaction count")?;
+    let mut reactions = Vec::new();
+    for _ in 0..n {
+        let emoji = r.string("emoji")?;
+        let count = u32::try_from(r.varint("reaction total")?).map_err(|_| CodecError::BadLength { what: "reaction total" })?;
+        reactions.push((emoji, count));
+    }
+    let pinned_ms = r.i64("pinned_ms")?;
+    let live = match r.u8("live")? {
+        0 => None,
+        1 => Some(LivePosition {
+            latitude: f64::from_bits(r.u64("latitude")?),
+            longitude: f64::from_bits(r.u64("longitude")?),
+            accuracy_m: f32::from_bits(u32::from_be_bytes(r.array("accuracy")?)),
+            stopped_ms: r.i64("stopped_ms")?,
+        }),
+        value => return Err(CodecError::InvalidEnum { what: "live", value }),
+    };
+    let replies = read_ids(&mut r, "replies")?;
+    r.finish(WHAT)?;
+    Ok(MessageStateRecord { edits, content, mentions, deleted, reactions, pinned_ms, live, replies })
+}
+
+/// `reactions` value: version, then each emoji (the user's reactions to one message).
+pub fn encode_emojis(emojis: &[String]) -> Vec<u8> {
+    let mut out = vec![VERSION];
+    emojis.iter().for_each(|e| put_bytes(&mut out, e.as_bytes()));
+    out
+}
+
+/// Decodes a `reactions` value.
+pub fn decode_emojis(buf: &[u8]) -> CodecResult<Vec<String>> {
+    let mut r = Reader::new(buf);
+    r.version("reactions")?;
+    let mut out = Vec::new();
+    while !r.is_empty() {
+        out.push(r.string("emoji")?);
+    }
+    Ok(out)
+}
+
+/// `mentions` value: where the message is (version, chat_id, seq).
+pub fn encode_mention(l: &MessageLocation) -> [u8; PAIR_RECORD_LEN] {
+    encode_pair(l.chat_id, l.seq)
+}
+
+/// Decodes a `mentions` value.
+pub fn decode_mention(buf: &[u8]) -> CodecResult<MessageLocation> {
+    decode_message_location(buf)
 }
 
 #[cfg(test)]

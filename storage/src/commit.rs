@@ -34,10 +34,10 @@ use crate::error::{Result, StoreError};
 use crate::keys;
 use crate::schema::{
     CF_CHATS, CF_CHAT_HEADS, CF_DEDUP, CF_DIRECTS, CF_HANDLES, CF_INVITES, CF_INVITE_CODES, CF_JOIN_REQUESTS, CF_LOG,
-    CF_MEMBERS, CF_MESSAGE_IDS, CF_USER_CHATS,
+    CF_HIDDEN, CF_MEMBERS, CF_MENTIONS, CF_MESSAGE_IDS, CF_MESSAGE_STATES, CF_PINS, CF_REACTIONS, CF_USER_CHATS,
 };
 use crate::store::Durability;
-use crate::types::{ChatHead, ChatMeta, DedupRecord, InviteRecord, MemberRecord, MessageLocation, Role};
+use crate::types::{ChatHead, ChatMeta, DedupRecord, InviteRecord, MemberRecord, MessageLocation, MessageStateRecord, Role};
 
 /// Queue capacity in submissions. [`Committer::submit`] blocks only when this many are queued.
 pub const QUEUE_CAPACITY: usize = 65_536;
@@ -146,6 +146,74 @@ pub enum Op {
     RemoveHandle {
         /// The handle.
         handle: String,
+    },
+    /// Replace what changed a message since it was sent.
+    PutMessageState {
+        /// Chat.
+        chat_id: u64,
+        /// The message.
+        seq: u64,
+        /// Its state now.
+        record: MessageStateRecord,
+    },
+    /// Replace one user's reactions to one message (none: drop the entry).
+    PutReactions {
+        /// Chat.
+        chat_id: u64,
+        /// The message.
+        seq: u64,
+        /// Who reacted.
+        user_id: u64,
+        /// Their reactions now.
+        emojis: Vec<String>,
+    },
+    /// Drop every reaction to a message (it was deleted for everyone).
+    RemoveReactionsOf {
+        /// Chat.
+        chat_id: u64,
+        /// The message.
+        seq: u64,
+    },
+    /// Hide a message for one user (deleted for them only).
+    PutHidden {
+        /// Who hid it.
+        user_id: u64,
+        /// Chat.
+        chat_id: u64,
+        /// The message.
+        seq: u64,
+    },
+    /// Index a message under a user it mentions.
+    PutMention {
+        /// The user mentioned.
+        user_id: u64,
+        /// The message.
+        message_id: u64,
+        /// Where it is.
+        location: MessageLocation,
+    },
+    /// Drop a mention (the message was edited or deleted).
+    RemoveMention {
+        /// The user no longer mentioned.
+        user_id: u64,
+        /// The message.
+        message_id: u64,
+    },
+    /// Pin a message of a chat.
+    PutPin {
+        /// Chat.
+        chat_id: u64,
+        /// The message.
+        seq: u64,
+        /// The seq of the event that pinned it (pins sort by it, newest first).
+        pin_seq: u64,
+    },
+    /// Unpin a message.
+    RemovePin {
+        /// Chat.
+        chat_id: u64,
+        /// The message.
+        seq: u64,
     },
     /// Replace one member's receipt cursors in a chat.
     PutReceipt {
@@ -378,6 +446,11 @@ struct Cfs<'a> {
     join_requests: &'a ColumnFamily,
     handles: &'a ColumnFamily,
     receipts: &'a ColumnFamily,
+    message_states: &'a ColumnFamily,
+    reactions: &'a ColumnFamily,
+    hidden: &'a ColumnFamily,
+    mentions: &'a ColumnFamily,
+    pins: &'a ColumnFamily,
 }
 
 impl<'a> Cfs<'a> {
@@ -400,6 +473,11 @@ impl<'a> Cfs<'a> {
             join_requests: cf(CF_JOIN_REQUESTS)?,
             handles: cf(CF_HANDLES)?,
             receipts: cf(crate::schema::CF_RECEIPTS)?,
+            message_states: cf(CF_MESSAGE_STATES)?,
+            reactions: cf(CF_REACTIONS)?,
+            hidden: cf(CF_HIDDEN)?,
+            mentions: cf(CF_MENTIONS)?,
+            pins: cf(CF_PINS)?,
         })
     }
 
@@ -494,6 +572,29 @@ impl<'a> Cfs<'a> {
                 crate::receipts::receipt_key(chat_id, user_id),
                 crate::receipts::encode_receipt(&receipt),
             ),
+            Op::PutMessageState { chat_id, seq, record } => {
+                batch.put_cf(self.message_states, keys::message_key(chat_id, seq), codec::encode_message_state(&record))
+            }
+            Op::PutReactions { chat_id, seq, user_id, emojis } if emojis.is_empty() => {
+                batch.delete_cf(self.reactions, keys::reaction_key(chat_id, seq, user_id))
+            }
+            Op::PutReactions { chat_id, seq, user_id, emojis } => {
+                batch.put_cf(self.reactions, keys::reaction_key(chat_id, seq, user_id), codec::encode_emojis(&emojis))
+            }
+            Op::RemoveReactionsOf { chat_id, seq } => batch.delete_range_cf(
+                self.reactions,
+                keys::reaction_key(chat_id, seq, 0),
+                keys::reaction_key(chat_id, seq.saturating_add(1), 0),
+            ),
+            Op::PutHidden { user_id, chat_id, seq } => batch.put_cf(self.hidden, keys::hidden_key(user_id, chat_id, seq), []),
+            Op::PutMention { user_id, message_id, location } => {
+                batch.put_cf(self.mentions, keys::mention_key(user_id, message_id), codec::encode_mention(&location))
+            }
+            Op::RemoveMention { user_id, message_id } => batch.delete_cf(self.mentions, keys::mention_key(user_id, message_id)),
+            Op::PutPin { chat_id, seq, pin_seq } => {
+                batch.put_cf(self.pins, keys::message_key(chat_id, seq), codec::encode_u64_value(pin_seq))
+            }
+            Op::RemovePin { chat_id, seq } => batch.delete_cf(self.pins, keys::message_key(chat_id, seq)),
         }
     }
 }

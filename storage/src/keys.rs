@@ -177,6 +177,62 @@ pub fn token_key(token_hash: &[u8; 32]) -> &[u8] {
     token_hash
 }
 
+/// `message_states` and `pins` key: `chat_id ‖ seq`.
+pub fn message_key(chat_id: u64, seq: u64) -> [u8; 16] {
+    pair_key(chat_id, seq)
+}
+
+/// Decodes a `message_states` or `pins` key into `(chat_id, seq)`.
+pub fn decode_message_key(key: &[u8]) -> CodecResult<(u64, u64)> {
+    decode_pair_key(key, "message")
+}
+
+fn triple_key(a: u64, b: u64, c: u64) -> [u8; 24] {
+    let mut k = [0u8; 24];
+    k[..8].copy_from_slice(&a.to_be_bytes());
+    k[8..16].copy_from_slice(&b.to_be_bytes());
+    k[16..].copy_from_slice(&c.to_be_bytes());
+    k
+}
+
+fn decode_triple_key(key: &[u8], what: &'static str) -> CodecResult<(u64, u64, u64)> {
+    if key.len() != 24 {
+        return Err(CodecError::KeyLength { what, len: key.len() });
+    }
+    let part = |i: usize| u64::from_be_bytes(key[i..i + 8].try_into().expect("8 bytes"));
+    Ok((part(0), part(8), part(16)))
+}
+
+/// `reactions` key: `chat_id ‖ seq ‖ user_id` (one message's reactions are one range, by user).
+pub fn reaction_key(chat_id: u64, seq: u64, user_id: u64) -> [u8; 24] {
+    triple_key(chat_id, seq, user_id)
+}
+
+/// Decodes a `reactions` key into `(chat_id, seq, user_id)`.
+pub fn decode_reaction_key(key: &[u8]) -> CodecResult<(u64, u64, u64)> {
+    decode_triple_key(key, "reaction")
+}
+
+/// `hidden` key: `user_id ‖ chat_id ‖ seq` (one user's hidden messages of a chat are one range).
+pub fn hidden_key(user_id: u64, chat_id: u64, seq: u64) -> [u8; 24] {
+    triple_key(user_id, chat_id, seq)
+}
+
+/// Decodes a `hidden` key into `(user_id, chat_id, seq)`.
+pub fn decode_hidden_key(key: &[u8]) -> CodecResult<(u64, u64, u64)> {
+    decode_triple_key(key, "hidden")
+}
+
+/// `mentions` key: `user_id ‖ message_id` (message ids grow with time: newest last).
+pub fn mention_key(user_id: u64, message_id: u64) -> [u8; 16] {
+    pair_key(user_id, message_id)
+}
+
+/// Decodes a `mentions` key into `(user_id, message_id)`.
+pub fn decode_mention_key(key: &[u8]) -> CodecResult<(u64, u64)> {
+    decode_pair_key(key, "mention")
+}
+
 /// `meta` key holding the id allocator's persisted high-water mark.
 pub const META_ID_LIMIT: &[u8] = b"id_limit";
 

@@ -44,6 +44,8 @@ mod conversations;
 #[cfg(feature = "db")]
 mod error;
 #[cfg(feature = "db")]
+mod messages;
+#[cfg(feature = "db")]
 mod ids;
 pub mod keys;
 #[cfg(feature = "db")]
@@ -62,11 +64,12 @@ pub use error::{Result, StoreError};
 pub use ids::{FIRST_ID, ID_BLOCK};
 #[cfg(feature = "db")]
 pub use receipts::{ReceiptRecord, UserSettings};
+pub use messages::ReactionPage;
 #[cfg(feature = "db")]
 pub use store::{Durability, Store, StoreOptions};
 pub use types::{
-    BroadcastListRecord, ChatHead, ChatKind, ChatMeta, ChatPrefs, ChatProfile, DedupRecord, DeviceRecord, InviteRecord,
-    MemberRecord, MessageLocation, Role, Stats, UserRecord,
+    BroadcastListRecord, ChatHead, ChatKind, ChatMeta, ChatPrefs, ChatProfile, DedupRecord, DeviceRecord, EditRef,
+    InviteRecord, LivePosition, MemberRecord, MessageLocation, MessageStateRecord, Role, Stats, UserRecord,
 };
 
 #[cfg(feature = "db")]

@@ -86,8 +86,20 @@ pub const CF_USER_SETTINGS: &str = "user_settings";
 /// `user_id` → Unix ms when the user's last connection closed.
 pub const CF_LAST_SEEN: &str = "last_seen";
 
+/// `chat_id ‖ seq` → [`crate::MessageStateRecord`]: what changed a message since it was sent
+/// (edits, reactions, pin, replies, deletion, live location).
+pub const CF_MESSAGE_STATES: &str = "message_states";
+/// `chat_id ‖ seq ‖ user_id` → that user's reactions to that message.
+pub const CF_REACTIONS: &str = "reactions";
+/// `user_id ‖ chat_id ‖ seq` → empty: messages a user deleted for themselves.
+pub const CF_HIDDEN: &str = "hidden";
+/// `user_id ‖ message_id` → `chat_id ‖ seq`: messages that mention a user.
+pub const CF_MENTIONS: &str = "mentions";
+/// `chat_id ‖ seq` → the seq of the event that pinned it: a chat's pinned messages.
+pub const CF_PINS: &str = "pins";
+
 /// Every column family the store opens.
-pub const ALL_CFS: [&str; 23] = [
+pub const ALL_CFS: [&str; 28] = [
     CF_USERS,
     CF_USERNAMES,
     CF_DEVICES,
@@ -111,6 +123,11 @@ pub const ALL_CFS: [&str; 23] = [
     CF_RECEIPTS,
     CF_USER_SETTINGS,
     CF_LAST_SEEN,
+    CF_MESSAGE_STATES,
+    CF_REACTIONS,
+    CF_HIDDEN,
+    CF_MENTIONS,
+    CF_PINS,
 ];
 
 const BLOCK_CACHE_BYTES: usize = 64 << 20;
@@ -168,7 +185,7 @@ pub(crate) fn cf_descriptors(dedup_window: Duration) -> Vec<ColumnFamilyDescript
                     o
                 }
                 CF_MEMBERS | CF_USER_CHATS | CF_USER_DEVICES | CF_CHAT_PREFS | CF_INVITES | CF_JOIN_REQUESTS
-                | CF_BROADCAST_LISTS | CF_RECEIPTS => {
+                | CF_BROADCAST_LISTS | CF_MESSAGE_STATES | CF_REACTIONS | CF_HIDDEN | CF_MENTIONS | CF_PINS | CF_RECEIPTS => {
                     // Prefix scans (members of a chat) and point lookups (is X a member).
                     let (mut o, mut t) = base_cf_options(&cache, SMALL_WRITE_BUFFER);
                     t.set_whole_key_filtering(true);

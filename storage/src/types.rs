@@ -205,3 +205,52 @@ pub struct MessageLocation {
     /// Its sequence number in that chat's log.
     pub seq: u64,
 }
+
+/// An edit of a message: the event that holds it (`message_states`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct EditRef {
+    /// The `MessageEdited` event's seq.
+    pub seq: u64,
+    /// The device that sent it (its stored header, kept to rewrite it when the message is deleted).
+    pub device_id: u64,
+    /// Its time, Unix ms.
+    pub time_ms: i64,
+}
+
+/// Where a live location is now.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct LivePosition {
+    /// Degrees, -90..=90.
+    pub latitude: f64,
+    /// Degrees, -180..=180.
+    pub longitude: f64,
+    /// Metres (0: unknown).
+    pub accuracy_m: f32,
+    /// When its sender stopped it, Unix ms (0: not stopped).
+    pub stopped_ms: i64,
+}
+
+// Positions are checked finite before they are stored, so equality is reflexive.
+impl Eq for LivePosition {}
+
+/// A message's state beside its stored event (`message_states`): what edits, reactions, pins,
+/// replies, its deletion and live-location updates changed. Only messages with any have one.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct MessageStateRecord {
+    /// Its edits, oldest first.
+    pub edits: Vec<EditRef>,
+    /// The current text, when edited.
+    pub content: String,
+    /// The current mentions, when edited.
+    pub mentions: Vec<u64>,
+    /// Deleted for everyone: the stored event is a tombstone.
+    pub deleted: bool,
+    /// Reaction totals, highest first.
+    pub reactions: Vec<(String, u32)>,
+    /// When it was pinned, Unix ms (0: not pinned).
+    pub pinned_ms: i64,
+    /// A live location's latest position.
+    pub live: Option<LivePosition>,
+    /// The seqs of the messages that reply to it (rewritten when it is deleted).
+    pub replies: Vec<u64>,
+}

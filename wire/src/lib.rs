@@ -18,6 +18,7 @@ pub mod framing;
 pub mod handshake;
 pub mod limits;
 pub mod presence;
+pub mod message;
 pub mod verify;
 
 pub use bytes::Bytes;

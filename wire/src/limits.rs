@@ -42,6 +42,31 @@ pub const DEFAULT_HISTORY_LIMIT: u16 = 50;
 pub const MAX_CHAT_PAGE: u16 = 500;
 pub const DEFAULT_CHAT_PAGE: u16 = 100;
 
+/// Message features (PROTOCOL.md §6.13).
+pub const MAX_MENTIONS: usize = 50;
+/// Groups above this many members: only admins may mention @all.
+pub const MENTION_ALL_OPEN_UP_TO: usize = 100;
+pub const MAX_DELETE_SEQS: usize = 100;
+pub const MAX_FORWARD_TARGETS: usize = 20;
+pub const MAX_PINNED_MESSAGES: usize = 50;
+pub const MAX_REACTION_BYTES: usize = 32;
+/// Different reactions one user may have on one message.
+pub const MAX_REACTIONS_PER_USER: usize = 20;
+/// Chats up to this many members see who reacted in `ReactionsChanged`, and get one as soon as
+/// the previous is durable; bigger ones get totals at most once per [`REACTION_INTERVAL_MS`].
+pub const REACTION_TOGGLES_UP_TO: usize = 256;
+pub const REACTION_INTERVAL_MS: u64 = 1000;
+pub const DEFAULT_REACTION_PAGE: u16 = 100;
+pub const MAX_REACTION_PAGE: u16 = 1000;
+pub const DEFAULT_MENTION_PAGE: u16 = 50;
+pub const MAX_MENTION_PAGE: u16 = 200;
+pub const MAX_LOCATION_LABEL_BYTES: usize = 256;
+/// How far ahead a live location may end: 8 hours.
+pub const MAX_LIVE_LOCATION_MS: i64 = 8 * 3600 * 1000;
+pub const MAX_CONTACT_FIELDS: usize = 8;
+pub const MAX_PHONE_BYTES: usize = 32;
+pub const MAX_EMAIL_BYTES: usize = 254;
+
 /// Verifier bounds for client frames: no legitimate request nests deeper than a few tables or
 /// holds more than a few thousand of them.
 pub const MAX_VERIFY_DEPTH: usize = 16;

@@ -59,6 +59,12 @@ fn server_only(body: fb::Body) -> bool {
             | fb::Body::BroadcastList
             | fb::Body::BroadcastLists
             | fb::Body::BroadcastAck
+            | fb::Body::ReactionList
+            | fb::Body::PinList
+            | fb::Body::ForwardAck
+            | fb::Body::MessageVersions
+            | fb::Body::MentionList
+            | fb::Body::MessagesHidden
     ) || crate::presence::server_only(body)
 }
 
@@ -114,6 +120,12 @@ pub fn client_enums(frame: &fb::Frame<'_>) -> Result<(), &'static str> {
         }
         fb::Body::SetTyping if frame.body_as_set_typing().is_some_and(|t| t.kind().variant_name().is_none()) => {
             Err("SetTyping.kind is not a TypingKind the schema defines")
+        }
+        fb::Body::SendMessage => {
+            let m = frame.body_as_send_message().expect("checked type");
+            crate::message::Attachment::from_union(m.attachment_type(), m.attachment_as_location(), m.attachment_as_contact())
+                .map(|_| ())
+                .map_err(|_| "SendMessage.attachment is not an Attachment the schema defines")
         }
         _ => Ok(()),
     }

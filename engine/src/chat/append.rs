@@ -11,6 +11,8 @@ use super::change::Change;
 use super::dedup::{self, Acked};
 use super::effects::{Cx, Effect, Observation, Refusal};
 use super::projection;
+use super::pending_reactions;
+use super::targets::Targets;
 use super::view::{ChatView, Side};
 use crate::crossing::{Audience, Delivery, MemberMap, ReplyTo, Signal};
 use bytes::Bytes;
@@ -30,6 +32,10 @@ pub struct ChatState {
     inflight: VecDeque<Pending>,
     /// A commit failed: finish what is in flight, then drop this state and reload from disk.
     pub poisoned: bool,
+    /// The messages commands are about (`targets.rs`).
+    pub targets: Targets,
+    /// Reactions waiting to be appended (`reactions.rs`).
+    pub reactions: pending_reactions::Pending,
 }
 
 /// What happens once a commit is durable (or failed).
@@ -46,6 +52,8 @@ pub enum After {
     /// Answer with the chat's info as `viewer` sees it once this is durable, then send these
     /// signals.
     Info { reply: ReplyTo, viewer: u64, signals: Vec<Signal> },
+    /// A `ReactionsChanged`: answer `Ok` to everyone whose reaction it carries.
+    Reactions(Vec<ReplyTo>),
 }
 
 /// One commit: events appended in order (each with the chat's next seq), then changes beside
@@ -80,7 +88,15 @@ struct Pending {
 
 impl ChatState {
     pub fn new(view: ChatView) -> ChatState {
-        ChatState { durable: view.clone(), head: view, dedup: dedup::Window::default(), inflight: VecDeque::new(), poisoned: false }
+        ChatState {
+            durable: view.clone(),
+            head: view,
+            dedup: dedup::Window::default(),
+            inflight: VecDeque::new(),
+            poisoned: false,
+            targets: Targets::default(),
+            reactions: pending_reactions::Pending::default(),
+        }
     }
 
     pub fn chat_id(&self) -> u64 {
@@ -90,6 +106,13 @@ impl ChatState {
     /// Nothing in flight: the state can be dropped.
     pub fn idle(&self) -> bool {
         self.inflight.is_empty()
+    }
+
+    /// Refuses every command parked or reaction collected here, for a state being dropped.
+    pub fn abandon(&mut self, cx: &mut Cx<'_>) {
+        let gone = (ErrorCode::Unavailable, "the chat is recovering from a storage error");
+        self.targets.abandon().iter().for_each(|c| cx.refuse(c.actor().reply, gone));
+        self.reactions.abandon().into_iter().for_each(|r| cx.refuse(r, gone));
     }
 }
 
@@ -199,6 +222,10 @@ pub fn committed(state: &mut ChatState, result: Result<(), String>, elapsed: Dur
                     cx.reply(reply, state.durable.info_frame(reply.request_id, viewer));
                     cx.effects.extend(signals.into_iter().map(Effect::Signal));
                 }
+                After::Reactions(waiters) => {
+                    state.reactions.in_flight = false;
+                    waiters.into_iter().for_each(|r| cx.reply(r, encode::ok(r.request_id)));
+                }
             }
             for e in p.events {
                 cx.effects.push(Effect::Deliver(Delivery {
@@ -220,6 +247,10 @@ pub fn committed(state: &mut ChatState, result: Result<(), String>, elapsed: Dur
                     cx.refuse(r, storage_error)
                 }
                 After::Created { pair: Some(pair), .. } => pair_created = Some(PairCreated { pair, durable: false }),
+                After::Reactions(waiters) => {
+                    state.reactions.in_flight = false;
+                    waiters.into_iter().for_each(|r| cx.refuse(r, storage_error));
+                }
             }
         }
     }

@@ -9,14 +9,18 @@
 use bytes::Bytes;
 use magpie_storage::{ChatKind, Role};
 use magpie_wire::chat::{Info, MemberEntry, Settings};
+use magpie_wire::message::{Message, ReactionUpdate};
 use magpie_wire::{encode, fb, verify};
 
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// A live location's position: latitude, longitude (degrees), accuracy (metres).
+pub type Position = (f64, f64, f32);
+
+#[derive(Debug, Clone, PartialEq)]
 pub enum Change {
     /// The chat's first event (seq 1): everything that defines it.
     Created { kind: ChatKind, info: Info, members: Vec<(u64, Role)> },
-    /// A message.
-    Message { message_id: u64, client_msg_id: String, content: String },
+    /// A message (boxed: most events are messages, and a message is the biggest change).
+    Message(Box<Message>),
     /// Members joined (sorted, none already a member).
     MembersAdded { user_ids: Vec<u64>, via: fb::JoinedVia },
     /// A member was removed, or left (`left`).
@@ -27,6 +31,31 @@ pub enum Change {
     RoleChanged { user_id: u64, role: Role },
     /// Ownership passed from `previous` (now an admin, or about to leave) to `new`.
     OwnerChanged { previous: u64, new: u64 },
+    /// A message's new text and mentions.
+    Edited { target_seq: u64, content: String, mentions: Vec<u64> },
+    /// Messages deleted for everyone (their stored events are tombstones by now).
+    Deleted { seqs: Vec<u64> },
+    /// Reactions changed, coalesced: each message's new totals (and, in small chats, who).
+    Reactions(Vec<ReactionUpdate>),
+    Pinned { target_seq: u64, pinned: bool },
+    /// A live location moved on, or stopped.
+    LiveMoved { target_seq: u64, position: Position, stopped: bool },
+}
+
+impl Change {
+    /// Whether it is about messages (a message, or a change to one): such events leave a chat's
+    /// membership and info alone.
+    pub fn is_about_messages(&self) -> bool {
+        matches!(
+            self,
+            Change::Message(_)
+                | Change::Edited { .. }
+                | Change::Deleted { .. }
+                | Change::Reactions(_)
+                | Change::Pinned { .. }
+                | Change::LiveMoved { .. }
+        )
+    }
 }
 
 pub fn wire_kind(k: ChatKind) -> fb::ChatKind {
@@ -71,14 +100,17 @@ impl Change {
                     members.iter().map(|&(u, r)| MemberEntry { user_id: u, role: wire_role(r), since_seq: h.seq }).collect();
                 encode::chat_created_event(h, wire_kind(*kind), info, &members)
             }
-            Change::Message { message_id, client_msg_id, content } => {
-                encode::message_event(h, *message_id, client_msg_id, content)
-            }
+            Change::Message(m) => encode::message_event_of(h, m),
             Change::MembersAdded { user_ids, via } => encode::members_added_event(h, user_ids, *via),
             Change::MemberRemoved { user_id, left } => encode::member_removed_event(h, *user_id, *left),
             Change::Updated { info } => encode::chat_updated_event(h, info),
             Change::RoleChanged { user_id, role } => encode::role_changed_event(h, *user_id, wire_role(*role)),
             Change::OwnerChanged { previous, new } => encode::owner_changed_event(h, *previous, *new),
+            Change::Edited { target_seq, content, mentions } => encode::message_edited_event(h, *target_seq, content, mentions),
+            Change::Deleted { seqs } => encode::messages_deleted_event(h, seqs),
+            Change::Reactions(updates) => encode::reactions_changed_event(h, updates),
+            Change::Pinned { target_seq, pinned } => encode::message_pinned_event(h, *target_seq, *pinned),
+            Change::LiveMoved { target_seq, position, stopped } => encode::live_location_event(h, *target_seq, *position, *stopped),
         }
     }
 }
@@ -115,7 +147,7 @@ pub fn decode(event: &[u8]) -> Result<(encode::EventHeader, Change), String> {
         }
         fb::EventBody::MessageBody => {
             let m = e.body_as_message_body().ok_or_else(missing)?;
-            Change::Message { message_id: m.message_id(), client_msg_id: text(m.client_msg_id()), content: text(m.content()) }
+            Change::Message(Box::new(Message::from_fb(m).map_err(|why| format!("stored event {}: {why}", e.seq()))?))
         }
         fb::EventBody::MembersAdded => {
             let m = e.body_as_members_added().ok_or_else(missing)?;
@@ -144,9 +176,39 @@ pub fn decode(event: &[u8]) -> Result<(encode::EventHeader, Change), String> {
             let o = e.body_as_owner_changed().ok_or_else(missing)?;
             Change::OwnerChanged { previous: o.previous_owner(), new: o.new_owner() }
         }
+        fb::EventBody::MessageEdited => {
+            let m = e.body_as_message_edited().ok_or_else(missing)?;
+            let mentions = m.mentions().map(|v| v.iter().collect()).unwrap_or_default();
+            Change::Edited { target_seq: m.target_seq(), content: text(m.content()), mentions }
+        }
+        fb::EventBody::MessagesDeleted => {
+            let d = e.body_as_messages_deleted().ok_or_else(missing)?;
+            Change::Deleted { seqs: d.seqs().map(|v| v.iter().collect()).unwrap_or_default() }
+        }
+        fb::EventBody::ReactionsChanged => {
+            let r = e.body_as_reactions_changed().ok_or_else(missing)?;
+            let updates = r.messages().map(|v| v.iter().map(reaction_update).collect()).unwrap_or_default();
+            Change::Reactions(updates)
+        }
+        fb::EventBody::MessagePinned => {
+            let p = e.body_as_message_pinned().ok_or_else(missing)?;
+            Change::Pinned { target_seq: p.target_seq(), pinned: p.pinned() }
+        }
+        fb::EventBody::LiveLocationUpdated => {
+            let l = e.body_as_live_location_updated().ok_or_else(missing)?;
+            Change::LiveMoved { target_seq: l.target_seq(), position: (l.latitude(), l.longitude(), l.accuracy_m()), stopped: l.stopped() }
+        }
         other => return Err(format!("stored event {} has an unknown body {other:?}", e.seq())),
     };
     Ok((header, change))
+}
+
+fn reaction_update(m: fb::MessageReactions<'_>) -> ReactionUpdate {
+    ReactionUpdate {
+        seq: m.seq(),
+        counts: m.counts().map(|v| v.iter().map(|c| (text(c.emoji()), c.count())).collect()).unwrap_or_default(),
+        toggles: m.toggles().map(|v| v.iter().map(|t| (t.user_id(), text(t.emoji()), t.added())).collect()).unwrap_or_default(),
+    }
 }
 
 #[cfg(test)]
@@ -166,7 +228,12 @@ mod tests {
         for change in [
             Change::Created { kind: ChatKind::Channel, info: info.clone(), members: vec![(1, Role::Owner), (2, Role::Member)] },
             Change::Created { kind: ChatKind::Direct, info: Info::default(), members: vec![(1, Role::Member), (2, Role::Member)] },
-            Change::Message { message_id: 5, client_msg_id: "c".into(), content: "hi".into() },
+            Change::Message(Box::new(Message { message_id: 5, client_msg_id: "c".into(), content: "hi".into(), mentions: vec![2], ..Message::default() })),
+            Change::Edited { target_seq: 5, content: "hey".into(), mentions: vec![] },
+            Change::Deleted { seqs: vec![5, 6] },
+            Change::Reactions(vec![ReactionUpdate { seq: 5, counts: vec![("👍".into(), 2)], toggles: vec![(1, "👍".into(), true)] }]),
+            Change::Pinned { target_seq: 5, pinned: true },
+            Change::LiveMoved { target_seq: 5, position: (45.5, 7.25, 10.0), stopped: false },
             Change::MembersAdded { user_ids: vec![3, 4], via: fb::JoinedVia::InviteLink },
             Change::MemberRemoved { user_id: 2, left: true },
             Change::Updated { info: Info { avatar_ref: "a".into(), ..info } },

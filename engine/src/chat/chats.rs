@@ -99,8 +99,13 @@ impl Chats {
             }
         }
         if state.poisoned && state.idle() {
+            state.abandon(cx);
             self.slots.remove(&chat_id);
+            return;
         }
+        super::reactions::flush_if_due(state, cx);
+        let idle = state.idle() && state.reactions.is_empty();
+        state.targets.trim(idle);
     }
 
     /// Makes `state` a new chat's loaded state. Commands that named the id before the chat

@@ -36,11 +36,22 @@ pub enum Effect {
     FindDirect { pair: (u64, u64) },
     /// Read a history page for a member and answer it; never past `up_to` (the durable end)
     /// nor before `from_min` (the member's join, when the chat hides older history).
-    ReadHistory { reply: ReplyTo, chat_id: u64, from_seq: u64, direction: fb::Direction, limit: usize, up_to: u64, from_min: u64 },
+    /// The page carries the states of its changed messages as `viewer` sees them.
+    ReadHistory { reply: ReplyTo, chat_id: u64, from_seq: u64, direction: fb::Direction, limit: usize, up_to: u64, from_min: u64, viewer: u64 },
+    /// Read these messages (with `reactor`'s reactions to them), then feed `Input::Fetched`.
+    FetchMessages { chat_id: u64, seqs: Vec<u64>, reactor: Option<u64>, generation: u64 },
+    /// Feed `Input::Wake` for the chat after this long (coalesced reactions, and receipt counts,
+    /// of a large chat).
+    Wake { chat_id: u64, after: Duration },
+    /// Read the events holding a message's versions (`seqs`: the message, then its edits) and
+    /// answer with `MessageVersions`.
+    ReadVersions { reply: ReplyTo, chat_id: u64, seq: u64, seqs: Vec<u64> },
+    /// Read a page of who reacted to a message and answer with `ReactionList`.
+    ReadReactions { reply: ReplyTo, chat_id: u64, seq: u64, emoji: Option<String>, after_user_id: u64, limit: usize },
+    /// Read these pinned messages (most recently pinned first) and answer with `PinList`.
+    ReadPins { reply: ReplyTo, chat_id: u64, seqs: Vec<u64>, viewer: u64 },
     /// A measurement for the metrics.
     Observe(Observation),
-    /// Feed `Input::Wake { chat_id }` after this long (receipt counts of a large chat).
-    Wake { chat_id: u64, after: Duration },
     /// Hand an ephemeral push to the connections, on every shard, that watch the chat (typing in
     /// a large chat).
     ToWatchers { chat_id: u64, frame: Bytes },

@@ -11,8 +11,8 @@
 //! answer (accepted, or refused because the queue is full) decides whether the chat's state
 //! changes, and a refusal must leave no trace.
 //!
-//! One room per feature: a request family is one file here (`messages`, `members`, `info`,
-//! `joins`, `create`, `reads`), dispatched from the table in [`ChatCore::handle`]; the state it adds is folded in
+//! One room per feature: a request family is one file here (`messages`, `reactions`, `members`,
+//! `info`, `joins`, `create`, `reads`), dispatched from the table in [`ChatCore::handle`]; the state it adds is folded in
 //! `view.rs` and its storage writes are derived in `projection.rs`. Files here import their
 //! siblings, never this one, so the core has no import loop either.
 
@@ -26,12 +26,15 @@ mod info;
 mod joins;
 mod members;
 mod messages;
+mod pending_reactions;
 mod projection;
+mod reactions;
 mod reads;
 mod receipts;
 mod rules;
 mod settings;
 mod typing;
+mod targets;
 mod view;
 #[cfg(test)]
 mod tests;
@@ -41,10 +44,11 @@ mod conversation_tests;
 mod receipt_tests;
 
 pub use change::{stored_role, wire_kind, wire_role};
-pub use settings::state_of;
+pub use settings::{info_of, state_of};
 pub use create::DirectLookup;
 pub use effects::{Commits, Effect, Now, Observation, Refusal};
 pub use projection::HEAD_EVERY;
+pub use targets::Fetched;
 pub use view::{ChatView, Snapshot};
 
 use append::ChatState;
@@ -65,7 +69,9 @@ pub enum Input {
     DirectFound { pair: (u64, u64), result: Result<DirectLookup, String> },
     /// The commit thread finished the oldest in-flight batch of a chat.
     Committed { chat_id: u64, result: Result<(), String>, elapsed: Duration },
-    /// The time an `Effect::Wake` asked for has come.
+    /// A read of messages (`Effect::FetchMessages`) finished.
+    Fetched { chat_id: u64, generation: u64, reactor: Option<u64>, result: Result<Vec<Fetched>, String> },
+    /// The wake-up a chat asked for (`Effect::Wake`).
     Wake { chat_id: u64 },
 }
 
@@ -101,8 +107,19 @@ impl ChatCore {
             }
             Input::DirectFound { pair, result } => create::direct_found(chats, pair, result, &mut cx),
             Input::Committed { chat_id, result, elapsed } => chats.committed(chat_id, result, elapsed, &mut cx),
+            Input::Fetched { chat_id, generation, reactor, result } => {
+                let Some(chats::Slot::Ready(state)) = chats.slots.get_mut(&chat_id) else { return cx.effects };
+                match state.targets.fetched(generation, reactor, result) {
+                    Ok(parked) => parked.into_iter().for_each(|cmd| on_chat(state, cmd, &mut cx)),
+                    Err((e, parked)) => {
+                        tracing::error!(chat_id, error = %e, "reading messages failed");
+                        parked.iter().for_each(|c| cx.refuse(c.actor().reply, (ErrorCode::Internal, "storage error")));
+                    }
+                }
+            }
             Input::Wake { chat_id } => {
                 if let Some(chats::Slot::Ready(state)) = chats.slots.get_mut(&chat_id) {
+                    reactions::woken(state, &mut cx);
                     receipts::wake(state, &mut cx);
                 }
             }
@@ -145,6 +162,13 @@ fn on_chat(state: &mut ChatState, cmd: Command, cx: &mut Cx<'_>) {
         Command::GetReceipts(c) => receipts::get(state, c, cx),
         Command::Typing(c) => typing::set(state, c, cx),
         Command::ChatOnline(c) => typing::online(state, c, cx),
+        Command::Edit(c) => messages::edit(state, c, cx),
+        Command::Delete(c) => messages::delete(state, c, cx),
+        Command::React(c) => reactions::react(state, c, cx),
+        Command::Pin(c) => messages::pin(state, c, cx),
+        Command::MoveLive(c) => messages::move_live(state, c, cx),
+        Command::ReadMessage(c) => messages::read(state, c, cx),
+        Command::ListPins(c) => messages::list_pins(state, c, cx),
         Command::CreateGroup(_) | Command::CreateDirect(_) => unreachable!("creation names no existing chat"),
     };
     if let Err(refusal) = result {

@@ -6,15 +6,17 @@
 
 use super::change::Change;
 use super::settings;
+use super::targets::{self, Target};
 use super::view::{ChatView, Side};
 use bytes::Bytes;
-use magpie_storage::{ChatKind, DedupRecord, MessageLocation, Op, Role};
-use magpie_wire::encode::EventHeader;
+use magpie_storage::{ChatKind, DedupRecord, MessageLocation, MessageStateRecord, Op, Role};
+use magpie_wire::encode::{self, EventHeader};
+use magpie_wire::message::{Attachment, Location, ReplyRef};
 
-/// A message changes nothing in a chat's head but its last message, which a reader can find by
-/// folding the few events after a stored head; so messages store a head only every this many
-/// seqs (one write per message less on the busiest path), and every other kind of event stores
-/// one. A load or a chat list folds at most this many events.
+/// A message (or a change to one) changes nothing in a chat's head but its last message, which a
+/// reader can find by folding the few events after a stored head; so such events store a head
+/// only every this many seqs (one write per message less on the busiest path), and every other
+/// kind of event stores one. A load or a chat list folds at most this many events.
 pub const HEAD_EVERY: u64 = 64;
 
 fn member(ops: &mut Vec<Op>, chat_id: u64, user_id: u64, role: Role, since_seq: u64) {
@@ -29,6 +31,31 @@ fn joined(ops: &mut Vec<Op>, chat_id: u64, user_id: u64, since_seq: u64) {
 fn left(ops: &mut Vec<Op>, chat_id: u64, user_id: u64) {
     ops.push(Op::RemoveMember { chat_id, user_id });
     ops.push(Op::RemoveUserChat { user_id, chat_id });
+}
+
+/// The mention index entries of a message: everyone it names who is a member, or with @all every
+/// member; never its sender. Entries are only added: `ListMentions` checks each against the
+/// message as it is now (edited, deleted) and against the reader's membership.
+fn mentions(ops: &mut Vec<Op>, h: &EventHeader, message_id: u64, named: &[u64], all: bool, before: &ChatView) {
+    let location = MessageLocation { chat_id: h.chat_id, seq: h.seq };
+    let mut put = |user_id: u64| {
+        if user_id != h.sender_id {
+            ops.push(Op::PutMention { user_id, message_id, location });
+        }
+    };
+    if all {
+        before.members.keys().for_each(|&u| put(u));
+    } else {
+        named.iter().filter(|u| before.members.contains_key(*u)).for_each(|&u| put(u));
+    }
+}
+
+/// The mention entries an edit adds: the members it names that the message did not name before.
+pub fn edit_mentions(h: &EventHeader, message_id: u64, location: MessageLocation, old: &[u64], new: &[u64], view: &ChatView) -> Vec<Op> {
+    new.iter()
+        .filter(|u| !old.contains(u) && **u != h.sender_id && view.members.contains_key(*u))
+        .map(|&user_id| Op::PutMention { user_id, message_id, location })
+        .collect()
 }
 
 /// The writes for appending `event` (holding `change`, with header `h`) to the chat whose state
@@ -49,13 +76,15 @@ pub fn ops(h: &EventHeader, change: &Change, event: Bytes, before: &ChatView) ->
                 ops.push(Op::PutDirect { a: *a, b: *b, chat_id });
             }
         }
-        Change::Message { message_id, client_msg_id, .. } => {
-            ops.push(Op::PutMessageId { message_id: *message_id, location: MessageLocation { chat_id, seq: h.seq } });
+        Change::Message(m) => {
+            let location = MessageLocation { chat_id, seq: h.seq };
+            ops.push(Op::PutMessageId { message_id: m.message_id, location });
             ops.push(Op::PutDedup {
                 device_id: h.sender_device_id,
-                client_msg_id: client_msg_id.clone(),
-                record: DedupRecord { chat_id, seq: h.seq, message_id: *message_id, time_ms: h.time_ms },
+                client_msg_id: m.client_msg_id.clone(),
+                record: DedupRecord { chat_id, seq: h.seq, message_id: m.message_id, time_ms: h.time_ms },
             });
+            mentions(&mut ops, h, m.message_id, &m.mentions, m.mention_all, before);
         }
         Change::MembersAdded { user_ids, .. } => {
             for &user_id in user_ids.iter().filter(|&&u| !before.members.contains_key(&u)) {
@@ -77,6 +106,16 @@ pub fn ops(h: &EventHeader, change: &Change, event: Bytes, before: &ChatView) ->
                 member(&mut ops, chat_id, *user_id, *role, m.since_seq);
             }
         }
+        Change::Pinned { target_seq, pinned: true } => ops.push(Op::PutPin { chat_id, seq: *target_seq, pin_seq: h.seq }),
+        Change::Pinned { target_seq, pinned: false } => ops.push(Op::RemovePin { chat_id, seq: *target_seq }),
+        Change::Deleted { seqs } => {
+            for &seq in seqs.iter().filter(|s| before.pins.contains_key(s)) {
+                ops.push(Op::RemovePin { chat_id, seq });
+            }
+        }
+        // What these change of a message is written beside them (`Side::MessageState`), from
+        // the message's state, which the view does not hold.
+        Change::Edited { .. } | Change::Reactions(_) | Change::LiveMoved { .. } => {}
         Change::OwnerChanged { previous, new } => {
             for (user, role) in [(*previous, Role::Admin), (*new, Role::Owner)] {
                 if let Some(m) = before.members.get(&user) {
@@ -86,7 +125,7 @@ pub fn ops(h: &EventHeader, change: &Change, event: Bytes, before: &ChatView) ->
         }
     }
     ops.push(Op::Append { chat_id, seq: h.seq, event });
-    if !matches!(change, Change::Message { .. }) || h.seq % HEAD_EVERY == 0 {
+    if !change.is_about_messages() || h.seq.is_multiple_of(HEAD_EVERY) {
         ops.push(Op::PutChatHead { chat_id, head: before.head_after(h.seq, change) });
     }
     ops
@@ -107,9 +146,57 @@ pub fn side_ops(side: &Side, before: &ChatView) -> Vec<Op> {
         Side::JoinRequested { user_id, time_ms } => ops.push(Op::PutJoinRequest { chat_id, user_id: *user_id, time_ms: *time_ms }),
         Side::JoinRequestDropped { user_id } => ops.push(Op::RemoveJoinRequest { chat_id, user_id: *user_id }),
         Side::Receipt { user_id, receipt } => ops.push(Op::PutReceipt { chat_id, user_id: *user_id, receipt: *receipt }),
+        Side::Writes(writes) => ops.extend(writes.iter().cloned()),
     }
     if let Some(head) = before.head_after_side(side) {
         ops.push(Op::PutChatHead { chat_id, head });
     }
     ops
+}
+
+/// Deleting `t` for everyone: its event becomes a tombstone, its edits lose their text, its
+/// reactions and state go (only "deleted" stays); returns the writes and the message as it is
+/// after them.
+pub fn erase(t: &Target) -> (Vec<Op>, Target) {
+    let chat_id = t.header.chat_id;
+    let seq = t.header.seq;
+    let tombstone = t.message.tombstone();
+    let mut ops = vec![Op::Append { chat_id, seq, event: targets::rewrite(t, &tombstone) }];
+    for e in &t.state.edits {
+        let h = EventHeader { chat_id, seq: e.seq, sender_id: t.header.sender_id, sender_device_id: e.device_id, time_ms: e.time_ms };
+        ops.push(Op::Append { chat_id, seq: e.seq, event: encode::message_edited_event(&h, seq, "", &[]) });
+    }
+    ops.push(Op::RemoveReactionsOf { chat_id, seq });
+    let record = MessageStateRecord { deleted: true, ..MessageStateRecord::default() };
+    ops.push(Op::PutMessageState { chat_id, seq, record: record.clone() });
+    let gone = Target { header: t.header, message: tombstone, state: record, reactors: Default::default() };
+    (ops, gone)
+}
+
+/// A reply whose original is being deleted: its quote loses the text (`None` if `t` is not a
+/// live reply).
+pub fn unquote(t: &Target) -> Option<(Op, Target)> {
+    if t.deleted() {
+        return None;
+    }
+    let quote = t.message.reply_to.as_ref()?;
+    let mut message = t.message.clone();
+    message.reply_to = Some(ReplyRef { preview: String::new(), deleted: true, ..quote.clone() });
+    let op = Op::Append { chat_id: t.header.chat_id, seq: t.header.seq, event: targets::rewrite(t, &message) };
+    Some((op, Target { message, ..t.clone() }))
+}
+
+/// The attachment a forwarded copy of `t` carries: a live location becomes a fixed place where
+/// it is now.
+pub fn fixed(t: &Target) -> Option<Attachment> {
+    match &t.message.attachment {
+        Some(Attachment::Location(l)) if l.live_until_ms != 0 => {
+            let mut place = Location { live_until_ms: 0, ..l.clone() };
+            if let Some(p) = t.state.live {
+                (place.latitude, place.longitude, place.accuracy_m) = (p.latitude, p.longitude, p.accuracy_m);
+            }
+            Some(Attachment::Location(place))
+        }
+        other => other.clone(),
+    }
 }

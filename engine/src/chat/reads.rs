@@ -46,6 +46,7 @@ pub fn history(state: &mut ChatState, c: History, cx: &mut Cx<'_>) -> Result<(),
         limit: c.limit,
         up_to: view.last_seq,
         from_min,
+        viewer: c.actor.user_id,
     });
     Ok(())
 }

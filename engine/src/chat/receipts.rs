@@ -27,15 +27,15 @@ use std::time::Duration;
 #[derive(Debug, Clone, Default)]
 pub struct Receipts {
     by_user: imbl::OrdMap<u64, ReceiptRecord>,
-    /// A counts push is scheduled (`Effect::Wake`) and not yet sent.
-    wake_pending: bool,
+    /// A counts push is scheduled (`Effect::Wake`) for this time and not yet sent.
+    wake_pending: Option<std::time::Instant>,
 }
 
 impl Receipts {
     /// The stored receipts of the chat's current members.
     pub fn from_stored(stored: Vec<(u64, ReceiptRecord)>, members: &MemberMap) -> Receipts {
         let by_user = stored.into_iter().filter(|(u, _)| members.contains_key(u)).collect();
-        Receipts { by_user, wake_pending: false }
+        Receipts { by_user, wake_pending: None }
     }
 
     /// A member's cursors (zero if they never moved them).
@@ -114,9 +114,10 @@ fn signals(state: &mut ChatState, user: u64, old: &ReceiptRecord, new: &ReceiptR
         return out;
     }
     if members.len() > RECEIPT_DETAIL_MAX_MEMBERS {
-        if !state.head.receipts.wake_pending {
-            state.head.receipts.wake_pending = true;
-            cx.effects.push(Effect::Wake { chat_id, after: Duration::from_millis(RECEIPT_COUNTS_EVERY_MS) });
+        if state.head.receipts.wake_pending.is_none() {
+            let after = Duration::from_millis(RECEIPT_COUNTS_EVERY_MS);
+            state.head.receipts.wake_pending = Some(cx.now.at + after);
+            cx.effects.push(Effect::Wake { chat_id, after });
         }
         return out;
     }
@@ -141,8 +142,10 @@ fn signals(state: &mut ChatState, user: u64, old: &ReceiptRecord, new: &ReceiptR
 /// The scheduled counts push of a large chat: the newest message's counts, to its owner and
 /// admins (in a channel, the people who post), from the durable cursors.
 pub fn wake(state: &mut ChatState, cx: &mut Cx<'_>) {
-    if !std::mem::take(&mut state.head.receipts.wake_pending) {
-        return;
+    // Another feature's wake-up (the chat shares `Input::Wake`) before ours: ours still comes.
+    match state.head.receipts.wake_pending {
+        Some(due) if cx.now.at >= due => state.head.receipts.wake_pending = None,
+        _ => return,
     }
     let view = &state.durable;
     if view.last_message_seq == 0 || view.staff.is_empty() {

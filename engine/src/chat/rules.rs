@@ -32,6 +32,8 @@ pub enum Permission {
     Administer,
     /// Leaving.
     Leave,
+    /// Pinning messages: the chat's `pin` setting; both people of a direct chat.
+    Pin,
 }
 
 pub fn is_staff(role: Role) -> bool {
@@ -40,7 +42,7 @@ pub fn is_staff(role: Role) -> bool {
 
 impl Permission {
     fn needs_group(self) -> bool {
-        !matches!(self, Permission::Read | Permission::Post)
+        !matches!(self, Permission::Read | Permission::Post | Permission::Pin)
     }
 
     fn granted(self, view: &ChatView, role: Role) -> bool {
@@ -51,6 +53,7 @@ impl Permission {
             Permission::AddMembers => by_setting(view.settings.add_members),
             Permission::ChangeInfo => is_staff(role) || view.settings.change_info == fb::Who::Members,
             Permission::Administer => is_staff(role),
+            Permission::Pin => view.kind() == ChatKind::Direct || by_setting(view.settings.pin),
         }
     }
 
@@ -60,6 +63,7 @@ impl Permission {
             Permission::AddMembers => (ErrorCode::Forbidden, "only admins add members here"),
             Permission::ChangeInfo => (ErrorCode::Forbidden, "only admins change this chat's info"),
             Permission::Administer => (ErrorCode::Forbidden, "only admins may do that"),
+            Permission::Pin => (ErrorCode::Forbidden, "only admins pin messages here"),
             Permission::Read | Permission::Leave => (ErrorCode::Forbidden, "not allowed"),
         }
     }

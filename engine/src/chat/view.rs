@@ -10,7 +10,7 @@ use super::change::{wire_kind, wire_role, Change};
 use super::settings;
 use crate::crossing::MemberMap;
 use bytes::Bytes;
-use magpie_storage::{ChatHead, ChatKind, ChatMeta, InviteRecord, MemberRecord, Role};
+use magpie_storage::{ChatHead, ChatKind, ChatMeta, InviteRecord, MemberRecord, Op, Role};
 use magpie_wire::chat::{Info, MemberEntry, Settings};
 use magpie_wire::encode;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
@@ -38,11 +38,13 @@ pub struct ChatView {
     pub requests: BTreeMap<u64, i64>,
     /// Members' delivered and read cursors (`receipts.rs`).
     pub receipts: super::receipts::Receipts,
+    /// Pinned messages: seq → the seq of the event that pinned it.
+    pub pins: BTreeMap<u64, u64>,
 }
 
 /// A change to what a chat keeps beside its log. Written with the chat's next commit, applied
 /// to the head at once and to the durable view when committed, like an event.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 pub enum Side {
     /// Channel subscribers joined; they receive the chat from `since`.
     Subscribed { user_ids: Vec<u64>, since: u64 },
@@ -54,6 +56,10 @@ pub enum Side {
     JoinRequestDropped { user_id: u64 },
     /// A member's receipt cursors moved (or their privacy flag changed): the new record.
     Receipt { user_id: u64, receipt: magpie_storage::ReceiptRecord },
+    /// Writes about messages that the view does not hold (a message's state, reactions,
+    /// rewritten events, hidden messages, mention entries): derived in `projection.rs` from the
+    /// messages the core knows (`targets.rs`).
+    Writes(Vec<Op>),
 }
 
 /// What a load reads from storage: the chat's records and stored head, plus the events after it.
@@ -66,6 +72,7 @@ pub struct Snapshot {
     pub requests: Vec<(u64, i64)>,
     /// The stored receipts (members who left may be among them).
     pub receipts: Vec<(u64, magpie_storage::ReceiptRecord)>,
+    pub pins: Vec<(u64, u64)>,
 }
 
 fn is_staff(role: Role) -> bool {
@@ -83,6 +90,7 @@ impl ChatView {
         view.invites = s.invites.into_iter().map(|i| (i.code.clone(), i)).collect();
         view.requests = s.requests.into_iter().collect();
         view.receipts = super::receipts::Receipts::from_stored(s.receipts, &view.members);
+        view.pins = s.pins.into_iter().collect();
         view
     }
 
@@ -99,6 +107,7 @@ impl ChatView {
             invites: HashMap::new(),
             requests: BTreeMap::new(),
             receipts: Default::default(),
+            pins: BTreeMap::new(),
         }
     }
 
@@ -140,7 +149,16 @@ impl ChatView {
                     self.put_member(u, MemberRecord { role, since_seq: seq });
                 }
             }
-            Change::Message { .. } => {}
+            Change::Pinned { target_seq, pinned: true } => {
+                self.pins.insert(*target_seq, seq);
+            }
+            Change::Pinned { target_seq, pinned: false } => {
+                self.pins.remove(target_seq);
+            }
+            Change::Deleted { seqs } => seqs.iter().for_each(|s| {
+                self.pins.remove(s);
+            }),
+            Change::Message(_) | Change::Edited { .. } | Change::Reactions(_) | Change::LiveMoved { .. } => {}
             Change::MembersAdded { user_ids, .. } => {
                 for &u in user_ids {
                     if !self.members.contains_key(&u) {
@@ -179,6 +197,7 @@ impl ChatView {
                 self.requests.remove(user_id);
             }
             Side::Receipt { user_id, receipt } => self.receipts.put(*user_id, *receipt),
+            Side::Writes(_) => {}
         }
     }
 
@@ -206,7 +225,7 @@ impl ChatView {
     /// the append pipeline stores it before it applies the change).
     pub fn head_after(&self, seq: u64, change: &Change) -> ChatHead {
         let last_message_seq = match change {
-            Change::Message { .. } => self.last_message_seq.max(seq),
+            Change::Message(_) => self.last_message_seq.max(seq),
             _ => self.last_message_seq,
         };
         let n = self.members.len() as u64;

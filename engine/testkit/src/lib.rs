@@ -8,6 +8,8 @@
 //!   [`WAIT`] instead of a hung test.
 //! - [`TestEngine::raw`] / [`TestEngine::greeted`]: raw frame connections, for tests that send
 //!   frames by hand.
+//! - [`peer::Peer`]: a raw-frame client for wire tests (requests by id, pushes kept), with
+//!   helpers to build common requests and read deliveries.
 //! - [`spawn_ready`]: the `magpie` binary as a child process, returned once it has printed its
 //!   readiness line ([`Ready`]), so that no test parses the human log.
 
@@ -23,6 +25,8 @@ use std::sync::mpsc;
 use std::time::Duration;
 
 pub use magpie_engine::Ready;
+
+pub mod peer;
 
 /// How long any single wait may take before the test fails: generous, because the machines that
 /// run the tests are shared; a healthy engine answers in milliseconds.

@@ -5,9 +5,11 @@
 //! many times).
 
 mod conversations;
+mod messages;
 pub use conversations::*;
 mod presence;
 pub use presence::*;
+pub use messages::*;
 
 use crate::chat::{Info, MemberEntry, Settings};
 use crate::fb;
@@ -15,7 +17,7 @@ use bytes::Bytes;
 use flatbuffers::{FlatBufferBuilder, UnionWIPOffset, WIPOffset};
 use std::cell::RefCell;
 
-type Fbb<'a> = FlatBufferBuilder<'a>;
+pub(crate) type Fbb<'a> = FlatBufferBuilder<'a>;
 type Body = (fb::Body, WIPOffset<UnionWIPOffset>);
 
 thread_local! {
@@ -450,23 +452,6 @@ pub fn chat_list_page(request_id: u64, chats: &[ChatSummaryArgs<'_>], has_more: 
 
 // ------------------------------------------------------------------ messages and events
 
-pub fn send_message(request_id: u64, chat_id: u64, client_msg_id: &str, content: &str) -> Bytes {
-    frame(request_id, |fbb| {
-        let (client_msg_id, content) = (opt_str(fbb, client_msg_id), opt_str(fbb, content));
-        let t = fb::SendMessage::create(fbb, &fb::SendMessageArgs { chat_id, client_msg_id, content, ..Default::default() });
-        (fb::Body::SendMessage, t.as_union_value())
-    })
-}
-
-pub fn send_ack(request_id: u64, chat_id: u64, client_msg_id: &str, message_id: u64, seq: u64, time_ms: i64) -> Bytes {
-    frame(request_id, |fbb| {
-        let client_msg_id = opt_str(fbb, client_msg_id);
-        let t =
-            fb::SendAck::create(fbb, &fb::SendAckArgs { chat_id, client_msg_id, message_id, seq, time_ms });
-        (fb::Body::SendAck, t.as_union_value())
-    })
-}
-
 /// The header every event carries.
 #[derive(Debug, Clone, Copy)]
 pub struct EventHeader {
@@ -494,15 +479,6 @@ fn event(h: &EventHeader, body: impl FnOnce(&mut Fbb<'static>) -> (fb::EventBody
         );
         fbb.finish_minimal(root);
         Bytes::copy_from_slice(fbb.finished_data())
-    })
-}
-
-/// A stored `Event` holding a message.
-pub fn message_event(h: &EventHeader, message_id: u64, client_msg_id: &str, content: &str) -> Bytes {
-    event(h, |fbb| {
-        let (client_msg_id, content) = (opt_str(fbb, client_msg_id), opt_str(fbb, content));
-        let t = fb::MessageBody::create(fbb, &fb::MessageBodyArgs { message_id, client_msg_id, content, ..Default::default() });
-        (fb::EventBody::MessageBody, t.as_union_value())
     })
 }
 
@@ -562,20 +538,5 @@ pub fn history(request_id: u64, chat_id: u64, from_seq: u64, direction: fb::Dire
     frame(request_id, |fbb| {
         let t = fb::History::create(fbb, &fb::HistoryArgs { chat_id, from_seq, direction, limit });
         (fb::Body::History, t.as_union_value())
-    })
-}
-
-pub fn history_page<B: AsRef<[u8]>>(request_id: u64, chat_id: u64, events: &[B], has_more: bool) -> Bytes {
-    frame(request_id, |fbb| {
-        let items: Vec<_> = events
-            .iter()
-            .map(|e| {
-                let event = Some(fbb.create_vector(e.as_ref()));
-                fb::EventBlob::create(fbb, &fb::EventBlobArgs { event })
-            })
-            .collect();
-        let events = Some(fbb.create_vector(&items));
-        let t = fb::HistoryPage::create(fbb, &fb::HistoryPageArgs { chat_id, events, has_more, ..Default::default() });
-        (fb::Body::HistoryPage, t.as_union_value())
     })
 }

@@ -6,8 +6,8 @@
 //! one is answered. Each message's idempotency key is the broadcast's key plus "@recipient", so
 //! a retried broadcast gets the same results and duplicates nothing.
 
-use super::{invalid, len_between, storage, Answer, Ctx};
-use crate::crossing::{self, Actor, Command, ReplyTo, ShardMsg};
+use super::{error_code, invalid, len_between, storage, Answer, Ctx};
+use crate::crossing::{self, Command};
 use crate::ids::{chat_owner, now_ms, pair_owner};
 use futures_util::future::join_all;
 use magpie_storage::BroadcastListRecord;
@@ -112,18 +112,6 @@ fn per_recipient(client_msg_id: &str, recipient: u64) -> String {
     format!("{client_msg_id}@{recipient}")
 }
 
-/// A request of this shard's own to `shard`, answered to the returned future.
-async fn ask(cx: &Ctx<'_>, to: usize, make: impl FnOnce(Actor) -> Command, me: (u64, u64)) -> Option<bytes::Bytes> {
-    let (conn, answer) = cx.shard.internal_request();
-    let actor = Actor { user_id: me.0, device_id: me.1, reply: ReplyTo { shard: cx.shard.id, conn, request_id: 1 } };
-    cx.shard.send_to(to, ShardMsg::Chat(make(actor)));
-    answer.await.ok()
-}
-
-fn error_code(frame: &fb::Frame<'_>) -> u16 {
-    frame.body_as_error().map_or(ErrorCode::Internal as u16, |e| e.code())
-}
-
 /// One recipient's message: find or create the direct chat, then send into it.
 async fn one(cx: &Ctx<'_>, me: (u64, u64), recipient: u64, start: Start, client_msg_id: String, content: String) -> BroadcastResultArgs {
     let failed = |code: u16| BroadcastResultArgs { user_id: recipient, error_code: code, ..Default::default() };
@@ -133,7 +121,7 @@ async fn one(cx: &Ctx<'_>, me: (u64, u64), recipient: u64, start: Start, client_
         Start::Chat(c) => c,
         Start::NoChat => {
             let create = |actor| Command::CreateDirect(crossing::CreateDirect { actor, peer: recipient });
-            let Some(answer) = ask(cx, pair_owner(me.0, recipient, shards), create, me).await else {
+            let Some(answer) = cx.ask(pair_owner(me.0, recipient, shards), create, me).await else {
                 return failed(ErrorCode::Internal as u16);
             };
             match verify::server_frame(&answer) {
@@ -143,8 +131,8 @@ async fn one(cx: &Ctx<'_>, me: (u64, u64), recipient: u64, start: Start, client_
             }
         }
     };
-    let send = |actor| Command::Send(crossing::Send { actor, chat_id, client_msg_id, content });
-    let Some(answer) = ask(cx, chat_owner(chat_id, shards), send, me).await else {
+    let send = |actor| Command::Send(crossing::Send::text(actor, chat_id, client_msg_id, content));
+    let Some(answer) = cx.ask(chat_owner(chat_id, shards), send, me).await else {
         return failed(ErrorCode::Internal as u16);
     };
     match verify::server_frame(&answer) {

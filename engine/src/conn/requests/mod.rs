@@ -8,8 +8,10 @@
 mod accounts;
 mod broadcast;
 mod chats;
+mod forward;
 mod history;
 mod joins;
+mod mentions;
 mod messages;
 mod presence;
 mod receipts;
@@ -53,6 +55,14 @@ impl Ctx<'_> {
         Ok(None)
     }
 
+    /// A request of this shard's own to shard `to`, as `me`: its answer, when it comes.
+    async fn ask(&self, to: usize, make: impl FnOnce(Actor) -> Command, me: (u64, u64)) -> Option<Bytes> {
+        let (conn, answer) = self.shard.internal_request();
+        let actor = Actor { user_id: me.0, device_id: me.1, reply: ReplyTo { shard: self.shard.id, conn, request_id: 1 } };
+        self.shard.send_to(to, ShardMsg::Chat(make(actor)));
+        answer.await.ok()
+    }
+
     /// Runs storage work on the blocking pool.
     async fn blocking<T: Send + 'static>(&self, f: impl FnOnce(&Store) -> Result<T, Refusal> + Send + 'static) -> Result<T, Refusal> {
         let store = self.store().clone();
@@ -60,6 +70,11 @@ impl Ctx<'_> {
             .await
             .unwrap_or_else(|e| Err((ErrorCode::Internal, format!("worker failed: {e}"))))
     }
+}
+
+/// The code of an answer that is an `Error` (`internal` for any other frame).
+fn error_code(frame: &fb::Frame<'_>) -> u16 {
+    frame.body_as_error().map_or(ErrorCode::Internal as u16, |e| e.code())
 }
 
 fn invalid(msg: impl Into<String>) -> Refusal {
@@ -138,6 +153,16 @@ async fn authenticated(cx: &Ctx<'_>, me: (u64, u64), f: &fb::Frame<'_>) -> Answe
         B::GetChat => chats::get_chat(cx, me, f),
         B::ListChats => chats::list_chats(cx, me, f).await,
         B::SendMessage => messages::send(cx, me, f).await,
+        B::EditMessage => messages::edit(cx, me, f),
+        B::DeleteMessages => messages::delete(cx, me, f),
+        B::React => messages::react(cx, me, f),
+        B::ListReactions => messages::list_reactions(cx, me, f),
+        B::PinMessage => messages::pin(cx, me, f),
+        B::ListPins => messages::list_pins(cx, me, f),
+        B::UpdateLiveLocation => messages::update_live_location(cx, me, f),
+        B::GetMessageVersions => messages::versions(cx, me, f),
+        B::ForwardMessage => forward::forward(cx, me, f).await,
+        B::ListMentions => mentions::list(cx, me, f).await,
         B::ListMembers => chats::list_members(cx, me, f),
         B::UpdateChat => chats::update_chat(cx, me, f).await,
         B::SetRole | B::TransferOwnership => chats::set_role(cx, me, f),
