@@ -34,6 +34,8 @@ pub enum Scenario {
     Storm,
     /// Storage: durable appends in direct chats (ack latency), then history page reads.
     Storage,
+    /// Presence: every client connects at once, without and then with presence watching.
+    Presence,
 }
 
 impl Scenario {
@@ -45,6 +47,7 @@ impl Scenario {
             Scenario::Density => "density",
             Scenario::Storm => "storm",
             Scenario::Storage => "storage",
+            Scenario::Presence => "presence",
         }
     }
 

@@ -12,6 +12,7 @@ mod history;
 mod load;
 mod open_loop;
 mod peers;
+mod presence;
 mod report;
 mod scrape;
 mod seed;
@@ -158,6 +159,7 @@ fn run(args: Args) -> Result<bool, String> {
     let (report, ok) = match args.scenario {
         Scenario::Density => run_density(&args)?,
         Scenario::Storm => run_storm(&args)?,
+        Scenario::Presence => run_presence(&args)?,
         _ => run_load(&args)?,
     };
     report::write_json(args.out.as_ref(), &report)?;
@@ -521,6 +523,60 @@ fn run_storm(args: &Args) -> Result<(Report, bool), String> {
     );
     let ok = r.exactly_once && r.drained;
     Ok((Report { storm: Some(result), ..header }, ok))
+}
+
+fn run_presence(args: &Args) -> Result<(Report, bool), String> {
+    let clients = args.clients.unwrap_or(if args.quick { 20 } else { 10_000 });
+    if clients < 2 || clients % 2 != 0 {
+        return Err("presence needs an even number of clients (at least 2)".into());
+    }
+    let window = args.duration.unwrap_or(if args.quick { 1.0 } else { 3.0 });
+    let (engine, engine_path, nofile, load_before) = launch(args, clients, clients)?;
+    eprintln!(
+        "magpie-bench: presence over {} — engine pid {}, {clients} clients connecting at once, without and with watching",
+        transport_name(args.transport),
+        engine.pid
+    );
+    let plan = presence::PresencePlan {
+        target: target(args, &engine, clients),
+        clients,
+        workers: args.workers.max(1),
+        window: Duration::from_secs_f64(window),
+        concurrency: args.register_concurrency.max(1),
+    };
+    let (result, setup_s) = match presence::run(plan, engine.pid) {
+        Ok(r) => r,
+        Err(e) => {
+            let tail = engine.log_tail(30);
+            engine.stop();
+            return Err(format!("{e}\nengine log tail:\n{tail}"));
+        }
+    };
+    let config = Config { clients, duration_s: Some(window), workers: args.workers.max(1), shards: Some(args.shards), ..Config::default() };
+    let header = header(args, config, load_before, nofile, &engine, &engine_path, setup_s);
+    engine.stop();
+    println!("\npresence over {} — {} clients connecting at once, {:.1} s window after the last sync", header.transport, result.clients, result.window_s);
+    println!("| round | synced | all synced s | sync p50 ms | p99 ms | engine CPU s | presence pushes | entries | max pushes/client | peer online at end | errors |");
+    println!("|---|---|---|---|---|---|---|---|---|---|---|");
+    let mut ok = true;
+    for r in &result.rounds {
+        println!(
+            "| {} | {} | {:.3} | {:.1} | {:.1} | {:.2} | {} | {} | {} | {} | {:?} |",
+            if r.watching { "watching" } else { "baseline" },
+            r.synced,
+            r.all_synced_s,
+            r.sync_us.p50_us / 1000.0,
+            r.sync_us.p99_us / 1000.0,
+            r.engine_cpu_s,
+            r.presence_frames,
+            r.presence_entries,
+            r.max_presence_frames_per_client,
+            r.peer_online_at_end,
+            r.errors
+        );
+        ok &= r.synced == r.clients && r.errors.is_empty() && (!r.watching || r.peer_online_at_end == r.clients);
+    }
+    Ok((Report { presence: Some(result), ..header }, ok))
 }
 
 fn source_ips(args: &Args) -> Vec<IpAddr> {

@@ -207,7 +207,7 @@ impl Client {
 
     // ---------------------------------------------------------------- requests
 
-    async fn call(&self, request: Request) -> Result<Reply> {
+    pub(crate) async fn call(&self, request: Request) -> Result<Reply> {
         let (reply, rx) = oneshot::channel();
         self.inner.commands.send(Command::Request { request, reply }).map_err(|_| ClientError::Closed)?;
         match tokio::time::timeout(self.inner.request_timeout, rx).await {
@@ -217,7 +217,7 @@ impl Client {
         }
     }
 
-    async fn call_ok(&self, request: Request) -> Result<()> {
+    pub(crate) async fn call_ok(&self, request: Request) -> Result<()> {
         match self.call(request).await? {
             Reply::Ok => Ok(()),
             other => Err(other.unexpected("Ok")),

@@ -193,6 +193,9 @@ impl Driver {
 
     async fn serve(&mut self, (conn, session): (Connection, Session), resumed: bool) -> End {
         let transport = conn.transport();
+        // Typing indicators arrive as QUIC datagrams once the server agreed to DATAGRAMS.
+        let negotiated = session.welcome.features & magpie_wire::handshake::features::DATAGRAMS != 0;
+        let datagrams = conn.quic_connection().filter(|_| negotiated).cloned();
         *lock(&self.shared.welcome) = session.welcome;
         *lock(&self.shared.transport) = Some(transport);
         self.next_request_id = FIRST_FREE_REQUEST_ID;
@@ -225,7 +228,7 @@ impl Driver {
         }
         self.flush_outbox(&out);
 
-        let end = self.pump(&mut receiver, &out, &mut writer).await;
+        let end = self.pump(&mut receiver, &out, &mut writer, datagrams).await;
         drop(out);
         match end {
             // Let the writer say goodbye (QUIC close / WebSocket close handshake), briefly.
@@ -240,7 +243,7 @@ impl Driver {
         end
     }
 
-    async fn pump(&mut self, receiver: &mut FrameReceiver, out: &Out, writer: &mut JoinHandle<String>) -> End {
+    async fn pump(&mut self, receiver: &mut FrameReceiver, out: &Out, writer: &mut JoinHandle<String>, datagrams: Option<quinn::Connection>) -> End {
         // A ping goes out every `keepalive` whatever the traffic: the server closes connections
         // it has heard nothing from, and a client that only receives must still be heard.
         // Silence from the server for twice that long means the connection is dead.
@@ -266,6 +269,15 @@ impl Driver {
                     Some(cmd) => self.on_command(cmd, out),
                     None => return End::Shutdown,
                 },
+                datagram = next_datagram(&datagrams) => {
+                    // Verified and decoded like any frame; one that fails is dropped (a datagram
+                    // is unreliable anyway), never fatal.
+                    if magpie_wire::verify::server_frame(&datagram).is_ok() {
+                        if let Some(end) = self.on_frame(&datagram, out) {
+                            return end;
+                        }
+                    }
+                }
                 done = &mut *writer => {
                     return End::Lost(match done {
                         Ok(why) => format!("send failed: {why}"),
@@ -533,5 +545,17 @@ mod tests {
         assert!(!is_fatal(&ClientError::Rejected { code: None, reason: String::new() }));
         assert!(!is_fatal(&ClientError::Transport("reset".into())));
         assert!(!is_fatal(&ClientError::Timeout));
+    }
+}
+
+/// The next QUIC datagram, or never (no datagrams negotiated, or the connection is gone: the
+/// control stream reports that).
+async fn next_datagram(q: &Option<quinn::Connection>) -> Bytes {
+    match q {
+        Some(q) => match q.read_datagram().await {
+            Ok(d) => d,
+            Err(_) => std::future::pending().await,
+        },
+        None => std::future::pending().await,
     }
 }

@@ -421,6 +421,18 @@ pub enum ClientEvent {
     /// The user deleted these messages for themselves on another device (or this one): hide
     /// them. Best effort; history pages mark them too (`MessageState::hidden`).
     MessagesHidden { chat_id: u64, seqs: Vec<u64> },
+    /// A member's receipt cursors moved in a chat: this user's own (on another device: unread
+    /// counts follow) or, in chats of at most 256 members, someone else's (ticks, "read by").
+    Receipt { chat_id: u64, receipt: crate::presence::MemberReceipt },
+    /// A large chat's counts for its newest message (to its owner and admins).
+    ReceiptCounts(crate::presence::ReceiptCounts),
+    /// Presence of watched users, or online counts of watched chats, changed.
+    Presence(crate::presence::PresenceUpdate),
+    /// Someone is typing (or recording voice, or stopped) in a chat; it expires after
+    /// `expires_in_ms` unless refreshed.
+    Typing { chat_id: u64, user_id: u64, kind: crate::presence::TypingKind, expires_in_ms: u32 },
+    /// This user's privacy settings changed on another device.
+    Privacy(crate::presence::Privacy),
     /// The connection broke; the client is reconnecting. Unacknowledged sends stay queued.
     Disconnected { reason: String },
     /// The client stopped for good: the server closed the connection with a code that forbids

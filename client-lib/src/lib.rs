@@ -57,6 +57,7 @@ mod driver;
 mod error;
 mod events;
 mod outbox;
+pub mod presence;
 mod replies;
 mod request;
 pub mod session;

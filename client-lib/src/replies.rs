@@ -82,11 +82,15 @@ pub struct ChatSummary {
     /// The caller's own state of the chat.
     pub state: ChatState,
     pub my_role: Role,
-    /// From server-side read cursors (0 until those exist).
+    /// Messages from others after the caller's read cursor (at most 1,000).
     pub unread_count: u32,
+    /// Of those, the ones that mention the caller (or @all).
     pub unread_mentions: u32,
     pub avatar_ref: String,
     pub handle: String,
+    /// The caller's read and delivered cursors and, in a direct chat, the other member's (the
+    /// ticks; `peer_read_seq` is 0 when hidden).
+    pub receipts: magpie_wire::presence::SummaryReceipts,
 }
 
 /// A page of a chat's members, by ascending user id.
@@ -277,6 +281,8 @@ pub(crate) enum Reply {
     Forwarded(Vec<ForwardResult>),
     Versions(Vec<MessageVersion>),
     Mentions(MentionPage),
+    /// Receipts, privacy, presence (`presence.rs`).
+    Presence(crate::presence::PresenceReply),
 }
 
 impl Reply {
@@ -309,6 +315,7 @@ impl Reply {
             Reply::Forwarded(_) => "ForwardAck",
             Reply::Versions(_) => "MessageVersions",
             Reply::Mentions(_) => "MentionList",
+            Reply::Presence(p) => p.name(),
         }
     }
 
@@ -344,6 +351,9 @@ fn missing(what: &str) -> ClientError {
 pub(crate) fn decode_frame(buf: &[u8]) -> Result<Inbound> {
     let frame = verify::server_frame(buf).map_err(ClientError::Decode)?;
     let request_id = frame.request_id();
+    if let Some(inbound) = crate::presence::decode(&frame) {
+        return Ok(inbound);
+    }
     let reply = match frame.body_type() {
         // Close is recognised whatever its request id: it also answers a refused Hello.
         fb::Body::Close => {
@@ -633,6 +643,12 @@ fn chat_summaries(l: fb::ChatList<'_>) -> Result<Vec<ChatSummary>> {
                 state: ChatState::from_fb(c.state()),
                 my_role: c.my_role().into(),
                 unread_count: c.unread_count(),
+                receipts: magpie_wire::presence::SummaryReceipts {
+                    read_seq: c.read_seq(),
+                    delivered_seq: c.delivered_seq(),
+                    peer_delivered_seq: c.peer_delivered_seq(),
+                    peer_read_seq: c.peer_read_seq(),
+                },
                 unread_mentions: c.unread_mentions(),
                 avatar_ref: text(c.avatar_ref()),
                 handle: text(c.handle()),
@@ -732,6 +748,7 @@ mod tests {
                     unread_mentions: 1,
                     avatar_ref: "media:9",
                     handle: "the_g",
+                    ..Default::default()
                 },
                 encode::ChatSummaryArgs {
                     chat_id: 4,

@@ -214,6 +214,8 @@ pub(crate) enum Request {
     ForwardMessage { from_chat_id: u64, seq: u64, to_chat_ids: Vec<u64>, client_msg_id: String },
     GetMessageVersions { chat_id: u64, seq: u64 },
     ListMentions { before_message_id: u64, limit: u16 },
+    /// Receipts, presence and typing (`presence.rs`).
+    Presence(crate::presence::PresenceRequest),
 }
 
 impl Request {
@@ -271,6 +273,7 @@ impl Request {
                 encode::set_chat_state(request_id, *chat_id, fields, &state)
             }
             Request::ReorderPinned { chat_ids } => encode::reorder_pinned(request_id, chat_ids),
+            Request::Presence(p) => p.encode(request_id),
             Request::SaveBroadcastList { list_id, name, recipient_ids } => {
                 encode::save_broadcast_list(request_id, *list_id, name, recipient_ids)
             }

@@ -336,6 +336,47 @@ pub struct History {
     pub limit: usize,
 }
 
+/// `MarkReceipts`: move the caller's cursors (0 leaves one as it is). `read_private` is the
+/// caller's setting (read receipts off), from its connection. The privacy handler also sends
+/// one with both cursors 0 to each of the user's chats when the setting changes.
+#[derive(Debug)]
+pub struct MarkReceipts {
+    pub actor: Actor,
+    pub chat_id: u64,
+    pub delivered_seq: u64,
+    pub read_seq: u64,
+    pub read_private: bool,
+}
+
+/// `GetReceipts`: who has message `seq`. `hide_reads`: the caller turned read receipts off, so
+/// it sees nobody's reads.
+#[derive(Debug)]
+pub struct GetReceipts {
+    pub actor: Actor,
+    pub chat_id: u64,
+    pub seq: u64,
+    pub hide_reads: bool,
+}
+
+/// `SetTyping`: `answer` is false for a QUIC datagram (never answered).
+#[derive(Debug)]
+pub struct Typing {
+    pub actor: Actor,
+    pub chat_id: u64,
+    pub kind: fb::TypingKind,
+    pub answer: bool,
+}
+
+/// A connection watches a chat's online count: the owner checks membership and hands out the
+/// member set (`Effect::CountOnline`); a non-member is ignored.
+#[derive(Debug)]
+pub struct ChatOnline {
+    pub actor: Actor,
+    pub chat_id: u64,
+    /// Pairs the shards' answers with this count.
+    pub token: u64,
+}
+
 /// A request for a chat's owner shard (or, for `CreateDirect`, the pair's).
 #[derive(Debug)]
 pub enum Command {
@@ -355,6 +396,10 @@ pub enum Command {
     Join(Join),
     ListJoinRequests(ChatQuery),
     ResolveJoinRequest(ResolveJoinRequest),
+    MarkReceipts(MarkReceipts),
+    GetReceipts(GetReceipts),
+    Typing(Typing),
+    ChatOnline(ChatOnline),
     Edit(Edit),
     Delete(Delete),
     React(React),
@@ -382,6 +427,10 @@ impl Command {
             Command::RevokeInvite(c) => &c.actor,
             Command::Join(c) => &c.actor,
             Command::ResolveJoinRequest(c) => &c.actor,
+            Command::MarkReceipts(c) => &c.actor,
+            Command::GetReceipts(c) => &c.actor,
+            Command::Typing(c) => &c.actor,
+            Command::ChatOnline(c) => &c.actor,
             Command::Edit(c) => &c.actor,
             Command::Delete(c) => &c.actor,
             Command::React(c) => &c.actor,
@@ -408,6 +457,10 @@ impl Command {
             Command::RevokeInvite(c) => Some(c.chat_id),
             Command::Join(c) => Some(c.chat_id),
             Command::ResolveJoinRequest(c) => Some(c.chat_id),
+            Command::MarkReceipts(c) => Some(c.chat_id),
+            Command::GetReceipts(c) => Some(c.chat_id),
+            Command::Typing(c) => Some(c.chat_id),
+            Command::ChatOnline(c) => Some(c.chat_id),
             Command::Edit(c) => Some(c.chat_id),
             Command::Delete(c) => Some(c.chat_id),
             Command::React(c) => Some(c.chat_id),
@@ -435,6 +488,44 @@ pub enum ShardMsg {
     Committed { chat_id: u64, result: Result<(), String>, elapsed: Duration },
     /// Close every local connection of this device (revoked or logged out).
     RevokeDevice { device_id: u64 },
+    /// Presence between shards (a user's home shard and the shards watching them).
+    Presence(PresenceMsg),
     /// Stop the shard (engine shutdown).
     Shutdown,
+}
+
+/// A user's presence as their home shard computes it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PresenceState {
+    pub user_id: u64,
+    pub status: fb::PresenceStatus,
+    /// When last connected (0 while online or never); already 0 if the user hides it from
+    /// everyone.
+    pub last_seen_ms: i64,
+}
+
+/// Presence between shards. Every user has a home shard (a hash of their id): the shards
+/// holding their connections tell it when one goes live, ends or reports activity, and the
+/// home tells the shards that watch the user when their presence changes.
+#[derive(Debug)]
+pub enum PresenceMsg {
+    /// To the home: a connection of `user_id` went live; its settings come with it.
+    Up { user_id: u64, dnd: bool, last_seen: u8 },
+    /// To the home: a live connection of `user_id` ended.
+    Down { user_id: u64 },
+    /// To the home: the user is interacting now.
+    Active { user_id: u64 },
+    /// To every shard: the user's settings changed.
+    Settings { user_id: u64, settings: magpie_storage::UserSettings },
+    /// To the home: shard `from` has one watcher more (`add`) or fewer of `user_id`.
+    Interest { user_id: u64, from: usize, add: bool },
+    /// From a home to a watching shard: presences that changed.
+    Changed(Vec<PresenceState>),
+    /// To every shard: give `frame` to the local connections watching `chat_id`.
+    ChatSignal { chat_id: u64, frame: Bytes },
+    /// To every shard: count the users at home here who are online and in `members`; answer
+    /// `Counted` to `reply`'s shard.
+    Count { chat_id: u64, members: MemberMap, reply: ReplyTo, token: u64 },
+    /// A shard's part of a `Count`.
+    Counted { chat_id: u64, online: u32, member_count: u32, reply: ReplyTo, token: u64 },
 }

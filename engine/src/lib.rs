@@ -24,6 +24,8 @@ mod ids;
 mod mailbox;
 mod metrics;
 mod pages;
+mod presence;
+mod unread;
 mod rate;
 mod ready;
 mod runtime;

@@ -162,6 +162,11 @@ fn field_pos(b: &[u8], table: usize, index: usize) -> Option<usize> {
     }
 }
 
+/// The body type of a frame this engine encoded (e.g. to send typing as a QUIC datagram).
+pub fn body_of(frame: &[u8]) -> Option<fb::Body> {
+    peek_body(frame).map(|(b, _)| b)
+}
+
 /// A frame's body type and the position of its body table.
 fn peek_body(b: &[u8]) -> Option<(fb::Body, usize)> {
     let root = read_u32(b, 0)? as usize;

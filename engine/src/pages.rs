@@ -128,6 +128,7 @@ pub fn chat_list(s: &Store, rid: u64, user_id: u64, q: ChatListQuery) -> Result<
     let mut ids = s.chats_of_user(user_id)?;
     ids.sort_unstable();
     let prefs: std::collections::HashMap<u64, ChatPrefs> = s.chat_prefs_of_user(user_id)?.into_iter().collect();
+    let my_settings = s.user_settings(user_id)?;
     let mut rows = Vec::new();
     let mut has_more = false;
     if q.order == fb::ChatOrder::ByActivity {
@@ -180,9 +181,12 @@ pub fn chat_list(s: &Store, rid: u64, user_id: u64, q: ChatListQuery) -> Result<
         fits += 1;
     }
     rows.truncate(fits);
+    let unread: Vec<crate::unread::Unread> =
+        rows.iter().map(|r| crate::unread::of(s, user_id, &my_settings, r.meta.chat_id, r.meta.kind, r.last_seq)).collect::<Result<_, _>>()?;
     let summaries: Vec<encode::ChatSummaryArgs<'_>> = rows
         .iter()
-        .map(|r| encode::ChatSummaryArgs {
+        .zip(&unread)
+        .map(|(r, u)| encode::ChatSummaryArgs {
             chat_id: r.meta.chat_id,
             kind: wire_kind(r.meta.kind),
             title: &r.meta.title,
@@ -192,11 +196,11 @@ pub fn chat_list(s: &Store, rid: u64, user_id: u64, q: ChatListQuery) -> Result<
             last_activity_ms: r.activity,
             state: state_of(&r.prefs),
             my_role: wire_role(r.role),
-            // Read cursors come with receipts; until then clients count from their own.
-            unread_count: 0,
-            unread_mentions: 0,
+            unread_count: u.count,
+            unread_mentions: u.mentions,
             avatar_ref: &r.meta.profile.avatar_ref,
             handle: &r.meta.profile.handle,
+            receipts: u.receipts,
         })
         .collect();
     Ok(encode::chat_list_page(rid, &summaries, has_more))

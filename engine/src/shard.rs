@@ -37,6 +37,8 @@ pub struct Shard {
     /// Requests this shard made of chat owners itself (a broadcast's sends), by the connection
     /// id their replies are addressed to: the answer goes to the waiting task instead.
     internal: RefCell<IdMap<tokio::sync::oneshot::Sender<Bytes>>>,
+    /// Presence: this shard's home users and its connections' watches (`presence.rs`).
+    pub presence: RefCell<crate::presence::Presence>,
 }
 
 impl Shard {
@@ -52,6 +54,7 @@ impl Shard {
             running_conns: Cell::new(0),
             backlog: RefCell::new((0..shared_len).map(|_| VecDeque::new()).collect()),
             internal: RefCell::new(IdMap::default()),
+            presence: RefCell::new(crate::presence::Presence::new(shared_len)),
         })
     }
 

@@ -287,9 +287,11 @@ pub fn quic_server_config(id: &Identity, idle_timeout: std::time::Duration) -> s
         // second one itself, instead of the server leaving it unread (docs/PROTOCOL.md §1.1).
         .max_concurrent_bidi_streams(1u32.into())
         .max_concurrent_uni_streams(0u32.into())
-        // Version 1 has no datagrams: do not advertise max_datagram_frame_size, so a client's
-        // stack knows it cannot send one (instead of the server dropping it unread).
-        .datagram_receive_buffer_size(None)
+        // Datagrams carry typing (and activity) when a client negotiates `DATAGRAMS`
+        // (docs/PROTOCOL.md §1.1, §6.15): a small buffer each way, so a flood costs a bounded
+        // amount of memory (quinn drops the oldest when it is full).
+        .datagram_receive_buffer_size(Some(16 * 1024))
+        .datagram_send_buffer_size(16 * 1024)
         // Small initial windows keep idle connections cheap; they grow with use.
         .stream_receive_window((256 * 1024u32).into())
         .receive_window((512 * 1024u32).into())

@@ -51,6 +51,7 @@ fn handle(shard: &Rc<Shard>, msg: ShardMsg) -> bool {
             feed(shard, Input::Committed { chat_id, result, elapsed });
         }
         ShardMsg::RevokeDevice { device_id } => shard.revoke_device(device_id),
+        ShardMsg::Presence(m) => crate::presence::handle(shard, m),
     }
     true
 }
@@ -99,6 +100,8 @@ fn execute(shard: &Rc<Shard>, effect: Effect) {
         Effect::Signal(s) => shard.broadcast_signal(s),
         Effect::Observe(Observation::SendDurable(elapsed)) => shard.metrics().send_durable.observe(elapsed),
         Effect::Observe(Observation::Committed) => metrics::inc(&shard.metrics().events_committed),
+        Effect::ToWatchers { chat_id, frame } => crate::presence::to_watchers(shard, chat_id, frame),
+        Effect::CountOnline { chat_id, members, reply, token } => crate::presence::count_online(shard, chat_id, members, reply, token),
         Effect::Load { chat_id, load } => {
             let shard = shard.clone();
             tokio::task::spawn_local(async move {
@@ -237,7 +240,8 @@ pub fn load_chat(store: &Store, chat_id: u64) -> Result<Option<ChatView>, String
     let invites = store.invites_of(chat_id).map_err(e)?;
     let requests = store.join_requests(chat_id).map_err(e)?;
     let pins = store.pins_of(chat_id).map_err(e)?;
-    let mut view = ChatView::from_snapshot(Snapshot { meta, members, head, invites, requests, pins });
+    let receipts = store.receipts_of(chat_id).map_err(e)?;
+    let mut view = ChatView::from_snapshot(Snapshot { meta, members, head, invites, requests, pins, receipts });
     loop {
         let rows = store.read_forward(chat_id, view.last_seq, FOLD_BATCH).map_err(e)?;
         if rows.is_empty() {

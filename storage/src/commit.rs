@@ -215,6 +215,15 @@ pub enum Op {
         /// The message.
         seq: u64,
     },
+    /// Replace one member's receipt cursors in a chat.
+    PutReceipt {
+        /// Chat.
+        chat_id: u64,
+        /// Member.
+        user_id: u64,
+        /// The cursors.
+        receipt: crate::receipts::ReceiptRecord,
+    },
 }
 
 /// Completion callback of a submission.
@@ -436,6 +445,7 @@ struct Cfs<'a> {
     invite_codes: &'a ColumnFamily,
     join_requests: &'a ColumnFamily,
     handles: &'a ColumnFamily,
+    receipts: &'a ColumnFamily,
     message_states: &'a ColumnFamily,
     reactions: &'a ColumnFamily,
     hidden: &'a ColumnFamily,
@@ -462,6 +472,7 @@ impl<'a> Cfs<'a> {
             invite_codes: cf(CF_INVITE_CODES)?,
             join_requests: cf(CF_JOIN_REQUESTS)?,
             handles: cf(CF_HANDLES)?,
+            receipts: cf(crate::schema::CF_RECEIPTS)?,
             message_states: cf(CF_MESSAGE_STATES)?,
             reactions: cf(CF_REACTIONS)?,
             hidden: cf(CF_HIDDEN)?,
@@ -556,6 +567,11 @@ impl<'a> Cfs<'a> {
                 batch.delete_cf(self.join_requests, keys::join_request_key(chat_id, user_id))
             }
             Op::RemoveHandle { handle } => batch.delete_cf(self.handles, keys::name_key(&handle)),
+            Op::PutReceipt { chat_id, user_id, receipt } => batch.put_cf(
+                self.receipts,
+                crate::receipts::receipt_key(chat_id, user_id),
+                crate::receipts::encode_receipt(&receipt),
+            ),
             Op::PutMessageState { chat_id, seq, record } => {
                 batch.put_cf(self.message_states, keys::message_key(chat_id, seq), codec::encode_message_state(&record))
             }

@@ -49,6 +49,8 @@ mod messages;
 mod ids;
 pub mod keys;
 #[cfg(feature = "db")]
+pub mod receipts;
+#[cfg(feature = "db")]
 pub mod schema;
 #[cfg(feature = "db")]
 mod store;
@@ -61,6 +63,7 @@ pub use error::{Result, StoreError};
 #[cfg(feature = "db")]
 pub use ids::{FIRST_ID, ID_BLOCK};
 #[cfg(feature = "db")]
+pub use receipts::{ReceiptRecord, UserSettings};
 pub use messages::ReactionPage;
 #[cfg(feature = "db")]
 pub use store::{Durability, Store, StoreOptions};

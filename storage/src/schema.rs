@@ -79,6 +79,12 @@ pub const CF_JOIN_REQUESTS: &str = "join_requests";
 pub const CF_HANDLES: &str = "handles";
 /// `user_id ‖ list_id` → [`crate::BroadcastListRecord`]: a user's broadcast lists.
 pub const CF_BROADCAST_LISTS: &str = "broadcast_lists";
+/// `chat_id ‖ user_id` → [`crate::ReceiptRecord`]: one member's delivered and read cursors.
+pub const CF_RECEIPTS: &str = "receipts";
+/// `user_id` → [`crate::UserSettings`]: read receipts, last-seen visibility, do-not-disturb.
+pub const CF_USER_SETTINGS: &str = "user_settings";
+/// `user_id` → Unix ms when the user's last connection closed.
+pub const CF_LAST_SEEN: &str = "last_seen";
 
 /// `chat_id ‖ seq` → [`crate::MessageStateRecord`]: what changed a message since it was sent
 /// (edits, reactions, pin, replies, deletion, live location).
@@ -93,7 +99,7 @@ pub const CF_MENTIONS: &str = "mentions";
 pub const CF_PINS: &str = "pins";
 
 /// Every column family the store opens.
-pub const ALL_CFS: [&str; 25] = [
+pub const ALL_CFS: [&str; 28] = [
     CF_USERS,
     CF_USERNAMES,
     CF_DEVICES,
@@ -114,6 +120,9 @@ pub const ALL_CFS: [&str; 25] = [
     CF_JOIN_REQUESTS,
     CF_HANDLES,
     CF_BROADCAST_LISTS,
+    CF_RECEIPTS,
+    CF_USER_SETTINGS,
+    CF_LAST_SEEN,
     CF_MESSAGE_STATES,
     CF_REACTIONS,
     CF_HIDDEN,
@@ -176,7 +185,7 @@ pub(crate) fn cf_descriptors(dedup_window: Duration) -> Vec<ColumnFamilyDescript
                     o
                 }
                 CF_MEMBERS | CF_USER_CHATS | CF_USER_DEVICES | CF_CHAT_PREFS | CF_INVITES | CF_JOIN_REQUESTS
-                | CF_BROADCAST_LISTS | CF_MESSAGE_STATES | CF_REACTIONS | CF_HIDDEN | CF_MENTIONS | CF_PINS => {
+                | CF_BROADCAST_LISTS | CF_MESSAGE_STATES | CF_REACTIONS | CF_HIDDEN | CF_MENTIONS | CF_PINS | CF_RECEIPTS => {
                     // Prefix scans (members of a chat) and point lookups (is X a member).
                     let (mut o, mut t) = base_cf_options(&cache, SMALL_WRITE_BUFFER);
                     t.set_whole_key_filtering(true);

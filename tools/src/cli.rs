@@ -62,6 +62,22 @@ pub enum TransportArg {
     Ws,
 }
 
+/// Who sees your last seen (`privacy --last-seen`).
+#[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum LastSeenArg {
+    Everyone,
+    Shared,
+    Nobody,
+}
+
+fn parse_on_off(s: &str) -> std::result::Result<bool, String> {
+    match s {
+        "on" => Ok(true),
+        "off" => Ok(false),
+        _ => Err(format!("expected on or off, not {s}")),
+    }
+}
+
 #[derive(Subcommand, Debug)]
 pub enum Command {
     /// Create an account and sign this profile in as its first device.
@@ -194,6 +210,23 @@ pub enum Command {
         /// Clear the unread mark.
         #[arg(long)]
         read: bool,
+    },
+    /// Mark a chat read (and delivered) up to a seq (default: its last event).
+    Read {
+        chat_id: u64,
+        /// The seq read up to (default: the chat's last event).
+        seq: Option<u64>,
+    },
+    /// Who has a message: delivered to and read by, from the members' cursors.
+    Receipts { chat_id: u64, seq: u64 },
+    /// Show or change your privacy settings: read receipts, who sees your last seen.
+    Privacy {
+        /// Send read receipts (and see others').
+        #[arg(long, value_name = "on|off", value_parser = parse_on_off)]
+        read_receipts: Option<bool>,
+        /// Who sees when you were last online.
+        #[arg(long, value_enum)]
+        last_seen: Option<LastSeenArg>,
     },
     /// Order your pinned chats, first to last (name every pinned chat once).
     Pins {
@@ -526,6 +559,10 @@ mod tests {
         let cli = Cli::try_parse_from(["magpiectl", "state", "1", "--mute", "--pin", "--unread"]).unwrap();
         assert!(matches!(cli.command, Command::State { mute: true, pin: true, unread: true, unpin: false, mute_for: None, .. }));
         assert!(Cli::try_parse_from(["magpiectl", "state", "1", "--pin", "--unpin"]).is_err());
+        let cli = Cli::try_parse_from(["magpiectl", "privacy", "--read-receipts", "off", "--last-seen", "nobody"]).unwrap();
+        assert!(matches!(cli.command, Command::Privacy { read_receipts: Some(false), last_seen: Some(LastSeenArg::Nobody) }));
+        assert!(Cli::try_parse_from(["magpiectl", "privacy", "--read-receipts", "maybe"]).is_err());
+        assert!(matches!(Cli::try_parse_from(["magpiectl", "read", "4"]).unwrap().command, Command::Read { chat_id: 4, seq: None }));
         let cli = Cli::try_parse_from(["magpiectl", "chats", "--by-activity", "--before", "1700:42"]).unwrap();
         assert!(matches!(cli.command, Command::Chats { by_activity: true, before: Some((1700, 42)), .. }));
         assert!(Cli::try_parse_from(["magpiectl", "chats", "--before", "x"]).is_err());

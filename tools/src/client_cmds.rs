@@ -594,6 +594,65 @@ async fn one_shot(ctx: &Ctx, s: &mut Session, command: Command) -> Result<()> {
             merge(&mut v, json!({ "chat_id": chat_id }));
             out.result(v, || format!("chat {chat_id}: {}", state_text(&state)));
         }
+        Command::Read { chat_id, seq } => {
+            let seq = match seq {
+                Some(s) => s,
+                None => s.client.get_chat(chat_id).await?.last_seq,
+            };
+            let r = s.client.mark_receipts(chat_id, seq, seq).await?;
+            out.result(json!({ "chat_id": chat_id, "delivered_seq": r.delivered_seq, "read_seq": r.read_seq }), || {
+                format!("chat {chat_id}: read up to {}, delivered up to {}", r.read_seq, r.delivered_seq)
+            });
+        }
+        Command::Receipts { chat_id, seq } => {
+            let l = s.client.get_receipts(chat_id, seq).await?;
+            let rows: Vec<Value> = l
+                .receipts
+                .iter()
+                .map(|r| {
+                    let read = if r.read_hidden { Value::Null } else { json!(r.read_seq >= seq) };
+                    json!({ "user_id": r.user_id, "delivered_seq": r.delivered_seq, "read_seq": r.read_seq, "read": read })
+                })
+                .collect();
+            let c = l.counts;
+            out.result(
+                json!({ "chat_id": chat_id, "seq": seq, "delivered": c.delivered, "read": c.read, "members": c.members, "receipts": rows }),
+                || {
+                    let mut text = format!("chat {chat_id} seq {seq}: delivered to {}, read by {} (of {} members)", c.delivered, c.read, c.members);
+                    for r in &l.receipts {
+                        let state = if r.read_hidden { "delivered (reads hidden)" } else if r.read_seq >= seq { "read" } else { "delivered" };
+                        text.push_str(&format!("\n  {}: {state}", r.user_id));
+                    }
+                    text
+                },
+            );
+        }
+        Command::Privacy { read_receipts, last_seen } => {
+            use magpie_client::presence::{privacy_fields, LastSeenVisibility, Privacy};
+            let mut fields = 0;
+            let mut want = Privacy::default();
+            if let Some(on) = read_receipts {
+                fields |= privacy_fields::READ_RECEIPTS;
+                want.read_receipts = on;
+            }
+            if let Some(v) = last_seen {
+                fields |= privacy_fields::LAST_SEEN;
+                want.last_seen = match v {
+                    crate::cli::LastSeenArg::Everyone => LastSeenVisibility::Everyone,
+                    crate::cli::LastSeenArg::Shared => LastSeenVisibility::SharedChats,
+                    crate::cli::LastSeenArg::Nobody => LastSeenVisibility::Nobody,
+                };
+            }
+            let p = if fields == 0 { s.client.get_privacy().await? } else { s.client.set_privacy(fields, want).await? };
+            let seen = match p.last_seen {
+                LastSeenVisibility::SharedChats => "shared",
+                LastSeenVisibility::Nobody => "nobody",
+                _ => "everyone",
+            };
+            out.result(json!({ "read_receipts": p.read_receipts, "last_seen": seen }), || {
+                format!("read receipts {}; last seen shown to {seen}", if p.read_receipts { "on" } else { "off" })
+            });
+        }
         Command::Pins { chat_ids } => {
             s.client.reorder_pinned(&chat_ids).await?;
             out.result(json!({ "pinned": chat_ids }), || {
@@ -847,6 +906,9 @@ async fn chats_by_activity(s: &mut Session, out: Output, archived: bool, before:
             "my_role": role_name(c.my_role),
             "unread_count": c.unread_count,
             "unread_mentions": c.unread_mentions,
+            "read_seq": c.receipts.read_seq,
+            "peer_delivered_seq": c.receipts.peer_delivered_seq,
+            "peer_read_seq": c.receipts.peer_read_seq,
             "state": state_json(&c.state),
             "last_message": c.last_message.as_ref().map(|e| event_json(e, names)),
         })
@@ -1143,7 +1205,39 @@ async fn tail(ctx: &Ctx, only: Option<u64>, exit_after_sync: bool) -> Result<()>
                         crate::output::println_flush(&format!("[chat {chat_id}] you hid {seqs:?}"));
                     }
                 }
-                Some(ClientEvent::ChatStateChanged { .. } | ClientEvent::MembershipChanged { .. } | ClientEvent::MessagesHidden { .. }) => {}
+                Some(ClientEvent::Receipt { chat_id, receipt: r }) if only.is_none_or(|c| c == chat_id) => {
+                    if out.json {
+                        let v = json!({ "type": "receipt", "chat_id": chat_id, "user_id": r.user_id, "delivered_seq": r.delivered_seq,
+                            "read_seq": r.read_seq, "read_hidden": r.read_hidden });
+                        out.json_line(&v);
+                    } else {
+                        let read = if r.read_hidden { "hidden".to_string() } else { r.read_seq.to_string() };
+                        crate::output::println_flush(&format!("[chat {chat_id}] {} has delivered {} read {read}", s.names.show(r.user_id), r.delivered_seq));
+                    }
+                }
+                Some(ClientEvent::Typing { chat_id, user_id, kind, .. }) if only.is_none_or(|c| c == chat_id) => {
+                    let what = match kind {
+                        magpie_client::presence::TypingKind::Typing => "typing",
+                        magpie_client::presence::TypingKind::RecordingVoice => "recording",
+                        _ => "stopped",
+                    };
+                    if out.json {
+                        out.json_line(&json!({ "type": "typing", "chat_id": chat_id, "user_id": user_id, "kind": what }));
+                    } else {
+                        crate::output::println_flush(&format!("[chat {chat_id}] {} {what}", s.names.show(user_id)));
+                    }
+                }
+                // Presence comes only to a watching connection (tail watches nobody), counts to admins.
+                Some(
+                    ClientEvent::ChatStateChanged { .. }
+                    | ClientEvent::MembershipChanged { .. }
+                    | ClientEvent::Receipt { .. }
+                    | ClientEvent::Typing { .. }
+                    | ClientEvent::ReceiptCounts(_)
+                    | ClientEvent::Presence(_)
+                    | ClientEvent::Privacy(_)
+                    | ClientEvent::MessagesHidden { .. },
+                ) => {}
                 Some(ClientEvent::Disconnected { reason }) => {
                     if out.json {
                         out.json_line(&json!({ "type": "disconnected", "reason": reason }));

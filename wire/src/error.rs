@@ -73,6 +73,8 @@ error_codes! {
     ForwardingDisabled = 213, "forwarding_disabled", false, "The source chat does not allow forwarding its messages.";
     NotEditable = 214, "not_editable", false, "This kind of message cannot be edited (a forwarded copy or a contact card).";
     LiveLocationEnded = 215, "live_location_ended", false, "The live location has ended (its time is up, or its sender stopped it).";
+    ReceiptOutOfRange = 216, "receipt_out_of_range", false, "A receipt cursor is past the chat's last event (nothing was changed).";
+    TypingRateLimited = 217, "typing_rate_limited", true, "Typing indicators from this connection come too fast (more than 5 a second); this one was dropped.";
     ContentTooLarge = 300, "content_too_large", false, "Message content is over 65536 bytes.";
     RateLimited = 400, "rate_limited", true, "Too many requests; retry after retry_after_ms.";
     Internal = 500, "internal", true, "The server failed; the request had no effect unless a later ack says otherwise.";

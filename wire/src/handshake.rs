@@ -9,12 +9,12 @@ use crate::ErrorCode;
 
 /// Feature bits. Unknown bits are ignored, so new features never break old peers.
 pub mod features {
-    /// Typing and presence as QUIC datagrams (reserved; not negotiated yet).
+    /// Typing indicators (and activity reports) as QUIC datagrams; QUIC connections only.
     pub const DATAGRAMS: u64 = 1 << 0;
 }
 
-/// Features this build supports.
-pub const SUPPORTED_FEATURES: u64 = 0;
+/// Features this build supports (a server masks `DATAGRAMS` on WebSocket connections).
+pub const SUPPORTED_FEATURES: u64 = features::DATAGRAMS;
 
 /// The agreed version and features, or why there is none.
 pub fn negotiate(client_max: u16, client_min: u16, client_features: u64) -> Result<(u16, u64), ErrorCode> {

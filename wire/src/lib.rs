@@ -17,6 +17,7 @@ mod error;
 pub mod framing;
 pub mod handshake;
 pub mod limits;
+pub mod presence;
 pub mod message;
 pub mod verify;
 

@@ -65,7 +65,7 @@ fn server_only(body: fb::Body) -> bool {
             | fb::Body::MessageVersions
             | fb::Body::MentionList
             | fb::Body::MessagesHidden
-    )
+    ) || crate::presence::server_only(body)
 }
 
 fn known(body: fb::Body) -> bool {
@@ -114,6 +114,12 @@ pub fn client_enums(frame: &fb::Frame<'_>) -> Result<(), &'static str> {
         }
         fb::Body::ListChats if frame.body_as_list_chats().is_some_and(|l| l.order().variant_name().is_none()) => {
             Err("ListChats.order is not a ChatOrder the schema defines")
+        }
+        fb::Body::SetPrivacy if frame.body_as_set_privacy().is_some_and(|p| p.last_seen().variant_name().is_none()) => {
+            Err("SetPrivacy.last_seen is not a LastSeenVisibility the schema defines")
+        }
+        fb::Body::SetTyping if frame.body_as_set_typing().is_some_and(|t| t.kind().variant_name().is_none()) => {
+            Err("SetTyping.kind is not a TypingKind the schema defines")
         }
         fb::Body::SendMessage => {
             let m = frame.body_as_send_message().expect("checked type");

@@ -79,6 +79,9 @@ pub struct Report {
     /// storage: the history read phase.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub history: Option<History>,
+    /// presence: the connect storm without and with presence watching.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub presence: Option<PresenceStorm>,
 }
 
 /// The parameters of a run: the fields every scenario has, then those of some scenarios only.
@@ -379,6 +382,44 @@ pub struct DensityPoint {
     pub setup_per_s: f64,
     pub generator_rss_mib: f64,
     pub available_mib: f64,
+}
+
+/// The presence connect storm: the same connect storm twice, without watching and watching.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(default)]
+pub struct PresenceStorm {
+    pub clients: usize,
+    /// How long clients listened after the last one synced.
+    pub window_s: f64,
+    pub rounds: Vec<PresenceRound>,
+}
+
+/// One connect storm of the presence scenario.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(default)]
+pub struct PresenceRound {
+    /// Every client watched its peer and its chat.
+    pub watching: bool,
+    pub clients: usize,
+    pub synced: usize,
+    /// The round's start → the last client's SyncDone.
+    pub all_synced_s: f64,
+    /// The round's start → each client's SyncDone.
+    pub sync_us: LatencySummary,
+    /// The round's start → the end of the observation window.
+    pub round_s: f64,
+    pub engine_cpu_s: f64,
+    /// `PresenceChanged` pushes received (request id 0), all clients together.
+    pub presence_frames: u64,
+    /// Users and chats in those pushes.
+    pub presence_entries: u64,
+    pub presence_bytes: u64,
+    pub max_presence_frames_per_client: u64,
+    /// Every other frame received (replies, SyncDone, events).
+    pub other_frames: u64,
+    /// Clients whose last word on their peer was online.
+    pub peer_online_at_end: usize,
+    pub errors: std::collections::BTreeMap<String, u64>,
 }
 
 /// The reconnect storm. `resynced` is required: it is what makes a report a storm.

@@ -1,6 +1,6 @@
 //! What the chat core hands back to its shard, and what one input may use.
 
-use crate::crossing::{Delivery, ReplyTo, Signal};
+use crate::crossing::{Delivery, MemberMap, ReplyTo, Signal};
 use crate::ids::MessageIds;
 use bytes::Bytes;
 use magpie_storage::Op;
@@ -40,7 +40,8 @@ pub enum Effect {
     ReadHistory { reply: ReplyTo, chat_id: u64, from_seq: u64, direction: fb::Direction, limit: usize, up_to: u64, from_min: u64, viewer: u64 },
     /// Read these messages (with `reactor`'s reactions to them), then feed `Input::Fetched`.
     FetchMessages { chat_id: u64, seqs: Vec<u64>, reactor: Option<u64>, generation: u64 },
-    /// Feed `Input::Wake` for the chat after this long.
+    /// Feed `Input::Wake` for the chat after this long (coalesced reactions, and receipt counts,
+    /// of a large chat).
     Wake { chat_id: u64, after: Duration },
     /// Read the events holding a message's versions (`seqs`: the message, then its edits) and
     /// answer with `MessageVersions`.
@@ -51,6 +52,12 @@ pub enum Effect {
     ReadPins { reply: ReplyTo, chat_id: u64, seqs: Vec<u64>, viewer: u64 },
     /// A measurement for the metrics.
     Observe(Observation),
+    /// Hand an ephemeral push to the connections, on every shard, that watch the chat (typing in
+    /// a large chat).
+    ToWatchers { chat_id: u64, frame: Bytes },
+    /// Count the chat's members online (on every shard) and push the count to `reply`'s
+    /// connection.
+    CountOnline { chat_id: u64, members: MemberMap, reply: ReplyTo, token: u64 },
 }
 
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -70,8 +77,12 @@ pub struct Cx<'a> {
 }
 
 impl Cx<'_> {
+    /// Answers a request. A command nobody waits for (request id 0: a typing datagram, an
+    /// online count, the receipt flags a privacy change sets) is never answered.
     pub fn reply(&mut self, to: ReplyTo, frame: Bytes) {
-        self.effects.push(Effect::Reply(to, frame));
+        if to.request_id != 0 {
+            self.effects.push(Effect::Reply(to, frame));
+        }
     }
 
     pub fn refuse(&mut self, to: ReplyTo, (code, msg): Refusal) {

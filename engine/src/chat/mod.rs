@@ -30,8 +30,10 @@ mod pending_reactions;
 mod projection;
 mod reactions;
 mod reads;
+mod receipts;
 mod rules;
 mod settings;
+mod typing;
 mod targets;
 mod view;
 #[cfg(test)]
@@ -40,6 +42,8 @@ mod tests;
 mod conversation_tests;
 #[cfg(test)]
 mod message_tests;
+#[cfg(test)]
+mod receipt_tests;
 
 pub use change::{stored_role, wire_kind, wire_role};
 pub use settings::{info_of, state_of};
@@ -118,6 +122,7 @@ impl ChatCore {
             Input::Wake { chat_id } => {
                 if let Some(chats::Slot::Ready(state)) = chats.slots.get_mut(&chat_id) {
                     reactions::woken(state, &mut cx);
+                    receipts::wake(state, &mut cx);
                 }
             }
         }
@@ -155,6 +160,10 @@ fn on_chat(state: &mut ChatState, cmd: Command, cx: &mut Cx<'_>) {
         Command::Join(c) => joins::join(state, c, cx),
         Command::ListJoinRequests(c) => joins::list_requests(state, c, cx),
         Command::ResolveJoinRequest(c) => joins::resolve_request(state, c, cx),
+        Command::MarkReceipts(c) => receipts::mark(state, c, cx),
+        Command::GetReceipts(c) => receipts::get(state, c, cx),
+        Command::Typing(c) => typing::set(state, c, cx),
+        Command::ChatOnline(c) => typing::online(state, c, cx),
         Command::Edit(c) => messages::edit(state, c, cx),
         Command::Delete(c) => messages::delete(state, c, cx),
         Command::React(c) => reactions::react(state, c, cx),

@@ -145,6 +145,7 @@ pub fn side_ops(side: &Side, before: &ChatView) -> Vec<Op> {
         Side::Invite(invite) => ops.push(Op::PutInvite(invite.clone())),
         Side::JoinRequested { user_id, time_ms } => ops.push(Op::PutJoinRequest { chat_id, user_id: *user_id, time_ms: *time_ms }),
         Side::JoinRequestDropped { user_id } => ops.push(Op::RemoveJoinRequest { chat_id, user_id: *user_id }),
+        Side::Receipt { user_id, receipt } => ops.push(Op::PutReceipt { chat_id, user_id: *user_id, receipt: *receipt }),
         Side::Writes(writes) => ops.extend(writes.iter().cloned()),
     }
     if let Some(head) = before.head_after_side(side) {

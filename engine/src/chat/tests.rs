@@ -98,6 +98,7 @@ pub(super) fn direct_view() -> ChatView {
         members: vec![(ALICE, member(Role::Member)), (BOB, member(Role::Member))],
         invites: vec![],
         requests: vec![],
+        receipts: vec![],
         pins: vec![],
         head: ChatHead { at_seq: 7, last_message_seq: 6, member_count: None },
     });
@@ -487,12 +488,12 @@ fn a_chat_folded_from_its_log_equals_the_chat_that_wrote_it() {
     assert_eq!((head.last_seq, head.last_message_seq), (4, 3));
     // From nothing: the whole log.
     let meta = durable.meta.clone();
-    let mut from_scratch = ChatView::from_snapshot(Snapshot { meta: meta.clone(), members: vec![], head: ChatHead::default(), invites: vec![], requests: vec![], pins: vec![] });
+    let mut from_scratch = ChatView::from_snapshot(Snapshot { meta: meta.clone(), members: vec![], head: ChatHead::default(), invites: vec![], requests: vec![], pins: vec![], receipts: vec![] });
     from_scratch.fold(log.iter().map(|e| e.as_slice())).unwrap();
     // From a stale snapshot (taken at seq 2) plus the events after it.
     let members_now: Vec<(u64, magpie_storage::MemberRecord)> = durable.members.iter().map(|(&u, &m)| (u, m)).collect();
     let head = ChatHead { at_seq: 2, last_message_seq: 0, member_count: None };
-    let mut from_snapshot = ChatView::from_snapshot(Snapshot { meta, members: members_now, head, invites: vec![], requests: vec![], pins: vec![] });
+    let mut from_snapshot = ChatView::from_snapshot(Snapshot { meta, members: members_now, head, invites: vec![], requests: vec![], pins: vec![], receipts: vec![] });
     from_snapshot.fold(log[2..].iter().map(|e| e.as_slice())).unwrap();
     for folded in [&from_scratch, &from_snapshot] {
         assert_eq!(folded.head(), durable.head());
@@ -500,6 +501,6 @@ fn a_chat_folded_from_its_log_equals_the_chat_that_wrote_it() {
         assert_eq!(folded.role(ALICE), Some(Role::Owner));
     }
     // A hole in the log is refused, never skipped.
-    let mut holed = ChatView::from_snapshot(Snapshot { meta: durable.meta.clone(), members: vec![], head: ChatHead::default(), invites: vec![], requests: vec![], pins: vec![] });
+    let mut holed = ChatView::from_snapshot(Snapshot { meta: durable.meta.clone(), members: vec![], head: ChatHead::default(), invites: vec![], requests: vec![], pins: vec![], receipts: vec![] });
     assert!(holed.fold([log[0].as_slice(), log[2].as_slice()]).is_err());
 }

@@ -36,6 +36,8 @@ pub struct ChatView {
     pub invites: HashMap<String, InviteRecord>,
     /// Pending join requests: user → requested at (Unix ms).
     pub requests: BTreeMap<u64, i64>,
+    /// Members' delivered and read cursors (`receipts.rs`).
+    pub receipts: super::receipts::Receipts,
     /// Pinned messages: seq → the seq of the event that pinned it.
     pub pins: BTreeMap<u64, u64>,
 }
@@ -52,6 +54,8 @@ pub enum Side {
     Invite(InviteRecord),
     JoinRequested { user_id: u64, time_ms: i64 },
     JoinRequestDropped { user_id: u64 },
+    /// A member's receipt cursors moved (or their privacy flag changed): the new record.
+    Receipt { user_id: u64, receipt: magpie_storage::ReceiptRecord },
     /// Writes about messages that the view does not hold (a message's state, reactions,
     /// rewritten events, hidden messages, mention entries): derived in `projection.rs` from the
     /// messages the core knows (`targets.rs`).
@@ -66,6 +70,8 @@ pub struct Snapshot {
     pub head: ChatHead,
     pub invites: Vec<InviteRecord>,
     pub requests: Vec<(u64, i64)>,
+    /// The stored receipts (members who left may be among them).
+    pub receipts: Vec<(u64, magpie_storage::ReceiptRecord)>,
     pub pins: Vec<(u64, u64)>,
 }
 
@@ -83,6 +89,7 @@ impl ChatView {
         (view.last_seq, view.last_message_seq) = (s.head.at_seq, s.head.last_message_seq);
         view.invites = s.invites.into_iter().map(|i| (i.code.clone(), i)).collect();
         view.requests = s.requests.into_iter().collect();
+        view.receipts = super::receipts::Receipts::from_stored(s.receipts, &view.members);
         view.pins = s.pins.into_iter().collect();
         view
     }
@@ -99,6 +106,7 @@ impl ChatView {
             last_message_seq: 0,
             invites: HashMap::new(),
             requests: BTreeMap::new(),
+            receipts: Default::default(),
             pins: BTreeMap::new(),
         }
     }
@@ -188,6 +196,7 @@ impl ChatView {
             Side::JoinRequestDropped { user_id } => {
                 self.requests.remove(user_id);
             }
+            Side::Receipt { user_id, receipt } => self.receipts.put(*user_id, *receipt),
             Side::Writes(_) => {}
         }
     }

@@ -31,7 +31,14 @@ const WRITE_BATCH: usize = 64;
 /// How long a closing connection keeps reading (and discarding) what the peer still sends.
 const LINGER: Duration = Duration::from_secs(2);
 /// Runs a connection to its end.
-pub async fn serve<R: FrameReader, W: FrameWriter + 'static>(shard: Rc<Shard>, mut reader: R, writer: W, transport: Transport) {
+/// `datagrams`: the QUIC connection (WebSocket has none), for typing as datagrams.
+pub async fn serve<R: FrameReader, W: FrameWriter + 'static>(
+    shard: Rc<Shard>,
+    mut reader: R,
+    writer: W,
+    transport: Transport,
+    datagrams: Option<quinn::Connection>,
+) {
     let (tx, rx) = mpsc::channel(shard.shared.config.outbound_queue.max(4 * REPLY_HEADROOM));
     let conn = Rc::new(ConnShared::new(shard.next_conn_id(), tx));
     shard.conns.borrow_mut().insert(conn.id, conn.clone());
@@ -39,13 +46,14 @@ pub async fn serve<R: FrameReader, W: FrameWriter + 'static>(shard: Rc<Shard>, m
     metrics::inc(&shard.metrics().conns_open[transport as usize]);
     tracing::debug!(shard = shard.id, conn = conn.id, transport = transport.name(), "connection opened");
     let writer_task = tokio::task::spawn_local(write_loop(shard.clone(), conn.clone(), rx, writer));
-    match read_loop(&shard, &conn, &mut reader).await {
+    match read_loop(&shard, &conn, &mut reader, datagrams).await {
         Ok(()) => conn.close_quietly(),
         Err((code, reason)) => {
             tracing::debug!(conn = conn.id, code = code.name(), reason, "closing connection");
             conn.close(code, reason);
         }
     }
+    crate::presence::closed(&shard, &conn);
     shard.unregister(&conn);
     metrics::dec(&shard.metrics().conns_open[transport as usize]);
     // Keep reading until the writer has said goodbye and the peer hangs up (bounded): closing a
@@ -115,7 +123,12 @@ async fn write_loop<W: FrameWriter>(shard: Rc<Shard>, conn: Rc<ConnShared>, mut 
 
 type Violation = (ErrorCode, &'static str);
 
-async fn read_loop<R: FrameReader>(shard: &Rc<Shard>, conn: &Rc<ConnShared>, reader: &mut R) -> Result<(), Violation> {
+async fn read_loop<R: FrameReader>(
+    shard: &Rc<Shard>,
+    conn: &Rc<ConnShared>,
+    reader: &mut R,
+    mut datagrams: Option<quinn::Connection>,
+) -> Result<(), Violation> {
     let config = &shard.shared.config;
     let mut rate = RateLimiter::new(config.rate_per_sec, config.rate_burst);
     let mut greeted = false;
@@ -151,7 +164,7 @@ async fn read_loop<R: FrameReader>(shard: &Rc<Shard>, conn: &Rc<ConnShared>, rea
             return Err((ErrorCode::MalformedFrame, "requests need a non-zero request_id"));
         }
         if !greeted {
-            greet(shard, conn, &f)?;
+            greet(shard, conn, &f, datagrams.take())?;
             greeted = true;
             continue;
         }
@@ -171,6 +184,31 @@ async fn read_loop<R: FrameReader>(shard: &Rc<Shard>, conn: &Rc<ConnShared>, rea
     }
 }
 
+/// Datagrams a client sends once `DATAGRAMS` is negotiated: `SetTyping` and `SetPresence`
+/// (activity) only, from a signed-in connection, within the connection's request rate; anything
+/// else, or a datagram that fails verification, is dropped unanswered (datagrams are unreliable
+/// by nature, so nothing depends on one arriving).
+async fn datagram_loop(shard: Rc<Shard>, conn: Rc<ConnShared>, q: quinn::Connection) {
+    let config = &shard.shared.config;
+    let mut rate = RateLimiter::new(config.rate_per_sec, config.rate_burst);
+    loop {
+        let datagram = tokio::select! {
+            d = q.read_datagram() => d,
+            _ = conn.closed() => return,
+        };
+        let Ok(bytes) = datagram else { return };
+        let Ok(f) = verify::client_frame(&bytes) else { continue };
+        if !magpie_wire::presence::datagram_allowed(f.body_type()) || verify::client_enums(&f).is_err() {
+            continue;
+        }
+        if rate.check(Instant::now()) != Verdict::Allow {
+            continue;
+        }
+        shard.metrics().frame_in(f.body_type());
+        requests::datagram(&shard, &conn, &f);
+    }
+}
+
 fn describe(code: ErrorCode) -> &'static str {
     match code {
         ErrorCode::InvalidUtf8 => "a string is not valid UTF-8",
@@ -180,10 +218,18 @@ fn describe(code: ErrorCode) -> &'static str {
     }
 }
 
-fn greet(shard: &Rc<Shard>, conn: &Rc<ConnShared>, f: &fb::Frame<'_>) -> Result<(), Violation> {
+fn greet(shard: &Rc<Shard>, conn: &Rc<ConnShared>, f: &fb::Frame<'_>, datagrams: Option<quinn::Connection>) -> Result<(), Violation> {
     let Some(hello) = f.body_as_hello() else { return Err((ErrorCode::HandshakeRequired, "the first frame must be Hello")) };
     match handshake::negotiate(hello.protocol_version(), hello.min_protocol_version(), hello.features()) {
-        Ok((version, features)) => {
+        Ok((version, mut features)) => {
+            // Datagrams only where the transport has them and the client's stack takes them.
+            match datagrams.filter(|q| q.max_datagram_size().is_some()) {
+                Some(q) if features & handshake::features::DATAGRAMS != 0 => {
+                    *conn.datagrams.borrow_mut() = Some(q.clone());
+                    tokio::task::spawn_local(datagram_loop(shard.clone(), conn.clone(), q));
+                }
+                _ => features &= !handshake::features::DATAGRAMS,
+            }
             conn.push_reply(encode::welcome(
                 f.request_id(),
                 &encode::WelcomeArgs {

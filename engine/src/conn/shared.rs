@@ -44,6 +44,8 @@ pub struct ConnShared {
     close_signal: Notify,
     pub(super) phase: Cell<Phase>,
     pub(super) cursors: RefCell<IdMap<Cursor>>,
+    /// The QUIC connection, once `DATAGRAMS` is negotiated: typing goes out as datagrams.
+    pub(super) datagrams: RefCell<Option<quinn::Connection>>,
 }
 
 impl ConnShared {
@@ -57,6 +59,7 @@ impl ConnShared {
             close_signal: Notify::new(),
             phase: Cell::new(Phase::NotSynced),
             cursors: RefCell::new(IdMap::default()),
+            datagrams: RefCell::new(None),
         }
     }
 
@@ -104,7 +107,14 @@ impl ConnShared {
     /// Queues an ephemeral signal if the connection is live and its queue is at most half full:
     /// signals never wait and never crowd out replies or logged events; a busy connection
     /// simply misses them (the next one supersedes it anyway).
+    /// Typing indicators go as QUIC datagrams where the connection negotiated them (lost ones
+    /// are refreshed within seconds anyway).
     pub fn offer_signal(&self, frame: &Bytes) -> bool {
+        if let Some(q) = self.datagrams.borrow().as_ref() {
+            if crate::metrics::body_of(frame) == Some(magpie_wire::fb::Body::TypingChanged) {
+                return self.phase.get() == Phase::Live && !self.closing.get() && q.send_datagram(frame.clone()).is_ok();
+            }
+        }
         self.phase.get() == Phase::Live
             && !self.closing.get()
             && self.out.capacity() > self.out.max_capacity() / 2

@@ -121,7 +121,7 @@ async fn handle<S: AsyncRead + AsyncWrite + Unpin + 'static>(shard: Rc<Shard>, m
             let rest = head.split_off(head_len);
             drop(head);
             let (reader, writer) = super::ws::accept(stream, rest).await;
-            crate::conn::serve(shard, reader, writer, crate::metrics::Transport::WebSocket).await;
+            crate::conn::serve(shard, reader, writer, crate::metrics::Transport::WebSocket, None).await;
         }
     }
 }

@@ -100,7 +100,8 @@ pub async fn serve(shard: Rc<Shard>, endpoint: quinn::Endpoint) {
                     return;
                 }
             };
-            crate::conn::serve(shard, QuicReader { recv }, QuicWriter { send, conn }, crate::metrics::Transport::Quic).await;
+            let datagrams = Some(conn.clone());
+            crate::conn::serve(shard, QuicReader { recv }, QuicWriter { send, conn }, crate::metrics::Transport::Quic, datagrams).await;
         });
     }
 }

@@ -7,6 +7,8 @@
 mod conversations;
 mod messages;
 pub use conversations::*;
+mod presence;
+pub use presence::*;
 pub use messages::*;
 
 use crate::chat::{Info, MemberEntry, Settings};
@@ -400,6 +402,8 @@ pub struct ChatSummaryArgs<'s> {
     pub unread_mentions: u32,
     pub avatar_ref: &'s str,
     pub handle: &'s str,
+    /// The caller's and (direct chats) the peer's receipt cursors.
+    pub receipts: crate::presence::SummaryReceipts,
 }
 
 /// A complete chat list (no page follows).
@@ -433,6 +437,10 @@ pub fn chat_list_page(request_id: u64, chats: &[ChatSummaryArgs<'_>], has_more: 
                         unread_mentions: c.unread_mentions,
                         avatar_ref,
                         handle,
+                        read_seq: c.receipts.read_seq,
+                        delivered_seq: c.receipts.delivered_seq,
+                        peer_delivered_seq: c.receipts.peer_delivered_seq,
+                        peer_read_seq: c.receipts.peer_read_seq,
                     },
                 )
             })

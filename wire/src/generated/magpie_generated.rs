@@ -838,12 +838,292 @@ impl ::flatbuffers::SimpleToVerifyInSlice for EventBody {}
 pub struct EventBodyUnionTableOffset {}
 
 #[deprecated(since = "2.0.0", note = "Use associated constants instead. This will no longer be generated in 2021.")]
-pub const ENUM_MIN_BODY: u8 = 0;
+pub const ENUM_MIN_LAST_SEEN_VISIBILITY: u8 = 0;
 #[deprecated(since = "2.0.0", note = "Use associated constants instead. This will no longer be generated in 2021.")]
-pub const ENUM_MAX_BODY: u8 = 79;
+pub const ENUM_MAX_LAST_SEEN_VISIBILITY: u8 = 2;
 #[deprecated(since = "2.0.0", note = "Use associated constants instead. This will no longer be generated in 2021.")]
 #[allow(non_camel_case_types)]
-pub const ENUM_VALUES_BODY: [Body; 80] = [
+pub const ENUM_VALUES_LAST_SEEN_VISIBILITY: [LastSeenVisibility; 3] = [
+  LastSeenVisibility::Everyone,
+  LastSeenVisibility::SharedChats,
+  LastSeenVisibility::Nobody,
+];
+
+#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
+#[repr(transparent)]
+pub struct LastSeenVisibility(pub u8);
+#[allow(non_upper_case_globals)]
+impl LastSeenVisibility {
+  pub const Everyone: Self = Self(0);
+  pub const SharedChats: Self = Self(1);
+  pub const Nobody: Self = Self(2);
+
+  pub const ENUM_MIN: u8 = 0;
+  pub const ENUM_MAX: u8 = 2;
+  pub const ENUM_VALUES: &'static [Self] = &[
+    Self::Everyone,
+    Self::SharedChats,
+    Self::Nobody,
+  ];
+  /// Returns the variant's name or "" if unknown.
+  pub fn variant_name(self) -> Option<&'static str> {
+    match self {
+      Self::Everyone => Some("Everyone"),
+      Self::SharedChats => Some("SharedChats"),
+      Self::Nobody => Some("Nobody"),
+      _ => None,
+    }
+  }
+}
+impl ::core::fmt::Debug for LastSeenVisibility {
+  fn fmt(&self, f: &mut ::core::fmt::Formatter) -> ::core::fmt::Result {
+    if let Some(name) = self.variant_name() {
+      f.write_str(name)
+    } else {
+      f.write_fmt(format_args!("<UNKNOWN {:?}>", self.0))
+    }
+  }
+}
+impl<'a> ::flatbuffers::Follow<'a> for LastSeenVisibility {
+  type Inner = Self;
+  #[inline]
+  unsafe fn follow(buf: &'a [u8], loc: usize) -> Self::Inner {
+    let b = unsafe { ::flatbuffers::read_scalar_at::<u8>(buf, loc) };
+    Self(b)
+  }
+}
+
+impl ::flatbuffers::Push for LastSeenVisibility {
+    type Output = LastSeenVisibility;
+    #[inline]
+    unsafe fn push(&self, dst: &mut [u8], _written_len: usize) {
+        unsafe { ::flatbuffers::emplace_scalar::<u8>(dst, self.0) };
+    }
+}
+
+impl ::flatbuffers::EndianScalar for LastSeenVisibility {
+  type Scalar = u8;
+  #[inline]
+  fn to_little_endian(self) -> u8 {
+    self.0.to_le()
+  }
+  #[inline]
+  #[allow(clippy::wrong_self_convention)]
+  fn from_little_endian(v: u8) -> Self {
+    let b = u8::from_le(v);
+    Self(b)
+  }
+}
+
+impl<'a> ::flatbuffers::Verifiable for LastSeenVisibility {
+  #[inline]
+  fn run_verifier(
+    v: &mut ::flatbuffers::Verifier, pos: usize
+  ) -> Result<(), ::flatbuffers::InvalidFlatbuffer> {
+    u8::run_verifier(v, pos)
+  }
+}
+
+impl ::flatbuffers::SimpleToVerifyInSlice for LastSeenVisibility {}
+#[deprecated(since = "2.0.0", note = "Use associated constants instead. This will no longer be generated in 2021.")]
+pub const ENUM_MIN_PRESENCE_STATUS: u8 = 0;
+#[deprecated(since = "2.0.0", note = "Use associated constants instead. This will no longer be generated in 2021.")]
+pub const ENUM_MAX_PRESENCE_STATUS: u8 = 6;
+#[deprecated(since = "2.0.0", note = "Use associated constants instead. This will no longer be generated in 2021.")]
+#[allow(non_camel_case_types)]
+pub const ENUM_VALUES_PRESENCE_STATUS: [PresenceStatus; 7] = [
+  PresenceStatus::Unknown,
+  PresenceStatus::Offline,
+  PresenceStatus::Online,
+  PresenceStatus::Active,
+  PresenceStatus::Idle,
+  PresenceStatus::Away,
+  PresenceStatus::DoNotDisturb,
+];
+
+#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
+#[repr(transparent)]
+pub struct PresenceStatus(pub u8);
+#[allow(non_upper_case_globals)]
+impl PresenceStatus {
+  pub const Unknown: Self = Self(0);
+  pub const Offline: Self = Self(1);
+  pub const Online: Self = Self(2);
+  pub const Active: Self = Self(3);
+  pub const Idle: Self = Self(4);
+  pub const Away: Self = Self(5);
+  pub const DoNotDisturb: Self = Self(6);
+
+  pub const ENUM_MIN: u8 = 0;
+  pub const ENUM_MAX: u8 = 6;
+  pub const ENUM_VALUES: &'static [Self] = &[
+    Self::Unknown,
+    Self::Offline,
+    Self::Online,
+    Self::Active,
+    Self::Idle,
+    Self::Away,
+    Self::DoNotDisturb,
+  ];
+  /// Returns the variant's name or "" if unknown.
+  pub fn variant_name(self) -> Option<&'static str> {
+    match self {
+      Self::Unknown => Some("Unknown"),
+      Self::Offline => Some("Offline"),
+      Self::Online => Some("Online"),
+      Self::Active => Some("Active"),
+      Self::Idle => Some("Idle"),
+      Self::Away => Some("Away"),
+      Self::DoNotDisturb => Some("DoNotDisturb"),
+      _ => None,
+    }
+  }
+}
+impl ::core::fmt::Debug for PresenceStatus {
+  fn fmt(&self, f: &mut ::core::fmt::Formatter) -> ::core::fmt::Result {
+    if let Some(name) = self.variant_name() {
+      f.write_str(name)
+    } else {
+      f.write_fmt(format_args!("<UNKNOWN {:?}>", self.0))
+    }
+  }
+}
+impl<'a> ::flatbuffers::Follow<'a> for PresenceStatus {
+  type Inner = Self;
+  #[inline]
+  unsafe fn follow(buf: &'a [u8], loc: usize) -> Self::Inner {
+    let b = unsafe { ::flatbuffers::read_scalar_at::<u8>(buf, loc) };
+    Self(b)
+  }
+}
+
+impl ::flatbuffers::Push for PresenceStatus {
+    type Output = PresenceStatus;
+    #[inline]
+    unsafe fn push(&self, dst: &mut [u8], _written_len: usize) {
+        unsafe { ::flatbuffers::emplace_scalar::<u8>(dst, self.0) };
+    }
+}
+
+impl ::flatbuffers::EndianScalar for PresenceStatus {
+  type Scalar = u8;
+  #[inline]
+  fn to_little_endian(self) -> u8 {
+    self.0.to_le()
+  }
+  #[inline]
+  #[allow(clippy::wrong_self_convention)]
+  fn from_little_endian(v: u8) -> Self {
+    let b = u8::from_le(v);
+    Self(b)
+  }
+}
+
+impl<'a> ::flatbuffers::Verifiable for PresenceStatus {
+  #[inline]
+  fn run_verifier(
+    v: &mut ::flatbuffers::Verifier, pos: usize
+  ) -> Result<(), ::flatbuffers::InvalidFlatbuffer> {
+    u8::run_verifier(v, pos)
+  }
+}
+
+impl ::flatbuffers::SimpleToVerifyInSlice for PresenceStatus {}
+#[deprecated(since = "2.0.0", note = "Use associated constants instead. This will no longer be generated in 2021.")]
+pub const ENUM_MIN_TYPING_KIND: u8 = 0;
+#[deprecated(since = "2.0.0", note = "Use associated constants instead. This will no longer be generated in 2021.")]
+pub const ENUM_MAX_TYPING_KIND: u8 = 2;
+#[deprecated(since = "2.0.0", note = "Use associated constants instead. This will no longer be generated in 2021.")]
+#[allow(non_camel_case_types)]
+pub const ENUM_VALUES_TYPING_KIND: [TypingKind; 3] = [
+  TypingKind::Stopped,
+  TypingKind::Typing,
+  TypingKind::RecordingVoice,
+];
+
+#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
+#[repr(transparent)]
+pub struct TypingKind(pub u8);
+#[allow(non_upper_case_globals)]
+impl TypingKind {
+  pub const Stopped: Self = Self(0);
+  pub const Typing: Self = Self(1);
+  pub const RecordingVoice: Self = Self(2);
+
+  pub const ENUM_MIN: u8 = 0;
+  pub const ENUM_MAX: u8 = 2;
+  pub const ENUM_VALUES: &'static [Self] = &[
+    Self::Stopped,
+    Self::Typing,
+    Self::RecordingVoice,
+  ];
+  /// Returns the variant's name or "" if unknown.
+  pub fn variant_name(self) -> Option<&'static str> {
+    match self {
+      Self::Stopped => Some("Stopped"),
+      Self::Typing => Some("Typing"),
+      Self::RecordingVoice => Some("RecordingVoice"),
+      _ => None,
+    }
+  }
+}
+impl ::core::fmt::Debug for TypingKind {
+  fn fmt(&self, f: &mut ::core::fmt::Formatter) -> ::core::fmt::Result {
+    if let Some(name) = self.variant_name() {
+      f.write_str(name)
+    } else {
+      f.write_fmt(format_args!("<UNKNOWN {:?}>", self.0))
+    }
+  }
+}
+impl<'a> ::flatbuffers::Follow<'a> for TypingKind {
+  type Inner = Self;
+  #[inline]
+  unsafe fn follow(buf: &'a [u8], loc: usize) -> Self::Inner {
+    let b = unsafe { ::flatbuffers::read_scalar_at::<u8>(buf, loc) };
+    Self(b)
+  }
+}
+
+impl ::flatbuffers::Push for TypingKind {
+    type Output = TypingKind;
+    #[inline]
+    unsafe fn push(&self, dst: &mut [u8], _written_len: usize) {
+        unsafe { ::flatbuffers::emplace_scalar::<u8>(dst, self.0) };
+    }
+}
+
+impl ::flatbuffers::EndianScalar for TypingKind {
+  type Scalar = u8;
+  #[inline]
+  fn to_little_endian(self) -> u8 {
+    self.0.to_le()
+  }
+  #[inline]
+  #[allow(clippy::wrong_self_convention)]
+  fn from_little_endian(v: u8) -> Self {
+    let b = u8::from_le(v);
+    Self(b)
+  }
+}
+
+impl<'a> ::flatbuffers::Verifiable for TypingKind {
+  #[inline]
+  fn run_verifier(
+    v: &mut ::flatbuffers::Verifier, pos: usize
+  ) -> Result<(), ::flatbuffers::InvalidFlatbuffer> {
+    u8::run_verifier(v, pos)
+  }
+}
+
+impl ::flatbuffers::SimpleToVerifyInSlice for TypingKind {}
+#[deprecated(since = "2.0.0", note = "Use associated constants instead. This will no longer be generated in 2021.")]
+pub const ENUM_MIN_BODY: u8 = 0;
+#[deprecated(since = "2.0.0", note = "Use associated constants instead. This will no longer be generated in 2021.")]
+pub const ENUM_MAX_BODY: u8 = 92;
+#[deprecated(since = "2.0.0", note = "Use associated constants instead. This will no longer be generated in 2021.")]
+#[allow(non_camel_case_types)]
+pub const ENUM_VALUES_BODY: [Body; 93] = [
   Body::NONE,
   Body::Hello,
   Body::Welcome,
@@ -924,6 +1204,19 @@ pub const ENUM_VALUES_BODY: [Body; 80] = [
   Body::ListMentions,
   Body::MentionList,
   Body::MessagesHidden,
+  Body::MarkReceipts,
+  Body::ReceiptChanged,
+  Body::ReceiptCounts,
+  Body::GetReceipts,
+  Body::ReceiptList,
+  Body::SetPrivacy,
+  Body::GetPrivacy,
+  Body::Privacy,
+  Body::SetPresence,
+  Body::WatchPresence,
+  Body::PresenceChanged,
+  Body::SetTyping,
+  Body::TypingChanged,
 ];
 
 #[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
@@ -1011,9 +1304,22 @@ impl Body {
   pub const ListMentions: Self = Self(77);
   pub const MentionList: Self = Self(78);
   pub const MessagesHidden: Self = Self(79);
+  pub const MarkReceipts: Self = Self(80);
+  pub const ReceiptChanged: Self = Self(81);
+  pub const ReceiptCounts: Self = Self(82);
+  pub const GetReceipts: Self = Self(83);
+  pub const ReceiptList: Self = Self(84);
+  pub const SetPrivacy: Self = Self(85);
+  pub const GetPrivacy: Self = Self(86);
+  pub const Privacy: Self = Self(87);
+  pub const SetPresence: Self = Self(88);
+  pub const WatchPresence: Self = Self(89);
+  pub const PresenceChanged: Self = Self(90);
+  pub const SetTyping: Self = Self(91);
+  pub const TypingChanged: Self = Self(92);
 
   pub const ENUM_MIN: u8 = 0;
-  pub const ENUM_MAX: u8 = 79;
+  pub const ENUM_MAX: u8 = 92;
   pub const ENUM_VALUES: &'static [Self] = &[
     Self::NONE,
     Self::Hello,
@@ -1095,6 +1401,19 @@ impl Body {
     Self::ListMentions,
     Self::MentionList,
     Self::MessagesHidden,
+    Self::MarkReceipts,
+    Self::ReceiptChanged,
+    Self::ReceiptCounts,
+    Self::GetReceipts,
+    Self::ReceiptList,
+    Self::SetPrivacy,
+    Self::GetPrivacy,
+    Self::Privacy,
+    Self::SetPresence,
+    Self::WatchPresence,
+    Self::PresenceChanged,
+    Self::SetTyping,
+    Self::TypingChanged,
   ];
   /// Returns the variant's name or "" if unknown.
   pub fn variant_name(self) -> Option<&'static str> {
@@ -1179,6 +1498,19 @@ impl Body {
       Self::ListMentions => Some("ListMentions"),
       Self::MentionList => Some("MentionList"),
       Self::MessagesHidden => Some("MessagesHidden"),
+      Self::MarkReceipts => Some("MarkReceipts"),
+      Self::ReceiptChanged => Some("ReceiptChanged"),
+      Self::ReceiptCounts => Some("ReceiptCounts"),
+      Self::GetReceipts => Some("GetReceipts"),
+      Self::ReceiptList => Some("ReceiptList"),
+      Self::SetPrivacy => Some("SetPrivacy"),
+      Self::GetPrivacy => Some("GetPrivacy"),
+      Self::Privacy => Some("Privacy"),
+      Self::SetPresence => Some("SetPresence"),
+      Self::WatchPresence => Some("WatchPresence"),
+      Self::PresenceChanged => Some("PresenceChanged"),
+      Self::SetTyping => Some("SetTyping"),
+      Self::TypingChanged => Some("TypingChanged"),
       _ => None,
     }
   }
@@ -9232,6 +9564,10 @@ impl<'a> ChatSummary<'a> {
   pub const VT_UNREAD_MENTIONS: ::flatbuffers::VOffsetT = 24;
   pub const VT_AVATAR_REF: ::flatbuffers::VOffsetT = 26;
   pub const VT_HANDLE: ::flatbuffers::VOffsetT = 28;
+  pub const VT_READ_SEQ: ::flatbuffers::VOffsetT = 30;
+  pub const VT_DELIVERED_SEQ: ::flatbuffers::VOffsetT = 32;
+  pub const VT_PEER_DELIVERED_SEQ: ::flatbuffers::VOffsetT = 34;
+  pub const VT_PEER_READ_SEQ: ::flatbuffers::VOffsetT = 36;
 
   #[inline]
   pub unsafe fn init_from_table(table: ::flatbuffers::Table<'a>) -> Self {
@@ -9243,6 +9579,10 @@ impl<'a> ChatSummary<'a> {
     args: &'args ChatSummaryArgs<'args>
   ) -> ::flatbuffers::WIPOffset<ChatSummary<'bldr>> {
     let mut builder = ChatSummaryBuilder::new(_fbb);
+    builder.add_peer_read_seq(args.peer_read_seq);
+    builder.add_peer_delivered_seq(args.peer_delivered_seq);
+    builder.add_delivered_seq(args.delivered_seq);
+    builder.add_read_seq(args.read_seq);
     builder.add_last_activity_ms(args.last_activity_ms);
     builder.add_last_seq(args.last_seq);
     builder.add_chat_id(args.chat_id);
@@ -9360,6 +9700,34 @@ impl<'a> ChatSummary<'a> {
     // which contains a valid value in this slot
     unsafe { self._tab.get::<::flatbuffers::ForwardsUOffset<&str>>(ChatSummary::VT_HANDLE, None)}
   }
+  #[inline]
+  pub fn read_seq(&self) -> u64 {
+    // Safety:
+    // Created from valid Table for this object
+    // which contains a valid value in this slot
+    unsafe { self._tab.get::<u64>(ChatSummary::VT_READ_SEQ, Some(0)).unwrap()}
+  }
+  #[inline]
+  pub fn delivered_seq(&self) -> u64 {
+    // Safety:
+    // Created from valid Table for this object
+    // which contains a valid value in this slot
+    unsafe { self._tab.get::<u64>(ChatSummary::VT_DELIVERED_SEQ, Some(0)).unwrap()}
+  }
+  #[inline]
+  pub fn peer_delivered_seq(&self) -> u64 {
+    // Safety:
+    // Created from valid Table for this object
+    // which contains a valid value in this slot
+    unsafe { self._tab.get::<u64>(ChatSummary::VT_PEER_DELIVERED_SEQ, Some(0)).unwrap()}
+  }
+  #[inline]
+  pub fn peer_read_seq(&self) -> u64 {
+    // Safety:
+    // Created from valid Table for this object
+    // which contains a valid value in this slot
+    unsafe { self._tab.get::<u64>(ChatSummary::VT_PEER_READ_SEQ, Some(0)).unwrap()}
+  }
 }
 
 impl ::flatbuffers::Verifiable for ChatSummary<'_> {
@@ -9381,6 +9749,10 @@ impl ::flatbuffers::Verifiable for ChatSummary<'_> {
      .visit_field::<u32>("unread_mentions", Self::VT_UNREAD_MENTIONS, false)?
      .visit_field::<::flatbuffers::ForwardsUOffset<&str>>("avatar_ref", Self::VT_AVATAR_REF, false)?
      .visit_field::<::flatbuffers::ForwardsUOffset<&str>>("handle", Self::VT_HANDLE, false)?
+     .visit_field::<u64>("read_seq", Self::VT_READ_SEQ, false)?
+     .visit_field::<u64>("delivered_seq", Self::VT_DELIVERED_SEQ, false)?
+     .visit_field::<u64>("peer_delivered_seq", Self::VT_PEER_DELIVERED_SEQ, false)?
+     .visit_field::<u64>("peer_read_seq", Self::VT_PEER_READ_SEQ, false)?
      .finish();
     Ok(())
   }
@@ -9399,6 +9771,10 @@ pub struct ChatSummaryArgs<'a> {
     pub unread_mentions: u32,
     pub avatar_ref: Option<::flatbuffers::WIPOffset<&'a str>>,
     pub handle: Option<::flatbuffers::WIPOffset<&'a str>>,
+    pub read_seq: u64,
+    pub delivered_seq: u64,
+    pub peer_delivered_seq: u64,
+    pub peer_read_seq: u64,
 }
 impl<'a> Default for ChatSummaryArgs<'a> {
   #[inline]
@@ -9417,6 +9793,10 @@ impl<'a> Default for ChatSummaryArgs<'a> {
       unread_mentions: 0,
       avatar_ref: None,
       handle: None,
+      read_seq: 0,
+      delivered_seq: 0,
+      peer_delivered_seq: 0,
+      peer_read_seq: 0,
     }
   }
 }
@@ -9479,6 +9859,22 @@ impl<'a: 'b, 'b, A: ::flatbuffers::Allocator + 'a> ChatSummaryBuilder<'a, 'b, A>
     self.fbb_.push_slot_always::<::flatbuffers::WIPOffset<_>>(ChatSummary::VT_HANDLE, handle);
   }
   #[inline]
+  pub fn add_read_seq(&mut self, read_seq: u64) {
+    self.fbb_.push_slot::<u64>(ChatSummary::VT_READ_SEQ, read_seq, 0);
+  }
+  #[inline]
+  pub fn add_delivered_seq(&mut self, delivered_seq: u64) {
+    self.fbb_.push_slot::<u64>(ChatSummary::VT_DELIVERED_SEQ, delivered_seq, 0);
+  }
+  #[inline]
+  pub fn add_peer_delivered_seq(&mut self, peer_delivered_seq: u64) {
+    self.fbb_.push_slot::<u64>(ChatSummary::VT_PEER_DELIVERED_SEQ, peer_delivered_seq, 0);
+  }
+  #[inline]
+  pub fn add_peer_read_seq(&mut self, peer_read_seq: u64) {
+    self.fbb_.push_slot::<u64>(ChatSummary::VT_PEER_READ_SEQ, peer_read_seq, 0);
+  }
+  #[inline]
   pub fn new(_fbb: &'b mut ::flatbuffers::FlatBufferBuilder<'a, A>) -> ChatSummaryBuilder<'a, 'b, A> {
     let start = _fbb.start_table();
     ChatSummaryBuilder {
@@ -9509,6 +9905,10 @@ impl ::core::fmt::Debug for ChatSummary<'_> {
       ds.field("unread_mentions", &self.unread_mentions());
       ds.field("avatar_ref", &self.avatar_ref());
       ds.field("handle", &self.handle());
+      ds.field("read_seq", &self.read_seq());
+      ds.field("delivered_seq", &self.delivered_seq());
+      ds.field("peer_delivered_seq", &self.peer_delivered_seq());
+      ds.field("peer_read_seq", &self.peer_read_seq());
       ds.finish()
   }
 }
@@ -16743,6 +17143,2085 @@ impl ::core::fmt::Debug for HistoryPage<'_> {
       ds.finish()
   }
 }
+pub enum MarkReceiptsOffset {}
+#[derive(Copy, Clone, PartialEq)]
+
+pub struct MarkReceipts<'a> {
+  pub _tab: ::flatbuffers::Table<'a>,
+}
+
+impl<'a> ::flatbuffers::Follow<'a> for MarkReceipts<'a> {
+  type Inner = MarkReceipts<'a>;
+  #[inline]
+  unsafe fn follow(buf: &'a [u8], loc: usize) -> Self::Inner {
+    Self { _tab: unsafe { ::flatbuffers::Table::new(buf, loc) } }
+  }
+}
+
+impl<'a> MarkReceipts<'a> {
+  pub const VT_CHAT_ID: ::flatbuffers::VOffsetT = 4;
+  pub const VT_DELIVERED_SEQ: ::flatbuffers::VOffsetT = 6;
+  pub const VT_READ_SEQ: ::flatbuffers::VOffsetT = 8;
+
+  #[inline]
+  pub unsafe fn init_from_table(table: ::flatbuffers::Table<'a>) -> Self {
+    MarkReceipts { _tab: table }
+  }
+  #[allow(unused_mut)]
+  pub fn create<'bldr: 'args, 'args: 'mut_bldr, 'mut_bldr, A: ::flatbuffers::Allocator + 'bldr>(
+    _fbb: &'mut_bldr mut ::flatbuffers::FlatBufferBuilder<'bldr, A>,
+    args: &'args MarkReceiptsArgs
+  ) -> ::flatbuffers::WIPOffset<MarkReceipts<'bldr>> {
+    let mut builder = MarkReceiptsBuilder::new(_fbb);
+    builder.add_read_seq(args.read_seq);
+    builder.add_delivered_seq(args.delivered_seq);
+    builder.add_chat_id(args.chat_id);
+    builder.finish()
+  }
+
+
+  #[inline]
+  pub fn chat_id(&self) -> u64 {
+    // Safety:
+    // Created from valid Table for this object
+    // which contains a valid value in this slot
+    unsafe { self._tab.get::<u64>(MarkReceipts::VT_CHAT_ID, Some(0)).unwrap()}
+  }
+  #[inline]
+  pub fn delivered_seq(&self) -> u64 {
+    // Safety:
+    // Created from valid Table for this object
+    // which contains a valid value in this slot
+    unsafe { self._tab.get::<u64>(MarkReceipts::VT_DELIVERED_SEQ, Some(0)).unwrap()}
+  }
+  #[inline]
+  pub fn read_seq(&self) -> u64 {
+    // Safety:
+    // Created from valid Table for this object
+    // which contains a valid value in this slot
+    unsafe { self._tab.get::<u64>(MarkReceipts::VT_READ_SEQ, Some(0)).unwrap()}
+  }
+}
+
+impl ::flatbuffers::Verifiable for MarkReceipts<'_> {
+  #[inline]
+  fn run_verifier(
+    v: &mut ::flatbuffers::Verifier, pos: usize
+  ) -> Result<(), ::flatbuffers::InvalidFlatbuffer> {
+    v.visit_table(pos)?
+     .visit_field::<u64>("chat_id", Self::VT_CHAT_ID, false)?
+     .visit_field::<u64>("delivered_seq", Self::VT_DELIVERED_SEQ, false)?
+     .visit_field::<u64>("read_seq", Self::VT_READ_SEQ, false)?
+     .finish();
+    Ok(())
+  }
+}
+pub struct MarkReceiptsArgs {
+    pub chat_id: u64,
+    pub delivered_seq: u64,
+    pub read_seq: u64,
+}
+impl<'a> Default for MarkReceiptsArgs {
+  #[inline]
+  fn default() -> Self {
+    MarkReceiptsArgs {
+      chat_id: 0,
+      delivered_seq: 0,
+      read_seq: 0,
+    }
+  }
+}
+
+pub struct MarkReceiptsBuilder<'a: 'b, 'b, A: ::flatbuffers::Allocator + 'a> {
+  fbb_: &'b mut ::flatbuffers::FlatBufferBuilder<'a, A>,
+  start_: ::flatbuffers::WIPOffset<::flatbuffers::TableUnfinishedWIPOffset>,
+}
+impl<'a: 'b, 'b, A: ::flatbuffers::Allocator + 'a> MarkReceiptsBuilder<'a, 'b, A> {
+  #[inline]
+  pub fn add_chat_id(&mut self, chat_id: u64) {
+    self.fbb_.push_slot::<u64>(MarkReceipts::VT_CHAT_ID, chat_id, 0);
+  }
+  #[inline]
+  pub fn add_delivered_seq(&mut self, delivered_seq: u64) {
+    self.fbb_.push_slot::<u64>(MarkReceipts::VT_DELIVERED_SEQ, delivered_seq, 0);
+  }
+  #[inline]
+  pub fn add_read_seq(&mut self, read_seq: u64) {
+    self.fbb_.push_slot::<u64>(MarkReceipts::VT_READ_SEQ, read_seq, 0);
+  }
+  #[inline]
+  pub fn new(_fbb: &'b mut ::flatbuffers::FlatBufferBuilder<'a, A>) -> MarkReceiptsBuilder<'a, 'b, A> {
+    let start = _fbb.start_table();
+    MarkReceiptsBuilder {
+      fbb_: _fbb,
+      start_: start,
+    }
+  }
+  #[inline]
+  pub fn finish(self) -> ::flatbuffers::WIPOffset<MarkReceipts<'a>> {
+    let o = self.fbb_.end_table(self.start_);
+    ::flatbuffers::WIPOffset::new(o.value())
+  }
+}
+
+impl ::core::fmt::Debug for MarkReceipts<'_> {
+  fn fmt(&self, f: &mut ::core::fmt::Formatter<'_>) -> ::core::fmt::Result {
+    let mut ds = f.debug_struct("MarkReceipts");
+      ds.field("chat_id", &self.chat_id());
+      ds.field("delivered_seq", &self.delivered_seq());
+      ds.field("read_seq", &self.read_seq());
+      ds.finish()
+  }
+}
+pub enum ReceiptChangedOffset {}
+#[derive(Copy, Clone, PartialEq)]
+
+pub struct ReceiptChanged<'a> {
+  pub _tab: ::flatbuffers::Table<'a>,
+}
+
+impl<'a> ::flatbuffers::Follow<'a> for ReceiptChanged<'a> {
+  type Inner = ReceiptChanged<'a>;
+  #[inline]
+  unsafe fn follow(buf: &'a [u8], loc: usize) -> Self::Inner {
+    Self { _tab: unsafe { ::flatbuffers::Table::new(buf, loc) } }
+  }
+}
+
+impl<'a> ReceiptChanged<'a> {
+  pub const VT_CHAT_ID: ::flatbuffers::VOffsetT = 4;
+  pub const VT_USER_ID: ::flatbuffers::VOffsetT = 6;
+  pub const VT_DELIVERED_SEQ: ::flatbuffers::VOffsetT = 8;
+  pub const VT_READ_SEQ: ::flatbuffers::VOffsetT = 10;
+  pub const VT_READ_HIDDEN: ::flatbuffers::VOffsetT = 12;
+
+  #[inline]
+  pub unsafe fn init_from_table(table: ::flatbuffers::Table<'a>) -> Self {
+    ReceiptChanged { _tab: table }
+  }
+  #[allow(unused_mut)]
+  pub fn create<'bldr: 'args, 'args: 'mut_bldr, 'mut_bldr, A: ::flatbuffers::Allocator + 'bldr>(
+    _fbb: &'mut_bldr mut ::flatbuffers::FlatBufferBuilder<'bldr, A>,
+    args: &'args ReceiptChangedArgs
+  ) -> ::flatbuffers::WIPOffset<ReceiptChanged<'bldr>> {
+    let mut builder = ReceiptChangedBuilder::new(_fbb);
+    builder.add_read_seq(args.read_seq);
+    builder.add_delivered_seq(args.delivered_seq);
+    builder.add_user_id(args.user_id);
+    builder.add_chat_id(args.chat_id);
+    builder.add_read_hidden(args.read_hidden);
+    builder.finish()
+  }
+
+
+  #[inline]
+  pub fn chat_id(&self) -> u64 {
+    // Safety:
+    // Created from valid Table for this object
+    // which contains a valid value in this slot
+    unsafe { self._tab.get::<u64>(ReceiptChanged::VT_CHAT_ID, Some(0)).unwrap()}
+  }
+  #[inline]
+  pub fn user_id(&self) -> u64 {
+    // Safety:
+    // Created from valid Table for this object
+    // which contains a valid value in this slot
+    unsafe { self._tab.get::<u64>(ReceiptChanged::VT_USER_ID, Some(0)).unwrap()}
+  }
+  #[inline]
+  pub fn delivered_seq(&self) -> u64 {
+    // Safety:
+    // Created from valid Table for this object
+    // which contains a valid value in this slot
+    unsafe { self._tab.get::<u64>(ReceiptChanged::VT_DELIVERED_SEQ, Some(0)).unwrap()}
+  }
+  #[inline]
+  pub fn read_seq(&self) -> u64 {
+    // Safety:
+    // Created from valid Table for this object
+    // which contains a valid value in this slot
+    unsafe { self._tab.get::<u64>(ReceiptChanged::VT_READ_SEQ, Some(0)).unwrap()}
+  }
+  #[inline]
+  pub fn read_hidden(&self) -> bool {
+    // Safety:
+    // Created from valid Table for this object
+    // which contains a valid value in this slot
+    unsafe { self._tab.get::<bool>(ReceiptChanged::VT_READ_HIDDEN, Some(false)).unwrap()}
+  }
+}
+
+impl ::flatbuffers::Verifiable for ReceiptChanged<'_> {
+  #[inline]
+  fn run_verifier(
+    v: &mut ::flatbuffers::Verifier, pos: usize
+  ) -> Result<(), ::flatbuffers::InvalidFlatbuffer> {
+    v.visit_table(pos)?
+     .visit_field::<u64>("chat_id", Self::VT_CHAT_ID, false)?
+     .visit_field::<u64>("user_id", Self::VT_USER_ID, false)?
+     .visit_field::<u64>("delivered_seq", Self::VT_DELIVERED_SEQ, false)?
+     .visit_field::<u64>("read_seq", Self::VT_READ_SEQ, false)?
+     .visit_field::<bool>("read_hidden", Self::VT_READ_HIDDEN, false)?
+     .finish();
+    Ok(())
+  }
+}
+pub struct ReceiptChangedArgs {
+    pub chat_id: u64,
+    pub user_id: u64,
+    pub delivered_seq: u64,
+    pub read_seq: u64,
+    pub read_hidden: bool,
+}
+impl<'a> Default for ReceiptChangedArgs {
+  #[inline]
+  fn default() -> Self {
+    ReceiptChangedArgs {
+      chat_id: 0,
+      user_id: 0,
+      delivered_seq: 0,
+      read_seq: 0,
+      read_hidden: false,
+    }
+  }
+}
+
+pub struct ReceiptChangedBuilder<'a: 'b, 'b, A: ::flatbuffers::Allocator + 'a> {
+  fbb_: &'b mut ::flatbuffers::FlatBufferBuilder<'a, A>,
+  start_: ::flatbuffers::WIPOffset<::flatbuffers::TableUnfinishedWIPOffset>,
+}
+impl<'a: 'b, 'b, A: ::flatbuffers::Allocator + 'a> ReceiptChangedBuilder<'a, 'b, A> {
+  #[inline]
+  pub fn add_chat_id(&mut self, chat_id: u64) {
+    self.fbb_.push_slot::<u64>(ReceiptChanged::VT_CHAT_ID, chat_id, 0);
+  }
+  #[inline]
+  pub fn add_user_id(&mut self, user_id: u64) {
+    self.fbb_.push_slot::<u64>(ReceiptChanged::VT_USER_ID, user_id, 0);
+  }
+  #[inline]
+  pub fn add_delivered_seq(&mut self, delivered_seq: u64) {
+    self.fbb_.push_slot::<u64>(ReceiptChanged::VT_DELIVERED_SEQ, delivered_seq, 0);
+  }
+  #[inline]
+  pub fn add_read_seq(&mut self, read_seq: u64) {
+    self.fbb_.push_slot::<u64>(ReceiptChanged::VT_READ_SEQ, read_seq, 0);
+  }
+  #[inline]
+  pub fn add_read_hidden(&mut self, read_hidden: bool) {
+    self.fbb_.push_slot::<bool>(ReceiptChanged::VT_READ_HIDDEN, read_hidden, false);
+  }
+  #[inline]
+  pub fn new(_fbb: &'b mut ::flatbuffers::FlatBufferBuilder<'a, A>) -> ReceiptChangedBuilder<'a, 'b, A> {
+    let start = _fbb.start_table();
+    ReceiptChangedBuilder {
+      fbb_: _fbb,
+      start_: start,
+    }
+  }
+  #[inline]
+  pub fn finish(self) -> ::flatbuffers::WIPOffset<ReceiptChanged<'a>> {
+    let o = self.fbb_.end_table(self.start_);
+    ::flatbuffers::WIPOffset::new(o.value())
+  }
+}
+
+impl ::core::fmt::Debug for ReceiptChanged<'_> {
+  fn fmt(&self, f: &mut ::core::fmt::Formatter<'_>) -> ::core::fmt::Result {
+    let mut ds = f.debug_struct("ReceiptChanged");
+      ds.field("chat_id", &self.chat_id());
+      ds.field("user_id", &self.user_id());
+      ds.field("delivered_seq", &self.delivered_seq());
+      ds.field("read_seq", &self.read_seq());
+      ds.field("read_hidden", &self.read_hidden());
+      ds.finish()
+  }
+}
+pub enum ReceiptCountsOffset {}
+#[derive(Copy, Clone, PartialEq)]
+
+pub struct ReceiptCounts<'a> {
+  pub _tab: ::flatbuffers::Table<'a>,
+}
+
+impl<'a> ::flatbuffers::Follow<'a> for ReceiptCounts<'a> {
+  type Inner = ReceiptCounts<'a>;
+  #[inline]
+  unsafe fn follow(buf: &'a [u8], loc: usize) -> Self::Inner {
+    Self { _tab: unsafe { ::flatbuffers::Table::new(buf, loc) } }
+  }
+}
+
+impl<'a> ReceiptCounts<'a> {
+  pub const VT_CHAT_ID: ::flatbuffers::VOffsetT = 4;
+  pub const VT_SEQ: ::flatbuffers::VOffsetT = 6;
+  pub const VT_DELIVERED_COUNT: ::flatbuffers::VOffsetT = 8;
+  pub const VT_READ_COUNT: ::flatbuffers::VOffsetT = 10;
+  pub const VT_MEMBER_COUNT: ::flatbuffers::VOffsetT = 12;
+
+  #[inline]
+  pub unsafe fn init_from_table(table: ::flatbuffers::Table<'a>) -> Self {
+    ReceiptCounts { _tab: table }
+  }
+  #[allow(unused_mut)]
+  pub fn create<'bldr: 'args, 'args: 'mut_bldr, 'mut_bldr, A: ::flatbuffers::Allocator + 'bldr>(
+    _fbb: &'mut_bldr mut ::flatbuffers::FlatBufferBuilder<'bldr, A>,
+    args: &'args ReceiptCountsArgs
+  ) -> ::flatbuffers::WIPOffset<ReceiptCounts<'bldr>> {
+    let mut builder = ReceiptCountsBuilder::new(_fbb);
+    builder.add_seq(args.seq);
+    builder.add_chat_id(args.chat_id);
+    builder.add_member_count(args.member_count);
+    builder.add_read_count(args.read_count);
+    builder.add_delivered_count(args.delivered_count);
+    builder.finish()
+  }
+
+
+  #[inline]
+  pub fn chat_id(&self) -> u64 {
+    // Safety:
+    // Created from valid Table for this object
+    // which contains a valid value in this slot
+    unsafe { self._tab.get::<u64>(ReceiptCounts::VT_CHAT_ID, Some(0)).unwrap()}
+  }
+  #[inline]
+  pub fn seq(&self) -> u64 {
+    // Safety:
+    // Created from valid Table for this object
+    // which contains a valid value in this slot
+    unsafe { self._tab.get::<u64>(ReceiptCounts::VT_SEQ, Some(0)).unwrap()}
+  }
+  #[inline]
+  pub fn delivered_count(&self) -> u32 {
+    // Safety:
+    // Created from valid Table for this object
+    // which contains a valid value in this slot
+    unsafe { self._tab.get::<u32>(ReceiptCounts::VT_DELIVERED_COUNT, Some(0)).unwrap()}
+  }
+  #[inline]
+  pub fn read_count(&self) -> u32 {
+    // Safety:
+    // Created from valid Table for this object
+    // which contains a valid value in this slot
+    unsafe { self._tab.get::<u32>(ReceiptCounts::VT_READ_COUNT, Some(0)).unwrap()}
+  }
+  #[inline]
+  pub fn member_count(&self) -> u32 {
+    // Safety:
+    // Created from valid Table for this object
+    // which contains a valid value in this slot
+    unsafe { self._tab.get::<u32>(ReceiptCounts::VT_MEMBER_COUNT, Some(0)).unwrap()}
+  }
+}
+
+impl ::flatbuffers::Verifiable for ReceiptCounts<'_> {
+  #[inline]
+  fn run_verifier(
+    v: &mut ::flatbuffers::Verifier, pos: usize
+  ) -> Result<(), ::flatbuffers::InvalidFlatbuffer> {
+    v.visit_table(pos)?
+     .visit_field::<u64>("chat_id", Self::VT_CHAT_ID, false)?
+     .visit_field::<u64>("seq", Self::VT_SEQ, false)?
+     .visit_field::<u32>("delivered_count", Self::VT_DELIVERED_COUNT, false)?
+     .visit_field::<u32>("read_count", Self::VT_READ_COUNT, false)?
+     .visit_field::<u32>("member_count", Self::VT_MEMBER_COUNT, false)?
+     .finish();
+    Ok(())
+  }
+}
+pub struct ReceiptCountsArgs {
+    pub chat_id: u64,
+    pub seq: u64,
+    pub delivered_count: u32,
+    pub read_count: u32,
+    pub member_count: u32,
+}
+impl<'a> Default for ReceiptCountsArgs {
+  #[inline]
+  fn default() -> Self {
+    ReceiptCountsArgs {
+      chat_id: 0,
+      seq: 0,
+      delivered_count: 0,
+      read_count: 0,
+      member_count: 0,
+    }
+  }
+}
+
+pub struct ReceiptCountsBuilder<'a: 'b, 'b, A: ::flatbuffers::Allocator + 'a> {
+  fbb_: &'b mut ::flatbuffers::FlatBufferBuilder<'a, A>,
+  start_: ::flatbuffers::WIPOffset<::flatbuffers::TableUnfinishedWIPOffset>,
+}
+impl<'a: 'b, 'b, A: ::flatbuffers::Allocator + 'a> ReceiptCountsBuilder<'a, 'b, A> {
+  #[inline]
+  pub fn add_chat_id(&mut self, chat_id: u64) {
+    self.fbb_.push_slot::<u64>(ReceiptCounts::VT_CHAT_ID, chat_id, 0);
+  }
+  #[inline]
+  pub fn add_seq(&mut self, seq: u64) {
+    self.fbb_.push_slot::<u64>(ReceiptCounts::VT_SEQ, seq, 0);
+  }
+  #[inline]
+  pub fn add_delivered_count(&mut self, delivered_count: u32) {
+    self.fbb_.push_slot::<u32>(ReceiptCounts::VT_DELIVERED_COUNT, delivered_count, 0);
+  }
+  #[inline]
+  pub fn add_read_count(&mut self, read_count: u32) {
+    self.fbb_.push_slot::<u32>(ReceiptCounts::VT_READ_COUNT, read_count, 0);
+  }
+  #[inline]
+  pub fn add_member_count(&mut self, member_count: u32) {
+    self.fbb_.push_slot::<u32>(ReceiptCounts::VT_MEMBER_COUNT, member_count, 0);
+  }
+  #[inline]
+  pub fn new(_fbb: &'b mut ::flatbuffers::FlatBufferBuilder<'a, A>) -> ReceiptCountsBuilder<'a, 'b, A> {
+    let start = _fbb.start_table();
+    ReceiptCountsBuilder {
+      fbb_: _fbb,
+      start_: start,
+    }
+  }
+  #[inline]
+  pub fn finish(self) -> ::flatbuffers::WIPOffset<ReceiptCounts<'a>> {
+    let o = self.fbb_.end_table(self.start_);
+    ::flatbuffers::WIPOffset::new(o.value())
+  }
+}
+
+impl ::core::fmt::Debug for ReceiptCounts<'_> {
+  fn fmt(&self, f: &mut ::core::fmt::Formatter<'_>) -> ::core::fmt::Result {
+    let mut ds = f.debug_struct("ReceiptCounts");
+      ds.field("chat_id", &self.chat_id());
+      ds.field("seq", &self.seq());
+      ds.field("delivered_count", &self.delivered_count());
+      ds.field("read_count", &self.read_count());
+      ds.field("member_count", &self.member_count());
+      ds.finish()
+  }
+}
+pub enum GetReceiptsOffset {}
+#[derive(Copy, Clone, PartialEq)]
+
+pub struct GetReceipts<'a> {
+  pub _tab: ::flatbuffers::Table<'a>,
+}
+
+impl<'a> ::flatbuffers::Follow<'a> for GetReceipts<'a> {
+  type Inner = GetReceipts<'a>;
+  #[inline]
+  unsafe fn follow(buf: &'a [u8], loc: usize) -> Self::Inner {
+    Self { _tab: unsafe { ::flatbuffers::Table::new(buf, loc) } }
+  }
+}
+
+impl<'a> GetReceipts<'a> {
+  pub const VT_CHAT_ID: ::flatbuffers::VOffsetT = 4;
+  pub const VT_SEQ: ::flatbuffers::VOffsetT = 6;
+
+  #[inline]
+  pub unsafe fn init_from_table(table: ::flatbuffers::Table<'a>) -> Self {
+    GetReceipts { _tab: table }
+  }
+  #[allow(unused_mut)]
+  pub fn create<'bldr: 'args, 'args: 'mut_bldr, 'mut_bldr, A: ::flatbuffers::Allocator + 'bldr>(
+    _fbb: &'mut_bldr mut ::flatbuffers::FlatBufferBuilder<'bldr, A>,
+    args: &'args GetReceiptsArgs
+  ) -> ::flatbuffers::WIPOffset<GetReceipts<'bldr>> {
+    let mut builder = GetReceiptsBuilder::new(_fbb);
+    builder.add_seq(args.seq);
+    builder.add_chat_id(args.chat_id);
+    builder.finish()
+  }
+
+
+  #[inline]
+  pub fn chat_id(&self) -> u64 {
+    // Safety:
+    // Created from valid Table for this object
+    // which contains a valid value in this slot
+    unsafe { self._tab.get::<u64>(GetReceipts::VT_CHAT_ID, Some(0)).unwrap()}
+  }
+  #[inline]
+  pub fn seq(&self) -> u64 {
+    // Safety:
+    // Created from valid Table for this object
+    // which contains a valid value in this slot
+    unsafe { self._tab.get::<u64>(GetReceipts::VT_SEQ, Some(0)).unwrap()}
+  }
+}
+
+impl ::flatbuffers::Verifiable for GetReceipts<'_> {
+  #[inline]
+  fn run_verifier(
+    v: &mut ::flatbuffers::Verifier, pos: usize
+  ) -> Result<(), ::flatbuffers::InvalidFlatbuffer> {
+    v.visit_table(pos)?
+     .visit_field::<u64>("chat_id", Self::VT_CHAT_ID, false)?
+     .visit_field::<u64>("seq", Self::VT_SEQ, false)?
+     .finish();
+    Ok(())
+  }
+}
+pub struct GetReceiptsArgs {
+    pub chat_id: u64,
+    pub seq: u64,
+}
+impl<'a> Default for GetReceiptsArgs {
+  #[inline]
+  fn default() -> Self {
+    GetReceiptsArgs {
+      chat_id: 0,
+      seq: 0,
+    }
+  }
+}
+
+pub struct GetReceiptsBuilder<'a: 'b, 'b, A: ::flatbuffers::Allocator + 'a> {
+  fbb_: &'b mut ::flatbuffers::FlatBufferBuilder<'a, A>,
+  start_: ::flatbuffers::WIPOffset<::flatbuffers::TableUnfinishedWIPOffset>,
+}
+impl<'a: 'b, 'b, A: ::flatbuffers::Allocator + 'a> GetReceiptsBuilder<'a, 'b, A> {
+  #[inline]
+  pub fn add_chat_id(&mut self, chat_id: u64) {
+    self.fbb_.push_slot::<u64>(GetReceipts::VT_CHAT_ID, chat_id, 0);
+  }
+  #[inline]
+  pub fn add_seq(&mut self, seq: u64) {
+    self.fbb_.push_slot::<u64>(GetReceipts::VT_SEQ, seq, 0);
+  }
+  #[inline]
+  pub fn new(_fbb: &'b mut ::flatbuffers::FlatBufferBuilder<'a, A>) -> GetReceiptsBuilder<'a, 'b, A> {
+    let start = _fbb.start_table();
+    GetReceiptsBuilder {
+      fbb_: _fbb,
+      start_: start,
+    }
+  }
+  #[inline]
+  pub fn finish(self) -> ::flatbuffers::WIPOffset<GetReceipts<'a>> {
+    let o = self.fbb_.end_table(self.start_);
+    ::flatbuffers::WIPOffset::new(o.value())
+  }
+}
+
+impl ::core::fmt::Debug for GetReceipts<'_> {
+  fn fmt(&self, f: &mut ::core::fmt::Formatter<'_>) -> ::core::fmt::Result {
+    let mut ds = f.debug_struct("GetReceipts");
+      ds.field("chat_id", &self.chat_id());
+      ds.field("seq", &self.seq());
+      ds.finish()
+  }
+}
+pub enum MemberReceiptOffset {}
+#[derive(Copy, Clone, PartialEq)]
+
+pub struct MemberReceipt<'a> {
+  pub _tab: ::flatbuffers::Table<'a>,
+}
+
+impl<'a> ::flatbuffers::Follow<'a> for MemberReceipt<'a> {
+  type Inner = MemberReceipt<'a>;
+  #[inline]
+  unsafe fn follow(buf: &'a [u8], loc: usize) -> Self::Inner {
+    Self { _tab: unsafe { ::flatbuffers::Table::new(buf, loc) } }
+  }
+}
+
+impl<'a> MemberReceipt<'a> {
+  pub const VT_USER_ID: ::flatbuffers::VOffsetT = 4;
+  pub const VT_DELIVERED_SEQ: ::flatbuffers::VOffsetT = 6;
+  pub const VT_READ_SEQ: ::flatbuffers::VOffsetT = 8;
+  pub const VT_READ_HIDDEN: ::flatbuffers::VOffsetT = 10;
+
+  #[inline]
+  pub unsafe fn init_from_table(table: ::flatbuffers::Table<'a>) -> Self {
+    MemberReceipt { _tab: table }
+  }
+  #[allow(unused_mut)]
+  pub fn create<'bldr: 'args, 'args: 'mut_bldr, 'mut_bldr, A: ::flatbuffers::Allocator + 'bldr>(
+    _fbb: &'mut_bldr mut ::flatbuffers::FlatBufferBuilder<'bldr, A>,
+    args: &'args MemberReceiptArgs
+  ) -> ::flatbuffers::WIPOffset<MemberReceipt<'bldr>> {
+    let mut builder = MemberReceiptBuilder::new(_fbb);
+    builder.add_read_seq(args.read_seq);
+    builder.add_delivered_seq(args.delivered_seq);
+    builder.add_user_id(args.user_id);
+    builder.add_read_hidden(args.read_hidden);
+    builder.finish()
+  }
+
+
+  #[inline]
+  pub fn user_id(&self) -> u64 {
+    // Safety:
+    // Created from valid Table for this object
+    // which contains a valid value in this slot
+    unsafe { self._tab.get::<u64>(MemberReceipt::VT_USER_ID, Some(0)).unwrap()}
+  }
+  #[inline]
+  pub fn delivered_seq(&self) -> u64 {
+    // Safety:
+    // Created from valid Table for this object
+    // which contains a valid value in this slot
+    unsafe { self._tab.get::<u64>(MemberReceipt::VT_DELIVERED_SEQ, Some(0)).unwrap()}
+  }
+  #[inline]
+  pub fn read_seq(&self) -> u64 {
+    // Safety:
+    // Created from valid Table for this object
+    // which contains a valid value in this slot
+    unsafe { self._tab.get::<u64>(MemberReceipt::VT_READ_SEQ, Some(0)).unwrap()}
+  }
+  #[inline]
+  pub fn read_hidden(&self) -> bool {
+    // Safety:
+    // Created from valid Table for this object
+    // which contains a valid value in this slot
+    unsafe { self._tab.get::<bool>(MemberReceipt::VT_READ_HIDDEN, Some(false)).unwrap()}
+  }
+}
+
+impl ::flatbuffers::Verifiable for MemberReceipt<'_> {
+  #[inline]
+  fn run_verifier(
+    v: &mut ::flatbuffers::Verifier, pos: usize
+  ) -> Result<(), ::flatbuffers::InvalidFlatbuffer> {
+    v.visit_table(pos)?
+     .visit_field::<u64>("user_id", Self::VT_USER_ID, false)?
+     .visit_field::<u64>("delivered_seq", Self::VT_DELIVERED_SEQ, false)?
+     .visit_field::<u64>("read_seq", Self::VT_READ_SEQ, false)?
+     .visit_field::<bool>("read_hidden", Self::VT_READ_HIDDEN, false)?
+     .finish();
+    Ok(())
+  }
+}
+pub struct MemberReceiptArgs {
+    pub user_id: u64,
+    pub delivered_seq: u64,
+    pub read_seq: u64,
+    pub read_hidden: bool,
+}
+impl<'a> Default for MemberReceiptArgs {
+  #[inline]
+  fn default() -> Self {
+    MemberReceiptArgs {
+      user_id: 0,
+      delivered_seq: 0,
+      read_seq: 0,
+      read_hidden: false,
+    }
+  }
+}
+
+pub struct MemberReceiptBuilder<'a: 'b, 'b, A: ::flatbuffers::Allocator + 'a> {
+  fbb_: &'b mut ::flatbuffers::FlatBufferBuilder<'a, A>,
+  start_: ::flatbuffers::WIPOffset<::flatbuffers::TableUnfinishedWIPOffset>,
+}
+impl<'a: 'b, 'b, A: ::flatbuffers::Allocator + 'a> MemberReceiptBuilder<'a, 'b, A> {
+  #[inline]
+  pub fn add_user_id(&mut self, user_id: u64) {
+    self.fbb_.push_slot::<u64>(MemberReceipt::VT_USER_ID, user_id, 0);
+  }
+  #[inline]
+  pub fn add_delivered_seq(&mut self, delivered_seq: u64) {
+    self.fbb_.push_slot::<u64>(MemberReceipt::VT_DELIVERED_SEQ, delivered_seq, 0);
+  }
+  #[inline]
+  pub fn add_read_seq(&mut self, read_seq: u64) {
+    self.fbb_.push_slot::<u64>(MemberReceipt::VT_READ_SEQ, read_seq, 0);
+  }
+  #[inline]
+  pub fn add_read_hidden(&mut self, read_hidden: bool) {
+    self.fbb_.push_slot::<bool>(MemberReceipt::VT_READ_HIDDEN, read_hidden, false);
+  }
+  #[inline]
+  pub fn new(_fbb: &'b mut ::flatbuffers::FlatBufferBuilder<'a, A>) -> MemberReceiptBuilder<'a, 'b, A> {
+    let start = _fbb.start_table();
+    MemberReceiptBuilder {
+      fbb_: _fbb,
+      start_: start,
+    }
+  }
+  #[inline]
+  pub fn finish(self) -> ::flatbuffers::WIPOffset<MemberReceipt<'a>> {
+    let o = self.fbb_.end_table(self.start_);
+    ::flatbuffers::WIPOffset::new(o.value())
+  }
+}
+
+impl ::core::fmt::Debug for MemberReceipt<'_> {
+  fn fmt(&self, f: &mut ::core::fmt::Formatter<'_>) -> ::core::fmt::Result {
+    let mut ds = f.debug_struct("MemberReceipt");
+      ds.field("user_id", &self.user_id());
+      ds.field("delivered_seq", &self.delivered_seq());
+      ds.field("read_seq", &self.read_seq());
+      ds.field("read_hidden", &self.read_hidden());
+      ds.finish()
+  }
+}
+pub enum ReceiptListOffset {}
+#[derive(Copy, Clone, PartialEq)]
+
+pub struct ReceiptList<'a> {
+  pub _tab: ::flatbuffers::Table<'a>,
+}
+
+impl<'a> ::flatbuffers::Follow<'a> for ReceiptList<'a> {
+  type Inner = ReceiptList<'a>;
+  #[inline]
+  unsafe fn follow(buf: &'a [u8], loc: usize) -> Self::Inner {
+    Self { _tab: unsafe { ::flatbuffers::Table::new(buf, loc) } }
+  }
+}
+
+impl<'a> ReceiptList<'a> {
+  pub const VT_CHAT_ID: ::flatbuffers::VOffsetT = 4;
+  pub const VT_SEQ: ::flatbuffers::VOffsetT = 6;
+  pub const VT_DELIVERED_COUNT: ::flatbuffers::VOffsetT = 8;
+  pub const VT_READ_COUNT: ::flatbuffers::VOffsetT = 10;
+  pub const VT_MEMBER_COUNT: ::flatbuffers::VOffsetT = 12;
+  pub const VT_RECEIPTS: ::flatbuffers::VOffsetT = 14;
+
+  #[inline]
+  pub unsafe fn init_from_table(table: ::flatbuffers::Table<'a>) -> Self {
+    ReceiptList { _tab: table }
+  }
+  #[allow(unused_mut)]
+  pub fn create<'bldr: 'args, 'args: 'mut_bldr, 'mut_bldr, A: ::flatbuffers::Allocator + 'bldr>(
+    _fbb: &'mut_bldr mut ::flatbuffers::FlatBufferBuilder<'bldr, A>,
+    args: &'args ReceiptListArgs<'args>
+  ) -> ::flatbuffers::WIPOffset<ReceiptList<'bldr>> {
+    let mut builder = ReceiptListBuilder::new(_fbb);
+    builder.add_seq(args.seq);
+    builder.add_chat_id(args.chat_id);
+    if let Some(x) = args.receipts { builder.add_receipts(x); }
+    builder.add_member_count(args.member_count);
+    builder.add_read_count(args.read_count);
+    builder.add_delivered_count(args.delivered_count);
+    builder.finish()
+  }
+
+
+  #[inline]
+  pub fn chat_id(&self) -> u64 {
+    // Safety:
+    // Created from valid Table for this object
+    // which contains a valid value in this slot
+    unsafe { self._tab.get::<u64>(ReceiptList::VT_CHAT_ID, Some(0)).unwrap()}
+  }
+  #[inline]
+  pub fn seq(&self) -> u64 {
+    // Safety:
+    // Created from valid Table for this object
+    // which contains a valid value in this slot
+    unsafe { self._tab.get::<u64>(ReceiptList::VT_SEQ, Some(0)).unwrap()}
+  }
+  #[inline]
+  pub fn delivered_count(&self) -> u32 {
+    // Safety:
+    // Created from valid Table for this object
+    // which contains a valid value in this slot
+    unsafe { self._tab.get::<u32>(ReceiptList::VT_DELIVERED_COUNT, Some(0)).unwrap()}
+  }
+  #[inline]
+  pub fn read_count(&self) -> u32 {
+    // Safety:
+    // Created from valid Table for this object
+    // which contains a valid value in this slot
+    unsafe { self._tab.get::<u32>(ReceiptList::VT_READ_COUNT, Some(0)).unwrap()}
+  }
+  #[inline]
+  pub fn member_count(&self) -> u32 {
+    // Safety:
+    // Created from valid Table for this object
+    // which contains a valid value in this slot
+    unsafe { self._tab.get::<u32>(ReceiptList::VT_MEMBER_COUNT, Some(0)).unwrap()}
+  }
+  #[inline]
+  pub fn receipts(&self) -> Option<::flatbuffers::Vector<'a, ::flatbuffers::ForwardsUOffset<MemberReceipt<'a>>>> {
+    // Safety:
+    // Created from valid Table for this object
+    // which contains a valid value in this slot
+    unsafe { self._tab.get::<::flatbuffers::ForwardsUOffset<::flatbuffers::Vector<'a, ::flatbuffers::ForwardsUOffset<MemberReceipt>>>>(ReceiptList::VT_RECEIPTS, None)}
+  }
+}
+
+impl ::flatbuffers::Verifiable for ReceiptList<'_> {
+  #[inline]
+  fn run_verifier(
+    v: &mut ::flatbuffers::Verifier, pos: usize
+  ) -> Result<(), ::flatbuffers::InvalidFlatbuffer> {
+    v.visit_table(pos)?
+     .visit_field::<u64>("chat_id", Self::VT_CHAT_ID, false)?
+     .visit_field::<u64>("seq", Self::VT_SEQ, false)?
+     .visit_field::<u32>("delivered_count", Self::VT_DELIVERED_COUNT, false)?
+     .visit_field::<u32>("read_count", Self::VT_READ_COUNT, false)?
+     .visit_field::<u32>("member_count", Self::VT_MEMBER_COUNT, false)?
+     .visit_field::<::flatbuffers::ForwardsUOffset<::flatbuffers::Vector<'_, ::flatbuffers::ForwardsUOffset<MemberReceipt>>>>("receipts", Self::VT_RECEIPTS, false)?
+     .finish();
+    Ok(())
+  }
+}
+pub struct ReceiptListArgs<'a> {
+    pub chat_id: u64,
+    pub seq: u64,
+    pub delivered_count: u32,
+    pub read_count: u32,
+    pub member_count: u32,
+    pub receipts: Option<::flatbuffers::WIPOffset<::flatbuffers::Vector<'a, ::flatbuffers::ForwardsUOffset<MemberReceipt<'a>>>>>,
+}
+impl<'a> Default for ReceiptListArgs<'a> {
+  #[inline]
+  fn default() -> Self {
+    ReceiptListArgs {
+      chat_id: 0,
+      seq: 0,
+      delivered_count: 0,
+      read_count: 0,
+      member_count: 0,
+      receipts: None,
+    }
+  }
+}
+
+pub struct ReceiptListBuilder<'a: 'b, 'b, A: ::flatbuffers::Allocator + 'a> {
+  fbb_: &'b mut ::flatbuffers::FlatBufferBuilder<'a, A>,
+  start_: ::flatbuffers::WIPOffset<::flatbuffers::TableUnfinishedWIPOffset>,
+}
+impl<'a: 'b, 'b, A: ::flatbuffers::Allocator + 'a> ReceiptListBuilder<'a, 'b, A> {
+  #[inline]
+  pub fn add_chat_id(&mut self, chat_id: u64) {
+    self.fbb_.push_slot::<u64>(ReceiptList::VT_CHAT_ID, chat_id, 0);
+  }
+  #[inline]
+  pub fn add_seq(&mut self, seq: u64) {
+    self.fbb_.push_slot::<u64>(ReceiptList::VT_SEQ, seq, 0);
+  }
+  #[inline]
+  pub fn add_delivered_count(&mut self, delivered_count: u32) {
+    self.fbb_.push_slot::<u32>(ReceiptList::VT_DELIVERED_COUNT, delivered_count, 0);
+  }
+  #[inline]
+  pub fn add_read_count(&mut self, read_count: u32) {
+    self.fbb_.push_slot::<u32>(ReceiptList::VT_READ_COUNT, read_count, 0);
+  }
+  #[inline]
+  pub fn add_member_count(&mut self, member_count: u32) {
+    self.fbb_.push_slot::<u32>(ReceiptList::VT_MEMBER_COUNT, member_count, 0);
+  }
+  #[inline]
+  pub fn add_receipts(&mut self, receipts: ::flatbuffers::WIPOffset<::flatbuffers::Vector<'b , ::flatbuffers::ForwardsUOffset<MemberReceipt<'b >>>>) {
+    self.fbb_.push_slot_always::<::flatbuffers::WIPOffset<_>>(ReceiptList::VT_RECEIPTS, receipts);
+  }
+  #[inline]
+  pub fn new(_fbb: &'b mut ::flatbuffers::FlatBufferBuilder<'a, A>) -> ReceiptListBuilder<'a, 'b, A> {
+    let start = _fbb.start_table();
+    ReceiptListBuilder {
+      fbb_: _fbb,
+      start_: start,
+    }
+  }
+  #[inline]
+  pub fn finish(self) -> ::flatbuffers::WIPOffset<ReceiptList<'a>> {
+    let o = self.fbb_.end_table(self.start_);
+    ::flatbuffers::WIPOffset::new(o.value())
+  }
+}
+
+impl ::core::fmt::Debug for ReceiptList<'_> {
+  fn fmt(&self, f: &mut ::core::fmt::Formatter<'_>) -> ::core::fmt::Result {
+    let mut ds = f.debug_struct("ReceiptList");
+      ds.field("chat_id", &self.chat_id());
+      ds.field("seq", &self.seq());
+      ds.field("delivered_count", &self.delivered_count());
+      ds.field("read_count", &self.read_count());
+      ds.field("member_count", &self.member_count());
+      ds.field("receipts", &self.receipts());
+      ds.finish()
+  }
+}
+pub enum SetPrivacyOffset {}
+#[derive(Copy, Clone, PartialEq)]
+
+pub struct SetPrivacy<'a> {
+  pub _tab: ::flatbuffers::Table<'a>,
+}
+
+impl<'a> ::flatbuffers::Follow<'a> for SetPrivacy<'a> {
+  type Inner = SetPrivacy<'a>;
+  #[inline]
+  unsafe fn follow(buf: &'a [u8], loc: usize) -> Self::Inner {
+    Self { _tab: unsafe { ::flatbuffers::Table::new(buf, loc) } }
+  }
+}
+
+impl<'a> SetPrivacy<'a> {
+  pub const VT_FIELDS: ::flatbuffers::VOffsetT = 4;
+  pub const VT_READ_RECEIPTS: ::flatbuffers::VOffsetT = 6;
+  pub const VT_LAST_SEEN: ::flatbuffers::VOffsetT = 8;
+
+  #[inline]
+  pub unsafe fn init_from_table(table: ::flatbuffers::Table<'a>) -> Self {
+    SetPrivacy { _tab: table }
+  }
+  #[allow(unused_mut)]
+  pub fn create<'bldr: 'args, 'args: 'mut_bldr, 'mut_bldr, A: ::flatbuffers::Allocator + 'bldr>(
+    _fbb: &'mut_bldr mut ::flatbuffers::FlatBufferBuilder<'bldr, A>,
+    args: &'args SetPrivacyArgs
+  ) -> ::flatbuffers::WIPOffset<SetPrivacy<'bldr>> {
+    let mut builder = SetPrivacyBuilder::new(_fbb);
+    builder.add_fields(args.fields);
+    builder.add_last_seen(args.last_seen);
+    builder.add_read_receipts(args.read_receipts);
+    builder.finish()
+  }
+
+
+  #[inline]
+  pub fn fields(&self) -> u32 {
+    // Safety:
+    // Created from valid Table for this object
+    // which contains a valid value in this slot
+    unsafe { self._tab.get::<u32>(SetPrivacy::VT_FIELDS, Some(0)).unwrap()}
+  }
+  #[inline]
+  pub fn read_receipts(&self) -> bool {
+    // Safety:
+    // Created from valid Table for this object
+    // which contains a valid value in this slot
+    unsafe { self._tab.get::<bool>(SetPrivacy::VT_READ_RECEIPTS, Some(true)).unwrap()}
+  }
+  #[inline]
+  pub fn last_seen(&self) -> LastSeenVisibility {
+    // Safety:
+    // Created from valid Table for this object
+    // which contains a valid value in this slot
+    unsafe { self._tab.get::<LastSeenVisibility>(SetPrivacy::VT_LAST_SEEN, Some(LastSeenVisibility::Everyone)).unwrap()}
+  }
+}
+
+impl ::flatbuffers::Verifiable for SetPrivacy<'_> {
+  #[inline]
+  fn run_verifier(
+    v: &mut ::flatbuffers::Verifier, pos: usize
+  ) -> Result<(), ::flatbuffers::InvalidFlatbuffer> {
+    v.visit_table(pos)?
+     .visit_field::<u32>("fields", Self::VT_FIELDS, false)?
+     .visit_field::<bool>("read_receipts", Self::VT_READ_RECEIPTS, false)?
+     .visit_field::<LastSeenVisibility>("last_seen", Self::VT_LAST_SEEN, false)?
+     .finish();
+    Ok(())
+  }
+}
+pub struct SetPrivacyArgs {
+    pub fields: u32,
+    pub read_receipts: bool,
+    pub last_seen: LastSeenVisibility,
+}
+impl<'a> Default for SetPrivacyArgs {
+  #[inline]
+  fn default() -> Self {
+    SetPrivacyArgs {
+      fields: 0,
+      read_receipts: true,
+      last_seen: LastSeenVisibility::Everyone,
+    }
+  }
+}
+
+pub struct SetPrivacyBuilder<'a: 'b, 'b, A: ::flatbuffers::Allocator + 'a> {
+  fbb_: &'b mut ::flatbuffers::FlatBufferBuilder<'a, A>,
+  start_: ::flatbuffers::WIPOffset<::flatbuffers::TableUnfinishedWIPOffset>,
+}
+impl<'a: 'b, 'b, A: ::flatbuffers::Allocator + 'a> SetPrivacyBuilder<'a, 'b, A> {
+  #[inline]
+  pub fn add_fields(&mut self, fields: u32) {
+    self.fbb_.push_slot::<u32>(SetPrivacy::VT_FIELDS, fields, 0);
+  }
+  #[inline]
+  pub fn add_read_receipts(&mut self, read_receipts: bool) {
+    self.fbb_.push_slot::<bool>(SetPrivacy::VT_READ_RECEIPTS, read_receipts, true);
+  }
+  #[inline]
+  pub fn add_last_seen(&mut self, last_seen: LastSeenVisibility) {
+    self.fbb_.push_slot::<LastSeenVisibility>(SetPrivacy::VT_LAST_SEEN, last_seen, LastSeenVisibility::Everyone);
+  }
+  #[inline]
+  pub fn new(_fbb: &'b mut ::flatbuffers::FlatBufferBuilder<'a, A>) -> SetPrivacyBuilder<'a, 'b, A> {
+    let start = _fbb.start_table();
+    SetPrivacyBuilder {
+      fbb_: _fbb,
+      start_: start,
+    }
+  }
+  #[inline]
+  pub fn finish(self) -> ::flatbuffers::WIPOffset<SetPrivacy<'a>> {
+    let o = self.fbb_.end_table(self.start_);
+    ::flatbuffers::WIPOffset::new(o.value())
+  }
+}
+
+impl ::core::fmt::Debug for SetPrivacy<'_> {
+  fn fmt(&self, f: &mut ::core::fmt::Formatter<'_>) -> ::core::fmt::Result {
+    let mut ds = f.debug_struct("SetPrivacy");
+      ds.field("fields", &self.fields());
+      ds.field("read_receipts", &self.read_receipts());
+      ds.field("last_seen", &self.last_seen());
+      ds.finish()
+  }
+}
+pub enum GetPrivacyOffset {}
+#[derive(Copy, Clone, PartialEq)]
+
+pub struct GetPrivacy<'a> {
+  pub _tab: ::flatbuffers::Table<'a>,
+}
+
+impl<'a> ::flatbuffers::Follow<'a> for GetPrivacy<'a> {
+  type Inner = GetPrivacy<'a>;
+  #[inline]
+  unsafe fn follow(buf: &'a [u8], loc: usize) -> Self::Inner {
+    Self { _tab: unsafe { ::flatbuffers::Table::new(buf, loc) } }
+  }
+}
+
+impl<'a> GetPrivacy<'a> {
+
+  #[inline]
+  pub unsafe fn init_from_table(table: ::flatbuffers::Table<'a>) -> Self {
+    GetPrivacy { _tab: table }
+  }
+  #[allow(unused_mut)]
+  pub fn create<'bldr: 'args, 'args: 'mut_bldr, 'mut_bldr, A: ::flatbuffers::Allocator + 'bldr>(
+    _fbb: &'mut_bldr mut ::flatbuffers::FlatBufferBuilder<'bldr, A>,
+    _args: &'args GetPrivacyArgs
+  ) -> ::flatbuffers::WIPOffset<GetPrivacy<'bldr>> {
+    let mut builder = GetPrivacyBuilder::new(_fbb);
+    builder.finish()
+  }
+
+}
+
+impl ::flatbuffers::Verifiable for GetPrivacy<'_> {
+  #[inline]
+  fn run_verifier(
+    v: &mut ::flatbuffers::Verifier, pos: usize
+  ) -> Result<(), ::flatbuffers::InvalidFlatbuffer> {
+    v.visit_table(pos)?
+     .finish();
+    Ok(())
+  }
+}
+pub struct GetPrivacyArgs {
+}
+impl<'a> Default for GetPrivacyArgs {
+  #[inline]
+  fn default() -> Self {
+    GetPrivacyArgs {
+    }
+  }
+}
+
+pub struct GetPrivacyBuilder<'a: 'b, 'b, A: ::flatbuffers::Allocator + 'a> {
+  fbb_: &'b mut ::flatbuffers::FlatBufferBuilder<'a, A>,
+  start_: ::flatbuffers::WIPOffset<::flatbuffers::TableUnfinishedWIPOffset>,
+}
+impl<'a: 'b, 'b, A: ::flatbuffers::Allocator + 'a> GetPrivacyBuilder<'a, 'b, A> {
+  #[inline]
+  pub fn new(_fbb: &'b mut ::flatbuffers::FlatBufferBuilder<'a, A>) -> GetPrivacyBuilder<'a, 'b, A> {
+    let start = _fbb.start_table();
+    GetPrivacyBuilder {
+      fbb_: _fbb,
+      start_: start,
+    }
+  }
+  #[inline]
+  pub fn finish(self) -> ::flatbuffers::WIPOffset<GetPrivacy<'a>> {
+    let o = self.fbb_.end_table(self.start_);
+    ::flatbuffers::WIPOffset::new(o.value())
+  }
+}
+
+impl ::core::fmt::Debug for GetPrivacy<'_> {
+  fn fmt(&self, f: &mut ::core::fmt::Formatter<'_>) -> ::core::fmt::Result {
+    let mut ds = f.debug_struct("GetPrivacy");
+      ds.finish()
+  }
+}
+pub enum PrivacyOffset {}
+#[derive(Copy, Clone, PartialEq)]
+
+pub struct Privacy<'a> {
+  pub _tab: ::flatbuffers::Table<'a>,
+}
+
+impl<'a> ::flatbuffers::Follow<'a> for Privacy<'a> {
+  type Inner = Privacy<'a>;
+  #[inline]
+  unsafe fn follow(buf: &'a [u8], loc: usize) -> Self::Inner {
+    Self { _tab: unsafe { ::flatbuffers::Table::new(buf, loc) } }
+  }
+}
+
+impl<'a> Privacy<'a> {
+  pub const VT_READ_RECEIPTS: ::flatbuffers::VOffsetT = 4;
+  pub const VT_LAST_SEEN: ::flatbuffers::VOffsetT = 6;
+
+  #[inline]
+  pub unsafe fn init_from_table(table: ::flatbuffers::Table<'a>) -> Self {
+    Privacy { _tab: table }
+  }
+  #[allow(unused_mut)]
+  pub fn create<'bldr: 'args, 'args: 'mut_bldr, 'mut_bldr, A: ::flatbuffers::Allocator + 'bldr>(
+    _fbb: &'mut_bldr mut ::flatbuffers::FlatBufferBuilder<'bldr, A>,
+    args: &'args PrivacyArgs
+  ) -> ::flatbuffers::WIPOffset<Privacy<'bldr>> {
+    let mut builder = PrivacyBuilder::new(_fbb);
+    builder.add_last_seen(args.last_seen);
+    builder.add_read_receipts(args.read_receipts);
+    builder.finish()
+  }
+
+
+  #[inline]
+  pub fn read_receipts(&self) -> bool {
+    // Safety:
+    // Created from valid Table for this object
+    // which contains a valid value in this slot
+    unsafe { self._tab.get::<bool>(Privacy::VT_READ_RECEIPTS, Some(true)).unwrap()}
+  }
+  #[inline]
+  pub fn last_seen(&self) -> LastSeenVisibility {
+    // Safety:
+    // Created from valid Table for this object
+    // which contains a valid value in this slot
+    unsafe { self._tab.get::<LastSeenVisibility>(Privacy::VT_LAST_SEEN, Some(LastSeenVisibility::Everyone)).unwrap()}
+  }
+}
+
+impl ::flatbuffers::Verifiable for Privacy<'_> {
+  #[inline]
+  fn run_verifier(
+    v: &mut ::flatbuffers::Verifier, pos: usize
+  ) -> Result<(), ::flatbuffers::InvalidFlatbuffer> {
+    v.visit_table(pos)?
+     .visit_field::<bool>("read_receipts", Self::VT_READ_RECEIPTS, false)?
+     .visit_field::<LastSeenVisibility>("last_seen", Self::VT_LAST_SEEN, false)?
+     .finish();
+    Ok(())
+  }
+}
+pub struct PrivacyArgs {
+    pub read_receipts: bool,
+    pub last_seen: LastSeenVisibility,
+}
+impl<'a> Default for PrivacyArgs {
+  #[inline]
+  fn default() -> Self {
+    PrivacyArgs {
+      read_receipts: true,
+      last_seen: LastSeenVisibility::Everyone,
+    }
+  }
+}
+
+pub struct PrivacyBuilder<'a: 'b, 'b, A: ::flatbuffers::Allocator + 'a> {
+  fbb_: &'b mut ::flatbuffers::FlatBufferBuilder<'a, A>,
+  start_: ::flatbuffers::WIPOffset<::flatbuffers::TableUnfinishedWIPOffset>,
+}
+impl<'a: 'b, 'b, A: ::flatbuffers::Allocator + 'a> PrivacyBuilder<'a, 'b, A> {
+  #[inline]
+  pub fn add_read_receipts(&mut self, read_receipts: bool) {
+    self.fbb_.push_slot::<bool>(Privacy::VT_READ_RECEIPTS, read_receipts, true);
+  }
+  #[inline]
+  pub fn add_last_seen(&mut self, last_seen: LastSeenVisibility) {
+    self.fbb_.push_slot::<LastSeenVisibility>(Privacy::VT_LAST_SEEN, last_seen, LastSeenVisibility::Everyone);
+  }
+  #[inline]
+  pub fn new(_fbb: &'b mut ::flatbuffers::FlatBufferBuilder<'a, A>) -> PrivacyBuilder<'a, 'b, A> {
+    let start = _fbb.start_table();
+    PrivacyBuilder {
+      fbb_: _fbb,
+      start_: start,
+    }
+  }
+  #[inline]
+  pub fn finish(self) -> ::flatbuffers::WIPOffset<Privacy<'a>> {
+    let o = self.fbb_.end_table(self.start_);
+    ::flatbuffers::WIPOffset::new(o.value())
+  }
+}
+
+impl ::core::fmt::Debug for Privacy<'_> {
+  fn fmt(&self, f: &mut ::core::fmt::Formatter<'_>) -> ::core::fmt::Result {
+    let mut ds = f.debug_struct("Privacy");
+      ds.field("read_receipts", &self.read_receipts());
+      ds.field("last_seen", &self.last_seen());
+      ds.finish()
+  }
+}
+pub enum SetPresenceOffset {}
+#[derive(Copy, Clone, PartialEq)]
+
+pub struct SetPresence<'a> {
+  pub _tab: ::flatbuffers::Table<'a>,
+}
+
+impl<'a> ::flatbuffers::Follow<'a> for SetPresence<'a> {
+  type Inner = SetPresence<'a>;
+  #[inline]
+  unsafe fn follow(buf: &'a [u8], loc: usize) -> Self::Inner {
+    Self { _tab: unsafe { ::flatbuffers::Table::new(buf, loc) } }
+  }
+}
+
+impl<'a> SetPresence<'a> {
+  pub const VT_FIELDS: ::flatbuffers::VOffsetT = 4;
+  pub const VT_DND: ::flatbuffers::VOffsetT = 6;
+
+  #[inline]
+  pub unsafe fn init_from_table(table: ::flatbuffers::Table<'a>) -> Self {
+    SetPresence { _tab: table }
+  }
+  #[allow(unused_mut)]
+  pub fn create<'bldr: 'args, 'args: 'mut_bldr, 'mut_bldr, A: ::flatbuffers::Allocator + 'bldr>(
+    _fbb: &'mut_bldr mut ::flatbuffers::FlatBufferBuilder<'bldr, A>,
+    args: &'args SetPresenceArgs
+  ) -> ::flatbuffers::WIPOffset<SetPresence<'bldr>> {
+    let mut builder = SetPresenceBuilder::new(_fbb);
+    builder.add_fields(args.fields);
+    builder.add_dnd(args.dnd);
+    builder.finish()
+  }
+
+
+  #[inline]
+  pub fn fields(&self) -> u32 {
+    // Safety:
+    // Created from valid Table for this object
+    // which contains a valid value in this slot
+    unsafe { self._tab.get::<u32>(SetPresence::VT_FIELDS, Some(0)).unwrap()}
+  }
+  #[inline]
+  pub fn dnd(&self) -> bool {
+    // Safety:
+    // Created from valid Table for this object
+    // which contains a valid value in this slot
+    unsafe { self._tab.get::<bool>(SetPresence::VT_DND, Some(false)).unwrap()}
+  }
+}
+
+impl ::flatbuffers::Verifiable for SetPresence<'_> {
+  #[inline]
+  fn run_verifier(
+    v: &mut ::flatbuffers::Verifier, pos: usize
+  ) -> Result<(), ::flatbuffers::InvalidFlatbuffer> {
+    v.visit_table(pos)?
+     .visit_field::<u32>("fields", Self::VT_FIELDS, false)?
+     .visit_field::<bool>("dnd", Self::VT_DND, false)?
+     .finish();
+    Ok(())
+  }
+}
+pub struct SetPresenceArgs {
+    pub fields: u32,
+    pub dnd: bool,
+}
+impl<'a> Default for SetPresenceArgs {
+  #[inline]
+  fn default() -> Self {
+    SetPresenceArgs {
+      fields: 0,
+      dnd: false,
+    }
+  }
+}
+
+pub struct SetPresenceBuilder<'a: 'b, 'b, A: ::flatbuffers::Allocator + 'a> {
+  fbb_: &'b mut ::flatbuffers::FlatBufferBuilder<'a, A>,
+  start_: ::flatbuffers::WIPOffset<::flatbuffers::TableUnfinishedWIPOffset>,
+}
+impl<'a: 'b, 'b, A: ::flatbuffers::Allocator + 'a> SetPresenceBuilder<'a, 'b, A> {
+  #[inline]
+  pub fn add_fields(&mut self, fields: u32) {
+    self.fbb_.push_slot::<u32>(SetPresence::VT_FIELDS, fields, 0);
+  }
+  #[inline]
+  pub fn add_dnd(&mut self, dnd: bool) {
+    self.fbb_.push_slot::<bool>(SetPresence::VT_DND, dnd, false);
+  }
+  #[inline]
+  pub fn new(_fbb: &'b mut ::flatbuffers::FlatBufferBuilder<'a, A>) -> SetPresenceBuilder<'a, 'b, A> {
+    let start = _fbb.start_table();
+    SetPresenceBuilder {
+      fbb_: _fbb,
+      start_: start,
+    }
+  }
+  #[inline]
+  pub fn finish(self) -> ::flatbuffers::WIPOffset<SetPresence<'a>> {
+    let o = self.fbb_.end_table(self.start_);
+    ::flatbuffers::WIPOffset::new(o.value())
+  }
+}
+
+impl ::core::fmt::Debug for SetPresence<'_> {
+  fn fmt(&self, f: &mut ::core::fmt::Formatter<'_>) -> ::core::fmt::Result {
+    let mut ds = f.debug_struct("SetPresence");
+      ds.field("fields", &self.fields());
+      ds.field("dnd", &self.dnd());
+      ds.finish()
+  }
+}
+pub enum WatchPresenceOffset {}
+#[derive(Copy, Clone, PartialEq)]
+
+pub struct WatchPresence<'a> {
+  pub _tab: ::flatbuffers::Table<'a>,
+}
+
+impl<'a> ::flatbuffers::Follow<'a> for WatchPresence<'a> {
+  type Inner = WatchPresence<'a>;
+  #[inline]
+  unsafe fn follow(buf: &'a [u8], loc: usize) -> Self::Inner {
+    Self { _tab: unsafe { ::flatbuffers::Table::new(buf, loc) } }
+  }
+}
+
+impl<'a> WatchPresence<'a> {
+  pub const VT_USER_IDS: ::flatbuffers::VOffsetT = 4;
+  pub const VT_CHAT_IDS: ::flatbuffers::VOffsetT = 6;
+
+  #[inline]
+  pub unsafe fn init_from_table(table: ::flatbuffers::Table<'a>) -> Self {
+    WatchPresence { _tab: table }
+  }
+  #[allow(unused_mut)]
+  pub fn create<'bldr: 'args, 'args: 'mut_bldr, 'mut_bldr, A: ::flatbuffers::Allocator + 'bldr>(
+    _fbb: &'mut_bldr mut ::flatbuffers::FlatBufferBuilder<'bldr, A>,
+    args: &'args WatchPresenceArgs<'args>
+  ) -> ::flatbuffers::WIPOffset<WatchPresence<'bldr>> {
+    let mut builder = WatchPresenceBuilder::new(_fbb);
+    if let Some(x) = args.chat_ids { builder.add_chat_ids(x); }
+    if let Some(x) = args.user_ids { builder.add_user_ids(x); }
+    builder.finish()
+  }
+
+
+  #[inline]
+  pub fn user_ids(&self) -> Option<::flatbuffers::Vector<'a, u64>> {
+    // Safety:
+    // Created from valid Table for this object
+    // which contains a valid value in this slot
+    unsafe { self._tab.get::<::flatbuffers::ForwardsUOffset<::flatbuffers::Vector<'a, u64>>>(WatchPresence::VT_USER_IDS, None)}
+  }
+  #[inline]
+  pub fn chat_ids(&self) -> Option<::flatbuffers::Vector<'a, u64>> {
+    // Safety:
+    // Created from valid Table for this object
+    // which contains a valid value in this slot
+    unsafe { self._tab.get::<::flatbuffers::ForwardsUOffset<::flatbuffers::Vector<'a, u64>>>(WatchPresence::VT_CHAT_IDS, None)}
+  }
+}
+
+impl ::flatbuffers::Verifiable for WatchPresence<'_> {
+  #[inline]
+  fn run_verifier(
+    v: &mut ::flatbuffers::Verifier, pos: usize
+  ) -> Result<(), ::flatbuffers::InvalidFlatbuffer> {
+    v.visit_table(pos)?
+     .visit_field::<::flatbuffers::ForwardsUOffset<::flatbuffers::Vector<'_, u64>>>("user_ids", Self::VT_USER_IDS, false)?
+     .visit_field::<::flatbuffers::ForwardsUOffset<::flatbuffers::Vector<'_, u64>>>("chat_ids", Self::VT_CHAT_IDS, false)?
+     .finish();
+    Ok(())
+  }
+}
+pub struct WatchPresenceArgs<'a> {
+    pub user_ids: Option<::flatbuffers::WIPOffset<::flatbuffers::Vector<'a, u64>>>,
+    pub chat_ids: Option<::flatbuffers::WIPOffset<::flatbuffers::Vector<'a, u64>>>,
+}
+impl<'a> Default for WatchPresenceArgs<'a> {
+  #[inline]
+  fn default() -> Self {
+    WatchPresenceArgs {
+      user_ids: None,
+      chat_ids: None,
+    }
+  }
+}
+
+pub struct WatchPresenceBuilder<'a: 'b, 'b, A: ::flatbuffers::Allocator + 'a> {
+  fbb_: &'b mut ::flatbuffers::FlatBufferBuilder<'a, A>,
+  start_: ::flatbuffers::WIPOffset<::flatbuffers::TableUnfinishedWIPOffset>,
+}
+impl<'a: 'b, 'b, A: ::flatbuffers::Allocator + 'a> WatchPresenceBuilder<'a, 'b, A> {
+  #[inline]
+  pub fn add_user_ids(&mut self, user_ids: ::flatbuffers::WIPOffset<::flatbuffers::Vector<'b , u64>>) {
+    self.fbb_.push_slot_always::<::flatbuffers::WIPOffset<_>>(WatchPresence::VT_USER_IDS, user_ids);
+  }
+  #[inline]
+  pub fn add_chat_ids(&mut self, chat_ids: ::flatbuffers::WIPOffset<::flatbuffers::Vector<'b , u64>>) {
+    self.fbb_.push_slot_always::<::flatbuffers::WIPOffset<_>>(WatchPresence::VT_CHAT_IDS, chat_ids);
+  }
+  #[inline]
+  pub fn new(_fbb: &'b mut ::flatbuffers::FlatBufferBuilder<'a, A>) -> WatchPresenceBuilder<'a, 'b, A> {
+    let start = _fbb.start_table();
+    WatchPresenceBuilder {
+      fbb_: _fbb,
+      start_: start,
+    }
+  }
+  #[inline]
+  pub fn finish(self) -> ::flatbuffers::WIPOffset<WatchPresence<'a>> {
+    let o = self.fbb_.end_table(self.start_);
+    ::flatbuffers::WIPOffset::new(o.value())
+  }
+}
+
+impl ::core::fmt::Debug for WatchPresence<'_> {
+  fn fmt(&self, f: &mut ::core::fmt::Formatter<'_>) -> ::core::fmt::Result {
+    let mut ds = f.debug_struct("WatchPresence");
+      ds.field("user_ids", &self.user_ids());
+      ds.field("chat_ids", &self.chat_ids());
+      ds.finish()
+  }
+}
+pub enum UserPresenceOffset {}
+#[derive(Copy, Clone, PartialEq)]
+
+pub struct UserPresence<'a> {
+  pub _tab: ::flatbuffers::Table<'a>,
+}
+
+impl<'a> ::flatbuffers::Follow<'a> for UserPresence<'a> {
+  type Inner = UserPresence<'a>;
+  #[inline]
+  unsafe fn follow(buf: &'a [u8], loc: usize) -> Self::Inner {
+    Self { _tab: unsafe { ::flatbuffers::Table::new(buf, loc) } }
+  }
+}
+
+impl<'a> UserPresence<'a> {
+  pub const VT_USER_ID: ::flatbuffers::VOffsetT = 4;
+  pub const VT_STATUS: ::flatbuffers::VOffsetT = 6;
+  pub const VT_LAST_SEEN_MS: ::flatbuffers::VOffsetT = 8;
+
+  #[inline]
+  pub unsafe fn init_from_table(table: ::flatbuffers::Table<'a>) -> Self {
+    UserPresence { _tab: table }
+  }
+  #[allow(unused_mut)]
+  pub fn create<'bldr: 'args, 'args: 'mut_bldr, 'mut_bldr, A: ::flatbuffers::Allocator + 'bldr>(
+    _fbb: &'mut_bldr mut ::flatbuffers::FlatBufferBuilder<'bldr, A>,
+    args: &'args UserPresenceArgs
+  ) -> ::flatbuffers::WIPOffset<UserPresence<'bldr>> {
+    let mut builder = UserPresenceBuilder::new(_fbb);
+    builder.add_last_seen_ms(args.last_seen_ms);
+    builder.add_user_id(args.user_id);
+    builder.add_status(args.status);
+    builder.finish()
+  }
+
+
+  #[inline]
+  pub fn user_id(&self) -> u64 {
+    // Safety:
+    // Created from valid Table for this object
+    // which contains a valid value in this slot
+    unsafe { self._tab.get::<u64>(UserPresence::VT_USER_ID, Some(0)).unwrap()}
+  }
+  #[inline]
+  pub fn status(&self) -> PresenceStatus {
+    // Safety:
+    // Created from valid Table for this object
+    // which contains a valid value in this slot
+    unsafe { self._tab.get::<PresenceStatus>(UserPresence::VT_STATUS, Some(PresenceStatus::Unknown)).unwrap()}
+  }
+  #[inline]
+  pub fn last_seen_ms(&self) -> i64 {
+    // Safety:
+    // Created from valid Table for this object
+    // which contains a valid value in this slot
+    unsafe { self._tab.get::<i64>(UserPresence::VT_LAST_SEEN_MS, Some(0)).unwrap()}
+  }
+}
+
+impl ::flatbuffers::Verifiable for UserPresence<'_> {
+  #[inline]
+  fn run_verifier(
+    v: &mut ::flatbuffers::Verifier, pos: usize
+  ) -> Result<(), ::flatbuffers::InvalidFlatbuffer> {
+    v.visit_table(pos)?
+     .visit_field::<u64>("user_id", Self::VT_USER_ID, false)?
+     .visit_field::<PresenceStatus>("status", Self::VT_STATUS, false)?
+     .visit_field::<i64>("last_seen_ms", Self::VT_LAST_SEEN_MS, false)?
+     .finish();
+    Ok(())
+  }
+}
+pub struct UserPresenceArgs {
+    pub user_id: u64,
+    pub status: PresenceStatus,
+    pub last_seen_ms: i64,
+}
+impl<'a> Default for UserPresenceArgs {
+  #[inline]
+  fn default() -> Self {
+    UserPresenceArgs {
+      user_id: 0,
+      status: PresenceStatus::Unknown,
+      last_seen_ms: 0,
+    }
+  }
+}
+
+pub struct UserPresenceBuilder<'a: 'b, 'b, A: ::flatbuffers::Allocator + 'a> {
+  fbb_: &'b mut ::flatbuffers::FlatBufferBuilder<'a, A>,
+  start_: ::flatbuffers::WIPOffset<::flatbuffers::TableUnfinishedWIPOffset>,
+}
+impl<'a: 'b, 'b, A: ::flatbuffers::Allocator + 'a> UserPresenceBuilder<'a, 'b, A> {
+  #[inline]
+  pub fn add_user_id(&mut self, user_id: u64) {
+    self.fbb_.push_slot::<u64>(UserPresence::VT_USER_ID, user_id, 0);
+  }
+  #[inline]
+  pub fn add_status(&mut self, status: PresenceStatus) {
+    self.fbb_.push_slot::<PresenceStatus>(UserPresence::VT_STATUS, status, PresenceStatus::Unknown);
+  }
+  #[inline]
+  pub fn add_last_seen_ms(&mut self, last_seen_ms: i64) {
+    self.fbb_.push_slot::<i64>(UserPresence::VT_LAST_SEEN_MS, last_seen_ms, 0);
+  }
+  #[inline]
+  pub fn new(_fbb: &'b mut ::flatbuffers::FlatBufferBuilder<'a, A>) -> UserPresenceBuilder<'a, 'b, A> {
+    let start = _fbb.start_table();
+    UserPresenceBuilder {
+      fbb_: _fbb,
+      start_: start,
+    }
+  }
+  #[inline]
+  pub fn finish(self) -> ::flatbuffers::WIPOffset<UserPresence<'a>> {
+    let o = self.fbb_.end_table(self.start_);
+    ::flatbuffers::WIPOffset::new(o.value())
+  }
+}
+
+impl ::core::fmt::Debug for UserPresence<'_> {
+  fn fmt(&self, f: &mut ::core::fmt::Formatter<'_>) -> ::core::fmt::Result {
+    let mut ds = f.debug_struct("UserPresence");
+      ds.field("user_id", &self.user_id());
+      ds.field("status", &self.status());
+      ds.field("last_seen_ms", &self.last_seen_ms());
+      ds.finish()
+  }
+}
+pub enum ChatOnlineOffset {}
+#[derive(Copy, Clone, PartialEq)]
+
+pub struct ChatOnline<'a> {
+  pub _tab: ::flatbuffers::Table<'a>,
+}
+
+impl<'a> ::flatbuffers::Follow<'a> for ChatOnline<'a> {
+  type Inner = ChatOnline<'a>;
+  #[inline]
+  unsafe fn follow(buf: &'a [u8], loc: usize) -> Self::Inner {
+    Self { _tab: unsafe { ::flatbuffers::Table::new(buf, loc) } }
+  }
+}
+
+impl<'a> ChatOnline<'a> {
+  pub const VT_CHAT_ID: ::flatbuffers::VOffsetT = 4;
+  pub const VT_ONLINE: ::flatbuffers::VOffsetT = 6;
+  pub const VT_MEMBER_COUNT: ::flatbuffers::VOffsetT = 8;
+
+  #[inline]
+  pub unsafe fn init_from_table(table: ::flatbuffers::Table<'a>) -> Self {
+    ChatOnline { _tab: table }
+  }
+  #[allow(unused_mut)]
+  pub fn create<'bldr: 'args, 'args: 'mut_bldr, 'mut_bldr, A: ::flatbuffers::Allocator + 'bldr>(
+    _fbb: &'mut_bldr mut ::flatbuffers::FlatBufferBuilder<'bldr, A>,
+    args: &'args ChatOnlineArgs
+  ) -> ::flatbuffers::WIPOffset<ChatOnline<'bldr>> {
+    let mut builder = ChatOnlineBuilder::new(_fbb);
+    builder.add_chat_id(args.chat_id);
+    builder.add_member_count(args.member_count);
+    builder.add_online(args.online);
+    builder.finish()
+  }
+
+
+  #[inline]
+  pub fn chat_id(&self) -> u64 {
+    // Safety:
+    // Created from valid Table for this object
+    // which contains a valid value in this slot
+    unsafe { self._tab.get::<u64>(ChatOnline::VT_CHAT_ID, Some(0)).unwrap()}
+  }
+  #[inline]
+  pub fn online(&self) -> u32 {
+    // Safety:
+    // Created from valid Table for this object
+    // which contains a valid value in this slot
+    unsafe { self._tab.get::<u32>(ChatOnline::VT_ONLINE, Some(0)).unwrap()}
+  }
+  #[inline]
+  pub fn member_count(&self) -> u32 {
+    // Safety:
+    // Created from valid Table for this object
+    // which contains a valid value in this slot
+    unsafe { self._tab.get::<u32>(ChatOnline::VT_MEMBER_COUNT, Some(0)).unwrap()}
+  }
+}
+
+impl ::flatbuffers::Verifiable for ChatOnline<'_> {
+  #[inline]
+  fn run_verifier(
+    v: &mut ::flatbuffers::Verifier, pos: usize
+  ) -> Result<(), ::flatbuffers::InvalidFlatbuffer> {
+    v.visit_table(pos)?
+     .visit_field::<u64>("chat_id", Self::VT_CHAT_ID, false)?
+     .visit_field::<u32>("online", Self::VT_ONLINE, false)?
+     .visit_field::<u32>("member_count", Self::VT_MEMBER_COUNT, false)?
+     .finish();
+    Ok(())
+  }
+}
+pub struct ChatOnlineArgs {
+    pub chat_id: u64,
+    pub online: u32,
+    pub member_count: u32,
+}
+impl<'a> Default for ChatOnlineArgs {
+  #[inline]
+  fn default() -> Self {
+    ChatOnlineArgs {
+      chat_id: 0,
+      online: 0,
+      member_count: 0,
+    }
+  }
+}
+
+pub struct ChatOnlineBuilder<'a: 'b, 'b, A: ::flatbuffers::Allocator + 'a> {
+  fbb_: &'b mut ::flatbuffers::FlatBufferBuilder<'a, A>,
+  start_: ::flatbuffers::WIPOffset<::flatbuffers::TableUnfinishedWIPOffset>,
+}
+impl<'a: 'b, 'b, A: ::flatbuffers::Allocator + 'a> ChatOnlineBuilder<'a, 'b, A> {
+  #[inline]
+  pub fn add_chat_id(&mut self, chat_id: u64) {
+    self.fbb_.push_slot::<u64>(ChatOnline::VT_CHAT_ID, chat_id, 0);
+  }
+  #[inline]
+  pub fn add_online(&mut self, online: u32) {
+    self.fbb_.push_slot::<u32>(ChatOnline::VT_ONLINE, online, 0);
+  }
+  #[inline]
+  pub fn add_member_count(&mut self, member_count: u32) {
+    self.fbb_.push_slot::<u32>(ChatOnline::VT_MEMBER_COUNT, member_count, 0);
+  }
+  #[inline]
+  pub fn new(_fbb: &'b mut ::flatbuffers::FlatBufferBuilder<'a, A>) -> ChatOnlineBuilder<'a, 'b, A> {
+    let start = _fbb.start_table();
+    ChatOnlineBuilder {
+      fbb_: _fbb,
+      start_: start,
+    }
+  }
+  #[inline]
+  pub fn finish(self) -> ::flatbuffers::WIPOffset<ChatOnline<'a>> {
+    let o = self.fbb_.end_table(self.start_);
+    ::flatbuffers::WIPOffset::new(o.value())
+  }
+}
+
+impl ::core::fmt::Debug for ChatOnline<'_> {
+  fn fmt(&self, f: &mut ::core::fmt::Formatter<'_>) -> ::core::fmt::Result {
+    let mut ds = f.debug_struct("ChatOnline");
+      ds.field("chat_id", &self.chat_id());
+      ds.field("online", &self.online());
+      ds.field("member_count", &self.member_count());
+      ds.finish()
+  }
+}
+pub enum PresenceChangedOffset {}
+#[derive(Copy, Clone, PartialEq)]
+
+pub struct PresenceChanged<'a> {
+  pub _tab: ::flatbuffers::Table<'a>,
+}
+
+impl<'a> ::flatbuffers::Follow<'a> for PresenceChanged<'a> {
+  type Inner = PresenceChanged<'a>;
+  #[inline]
+  unsafe fn follow(buf: &'a [u8], loc: usize) -> Self::Inner {
+    Self { _tab: unsafe { ::flatbuffers::Table::new(buf, loc) } }
+  }
+}
+
+impl<'a> PresenceChanged<'a> {
+  pub const VT_USERS: ::flatbuffers::VOffsetT = 4;
+  pub const VT_CHATS: ::flatbuffers::VOffsetT = 6;
+
+  #[inline]
+  pub unsafe fn init_from_table(table: ::flatbuffers::Table<'a>) -> Self {
+    PresenceChanged { _tab: table }
+  }
+  #[allow(unused_mut)]
+  pub fn create<'bldr: 'args, 'args: 'mut_bldr, 'mut_bldr, A: ::flatbuffers::Allocator + 'bldr>(
+    _fbb: &'mut_bldr mut ::flatbuffers::FlatBufferBuilder<'bldr, A>,
+    args: &'args PresenceChangedArgs<'args>
+  ) -> ::flatbuffers::WIPOffset<PresenceChanged<'bldr>> {
+    let mut builder = PresenceChangedBuilder::new(_fbb);
+    if let Some(x) = args.chats { builder.add_chats(x); }
+    if let Some(x) = args.users { builder.add_users(x); }
+    builder.finish()
+  }
+
+
+  #[inline]
+  pub fn users(&self) -> Option<::flatbuffers::Vector<'a, ::flatbuffers::ForwardsUOffset<UserPresence<'a>>>> {
+    // Safety:
+    // Created from valid Table for this object
+    // which contains a valid value in this slot
+    unsafe { self._tab.get::<::flatbuffers::ForwardsUOffset<::flatbuffers::Vector<'a, ::flatbuffers::ForwardsUOffset<UserPresence>>>>(PresenceChanged::VT_USERS, None)}
+  }
+  #[inline]
+  pub fn chats(&self) -> Option<::flatbuffers::Vector<'a, ::flatbuffers::ForwardsUOffset<ChatOnline<'a>>>> {
+    // Safety:
+    // Created from valid Table for this object
+    // which contains a valid value in this slot
+    unsafe { self._tab.get::<::flatbuffers::ForwardsUOffset<::flatbuffers::Vector<'a, ::flatbuffers::ForwardsUOffset<ChatOnline>>>>(PresenceChanged::VT_CHATS, None)}
+  }
+}
+
+impl ::flatbuffers::Verifiable for PresenceChanged<'_> {
+  #[inline]
+  fn run_verifier(
+    v: &mut ::flatbuffers::Verifier, pos: usize
+  ) -> Result<(), ::flatbuffers::InvalidFlatbuffer> {
+    v.visit_table(pos)?
+     .visit_field::<::flatbuffers::ForwardsUOffset<::flatbuffers::Vector<'_, ::flatbuffers::ForwardsUOffset<UserPresence>>>>("users", Self::VT_USERS, false)?
+     .visit_field::<::flatbuffers::ForwardsUOffset<::flatbuffers::Vector<'_, ::flatbuffers::ForwardsUOffset<ChatOnline>>>>("chats", Self::VT_CHATS, false)?
+     .finish();
+    Ok(())
+  }
+}
+pub struct PresenceChangedArgs<'a> {
+    pub users: Option<::flatbuffers::WIPOffset<::flatbuffers::Vector<'a, ::flatbuffers::ForwardsUOffset<UserPresence<'a>>>>>,
+    pub chats: Option<::flatbuffers::WIPOffset<::flatbuffers::Vector<'a, ::flatbuffers::ForwardsUOffset<ChatOnline<'a>>>>>,
+}
+impl<'a> Default for PresenceChangedArgs<'a> {
+  #[inline]
+  fn default() -> Self {
+    PresenceChangedArgs {
+      users: None,
+      chats: None,
+    }
+  }
+}
+
+pub struct PresenceChangedBuilder<'a: 'b, 'b, A: ::flatbuffers::Allocator + 'a> {
+  fbb_: &'b mut ::flatbuffers::FlatBufferBuilder<'a, A>,
+  start_: ::flatbuffers::WIPOffset<::flatbuffers::TableUnfinishedWIPOffset>,
+}
+impl<'a: 'b, 'b, A: ::flatbuffers::Allocator + 'a> PresenceChangedBuilder<'a, 'b, A> {
+  #[inline]
+  pub fn add_users(&mut self, users: ::flatbuffers::WIPOffset<::flatbuffers::Vector<'b , ::flatbuffers::ForwardsUOffset<UserPresence<'b >>>>) {
+    self.fbb_.push_slot_always::<::flatbuffers::WIPOffset<_>>(PresenceChanged::VT_USERS, users);
+  }
+  #[inline]
+  pub fn add_chats(&mut self, chats: ::flatbuffers::WIPOffset<::flatbuffers::Vector<'b , ::flatbuffers::ForwardsUOffset<ChatOnline<'b >>>>) {
+    self.fbb_.push_slot_always::<::flatbuffers::WIPOffset<_>>(PresenceChanged::VT_CHATS, chats);
+  }
+  #[inline]
+  pub fn new(_fbb: &'b mut ::flatbuffers::FlatBufferBuilder<'a, A>) -> PresenceChangedBuilder<'a, 'b, A> {
+    let start = _fbb.start_table();
+    PresenceChangedBuilder {
+      fbb_: _fbb,
+      start_: start,
+    }
+  }
+  #[inline]
+  pub fn finish(self) -> ::flatbuffers::WIPOffset<PresenceChanged<'a>> {
+    let o = self.fbb_.end_table(self.start_);
+    ::flatbuffers::WIPOffset::new(o.value())
+  }
+}
+
+impl ::core::fmt::Debug for PresenceChanged<'_> {
+  fn fmt(&self, f: &mut ::core::fmt::Formatter<'_>) -> ::core::fmt::Result {
+    let mut ds = f.debug_struct("PresenceChanged");
+      ds.field("users", &self.users());
+      ds.field("chats", &self.chats());
+      ds.finish()
+  }
+}
+pub enum SetTypingOffset {}
+#[derive(Copy, Clone, PartialEq)]
+
+pub struct SetTyping<'a> {
+  pub _tab: ::flatbuffers::Table<'a>,
+}
+
+impl<'a> ::flatbuffers::Follow<'a> for SetTyping<'a> {
+  type Inner = SetTyping<'a>;
+  #[inline]
+  unsafe fn follow(buf: &'a [u8], loc: usize) -> Self::Inner {
+    Self { _tab: unsafe { ::flatbuffers::Table::new(buf, loc) } }
+  }
+}
+
+impl<'a> SetTyping<'a> {
+  pub const VT_CHAT_ID: ::flatbuffers::VOffsetT = 4;
+  pub const VT_KIND: ::flatbuffers::VOffsetT = 6;
+
+  #[inline]
+  pub unsafe fn init_from_table(table: ::flatbuffers::Table<'a>) -> Self {
+    SetTyping { _tab: table }
+  }
+  #[allow(unused_mut)]
+  pub fn create<'bldr: 'args, 'args: 'mut_bldr, 'mut_bldr, A: ::flatbuffers::Allocator + 'bldr>(
+    _fbb: &'mut_bldr mut ::flatbuffers::FlatBufferBuilder<'bldr, A>,
+    args: &'args SetTypingArgs
+  ) -> ::flatbuffers::WIPOffset<SetTyping<'bldr>> {
+    let mut builder = SetTypingBuilder::new(_fbb);
+    builder.add_chat_id(args.chat_id);
+    builder.add_kind(args.kind);
+    builder.finish()
+  }
+
+
+  #[inline]
+  pub fn chat_id(&self) -> u64 {
+    // Safety:
+    // Created from valid Table for this object
+    // which contains a valid value in this slot
+    unsafe { self._tab.get::<u64>(SetTyping::VT_CHAT_ID, Some(0)).unwrap()}
+  }
+  #[inline]
+  pub fn kind(&self) -> TypingKind {
+    // Safety:
+    // Created from valid Table for this object
+    // which contains a valid value in this slot
+    unsafe { self._tab.get::<TypingKind>(SetTyping::VT_KIND, Some(TypingKind::Stopped)).unwrap()}
+  }
+}
+
+impl ::flatbuffers::Verifiable for SetTyping<'_> {
+  #[inline]
+  fn run_verifier(
+    v: &mut ::flatbuffers::Verifier, pos: usize
+  ) -> Result<(), ::flatbuffers::InvalidFlatbuffer> {
+    v.visit_table(pos)?
+     .visit_field::<u64>("chat_id", Self::VT_CHAT_ID, false)?
+     .visit_field::<TypingKind>("kind", Self::VT_KIND, false)?
+     .finish();
+    Ok(())
+  }
+}
+pub struct SetTypingArgs {
+    pub chat_id: u64,
+    pub kind: TypingKind,
+}
+impl<'a> Default for SetTypingArgs {
+  #[inline]
+  fn default() -> Self {
+    SetTypingArgs {
+      chat_id: 0,
+      kind: TypingKind::Stopped,
+    }
+  }
+}
+
+pub struct SetTypingBuilder<'a: 'b, 'b, A: ::flatbuffers::Allocator + 'a> {
+  fbb_: &'b mut ::flatbuffers::FlatBufferBuilder<'a, A>,
+  start_: ::flatbuffers::WIPOffset<::flatbuffers::TableUnfinishedWIPOffset>,
+}
+impl<'a: 'b, 'b, A: ::flatbuffers::Allocator + 'a> SetTypingBuilder<'a, 'b, A> {
+  #[inline]
+  pub fn add_chat_id(&mut self, chat_id: u64) {
+    self.fbb_.push_slot::<u64>(SetTyping::VT_CHAT_ID, chat_id, 0);
+  }
+  #[inline]
+  pub fn add_kind(&mut self, kind: TypingKind) {
+    self.fbb_.push_slot::<TypingKind>(SetTyping::VT_KIND, kind, TypingKind::Stopped);
+  }
+  #[inline]
+  pub fn new(_fbb: &'b mut ::flatbuffers::FlatBufferBuilder<'a, A>) -> SetTypingBuilder<'a, 'b, A> {
+    let start = _fbb.start_table();
+    SetTypingBuilder {
+      fbb_: _fbb,
+      start_: start,
+    }
+  }
+  #[inline]
+  pub fn finish(self) -> ::flatbuffers::WIPOffset<SetTyping<'a>> {
+    let o = self.fbb_.end_table(self.start_);
+    ::flatbuffers::WIPOffset::new(o.value())
+  }
+}
+
+impl ::core::fmt::Debug for SetTyping<'_> {
+  fn fmt(&self, f: &mut ::core::fmt::Formatter<'_>) -> ::core::fmt::Result {
+    let mut ds = f.debug_struct("SetTyping");
+      ds.field("chat_id", &self.chat_id());
+      ds.field("kind", &self.kind());
+      ds.finish()
+  }
+}
+pub enum TypingChangedOffset {}
+#[derive(Copy, Clone, PartialEq)]
+
+pub struct TypingChanged<'a> {
+  pub _tab: ::flatbuffers::Table<'a>,
+}
+
+impl<'a> ::flatbuffers::Follow<'a> for TypingChanged<'a> {
+  type Inner = TypingChanged<'a>;
+  #[inline]
+  unsafe fn follow(buf: &'a [u8], loc: usize) -> Self::Inner {
+    Self { _tab: unsafe { ::flatbuffers::Table::new(buf, loc) } }
+  }
+}
+
+impl<'a> TypingChanged<'a> {
+  pub const VT_CHAT_ID: ::flatbuffers::VOffsetT = 4;
+  pub const VT_USER_ID: ::flatbuffers::VOffsetT = 6;
+  pub const VT_KIND: ::flatbuffers::VOffsetT = 8;
+  pub const VT_EXPIRES_IN_MS: ::flatbuffers::VOffsetT = 10;
+
+  #[inline]
+  pub unsafe fn init_from_table(table: ::flatbuffers::Table<'a>) -> Self {
+    TypingChanged { _tab: table }
+  }
+  #[allow(unused_mut)]
+  pub fn create<'bldr: 'args, 'args: 'mut_bldr, 'mut_bldr, A: ::flatbuffers::Allocator + 'bldr>(
+    _fbb: &'mut_bldr mut ::flatbuffers::FlatBufferBuilder<'bldr, A>,
+    args: &'args TypingChangedArgs
+  ) -> ::flatbuffers::WIPOffset<TypingChanged<'bldr>> {
+    let mut builder = TypingChangedBuilder::new(_fbb);
+    builder.add_user_id(args.user_id);
+    builder.add_chat_id(args.chat_id);
+    builder.add_expires_in_ms(args.expires_in_ms);
+    builder.add_kind(args.kind);
+    builder.finish()
+  }
+
+
+  #[inline]
+  pub fn chat_id(&self) -> u64 {
+    // Safety:
+    // Created from valid Table for this object
+    // which contains a valid value in this slot
+    unsafe { self._tab.get::<u64>(TypingChanged::VT_CHAT_ID, Some(0)).unwrap()}
+  }
+  #[inline]
+  pub fn user_id(&self) -> u64 {
+    // Safety:
+    // Created from valid Table for this object
+    // which contains a valid value in this slot
+    unsafe { self._tab.get::<u64>(TypingChanged::VT_USER_ID, Some(0)).unwrap()}
+  }
+  #[inline]
+  pub fn kind(&self) -> TypingKind {
+    // Safety:
+    // Created from valid Table for this object
+    // which contains a valid value in this slot
+    unsafe { self._tab.get::<TypingKind>(TypingChanged::VT_KIND, Some(TypingKind::Stopped)).unwrap()}
+  }
+  #[inline]
+  pub fn expires_in_ms(&self) -> u32 {
+    // Safety:
+    // Created from valid Table for this object
+    // which contains a valid value in this slot
+    unsafe { self._tab.get::<u32>(TypingChanged::VT_EXPIRES_IN_MS, Some(0)).unwrap()}
+  }
+}
+
+impl ::flatbuffers::Verifiable for TypingChanged<'_> {
+  #[inline]
+  fn run_verifier(
+    v: &mut ::flatbuffers::Verifier, pos: usize
+  ) -> Result<(), ::flatbuffers::InvalidFlatbuffer> {
+    v.visit_table(pos)?
+     .visit_field::<u64>("chat_id", Self::VT_CHAT_ID, false)?
+     .visit_field::<u64>("user_id", Self::VT_USER_ID, false)?
+     .visit_field::<TypingKind>("kind", Self::VT_KIND, false)?
+     .visit_field::<u32>("expires_in_ms", Self::VT_EXPIRES_IN_MS, false)?
+     .finish();
+    Ok(())
+  }
+}
+pub struct TypingChangedArgs {
+    pub chat_id: u64,
+    pub user_id: u64,
+    pub kind: TypingKind,
+    pub expires_in_ms: u32,
+}
+impl<'a> Default for TypingChangedArgs {
+  #[inline]
+  fn default() -> Self {
+    TypingChangedArgs {
+      chat_id: 0,
+      user_id: 0,
+      kind: TypingKind::Stopped,
+      expires_in_ms: 0,
+    }
+  }
+}
+
+pub struct TypingChangedBuilder<'a: 'b, 'b, A: ::flatbuffers::Allocator + 'a> {
+  fbb_: &'b mut ::flatbuffers::FlatBufferBuilder<'a, A>,
+  start_: ::flatbuffers::WIPOffset<::flatbuffers::TableUnfinishedWIPOffset>,
+}
+impl<'a: 'b, 'b, A: ::flatbuffers::Allocator + 'a> TypingChangedBuilder<'a, 'b, A> {
+  #[inline]
+  pub fn add_chat_id(&mut self, chat_id: u64) {
+    self.fbb_.push_slot::<u64>(TypingChanged::VT_CHAT_ID, chat_id, 0);
+  }
+  #[inline]
+  pub fn add_user_id(&mut self, user_id: u64) {
+    self.fbb_.push_slot::<u64>(TypingChanged::VT_USER_ID, user_id, 0);
+  }
+  #[inline]
+  pub fn add_kind(&mut self, kind: TypingKind) {
+    self.fbb_.push_slot::<TypingKind>(TypingChanged::VT_KIND, kind, TypingKind::Stopped);
+  }
+  #[inline]
+  pub fn add_expires_in_ms(&mut self, expires_in_ms: u32) {
+    self.fbb_.push_slot::<u32>(TypingChanged::VT_EXPIRES_IN_MS, expires_in_ms, 0);
+  }
+  #[inline]
+  pub fn new(_fbb: &'b mut ::flatbuffers::FlatBufferBuilder<'a, A>) -> TypingChangedBuilder<'a, 'b, A> {
+    let start = _fbb.start_table();
+    TypingChangedBuilder {
+      fbb_: _fbb,
+      start_: start,
+    }
+  }
+  #[inline]
+  pub fn finish(self) -> ::flatbuffers::WIPOffset<TypingChanged<'a>> {
+    let o = self.fbb_.end_table(self.start_);
+    ::flatbuffers::WIPOffset::new(o.value())
+  }
+}
+
+impl ::core::fmt::Debug for TypingChanged<'_> {
+  fn fmt(&self, f: &mut ::core::fmt::Formatter<'_>) -> ::core::fmt::Result {
+    let mut ds = f.debug_struct("TypingChanged");
+      ds.field("chat_id", &self.chat_id());
+      ds.field("user_id", &self.user_id());
+      ds.field("kind", &self.kind());
+      ds.field("expires_in_ms", &self.expires_in_ms());
+      ds.finish()
+  }
+}
 pub enum FrameOffset {}
 #[derive(Copy, Clone, PartialEq)]
 
@@ -17986,6 +20465,201 @@ impl<'a> Frame<'a> {
     }
   }
 
+  #[inline]
+  #[allow(non_snake_case)]
+  pub fn body_as_mark_receipts(&self) -> Option<MarkReceipts<'a>> {
+    if self.body_type() == Body::MarkReceipts {
+      self.body().map(|t| {
+       // Safety:
+       // Created from a valid Table for this object
+       // Which contains a valid union in this slot
+       unsafe { MarkReceipts::init_from_table(t) }
+     })
+    } else {
+      None
+    }
+  }
+
+  #[inline]
+  #[allow(non_snake_case)]
+  pub fn body_as_receipt_changed(&self) -> Option<ReceiptChanged<'a>> {
+    if self.body_type() == Body::ReceiptChanged {
+      self.body().map(|t| {
+       // Safety:
+       // Created from a valid Table for this object
+       // Which contains a valid union in this slot
+       unsafe { ReceiptChanged::init_from_table(t) }
+     })
+    } else {
+      None
+    }
+  }
+
+  #[inline]
+  #[allow(non_snake_case)]
+  pub fn body_as_receipt_counts(&self) -> Option<ReceiptCounts<'a>> {
+    if self.body_type() == Body::ReceiptCounts {
+      self.body().map(|t| {
+       // Safety:
+       // Created from a valid Table for this object
+       // Which contains a valid union in this slot
+       unsafe { ReceiptCounts::init_from_table(t) }
+     })
+    } else {
+      None
+    }
+  }
+
+  #[inline]
+  #[allow(non_snake_case)]
+  pub fn body_as_get_receipts(&self) -> Option<GetReceipts<'a>> {
+    if self.body_type() == Body::GetReceipts {
+      self.body().map(|t| {
+       // Safety:
+       // Created from a valid Table for this object
+       // Which contains a valid union in this slot
+       unsafe { GetReceipts::init_from_table(t) }
+     })
+    } else {
+      None
+    }
+  }
+
+  #[inline]
+  #[allow(non_snake_case)]
+  pub fn body_as_receipt_list(&self) -> Option<ReceiptList<'a>> {
+    if self.body_type() == Body::ReceiptList {
+      self.body().map(|t| {
+       // Safety:
+       // Created from a valid Table for this object
+       // Which contains a valid union in this slot
+       unsafe { ReceiptList::init_from_table(t) }
+     })
+    } else {
+      None
+    }
+  }
+
+  #[inline]
+  #[allow(non_snake_case)]
+  pub fn body_as_set_privacy(&self) -> Option<SetPrivacy<'a>> {
+    if self.body_type() == Body::SetPrivacy {
+      self.body().map(|t| {
+       // Safety:
+       // Created from a valid Table for this object
+       // Which contains a valid union in this slot
+       unsafe { SetPrivacy::init_from_table(t) }
+     })
+    } else {
+      None
+    }
+  }
+
+  #[inline]
+  #[allow(non_snake_case)]
+  pub fn body_as_get_privacy(&self) -> Option<GetPrivacy<'a>> {
+    if self.body_type() == Body::GetPrivacy {
+      self.body().map(|t| {
+       // Safety:
+       // Created from a valid Table for this object
+       // Which contains a valid union in this slot
+       unsafe { GetPrivacy::init_from_table(t) }
+     })
+    } else {
+      None
+    }
+  }
+
+  #[inline]
+  #[allow(non_snake_case)]
+  pub fn body_as_privacy(&self) -> Option<Privacy<'a>> {
+    if self.body_type() == Body::Privacy {
+      self.body().map(|t| {
+       // Safety:
+       // Created from a valid Table for this object
+       // Which contains a valid union in this slot
+       unsafe { Privacy::init_from_table(t) }
+     })
+    } else {
+      None
+    }
+  }
+
+  #[inline]
+  #[allow(non_snake_case)]
+  pub fn body_as_set_presence(&self) -> Option<SetPresence<'a>> {
+    if self.body_type() == Body::SetPresence {
+      self.body().map(|t| {
+       // Safety:
+       // Created from a valid Table for this object
+       // Which contains a valid union in this slot
+       unsafe { SetPresence::init_from_table(t) }
+     })
+    } else {
+      None
+    }
+  }
+
+  #[inline]
+  #[allow(non_snake_case)]
+  pub fn body_as_watch_presence(&self) -> Option<WatchPresence<'a>> {
+    if self.body_type() == Body::WatchPresence {
+      self.body().map(|t| {
+       // Safety:
+       // Created from a valid Table for this object
+       // Which contains a valid union in this slot
+       unsafe { WatchPresence::init_from_table(t) }
+     })
+    } else {
+      None
+    }
+  }
+
+  #[inline]
+  #[allow(non_snake_case)]
+  pub fn body_as_presence_changed(&self) -> Option<PresenceChanged<'a>> {
+    if self.body_type() == Body::PresenceChanged {
+      self.body().map(|t| {
+       // Safety:
+       // Created from a valid Table for this object
+       // Which contains a valid union in this slot
+       unsafe { PresenceChanged::init_from_table(t) }
+     })
+    } else {
+      None
+    }
+  }
+
+  #[inline]
+  #[allow(non_snake_case)]
+  pub fn body_as_set_typing(&self) -> Option<SetTyping<'a>> {
+    if self.body_type() == Body::SetTyping {
+      self.body().map(|t| {
+       // Safety:
+       // Created from a valid Table for this object
+       // Which contains a valid union in this slot
+       unsafe { SetTyping::init_from_table(t) }
+     })
+    } else {
+      None
+    }
+  }
+
+  #[inline]
+  #[allow(non_snake_case)]
+  pub fn body_as_typing_changed(&self) -> Option<TypingChanged<'a>> {
+    if self.body_type() == Body::TypingChanged {
+      self.body().map(|t| {
+       // Safety:
+       // Created from a valid Table for this object
+       // Which contains a valid union in this slot
+       unsafe { TypingChanged::init_from_table(t) }
+     })
+    } else {
+      None
+    }
+  }
+
 }
 
 impl ::flatbuffers::Verifiable for Frame<'_> {
@@ -18076,6 +20750,19 @@ impl ::flatbuffers::Verifiable for Frame<'_> {
           Body::ListMentions => v.verify_union_variant::<::flatbuffers::ForwardsUOffset<ListMentions>>("Body::ListMentions", pos),
           Body::MentionList => v.verify_union_variant::<::flatbuffers::ForwardsUOffset<MentionList>>("Body::MentionList", pos),
           Body::MessagesHidden => v.verify_union_variant::<::flatbuffers::ForwardsUOffset<MessagesHidden>>("Body::MessagesHidden", pos),
+          Body::MarkReceipts => v.verify_union_variant::<::flatbuffers::ForwardsUOffset<MarkReceipts>>("Body::MarkReceipts", pos),
+          Body::ReceiptChanged => v.verify_union_variant::<::flatbuffers::ForwardsUOffset<ReceiptChanged>>("Body::ReceiptChanged", pos),
+          Body::ReceiptCounts => v.verify_union_variant::<::flatbuffers::ForwardsUOffset<ReceiptCounts>>("Body::ReceiptCounts", pos),
+          Body::GetReceipts => v.verify_union_variant::<::flatbuffers::ForwardsUOffset<GetReceipts>>("Body::GetReceipts", pos),
+          Body::ReceiptList => v.verify_union_variant::<::flatbuffers::ForwardsUOffset<ReceiptList>>("Body::ReceiptList", pos),
+          Body::SetPrivacy => v.verify_union_variant::<::flatbuffers::ForwardsUOffset<SetPrivacy>>("Body::SetPrivacy", pos),
+          Body::GetPrivacy => v.verify_union_variant::<::flatbuffers::ForwardsUOffset<GetPrivacy>>("Body::GetPrivacy", pos),
+          Body::Privacy => v.verify_union_variant::<::flatbuffers::ForwardsUOffset<Privacy>>("Body::Privacy", pos),
+          Body::SetPresence => v.verify_union_variant::<::flatbuffers::ForwardsUOffset<SetPresence>>("Body::SetPresence", pos),
+          Body::WatchPresence => v.verify_union_variant::<::flatbuffers::ForwardsUOffset<WatchPresence>>("Body::WatchPresence", pos),
+          Body::PresenceChanged => v.verify_union_variant::<::flatbuffers::ForwardsUOffset<PresenceChanged>>("Body::PresenceChanged", pos),
+          Body::SetTyping => v.verify_union_variant::<::flatbuffers::ForwardsUOffset<SetTyping>>("Body::SetTyping", pos),
+          Body::TypingChanged => v.verify_union_variant::<::flatbuffers::ForwardsUOffset<TypingChanged>>("Body::TypingChanged", pos),
           _ => Ok(()),
         }
      })?
@@ -18685,6 +21372,97 @@ impl ::core::fmt::Debug for Frame<'_> {
         },
         Body::MessagesHidden => {
           if let Some(x) = self.body_as_messages_hidden() {
+            ds.field("body", &x)
+          } else {
+            ds.field("body", &"InvalidFlatbuffer: Union discriminant does not match value.")
+          }
+        },
+        Body::MarkReceipts => {
+          if let Some(x) = self.body_as_mark_receipts() {
+            ds.field("body", &x)
+          } else {
+            ds.field("body", &"InvalidFlatbuffer: Union discriminant does not match value.")
+          }
+        },
+        Body::ReceiptChanged => {
+          if let Some(x) = self.body_as_receipt_changed() {
+            ds.field("body", &x)
+          } else {
+            ds.field("body", &"InvalidFlatbuffer: Union discriminant does not match value.")
+          }
+        },
+        Body::ReceiptCounts => {
+          if let Some(x) = self.body_as_receipt_counts() {
+            ds.field("body", &x)
+          } else {
+            ds.field("body", &"InvalidFlatbuffer: Union discriminant does not match value.")
+          }
+        },
+        Body::GetReceipts => {
+          if let Some(x) = self.body_as_get_receipts() {
+            ds.field("body", &x)
+          } else {
+            ds.field("body", &"InvalidFlatbuffer: Union discriminant does not match value.")
+          }
+        },
+        Body::ReceiptList => {
+          if let Some(x) = self.body_as_receipt_list() {
+            ds.field("body", &x)
+          } else {
+            ds.field("body", &"InvalidFlatbuffer: Union discriminant does not match value.")
+          }
+        },
+        Body::SetPrivacy => {
+          if let Some(x) = self.body_as_set_privacy() {
+            ds.field("body", &x)
+          } else {
+            ds.field("body", &"InvalidFlatbuffer: Union discriminant does not match value.")
+          }
+        },
+        Body::GetPrivacy => {
+          if let Some(x) = self.body_as_get_privacy() {
+            ds.field("body", &x)
+          } else {
+            ds.field("body", &"InvalidFlatbuffer: Union discriminant does not match value.")
+          }
+        },
+        Body::Privacy => {
+          if let Some(x) = self.body_as_privacy() {
+            ds.field("body", &x)
+          } else {
+            ds.field("body", &"InvalidFlatbuffer: Union discriminant does not match value.")
+          }
+        },
+        Body::SetPresence => {
+          if let Some(x) = self.body_as_set_presence() {
+            ds.field("body", &x)
+          } else {
+            ds.field("body", &"InvalidFlatbuffer: Union discriminant does not match value.")
+          }
+        },
+        Body::WatchPresence => {
+          if let Some(x) = self.body_as_watch_presence() {
+            ds.field("body", &x)
+          } else {
+            ds.field("body", &"InvalidFlatbuffer: Union discriminant does not match value.")
+          }
+        },
+        Body::PresenceChanged => {
+          if let Some(x) = self.body_as_presence_changed() {
+            ds.field("body", &x)
+          } else {
+            ds.field("body", &"InvalidFlatbuffer: Union discriminant does not match value.")
+          }
+        },
+        Body::SetTyping => {
+          if let Some(x) = self.body_as_set_typing() {
+            ds.field("body", &x)
+          } else {
+            ds.field("body", &"InvalidFlatbuffer: Union discriminant does not match value.")
+          }
+        },
+        Body::TypingChanged => {
+          if let Some(x) = self.body_as_typing_changed() {
             ds.field("body", &x)
           } else {
             ds.field("body", &"InvalidFlatbuffer: Union discriminant does not match value.")

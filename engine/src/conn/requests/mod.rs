@@ -13,6 +13,8 @@ mod history;
 mod joins;
 mod mentions;
 mod messages;
+mod presence;
+mod receipts;
 mod state;
 mod sync;
 
@@ -108,6 +110,19 @@ pub async fn dispatch(shard: &Rc<Shard>, conn: &Rc<ConnShared>, f: &fb::Frame<'_
     }
 }
 
+/// A QUIC datagram of a signed-in connection (`SetTyping`, `SetPresence`): never answered.
+pub fn datagram(shard: &Rc<Shard>, conn: &Rc<ConnShared>, f: &fb::Frame<'_>) {
+    let Some(me) = conn.auth.get() else { return };
+    let cx = Ctx { shard, conn, request_id: f.request_id() };
+    match f.body_type() {
+        fb::Body::SetTyping => {
+            let _ = presence::typing(&cx, me, f, false);
+        }
+        fb::Body::SetPresence => presence::datagram_activity(&cx, me, f),
+        _ => {}
+    }
+}
+
 /// The table for a connection that has not signed in.
 async fn unauthenticated(cx: &Ctx<'_>, f: &fb::Frame<'_>) -> Answer {
     match f.body_type() {
@@ -165,6 +180,13 @@ async fn authenticated(cx: &Ctx<'_>, me: (u64, u64), f: &fb::Frame<'_>) -> Answe
         B::SendBroadcast => broadcast::send(cx, me, f).await,
         B::Sync => sync::sync(cx, me, f),
         B::History => history::history(cx, me, f),
+        B::MarkReceipts => receipts::mark(cx, me, f).await,
+        B::GetReceipts => receipts::get(cx, me, f).await,
+        B::SetPrivacy => presence::set_privacy(cx, me, f).await,
+        B::GetPrivacy => presence::get_privacy(cx, me).await,
+        B::SetPresence => presence::set_presence(cx, me, f).await,
+        B::WatchPresence => presence::watch(cx, me, f).await,
+        B::SetTyping => presence::typing(cx, me, f, true),
         other => Err((ErrorCode::UnknownFrame, format!("{other:?} is not a request"))),
     }
 }

@@ -26,6 +26,8 @@ import { ForwardAck } from '../../../magpie/wire/fb/forward-ack.js';
 import { ForwardMessage } from '../../../magpie/wire/fb/forward-message.js';
 import { GetChat } from '../../../magpie/wire/fb/get-chat.js';
 import { GetMessageVersions } from '../../../magpie/wire/fb/get-message-versions.js';
+import { GetPrivacy } from '../../../magpie/wire/fb/get-privacy.js';
+import { GetReceipts } from '../../../magpie/wire/fb/get-receipts.js';
 import { GetUsers } from '../../../magpie/wire/fb/get-users.js';
 import { Hello } from '../../../magpie/wire/fb/hello.js';
 import { History } from '../../../magpie/wire/fb/history.js';
@@ -48,6 +50,7 @@ import { ListReactions } from '../../../magpie/wire/fb/list-reactions.js';
 import { Login } from '../../../magpie/wire/fb/login.js';
 import { Logout } from '../../../magpie/wire/fb/logout.js';
 import { LookupUser } from '../../../magpie/wire/fb/lookup-user.js';
+import { MarkReceipts } from '../../../magpie/wire/fb/mark-receipts.js';
 import { MemberList } from '../../../magpie/wire/fb/member-list.js';
 import { MembershipChanged } from '../../../magpie/wire/fb/membership-changed.js';
 import { MentionList } from '../../../magpie/wire/fb/mention-list.js';
@@ -58,9 +61,14 @@ import { PinList } from '../../../magpie/wire/fb/pin-list.js';
 import { PinMessage } from '../../../magpie/wire/fb/pin-message.js';
 import { Ping } from '../../../magpie/wire/fb/ping.js';
 import { Pong } from '../../../magpie/wire/fb/pong.js';
+import { PresenceChanged } from '../../../magpie/wire/fb/presence-changed.js';
 import { PreviewChat } from '../../../magpie/wire/fb/preview-chat.js';
+import { Privacy } from '../../../magpie/wire/fb/privacy.js';
 import { React } from '../../../magpie/wire/fb/react.js';
 import { ReactionList } from '../../../magpie/wire/fb/reaction-list.js';
+import { ReceiptChanged } from '../../../magpie/wire/fb/receipt-changed.js';
+import { ReceiptCounts } from '../../../magpie/wire/fb/receipt-counts.js';
+import { ReceiptList } from '../../../magpie/wire/fb/receipt-list.js';
 import { Register } from '../../../magpie/wire/fb/register.js';
 import { RemoveMember } from '../../../magpie/wire/fb/remove-member.js';
 import { ReorderPinned } from '../../../magpie/wire/fb/reorder-pinned.js';
@@ -72,14 +80,19 @@ import { SendAck } from '../../../magpie/wire/fb/send-ack.js';
 import { SendBroadcast } from '../../../magpie/wire/fb/send-broadcast.js';
 import { SendMessage } from '../../../magpie/wire/fb/send-message.js';
 import { SetChatState } from '../../../magpie/wire/fb/set-chat-state.js';
+import { SetPresence } from '../../../magpie/wire/fb/set-presence.js';
+import { SetPrivacy } from '../../../magpie/wire/fb/set-privacy.js';
 import { SetRole } from '../../../magpie/wire/fb/set-role.js';
+import { SetTyping } from '../../../magpie/wire/fb/set-typing.js';
 import { Sync } from '../../../magpie/wire/fb/sync.js';
 import { SyncDone } from '../../../magpie/wire/fb/sync-done.js';
 import { TransferOwnership } from '../../../magpie/wire/fb/transfer-ownership.js';
+import { TypingChanged } from '../../../magpie/wire/fb/typing-changed.js';
 import { UpdateChat } from '../../../magpie/wire/fb/update-chat.js';
 import { UpdateLiveLocation } from '../../../magpie/wire/fb/update-live-location.js';
 import { UserInfo } from '../../../magpie/wire/fb/user-info.js';
 import { UserList } from '../../../magpie/wire/fb/user-list.js';
+import { WatchPresence } from '../../../magpie/wire/fb/watch-presence.js';
 import { Welcome } from '../../../magpie/wire/fb/welcome.js';
 
 
@@ -163,13 +176,26 @@ export enum Body {
   MessageVersions = 76,
   ListMentions = 77,
   MentionList = 78,
-  MessagesHidden = 79
+  MessagesHidden = 79,
+  MarkReceipts = 80,
+  ReceiptChanged = 81,
+  ReceiptCounts = 82,
+  GetReceipts = 83,
+  ReceiptList = 84,
+  SetPrivacy = 85,
+  GetPrivacy = 86,
+  Privacy = 87,
+  SetPresence = 88,
+  WatchPresence = 89,
+  PresenceChanged = 90,
+  SetTyping = 91,
+  TypingChanged = 92
 }
 
 export function unionToBody(
   type: Body,
-  accessor: (obj:AddMembers|Authenticate|Authenticated|BroadcastAck|BroadcastList|BroadcastLists|ChatInfo|ChatList|ChatPreview|ChatStateChanged|Close|CreateDirect|CreateGroup|CreateInvite|DeleteBroadcastList|DeleteMessages|Deliver|DeviceList|EditMessage|Error|ForwardAck|ForwardMessage|GetChat|GetMessageVersions|GetUsers|Hello|History|HistoryPage|Invite|InviteList|JoinChat|JoinPending|JoinRequestList|LeaveChat|ListBroadcastLists|ListChats|ListDevices|ListInvites|ListJoinRequests|ListMembers|ListMentions|ListPins|ListReactions|Login|Logout|LookupUser|MemberList|MembershipChanged|MentionList|MessageVersions|MessagesHidden|Ok|PinList|PinMessage|Ping|Pong|PreviewChat|React|ReactionList|Register|RemoveMember|ReorderPinned|ResolveJoinRequest|RevokeDevice|RevokeInvite|SaveBroadcastList|SendAck|SendBroadcast|SendMessage|SetChatState|SetRole|Sync|SyncDone|TransferOwnership|UpdateChat|UpdateLiveLocation|UserInfo|UserList|Welcome) => AddMembers|Authenticate|Authenticated|BroadcastAck|BroadcastList|BroadcastLists|ChatInfo|ChatList|ChatPreview|ChatStateChanged|Close|CreateDirect|CreateGroup|CreateInvite|DeleteBroadcastList|DeleteMessages|Deliver|DeviceList|EditMessage|Error|ForwardAck|ForwardMessage|GetChat|GetMessageVersions|GetUsers|Hello|History|HistoryPage|Invite|InviteList|JoinChat|JoinPending|JoinRequestList|LeaveChat|ListBroadcastLists|ListChats|ListDevices|ListInvites|ListJoinRequests|ListMembers|ListMentions|ListPins|ListReactions|Login|Logout|LookupUser|MemberList|MembershipChanged|MentionList|MessageVersions|MessagesHidden|Ok|PinList|PinMessage|Ping|Pong|PreviewChat|React|ReactionList|Register|RemoveMember|ReorderPinned|ResolveJoinRequest|RevokeDevice|RevokeInvite|SaveBroadcastList|SendAck|SendBroadcast|SendMessage|SetChatState|SetRole|Sync|SyncDone|TransferOwnership|UpdateChat|UpdateLiveLocation|UserInfo|UserList|Welcome|null
-): AddMembers|Authenticate|Authenticated|BroadcastAck|BroadcastList|BroadcastLists|ChatInfo|ChatList|ChatPreview|ChatStateChanged|Close|CreateDirect|CreateGroup|CreateInvite|DeleteBroadcastList|DeleteMessages|Deliver|DeviceList|EditMessage|Error|ForwardAck|ForwardMessage|GetChat|GetMessageVersions|GetUsers|Hello|History|HistoryPage|Invite|InviteList|JoinChat|JoinPending|JoinRequestList|LeaveChat|ListBroadcastLists|ListChats|ListDevices|ListInvites|ListJoinRequests|ListMembers|ListMentions|ListPins|ListReactions|Login|Logout|LookupUser|MemberList|MembershipChanged|MentionList|MessageVersions|MessagesHidden|Ok|PinList|PinMessage|Ping|Pong|PreviewChat|React|ReactionList|Register|RemoveMember|ReorderPinned|ResolveJoinRequest|RevokeDevice|RevokeInvite|SaveBroadcastList|SendAck|SendBroadcast|SendMessage|SetChatState|SetRole|Sync|SyncDone|TransferOwnership|UpdateChat|UpdateLiveLocation|UserInfo|UserList|Welcome|null {
+  accessor: (obj:AddMembers|Authenticate|Authenticated|BroadcastAck|BroadcastList|BroadcastLists|ChatInfo|ChatList|ChatPreview|ChatStateChanged|Close|CreateDirect|CreateGroup|CreateInvite|DeleteBroadcastList|DeleteMessages|Deliver|DeviceList|EditMessage|Error|ForwardAck|ForwardMessage|GetChat|GetMessageVersions|GetPrivacy|GetReceipts|GetUsers|Hello|History|HistoryPage|Invite|InviteList|JoinChat|JoinPending|JoinRequestList|LeaveChat|ListBroadcastLists|ListChats|ListDevices|ListInvites|ListJoinRequests|ListMembers|ListMentions|ListPins|ListReactions|Login|Logout|LookupUser|MarkReceipts|MemberList|MembershipChanged|MentionList|MessageVersions|MessagesHidden|Ok|PinList|PinMessage|Ping|Pong|PresenceChanged|PreviewChat|Privacy|React|ReactionList|ReceiptChanged|ReceiptCounts|ReceiptList|Register|RemoveMember|ReorderPinned|ResolveJoinRequest|RevokeDevice|RevokeInvite|SaveBroadcastList|SendAck|SendBroadcast|SendMessage|SetChatState|SetPresence|SetPrivacy|SetRole|SetTyping|Sync|SyncDone|TransferOwnership|TypingChanged|UpdateChat|UpdateLiveLocation|UserInfo|UserList|WatchPresence|Welcome) => AddMembers|Authenticate|Authenticated|BroadcastAck|BroadcastList|BroadcastLists|ChatInfo|ChatList|ChatPreview|ChatStateChanged|Close|CreateDirect|CreateGroup|CreateInvite|DeleteBroadcastList|DeleteMessages|Deliver|DeviceList|EditMessage|Error|ForwardAck|ForwardMessage|GetChat|GetMessageVersions|GetPrivacy|GetReceipts|GetUsers|Hello|History|HistoryPage|Invite|InviteList|JoinChat|JoinPending|JoinRequestList|LeaveChat|ListBroadcastLists|ListChats|ListDevices|ListInvites|ListJoinRequests|ListMembers|ListMentions|ListPins|ListReactions|Login|Logout|LookupUser|MarkReceipts|MemberList|MembershipChanged|MentionList|MessageVersions|MessagesHidden|Ok|PinList|PinMessage|Ping|Pong|PresenceChanged|PreviewChat|Privacy|React|ReactionList|ReceiptChanged|ReceiptCounts|ReceiptList|Register|RemoveMember|ReorderPinned|ResolveJoinRequest|RevokeDevice|RevokeInvite|SaveBroadcastList|SendAck|SendBroadcast|SendMessage|SetChatState|SetPresence|SetPrivacy|SetRole|SetTyping|Sync|SyncDone|TransferOwnership|TypingChanged|UpdateChat|UpdateLiveLocation|UserInfo|UserList|WatchPresence|Welcome|null
+): AddMembers|Authenticate|Authenticated|BroadcastAck|BroadcastList|BroadcastLists|ChatInfo|ChatList|ChatPreview|ChatStateChanged|Close|CreateDirect|CreateGroup|CreateInvite|DeleteBroadcastList|DeleteMessages|Deliver|DeviceList|EditMessage|Error|ForwardAck|ForwardMessage|GetChat|GetMessageVersions|GetPrivacy|GetReceipts|GetUsers|Hello|History|HistoryPage|Invite|InviteList|JoinChat|JoinPending|JoinRequestList|LeaveChat|ListBroadcastLists|ListChats|ListDevices|ListInvites|ListJoinRequests|ListMembers|ListMentions|ListPins|ListReactions|Login|Logout|LookupUser|MarkReceipts|MemberList|MembershipChanged|MentionList|MessageVersions|MessagesHidden|Ok|PinList|PinMessage|Ping|Pong|PresenceChanged|PreviewChat|Privacy|React|ReactionList|ReceiptChanged|ReceiptCounts|ReceiptList|Register|RemoveMember|ReorderPinned|ResolveJoinRequest|RevokeDevice|RevokeInvite|SaveBroadcastList|SendAck|SendBroadcast|SendMessage|SetChatState|SetPresence|SetPrivacy|SetRole|SetTyping|Sync|SyncDone|TransferOwnership|TypingChanged|UpdateChat|UpdateLiveLocation|UserInfo|UserList|WatchPresence|Welcome|null {
   switch(Body[type]) {
     case 'NONE': return null; 
     case 'Hello': return accessor(new Hello())! as Hello;
@@ -251,15 +277,28 @@ export function unionToBody(
     case 'ListMentions': return accessor(new ListMentions())! as ListMentions;
     case 'MentionList': return accessor(new MentionList())! as MentionList;
     case 'MessagesHidden': return accessor(new MessagesHidden())! as MessagesHidden;
+    case 'MarkReceipts': return accessor(new MarkReceipts())! as MarkReceipts;
+    case 'ReceiptChanged': return accessor(new ReceiptChanged())! as ReceiptChanged;
+    case 'ReceiptCounts': return accessor(new ReceiptCounts())! as ReceiptCounts;
+    case 'GetReceipts': return accessor(new GetReceipts())! as GetReceipts;
+    case 'ReceiptList': return accessor(new ReceiptList())! as ReceiptList;
+    case 'SetPrivacy': return accessor(new SetPrivacy())! as SetPrivacy;
+    case 'GetPrivacy': return accessor(new GetPrivacy())! as GetPrivacy;
+    case 'Privacy': return accessor(new Privacy())! as Privacy;
+    case 'SetPresence': return accessor(new SetPresence())! as SetPresence;
+    case 'WatchPresence': return accessor(new WatchPresence())! as WatchPresence;
+    case 'PresenceChanged': return accessor(new PresenceChanged())! as PresenceChanged;
+    case 'SetTyping': return accessor(new SetTyping())! as SetTyping;
+    case 'TypingChanged': return accessor(new TypingChanged())! as TypingChanged;
     default: return null;
   }
 }
 
 export function unionListToBody(
   type: Body, 
-  accessor: (index: number, obj:AddMembers|Authenticate|Authenticated|BroadcastAck|BroadcastList|BroadcastLists|ChatInfo|ChatList|ChatPreview|ChatStateChanged|Close|CreateDirect|CreateGroup|CreateInvite|DeleteBroadcastList|DeleteMessages|Deliver|DeviceList|EditMessage|Error|ForwardAck|ForwardMessage|GetChat|GetMessageVersions|GetUsers|Hello|History|HistoryPage|Invite|InviteList|JoinChat|JoinPending|JoinRequestList|LeaveChat|ListBroadcastLists|ListChats|ListDevices|ListInvites|ListJoinRequests|ListMembers|ListMentions|ListPins|ListReactions|Login|Logout|LookupUser|MemberList|MembershipChanged|MentionList|MessageVersions|MessagesHidden|Ok|PinList|PinMessage|Ping|Pong|PreviewChat|React|ReactionList|Register|RemoveMember|ReorderPinned|ResolveJoinRequest|RevokeDevice|RevokeInvite|SaveBroadcastList|SendAck|SendBroadcast|SendMessage|SetChatState|SetRole|Sync|SyncDone|TransferOwnership|UpdateChat|UpdateLiveLocation|UserInfo|UserList|Welcome) => AddMembers|Authenticate|Authenticated|BroadcastAck|BroadcastList|BroadcastLists|ChatInfo|ChatList|ChatPreview|ChatStateChanged|Close|CreateDirect|CreateGroup|CreateInvite|DeleteBroadcastList|DeleteMessages|Deliver|DeviceList|EditMessage|Error|ForwardAck|ForwardMessage|GetChat|GetMessageVersions|GetUsers|Hello|History|HistoryPage|Invite|InviteList|JoinChat|JoinPending|JoinRequestList|LeaveChat|ListBroadcastLists|ListChats|ListDevices|ListInvites|ListJoinRequests|ListMembers|ListMentions|ListPins|ListReactions|Login|Logout|LookupUser|MemberList|MembershipChanged|MentionList|MessageVersions|MessagesHidden|Ok|PinList|PinMessage|Ping|Pong|PreviewChat|React|ReactionList|Register|RemoveMember|ReorderPinned|ResolveJoinRequest|RevokeDevice|RevokeInvite|SaveBroadcastList|SendAck|SendBroadcast|SendMessage|SetChatState|SetRole|Sync|SyncDone|TransferOwnership|UpdateChat|UpdateLiveLocation|UserInfo|UserList|Welcome|null, 
+  accessor: (index: number, obj:AddMembers|Authenticate|Authenticated|BroadcastAck|BroadcastList|BroadcastLists|ChatInfo|ChatList|ChatPreview|ChatStateChanged|Close|CreateDirect|CreateGroup|CreateInvite|DeleteBroadcastList|DeleteMessages|Deliver|DeviceList|EditMessage|Error|ForwardAck|ForwardMessage|GetChat|GetMessageVersions|GetPrivacy|GetReceipts|GetUsers|Hello|History|HistoryPage|Invite|InviteList|JoinChat|JoinPending|JoinRequestList|LeaveChat|ListBroadcastLists|ListChats|ListDevices|ListInvites|ListJoinRequests|ListMembers|ListMentions|ListPins|ListReactions|Login|Logout|LookupUser|MarkReceipts|MemberList|MembershipChanged|MentionList|MessageVersions|MessagesHidden|Ok|PinList|PinMessage|Ping|Pong|PresenceChanged|PreviewChat|Privacy|React|ReactionList|ReceiptChanged|ReceiptCounts|ReceiptList|Register|RemoveMember|ReorderPinned|ResolveJoinRequest|RevokeDevice|RevokeInvite|SaveBroadcastList|SendAck|SendBroadcast|SendMessage|SetChatState|SetPresence|SetPrivacy|SetRole|SetTyping|Sync|SyncDone|TransferOwnership|TypingChanged|UpdateChat|UpdateLiveLocation|UserInfo|UserList|WatchPresence|Welcome) => AddMembers|Authenticate|Authenticated|BroadcastAck|BroadcastList|BroadcastLists|ChatInfo|ChatList|ChatPreview|ChatStateChanged|Close|CreateDirect|CreateGroup|CreateInvite|DeleteBroadcastList|DeleteMessages|Deliver|DeviceList|EditMessage|Error|ForwardAck|ForwardMessage|GetChat|GetMessageVersions|GetPrivacy|GetReceipts|GetUsers|Hello|History|HistoryPage|Invite|InviteList|JoinChat|JoinPending|JoinRequestList|LeaveChat|ListBroadcastLists|ListChats|ListDevices|ListInvites|ListJoinRequests|ListMembers|ListMentions|ListPins|ListReactions|Login|Logout|LookupUser|MarkReceipts|MemberList|MembershipChanged|MentionList|MessageVersions|MessagesHidden|Ok|PinList|PinMessage|Ping|Pong|PresenceChanged|PreviewChat|Privacy|React|ReactionList|ReceiptChanged|ReceiptCounts|ReceiptList|Register|RemoveMember|ReorderPinned|ResolveJoinRequest|RevokeDevice|RevokeInvite|SaveBroadcastList|SendAck|SendBroadcast|SendMessage|SetChatState|SetPresence|SetPrivacy|SetRole|SetTyping|Sync|SyncDone|TransferOwnership|TypingChanged|UpdateChat|UpdateLiveLocation|UserInfo|UserList|WatchPresence|Welcome|null, 
   index: number
-): AddMembers|Authenticate|Authenticated|BroadcastAck|BroadcastList|BroadcastLists|ChatInfo|ChatList|ChatPreview|ChatStateChanged|Close|CreateDirect|CreateGroup|CreateInvite|DeleteBroadcastList|DeleteMessages|Deliver|DeviceList|EditMessage|Error|ForwardAck|ForwardMessage|GetChat|GetMessageVersions|GetUsers|Hello|History|HistoryPage|Invite|InviteList|JoinChat|JoinPending|JoinRequestList|LeaveChat|ListBroadcastLists|ListChats|ListDevices|ListInvites|ListJoinRequests|ListMembers|ListMentions|ListPins|ListReactions|Login|Logout|LookupUser|MemberList|MembershipChanged|MentionList|MessageVersions|MessagesHidden|Ok|PinList|PinMessage|Ping|Pong|PreviewChat|React|ReactionList|Register|RemoveMember|ReorderPinned|ResolveJoinRequest|RevokeDevice|RevokeInvite|SaveBroadcastList|SendAck|SendBroadcast|SendMessage|SetChatState|SetRole|Sync|SyncDone|TransferOwnership|UpdateChat|UpdateLiveLocation|UserInfo|UserList|Welcome|null {
+): AddMembers|Authenticate|Authenticated|BroadcastAck|BroadcastList|BroadcastLists|ChatInfo|ChatList|ChatPreview|ChatStateChanged|Close|CreateDirect|CreateGroup|CreateInvite|DeleteBroadcastList|DeleteMessages|Deliver|DeviceList|EditMessage|Error|ForwardAck|ForwardMessage|GetChat|GetMessageVersions|GetPrivacy|GetReceipts|GetUsers|Hello|History|HistoryPage|Invite|InviteList|JoinChat|JoinPending|JoinRequestList|LeaveChat|ListBroadcastLists|ListChats|ListDevices|ListInvites|ListJoinRequests|ListMembers|ListMentions|ListPins|ListReactions|Login|Logout|LookupUser|MarkReceipts|MemberList|MembershipChanged|MentionList|MessageVersions|MessagesHidden|Ok|PinList|PinMessage|Ping|Pong|PresenceChanged|PreviewChat|Privacy|React|ReactionList|ReceiptChanged|ReceiptCounts|ReceiptList|Register|RemoveMember|ReorderPinned|ResolveJoinRequest|RevokeDevice|RevokeInvite|SaveBroadcastList|SendAck|SendBroadcast|SendMessage|SetChatState|SetPresence|SetPrivacy|SetRole|SetTyping|Sync|SyncDone|TransferOwnership|TypingChanged|UpdateChat|UpdateLiveLocation|UserInfo|UserList|WatchPresence|Welcome|null {
   switch(Body[type]) {
     case 'NONE': return null; 
     case 'Hello': return accessor(index, new Hello())! as Hello;
@@ -341,6 +380,19 @@ export function unionListToBody(
     case 'ListMentions': return accessor(index, new ListMentions())! as ListMentions;
     case 'MentionList': return accessor(index, new MentionList())! as MentionList;
     case 'MessagesHidden': return accessor(index, new MessagesHidden())! as MessagesHidden;
+    case 'MarkReceipts': return accessor(index, new MarkReceipts())! as MarkReceipts;
+    case 'ReceiptChanged': return accessor(index, new ReceiptChanged())! as ReceiptChanged;
+    case 'ReceiptCounts': return accessor(index, new ReceiptCounts())! as ReceiptCounts;
+    case 'GetReceipts': return accessor(index, new GetReceipts())! as GetReceipts;
+    case 'ReceiptList': return accessor(index, new ReceiptList())! as ReceiptList;
+    case 'SetPrivacy': return accessor(index, new SetPrivacy())! as SetPrivacy;
+    case 'GetPrivacy': return accessor(index, new GetPrivacy())! as GetPrivacy;
+    case 'Privacy': return accessor(index, new Privacy())! as Privacy;
+    case 'SetPresence': return accessor(index, new SetPresence())! as SetPresence;
+    case 'WatchPresence': return accessor(index, new WatchPresence())! as WatchPresence;
+    case 'PresenceChanged': return accessor(index, new PresenceChanged())! as PresenceChanged;
+    case 'SetTyping': return accessor(index, new SetTyping())! as SetTyping;
+    case 'TypingChanged': return accessor(index, new TypingChanged())! as TypingChanged;
     default: return null;
   }
 }

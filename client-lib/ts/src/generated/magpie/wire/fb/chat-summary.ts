@@ -108,8 +108,28 @@ handle(optionalEncoding?:any):string|Uint8Array|null {
   return offset ? this.bb!.__string(this.bb_pos + offset, optionalEncoding) : null;
 }
 
+readSeq():bigint {
+  const offset = this.bb!.__offset(this.bb_pos, 30);
+  return offset ? this.bb!.readUint64(this.bb_pos + offset) : BigInt('0');
+}
+
+deliveredSeq():bigint {
+  const offset = this.bb!.__offset(this.bb_pos, 32);
+  return offset ? this.bb!.readUint64(this.bb_pos + offset) : BigInt('0');
+}
+
+peerDeliveredSeq():bigint {
+  const offset = this.bb!.__offset(this.bb_pos, 34);
+  return offset ? this.bb!.readUint64(this.bb_pos + offset) : BigInt('0');
+}
+
+peerReadSeq():bigint {
+  const offset = this.bb!.__offset(this.bb_pos, 36);
+  return offset ? this.bb!.readUint64(this.bb_pos + offset) : BigInt('0');
+}
+
 static startChatSummary(builder:flatbuffers.Builder) {
-  builder.startObject(13);
+  builder.startObject(17);
 }
 
 static addChatId(builder:flatbuffers.Builder, chatId:bigint) {
@@ -174,6 +194,22 @@ static addAvatarRef(builder:flatbuffers.Builder, avatarRefOffset:flatbuffers.Off
 
 static addHandle(builder:flatbuffers.Builder, handleOffset:flatbuffers.Offset) {
   builder.addFieldOffset(12, handleOffset, 0);
+}
+
+static addReadSeq(builder:flatbuffers.Builder, readSeq:bigint) {
+  builder.addFieldInt64(13, readSeq, BigInt('0'));
+}
+
+static addDeliveredSeq(builder:flatbuffers.Builder, deliveredSeq:bigint) {
+  builder.addFieldInt64(14, deliveredSeq, BigInt('0'));
+}
+
+static addPeerDeliveredSeq(builder:flatbuffers.Builder, peerDeliveredSeq:bigint) {
+  builder.addFieldInt64(15, peerDeliveredSeq, BigInt('0'));
+}
+
+static addPeerReadSeq(builder:flatbuffers.Builder, peerReadSeq:bigint) {
+  builder.addFieldInt64(16, peerReadSeq, BigInt('0'));
 }
 
 static endChatSummary(builder:flatbuffers.Builder):flatbuffers.Offset {
