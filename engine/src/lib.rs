@@ -25,6 +25,7 @@ mod mailbox;
 mod metrics;
 mod pages;
 mod presence;
+mod presence_io;
 mod unread;
 mod rate;
 mod ready;

@@ -160,7 +160,7 @@ async fn shard_main(
         }
     }
     let _ = ready.send(Ok(()));
-    tokio::task::spawn_local(crate::presence::run(shard.clone()));
+    tokio::task::spawn_local(crate::presence_io::run(shard.clone()));
     crate::worker::run(shard.clone()).await;
     // Shutting down: tell every client why, give the writers a moment, then stop.
     let conns: Vec<_> = shard.conns.borrow().values().cloned().collect();

@@ -51,7 +51,7 @@ fn handle(shard: &Rc<Shard>, msg: ShardMsg) -> bool {
             feed(shard, Input::Committed { chat_id, result, elapsed });
         }
         ShardMsg::RevokeDevice { device_id } => shard.revoke_device(device_id),
-        ShardMsg::Presence(m) => crate::presence::handle(shard, m),
+        ShardMsg::Presence(m) => crate::presence_io::handle(shard, m),
     }
     true
 }
@@ -100,8 +100,8 @@ fn execute(shard: &Rc<Shard>, effect: Effect) {
         Effect::Signal(s) => shard.broadcast_signal(s),
         Effect::Observe(Observation::SendDurable(elapsed)) => shard.metrics().send_durable.observe(elapsed),
         Effect::Observe(Observation::Committed) => metrics::inc(&shard.metrics().events_committed),
-        Effect::ToWatchers { chat_id, frame } => crate::presence::to_watchers(shard, chat_id, frame),
-        Effect::CountOnline { chat_id, members, reply, token } => crate::presence::count_online(shard, chat_id, members, reply, token),
+        Effect::ToWatchers { chat_id, frame } => crate::presence_io::to_watchers(shard, chat_id, frame),
+        Effect::CountOnline { chat_id, members, reply, token } => crate::presence_io::count_online(shard, chat_id, members, reply, token),
         Effect::Load { chat_id, load } => {
             let shard = shard.clone();
             tokio::task::spawn_local(async move {

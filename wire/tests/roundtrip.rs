@@ -1,6 +1,7 @@
 //! Every frame the encoder builds passes the verifier for its direction and reads back the same
 //! fields; hostile buffers are rejected with the right stable code and never panic.
 
+use magpie_wire::presence::Privacy;
 use magpie_wire::{encode, fb, verify, Bytes, ErrorCode};
 use proptest::prelude::*;
 use std::collections::{BTreeSet, HashMap, HashSet};
@@ -236,6 +237,16 @@ fn every_enum_field_of_a_client_frame_is_range_checked() {
             "ChatSettings.history",
             settings(&|s| s.history = fb::HistoryVisibility(fb::HistoryVisibility::ENUM_MAX + 1)),
             settings(&|s| s.history = fb::HistoryVisibility::SinceJoined),
+        ),
+        (
+            "SetTyping.kind",
+            encode::set_typing(1, 5, fb::TypingKind(fb::TypingKind::ENUM_MAX + 1)),
+            encode::set_typing(1, 5, fb::TypingKind::RecordingVoice),
+        ),
+        (
+            "SetPrivacy.last_seen",
+            encode::set_privacy(1, 2, &Privacy { last_seen: fb::LastSeenVisibility(fb::LastSeenVisibility::ENUM_MAX + 1), ..Privacy::default() }),
+            encode::set_privacy(1, 2, &Privacy { last_seen: fb::LastSeenVisibility::Nobody, ..Privacy::default() }),
         ),
     ];
     let listed: BTreeSet<String> = cases.iter().map(|c| c.0.to_string()).collect();

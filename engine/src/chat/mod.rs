@@ -20,6 +20,7 @@ mod append;
 mod change;
 mod chats;
 mod create;
+mod cursors;
 mod dedup;
 mod effects;
 mod info;

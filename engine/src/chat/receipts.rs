@@ -15,52 +15,12 @@ use super::append::{self, After, ChatState, Commit};
 use super::effects::{Cx, Effect, Refusal};
 use super::rules::{self, Permission};
 use super::view::Side;
-use crate::crossing::{Audience, GetReceipts, MarkReceipts, MemberMap, Signal};
+use crate::crossing::{Audience, GetReceipts, MarkReceipts, Signal};
 use magpie_storage::ReceiptRecord;
-use magpie_wire::presence::{MemberReceipt, ReceiptCounts, RECEIPT_COUNTS_EVERY_MS, RECEIPT_DETAIL_MAX_MEMBERS};
+use magpie_wire::presence::{MemberReceipt, RECEIPT_COUNTS_EVERY_MS, RECEIPT_DETAIL_MAX_MEMBERS};
 use magpie_wire::{encode, ErrorCode};
 use std::sync::Arc;
 use std::time::Duration;
-
-/// The cursors of a chat's members, shared between the head and durable views (a persistent
-/// map: a copy is O(1)).
-#[derive(Debug, Clone, Default)]
-pub struct Receipts {
-    by_user: imbl::OrdMap<u64, ReceiptRecord>,
-    /// A counts push is scheduled (`Effect::Wake`) for this time and not yet sent.
-    wake_pending: Option<std::time::Instant>,
-}
-
-impl Receipts {
-    /// The stored receipts of the chat's current members.
-    pub fn from_stored(stored: Vec<(u64, ReceiptRecord)>, members: &MemberMap) -> Receipts {
-        let by_user = stored.into_iter().filter(|(u, _)| members.contains_key(u)).collect();
-        Receipts { by_user, wake_pending: None }
-    }
-
-    /// A member's cursors (zero if they never moved them).
-    pub fn get(&self, user_id: u64) -> ReceiptRecord {
-        self.by_user.get(&user_id).copied().unwrap_or_default()
-    }
-
-    pub fn put(&mut self, user_id: u64, r: ReceiptRecord) {
-        self.by_user.insert(user_id, r);
-    }
-
-    /// The counts of message `seq` among `members`, leaving out `except` (the asker).
-    fn counts(&self, chat_id: u64, seq: u64, members: &MemberMap, except: u64) -> ReceiptCounts {
-        let mut c = ReceiptCounts { chat_id, seq, members: members.len() as u32, ..Default::default() };
-        for (_, r) in self.by_user.iter().filter(|(u, _)| **u != except && members.contains_key(*u)) {
-            if r.delivered_seq >= seq {
-                c.delivered += 1;
-                if !r.read_private && r.read_seq >= seq {
-                    c.read += 1;
-                }
-            }
-        }
-        c
-    }
-}
 
 /// What `viewer` may see of `user`'s cursors: the read cursor is hidden when either keeps read
 /// receipts to themselves (a member always sees their own).

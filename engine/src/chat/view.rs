@@ -37,7 +37,7 @@ pub struct ChatView {
     /// Pending join requests: user → requested at (Unix ms).
     pub requests: BTreeMap<u64, i64>,
     /// Members' delivered and read cursors (`receipts.rs`).
-    pub receipts: super::receipts::Receipts,
+    pub receipts: super::cursors::Receipts,
     /// Pinned messages: seq → the seq of the event that pinned it.
     pub pins: BTreeMap<u64, u64>,
 }
@@ -89,7 +89,7 @@ impl ChatView {
         (view.last_seq, view.last_message_seq) = (s.head.at_seq, s.head.last_message_seq);
         view.invites = s.invites.into_iter().map(|i| (i.code.clone(), i)).collect();
         view.requests = s.requests.into_iter().collect();
-        view.receipts = super::receipts::Receipts::from_stored(s.receipts, &view.members);
+        view.receipts = super::cursors::Receipts::from_stored(s.receipts, &view.members);
         view.pins = s.pins.into_iter().collect();
         view
     }

@@ -53,7 +53,7 @@ pub async fn serve<R: FrameReader, W: FrameWriter + 'static>(
             conn.close(code, reason);
         }
     }
-    crate::presence::closed(&shard, &conn);
+    crate::presence_io::closed(&shard, &conn);
     shard.unregister(&conn);
     metrics::dec(&shard.metrics().conns_open[transport as usize]);
     // Keep reading until the writer has said goodbye and the peer hangs up (bounded): closing a

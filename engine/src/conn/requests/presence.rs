@@ -4,7 +4,7 @@
 
 use super::{invalid, storage, Answer, Ctx};
 use crate::crossing::{self, Actor, Audience, Command, PresenceState, Signal};
-use crate::presence::{self, Seen};
+use crate::presence_io::{self as presence, Seen};
 use magpie_storage::UserSettings;
 use magpie_wire::presence::{presence_fields, privacy_fields, Privacy, MAX_WATCHED_CHATS, MAX_WATCHED_USERS};
 use magpie_wire::{encode, fb, ErrorCode};

@@ -8,7 +8,7 @@ use magpie_wire::{fb, ErrorCode};
 
 pub async fn mark(cx: &Ctx<'_>, me: (u64, u64), f: &fb::Frame<'_>) -> Answer {
     let m = f.body_as_mark_receipts().expect("checked type");
-    let settings = crate::presence::settings(cx.shard, me.0).await.map_err(|e| (ErrorCode::Internal, e))?;
+    let settings = crate::presence_io::settings(cx.shard, me.0).await.map_err(|e| (ErrorCode::Internal, e))?;
     let cmd = crossing::MarkReceipts {
         actor: cx.actor(me),
         chat_id: m.chat_id(),
@@ -21,7 +21,7 @@ pub async fn mark(cx: &Ctx<'_>, me: (u64, u64), f: &fb::Frame<'_>) -> Answer {
 
 pub async fn get(cx: &Ctx<'_>, me: (u64, u64), f: &fb::Frame<'_>) -> Answer {
     let g = f.body_as_get_receipts().expect("checked type");
-    let settings = crate::presence::settings(cx.shard, me.0).await.map_err(|e| (ErrorCode::Internal, e))?;
+    let settings = crate::presence_io::settings(cx.shard, me.0).await.map_err(|e| (ErrorCode::Internal, e))?;
     let cmd = crossing::GetReceipts { actor: cx.actor(me), chat_id: g.chat_id(), seq: g.seq(), hide_reads: !settings.read_receipts };
     cx.to_owner(g.chat_id(), Command::GetReceipts(cmd))
 }

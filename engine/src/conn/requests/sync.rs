@@ -28,7 +28,7 @@ fn start(shard: &Rc<Shard>, conn: &Rc<ConnShared>, request_id: u64, user_id: u64
     }
     conn.phase.set(Phase::Starting);
     shard.register_live(conn, user_id);
-    crate::presence::live(shard, conn, user_id);
+    crate::presence_io::live(shard, conn, user_id);
     let (shard, conn) = (shard.clone(), conn.clone());
     tokio::task::spawn_local(async move {
         let store = shard.shared.store.clone();
