@@ -649,6 +649,7 @@ pub fn check(input: &Input) {
                     unread_mentions: c.unread_mentions,
                     avatar_ref: &c.avatar_ref,
                     handle: &c.handle,
+                    receipts: Default::default(),
                 })
                 .collect();
             let b = encode::chat_list(*rid, &args);
