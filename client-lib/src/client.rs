@@ -1,5 +1,6 @@
 //! The app's handle: typed requests, sends through the outbox, and read-only state.
 
+use crate::draft::Draft;
 use crate::config::{ClientConfig, TransportPref};
 use crate::cursors::Cursors;
 use crate::driver::{lock, Command, Driver, Shared};
@@ -7,9 +8,10 @@ use crate::error::{ClientError, Result};
 use crate::events::Events;
 use crate::events::{ChatState, Role};
 use crate::replies::{
-    Account, BroadcastAck, BroadcastList, ChatInfo, ChatPreview, ChatSummary, Device, HistoryPage, Invite, JoinRequest,
-    Joined, MemberList, Pong, Reply, SendAck, UserInfo, Welcome,
+    Account, BroadcastAck, BroadcastList, ChatInfo, ChatPreview, ChatSummary, Device, ForwardResult, HistoryPage, Invite,
+    JoinRequest, Joined, MemberList, MentionPage, MessageVersion, Pong, ReactionList, Reply, SendAck, UserInfo, Welcome,
 };
+use magpie_wire::message::State as MessageState;
 use crate::request::{ChatRef, ChatStateChange, ChatUpdate, Direction, NewChat, Peer, Request};
 use crate::session;
 use crate::transport::{QuicConnector, Transport};
@@ -167,21 +169,38 @@ impl Client {
         client_msg_id: impl Into<String>,
         content: impl Into<String>,
     ) -> impl Future<Output = Result<SendAck>> + Send + 'static {
-        let queued = self.queue_send(chat_id, client_msg_id.into(), content.into());
+        self.send_draft_with_id(chat_id, client_msg_id, Draft::from(content.into()))
+    }
+
+    /// Sends a message with more than text: a reply, mentions, a place or a contact card
+    /// (PROTOCOL.md §6.13). Queued and resent until acknowledged, like [`send`](Client::send).
+    pub fn send_draft(&self, chat_id: u64, draft: Draft) -> impl Future<Output = Result<SendAck>> + Send + 'static {
+        self.send_draft_with_id(chat_id, new_client_msg_id(), draft)
+    }
+
+    /// [`send_draft`](Client::send_draft) with the app's own client message id.
+    pub fn send_draft_with_id(
+        &self,
+        chat_id: u64,
+        client_msg_id: impl Into<String>,
+        draft: Draft,
+    ) -> impl Future<Output = Result<SendAck>> + Send + 'static {
+        let queued = self.queue_send(chat_id, client_msg_id.into(), draft);
         async move { queued?.await.unwrap_or(Err(ClientError::Closed)) }
     }
 
-    fn queue_send(&self, chat_id: u64, client_msg_id: String, content: String) -> Result<oneshot::Receiver<Result<SendAck>>> {
+    fn queue_send(&self, chat_id: u64, client_msg_id: String, draft: Draft) -> Result<oneshot::Receiver<Result<SendAck>>> {
         if client_msg_id.is_empty() || client_msg_id.len() > MAX_CLIENT_MSG_ID_BYTES {
             return Err(ClientError::InvalidInput(format!("client_msg_id must be 1..={MAX_CLIENT_MSG_ID_BYTES} bytes")));
         }
-        if content.is_empty() || content.len() > MAX_CONTENT_BYTES {
+        let may_be_empty = draft.attachment.is_some();
+        if (draft.content.is_empty() && !may_be_empty) || draft.content.len() > MAX_CONTENT_BYTES {
             return Err(ClientError::InvalidInput(format!("content must be 1..={MAX_CONTENT_BYTES} bytes")));
         }
         let (reply, rx) = oneshot::channel();
         self.inner
             .commands
-            .send(Command::Send { chat_id, client_msg_id, content, reply })
+            .send(Command::Send { chat_id, client_msg_id, draft, reply })
             .map_err(|_| ClientError::Closed)?;
         Ok(rx)
     }
@@ -478,6 +497,77 @@ impl Client {
         match self.call(Request::History { chat_id, from_seq, direction, limit }).await? {
             Reply::Page(page) => Ok(page),
             other => Err(other.unexpected("HistoryPage")),
+        }
+    }
+
+    // ---------------------------------------------------------------- message features
+
+    /// Edits a message of one's own (text and mentions); every earlier version stays.
+    pub async fn edit_message(&self, chat_id: u64, seq: u64, content: &str, mentions: &[u64]) -> Result<()> {
+        self.call_ok(Request::EditMessage { chat_id, seq, content: content.into(), mentions: mentions.to_vec() }).await
+    }
+
+    /// Deletes messages for everyone (content erased; a tombstone stays) or, with
+    /// `for_everyone` false, hides them on all of one's own devices.
+    pub async fn delete_messages(&self, chat_id: u64, seqs: &[u64], for_everyone: bool) -> Result<()> {
+        self.call_ok(Request::DeleteMessages { chat_id, seqs: seqs.to_vec(), for_everyone }).await
+    }
+
+    /// Adds (`add`) or removes one's reaction `emoji`; `Ok` once it is durable.
+    pub async fn react(&self, chat_id: u64, seq: u64, emoji: &str, add: bool) -> Result<()> {
+        self.call_ok(Request::React { chat_id, seq, emoji: emoji.into(), add }).await
+    }
+
+    /// Who reacted to a message (with `emoji` non-empty, only with it), a page after `after_user_id`.
+    pub async fn list_reactions(&self, chat_id: u64, seq: u64, emoji: &str, after_user_id: u64, limit: u16) -> Result<ReactionList> {
+        match self.call(Request::ListReactions { chat_id, seq, emoji: emoji.into(), after_user_id, limit }).await? {
+            Reply::Reactions(list) => Ok(list),
+            other => Err(other.unexpected("ReactionList")),
+        }
+    }
+
+    pub async fn pin_message(&self, chat_id: u64, seq: u64, pinned: bool) -> Result<()> {
+        self.call_ok(Request::PinMessage { chat_id, seq, pinned }).await
+    }
+
+    /// The chat's pinned messages, most recently pinned first (each state holds its event).
+    pub async fn list_pins(&self, chat_id: u64) -> Result<Vec<MessageState>> {
+        match self.call(Request::ListPins { chat_id }).await? {
+            Reply::Pins(pins) => Ok(pins),
+            other => Err(other.unexpected("PinList")),
+        }
+    }
+
+    /// Moves one's live location on (`position`: latitude, longitude, accuracy in metres), or
+    /// ends it there (`stop`).
+    pub async fn update_live_location(&self, chat_id: u64, seq: u64, position: (f64, f64, f32), stop: bool) -> Result<()> {
+        self.call_ok(Request::UpdateLiveLocation { chat_id, seq, position, stop }).await
+    }
+
+    /// Forwards a message to up to 20 chats; retrying with the same `client_msg_id` gets the
+    /// same results.
+    pub async fn forward_message(&self, from_chat_id: u64, seq: u64, to_chat_ids: &[u64], client_msg_id: &str) -> Result<Vec<ForwardResult>> {
+        let request = Request::ForwardMessage { from_chat_id, seq, to_chat_ids: to_chat_ids.to_vec(), client_msg_id: client_msg_id.into() };
+        match self.call(request).await? {
+            Reply::Forwarded(results) => Ok(results),
+            other => Err(other.unexpected("ForwardAck")),
+        }
+    }
+
+    /// Every version of a message, the original first.
+    pub async fn message_versions(&self, chat_id: u64, seq: u64) -> Result<Vec<MessageVersion>> {
+        match self.call(Request::GetMessageVersions { chat_id, seq }).await? {
+            Reply::Versions(v) => Ok(v),
+            other => Err(other.unexpected("MessageVersions")),
+        }
+    }
+
+    /// The messages that mention the caller, newest first, with ids below `before_message_id`
+    /// (0: from the newest).
+    pub async fn list_mentions(&self, before_message_id: u64, limit: u16) -> Result<MentionPage> {
+        match self.call(Request::ListMentions { before_message_id, limit }).await? {
+            Reply::Mentions(page) => Ok(page),
+            other => Err(other.unexpected("MentionList")),
         }
     }
 

@@ -2,6 +2,7 @@
 //! cursors and the outbox, and reconnects, re-authenticates, re-syncs and resends after any
 //! break. The app talks to it through [`Command`]s and hears from it through [`ClientEvent`]s.
 
+use crate::draft::Draft;
 use crate::backoff::Backoff;
 use crate::config::{ClientConfig, Credentials};
 use crate::cursors::{Cursors, Fill};
@@ -27,7 +28,7 @@ pub(crate) type ReplyTx = oneshot::Sender<Result<Reply>>;
 /// What the app asks of the driver.
 pub(crate) enum Command {
     Request { request: Request, reply: ReplyTx },
-    Send { chat_id: u64, client_msg_id: String, content: String, reply: AckWaiter },
+    Send { chat_id: u64, client_msg_id: String, draft: Draft, reply: AckWaiter },
 }
 
 /// State the app can read without asking the driver.
@@ -337,8 +338,8 @@ impl Driver {
     fn take_command_offline(&mut self, cmd: Command) {
         match cmd {
             Command::Request { request, reply } => self.queued.push_back((request, reply)),
-            Command::Send { chat_id, client_msg_id, content, reply } => {
-                self.outbox.push(chat_id, client_msg_id, content, reply);
+            Command::Send { chat_id, client_msg_id, draft, reply } => {
+                self.outbox.push(chat_id, client_msg_id, draft, reply);
             }
         }
     }
@@ -346,8 +347,8 @@ impl Driver {
     fn on_command(&mut self, cmd: Command, out: &Out) {
         match cmd {
             Command::Request { request, reply } => self.send_request(request, reply, out),
-            Command::Send { chat_id, client_msg_id, content, reply } => {
-                self.outbox.push(chat_id, client_msg_id, content, reply);
+            Command::Send { chat_id, client_msg_id, draft, reply } => {
+                self.outbox.push(chat_id, client_msg_id, draft, reply);
                 self.flush_outbox(out);
             }
         }

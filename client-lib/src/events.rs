@@ -1,5 +1,6 @@
 //! Owned, typed chat events and the stream of everything the client tells the app.
 
+use magpie_wire::message::{Attachment, ForwardRef, Message, ReactionUpdate, ReplyRef};
 use crate::error::{ClientError, Result};
 use crate::transport::Transport;
 use magpie_wire::{fb, verify, ErrorCode};
@@ -165,7 +166,7 @@ pub(crate) fn settings_of(t: Option<fb::ChatSettings<'_>>) -> ChatSettings {
 pub use magpie_wire::chat::State as ChatState;
 
 /// One entry of a chat's log.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct ChatEvent {
     pub chat_id: u64,
     /// 1, 2, 3, ... per chat, without gaps.
@@ -178,11 +179,51 @@ pub struct ChatEvent {
     pub kind: EventKind,
 }
 
+/// What a message carries besides its text (PROTOCOL.md §6.13).
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct MessageExtras {
+    /// The quoted message of a reply, as the server copied it.
+    pub reply_to: Option<ReplyRef>,
+    /// Where a forwarded copy came from.
+    pub forwarded: Option<ForwardRef>,
+    pub mentions: Vec<u64>,
+    pub mention_all: bool,
+    pub attachment: Option<Attachment>,
+    /// A tombstone: deleted for everyone.
+    pub deleted: bool,
+}
+
+impl MessageExtras {
+    /// The extras of `m`, or none for plain text.
+    fn of(m: &Message) -> Option<Box<MessageExtras>> {
+        let extras = MessageExtras {
+            reply_to: m.reply_to.clone(),
+            forwarded: m.forwarded.clone(),
+            mentions: m.mentions.clone(),
+            mention_all: m.mention_all,
+            attachment: m.attachment.clone(),
+            deleted: m.deleted,
+        };
+        (extras != MessageExtras::default()).then(|| Box::new(extras))
+    }
+}
+
 /// What happened. New kinds are added to the protocol over time, so match with a wildcard arm.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub enum EventKind {
-    Message { message_id: u64, client_msg_id: String, content: String },
+    /// `extras`: what it carries besides its text (none for plain text).
+    Message { message_id: u64, client_msg_id: String, content: String, extras: Option<Box<MessageExtras>> },
+    /// A message's new text and mentions (`EditMessage`).
+    MessageEdited { target_seq: u64, content: String, mentions: Vec<u64> },
+    /// Messages deleted for everyone: erase them (and the quotes of replies to them).
+    MessagesDeleted { seqs: Vec<u64> },
+    /// Reactions changed, coalesced: each message's new totals (and, in chats of at most 256
+    /// members, who changed what).
+    ReactionsChanged { messages: Vec<ReactionUpdate> },
+    MessagePinned { target_seq: u64, pinned: bool },
+    /// A live location moved on (or, `stopped`, ended there).
+    LiveLocationUpdated { target_seq: u64, latitude: f64, longitude: f64, accuracy_m: f32, stopped: bool },
     /// Always seq 1. `members`: the first members (a channel's subscribers are not listed).
     ChatCreated {
         kind: ChatKind,
@@ -214,6 +255,10 @@ pub fn decode_event(bytes: &[u8]) -> Result<ChatEvent> {
     ChatEvent::from_verified(event)
 }
 
+fn finite(latitude: f64, longitude: f64, accuracy_m: f32) -> bool {
+    latitude.is_finite() && longitude.is_finite() && accuracy_m.is_finite()
+}
+
 fn malformed() -> ClientError {
     ClientError::Decode(ErrorCode::MalformedFrame)
 }
@@ -231,11 +276,56 @@ impl ChatEvent {
         let text = |s: Option<&str>| s.unwrap_or_default().to_owned();
         let kind = match e.body_type() {
             fb::EventBody::MessageBody => {
-                let m = e.body_as_message_body().ok_or_else(malformed)?;
-                EventKind::Message {
-                    message_id: m.message_id(),
-                    client_msg_id: text(m.client_msg_id()),
-                    content: text(m.content()),
+                let m = Message::from_fb(e.body_as_message_body().ok_or_else(malformed)?).map_err(|_| malformed())?;
+                // A server checks every place it stores; one that is not a number is a broken event.
+                if let Some(Attachment::Location(l)) = &m.attachment {
+                    if !finite(l.latitude, l.longitude, l.accuracy_m) {
+                        return Err(malformed());
+                    }
+                }
+                let extras = MessageExtras::of(&m);
+                EventKind::Message { message_id: m.message_id, client_msg_id: m.client_msg_id, content: m.content, extras }
+            }
+            fb::EventBody::MessageEdited => {
+                let m = e.body_as_message_edited().ok_or_else(malformed)?;
+                let mentions = m.mentions().map(|v| v.iter().collect()).unwrap_or_default();
+                EventKind::MessageEdited { target_seq: m.target_seq(), content: text(m.content()), mentions }
+            }
+            fb::EventBody::MessagesDeleted => {
+                let d = e.body_as_messages_deleted().ok_or_else(malformed)?;
+                EventKind::MessagesDeleted { seqs: d.seqs().map(|v| v.iter().collect()).unwrap_or_default() }
+            }
+            fb::EventBody::ReactionsChanged => {
+                let r = e.body_as_reactions_changed().ok_or_else(malformed)?;
+                let messages = r
+                    .messages()
+                    .map(|v| {
+                        v.iter()
+                            .map(|m| ReactionUpdate {
+                                seq: m.seq(),
+                                counts: m.counts().map(|c| c.iter().map(|c| (text(c.emoji()), c.count())).collect()).unwrap_or_default(),
+                                toggles: m.toggles().map(|t| t.iter().map(|t| (t.user_id(), text(t.emoji()), t.added())).collect()).unwrap_or_default(),
+                            })
+                            .collect()
+                    })
+                    .unwrap_or_default();
+                EventKind::ReactionsChanged { messages }
+            }
+            fb::EventBody::MessagePinned => {
+                let p = e.body_as_message_pinned().ok_or_else(malformed)?;
+                EventKind::MessagePinned { target_seq: p.target_seq(), pinned: p.pinned() }
+            }
+            fb::EventBody::LiveLocationUpdated => {
+                let l = e.body_as_live_location_updated().ok_or_else(malformed)?;
+                if !finite(l.latitude(), l.longitude(), l.accuracy_m()) {
+                    return Err(malformed());
+                }
+                EventKind::LiveLocationUpdated {
+                    target_seq: l.target_seq(),
+                    latitude: l.latitude(),
+                    longitude: l.longitude(),
+                    accuracy_m: l.accuracy_m(),
+                    stopped: l.stopped(),
                 }
             }
             fb::EventBody::ChatCreated => {
@@ -312,7 +402,7 @@ impl ChatEvent {
 }
 
 /// What the client tells the app, in order.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 pub enum ClientEvent {
     /// A connection is up and authenticated; a sync follows. `resumed` is false for the first
     /// connection of this client and true for every reconnection.
@@ -328,6 +418,9 @@ pub enum ClientEvent {
     /// subscribers are not in its log, so no chat event says so. Best effort, like
     /// `ChatStateChanged`.
     MembershipChanged { chat_id: u64, member: bool },
+    /// The user deleted these messages for themselves on another device (or this one): hide
+    /// them. Best effort; history pages mark them too (`MessageState::hidden`).
+    MessagesHidden { chat_id: u64, seqs: Vec<u64> },
     /// A member's receipt cursors moved in a chat: this user's own (on another device: unread
     /// counts follow) or, in chats of at most 256 members, someone else's (ticks, "read by").
     Receipt { chat_id: u64, receipt: crate::presence::MemberReceipt },
@@ -405,7 +498,7 @@ mod tests {
         assert_eq!((e.chat_id, e.seq, e.sender_id, e.sender_device_id, e.time_ms), (7, 3, 11, 12, H.time_ms));
         assert_eq!(
             e.kind,
-            EventKind::Message { message_id: 99, client_msg_id: "c-1".into(), content: "héllo".into() }
+            EventKind::Message { message_id: 99, client_msg_id: "c-1".into(), content: "héllo".into(), extras: None }
         );
 
         let info = magpie_wire::chat::Info {

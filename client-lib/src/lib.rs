@@ -52,6 +52,7 @@ mod backoff;
 mod client;
 mod config;
 mod cursors;
+mod draft;
 mod driver;
 mod error;
 mod events;
@@ -65,15 +66,19 @@ pub mod transport;
 pub use backoff::ReconnectPolicy;
 pub use client::{new_client_msg_id, Client};
 pub use config::{ClientConfig, Credentials, TransportPref};
+pub use draft::Draft;
 pub use error::{ClientError, Result};
 pub use events::{
     decode_event, ChatEvent, ChatKind, ChatSettings, ChatState, ClientEvent, EventKind, Events, HistoryVisibility,
-    JoinedVia, Member, Role, Who,
+    JoinedVia, Member, MessageExtras, Role, Who,
 };
 pub use replies::{
-    Account, BroadcastAck, BroadcastList, BroadcastResult, ChatInfo, ChatPreview, ChatSummary, Device, HistoryPage, Invite,
-    JoinRequest, Joined, MemberList, Pong, SendAck, UserInfo, Welcome,
+    Account, BroadcastAck, BroadcastList, BroadcastResult, ChatInfo, ChatPreview, ChatSummary, Device, ForwardResult,
+    HistoryPage, Invite, JoinRequest, Joined, MemberList, MentionPage, MessageVersion, Pong, ReactionList, SendAck, UserInfo,
+    Welcome,
 };
+/// The message values the protocol shares with the server: attachments, quotes, origins, states.
+pub use magpie_wire::message::{Attachment, Contact, ForwardRef, Location, ReactionUpdate, ReplyRef, State as MessageState};
 pub use request::{ChatRef, ChatStateChange, ChatUpdate, Direction, NewChat, Peer};
 pub use transport::Transport;
 

@@ -2,6 +2,7 @@
 //! life, so resending after a reconnect or a retryable error can never post it twice (the
 //! server answers a repeated id with the original ack).
 
+use crate::draft::Draft;
 use crate::backoff::ReconnectPolicy;
 use crate::error::{ClientError, Result};
 use crate::replies::SendAck;
@@ -19,7 +20,7 @@ pub(crate) type AckWaiter = oneshot::Sender<Result<SendAck>>;
 struct Entry {
     chat_id: u64,
     client_msg_id: String,
-    content: String,
+    draft: Draft,
     /// Retryable errors so far, for the delay when the server names none.
     failures: u32,
     waiters: Vec<AckWaiter>,
@@ -71,10 +72,10 @@ impl Outbox {
 
     /// Queues a message. Queuing an id that is already pending joins it (both callers get the
     /// one ack) if it is the same message, and is refused if it is not.
-    pub(crate) fn push(&mut self, chat_id: u64, client_msg_id: String, content: String, waiter: AckWaiter) {
+    pub(crate) fn push(&mut self, chat_id: u64, client_msg_id: String, draft: Draft, waiter: AckWaiter) {
         if let Some(order) = self.by_msg_id.get(&client_msg_id) {
             let entry = self.entries.get_mut(order).expect("index and entries agree");
-            if entry.chat_id == chat_id && entry.content == content {
+            if entry.chat_id == chat_id && entry.draft == draft {
                 entry.waiters.push(waiter);
             } else {
                 let _ = waiter.send(Err(ClientError::InvalidInput(format!(
@@ -86,7 +87,7 @@ impl Outbox {
         let order = self.next_order;
         self.next_order += 1;
         self.by_msg_id.insert(client_msg_id.clone(), order);
-        self.entries.insert(order, Entry { chat_id, client_msg_id, content, failures: 0, waiters: vec![waiter] });
+        self.entries.insert(order, Entry { chat_id, client_msg_id, draft, failures: 0, waiters: vec![waiter] });
         self.ready.insert(order);
         self.publish_count();
     }
@@ -106,7 +107,7 @@ impl Outbox {
             let e = &self.entries[&order];
             let request_id = next_request_id();
             self.in_flight.insert(request_id, order);
-            frames.push(encode::send_message(request_id, e.chat_id, &e.client_msg_id, &e.content));
+            frames.push(encode::send(request_id, &e.draft.outgoing(e.chat_id, &e.client_msg_id)));
         }
         frames
     }

@@ -1,5 +1,6 @@
 //! Owned replies to requests, and the decoding of every frame the server sends.
 
+use magpie_wire::message::State as MessageState;
 use crate::error::{ClientError, Result};
 use crate::events::{decode_event, members_of, settings_of, ChatEvent, ChatKind, ChatSettings, ChatState, ClientEvent, Member, Role};
 use magpie_wire::{fb, verify, ErrorCode};
@@ -67,7 +68,7 @@ pub struct ChatInfo {
     pub pending_requests: u32,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct ChatSummary {
     pub chat_id: u64,
     pub kind: ChatKind,
@@ -185,11 +186,48 @@ pub struct BroadcastAck {
     pub results: Vec<BroadcastResult>,
 }
 
-/// A page of a chat's history, always in ascending `seq` order.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// A page of a chat's history, always in ascending `seq` order, with the states of its messages
+/// that changed since they were sent (edits, reactions, pins, deletions, live locations, hidden).
+#[derive(Debug, Clone, PartialEq)]
 pub struct HistoryPage {
     pub chat_id: u64,
     pub events: Vec<ChatEvent>,
+    pub has_more: bool,
+    pub states: Vec<MessageState>,
+}
+
+/// Who reacted to a message: (user, their reactions), by user id.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ReactionList {
+    pub chat_id: u64,
+    pub seq: u64,
+    pub users: Vec<(u64, Vec<String>)>,
+    pub has_more: bool,
+}
+
+/// One target's result of a forward.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ForwardResult {
+    pub chat_id: u64,
+    pub message_id: u64,
+    pub seq: u64,
+    /// `None`: sent. A code this client does not know is `Err(number)`.
+    pub error: Option<std::result::Result<ErrorCode, u16>>,
+}
+
+/// A version of a message: the event holding it, its text, its time.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MessageVersion {
+    pub seq: u64,
+    pub content: String,
+    pub time_ms: i64,
+}
+
+/// A page of the messages that mention the caller, newest first.
+#[derive(Debug, Clone, PartialEq)]
+pub struct MentionPage {
+    pub events: Vec<ChatEvent>,
+    pub states: Vec<MessageState>,
     pub has_more: bool,
 }
 
@@ -213,7 +251,7 @@ pub struct Pong {
 }
 
 /// A decoded reply frame.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 pub(crate) enum Reply {
     Ok,
     Welcome(Welcome),
@@ -237,6 +275,12 @@ pub(crate) enum Reply {
     BroadcastList(BroadcastList),
     BroadcastLists(Vec<BroadcastList>),
     BroadcastAck(BroadcastAck),
+    Reactions(ReactionList),
+    /// Pinned messages, most recently pinned first, each with its event.
+    Pins(Vec<MessageState>),
+    Forwarded(Vec<ForwardResult>),
+    Versions(Vec<MessageVersion>),
+    Mentions(MentionPage),
     /// Receipts, privacy, presence (`presence.rs`).
     Presence(crate::presence::PresenceReply),
 }
@@ -266,6 +310,11 @@ impl Reply {
             Reply::BroadcastList(_) => "BroadcastList",
             Reply::BroadcastLists(_) => "BroadcastLists",
             Reply::BroadcastAck(_) => "BroadcastAck",
+            Reply::Reactions(_) => "ReactionList",
+            Reply::Pins(_) => "PinList",
+            Reply::Forwarded(_) => "ForwardAck",
+            Reply::Versions(_) => "MessageVersions",
+            Reply::Mentions(_) => "MentionList",
             Reply::Presence(p) => p.name(),
         }
     }
@@ -277,7 +326,7 @@ impl Reply {
 }
 
 /// A decoded frame from the server.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 pub(crate) enum Inbound {
     /// The answer to request `request_id`: a reply or the server's `Error`.
     Reply { request_id: u64, result: Result<Reply> },
@@ -442,6 +491,54 @@ pub(crate) fn decode_frame(buf: &[u8]) -> Result<Inbound> {
             }
             Ok(Reply::ChatState { chat_id, state })
         }
+        fb::Body::MessagesHidden => {
+            let m = frame.body_as_messages_hidden().ok_or_else(|| missing("MessagesHidden"))?;
+            let seqs = m.seqs().map(|v| v.iter().collect()).unwrap_or_default();
+            return Ok(Inbound::Push(ClientEvent::MessagesHidden { chat_id: m.chat_id(), seqs }));
+        }
+        fb::Body::ReactionList => {
+            let l = frame.body_as_reaction_list().ok_or_else(|| missing("ReactionList"))?;
+            let users = l.users().map(|v| v.iter().map(|u| (u.user_id(), strings(u.emojis()))).collect()).unwrap_or_default();
+            Ok(Reply::Reactions(ReactionList { chat_id: l.chat_id(), seq: l.seq(), users, has_more: l.has_more() }))
+        }
+        fb::Body::PinList => {
+            let l = frame.body_as_pin_list().ok_or_else(|| missing("PinList"))?;
+            Ok(Reply::Pins(l.messages().map(|v| v.iter().map(MessageState::from_fb).collect()).unwrap_or_default()))
+        }
+        fb::Body::ForwardAck => {
+            let a = frame.body_as_forward_ack().ok_or_else(|| missing("ForwardAck"))?;
+            let results = a
+                .results()
+                .map(|v| {
+                    v.iter()
+                        .map(|r| ForwardResult {
+                            chat_id: r.chat_id(),
+                            message_id: r.message_id(),
+                            seq: r.seq(),
+                            error: match r.error_code() {
+                                0 => None,
+                                n => Some(ErrorCode::from_u16(n).ok_or(n)),
+                            },
+                        })
+                        .collect()
+                })
+                .unwrap_or_default();
+            Ok(Reply::Forwarded(results))
+        }
+        fb::Body::MessageVersions => {
+            let v = frame.body_as_message_versions().ok_or_else(|| missing("MessageVersions"))?;
+            let versions = v
+                .versions()
+                .map(|v| v.iter().map(|v| MessageVersion { seq: v.seq(), content: text(v.content()), time_ms: v.time_ms() }).collect())
+                .unwrap_or_default();
+            Ok(Reply::Versions(versions))
+        }
+        fb::Body::MentionList => {
+            let l = frame.body_as_mention_list().ok_or_else(|| missing("MentionList"))?;
+            let events = events_of(l.events())?;
+            let states = l.states().map(|v| v.iter().map(MessageState::from_fb).collect()).unwrap_or_default();
+            Ok(Reply::Mentions(MentionPage { events, states, has_more: l.has_more() }))
+        }
         fb::Body::MembershipChanged => {
             let m = frame.body_as_membership_changed().ok_or_else(|| missing("MembershipChanged"))?;
             return Ok(Inbound::Push(ClientEvent::MembershipChanged { chat_id: m.chat_id(), member: m.member() }));
@@ -560,18 +657,27 @@ fn chat_summaries(l: fb::ChatList<'_>) -> Result<Vec<ChatSummary>> {
         .collect()
 }
 
-fn history_page(p: fb::HistoryPage<'_>) -> Result<HistoryPage> {
-    let events = match p.events() {
-        None => Vec::new(),
+fn events_of(blobs: Option<flatbuffers::Vector<'_, flatbuffers::ForwardsUOffset<fb::EventBlob<'_>>>>) -> Result<Vec<ChatEvent>> {
+    match blobs {
+        None => Ok(Vec::new()),
         Some(blobs) => blobs
             .iter()
             .map(|blob| match blob.event() {
                 Some(bytes) => decode_event(bytes.bytes()),
                 None => Err(ClientError::Decode(ErrorCode::MalformedFrame)),
             })
-            .collect::<Result<_>>()?,
-    };
-    Ok(HistoryPage { chat_id: p.chat_id(), events, has_more: p.has_more() })
+            .collect(),
+    }
+}
+
+fn strings(v: Option<flatbuffers::Vector<'_, flatbuffers::ForwardsUOffset<&str>>>) -> Vec<String> {
+    v.map(|v| v.iter().map(str::to_string).collect()).unwrap_or_default()
+}
+
+fn history_page(p: fb::HistoryPage<'_>) -> Result<HistoryPage> {
+    let events = events_of(p.events())?;
+    let states = p.states().map(|v| v.iter().map(MessageState::from_fb).collect()).unwrap_or_default();
+    Ok(HistoryPage { chat_id: p.chat_id(), events, has_more: p.has_more(), states })
 }
 
 #[cfg(test)]

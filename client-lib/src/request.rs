@@ -169,7 +169,7 @@ impl ChatRef {
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 pub(crate) enum Request {
     Logout,
     ListDevices,
@@ -204,6 +204,16 @@ pub(crate) enum Request {
     SendBroadcast { list_id: u64, client_msg_id: String, content: String },
     History { chat_id: u64, from_seq: u64, direction: Direction, limit: u16 },
     Ping { nonce: u64 },
+    EditMessage { chat_id: u64, seq: u64, content: String, mentions: Vec<u64> },
+    DeleteMessages { chat_id: u64, seqs: Vec<u64>, for_everyone: bool },
+    React { chat_id: u64, seq: u64, emoji: String, add: bool },
+    ListReactions { chat_id: u64, seq: u64, emoji: String, after_user_id: u64, limit: u16 },
+    PinMessage { chat_id: u64, seq: u64, pinned: bool },
+    ListPins { chat_id: u64 },
+    UpdateLiveLocation { chat_id: u64, seq: u64, position: (f64, f64, f32), stop: bool },
+    ForwardMessage { from_chat_id: u64, seq: u64, to_chat_ids: Vec<u64>, client_msg_id: String },
+    GetMessageVersions { chat_id: u64, seq: u64 },
+    ListMentions { before_message_id: u64, limit: u16 },
     /// Receipts, presence and typing (`presence.rs`).
     Presence(crate::presence::PresenceRequest),
 }
@@ -276,6 +286,22 @@ impl Request {
                 encode::history(request_id, *chat_id, *from_seq, (*direction).into(), *limit)
             }
             Request::Ping { nonce } => encode::ping(request_id, *nonce),
+            Request::EditMessage { chat_id, seq, content, mentions } => encode::edit_message(request_id, *chat_id, *seq, content, mentions),
+            Request::DeleteMessages { chat_id, seqs, for_everyone } => encode::delete_messages(request_id, *chat_id, seqs, *for_everyone),
+            Request::React { chat_id, seq, emoji, add } => encode::react(request_id, *chat_id, *seq, emoji, *add),
+            Request::ListReactions { chat_id, seq, emoji, after_user_id, limit } => {
+                encode::list_reactions(request_id, *chat_id, *seq, emoji, *after_user_id, *limit)
+            }
+            Request::PinMessage { chat_id, seq, pinned } => encode::pin_message(request_id, *chat_id, *seq, *pinned),
+            Request::ListPins { chat_id } => encode::list_pins(request_id, *chat_id),
+            Request::UpdateLiveLocation { chat_id, seq, position, stop } => {
+                encode::update_live_location(request_id, *chat_id, *seq, *position, *stop)
+            }
+            Request::ForwardMessage { from_chat_id, seq, to_chat_ids, client_msg_id } => {
+                encode::forward_message(request_id, *from_chat_id, *seq, to_chat_ids, client_msg_id)
+            }
+            Request::GetMessageVersions { chat_id, seq } => encode::get_message_versions(request_id, *chat_id, *seq),
+            Request::ListMentions { before_message_id, limit } => encode::list_mentions(request_id, *before_message_id, *limit),
         }
     }
 }
@@ -319,6 +345,16 @@ mod tests {
             Request::DeleteBroadcastList { list_id: 4 },
             Request::ListBroadcastLists,
             Request::SendBroadcast { list_id: 4, client_msg_id: "m".into(), content: "x".into() },
+            Request::EditMessage { chat_id: 1, seq: 2, content: "x".into(), mentions: vec![3] },
+            Request::DeleteMessages { chat_id: 1, seqs: vec![2], for_everyone: true },
+            Request::React { chat_id: 1, seq: 2, emoji: "👍".into(), add: true },
+            Request::ListReactions { chat_id: 1, seq: 2, emoji: String::new(), after_user_id: 0, limit: 0 },
+            Request::PinMessage { chat_id: 1, seq: 2, pinned: true },
+            Request::ListPins { chat_id: 1 },
+            Request::UpdateLiveLocation { chat_id: 1, seq: 2, position: (1.0, 2.0, 3.0), stop: false },
+            Request::ForwardMessage { from_chat_id: 1, seq: 2, to_chat_ids: vec![3], client_msg_id: "f".into() },
+            Request::GetMessageVersions { chat_id: 1, seq: 2 },
+            Request::ListMentions { before_message_id: 0, limit: 0 },
             Request::History { chat_id: 1, from_seq: 0, direction: Direction::Backward, limit: 10 },
             Request::Ping { nonce: 9 },
         ];

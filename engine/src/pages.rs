@@ -50,9 +50,10 @@ pub fn history(
 }
 
 /// The wire state of a message from its stored state, `viewer`'s reactions and whether they hid it.
-pub fn message_state(seq: u64, rec: Option<&MessageStateRecord>, my_reactions: Vec<String>, hidden: bool) -> message::State {
-    let Some(rec) = rec else { return message::State { seq, hidden, ..message::State::default() } };
+pub fn message_state(chat_id: u64, seq: u64, rec: Option<&MessageStateRecord>, my_reactions: Vec<String>, hidden: bool) -> message::State {
+    let Some(rec) = rec else { return message::State { chat_id, seq, hidden, ..message::State::default() } };
     message::State {
+        chat_id,
         seq,
         event: None,
         edit_count: rec.edits.len() as u32,
@@ -89,7 +90,7 @@ pub fn message_states(s: &Store, chat_id: u64, viewer: u64, from: u64, to: u64) 
             Some(r) if !r.reactions.is_empty() => s.reactions_of(chat_id, seq, viewer)?,
             _ => Vec::new(),
         };
-        out.push(message_state(seq, rec, mine, hidden.binary_search(&seq).is_ok()));
+        out.push(message_state(chat_id, seq, rec, mine, hidden.binary_search(&seq).is_ok()));
     }
     Ok(out)
 }

@@ -180,7 +180,7 @@ fn execute(shard: &Rc<Shard>, effect: Effect) {
                         _ => Vec::new(),
                     };
                     let hidden = !s.hidden_in(viewer, chat_id, seq, seq)?.is_empty();
-                    let mut state = pages::message_state(seq, rec.as_ref(), mine, hidden);
+                    let mut state = pages::message_state(chat_id, seq, rec.as_ref(), mine, hidden);
                     state.event = Some(event);
                     states.push(state);
                 }

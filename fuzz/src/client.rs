@@ -8,7 +8,9 @@
 //!   `decode_event` on every nested event (`Deliver`, `HistoryPage`, `ChatList`), with the same
 //!   checks.
 
-use magpie_client::{decode_event, ChatEvent, ChatSettings, EventKind, Member};
+use magpie_client::{
+    decode_event, Attachment, ChatEvent, ChatSettings, Contact, EventKind, ForwardRef, Location, Member, MessageExtras, ReactionUpdate, ReplyRef,
+};
 use magpie_wire::{fb, verify};
 
 /// A settings table read field by field (absent: the schema's defaults).
@@ -34,7 +36,82 @@ fn expected(e: fb::Event<'_>) -> Option<ChatEvent> {
         fb::EventBody::NONE => return None,
         fb::EventBody::MessageBody => {
             let m = e.body_as_message_body()?;
-            EventKind::Message { message_id: m.message_id(), client_msg_id: text(m.client_msg_id()), content: text(m.content()) }
+            let strings = |v: Option<flatbuffers::Vector<'_, flatbuffers::ForwardsUOffset<&str>>>| {
+                v.map(|v| v.iter().map(str::to_owned).collect::<Vec<_>>()).unwrap_or_default()
+            };
+            let attachment = match m.attachment_type() {
+                fb::Attachment::NONE => None,
+                fb::Attachment::Location => match m.attachment_as_location() {
+                    None => None,
+                    Some(l) if !(l.latitude().is_finite() && l.longitude().is_finite() && l.accuracy_m().is_finite()) => return None,
+                    Some(l) => Some(Attachment::Location(Location {
+                        latitude: l.latitude(),
+                        longitude: l.longitude(),
+                        accuracy_m: l.accuracy_m(),
+                        label: text(l.label()),
+                        live_until_ms: l.live_until_ms(),
+                    })),
+                },
+                fb::Attachment::Contact => m.attachment_as_contact().map(|c| {
+                    Attachment::Contact(Contact { name: text(c.name()), phones: strings(c.phones()), emails: strings(c.emails()), user_id: c.user_id() })
+                }),
+                _ => return None,
+            };
+            let extras = MessageExtras {
+                reply_to: m.reply_to().map(|r| ReplyRef {
+                    seq: r.seq(),
+                    message_id: r.message_id(),
+                    sender_id: r.sender_id(),
+                    preview: text(r.preview()),
+                    deleted: r.deleted(),
+                }),
+                forwarded: m.forwarded().map(|f| ForwardRef {
+                    original_sender_id: f.original_sender_id(),
+                    original_time_ms: f.original_time_ms(),
+                    from_chat_id: f.from_chat_id(),
+                    from_title: text(f.from_title()),
+                }),
+                mentions: m.mentions().map(|v| v.iter().collect()).unwrap_or_default(),
+                mention_all: m.mention_all(),
+                attachment,
+                deleted: m.deleted(),
+            };
+            let extras = (extras != MessageExtras::default()).then(|| Box::new(extras));
+            EventKind::Message { message_id: m.message_id(), client_msg_id: text(m.client_msg_id()), content: text(m.content()), extras }
+        }
+        fb::EventBody::MessageEdited => {
+            let m = e.body_as_message_edited()?;
+            EventKind::MessageEdited { target_seq: m.target_seq(), content: text(m.content()), mentions: m.mentions().map(|v| v.iter().collect()).unwrap_or_default() }
+        }
+        fb::EventBody::MessagesDeleted => {
+            EventKind::MessagesDeleted { seqs: e.body_as_messages_deleted()?.seqs().map(|v| v.iter().collect()).unwrap_or_default() }
+        }
+        fb::EventBody::ReactionsChanged => {
+            let r = e.body_as_reactions_changed()?;
+            let mut messages = Vec::new();
+            for m in r.messages().iter().flat_map(|v| v.iter()) {
+                let counts = m.counts().iter().flat_map(|v| v.iter()).map(|c| (text(c.emoji()), c.count())).collect();
+                let toggles = m.toggles().iter().flat_map(|v| v.iter()).map(|t| (t.user_id(), text(t.emoji()), t.added())).collect();
+                messages.push(ReactionUpdate { seq: m.seq(), counts, toggles });
+            }
+            EventKind::ReactionsChanged { messages }
+        }
+        fb::EventBody::MessagePinned => {
+            let p = e.body_as_message_pinned()?;
+            EventKind::MessagePinned { target_seq: p.target_seq(), pinned: p.pinned() }
+        }
+        fb::EventBody::LiveLocationUpdated => {
+            let l = e.body_as_live_location_updated()?;
+            if !(l.latitude().is_finite() && l.longitude().is_finite() && l.accuracy_m().is_finite()) {
+                return None;
+            }
+            EventKind::LiveLocationUpdated {
+                target_seq: l.target_seq(),
+                latitude: l.latitude(),
+                longitude: l.longitude(),
+                accuracy_m: l.accuracy_m(),
+                stopped: l.stopped(),
+            }
         }
         fb::EventBody::ChatCreated => {
             let c = e.body_as_chat_created()?;

@@ -310,7 +310,7 @@ fn check_event(e: &Event, bytes: &[u8]) {
         EventBody::Message { message_id, client_msg_id, content } => {
             let m = v.body_as_message_body().expect("MessageBody");
             assert_eq!((m.message_id(), st(m.client_msg_id()), st(m.content())), (*message_id, &client_msg_id[..], &content[..]));
-            EventKind::Message { message_id: *message_id, client_msg_id: client_msg_id.clone(), content: content.clone() }
+            EventKind::Message { message_id: *message_id, client_msg_id: client_msg_id.clone(), content: content.clone(), extras: None }
         }
         EventBody::ChatCreated { kind, title, members } => {
             let c = v.body_as_chat_created().expect("ChatCreated");

@@ -64,6 +64,7 @@ pub use error::{Result, StoreError};
 pub use ids::{FIRST_ID, ID_BLOCK};
 #[cfg(feature = "db")]
 pub use receipts::{ReceiptRecord, UserSettings};
+#[cfg(feature = "db")]
 pub use messages::ReactionPage;
 #[cfg(feature = "db")]
 pub use store::{Durability, Store, StoreOptions};

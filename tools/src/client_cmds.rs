@@ -1198,6 +1198,13 @@ async fn tail(ctx: &Ctx, only: Option<u64>, exit_after_sync: bool) -> Result<()>
                         crate::output::println_flush(&format!("[chat {chat_id}] you {what} (on another device)"));
                     }
                 }
+                Some(ClientEvent::MessagesHidden { chat_id, seqs }) if only.is_none_or(|c| c == chat_id) => {
+                    if out.json {
+                        out.json_line(&json!({ "type": "messages_hidden", "chat_id": chat_id, "seqs": seqs }));
+                    } else {
+                        crate::output::println_flush(&format!("[chat {chat_id}] you hid {seqs:?}"));
+                    }
+                }
                 Some(ClientEvent::Receipt { chat_id, receipt: r }) if only.is_none_or(|c| c == chat_id) => {
                     if out.json {
                         let v = json!({ "type": "receipt", "chat_id": chat_id, "user_id": r.user_id, "delivered_seq": r.delivered_seq,
@@ -1228,7 +1235,8 @@ async fn tail(ctx: &Ctx, only: Option<u64>, exit_after_sync: bool) -> Result<()>
                     | ClientEvent::Typing { .. }
                     | ClientEvent::ReceiptCounts(_)
                     | ClientEvent::Presence(_)
-                    | ClientEvent::Privacy(_),
+                    | ClientEvent::Privacy(_)
+                    | ClientEvent::MessagesHidden { .. },
                 ) => {}
                 Some(ClientEvent::Disconnected { reason }) => {
                     if out.json {

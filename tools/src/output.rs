@@ -1,6 +1,6 @@
 //! Rendering: human text or JSON, and the shared shapes of events, chats and times.
 
-use magpie_client::{ChatEvent, ChatKind, ChatSettings, EventKind, HistoryVisibility, JoinedVia, Member, Role, Who};
+use magpie_client::{Attachment, ChatEvent, ChatKind, ChatSettings, EventKind, HistoryVisibility, JoinedVia, Member, MessageExtras, Role, Who};
 use serde_json::{json, Value};
 use std::collections::BTreeMap;
 use std::io::Write;
@@ -168,8 +168,29 @@ pub fn event_json(e: &ChatEvent, names: &Names) -> Value {
         "time_ms": e.time_ms,
     });
     let fields = match &e.kind {
-        EventKind::Message { message_id, client_msg_id, content } => json!({
-            "kind": "message", "message_id": message_id, "client_msg_id": client_msg_id, "content": content,
+        EventKind::Message { message_id, client_msg_id, content, extras } => {
+            let mut m = json!({ "kind": "message", "message_id": message_id, "client_msg_id": client_msg_id, "content": content });
+            if let Some(x) = extras {
+                merge(&mut m, extras_json(x));
+            }
+            m
+        }
+        EventKind::MessageEdited { target_seq, content, mentions } => {
+            json!({ "kind": "message_edited", "target_seq": target_seq, "content": content, "mentions": mentions })
+        }
+        EventKind::MessagesDeleted { seqs } => json!({ "kind": "messages_deleted", "seqs": seqs }),
+        EventKind::ReactionsChanged { messages } => json!({
+            "kind": "reactions_changed",
+            "messages": messages.iter().map(|m| json!({
+                "seq": m.seq,
+                "counts": m.counts.iter().map(|(e, n)| json!({"emoji": e, "count": n})).collect::<Vec<_>>(),
+                "toggles": m.toggles.iter().map(|(u, e, added)| json!({"user_id": u, "emoji": e, "added": added})).collect::<Vec<_>>(),
+            })).collect::<Vec<_>>(),
+        }),
+        EventKind::MessagePinned { target_seq, pinned } => json!({ "kind": "message_pinned", "target_seq": target_seq, "pinned": pinned }),
+        EventKind::LiveLocationUpdated { target_seq, latitude, longitude, accuracy_m, stopped } => json!({
+            "kind": "live_location_updated", "target_seq": target_seq, "latitude": latitude, "longitude": longitude,
+            "accuracy_m": accuracy_m, "stopped": stopped,
         }),
         EventKind::ChatCreated { kind, title, members, description, handle, settings } => json!({
             "kind": "chat_created",
@@ -211,6 +232,27 @@ pub fn event_json(e: &ChatEvent, names: &Names) -> Value {
     v
 }
 
+/// What a message carries besides its text, as JSON fields.
+fn extras_json(x: &MessageExtras) -> Value {
+    let mut v = json!({ "mentions": x.mentions, "mention_all": x.mention_all, "deleted": x.deleted });
+    if let Some(r) = &x.reply_to {
+        v["reply_to"] = json!({ "seq": r.seq, "message_id": r.message_id, "sender_id": r.sender_id, "preview": r.preview, "deleted": r.deleted });
+    }
+    if let Some(f) = &x.forwarded {
+        v["forwarded"] = json!({ "original_sender_id": f.original_sender_id, "original_time_ms": f.original_time_ms, "from_chat_id": f.from_chat_id, "from_title": f.from_title });
+    }
+    match &x.attachment {
+        Some(Attachment::Location(l)) => {
+            v["location"] = json!({ "latitude": l.latitude, "longitude": l.longitude, "accuracy_m": l.accuracy_m, "label": l.label, "live_until_ms": l.live_until_ms });
+        }
+        Some(Attachment::Contact(c)) => {
+            v["contact"] = json!({ "name": c.name, "phones": c.phones, "emails": c.emails, "user_id": c.user_id });
+        }
+        None => {}
+    }
+    v
+}
+
 /// Adds `extra`'s fields to the object `into`.
 pub fn merge(into: &mut Value, extra: Value) {
     if let (Some(into), Value::Object(extra)) = (into.as_object_mut(), extra) {
@@ -223,7 +265,34 @@ pub fn describe(e: &ChatEvent, names: &Names) -> String {
     let sender = names.show(e.sender_id);
     match &e.kind {
         // Continuation lines are indented so a multi-line message stays visibly one event.
-        EventKind::Message { content, .. } => format!("{sender}: {}", content.replace('\n', "\n    ")),
+        EventKind::Message { extras: Some(x), .. } if x.deleted => format!("{sender}: (deleted)"),
+        EventKind::Message { content, extras, .. } => {
+            let quote = match extras.as_ref().and_then(|x| x.reply_to.as_ref()) {
+                Some(r) if r.deleted => format!("(replying to #{}, deleted) ", r.seq),
+                Some(r) => format!("(replying to #{} {:?}) ", r.seq, r.preview),
+                None => String::new(),
+            };
+            let place = match extras.as_ref().and_then(|x| x.attachment.as_ref()) {
+                Some(Attachment::Location(l)) => format!(" [location {:.5}, {:.5} {}]", l.latitude, l.longitude, l.label),
+                Some(Attachment::Contact(c)) => format!(" [contact {}]", c.name),
+                None => String::new(),
+            };
+            format!("{sender}: {quote}{}{place}", content.replace('\n', "\n    "))
+        }
+        EventKind::MessageEdited { target_seq, content, .. } => format!("{sender} edited #{target_seq}: {content}"),
+        EventKind::MessagesDeleted { seqs } => format!("{sender} deleted {}", seq_list(seqs)),
+        EventKind::ReactionsChanged { messages } => {
+            let parts: Vec<String> = messages
+                .iter()
+                .map(|m| format!("#{} {}", m.seq, m.counts.iter().map(|(e, n)| format!("{e}{n}")).collect::<Vec<_>>().join(" ")))
+                .collect();
+            format!("reactions: {}", parts.join(", "))
+        }
+        EventKind::MessagePinned { target_seq, pinned } => format!("{sender} {} #{target_seq}", if *pinned { "pinned" } else { "unpinned" }),
+        EventKind::LiveLocationUpdated { target_seq, latitude, longitude, stopped, .. } => {
+            let what = if *stopped { "stopped sharing" } else { "moved" };
+            format!("{sender} {what} live location #{target_seq} at {latitude:.5}, {longitude:.5}")
+        }
         EventKind::ChatCreated { kind: ChatKind::Direct, members, .. } => {
             let others = members.iter().map(|m| m.user_id).filter(|&id| id != e.sender_id);
             format!("{sender} started a direct chat with {}", names.list(others))
@@ -258,6 +327,10 @@ pub fn describe(e: &ChatEvent, names: &Names) -> String {
         EventKind::Unknown { body_type } => format!("(event type {body_type}, unknown to this build)"),
         other => format!("({other:?})"),
     }
+}
+
+fn seq_list(seqs: &[u64]) -> String {
+    seqs.iter().map(|s| format!("#{s}")).collect::<Vec<_>>().join(", ")
 }
 
 /// `[chat 12 #34] alice: hi`
@@ -335,10 +408,10 @@ mod tests {
     #[test]
     fn events_read_naturally() {
         let names = Names([(5, "alice".to_string()), (7, "bob".to_string())].into());
-        let msg = ev(EventKind::Message { message_id: 1, client_msg_id: "c".into(), content: "hi".into() });
+        let msg = ev(EventKind::Message { message_id: 1, client_msg_id: "c".into(), content: "hi".into(), extras: None });
         assert_eq!(event_line(&msg, &names), "[chat 12 #34] alice: hi");
         assert_eq!(event_line(&msg, &Names::default()), "[chat 12 #34] user 5: hi");
-        let two = ev(EventKind::Message { message_id: 1, client_msg_id: "c".into(), content: "a\nb".into() });
+        let two = ev(EventKind::Message { message_id: 1, client_msg_id: "c".into(), content: "a\nb".into(), extras: None });
         assert_eq!(event_line(&two, &names), "[chat 12 #34] alice: a\n    b");
         assert_eq!(table(&["X"], &[vec![describe(&two, &names)]]), "X\nalice: a⏎b");
         let m = |user_id, role| Member { user_id, role, since_seq: 1 };

@@ -318,6 +318,8 @@ pub struct State {
     pub pinned: bool,
     pub location: Option<Location>,
     pub hidden: bool,
+    /// The message's chat.
+    pub chat_id: u64,
 }
 
 impl State {
@@ -354,6 +356,7 @@ impl State {
                 pinned: self.pinned,
                 location,
                 hidden: self.hidden,
+                chat_id: self.chat_id,
             },
         )
     }
@@ -374,6 +377,7 @@ impl State {
             pinned: s.pinned(),
             location: s.location().map(Location::from_fb),
             hidden: s.hidden(),
+            chat_id: s.chat_id(),
         }
     }
 }

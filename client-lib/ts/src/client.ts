@@ -11,13 +11,14 @@ import { decodeFrame, type Reply } from './decode.js';
 import { ErrorCode } from './errors.js';
 import { errorCodeName, isFatal, MagpieError } from './error.js';
 import { Lifecycle, type CloseReason, type ConnectionState } from './lifecycle.js';
-import { MAX_CLIENT_MSG_ID_BYTES, MAX_CONTENT_BYTES, MAX_HISTORY_LIMIT, MIN_PROTOCOL_VERSION, PROTOCOL_VERSION, SUPPORTED_FEATURES } from './limits.js';
+import { MAX_CLIENT_MSG_ID_BYTES, MAX_CONTENT_BYTES, MAX_HISTORY_LIMIT, MAX_MENTIONS, MIN_PROTOCOL_VERSION, PROTOCOL_VERSION, SUPPORTED_FEATURES } from './limits.js';
 import { Outbox } from './outbox.js';
-import { MemoryOutboxStore, type OutboxStore } from './outbox-store.js';
+import { decodeSendOptions, encodeSendOptions, MemoryOutboxStore, type OutboxStore } from './outbox-store.js';
 import { webSocketConnector, type Connector, type FrameConnection, type WebSocketConstructor } from './transport.js';
 import type {
   Account, BroadcastAck, BroadcastList, ChatEvent, ChatInfo, ChatInfoPatch, ChatPreview, ChatState, ChatStatePatch, ChatSummary, CreateChatOptions,
-  Device, Direction, HistoryPage, Invite, JoinRequest, JoinResult, JoinTarget, ListChatsPage, MemberList, Peer, SendAck, UserInfo, Welcome,
+  Device, Direction, ForwardAck, HistoryPage, Invite, JoinRequest, JoinResult, JoinTarget, ListChatsPage, MemberList, MentionPage, MessageState,
+  MessageVersion, Peer, SendAck, SendOptions, UserInfo, UserReactions, Welcome,
 } from './types.js';
 
 /** How the first connection signs in. Later connections always use the device token. */
@@ -39,6 +40,9 @@ export type ClientEvent =
   | { type: 'chatState'; chatId: bigint; state: ChatState }
   /** This user subscribed to (`member`) or left a channel from another device. Best effort. */
   | { type: 'membership'; chatId: bigint; member: boolean }
+  /** This user deleted these messages for themselves (here or on another device). Best effort:
+   * history pages mark them (`MessageState.hidden`). */
+  | { type: 'messagesHidden'; chatId: bigint; seqs: bigint[] }
   /** Everything missed while offline has been delivered (the server's counts). */
   | { type: 'syncDone'; chats: number; events: bigint }
   /** The connection broke; the client is reconnecting. Unacknowledged sends stay queued. */
@@ -164,7 +168,7 @@ export class MagpieClient {
     this.loaded = this.store.load().then((records) => {
       records.sort((a, b) => a.order - b.order);
       for (const r of records) {
-        this.outbox.push(BigInt(r.chatId), r.clientMsgId, r.content);
+        this.outbox.push(BigInt(r.chatId), r.clientMsgId, r.content, undefined, decodeSendOptions(r.options));
         this.nextOrder = Math.max(this.nextOrder, r.order + 1);
       }
     });
@@ -245,25 +249,99 @@ export class MagpieClient {
    * retryable errors, so it is posted exactly once. Resolves with the ack (the message is
    * durable) or rejects with a non-retryable error. May be called before `connect` resolves.
    */
-  send(chatId: bigint, content: string): Promise<SendAck> {
-    return this.sendWithId(chatId, newClientMsgId(), content);
+  send(chatId: bigint, content: string, options: SendOptions = {}): Promise<SendAck> {
+    return this.sendWithId(chatId, newClientMsgId(), content, options);
   }
 
-  /** Like `send` with the app's own client message id (1..=64 bytes). */
-  async sendWithId(chatId: bigint, clientMsgId: string, content: string): Promise<SendAck> {
+  /** Like `send` with the app's own client message id (1..=64 bytes). A retry must repeat the
+   * options too: the same id with other options is refused. */
+  async sendWithId(chatId: bigint, clientMsgId: string, content: string, options: SendOptions = {}): Promise<SendAck> {
     const idLen = utf8Length(clientMsgId);
     if (idLen < 1 || idLen > MAX_CLIENT_MSG_ID_BYTES) throw new MagpieError('invalid_input', `client_msg_id must be 1..=${MAX_CLIENT_MSG_ID_BYTES} bytes`);
     const len = utf8Length(content);
-    if (len < 1 || len > MAX_CONTENT_BYTES) throw new MagpieError('invalid_input', `content must be 1..=${MAX_CONTENT_BYTES} bytes`);
+    // With an attachment the text is a caption, and may be empty.
+    const min = options.attachment ? 0 : 1;
+    if (len < min || len > MAX_CONTENT_BYTES) throw new MagpieError('invalid_input', `content must be ${min}..=${MAX_CONTENT_BYTES} bytes`);
+    if ((options.mentions?.length ?? 0) > MAX_MENTIONS) throw new MagpieError('invalid_input', `at most ${MAX_MENTIONS} mentions`);
     if (this.lifecycle.isClosed) throw this.closedError();
     await this.loaded;
     if (!this.outbox.has(clientMsgId)) {
-      await this.store.put({ clientMsgId, chatId: chatId.toString(), content, order: this.nextOrder++ });
+      const stored = encodeSendOptions(options);
+      await this.store.put({ clientMsgId, chatId: chatId.toString(), content, order: this.nextOrder++, ...(stored ? { options: stored } : {}) });
     }
     if (this.lifecycle.isClosed) throw this.closedError();
-    const acked = new Promise<SendAck>((resolve, reject) => this.outbox.push(chatId, clientMsgId, content, { resolve, reject }));
+    const acked = new Promise<SendAck>((resolve, reject) => this.outbox.push(chatId, clientMsgId, content, { resolve, reject }, options));
     this.flushOutbox();
     return acked;
+  }
+
+  // ---------------------------------------------------------------- message features (§6.13)
+
+  /** Replaces the text (and mentions) of one's own message; every version stays
+   * (`getMessageVersions`). Editing to the current text changes nothing. */
+  async editMessage(chatId: bigint, seq: bigint, content: string, mentions: readonly bigint[] = []): Promise<void> {
+    if (utf8Length(content) > MAX_CONTENT_BYTES) throw new MagpieError('invalid_input', `content must be at most ${MAX_CONTENT_BYTES} bytes`);
+    await this.expect('ok', (id) => encode.editMessage(id, chatId, seq, content, mentions));
+  }
+
+  /** Deletes 1..=100 messages: for everyone (their sender, or an admin of a group or channel;
+   * erased from storage, tombstones stay), or for this user only, on all their devices. */
+  async deleteMessages(chatId: bigint, seqs: readonly bigint[], forEveryone: boolean): Promise<void> {
+    if (seqs.length < 1 || seqs.length > 100) throw new MagpieError('invalid_input', 'deleteMessages takes 1..=100 seqs');
+    await this.expect('ok', (id) => encode.deleteMessages(id, chatId, seqs, forEveryone));
+  }
+
+  /** Adds or removes this user's reaction; resolves once the `reactionsChanged` event carrying it
+   * is durable. */
+  async react(chatId: bigint, seq: bigint, emoji: string, add: boolean): Promise<void> {
+    const len = utf8Length(emoji);
+    if (len < 1 || len > 32 || /[\s\p{Cc}]/u.test(emoji)) throw new MagpieError('invalid_input', 'emoji must be 1..=32 bytes without whitespace');
+    await this.expect('ok', (id) => encode.react(id, chatId, seq, emoji, add));
+  }
+
+  /** Who reacted to a message, by ascending user id (with `emoji`: only with that one). */
+  async listReactions(chatId: bigint, seq: bigint, opts: { emoji?: string; afterUserId?: bigint; limit?: number } = {}): Promise<{ users: UserReactions[]; hasMore: boolean }> {
+    const limit = opts.limit ?? 0;
+    if (limit < 0 || limit > 1000) throw new MagpieError('invalid_input', 'listReactions limit must be 0..=1000');
+    const r = await this.expect('reactionList', (id) => encode.listReactions(id, chatId, seq, opts.emoji ?? '', opts.afterUserId ?? 0n, limit));
+    return { users: r.users, hasMore: r.hasMore };
+  }
+
+  /** Pins or unpins a message (who may: the chat's `pin` setting; both people in a direct chat). */
+  async pinMessage(chatId: bigint, seq: bigint, pinned: boolean): Promise<void> {
+    await this.expect('ok', (id) => encode.pinMessage(id, chatId, seq, pinned));
+  }
+
+  /** The chat's pinned messages, most recently pinned first; each state's `event` is the message. */
+  async listPins(chatId: bigint): Promise<MessageState[]> {
+    return (await this.expect('pinList', (id) => encode.listPins(id, chatId))).messages;
+  }
+
+  /** Moves one's live location on, or (`stop`) ends it; `live_location_ended` once it is over. */
+  async updateLiveLocation(chatId: bigint, seq: bigint, at: { latitude: number; longitude: number; accuracyM?: number; stop?: boolean }): Promise<void> {
+    await this.expect('ok', (id) => encode.updateLiveLocation(id, chatId, seq, at.latitude, at.longitude, at.accuracyM ?? 0, at.stop ?? false));
+  }
+
+  /** Copies one message into 1..=20 chats, marked "forwarded". Retrying with the same
+   * `clientMsgId` gets the same results and duplicates nothing. */
+  async forwardMessage(fromChatId: bigint, seq: bigint, toChatIds: readonly bigint[], clientMsgId = newClientMsgId()): Promise<ForwardAck> {
+    if (toChatIds.length < 1 || toChatIds.length > 20) throw new MagpieError('invalid_input', 'forwardMessage takes 1..=20 target chats');
+    const idLen = utf8Length(clientMsgId);
+    if (idLen < 1 || idLen > MAX_CLIENT_MSG_ID_BYTES) throw new MagpieError('invalid_input', `client_msg_id must be 1..=${MAX_CLIENT_MSG_ID_BYTES} bytes`);
+    return (await this.expect('forwardAck', (id) => encode.forwardMessage(id, fromChatId, seq, toChatIds, clientMsgId))).ack;
+  }
+
+  /** Every version of a message, the original first. */
+  async getMessageVersions(chatId: bigint, seq: bigint): Promise<MessageVersion[]> {
+    return (await this.expect('versions', (id) => encode.getMessageVersions(id, chatId, seq))).versions;
+  }
+
+  /** Messages that mention this user (by id or @all), newest first, across their chats; continue
+   * with the last event's message id as `beforeMessageId`. `limit` 0 = 50, at most 200. */
+  async listMentions(opts: { beforeMessageId?: bigint; limit?: number } = {}): Promise<MentionPage> {
+    const limit = opts.limit ?? 0;
+    if (limit < 0 || limit > 200) throw new MagpieError('invalid_input', 'listMentions limit must be 0..=200');
+    return (await this.expect('mentions', (id) => encode.listMentions(id, opts.beforeMessageId ?? 0n, limit))).page;
   }
 
   // ---------------------------------------------------------------- requests
@@ -697,7 +775,7 @@ export class MagpieClient {
     const link = this.link;
     if (!link?.conn || link.ended || this.lifecycle.phase === 'connecting' || this.lifecycle.phase === 'authenticating') return;
     for (const s of this.outbox.takeDue(Date.now(), () => link.nextId())) {
-      this.write(link, encode.sendMessage(s.requestId, s.chatId, s.clientMsgId, s.content));
+      this.write(link, encode.sendMessage(s.requestId, s.chatId, s.clientMsgId, s.content, s.options));
     }
     this.schedule(link);
   }
@@ -798,6 +876,9 @@ export class MagpieClient {
       case 'membership':
         this.cursorState.setLeft(inbound.chatId, !inbound.member);
         this.emit({ type: 'membership', chatId: inbound.chatId, member: inbound.member });
+        return;
+      case 'messagesHidden':
+        this.emit({ type: 'messagesHidden', chatId: inbound.chatId, seqs: inbound.seqs });
         return;
     }
   }

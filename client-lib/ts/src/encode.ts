@@ -3,7 +3,7 @@
 // the Rust encoder does.
 import * as flatbuffers from 'flatbuffers';
 import * as fb from './generated/magpie/wire/fb.js';
-import type { ChatInfoPatch, ChatOrder, ChatSettings, ChatStatePatch, CreateChatOptions, Direction, JoinTarget } from './types.js';
+import type { ChatInfoPatch, ChatOrder, ChatSettings, ChatStatePatch, Contact, CreateChatOptions, Direction, JoinTarget, Location, SendOptions } from './types.js';
 import { MUTED_FOREVER } from './types.js';
 
 type Builder = flatbuffers.Builder;
@@ -294,12 +294,82 @@ export function sendBroadcast(requestId: bigint, listId: bigint, clientMsgId: st
   });
 }
 
-export function sendMessage(requestId: bigint, chatId: bigint, clientMsgId: string, content: string): Uint8Array {
+function location(b: Builder, l: Location): flatbuffers.Offset {
+  return fb.Location.createLocation(b, l.latitude, l.longitude, l.accuracyM, str(b, l.label), msToI64(l.liveUntilMs));
+}
+
+function strings(b: Builder, values: readonly string[]): flatbuffers.Offset {
+  const offsets = values.map((v) => b.createString(v));
+  b.startVector(4, offsets.length, 4);
+  for (let i = offsets.length - 1; i >= 0; i--) b.addOffset(offsets[i]!);
+  return b.endVector();
+}
+
+function contact(b: Builder, c: Contact): flatbuffers.Offset {
+  const name = str(b, c.name);
+  const phones = c.phones.length > 0 ? strings(b, c.phones) : 0;
+  const emails = c.emails.length > 0 ? strings(b, c.emails) : 0;
+  return fb.Contact.createContact(b, name, phones, emails, c.userId);
+}
+
+/** SendMessage: text, and optionally a reply, mentions, @all and a place or contact card. */
+export function sendMessage(requestId: bigint, chatId: bigint, clientMsgId: string, content: string, options: SendOptions = {}): Uint8Array {
   return frame(requestId, fb.Body.SendMessage, (b) => {
     const id = str(b, clientMsgId);
     const c = str(b, content);
-    return fb.SendMessage.createSendMessage(b, chatId, id, c);
+    const mentions = options.mentions && options.mentions.length > 0 ? ids(b, options.mentions) : 0;
+    const a = options.attachment;
+    const attachment = !a ? 0 : a.type === 'location' ? location(b, a.location) : contact(b, a.contact);
+    const type = !a ? fb.Attachment.NONE : a.type === 'location' ? fb.Attachment.Location : fb.Attachment.Contact;
+    return fb.SendMessage.createSendMessage(b, chatId, id, c, options.replyToSeq ?? 0n, mentions, options.mentionAll ?? false, type, attachment);
   });
+}
+
+export function editMessage(requestId: bigint, chatId: bigint, seq: bigint, content: string, mentions: readonly bigint[]): Uint8Array {
+  return frame(requestId, fb.Body.EditMessage, (b) => {
+    const c = str(b, content);
+    const m = mentions.length > 0 ? ids(b, mentions) : 0;
+    return fb.EditMessage.createEditMessage(b, chatId, seq, c, m);
+  });
+}
+
+export function deleteMessages(requestId: bigint, chatId: bigint, seqs: readonly bigint[], forEveryone: boolean): Uint8Array {
+  return frame(requestId, fb.Body.DeleteMessages, (b) => fb.DeleteMessages.createDeleteMessages(b, chatId, ids(b, seqs), forEveryone));
+}
+
+export function react(requestId: bigint, chatId: bigint, seq: bigint, emoji: string, add: boolean): Uint8Array {
+  return frame(requestId, fb.Body.React, (b) => fb.React.createReact(b, chatId, seq, str(b, emoji), add));
+}
+
+export function listReactions(requestId: bigint, chatId: bigint, seq: bigint, emoji: string, afterUserId: bigint, limit: number): Uint8Array {
+  return frame(requestId, fb.Body.ListReactions, (b) => fb.ListReactions.createListReactions(b, chatId, seq, str(b, emoji), afterUserId, limit));
+}
+
+export function pinMessage(requestId: bigint, chatId: bigint, seq: bigint, pinned: boolean): Uint8Array {
+  return frame(requestId, fb.Body.PinMessage, (b) => fb.PinMessage.createPinMessage(b, chatId, seq, pinned));
+}
+
+export function listPins(requestId: bigint, chatId: bigint): Uint8Array {
+  return frame(requestId, fb.Body.ListPins, (b) => fb.ListPins.createListPins(b, chatId));
+}
+
+export function updateLiveLocation(requestId: bigint, chatId: bigint, seq: bigint, latitude: number, longitude: number, accuracyM: number, stop: boolean): Uint8Array {
+  return frame(requestId, fb.Body.UpdateLiveLocation, (b) => fb.UpdateLiveLocation.createUpdateLiveLocation(b, chatId, seq, latitude, longitude, accuracyM, stop));
+}
+
+export function forwardMessage(requestId: bigint, fromChatId: bigint, seq: bigint, toChatIds: readonly bigint[], clientMsgId: string): Uint8Array {
+  return frame(requestId, fb.Body.ForwardMessage, (b) => {
+    const to = ids(b, toChatIds);
+    return fb.ForwardMessage.createForwardMessage(b, fromChatId, seq, to, str(b, clientMsgId));
+  });
+}
+
+export function getMessageVersions(requestId: bigint, chatId: bigint, seq: bigint): Uint8Array {
+  return frame(requestId, fb.Body.GetMessageVersions, (b) => fb.GetMessageVersions.createGetMessageVersions(b, chatId, seq));
+}
+
+export function listMentions(requestId: bigint, beforeMessageId: bigint, limit: number): Uint8Array {
+  return frame(requestId, fb.Body.ListMentions, (b) => fb.ListMentions.createListMentions(b, beforeMessageId, limit));
 }
 
 /** `cursors`: (chat id, last seq held) pairs. */

@@ -6,7 +6,7 @@ export { Lifecycle, InvalidTransition, type CloseReason, type ConnectionState, t
 export { Backoff, DEFAULT_RECONNECT, baseDelay, jitteredDelay, type ReconnectPolicy } from './backoff.js';
 export { Cursors, MAX_HELD_PER_CHAT, MAX_SYNC_CURSORS, type Fill } from './cursors.js';
 export { Outbox, type AckWaiter, type DueSend } from './outbox.js';
-export { MemoryOutboxStore, type OutboxRecord, type OutboxStore } from './outbox-store.js';
+export { MemoryOutboxStore, decodeSendOptions, encodeSendOptions, type OutboxRecord, type OutboxStore } from './outbox-store.js';
 export { IndexedDbOutboxStore } from './indexeddb-outbox-store.js';
 export { webSocketConnector, type Connector, type ConnectionHandlers, type FrameConnection, type WebSocketConstructor, type WebSocketLike } from './transport.js';
 export { decodeEvent, decodeFrame, type Inbound, type Reply } from './decode.js';

@@ -37,7 +37,7 @@ export class IndexedDbOutboxStore implements OutboxStore {
   async load(): Promise<OutboxRecord[]> {
     const tx = this.db.transaction(STORE, 'readonly');
     const all = (await done(tx.objectStore(STORE).getAll())) as OutboxRecord[];
-    return all.map(({ clientMsgId, chatId, content, order }) => ({ clientMsgId, chatId, content, order }));
+    return all.map(({ clientMsgId, chatId, content, order, options }) => ({ clientMsgId, chatId, content, order, ...(options ? { options } : {}) }));
   }
 
   async put(record: OutboxRecord): Promise<void> {

@@ -11,3 +11,5 @@ export const MAX_SERVER_FRAME_BYTES = 4 * 1024 * 1024;
 export const MAX_CONTENT_BYTES = 65_536;
 export const MAX_CLIENT_MSG_ID_BYTES = 64;
 export const MAX_HISTORY_LIMIT = 500;
+/** Members one message may mention (SendMessage.mentions). */
+export const MAX_MENTIONS = 50;

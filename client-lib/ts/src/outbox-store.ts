@@ -1,6 +1,7 @@
 // Where the outbox is persisted, so that a message queued before a reload, a crash or while
 // offline is sent after it, with the same client message id (never lost, never doubled).
 // The client writes a record before the message is first sent and deletes it once acked.
+import type { Contact, Location, SendOptions } from './types.js';
 
 /** One unacknowledged message. `chatId` is a decimal string (IndexedDB cannot key bigints). */
 export interface OutboxRecord {
@@ -9,6 +10,36 @@ export interface OutboxRecord {
   content: string;
   /** Submission order: records are resent in ascending order. */
   order: number;
+  /** The message's reply, mentions and attachment (`encodeSendOptions`); absent = none. */
+  options?: string;
+}
+
+/** Send options as JSON with ids as decimal strings ('' = none): what a record keeps, and how two
+ * sends under one client message id are told apart. */
+export function encodeSendOptions(o: SendOptions | undefined): string {
+  if (!o) return '';
+  const a = o.attachment;
+  const plain = {
+    ...(o.replyToSeq ? { replyToSeq: o.replyToSeq.toString() } : {}),
+    ...(o.mentions && o.mentions.length > 0 ? { mentions: o.mentions.map(String) } : {}),
+    ...(o.mentionAll ? { mentionAll: true } : {}),
+    ...(a ? { attachment: a.type === 'contact' ? { type: 'contact', contact: { ...a.contact, userId: a.contact.userId.toString() } } : a } : {}),
+  };
+  return Object.keys(plain).length > 0 ? JSON.stringify(plain) : '';
+}
+
+export function decodeSendOptions(s: string | undefined): SendOptions {
+  if (!s) return {};
+  type StoredContact = Omit<Contact, 'userId'> & { userId: string };
+  const j = JSON.parse(s) as { replyToSeq?: string; mentions?: string[]; mentionAll?: boolean; attachment?: { type: 'location'; location: Location } | { type: 'contact'; contact: StoredContact } };
+  const o: SendOptions = {};
+  if (j.replyToSeq) o.replyToSeq = BigInt(j.replyToSeq);
+  if (j.mentions) o.mentions = j.mentions.map((m) => BigInt(m));
+  if (j.mentionAll) o.mentionAll = true;
+  const a = j.attachment;
+  if (a?.type === 'location') o.attachment = a;
+  else if (a?.type === 'contact') o.attachment = { type: 'contact', contact: { ...a.contact, userId: BigInt(a.contact.userId) } };
+  return o;
 }
 
 export interface OutboxStore {

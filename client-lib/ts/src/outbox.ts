@@ -4,7 +4,8 @@
 // it, and reports replies and disconnects. A port of client-lib/src/outbox.rs.
 import { baseDelay, DEFAULT_RECONNECT, type ReconnectPolicy } from './backoff.js';
 import { MagpieError } from './error.js';
-import type { SendAck } from './types.js';
+import type { SendAck, SendOptions } from './types.js';
+import { encodeSendOptions } from './outbox-store.js';
 
 export interface AckWaiter {
   resolve(ack: SendAck): void;
@@ -17,6 +18,7 @@ export interface DueSend {
   chatId: bigint;
   clientMsgId: string;
   content: string;
+  options: SendOptions;
 }
 
 interface Entry {
@@ -24,6 +26,9 @@ interface Entry {
   chatId: bigint;
   clientMsgId: string;
   content: string;
+  options: SendOptions;
+  /** `options` encoded: two pushes of one id are the same message only if these match. */
+  optionsKey: string;
   /** Retryable errors so far, for the delay when the server names none. */
   failures: number;
   waiters: AckWaiter[];
@@ -52,25 +57,26 @@ export class Outbox {
   }
 
   /** Pending messages in submission order (to show them, or to persist). */
-  pending(): Array<{ chatId: bigint; clientMsgId: string; content: string }> {
-    return [...this.entries.values()].map(({ chatId, clientMsgId, content }) => ({ chatId, clientMsgId, content }));
+  pending(): Array<{ chatId: bigint; clientMsgId: string; content: string; options: SendOptions }> {
+    return [...this.entries.values()].map(({ chatId, clientMsgId, content, options }) => ({ chatId, clientMsgId, content, options }));
   }
 
   /**
    * Queues a message. Queuing an id that is already pending joins it (both waiters get the one
    * ack) if it is the same message, and is refused if it is not. Returns false when refused.
    */
-  push(chatId: bigint, clientMsgId: string, content: string, waiter?: AckWaiter): boolean {
+  push(chatId: bigint, clientMsgId: string, content: string, waiter?: AckWaiter, options: SendOptions = {}): boolean {
+    const optionsKey = encodeSendOptions(options);
     const existing = this.byMsgId.get(clientMsgId);
     if (existing) {
-      if (existing.chatId === chatId && existing.content === content) {
+      if (existing.chatId === chatId && existing.content === content && existing.optionsKey === optionsKey) {
         if (waiter) existing.waiters.push(waiter);
         return true;
       }
       waiter?.reject(new MagpieError('invalid_input', `client_msg_id ${JSON.stringify(clientMsgId)} is pending for a different message`));
       return false;
     }
-    const entry: Entry = { order: this.nextOrder++, chatId, clientMsgId, content, failures: 0, waiters: waiter ? [waiter] : [], state: 'ready', dueAt: 0 };
+    const entry: Entry = { order: this.nextOrder++, chatId, clientMsgId, content, options, optionsKey, failures: 0, waiters: waiter ? [waiter] : [], state: 'ready', dueAt: 0 };
     this.entries.set(entry.order, entry);
     this.byMsgId.set(clientMsgId, entry);
     return true;
@@ -86,7 +92,7 @@ export class Outbox {
       const requestId = nextRequestId();
       e.state = 'inFlight';
       this.inFlight.set(requestId, e);
-      due.push({ requestId, chatId: e.chatId, clientMsgId: e.clientMsgId, content: e.content });
+      due.push({ requestId, chatId: e.chatId, clientMsgId: e.clientMsgId, content: e.content, options: e.options });
     }
     return due;
   }

@@ -79,9 +79,170 @@ export interface CreateChatOptions {
   settings?: ChatSettings;
 }
 
+// ---------------------------------------------------------------- message features (§6.13)
+
+/** A place. A live location (`liveUntilMs` > 0) moves with `updateLiveLocation` until then. */
+export interface Location {
+  /** -90..=90 */
+  latitude: number;
+  /** -180..=180 */
+  longitude: number;
+  /** 0 = unknown. */
+  accuracyM: number;
+  /** 0..=256 bytes, e.g. a place's name. */
+  label: string;
+  /** 0 = a fixed place; else Unix ms, at most 8 hours ahead when sent. */
+  liveUntilMs: number;
+}
+
+/** A contact card. */
+export interface Contact {
+  /** 1..=128 bytes. */
+  name: string;
+  /** At most 8, each 1..=32 bytes. */
+  phones: string[];
+  /** At most 8, each 1..=254 bytes. */
+  emails: string[];
+  /** The Magpie user the card is for (0n = none). */
+  userId: bigint;
+}
+
+/** What a message carries besides its text. `unknown`: a kind newer than this build (media). */
+export type Attachment =
+  | { type: 'location'; location: Location }
+  | { type: 'contact'; contact: Contact }
+  | { type: 'unknown'; attachmentType: number };
+
+/** The quoted message of a reply, as it was when the reply was sent (erased, `deleted`, when the
+ * original is deleted for everyone). */
+export interface ReplyRef {
+  seq: bigint;
+  messageId: bigint;
+  senderId: bigint;
+  /** Its first 100 characters (a place's label, a contact's name). */
+  preview: string;
+  deleted: boolean;
+}
+
+/** Where a forwarded copy came from: its first author and time; the chat only for a channel. */
+export interface ForwardRef {
+  originalSenderId: bigint;
+  originalTimeMs: number;
+  /** A channel's id, else 0n. */
+  fromChatId: bigint;
+  fromTitle: string;
+}
+
+/** One message's total of one reaction. */
+export interface ReactionCount {
+  emoji: string;
+  count: number;
+}
+
+/** Who changed what (in chats of at most 256 members). */
+export interface ReactionToggle {
+  userId: bigint;
+  emoji: string;
+  added: boolean;
+}
+
+/** One message's reactions after a `reactionsChanged` event. */
+export interface MessageReactions {
+  seq: bigint;
+  /** The totals, highest count first. */
+  counts: ReactionCount[];
+  toggles: ReactionToggle[];
+}
+
+/** What later events made of a message: beside it in history pages, pins and mentions. Applying
+ * the events after the message in order reaches the same state. */
+export interface MessageState {
+  seq: bigint;
+  /** The message itself (pins and mentions; null in history pages, which carry the events). */
+  event: ChatEvent | null;
+  editCount: number;
+  /** The current text, when `editCount` > 0. */
+  content: string;
+  editedMs: number;
+  deleted: boolean;
+  /** Totals, highest count first. */
+  reactions: ReactionCount[];
+  /** The viewer's own. */
+  myReactions: string[];
+  pinned: boolean;
+  /** A live location's current place (null if none). */
+  location: Location | null;
+  /** Deleted for the viewer only. */
+  hidden: boolean;
+  /** The message's chat (a mentions page spans chats). */
+  chatId: bigint;
+}
+
+/** What a message may carry besides its text (`sendMessage` options). */
+export interface SendOptions {
+  /** The message this replies to (same chat). */
+  replyToSeq?: bigint;
+  /** Members mentioned (at most 50; the server drops non-members). */
+  mentions?: readonly bigint[];
+  /** @all: groups only (admins only above 100 members). */
+  mentionAll?: boolean;
+  /** A place or a contact card; the text becomes its caption and may be empty. */
+  attachment?: { type: 'location'; location: Location } | { type: 'contact'; contact: Contact };
+}
+
+/** One user's reactions to a message. */
+export interface UserReactions {
+  userId: bigint;
+  emojis: string[];
+}
+
+/** One target's outcome of a forward. */
+export interface ForwardResult {
+  chatId: bigint;
+  messageId: bigint;
+  seq: bigint;
+  /** 0 = sent (durable); else that target's error code. */
+  errorCode: number;
+}
+
+export interface ForwardAck {
+  clientMsgId: string;
+  results: ForwardResult[];
+}
+
+/** One version of a message; `seq` names the event that holds it (the message, or an edit). */
+export interface MessageVersion {
+  seq: bigint;
+  content: string;
+  timeMs: number;
+}
+
+/** A page of messages that mention the caller, newest first, across chats. */
+export interface MentionPage {
+  events: ChatEvent[];
+  states: MessageState[];
+  hasMore: boolean;
+}
+
+/** A message event's body. */
+export interface MessageKind {
+  type: 'message';
+  messageId: bigint;
+  clientMsgId: string;
+  /** Empty in a tombstone; with an attachment, its caption. */
+  content: string;
+  replyTo: ReplyRef | null;
+  forwarded: ForwardRef | null;
+  mentions: bigint[];
+  mentionAll: boolean;
+  attachment: Attachment | null;
+  /** A tombstone: deleted for everyone, everything else erased. */
+  deleted: boolean;
+}
+
 /** What happened. New kinds are added to the protocol over time: keep a default branch. */
 export type EventKind =
-  | { type: 'message'; messageId: bigint; clientMsgId: string; content: string }
+  | MessageKind
   | { type: 'chatCreated'; chatKind: ChatKind; title: string; members: Member[]; description: string; handle: string; settings: ChatSettings }
   | { type: 'membersAdded'; userIds: bigint[]; via: JoinedVia }
   /** `left`: the user removed themselves. */
@@ -91,6 +252,15 @@ export type EventKind =
   | { type: 'roleChanged'; userId: bigint; role: Role }
   /** `previousOwner` is now an admin (or leaving, when a `memberRemoved` of them follows). */
   | { type: 'ownerChanged'; previousOwner: bigint; newOwner: bigint }
+  /** The message at `targetSeq` now reads `content` (its sender edited it). */
+  | { type: 'messageEdited'; targetSeq: bigint; content: string; mentions: bigint[] }
+  /** These messages were deleted for everyone: their stored events are tombstones now, and
+   * replies quoting them quote nothing. Ascending. */
+  | { type: 'messagesDeleted'; seqs: bigint[] }
+  /** Reactions changed, coalesced: every message whose reactions changed since the last one. */
+  | { type: 'reactionsChanged'; messages: MessageReactions[] }
+  | { type: 'messagePinned'; targetSeq: bigint; pinned: boolean }
+  | { type: 'liveLocationUpdated'; targetSeq: bigint; latitude: number; longitude: number; accuracyM: number; stopped: boolean }
   /** A kind this build does not know; it still occupies its sequence number. */
   | { type: 'unknown'; bodyType: number };
 
@@ -263,6 +433,8 @@ export interface HistoryPage {
   chatId: bigint;
   events: ChatEvent[];
   hasMore: boolean;
+  /** The page's messages that changed since they were sent (ascending seq). */
+  states: MessageState[];
 }
 
 /** The server's promise that a message is durable, with its place in the chat. */

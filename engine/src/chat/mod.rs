@@ -42,6 +42,8 @@ mod tests;
 #[cfg(test)]
 mod conversation_tests;
 #[cfg(test)]
+mod message_tests;
+#[cfg(test)]
 mod receipt_tests;
 
 pub use change::{stored_role, wire_kind, wire_role};

@@ -71,10 +71,12 @@ pub fn flush_if_due(state: &mut ChatState, cx: &mut Cx<'_>) {
     flush(state, cx);
 }
 
-/// The wake-up a big chat asked for.
+/// The wake-up a big chat asked for: its interval is over (the shard's timer never fires early).
 pub fn woken(state: &mut ChatState, cx: &mut Cx<'_>) {
     state.reactions.wake_armed = false;
-    flush_if_due(state, cx);
+    if !state.reactions.toggles.is_empty() && !state.reactions.in_flight {
+        flush(state, cx);
+    }
 }
 
 fn flush(state: &mut ChatState, cx: &mut Cx<'_>) {

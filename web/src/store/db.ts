@@ -1,5 +1,6 @@
 // The store's IndexedDB: chats, messages and a key-value table (account, cursors, user names),
 // so a reload shows the last state before the network answers. No DOM, no framework.
+import { touches, type Patch } from './message-rows.js';
 import type { ChatRow, MessageRow } from './types.js';
 
 const VERSION = 1;
@@ -20,7 +21,47 @@ function inTx<T>(db: IDBDatabase, stores: string[], mode: IDBTransactionMode, fn
 export interface Batch {
   chats: ChatRow[];
   messages: MessageRow[];
+  /** Applied after `messages`, in order, to the cached rows they touch. */
+  patches?: RowPatch[];
   kv: Array<[string, unknown]>;
+}
+
+/** A change to one chat's cached messages (an edit, a deletion, reactions, ...). */
+export interface RowPatch {
+  chatId: string;
+  patch: Patch;
+}
+
+/** Applies patches one after another inside `store`'s transaction: each reads what the one
+ * before wrote (requests issued side by side would read the same old row and lose an update). */
+function applyInTx(store: IDBObjectStore, patches: readonly RowPatch[], i = 0): void {
+  const rp = patches[i];
+  if (!rp) return;
+  const { chatId, patch } = rp;
+  const next = () => applyInTx(store, patches, i + 1);
+  const keys: IDBValidKey[] | IDBKeyRange = patch.quotes ? IDBKeyRange.bound([chatId, 0], [chatId, Number.MAX_SAFE_INTEGER]) : patch.seqs.map((q) => [chatId, q]);
+  if (keys instanceof IDBKeyRange) {
+    // A deletion's quotes: any row of the chat may quote it.
+    const req = store.openCursor(keys);
+    req.onsuccess = () => {
+      const c = req.result;
+      if (!c) return next();
+      const row = c.value as MessageRow;
+      if (touches(patch, row)) c.update(patch.apply(row));
+      c.continue();
+    };
+    return;
+  }
+  let left = keys.length;
+  if (left === 0) return next();
+  for (const key of keys) {
+    const req = store.get(key);
+    req.onsuccess = () => {
+      const row = req.result as MessageRow | undefined;
+      if (row && !row.notice) store.put(patch.apply(row));
+      if (--left === 0) next();
+    };
+  }
 }
 
 export class Db {
@@ -74,6 +115,7 @@ export class Db {
       const kv = tx.objectStore('kv');
       for (const c of b.chats) chats.put(c);
       for (const m of b.messages) messages.put(m);
+      applyInTx(messages, b.patches ?? []);
       for (const [k, v] of b.kv) kv.put(v, k);
     });
   }

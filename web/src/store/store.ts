@@ -5,11 +5,13 @@
 import { batch, computed, signal, type ReadonlySignal, type Signal } from '@preact/signals-core';
 import type {
   Account, BroadcastAck, BroadcastList, ChatEvent, ChatInfo, ChatInfoPatch, ChatPreview, ChatSettings, ChatState, ChatStatePatch, ChatSummary,
-  ClientEvent, ConnectionState, CreateChatOptions, Credentials, Device, HistoryPage, Invite, JoinRequest, JoinResult, JoinTarget, ListChatsPage,
-  MemberList, OutboxStore, Role, SendAck, UserInfo,
+  ClientEvent, ConnectionState, Contact, CreateChatOptions, Credentials, Device, ForwardAck, HistoryPage, Invite, JoinRequest, JoinResult, JoinTarget,
+  ListChatsPage, Location, MemberList, MentionPage, MessageState, MessageVersion, OutboxStore, Role, SendAck, SendOptions, UserInfo, UserReactions,
 } from '@magpie/client';
-import { Db } from './db.js';
-import type { ChatKindName, ChatRow, Connection, MessageRow, RoleName, SettingsRow } from './types.js';
+import { decodeSendOptions } from '@magpie/client';
+import { Db, type RowPatch } from './db.js';
+import { applyPatches, hidePatch, messageRow, patchesOf, previewOf, withState, type Patch } from './message-rows.js';
+import type { ChatKindName, ChatRow, Connection, ContactRow, MessageRow, PlaceRow, RoleName, SettingsRow } from './types.js';
 
 /** What the store needs of `MagpieClient` (the real one satisfies it). */
 export interface ClientLike {
@@ -18,7 +20,17 @@ export interface ClientLike {
   readonly token: string;
   readonly state: ConnectionState;
   cursors(): Array<[bigint, bigint]>;
-  sendWithId(chatId: bigint, clientMsgId: string, content: string): Promise<SendAck>;
+  sendWithId(chatId: bigint, clientMsgId: string, content: string, options?: SendOptions): Promise<SendAck>;
+  editMessage(chatId: bigint, seq: bigint, content: string, mentions?: readonly bigint[]): Promise<void>;
+  deleteMessages(chatId: bigint, seqs: readonly bigint[], forEveryone: boolean): Promise<void>;
+  react(chatId: bigint, seq: bigint, emoji: string, add: boolean): Promise<void>;
+  listReactions(chatId: bigint, seq: bigint, opts?: { emoji?: string; afterUserId?: bigint; limit?: number }): Promise<{ users: UserReactions[]; hasMore: boolean }>;
+  pinMessage(chatId: bigint, seq: bigint, pinned: boolean): Promise<void>;
+  listPins(chatId: bigint): Promise<MessageState[]>;
+  updateLiveLocation(chatId: bigint, seq: bigint, at: { latitude: number; longitude: number; accuracyM?: number; stop?: boolean }): Promise<void>;
+  forwardMessage(fromChatId: bigint, seq: bigint, toChatIds: readonly bigint[], clientMsgId?: string): Promise<ForwardAck>;
+  getMessageVersions(chatId: bigint, seq: bigint): Promise<MessageVersion[]>;
+  listMentions(opts?: { beforeMessageId?: bigint; limit?: number }): Promise<MentionPage>;
   logout(): Promise<void>;
   listDevices(): Promise<Device[]>;
   revokeDevice(deviceId: bigint): Promise<void>;
@@ -63,7 +75,7 @@ export interface ClientSpec {
 /** Where the store keeps what outlives the page. Injected so tests use memory/fake-indexeddb. */
 export interface Env {
   createClient(spec: ClientSpec): ClientLike;
-  openOutbox(name: string): Promise<OutboxStore & { load(): Promise<Array<{ clientMsgId: string; chatId: string; content: string; order: number }>> }>;
+  openOutbox(name: string): Promise<OutboxStore & { load(): Promise<Array<{ clientMsgId: string; chatId: string; content: string; order: number; options?: string }>> }>;
   storage: Pick<Storage, 'getItem' | 'setItem' | 'removeItem'>;
   indexedDB: IDBFactory;
   newId(): string;
@@ -97,7 +109,7 @@ export function emptyChat(id: string): ChatRow {
   return {
     id, kind: 'unknown', title: '', members: [], admins: [], owner: '', myRole: 'member', memberCount: 0, description: '', avatarRef: '', handle: '',
     settings: { ...DEFAULT_SETTINGS_ROW }, pendingRequests: 0, mutedUntil: 0, pinRank: '0', archived: false, markedUnread: false,
-    lastSeq: 0, lastActivity: 0, lastPreview: '', lastSenderId: '', unread: 0, readSeq: 0, left: false,
+    lastSeq: 0, lastActivity: 0, lastPreview: '', lastSenderId: '', lastMessageSeq: 0, unread: 0, readSeq: 0, left: false,
   };
 }
 
@@ -206,7 +218,7 @@ export class ChatStore {
   private readonly messageSignals = new Map<string, Signal<MessageRow[]>>();
   private client: ClientLike | null = null;
   private db: Db | null = null;
-  private pendingWrite: { chats: Map<string, ChatRow>; messages: MessageRow[]; cursors: boolean } = { chats: new Map(), messages: [], cursors: false };
+  private pendingWrite: PendingWrite = emptyWrite();
   private flushTimer: ReturnType<typeof setTimeout> | null = null;
   private flushing: Promise<void> = Promise.resolve();
   private askedUsers = new Set<string>();
@@ -284,8 +296,9 @@ export class ChatStore {
     const client = this.env.createClient({ credentials, cursors: this.cursorsLoaded, outboxStore: outbox, onEvent: (e) => this.onClientEvent(client, e) });
     this.client = client;
     for (const r of waiting.sort((a, b) => a.order - b.order)) {
-      this.addPending({ chatId: r.chatId, seq: Number.MAX_SAFE_INTEGER, clientMsgId: r.clientMsgId, senderId: this.account.value?.userId ?? '', timeMs: this.env.now(), content: r.content, state: 'sending' });
-      this.track(client, r.chatId, r.clientMsgId, client.sendWithId(BigInt(r.chatId), r.clientMsgId, r.content));
+      const options = decodeSendOptions(r.options);
+      this.addPending(this.pendingRow(r.chatId, r.clientMsgId, r.content, options));
+      this.track(client, r.chatId, r.clientMsgId, client.sendWithId(BigInt(r.chatId), r.clientMsgId, r.content, options));
     }
     const account = await client.connect();
     if (this.client !== client) return;
@@ -320,13 +333,14 @@ export class ChatStore {
     if (client) void client.close().catch(() => {});
     if (this.flushTimer) clearTimeout(this.flushTimer);
     this.flushTimer = null;
-    this.pendingWrite = { chats: new Map(), messages: [], cursors: false };
+    this.pendingWrite = emptyWrite();
     this.env.storage.removeItem(TOKEN_KEY);
     this.env.storage.removeItem(ACCOUNT_KEY);
     this.db?.close();
     this.db = null;
     await Promise.all([Db.destroy(DB_NAME, this.env.indexedDB), Db.destroy(OUTBOX_NAME, this.env.indexedDB)]);
     this.messageSignals.clear();
+    this.pinSignals.clear();
     this.complete.clear();
     this.knownSeq.clear();
     this.cursorsLoaded = [];
@@ -336,6 +350,8 @@ export class ChatStore {
       this.chats.value = new Map();
       this.devices.value = [];
       this.activeChat.value = null;
+      this.mentions.value = { rows: [], hasMore: false, before: 0n };
+      this.focus.value = null;
       this.notice.value = notice;
     });
   }
@@ -360,6 +376,9 @@ export class ChatStore {
         break;
       case 'membership':
         void this.onMembership(client, e.chatId.toString(), e.member);
+        break;
+      case 'messagesHidden':
+        this.hide(e.chatId.toString(), e.seqs.map(Number));
         break;
       case 'closed':
         // A token refused at reconnect (invalid_credentials) means the device is gone too; a
@@ -386,10 +405,32 @@ export class ChatStore {
     const sender = ev.senderId.toString();
     let row: MessageRow | null = null;
     const k = ev.kind;
+    const patches = patchesOf(ev, me);
+    if (patches.length > 0) {
+      // About earlier messages: no line of its own, no new activity; the chat's preview follows
+      // its last message (the preview's text stands in for that row when it is not loaded).
+      if (patches.some((p) => !p.quotes && p.seqs.includes(chat.lastMessageSeq))) {
+        const held = this.messageSignals.get(chatId)?.value.find((r) => r.seq === chat.lastMessageSeq && r.state === 'sent');
+        const base: MessageRow = held ?? { chatId, seq: chat.lastMessageSeq, clientMsgId: '', senderId: chat.lastSenderId, timeMs: 0, content: chat.lastPreview, state: 'sent' };
+        chat.lastPreview = previewOf(applyPatches([base], patches)[0]!);
+      }
+      chat.lastSeq = Math.max(chat.lastSeq, seq);
+      this.knownSeq.set(chatId, chat.lastSeq);
+      this.setChat(chat);
+      this.patchMessages(chatId, patches);
+      this.pendingWrite.cursors = true;
+      this.scheduleFlush();
+      // A new pin's message may not be here: ask. Other changes apply to the pins as they are.
+      if (k.type === 'messagePinned' && k.pinned) this.pinsChanged(chatId);
+      const pins = this.pinSignals.get(chatId);
+      if (pins) pins.value = applyPatches(pins.value, patches).filter((r) => r.pinned && !r.deleted && !r.hidden);
+      return;
+    }
     if (k.type === 'message') {
-      row = { chatId, seq, clientMsgId: k.clientMsgId, senderId: sender, timeMs: ev.timeMs, content: k.content, state: 'sent' };
-      chat.lastPreview = k.content.slice(0, 200);
+      row = messageRow(ev, k);
+      chat.lastPreview = previewOf(row);
       chat.lastSenderId = sender;
+      chat.lastMessageSeq = seq;
       const reading = this.activeChat.value === chatId && isVisible();
       if (sender !== me && !reading && seq > chat.readSeq) chat.unread += 1;
       if (reading || sender === me) {
@@ -513,11 +554,11 @@ export class ChatStore {
     const db = this.db;
     const client = this.client;
     const w = this.pendingWrite;
-    this.pendingWrite = { chats: new Map(), messages: [], cursors: false };
+    this.pendingWrite = emptyWrite();
     if (!db) return this.flushing;
     const kv: Array<[string, unknown]> = [];
     if (w.cursors && client) kv.push(['cursors', client.cursors().map(([c, s]) => [c.toString(), s.toString()])]);
-    this.flushing = this.flushing.then(() => db.write({ chats: [...w.chats.values()], messages: w.messages, kv })).catch(() => {});
+    this.flushing = this.flushing.then(() => db.write({ chats: [...w.chats.values()], messages: w.messages, patches: w.patches, kv })).catch(() => {});
     return this.flushing;
   }
 
@@ -570,7 +611,8 @@ export class ChatStore {
       if (s.unreadCount > 0) c.unread = s.unreadCount;
       if (s.lastActivityMs > 0) c.lastActivity = Math.max(c.lastActivity, s.lastActivityMs);
       if (s.lastMessage && Number(s.lastMessage.seq) >= c.lastSeq && s.lastMessage.kind.type === 'message') {
-        c.lastPreview = s.lastMessage.kind.content.slice(0, 200);
+        c.lastPreview = previewOf(messageRow(s.lastMessage, s.lastMessage.kind));
+        c.lastMessageSeq = Number(s.lastMessage.seq);
         c.lastSenderId = s.lastMessage.senderId.toString();
         c.lastActivity = Math.max(c.lastActivity, s.lastMessage.timeMs);
       }
@@ -674,7 +716,7 @@ export class ChatStore {
     this.loadingOlder.add(chatId);
     try {
       const page = await client.history(BigInt(chatId), BigInt(oldest ? oldest.seq : 0), 'backward', PAGE);
-      const rows = page.events.map(historyRow).filter((r): r is MessageRow => r !== null);
+      const rows = pageRows(page);
       if (!page.hasMore) this.complete.add(chatId);
       s.value = mergeMessages(s.value, rows);
       this.pendingWrite.messages.push(...rows);
@@ -704,13 +746,15 @@ export class ChatStore {
 
   /** Shows the message at once and hands it to the client's outbox (durable, resent until
    * acknowledged, also across reloads and while offline). */
-  send(chatId: string, content: string): string {
+  send(chatId: string, content: string, extra: Outgoing = {}): string {
     const client = this.client;
     const text = content.replace(/\s+$/u, '');
-    if (!client || !text.trim()) return '';
+    const attached = !!(extra.place || extra.contact);
+    if (!client || (!text.trim() && !attached)) return '';
     const clientMsgId = this.env.newId();
-    this.addPending({ chatId, seq: Number.MAX_SAFE_INTEGER, clientMsgId, senderId: this.account.value?.userId ?? '', timeMs: this.env.now(), content: text, state: 'sending' });
-    this.track(client, chatId, clientMsgId, client.sendWithId(BigInt(chatId), clientMsgId, text));
+    const options = sendOptions(extra);
+    this.addPending(this.pendingRow(chatId, clientMsgId, text, options));
+    this.track(client, chatId, clientMsgId, client.sendWithId(BigInt(chatId), clientMsgId, text, options));
     return clientMsgId;
   }
 
@@ -719,7 +763,7 @@ export class ChatStore {
     const row = this.messages(chatId).value.find((m) => m.clientMsgId === clientMsgId && m.state === 'failed');
     if (!client || !row) return;
     this.updatePending(chatId, clientMsgId, { state: 'sending' });
-    this.track(client, chatId, clientMsgId, client.sendWithId(BigInt(chatId), clientMsgId, row.content));
+    this.track(client, chatId, clientMsgId, client.sendWithId(BigInt(chatId), clientMsgId, row.content, sendOptions(outgoingOf(row))));
   }
 
   private addPending(row: MessageRow): void {
@@ -738,18 +782,168 @@ export class ChatStore {
       (ack) => {
         if (client !== this.client) return;
         // The ack confirms it; the event (arriving too) replaces it by seq without a duplicate.
-        const row: MessageRow = { chatId, seq: Number(ack.seq), clientMsgId, senderId: this.account.value?.userId ?? '', timeMs: ack.timeMs, content: '', state: 'sent' };
         const s = this.messages(chatId);
         const pending = s.value.find((m) => m.clientMsgId === clientMsgId);
-        if (pending && !s.value.some((m) => m.state === 'sent' && m.seq === row.seq)) {
-          row.content = pending.content;
-          s.value = mergeMessages(s.value, [row]);
+        if (pending && !s.value.some((m) => m.state === 'sent' && m.seq === Number(ack.seq))) {
+          s.value = mergeMessages(s.value, [{ ...pending, seq: Number(ack.seq), timeMs: ack.timeMs, state: 'sent' }]);
         }
       },
       () => {
         if (client === this.client) this.updatePending(chatId, clientMsgId, { state: 'failed' });
       },
     );
+  }
+
+  // ------------------------------------------------------------------ message features
+
+  /** Applies patches to a chat's rows in memory and, in the next flush, to its cached rows. */
+  private patchMessages(chatId: string, patches: Patch[]): void {
+    const s = this.messageSignals.get(chatId);
+    if (s) s.value = applyPatches(s.value, patches);
+    for (const patch of patches) this.pendingWrite.patches.push({ chatId, patch });
+    this.scheduleFlush();
+  }
+
+  /** A pending row as the composer sent it (its quote from the row it replies to). */
+  private pendingRow(chatId: string, clientMsgId: string, content: string, o: SendOptions): MessageRow {
+    const me = this.account.value?.userId ?? '';
+    const quoted = o.replyToSeq ? this.messageSignals.get(chatId)?.value.find((m) => m.seq === Number(o.replyToSeq) && m.state === 'sent') : undefined;
+    const a = o.attachment;
+    return {
+      chatId, seq: Number.MAX_SAFE_INTEGER, clientMsgId, senderId: me, timeMs: this.env.now(), content, state: 'sending',
+      ...(quoted ? { replyTo: { seq: quoted.seq, senderId: quoted.senderId, preview: quotePreview(quoted), deleted: false } } : {}),
+      ...(o.mentions?.length ? { mentions: o.mentions.map(String) } : {}),
+      ...(o.mentionAll ? { mentionAll: true } : {}),
+      ...(a?.type === 'location' ? { place: { ...a.location } } : {}),
+      ...(a?.type === 'contact' ? { contact: { ...a.contact, userId: a.contact.userId ? a.contact.userId.toString() : '' } } : {}),
+    };
+  }
+
+  /** Replaces the text of one's own message; the change arrives as its event. */
+  async edit(chatId: string, seq: number, content: string, mentions: string[] = []): Promise<void> {
+    await this.need().editMessage(BigInt(chatId), BigInt(seq), content.replace(/\s+$/u, ''), mentions.map((m) => BigInt(m)));
+  }
+
+  /** For everyone (a tombstone follows as an event) or for this user only (hidden at once here,
+   * pushed to their other devices). */
+  async deleteMessages(chatId: string, seqs: number[], forEveryone: boolean): Promise<void> {
+    await this.need().deleteMessages(BigInt(chatId), seqs.map((q) => BigInt(q)), forEveryone);
+    if (!forEveryone) this.hide(chatId, seqs);
+  }
+
+  /** Deleted for me: hidden from the list, the cache and the pins. */
+  private hide(chatId: string, seqs: number[]): void {
+    this.patchMessages(chatId, [hidePatch(seqs)]);
+    const pins = this.pinSignals.get(chatId);
+    if (pins) pins.value = pins.value.filter((r) => !seqs.includes(r.seq));
+  }
+
+  /** Toggles this user's reaction; the new counts arrive as an event. */
+  async react(chatId: string, seq: number, emoji: string, add: boolean): Promise<void> {
+    await this.need().react(BigInt(chatId), BigInt(seq), emoji, add);
+  }
+
+  /** Who reacted to a message (with `emoji`: with that one), by name. */
+  async whoReacted(chatId: string, seq: number, emoji?: string): Promise<Array<{ userId: string; emojis: string[] }>> {
+    const { users } = await this.need().listReactions(BigInt(chatId), BigInt(seq), emoji ? { emoji } : {});
+    const rows = users.map((u) => ({ userId: u.userId.toString(), emojis: u.emojis }));
+    this.askUsers(rows.map((u) => u.userId));
+    return rows;
+  }
+
+  async pinMessage(chatId: string, seq: number, pinned: boolean): Promise<void> {
+    await this.need().pinMessage(BigInt(chatId), BigInt(seq), pinned);
+  }
+
+  private readonly pinSignals = new Map<string, Signal<MessageRow[]>>();
+
+  /** A chat's pinned messages, most recently pinned first (fetched on first use, refetched when
+   * a pin changes). */
+  pins(chatId: string): Signal<MessageRow[]> {
+    let s = this.pinSignals.get(chatId);
+    if (!s) {
+      s = signal<MessageRow[]>([]);
+      this.pinSignals.set(chatId, s);
+      this.pinsChanged(chatId);
+    }
+    return s;
+  }
+
+  private pinsChanged(chatId: string): void {
+    const s = this.pinSignals.get(chatId);
+    const client = this.client;
+    if (!s || !client) return;
+    client.listPins(BigInt(chatId)).then(
+      (list) => {
+        if (client !== this.client) return;
+        s.value = list.flatMap((st) => stateRow(st.event, st) ?? []).filter((r) => !r.hidden);
+        this.askUsers(s.value.map((r) => r.senderId));
+      },
+      () => {},
+    );
+  }
+
+  /** Forwards one message to each of `targets`; the per-chat outcome. */
+  async forward(chatId: string, seq: number, targets: string[]): Promise<ForwardAck> {
+    return this.need().forwardMessage(BigInt(chatId), BigInt(seq), targets.map((t) => BigInt(t)), this.env.newId());
+  }
+
+  /** Every version of a message, the original first. */
+  async versions(chatId: string, seq: number): Promise<Array<{ content: string; timeMs: number }>> {
+    return (await this.need().getMessageVersions(BigInt(chatId), BigInt(seq))).map((v) => ({ content: v.content, timeMs: v.timeMs }));
+  }
+
+  /** Messages that mention this user, newest first; `more` continues after the last ones. */
+  readonly mentions = signal<{ rows: MessageRow[]; hasMore: boolean; before: bigint }>({ rows: [], hasMore: false, before: 0n });
+
+  async loadMentions(more = false): Promise<void> {
+    const client = this.need();
+    const before = more ? this.mentions.value.before : 0n;
+    const page = await client.listMentions({ beforeMessageId: before, limit: 50 });
+    // The page spans chats: a state names its message by (chat, seq).
+    const key = (chatId: bigint, seq: bigint) => `${chatId}:${seq}`;
+    const states = new Map(page.states.map((st) => [key(st.chatId, st.seq), st]));
+    const rows = page.events.flatMap((e) => stateRow(e, states.get(key(e.chatId, e.seq))) ?? []).filter((r) => !r.hidden);
+    const last = page.events[page.events.length - 1];
+    this.mentions.value = {
+      rows: more ? [...this.mentions.value.rows, ...rows] : rows,
+      hasMore: page.hasMore,
+      before: last && last.kind.type === 'message' ? last.kind.messageId : before,
+    };
+    this.askUsers(rows.map((r) => r.senderId));
+  }
+
+  /** Sends a place (live for `liveMinutes` when given) with an optional caption. */
+  sendPlace(chatId: string, place: PlaceRow, caption = '', liveMinutes = 0): string {
+    const liveUntilMs = liveMinutes > 0 ? this.env.now() + liveMinutes * 60_000 : 0;
+    return this.send(chatId, caption, { place: { ...place, liveUntilMs } });
+  }
+
+  sendContact(chatId: string, contact: ContactRow): string {
+    return this.send(chatId, '', { contact });
+  }
+
+  /** Moves one's live location on, or stops it. */
+  async moveLive(chatId: string, seq: number, at: { latitude: number; longitude: number; accuracyM: number }, stop = false): Promise<void> {
+    await this.need().updateLiveLocation(BigInt(chatId), BigInt(seq), { ...at, stop });
+  }
+
+  /** The message the conversation should show and highlight (a quote or a mention clicked). */
+  readonly focus = signal<{ chatId: string; seq: number } | null>(null);
+
+  /** Opens a chat at a message, loading older history until it is there. */
+  async reveal(chatId: string, seq: number): Promise<void> {
+    if (this.activeChat.value !== chatId) this.open(chatId);
+    const s = this.messages(chatId);
+    for (let i = 0; i < 1000; i++) {
+      const oldest = s.value.find((m) => m.state === 'sent');
+      if ((oldest && oldest.seq <= seq) || !this.hasOlder(chatId)) break;
+      const before = s.value.length;
+      await this.loadOlder(chatId);
+      // Offline, or another load in flight: try once more after it, then give up.
+      if (s.value.length === before) await new Promise((r) => setTimeout(r, 50));
+    }
+    this.focus.value = { chatId, seq };
   }
 
   // ------------------------------------------------------------------ people and groups
@@ -891,6 +1085,13 @@ export class ChatStore {
     return this.need().sendBroadcast(listId, content.replace(/\s+$/u, ''), this.env.newId());
   }
 
+  /** A user by name (remembered for display). */
+  async lookup(username: string): Promise<{ userId: string; username: string }> {
+    const u = await this.need().lookupUser(username.trim().replace(/^@/u, ''));
+    this.rememberUsers([[u.userId.toString(), u.username]]);
+    return { userId: u.userId.toString(), username: u.username };
+  }
+
   async addMember(chatId: string, username: string): Promise<void> {
     const client = this.need();
     const u = await client.lookupUser(username.trim());
@@ -973,13 +1174,71 @@ function notice(chatId: string, seq: number, sender: string, timeMs: number, tex
   return { chatId, seq, clientMsgId: '', senderId: sender, timeMs, content: '', state: 'sent', notice: text, subjects };
 }
 
-/** A history event as a row (member changes as notices, unknown kinds skipped). */
+/** A history event as a row (member changes as notices; events about other messages and
+ * unknown kinds skipped). */
 function historyRow(ev: ChatEvent): MessageRow | null {
   const k = ev.kind;
-  if (k.type === 'message') {
-    return { chatId: ev.chatId.toString(), seq: Number(ev.seq), clientMsgId: k.clientMsgId, senderId: ev.senderId.toString(), timeMs: ev.timeMs, content: k.content, state: 'sent' };
-  }
+  if (k.type === 'message') return messageRow(ev, k);
   return eventRow(ev);
+}
+
+/** A history page's rows with their messages' states applied. */
+export function pageRows(page: HistoryPage): MessageRow[] {
+  const states = new Map(page.states.map((st) => [Number(st.seq), st]));
+  return page.events.flatMap((ev) => {
+    const r = historyRow(ev);
+    if (!r) return [];
+    const st = r.notice ? undefined : states.get(r.seq);
+    return [st ? withState(r, st) : r];
+  });
+}
+
+interface PendingWrite {
+  chats: Map<string, ChatRow>;
+  messages: MessageRow[];
+  patches: RowPatch[];
+  cursors: boolean;
+}
+
+function emptyWrite(): PendingWrite {
+  return { chats: new Map(), messages: [], patches: [], cursors: false };
+}
+
+/** A pin list's or a mention list's message with its state, or null if it is not a message. */
+function stateRow(ev: ChatEvent | null, st: MessageState | undefined): MessageRow | null {
+  if (!ev || ev.kind.type !== 'message') return null;
+  const r = messageRow(ev, ev.kind);
+  return st ? withState(r, st) : r;
+}
+
+/** What the composer sends besides text, as the client's options. */
+export interface Outgoing {
+  replyTo?: number;
+  mentions?: string[];
+  mentionAll?: boolean;
+  place?: PlaceRow;
+  contact?: ContactRow;
+}
+
+/** What a pending row was sent with (to send it again the same). */
+function outgoingOf(r: MessageRow): Outgoing {
+  return { ...(r.replyTo ? { replyTo: r.replyTo.seq } : {}), mentions: r.mentions ?? [], mentionAll: !!r.mentionAll, ...(r.place ? { place: r.place } : {}), ...(r.contact ? { contact: r.contact } : {}) };
+}
+
+/** A quote's preview of a row, as the server makes it: the first 100 characters of its text, or
+ * a place's label, a contact's name. */
+export function quotePreview(r: MessageRow): string {
+  return [...(r.content || r.place?.label || r.contact?.name || '')].slice(0, 100).join('');
+}
+
+function sendOptions(o: Outgoing): SendOptions {
+  const options: SendOptions = {};
+  if (o.replyTo) options.replyToSeq = BigInt(o.replyTo);
+  if (o.mentions?.length) options.mentions = o.mentions.map((m) => BigInt(m));
+  if (o.mentionAll) options.mentionAll = true;
+  if (o.place) options.attachment = { type: 'location', location: { ...o.place } satisfies Location };
+  else if (o.contact) options.attachment = { type: 'contact', contact: { ...o.contact, userId: BigInt(o.contact.userId || '0') } satisfies Contact };
+  return options;
 }
 
 /** A system line for an event that is not a message. `{sender}` and `{subjects}` in the text are

@@ -47,6 +47,8 @@ export interface ChatRow {
   lastActivity: number;
   lastPreview: string;
   lastSenderId: string;
+  /** Seq of the message the preview shows (0 = unknown), so its edit or deletion updates it. */
+  lastMessageSeq: number;
   /** Messages from others after `readSeq`, counted on this device. */
   unread: number;
   readSeq: number;
@@ -55,6 +57,48 @@ export interface ChatRow {
 }
 
 export type MessageState = 'sending' | 'sent' | 'failed';
+
+/** The message a reply quotes, as it was when the reply was sent. */
+export interface QuoteRow {
+  seq: number;
+  senderId: string;
+  preview: string;
+  /** The original was deleted for everyone: the quote is erased. */
+  deleted: boolean;
+}
+
+/** Where a forwarded copy came from. */
+export interface ForwardRow {
+  senderId: string;
+  timeMs: number;
+  /** A channel's id and title, else '' (other chats are not named). */
+  fromChatId: string;
+  fromTitle: string;
+}
+
+export interface PlaceRow {
+  latitude: number;
+  longitude: number;
+  accuracyM: number;
+  label: string;
+  /** 0 = a fixed place; else live until then (ms), or until stopped (then the stop's time). */
+  liveUntilMs: number;
+}
+
+export interface ContactRow {
+  name: string;
+  phones: string[];
+  emails: string[];
+  /** '' = not a Magpie user. */
+  userId: string;
+}
+
+export interface ReactionRow {
+  emoji: string;
+  count: number;
+  /** This user is among them. */
+  mine: boolean;
+}
 
 export interface MessageRow {
   chatId: string;
@@ -69,6 +113,23 @@ export interface MessageRow {
   notice?: string;
   /** The users a notice is about (names resolved by the UI). */
   subjects?: string[];
+  // Message features (PROTOCOL.md §6.13). Absent means none, so rows cached by older builds and
+  // rows of plain messages look alike; message-rows.ts keeps them canonical.
+  replyTo?: QuoteRow;
+  forwarded?: ForwardRow;
+  mentions?: string[];
+  mentionAll?: boolean;
+  place?: PlaceRow;
+  contact?: ContactRow;
+  /** Deleted for everyone: a tombstone, everything else erased. */
+  deleted?: boolean;
+  /** When it was last edited (absent = never). */
+  editedMs?: number;
+  /** Highest count first. */
+  reactions?: ReactionRow[];
+  pinned?: boolean;
+  /** Deleted for this user only. */
+  hidden?: boolean;
 }
 
 export type Connection = 'offline' | 'connecting' | 'syncing' | 'live';

@@ -9,6 +9,7 @@ import { Conversation } from './conversation.js';
 import { Details } from './details.js';
 import { BroadcastDialog, ChatMenu, FindDialog, JoinDialog, NewGroup } from './groups.js';
 import { Icon } from './icons.js';
+import { MentionsDialog } from './mentions.js';
 
 type Props = { store: ChatStore };
 
@@ -136,8 +137,14 @@ export function describe(err: unknown): string {
     invite_revoked: 'This invite link was revoked.',
     invite_used_up: 'This invite link has been used up.',
     handle_taken: 'Another chat already has that handle.',
-    limit_reached: 'A limit is reached (at most 10 pinned chats, 100 invite links per chat).',
+    limit_reached: 'A limit is reached (at most 10 pinned chats, 100 invite links per chat, 50 pinned messages, 20 reactions per message).',
     invalid_argument: 'Something in the form is not valid.',
+    message_not_found: 'That message is not there (any more).',
+    message_deleted: 'That message was deleted.',
+    not_message_sender: 'Only its sender may do that.',
+    forwarding_disabled: 'This chat does not allow forwarding its messages.',
+    not_editable: 'This kind of message cannot be edited.',
+    live_location_ended: 'That live location has ended.',
   };
   return (e.codeName && names[e.codeName]) || e.message || String(err);
 }
@@ -169,7 +176,7 @@ function Shell({ store }: Props): JSX.Element {
   const overlay = useSignal(false);
   const detailsOpen = useSignal(false);
   const switcher = useSignal(false);
-  const dialog = useSignal<null | 'direct' | 'group' | 'channel' | 'find' | 'broadcast'>(null);
+  const dialog = useSignal<null | NewKind>(null);
   const archivedView = useSignal(false);
   const active = store.activeChat.value;
 
@@ -248,6 +255,7 @@ function Shell({ store }: Props): JSX.Element {
       {(dialog.value === 'group' || dialog.value === 'channel') && <NewGroup store={store} kind={dialog.value} onClose={() => (dialog.value = null)} />}
       {dialog.value === 'find' && <FindDialog store={store} onClose={() => (dialog.value = null)} />}
       {dialog.value === 'broadcast' && <BroadcastDialog store={store} onClose={() => (dialog.value = null)} />}
+      {dialog.value === 'mentions' && <MentionsDialog store={store} onClose={() => (dialog.value = null)} />}
       {store.pendingJoin.value && (
         <JoinDialog
           key={JSON.stringify(store.pendingJoin.value)}
@@ -263,7 +271,7 @@ function Shell({ store }: Props): JSX.Element {
   );
 }
 
-type NewKind = 'direct' | 'group' | 'channel' | 'find' | 'broadcast';
+type NewKind = 'direct' | 'group' | 'channel' | 'find' | 'broadcast' | 'mentions';
 
 function ChatList({ store, archived, onArchived, onNew, onCollapse }: Props & { archived: boolean; onArchived: (a: boolean) => void; onNew: (k: NewKind) => void; onCollapse: () => void }): JSX.Element {
   const query = useSignal('');
@@ -308,6 +316,9 @@ function ChatList({ store, archived, onArchived, onNew, onCollapse }: Props & { 
           </button>
           <button type="button" onClick={() => onNew('broadcast')}>
             Broadcast
+          </button>
+          <button type="button" onClick={() => onNew('mentions')}>
+            Mentions
           </button>
         </div>
       </div>

@@ -1,13 +1,17 @@
-// One conversation: header, the virtualized message list (only the rows in view are in the DOM,
-// so 100,000 messages cost what 30 do), history loaded as you scroll up, and the composer.
+// One conversation: header, pinned messages, the virtualized message list (only the rows in
+// view are in the DOM, so 100,000 messages cost what 30 do), history loaded as you scroll up (or
+// up to a quoted message), and the composer.
 import { useSignal } from '@preact/signals';
 import type { JSX } from 'preact';
 import { useLayoutEffect, useMemo, useRef } from 'preact/hooks';
+import { previewOf } from '../store/message-rows.js';
 import { canPost, isAdmin, type ChatStore } from '../store/store.js';
-import type { MessageRow } from '../store/types.js';
-import { initials } from './app.js';
+import type { ChatRow, MessageRow } from '../store/types.js';
+import { describe, initials } from './app.js';
+import { Composer } from './composer.js';
 import { Icon } from './icons.js';
-import { Linkified } from './linkify.js';
+import { MessageContent, mentionsMe, Reactions } from './message.js';
+import { MenuButton, MessageDialog, MessageMenuLayer, newConvUi, openMenu, type ConvUi } from './message-menu.js';
 
 const ESTIMATE = 56;
 const OVERSCAN = 800;
@@ -24,7 +28,10 @@ type Props = {
 
 export function Conversation({ store, chatId, onBack, onToggleList, listOpen, onDetails }: Props): JSX.Element {
   const chat = store.chats.value.get(chatId);
-  const rows = store.messages(chatId).value;
+  // Deleted for me: gone from this list (a tombstone stays for "deleted for everyone").
+  const all = store.messages(chatId).value;
+  const rows = useMemo(() => all.filter((r) => !r.hidden), [all]);
+  const ui = useMemo(newConvUi, [chatId]);
   const name = chat ? store.chatName(chat) : '';
   const count = chat ? Math.max(chat.memberCount, chat.kind === 'channel' ? 0 : chat.members.length) : 0;
   const sub =
@@ -62,7 +69,10 @@ export function Conversation({ store, chatId, onBack, onToggleList, listOpen, on
           <Icon name="info" />
         </button>
       </header>
-      <MessageList store={store} chatId={chatId} rows={rows} />
+      {chat && <PinnedBar store={store} chat={chat} ui={ui} />}
+      <MessageList store={store} chatId={chatId} rows={rows} ui={ui} chat={chat} />
+      {chat && <MessageMenuLayer store={store} ui={ui} chat={chat} />}
+      {chat && <MessageDialog store={store} ui={ui} chat={chat} />}
       {chat?.left ? (
         <p class="left-note">You are no longer a member of this chat.</p>
       ) : chat && !canPost(chat) ? (
@@ -70,7 +80,7 @@ export function Conversation({ store, chatId, onBack, onToggleList, listOpen, on
           {chat.kind === 'channel' ? 'Only admins post in this channel.' : 'Only admins can send messages in this group.'}
         </p>
       ) : (
-        <Composer store={store} chatId={chatId} />
+        chat && <Composer key={chatId} store={store} chat={chat} rows={rows} ui={ui} />
       )}
     </section>
   );
@@ -88,7 +98,25 @@ function dayLabel(ms: number): string {
   return d.toLocaleDateString([], { weekday: 'long', year: 'numeric', month: 'long', day: 'numeric' });
 }
 
-function MessageList({ store, chatId, rows }: { store: ChatStore; chatId: string; rows: MessageRow[] }): JSX.Element {
+/** The chat's latest pinned message (a click shows it) and the way to all of them. */
+function PinnedBar({ store, chat, ui }: { store: ChatStore; chat: ChatRow; ui: ConvUi }): JSX.Element | null {
+  const pins = store.pins(chat.id).value;
+  const top = pins[0];
+  if (!top) return null;
+  return (
+    <div class="pinned-bar" data-testid="pinned-bar">
+      <Icon name="pin" />
+      <button type="button" class="link pinned-text" onClick={() => void store.reveal(chat.id, top.seq)} aria-label={`Pinned message: ${previewOf(top)}. Show it`}>
+        {previewOf(top)}
+      </button>
+      <button type="button" class="small" onClick={() => (ui.dialog.value = { kind: 'pins' })}>
+        {pins.length === 1 ? '1 pinned' : `${pins.length} pinned`}
+      </button>
+    </div>
+  );
+}
+
+function MessageList({ store, chatId, rows, ui, chat }: { store: ChatStore; chatId: string; rows: MessageRow[]; ui: ConvUi; chat: ChatRow | undefined }): JSX.Element {
   const box = useRef<HTMLDivElement>(null);
   const inner = useRef<HTMLDivElement>(null);
   const heights = useRef(new Map<string, number>());
@@ -98,6 +126,10 @@ function MessageList({ store, chatId, rows }: { store: ChatStore; chatId: string
   const atBottom = useRef(true);
   const anchor = useRef<{ key: string; rel: number } | null>(null);
   const showJump = useSignal(false);
+  const highlight = useSignal<number | null>(null);
+  const lastSent = useRef('');
+  // Read here so that a new focus (a quote or a mention clicked) renders the list again.
+  const focus = store.focus.value;
 
   const offsets = useMemo(() => {
     const o = new Float64Array(rows.length + 1);
@@ -140,12 +172,30 @@ function MessageList({ store, chatId, rows }: { store: ChatStore; chatId: string
       version.value++;
       return;
     }
+    // A quote or a mention was clicked: put that message a third of the way down and mark it.
+    const f = focus;
+    if (f && f.chatId === chatId) {
+      const i = rows.findIndex((r) => r.seq === f.seq && r.state === 'sent');
+      if (i >= 0) {
+        store.focus.value = null;
+        atBottom.current = false;
+        anchor.current = { key: keyOf(rows[i]!), rel: -Math.round(el.clientHeight / 3) };
+        highlight.value = f.seq;
+        setTimeout(() => highlight.value === f.seq && (highlight.value = null), 2500);
+      }
+    }
+    // One's own new message: back to the bottom to show it.
+    const last = rows[rows.length - 1];
+    if (last && last.state === 'sending' && keyOf(last) !== lastSent.current) {
+      lastSent.current = keyOf(last);
+      atBottom.current = true;
+    }
     if (atBottom.current) {
       el.scrollTop = el.scrollHeight;
     } else if (anchor.current) {
       const i = rows.findIndex((r) => keyOf(r) === anchor.current!.key);
       if (i >= 0) {
-        const want = offsets[i]! + anchor.current.rel;
+        const want = Math.max(0, offsets[i]! + anchor.current.rel);
         if (Math.abs(el.scrollTop - want) > 1) el.scrollTop = want;
       }
     }
@@ -155,6 +205,7 @@ function MessageList({ store, chatId, rows }: { store: ChatStore; chatId: string
 
   const onScroll = () => {
     const el = box.current!;
+    if (ui.menu.value && Math.abs(el.scrollTop - scrollTop.value) > 4) ui.menu.value = null;
     scrollTop.value = el.scrollTop;
     viewport.value = el.clientHeight;
     const fromBottom = el.scrollHeight - el.scrollTop - el.clientHeight;
@@ -182,7 +233,7 @@ function MessageList({ store, chatId, rows }: { store: ChatStore; chatId: string
     const prev = rows[i - 1];
     const newDay = !prev || dayOf(prev.timeMs) !== dayOf(m.timeMs);
     const head = newDay || !prev || prev.senderId !== m.senderId || !!prev.notice || m.timeMs - prev.timeMs > GROUP_GAP_MS;
-    items.push(<Row key={keyOf(m)} k={keyOf(m)} m={m} store={store} mine={m.senderId === me} newDay={newDay} head={head} />);
+    items.push(<Row key={keyOf(m)} k={keyOf(m)} m={m} store={store} mine={m.senderId === me} newDay={newDay} head={head} ui={ui} chat={chat} focused={highlight.value === m.seq} />);
   }
   return (
     <div class="messages-wrap">
@@ -203,11 +254,20 @@ function MessageList({ store, chatId, rows }: { store: ChatStore; chatId: string
   );
 }
 
-function Row({ k, m, store, mine, newDay, head }: { k: string; m: MessageRow; store: ChatStore; mine: boolean; newDay: boolean; head: boolean }): JSX.Element {
+const LONG_PRESS_MS = 500;
+
+type RowProps = { k: string; m: MessageRow; store: ChatStore; mine: boolean; newDay: boolean; head: boolean; ui: ConvUi; chat: ChatRow | undefined; focused: boolean };
+
+function Row({ k, m, store, mine, newDay, head, ui, chat, focused }: RowProps): JSX.Element {
   const time = new Date(m.timeMs);
   const sender = mine ? 'You' : store.userName(m.senderId);
   // Sending while offline: the outbox retries it on reconnect.
   const waiting = m.state === 'sending' && store.connection.value !== 'live';
+  const press = useRef<ReturnType<typeof setTimeout> | null>(null);
+  const endPress = () => {
+    if (press.current) clearTimeout(press.current);
+    press.current = null;
+  };
   return (
     <div class="row-wrap" data-key={k}>
       {newDay && (
@@ -218,7 +278,23 @@ function Row({ k, m, store, mine, newDay, head }: { k: string; m: MessageRow; st
       {m.notice ? (
         <p class="system">{systemText(store, m, sender)}</p>
       ) : (
-        <div class={`msg${mine ? ' mine' : ''}${head ? ' head' : ''}`} data-state={m.state}>
+        <div
+          class={`msg${mine ? ' mine' : ''}${head ? ' head' : ''}${mentionsMe(store, m) ? ' mentioned' : ''}${focused ? ' focused' : ''}${m.pinned ? ' pinned' : ''}`}
+          data-state={m.state}
+          data-seq={m.state === 'sent' ? m.seq : undefined}
+          onContextMenu={(e) => {
+            if ((e.target as HTMLElement).closest('a') || m.state !== 'sent') return;
+            e.preventDefault();
+            openMenu(ui, m, e.currentTarget as HTMLElement, { x: e.clientX, y: e.clientY });
+          }}
+          onTouchStart={(e) => {
+            endPress();
+            const el = e.currentTarget as HTMLElement;
+            press.current = setTimeout(() => openMenu(ui, m, el), LONG_PRESS_MS);
+          }}
+          onTouchEnd={endPress}
+          onTouchMove={endPress}
+        >
           {head && (
             <div class="msg-meta">
               <span class="sender">{sender}</span>
@@ -226,9 +302,13 @@ function Row({ k, m, store, mine, newDay, head }: { k: string; m: MessageRow; st
             </div>
           )}
           <div class="bubble">
-            <span class="text">
-              <Linkified text={m.content} />
-            </span>
+            {m.pinned && (
+              <span class="pin-mark" title="Pinned">
+                <Icon name="pin" />
+                <span class="sr-only">pinned</span>
+              </span>
+            )}
+            <MessageContent store={store} m={m} mine={mine} onVersions={() => (ui.dialog.value = { kind: 'versions', row: m })} />
             {/* Sending, sent, failed: a state of one's own messages only (others' arrived). */}
             {mine && (
               <span class="state" title={waiting ? 'Will be sent when back online' : m.state}>
@@ -237,6 +317,8 @@ function Row({ k, m, store, mine, newDay, head }: { k: string; m: MessageRow; st
               </span>
             )}
           </div>
+          {chat && m.state === 'sent' && <Reactions store={store} m={m} onError={(e) => (ui.error.value = describe(e))} />}
+          {chat && <MenuButton ui={ui} m={m} label={`${sender}, ${previewOf(m) || 'message'}`} />}
           {m.state === 'failed' && (
             <button type="button" class="retry" onClick={() => store.retry(m.chatId, m.clientMsgId)}>
               Not sent — retry
@@ -258,45 +340,4 @@ export function systemText(store: ChatStore, m: MessageRow, sender: string): str
   const out = text.replace('{sender}', who).replace('{subjects}', subjects);
   // Names stay as written; only a leading "you" is capitalised.
   return out.startsWith('you ') ? `Y${out.slice(1)}` : out;
-}
-
-function Composer({ store, chatId }: { store: ChatStore; chatId: string }): JSX.Element {
-  const text = useSignal('');
-  const ref = useRef<HTMLTextAreaElement>(null);
-  const send = () => {
-    if (!text.value.trim()) return;
-    store.send(chatId, text.value);
-    text.value = '';
-    if (ref.current) ref.current.value = '';
-    ref.current?.focus();
-  };
-  const lines = Math.min(6, text.value.split('\n').length);
-  return (
-    <form
-      class="composer"
-      onSubmit={(e) => {
-        e.preventDefault();
-        send();
-      }}
-    >
-      <textarea
-        ref={ref}
-        rows={lines}
-        aria-label="Message"
-        placeholder="Message"
-        value={text.value}
-        maxLength={16000}
-        onInput={(e) => (text.value = (e.currentTarget as HTMLTextAreaElement).value)}
-        onKeyDown={(e) => {
-          if (e.key === 'Enter' && !e.shiftKey && !e.isComposing) {
-            e.preventDefault();
-            send();
-          }
-        }}
-      />
-      <button type="submit" class="primary send" aria-label="Send" disabled={!text.value.trim()}>
-        Send
-      </button>
-    </form>
-  );
 }

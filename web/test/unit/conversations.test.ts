@@ -11,6 +11,9 @@ import {
 import { describe, expect, it } from 'vitest';
 import { canPost, ChatStore, compareChats, emptyChat, eventRow, type ClientLike, type ClientSpec, type Env } from '../../src/store/store.js';
 
+/** A message body's fields beyond its text, all "none". */
+const PLAIN = { replyTo: null, forwarded: null, mentions: [], mentionAll: false, attachment: null, deleted: false };
+
 const ME: Account = { userId: 1n, deviceId: 10n, username: 'alice' };
 const NO_STATE: ChatState = { mutedUntilMs: 0, pinRank: 0n, archived: false, markedUnread: false };
 
@@ -159,8 +162,8 @@ describe('the chat list', () => {
     const { store, c } = await signedIn();
     c.emit(created(7n, 'group', [[1n, 'owner'], [2n, 'member']]));
     c.emit(created(8n, 'group', [[1n, 'owner'], [3n, 'member']]));
-    c.emit(ev(7n, 2n, 2n, { type: 'message', messageId: 1n, clientMsgId: 'x', content: 'older' }, 5000));
-    c.emit(ev(8n, 2n, 3n, { type: 'message', messageId: 2n, clientMsgId: 'y', content: 'newer' }, 6000));
+    c.emit(ev(7n, 2n, 2n, { type: 'message', messageId: 1n, clientMsgId: 'x', content: 'older', ...PLAIN }, 5000));
+    c.emit(ev(8n, 2n, 3n, { type: 'message', messageId: 2n, clientMsgId: 'y', content: 'newer', ...PLAIN }, 6000));
     expect(ids(store.chatList.value)).toEqual(['8', '7']);
     await store.pin('7', true);
     expect(ids(store.chatList.value)).toEqual(['7', '8']);

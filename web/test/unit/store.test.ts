@@ -12,7 +12,7 @@ const ME: Account = { userId: 1n, deviceId: 10n, username: 'alice' };
 
 class FakeClient implements Partial<ClientLike> {
   sends: Array<{ chatId: bigint; id: string; content: string; resolve: (a: SendAck) => void; reject: (e: Error) => void }> = [];
-  history: ClientLike['history'] = async (chatId) => ({ chatId, events: [], hasMore: false });
+  history: ClientLike['history'] = async (chatId) => ({ chatId, events: [], hasMore: false, states: [] });
   loggedOut = false;
   constructor(readonly spec: ClientSpec) {}
   token = 'tok-1';
@@ -70,7 +70,7 @@ const ev = (chatId: bigint, seq: bigint, senderId: bigint, kind: ChatEvent['kind
   event: { chatId, seq, senderId, senderDeviceId: 1n, timeMs, kind },
 });
 const msg = (chatId: bigint, seq: bigint, sender: bigint, content: string, clientMsgId = `m${chatId}-${seq}`) =>
-  ev(chatId, seq, sender, { type: 'message', messageId: seq, clientMsgId, content });
+  ev(chatId, seq, sender, { type: 'message', messageId: seq, clientMsgId, content, replyTo: null, forwarded: null, mentions: [], mentionAll: false, attachment: null, deleted: false });
 const created = (chatId: bigint, title: string, members: bigint[]) =>
   ev(chatId, 1n, members[0]!, {
     type: 'chatCreated', chatKind: 'group', title, members: members.map((userId, i) => ({ userId, role: i === 0 ? ('owner' as const) : ('member' as const), sinceSeq: 1n })),
@@ -174,7 +174,7 @@ describe('ChatStore', () => {
       const lo = top - BigInt(limit) > 1n ? top - BigInt(limit) : 1n;
       const events: ChatEvent[] = [];
       for (let s = lo; s < top; s++) events.push((msg(chatId, s, 2n, `h${s}`) as Extract<ClientEvent, { type: 'event' }>).event);
-      return { chatId, events, hasMore: lo > 1n };
+      return { chatId, events, hasMore: lo > 1n, states: [] };
     };
     const list = store.messages('7');
     await settle();

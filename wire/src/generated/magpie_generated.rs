@@ -13914,6 +13914,7 @@ impl<'a> MessageState<'a> {
   pub const VT_PINNED: ::flatbuffers::VOffsetT = 20;
   pub const VT_LOCATION: ::flatbuffers::VOffsetT = 22;
   pub const VT_HIDDEN: ::flatbuffers::VOffsetT = 24;
+  pub const VT_CHAT_ID: ::flatbuffers::VOffsetT = 26;
 
   #[inline]
   pub unsafe fn init_from_table(table: ::flatbuffers::Table<'a>) -> Self {
@@ -13925,6 +13926,7 @@ impl<'a> MessageState<'a> {
     args: &'args MessageStateArgs<'args>
   ) -> ::flatbuffers::WIPOffset<MessageState<'bldr>> {
     let mut builder = MessageStateBuilder::new(_fbb);
+    builder.add_chat_id(args.chat_id);
     builder.add_edited_ms(args.edited_ms);
     builder.add_seq(args.seq);
     if let Some(x) = args.location { builder.add_location(x); }
@@ -14026,6 +14028,13 @@ impl<'a> MessageState<'a> {
     // which contains a valid value in this slot
     unsafe { self._tab.get::<bool>(MessageState::VT_HIDDEN, Some(false)).unwrap()}
   }
+  #[inline]
+  pub fn chat_id(&self) -> u64 {
+    // Safety:
+    // Created from valid Table for this object
+    // which contains a valid value in this slot
+    unsafe { self._tab.get::<u64>(MessageState::VT_CHAT_ID, Some(0)).unwrap()}
+  }
 }
 
 impl ::flatbuffers::Verifiable for MessageState<'_> {
@@ -14045,6 +14054,7 @@ impl ::flatbuffers::Verifiable for MessageState<'_> {
      .visit_field::<bool>("pinned", Self::VT_PINNED, false)?
      .visit_field::<::flatbuffers::ForwardsUOffset<Location>>("location", Self::VT_LOCATION, false)?
      .visit_field::<bool>("hidden", Self::VT_HIDDEN, false)?
+     .visit_field::<u64>("chat_id", Self::VT_CHAT_ID, false)?
      .finish();
     Ok(())
   }
@@ -14061,6 +14071,7 @@ pub struct MessageStateArgs<'a> {
     pub pinned: bool,
     pub location: Option<::flatbuffers::WIPOffset<Location<'a>>>,
     pub hidden: bool,
+    pub chat_id: u64,
 }
 impl<'a> Default for MessageStateArgs<'a> {
   #[inline]
@@ -14077,6 +14088,7 @@ impl<'a> Default for MessageStateArgs<'a> {
       pinned: false,
       location: None,
       hidden: false,
+      chat_id: 0,
     }
   }
 }
@@ -14131,6 +14143,10 @@ impl<'a: 'b, 'b, A: ::flatbuffers::Allocator + 'a> MessageStateBuilder<'a, 'b, A
     self.fbb_.push_slot::<bool>(MessageState::VT_HIDDEN, hidden, false);
   }
   #[inline]
+  pub fn add_chat_id(&mut self, chat_id: u64) {
+    self.fbb_.push_slot::<u64>(MessageState::VT_CHAT_ID, chat_id, 0);
+  }
+  #[inline]
   pub fn new(_fbb: &'b mut ::flatbuffers::FlatBufferBuilder<'a, A>) -> MessageStateBuilder<'a, 'b, A> {
     let start = _fbb.start_table();
     MessageStateBuilder {
@@ -14159,6 +14175,7 @@ impl ::core::fmt::Debug for MessageState<'_> {
       ds.field("pinned", &self.pinned());
       ds.field("location", &self.location());
       ds.field("hidden", &self.hidden());
+      ds.field("chat_id", &self.chat_id());
       ds.finish()
   }
 }

@@ -28,9 +28,168 @@ function event(h: EventSpec, type: fb.EventBody, body: (b: B) => flatbuffers.Off
   return b.asUint8Array().slice();
 }
 
-export function messageEvent(h: EventSpec, content: string, clientMsgId = `m-${h.chatId}-${h.seq}`, messageId = 1000n + h.seq): Uint8Array {
-  return event(h, fb.EventBody.MessageBody, (b) => fb.MessageBody.createMessageBody(b, messageId, s(b, clientMsgId), s(b, content)));
+/** What a message event may carry besides its text. */
+export interface MessageExtra {
+  replyTo?: { seq: bigint; messageId: bigint; senderId: bigint; preview: string; deleted?: boolean };
+  forwarded?: { originalSenderId: bigint; originalTimeMs: bigint; fromChatId?: bigint; fromTitle?: string };
+  mentions?: bigint[];
+  mentionAll?: boolean;
+  location?: LocationSpec;
+  contact?: { name: string; phones?: string[]; emails?: string[]; userId?: bigint };
+  deleted?: boolean;
 }
+
+export interface LocationSpec {
+  latitude: number;
+  longitude: number;
+  accuracyM?: number;
+  label?: string;
+  liveUntilMs?: bigint;
+}
+
+const location = (b: B, l: LocationSpec) => fb.Location.createLocation(b, l.latitude, l.longitude, l.accuracyM ?? 0, s(b, l.label ?? ''), l.liveUntilMs ?? 0n);
+const strings = (b: B, v: string[]) => v.map((x) => b.createString(x));
+
+export function messageEvent(h: EventSpec, content: string, clientMsgId = `m-${h.chatId}-${h.seq}`, messageId = 1000n + h.seq, x: MessageExtra = {}): Uint8Array {
+  return event(h, fb.EventBody.MessageBody, (b) => {
+    const id = s(b, clientMsgId);
+    const c = s(b, content);
+    const r = x.replyTo ? fb.ReplyRef.createReplyRef(b, x.replyTo.seq, x.replyTo.messageId, x.replyTo.senderId, s(b, x.replyTo.preview), x.replyTo.deleted ?? false) : 0;
+    const f = x.forwarded ? fb.ForwardRef.createForwardRef(b, x.forwarded.originalSenderId, x.forwarded.originalTimeMs, x.forwarded.fromChatId ?? 0n, s(b, x.forwarded.fromTitle ?? '')) : 0;
+    const m = x.mentions ? fb.MessageBody.createMentionsVector(b, x.mentions) : 0;
+    let att = 0;
+    let type = fb.Attachment.NONE;
+    if (x.location) {
+      att = location(b, x.location);
+      type = fb.Attachment.Location;
+    } else if (x.contact) {
+      const n = s(b, x.contact.name);
+      const p = fb.Contact.createPhonesVector(b, strings(b, x.contact.phones ?? []));
+      const e = fb.Contact.createEmailsVector(b, strings(b, x.contact.emails ?? []));
+      att = fb.Contact.createContact(b, n, p, e, x.contact.userId ?? 0n);
+      type = fb.Attachment.Contact;
+    }
+    fb.MessageBody.startMessageBody(b);
+    fb.MessageBody.addMessageId(b, messageId);
+    if (id) fb.MessageBody.addClientMsgId(b, id);
+    if (c) fb.MessageBody.addContent(b, c);
+    if (r) fb.MessageBody.addReplyTo(b, r);
+    if (f) fb.MessageBody.addForwarded(b, f);
+    if (m) fb.MessageBody.addMentions(b, m);
+    if (x.mentionAll) fb.MessageBody.addMentionAll(b, true);
+    if (att) {
+      fb.MessageBody.addAttachmentType(b, type);
+      fb.MessageBody.addAttachment(b, att);
+    }
+    if (x.deleted) fb.MessageBody.addDeleted(b, true);
+    return fb.MessageBody.endMessageBody(b);
+  });
+}
+
+export function messageEditedEvent(h: EventSpec, targetSeq: bigint, content: string, mentions: bigint[] = []): Uint8Array {
+  return event(h, fb.EventBody.MessageEdited, (b) => fb.MessageEdited.createMessageEdited(b, targetSeq, s(b, content), fb.MessageEdited.createMentionsVector(b, mentions)));
+}
+
+export function messagesDeletedEvent(h: EventSpec, seqs: bigint[]): Uint8Array {
+  return event(h, fb.EventBody.MessagesDeleted, (b) => fb.MessagesDeleted.createMessagesDeleted(b, fb.MessagesDeleted.createSeqsVector(b, seqs)));
+}
+
+export interface ReactionsSpec {
+  seq: bigint;
+  counts: Array<[string, number]>;
+  toggles?: Array<[bigint, string, boolean]>;
+}
+
+const counts = (b: B, c: Array<[string, number]>) => c.map(([e, n]) => fb.ReactionCount.createReactionCount(b, b.createString(e), n));
+
+export function reactionsChangedEvent(h: EventSpec, messages: ReactionsSpec[]): Uint8Array {
+  return event(h, fb.EventBody.ReactionsChanged, (b) => {
+    const rows = messages.map((m) => {
+      const c = fb.MessageReactions.createCountsVector(b, counts(b, m.counts));
+      const t = fb.MessageReactions.createTogglesVector(b, (m.toggles ?? []).map(([u, e, a]) => fb.ReactionToggle.createReactionToggle(b, u, b.createString(e), a)));
+      return fb.MessageReactions.createMessageReactions(b, m.seq, c, t);
+    });
+    return fb.ReactionsChanged.createReactionsChanged(b, fb.ReactionsChanged.createMessagesVector(b, rows));
+  });
+}
+
+export function messagePinnedEvent(h: EventSpec, targetSeq: bigint, pinned: boolean): Uint8Array {
+  return event(h, fb.EventBody.MessagePinned, (b) => fb.MessagePinned.createMessagePinned(b, targetSeq, pinned));
+}
+
+export function liveLocationUpdatedEvent(h: EventSpec, targetSeq: bigint, latitude: number, longitude: number, accuracyM: number, stopped: boolean): Uint8Array {
+  return event(h, fb.EventBody.LiveLocationUpdated, (b) => fb.LiveLocationUpdated.createLiveLocationUpdated(b, targetSeq, latitude, longitude, accuracyM, stopped));
+}
+
+export interface StateSpec {
+  seq: bigint;
+  event?: Uint8Array;
+  editCount?: number;
+  content?: string;
+  editedMs?: bigint;
+  deleted?: boolean;
+  reactions?: Array<[string, number]>;
+  myReactions?: string[];
+  pinned?: boolean;
+  location?: LocationSpec;
+  hidden?: boolean;
+  chatId?: bigint;
+}
+
+function stateTable(b: B, st: StateSpec): flatbuffers.Offset {
+  const e = st.event ? fb.MessageState.createEventVector(b, st.event) : 0;
+  const c = s(b, st.content ?? '');
+  const r = st.reactions ? fb.MessageState.createReactionsVector(b, counts(b, st.reactions)) : 0;
+  const my = st.myReactions ? fb.MessageState.createMyReactionsVector(b, strings(b, st.myReactions)) : 0;
+  const l = st.location ? location(b, st.location) : 0;
+  fb.MessageState.startMessageState(b);
+  fb.MessageState.addSeq(b, st.seq);
+  if (e) fb.MessageState.addEvent(b, e);
+  fb.MessageState.addEditCount(b, st.editCount ?? 0);
+  if (c) fb.MessageState.addContent(b, c);
+  fb.MessageState.addEditedMs(b, st.editedMs ?? 0n);
+  fb.MessageState.addDeleted(b, st.deleted ?? false);
+  if (r) fb.MessageState.addReactions(b, r);
+  if (my) fb.MessageState.addMyReactions(b, my);
+  fb.MessageState.addPinned(b, st.pinned ?? false);
+  if (l) fb.MessageState.addLocation(b, l);
+  fb.MessageState.addHidden(b, st.hidden ?? false);
+  fb.MessageState.addChatId(b, st.chatId ?? 0n);
+  return fb.MessageState.endMessageState(b);
+}
+
+export const pinList = (rid: bigint, chatId: bigint, states: StateSpec[]) =>
+  frame(rid, fb.Body.PinList, (b) => fb.PinList.createPinList(b, chatId, fb.PinList.createMessagesVector(b, states.map((st) => stateTable(b, st)))));
+
+export const reactionList = (rid: bigint, chatId: bigint, seq: bigint, users: Array<[bigint, string[]]>, hasMore = false) =>
+  frame(rid, fb.Body.ReactionList, (b) => {
+    const rows = users.map(([u, e]) => fb.UserReactions.createUserReactions(b, u, fb.UserReactions.createEmojisVector(b, strings(b, e))));
+    return fb.ReactionList.createReactionList(b, chatId, seq, fb.ReactionList.createUsersVector(b, rows), hasMore);
+  });
+
+export const forwardAck = (rid: bigint, clientMsgId: string, results: Array<[bigint, bigint, bigint, number]>) =>
+  frame(rid, fb.Body.ForwardAck, (b) => {
+    const id = s(b, clientMsgId);
+    const rows = results.map(([c, m, q, e]) => fb.ForwardResult.createForwardResult(b, c, m, q, e));
+    return fb.ForwardAck.createForwardAck(b, id, fb.ForwardAck.createResultsVector(b, rows));
+  });
+
+export const messageVersions = (rid: bigint, chatId: bigint, seq: bigint, versions: Array<[bigint, string, bigint]>) =>
+  frame(rid, fb.Body.MessageVersions, (b) => {
+    const rows = versions.map(([q, c, t]) => fb.MessageVersion.createMessageVersion(b, q, s(b, c), t));
+    return fb.MessageVersions.createMessageVersions(b, chatId, seq, fb.MessageVersions.createVersionsVector(b, rows));
+  });
+
+export const mentionList = (rid: bigint, events: Uint8Array[], states: StateSpec[], hasMore = false) =>
+  frame(rid, fb.Body.MentionList, (b) => {
+    const blobs = events.map((e) => fb.EventBlob.createEventBlob(b, fb.EventBlob.createEventVector(b, e)));
+    const ev = fb.MentionList.createEventsVector(b, blobs);
+    const st = fb.MentionList.createStatesVector(b, states.map((x) => stateTable(b, x)));
+    return fb.MentionList.createMentionList(b, ev, st, hasMore);
+  });
+
+export const messagesHidden = (chatId: bigint, seqs: bigint[]) =>
+  frame(0n, fb.Body.MessagesHidden, (b) => fb.MessagesHidden.createMessagesHidden(b, chatId, fb.MessagesHidden.createSeqsVector(b, seqs)));
 
 /** Settings as the server writes them (every field, so defaults are not implied). */
 export interface SettingsSpec {
@@ -297,10 +456,12 @@ export const deliver = (eventBytes: Uint8Array) =>
 export const sendAck = (rid: bigint, chatId: bigint, clientMsgId: string, seq: bigint, messageId = 5000n + seq) =>
   frame(rid, fb.Body.SendAck, (b) => fb.SendAck.createSendAck(b, chatId, s(b, clientMsgId), messageId, seq, 1_700_000_000_000n));
 
-export const historyPage = (rid: bigint, chatId: bigint, events: Uint8Array[], hasMore = false) =>
+export const historyPage = (rid: bigint, chatId: bigint, events: Uint8Array[], hasMore = false, states: StateSpec[] = []) =>
   frame(rid, fb.Body.HistoryPage, (b) => {
     const blobs = events.map((e) => fb.EventBlob.createEventBlob(b, fb.EventBlob.createEventVector(b, e)));
-    return fb.HistoryPage.createHistoryPage(b, chatId, fb.HistoryPage.createEventsVector(b, blobs), hasMore);
+    const ev = fb.HistoryPage.createEventsVector(b, blobs);
+    const st = states.length > 0 ? fb.HistoryPage.createStatesVector(b, states.map((x) => stateTable(b, x))) : 0;
+    return fb.HistoryPage.createHistoryPage(b, chatId, ev, hasMore, st);
   });
 
 /** A client frame, read back: its request id, body type and body table. */

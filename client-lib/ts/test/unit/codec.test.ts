@@ -54,7 +54,7 @@ describe('server frames and events', () => {
   it('decode every event kind', () => {
     expect(decodeEvent(sf.messageEvent(H, 'héllo', 'c-1', 99n))).toEqual({
       chatId: 7n, seq: 3n, senderId: 11n, senderDeviceId: 12n, timeMs: 1_700_000_000_000,
-      kind: { type: 'message', messageId: 99n, clientMsgId: 'c-1', content: 'héllo' },
+      kind: { type: 'message', messageId: 99n, clientMsgId: 'c-1', content: 'héllo', replyTo: null, forwarded: null, mentions: [], mentionAll: false, attachment: null, deleted: false },
     });
     const created = decodeEvent(sf.chatCreatedEvent(H, fb.ChatKind.Group, 'team', [[11n, fb.Role.Admin], [12n, fb.Role.Member]]));
     expect((created as { kind: unknown }).kind).toEqual({

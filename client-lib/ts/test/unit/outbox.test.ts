@@ -94,8 +94,14 @@ describe('outbox', () => {
     expect(o.push(1n, 'a', 'x', w2.cb)).toBe(true);
     expect(o.push(1n, 'a', 'other', w3.cb)).toBe(false);
     expect(w3.w.errors[0]!.kind).toBe('invalid_input');
-    expect(o.size).toBe(1);
-    expect(o.takeDue(0, ids()).length).toBe(1);
+    // The same text as a reply is another message too; its options go out with it.
+    const w4 = waiter();
+    expect(o.push(1n, 'a', 'x', w4.cb, { replyToSeq: 3n })).toBe(false);
+    expect(w4.w.errors[0]!.kind).toBe('invalid_input');
+    expect(o.push(1n, 'b', 'y', undefined, { mentions: [2n] })).toBe(true);
+    expect(o.push(1n, 'b', 'y', undefined, { mentions: [2n] })).toBe(true);
+    expect(o.size).toBe(2);
+    expect(o.takeDue(0, ids()).map((d) => [d.clientMsgId, d.options])).toEqual([['a', {}], ['b', { mentions: [2n] }]]);
     o.onReply(11n, ack('a'), 0);
     expect([w1.w.acks, w2.w.acks]).toEqual([[ack('a')], [ack('a')]]);
   });

@@ -46,7 +46,7 @@ pub async fn list(cx: &Ctx<'_>, (user_id, _): (u64, u64), f: &fb::Frame<'_>) -> 
                     Some(r) if !r.reactions.is_empty() => s.reactions_of(at.chat_id, at.seq, user_id).map_err(storage)?,
                     _ => Vec::new(),
                 };
-                states.push(pages::message_state(at.seq, record.as_ref(), mine, false));
+                states.push(pages::message_state(at.chat_id, at.seq, record.as_ref(), mine, false));
                 events.push(event);
             }
             let has_more = more || !scanned_all;

@@ -105,8 +105,13 @@ hidden():boolean {
   return offset ? !!this.bb!.readInt8(this.bb_pos + offset) : false;
 }
 
+chatId():bigint {
+  const offset = this.bb!.__offset(this.bb_pos, 26);
+  return offset ? this.bb!.readUint64(this.bb_pos + offset) : BigInt('0');
+}
+
 static startMessageState(builder:flatbuffers.Builder) {
-  builder.startObject(11);
+  builder.startObject(12);
 }
 
 static addSeq(builder:flatbuffers.Builder, seq:bigint) {
@@ -187,6 +192,10 @@ static addLocation(builder:flatbuffers.Builder, locationOffset:flatbuffers.Offse
 
 static addHidden(builder:flatbuffers.Builder, hidden:boolean) {
   builder.addFieldInt8(10, +hidden, +false);
+}
+
+static addChatId(builder:flatbuffers.Builder, chatId:bigint) {
+  builder.addFieldInt64(11, chatId, BigInt('0'));
 }
 
 static endMessageState(builder:flatbuffers.Builder):flatbuffers.Offset {
