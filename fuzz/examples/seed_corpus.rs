@@ -194,7 +194,7 @@ fn server_frames() -> Vec<(&'static str, Bytes)> {
                         unread_mentions: 1,
                         avatar_ref: "media:abc",
                         handle: "the_team",
-                        ..Default::default()
+                        receipts: Default::default(),
                     },
                     encode::ChatSummaryArgs {
                         chat_id: 43,
