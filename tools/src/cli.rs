@@ -240,6 +240,55 @@ pub enum Command {
         chat_id: u64,
         /// The message, or `-` to read it from standard input.
         text: String,
+        /// Reply to this message of the chat.
+        #[arg(long, value_name = "SEQ", default_value_t = 0)]
+        reply_to: u64,
+        /// Mention these members (user ids).
+        #[arg(long, value_name = "USER_ID", value_delimiter = ',')]
+        mention: Vec<u64>,
+    },
+    /// Edit one of your messages (every earlier version stays).
+    Edit {
+        chat_id: u64,
+        seq: u64,
+        /// The new text, or `-` to read it from standard input.
+        text: String,
+    },
+    /// Delete messages for everyone (content erased; a tombstone stays), or with --for-me hide them on your devices.
+    Delete {
+        chat_id: u64,
+        #[arg(required = true)]
+        seqs: Vec<u64>,
+        #[arg(long)]
+        for_me: bool,
+    },
+    /// Add a reaction to a message (--remove takes it back).
+    React {
+        chat_id: u64,
+        seq: u64,
+        emoji: String,
+        #[arg(long)]
+        remove: bool,
+    },
+    /// Pin a message of a chat (--unpin), or with no seq list the pinned ones.
+    Pin {
+        chat_id: u64,
+        seq: Option<u64>,
+        #[arg(long)]
+        unpin: bool,
+    },
+    /// Forward a message to other chats.
+    Forward {
+        chat_id: u64,
+        seq: u64,
+        #[arg(required = true)]
+        to: Vec<u64>,
+    },
+    /// The messages that mention you, newest first.
+    Mentions {
+        /// Messages in the page (0 = the engine's default, 50; at most 200).
+        #[arg(long, default_value_t = 0)]
+        limit: u16,
     },
     /// Show a page of a chat's history (the newest events unless --before/--after).
     History {

@@ -13,8 +13,8 @@ use crate::output::{
 use crate::profile::{Login, Profile, ProfileStore};
 use magpie_client::{
     new_client_msg_id, ChatInfo, ChatKind, ChatRef, ChatSettings, ChatState, ChatStateChange, ChatSummary, ChatUpdate,
-    Client, ClientConfig, ClientEvent, Direction, ErrorCode, EventKind, Events, HistoryVisibility, Invite, Joined, NewChat,
-    Role, TransportPref, Who,
+    Client, ClientConfig, ClientEvent, Direction, Draft, ErrorCode, EventKind, Events, HistoryVisibility, Invite, Joined,
+    NewChat, Role, TransportPref, Who,
 };
 use serde_json::{json, Value};
 use std::collections::BTreeMap;
@@ -661,9 +661,10 @@ async fn one_shot(ctx: &Ctx, s: &mut Session, command: Command) -> Result<()> {
             });
         }
         Command::Broadcast(args) => broadcast(ctx, s, args.command).await?,
-        Command::Send { chat_id, text } => {
+        Command::Send { chat_id, text, reply_to, mention } => {
             let text = read_text(&text)?;
-            let pending = s.client.send(chat_id, text);
+            let draft = Draft { content: text, reply_to_seq: reply_to, mentions: mention, ..Draft::default() };
+            let pending = s.client.send_draft(chat_id, draft);
             let ack = match tokio::time::timeout(ctx.timeout(), pending).await {
                 Ok(ack) => ack?,
                 Err(_) => {
@@ -683,6 +684,56 @@ async fn one_shot(ctx: &Ctx, s: &mut Session, command: Command) -> Result<()> {
                 }),
                 || format!("sent to chat {} as #{} (message {})", ack.chat_id, ack.seq, ack.message_id),
             );
+        }
+        Command::Edit { chat_id, seq, text } => {
+            s.client.edit_message(chat_id, seq, &read_text(&text)?, &[]).await?;
+            out.result(json!({ "chat_id": chat_id, "seq": seq, "edited": true }), || format!("edited #{seq} of chat {chat_id}"));
+        }
+        Command::Delete { chat_id, seqs, for_me } => {
+            s.client.delete_messages(chat_id, &seqs, !for_me).await?;
+            let whom = if for_me { "for you" } else { "for everyone" };
+            out.result(json!({ "chat_id": chat_id, "seqs": seqs, "for_everyone": !for_me }), || format!("deleted {seqs:?} of chat {chat_id} {whom}"));
+        }
+        Command::React { chat_id, seq, emoji, remove } => {
+            s.client.react(chat_id, seq, &emoji, !remove).await?;
+            let what = if remove { "removed" } else { "added" };
+            out.result(json!({ "chat_id": chat_id, "seq": seq, "emoji": emoji, "added": !remove }), || format!("{what} {emoji} on #{seq}"));
+        }
+        Command::Pin { chat_id, seq: Some(seq), unpin } => {
+            s.client.pin_message(chat_id, seq, !unpin).await?;
+            let what = if unpin { "unpinned" } else { "pinned" };
+            out.result(json!({ "chat_id": chat_id, "seq": seq, "pinned": !unpin }), || format!("{what} #{seq} of chat {chat_id}"));
+        }
+        Command::Pin { chat_id, seq: None, .. } => {
+            let pins = s.client.list_pins(chat_id).await?;
+            let seqs: Vec<u64> = pins.iter().map(|p| p.seq).collect();
+            out.result(json!({ "chat_id": chat_id, "pinned": seqs }), || format!("pinned in chat {chat_id}, newest first: {seqs:?}"));
+        }
+        Command::Forward { chat_id, seq, to } => {
+            let results = s.client.forward_message(chat_id, seq, &to, &new_client_msg_id()).await?;
+            let rows: Vec<Value> = results
+                .iter()
+                .map(|r| json!({ "chat_id": r.chat_id, "seq": r.seq, "error": r.error.map(|e| e.map_or_else(|n| n.to_string(), |c| c.name().to_string())) }))
+                .collect();
+            out.result(json!({ "results": rows }), || {
+                let lines: Vec<String> = results
+                    .iter()
+                    .map(|r| match r.error {
+                        None => format!("chat {}: #{}", r.chat_id, r.seq),
+                        Some(e) => format!("chat {}: failed ({})", r.chat_id, e.map_or_else(|n| n.to_string(), |c| c.name().to_string())),
+                    })
+                    .collect();
+                lines.join("\n")
+            });
+        }
+        Command::Mentions { limit } => {
+            let page = s.client.list_mentions(0, limit).await?;
+            s.learn_ids(page.events.iter().flat_map(users_in)).await?;
+            let events: Vec<Value> = page.events.iter().map(|e| event_json(e, &s.names)).collect();
+            out.result(json!({ "events": events, "has_more": page.has_more }), || {
+                let lines: Vec<String> = page.events.iter().map(|e| event_line_timed(e, &s.names)).collect();
+                if lines.is_empty() { "(no mentions)".to_string() } else { lines.join("\n") }
+            });
         }
         Command::History { chat_id, before, after, limit } => {
             let (from, direction) = match (before, after) {
