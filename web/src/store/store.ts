@@ -485,7 +485,7 @@ export class ChatStore {
         this.onPresence(e.update);
         break;
       case 'privacy':
-        this.privacy.value = e.privacy;
+        this.applyPrivacy(e.privacy);
         break;
       case 'closed':
         // A token refused at reconnect (invalid_credentials) means the device is gone too; a
@@ -862,7 +862,20 @@ export class ChatStore {
   // ------------------------------------------------------------------ privacy, presence, typing (§6.15)
 
   async setPrivacy(patch: { readReceipts?: boolean; lastSeen?: LastSeenVisibility }): Promise<void> {
-    this.privacy.value = await this.need().setPrivacy(patch);
+    this.applyPrivacy(await this.need().setPrivacy(patch));
+  }
+
+  /** With read receipts off this user sees nobody's reads (the server's cursors say 0 then);
+   * back on, the chat list brings the cursors back. */
+  private applyPrivacy(p: Privacy): void {
+    const before = this.privacy.value;
+    this.privacy.value = p;
+    if (!before || before.readReceipts === p.readReceipts) return;
+    if (!p.readReceipts) {
+      const next = new Map(this.chats.value);
+      for (const [id, c] of next) if (c.kind === 'direct' && c.peerReadSeq) next.set(id, { ...c, peerReadSeq: 0 });
+      this.chats.value = next;
+    } else void this.refreshChats();
   }
 
   /** The user is interacting (a key, a click): reported at most every 30 s. */

@@ -327,7 +327,7 @@ function ReceiptsDialog({ store, row, onClose }: { store: ChatStore; row: Messag
           <h3>
             Delivered to {value.deliveredCount} of {others}
           </h3>
-          <ul data-testid="delivered-to">{value.deliveredTo.length > 0 ? names(value.deliveredTo) : <li class="none">{value.deliveredCount > value.readCount ? '' : 'Nobody else'}</li>}</ul>
+          <ul data-testid="delivered-to">{value.deliveredTo.length > 0 ? names(value.deliveredTo) : <li class="none">{value.deliveredCount > value.readCount ? '' : 'Nobody yet'}</li>}</ul>
         </div>
       ) : (
         <p>{error ? '' : 'Loading…'}</p>
