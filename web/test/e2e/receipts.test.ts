@@ -143,6 +143,8 @@ describe('receipts, presence and typing in the browser', () => {
     await shot(alice, 'unread-count');
     await openChat(alice, BOB);
     await sees(alice, 'unread line 30');
+    // A fresh watch after the reload: Bob is still online.
+    await expect.poll(() => alice.page.getByTestId('conv-sub').innerText(), EVENTUALLY).toBe('online');
     // Opened at the newest: the first unread is above, and a button goes there.
     const jump = alice.page.getByTestId('jump-unread');
     await jump.waitFor();
