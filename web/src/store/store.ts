@@ -309,9 +309,9 @@ export class ChatStore {
   private readonly rxWanted = new Map<string, { delivered: number; read: number }>();
   private readonly rxSent = new Map<string, { delivered: number; read: number; at: number }>();
   private rxTimer: ReturnType<typeof setTimeout> | null = null;
-  /** When this device last said it is typing, per chat (0: it has not, or it stopped). */
+  /** When this device last said it is typing, per chat (absent: it has not, or it stopped). */
   private readonly typingSent = new Map<string, number>();
-  private lastActivity = 0;
+  private lastActivity = -Infinity;
   private watchKey = '';
   private watchTimer: ReturnType<typeof setTimeout> | null = null;
 
@@ -442,6 +442,7 @@ export class ChatStore {
     this.rxWanted.clear();
     this.rxSent.clear();
     this.typingSent.clear();
+    this.lastActivity = -Infinity;
     this.watchKey = '';
   }
 
@@ -835,12 +836,14 @@ export class ChatStore {
   }
 
   /** Who has a message (groups: "read by" / "delivered to"). */
-  async receipts(chatId: string, seq: number): Promise<{ readBy: string[]; deliveredTo: string[]; deliveredCount: number; readCount: number; memberCount: number }> {
+  async receipts(chatId: string, seq: number): Promise<{ readBy: string[]; deliveredTo: string[]; deliveredCount: number; readCount: number; memberCount: number; receipts: 'listed' | 'counts' }> {
     const l = await this.need().getReceipts(BigInt(chatId), BigInt(seq));
     const readBy = l.receipts.filter((r) => !r.readHidden && r.readSeq >= BigInt(seq)).map((r) => r.userId.toString());
     const deliveredTo = l.receipts.map((r) => r.userId.toString()).filter((id) => !readBy.includes(id));
     this.askUsers([...readBy, ...deliveredTo]);
-    return { readBy, deliveredTo, deliveredCount: l.deliveredCount, readCount: l.readCount, memberCount: l.memberCount };
+    // Chats of more than 256 members have counts only.
+    const receipts = l.deliveredCount > 0 && l.receipts.length === 0 ? 'counts' : 'listed';
+    return { readBy, deliveredTo, deliveredCount: l.deliveredCount, readCount: l.readCount, memberCount: l.memberCount, receipts };
   }
 
   /** Goes to the first unread message of the open chat (loading history up to it). */
@@ -892,10 +895,10 @@ export class ChatStore {
   composing(chatId: string, hasText: boolean): void {
     const client = this.client;
     if (!client || this.connection.value !== 'live') return;
-    const last = this.typingSent.get(chatId) ?? 0;
+    const last = this.typingSent.get(chatId);
     const now = this.env.now();
     if (hasText) {
-      if (now - last < TYPING_REFRESH_MS) return;
+      if (last !== undefined && now - last < TYPING_REFRESH_MS) return;
       this.typingSent.set(chatId, now);
       void quietly(() => client.setTyping(BigInt(chatId), 'typing'));
     } else this.stopTyping(chatId);
@@ -904,7 +907,7 @@ export class ChatStore {
   /** Sent, cleared or left: "stopped", if this device said it was typing. */
   stopTyping(chatId: string): void {
     const client = this.client;
-    if (!client || !this.typingSent.get(chatId)) return;
+    if (!client || !this.typingSent.has(chatId)) return;
     this.typingSent.delete(chatId);
     void quietly(() => client.setTyping(BigInt(chatId), 'stopped'));
   }

@@ -151,6 +151,8 @@ function MessageList({ store, chatId, rows, ui, chat }: { store: ChatStore; chat
   const showJump = useSignal(false);
   const highlight = useSignal<number | null>(null);
   const lastSent = useRef('');
+  /** The chat whose first unread message the reader has reached (no jump button then). */
+  const reached = useRef('');
   const me = store.account.value?.userId;
   const mark = store.unreadMark.value.get(chatId);
   const divider = mark === undefined ? undefined : firstUnread(rows, mark, me);
@@ -257,8 +259,12 @@ function MessageList({ store, chatId, rows, ui, chat }: { store: ChatStore; chat
     }
   };
   // The first unread message is above the view (or not loaded yet).
-  const unreadAbove = mark !== undefined && (dividerIndex < 0 ? store.hasOlder(chatId) && (rows.find((r) => r.state === 'sent')?.seq ?? 0) > mark + 1 : offsets[dividerIndex]! < scrollTop.value);
-  const jumpUnread = () => void store.revealFirstUnread(chatId);
+  if (dividerIndex >= 0 && offsets[dividerIndex]! >= scrollTop.value && offsets[dividerIndex]! < scrollTop.value + viewport.value) reached.current = chatId;
+  const unreadAbove = mark !== undefined && reached.current !== chatId && (dividerIndex < 0 ? store.hasOlder(chatId) && (rows.find((r) => r.state === 'sent')?.seq ?? 0) > mark + 1 : offsets[dividerIndex]! < scrollTop.value);
+  const jumpUnread = () => {
+    reached.current = chatId;
+    void store.revealFirstUnread(chatId);
+  };
 
   const jump = () => {
     const el = box.current!;

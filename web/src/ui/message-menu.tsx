@@ -326,8 +326,9 @@ function ReceiptsDialog({ store, row, onClose }: { store: ChatStore; row: Messag
           <ul data-testid="read-by">{value.readBy.length > 0 ? names(value.readBy) : <li class="none">{value.readCount > 0 ? '' : 'Nobody yet'}</li>}</ul>
           <h3>
             Delivered to {value.deliveredCount} of {others}
+            {value.deliveredTo.length > 0 ? ', not read yet:' : ''}
           </h3>
-          <ul data-testid="delivered-to">{value.deliveredTo.length > 0 ? names(value.deliveredTo) : <li class="none">{value.deliveredCount > value.readCount ? '' : 'Nobody yet'}</li>}</ul>
+          <ul data-testid="delivered-to">{value.deliveredTo.length > 0 ? names(value.deliveredTo) : <li class="none">{value.deliveredCount === 0 ? 'Nobody yet' : value.receipts === 'counts' ? '' : 'All of them read it'}</li>}</ul>
         </div>
       ) : (
         <p>{error ? '' : 'Loading…'}</p>
