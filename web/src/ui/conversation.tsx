@@ -246,6 +246,8 @@ function MessageList({ store, chatId, rows, ui, chat }: { store: ChatStore; chat
     const fromBottom = el.scrollHeight - el.scrollTop - el.clientHeight;
     atBottom.current = fromBottom < 40;
     store.following = atBottom.current;
+    // Scrolled to where the unread messages start: no need for the button any more.
+    if (dividerIndex >= 0 && offsets[dividerIndex]! >= el.scrollTop && offsets[dividerIndex]! < el.scrollTop + el.clientHeight) reached.current = chatId;
     showJump.value = fromBottom > 600;
     const i = find(el.scrollTop);
     const r = rows[i];
@@ -259,7 +261,6 @@ function MessageList({ store, chatId, rows, ui, chat }: { store: ChatStore; chat
     }
   };
   // The first unread message is above the view (or not loaded yet).
-  if (dividerIndex >= 0 && offsets[dividerIndex]! >= scrollTop.value && offsets[dividerIndex]! < scrollTop.value + viewport.value) reached.current = chatId;
   const unreadAbove = mark !== undefined && reached.current !== chatId && (dividerIndex < 0 ? store.hasOlder(chatId) && (rows.find((r) => r.state === 'sent')?.seq ?? 0) > mark + 1 : offsets[dividerIndex]! < scrollTop.value);
   const jumpUnread = () => {
     reached.current = chatId;
