@@ -19,6 +19,7 @@ import type {
   Account, BroadcastAck, BroadcastList, ChatEvent, ChatInfo, ChatInfoPatch, ChatPreview, ChatState, ChatStatePatch, ChatSummary, CreateChatOptions,
   Device, Direction, ForwardAck, HistoryPage, Invite, JoinRequest, JoinResult, JoinTarget, ListChatsPage, MemberList, MentionPage, MessageState,
   MessageVersion, Peer, SendAck, SendOptions, UserInfo, UserReactions, Welcome,
+  LastSeenVisibility, PresenceUpdate, Privacy, Receipt, ReceiptCounts, ReceiptList, Typing, TypingKind,
 } from './types.js';
 
 /** How the first connection signs in. Later connections always use the device token. */
@@ -43,6 +44,19 @@ export type ClientEvent =
   /** This user deleted these messages for themselves (here or on another device). Best effort:
    * history pages mark them (`MessageState.hidden`). */
   | { type: 'messagesHidden'; chatId: bigint; seqs: bigint[] }
+  /** A member's receipt cursors moved (§6.15): another member's (ticks, "read by"), or this
+   * user's own from another device (unread counts). Best effort: after a reconnect ListChats has
+   * the cursors. */
+  | { type: 'receipt'; receipt: Receipt }
+  /** A large chat's delivered/read counts for its newest message (owners and admins). */
+  | { type: 'receiptCounts'; counts: ReceiptCounts }
+  /** Watched users' presence changed, or chats' online counts (after `watchPresence`). Best
+   * effort: watch again after a reconnect. */
+  | { type: 'presence'; update: PresenceUpdate }
+  /** Someone is typing (or stopped) in a chat; this user's own `userId` comes too (ignore it). */
+  | { type: 'typing'; typing: Typing }
+  /** This user's privacy settings changed on another device. */
+  | { type: 'privacy'; privacy: Privacy }
   /** Everything missed while offline has been delivered (the server's counts). */
   | { type: 'syncDone'; chats: number; events: bigint }
   /** The connection broke; the client is reconnecting. Unacknowledged sends stay queued. */
@@ -342,6 +356,63 @@ export class MagpieClient {
     const limit = opts.limit ?? 0;
     if (limit < 0 || limit > 200) throw new MagpieError('invalid_input', 'listMentions limit must be 0..=200');
     return (await this.expect('mentions', (id) => encode.listMentions(id, opts.beforeMessageId ?? 0n, limit))).page;
+  }
+
+  // ---------------------------------------------------------------- receipts, presence, typing (§6.15)
+
+  /** Moves this user's delivered and read cursors in a chat (0 leaves one as it is; a lower
+   * value is ignored; reading implies delivery). Resolves with the cursors after the request.
+   * Never send more than the client holds (`receipt_out_of_range`). Coalesce: about once a
+   * second per chat at most. */
+  async markReceipts(chatId: bigint, deliveredSeq: bigint, readSeq: bigint): Promise<Receipt> {
+    if (deliveredSeq < 0n || readSeq < 0n) throw new MagpieError('invalid_input', 'receipt seqs must not be negative');
+    return (await this.expect('receipt', (id) => encode.markReceipts(id, chatId, deliveredSeq, readSeq))).receipt;
+  }
+
+  /** Marks everything up to `seq` as seen (and so delivered). */
+  markRead(chatId: bigint, seq: bigint): Promise<Receipt> {
+    return this.markReceipts(chatId, 0n, seq);
+  }
+
+  /** Marks everything up to `seq` as received on this device. */
+  markDelivered(chatId: bigint, seq: bigint): Promise<Receipt> {
+    return this.markReceipts(chatId, seq, 0n);
+  }
+
+  /** "Read by" / "delivered to" one message, derived from the members' cursors. */
+  async getReceipts(chatId: bigint, seq: bigint): Promise<ReceiptList> {
+    return (await this.expect('receiptList', (id) => encode.getReceipts(id, chatId, seq))).list;
+  }
+
+  /** Changes the settings given (at least one); resolves with all of them now. */
+  async setPrivacy(patch: { readReceipts?: boolean; lastSeen?: LastSeenVisibility }): Promise<Privacy> {
+    if (patch.readReceipts === undefined && patch.lastSeen === undefined) throw new MagpieError('invalid_input', 'setPrivacy needs readReceipts or lastSeen');
+    return (await this.expect('privacy', (id) => encode.setPrivacy(id, patch))).privacy;
+  }
+
+  async getPrivacy(): Promise<Privacy> {
+    return (await this.expect('privacy', (id) => encode.getPrivacy(id))).privacy;
+  }
+
+  /** `activity`: the user is interacting now (send at most every 30 s or so); `dnd`: sets or
+   * clears do-not-disturb. */
+  async setPresence(opts: { activity?: boolean; dnd?: boolean }): Promise<void> {
+    if (!opts.activity && opts.dnd === undefined) throw new MagpieError('invalid_input', 'setPresence needs activity or dnd');
+    await this.expect('ok', (id) => encode.setPresence(id, opts));
+  }
+
+  /** Replaces this connection's watch set (at most 256 users, 64 chats; empty lists stop
+   * watching). Resolves with every listed user's presence now; changes follow as `presence`
+   * events. Not kept across reconnects: call it again after each `connected`. */
+  async watchPresence(userIds: readonly bigint[], chatIds: readonly bigint[] = []): Promise<PresenceUpdate> {
+    if (userIds.length > 256 || chatIds.length > 64) throw new MagpieError('invalid_input', 'watchPresence takes at most 256 users and 64 chats');
+    return (await this.expect('presence', (id) => encode.watchPresence(id, userIds, chatIds))).update;
+  }
+
+  /** Says this user is typing / recording / stopped in a chat. Repeat every 2–3 s while it
+   * lasts; at most 5 per second per connection (burst 10), else `typing_rate_limited`. */
+  async setTyping(chatId: bigint, kind: TypingKind): Promise<void> {
+    await this.expect('ok', (id) => encode.setTyping(id, chatId, kind));
   }
 
   // ---------------------------------------------------------------- requests
@@ -879,6 +950,21 @@ export class MagpieClient {
         return;
       case 'messagesHidden':
         this.emit({ type: 'messagesHidden', chatId: inbound.chatId, seqs: inbound.seqs });
+        return;
+      case 'receipt':
+        this.emit({ type: 'receipt', receipt: inbound.receipt });
+        return;
+      case 'receiptCounts':
+        this.emit({ type: 'receiptCounts', counts: inbound.counts });
+        return;
+      case 'presence':
+        this.emit({ type: 'presence', update: inbound.update });
+        return;
+      case 'typing':
+        this.emit({ type: 'typing', typing: inbound.typing });
+        return;
+      case 'privacy':
+        this.emit({ type: 'privacy', privacy: inbound.privacy });
         return;
     }
   }

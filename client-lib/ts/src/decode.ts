@@ -10,6 +10,7 @@ import type {
   Account, Attachment, BroadcastAck, BroadcastList, ChatEvent, ChatInfo, ChatKind, ChatPreview, ChatSettings, ChatState, ChatSummary, Contact, Device,
   EventKind, ForwardAck, ForwardRef, HistoryPage, Invite, JoinedVia, JoinRequest, Location, Member, MemberList, MentionPage, MessageReactions,
   MessageState, MessageVersion, ReactionCount, ReplyRef, Role, SendAck, UserInfo, UserReactions, Welcome, Who,
+  LastSeenVisibility, MemberReceipt, PresenceStatus, PresenceUpdate, Privacy, Receipt, ReceiptCounts, ReceiptList, Typing, TypingKind,
 } from './types.js';
 import { DEFAULT_SETTINGS, MUTED_FOREVER } from './types.js';
 
@@ -41,7 +42,11 @@ export type Reply =
   | { type: 'pinList'; chatId: bigint; messages: MessageState[] }
   | { type: 'forwardAck'; ack: ForwardAck }
   | { type: 'versions'; chatId: bigint; seq: bigint; versions: MessageVersion[] }
-  | { type: 'mentions'; page: MentionPage };
+  | { type: 'mentions'; page: MentionPage }
+  | { type: 'receipt'; receipt: Receipt }
+  | { type: 'receiptList'; list: ReceiptList }
+  | { type: 'privacy'; privacy: Privacy }
+  | { type: 'presence'; update: PresenceUpdate };
 
 /** One frame from the server. */
 export type Inbound =
@@ -53,6 +58,16 @@ export type Inbound =
   | { kind: 'membership'; chatId: bigint; member: boolean }
   /** Pushed (request id 0): this user deleted these messages for themselves (on any device). */
   | { kind: 'messagesHidden'; chatId: bigint; seqs: bigint[] }
+  /** Pushed (request id 0): a member's receipt cursors moved (§6.15). */
+  | { kind: 'receipt'; receipt: Receipt }
+  /** Pushed (request id 0) to a large chat's owner and admins. */
+  | { kind: 'receiptCounts'; counts: ReceiptCounts }
+  /** Pushed (request id 0): watched users' presence, chats' online counts. */
+  | { kind: 'presence'; update: PresenceUpdate }
+  /** Pushed (request id 0): someone is typing, recording, or stopped. */
+  | { kind: 'typing'; typing: Typing }
+  /** Pushed (request id 0): this user's privacy settings changed (on another device). */
+  | { kind: 'privacy'; privacy: Privacy }
   | { kind: 'close'; code: number; reason: string };
 
 function malformed(what: string, code: number = ErrorCode.MalformedFrame): MagpieError {
@@ -110,6 +125,45 @@ function chatState(st: fb.ChatState | null): ChatState {
   if (!st) return { mutedUntilMs: 0, pinRank: 0n, archived: false, markedUnread: false };
   const m = st.mutedUntilMs();
   return { mutedUntilMs: m <= 0n ? 0 : m >= I64_SAFE ? MUTED_FOREVER : Number(m), pinRank: st.pinRank(), archived: st.archived(), markedUnread: st.markedUnread() };
+}
+
+function receipt(r: fb.ReceiptChanged): Receipt {
+  return { chatId: r.chatId(), userId: r.userId(), deliveredSeq: r.deliveredSeq(), readSeq: r.readSeq(), readHidden: r.readHidden() };
+}
+
+function lastSeen(v: number): LastSeenVisibility {
+  // An unknown value reads as the narrowest.
+  return v === fb.LastSeenVisibility.Everyone ? 'everyone' : v === fb.LastSeenVisibility.SharedChats ? 'sharedChats' : 'nobody';
+}
+
+function privacy(p: fb.Privacy): Privacy {
+  return { readReceipts: p.readReceipts(), lastSeen: lastSeen(p.lastSeen()) };
+}
+
+const STATUS: Record<number, PresenceStatus> = {
+  [fb.PresenceStatus.Unknown]: 'unknown', [fb.PresenceStatus.Offline]: 'offline', [fb.PresenceStatus.Online]: 'online',
+  [fb.PresenceStatus.Active]: 'active', [fb.PresenceStatus.Idle]: 'idle', [fb.PresenceStatus.Away]: 'away',
+  [fb.PresenceStatus.DoNotDisturb]: 'doNotDisturb',
+};
+
+function presence(p: fb.PresenceChanged): PresenceUpdate {
+  const users = [];
+  for (let i = 0; i < p.usersLength(); i++) {
+    const u = p.users(i);
+    if (!u) throw malformed('missing user presence');
+    users.push({ userId: u.userId(), status: STATUS[u.status()] ?? 'unknown', lastSeenMs: ms(u.lastSeenMs()) });
+  }
+  const chats = [];
+  for (let i = 0; i < p.chatsLength(); i++) {
+    const c = p.chats(i);
+    if (!c) throw malformed('missing chat online count');
+    chats.push({ chatId: c.chatId(), online: c.online(), memberCount: c.memberCount() });
+  }
+  return { users, chats };
+}
+
+function typingKind(k: number): TypingKind | null {
+  return k === fb.TypingKind.Stopped ? 'stopped' : k === fb.TypingKind.Typing ? 'typing' : k === fb.TypingKind.RecordingVoice ? 'recordingVoice' : null;
 }
 
 function members(len: number, at: (i: number) => fb.Member | null): Member[] {
@@ -425,6 +479,7 @@ function reply(f: fb.Frame, type: fb.Body): Reply | MagpieError {
           lastMessage: last && last.length > 0 ? event(last) : null,
           lastActivityMs: ms(c.lastActivityMs()), state: chatState(c.state()), myRole: role(c.myRole()),
           unreadCount: c.unreadCount(), unreadMentions: c.unreadMentions(), avatarRef: text(c.avatarRef()), handle: text(c.handle()),
+          readSeq: c.readSeq(), deliveredSeq: c.deliveredSeq(), peerDeliveredSeq: c.peerDeliveredSeq(), peerReadSeq: c.peerReadSeq(),
         });
       }
       return { type: 'chats', chats, hasMore: l.hasMore() };
@@ -541,6 +596,25 @@ function reply(f: fb.Frame, type: fb.Body): Reply | MagpieError {
       const l = body(f, new fb.MentionList());
       return { type: 'mentions', page: { events: events(l.eventsLength(), (i) => l.events(i)), states: states(l.statesLength(), (i) => l.states(i)), hasMore: l.hasMore() } };
     }
+    case fb.Body.ReceiptChanged:
+      return { type: 'receipt', receipt: receipt(body(f, new fb.ReceiptChanged())) };
+    case fb.Body.ReceiptList: {
+      const l = body(f, new fb.ReceiptList());
+      const receipts: MemberReceipt[] = [];
+      for (let i = 0; i < l.receiptsLength(); i++) {
+        const r = l.receipts(i);
+        if (!r) throw malformed('missing member receipt');
+        receipts.push({ userId: r.userId(), deliveredSeq: r.deliveredSeq(), readSeq: r.readSeq(), readHidden: r.readHidden() });
+      }
+      return {
+        type: 'receiptList',
+        list: { chatId: l.chatId(), seq: l.seq(), deliveredCount: l.deliveredCount(), readCount: l.readCount(), memberCount: l.memberCount(), receipts },
+      };
+    }
+    case fb.Body.Privacy:
+      return { type: 'privacy', privacy: privacy(body(f, new fb.Privacy())) };
+    case fb.Body.PresenceChanged:
+      return { type: 'presence', update: presence(body(f, new fb.PresenceChanged())) };
     default:
       // A reply type added after this build (or a client-only type): the caller gets an error.
       return new MagpieError('unexpected', `reply of unknown body type ${type}`);
@@ -575,6 +649,20 @@ export function decodeFrame(bytes: Uint8Array): Inbound | MagpieError {
     if (requestId === 0n && type === fb.Body.MessagesHidden) {
       const m = body(f, new fb.MessagesHidden());
       return { kind: 'messagesHidden', chatId: m.chatId(), seqs: u64s(m.seqsLength(), (i) => m.seqs(i)) };
+    }
+    if (requestId === 0n && type === fb.Body.ReceiptChanged) return { kind: 'receipt', receipt: receipt(body(f, new fb.ReceiptChanged())) };
+    if (requestId === 0n && type === fb.Body.ReceiptCounts) {
+      const c = body(f, new fb.ReceiptCounts());
+      return { kind: 'receiptCounts', counts: { chatId: c.chatId(), seq: c.seq(), deliveredCount: c.deliveredCount(), readCount: c.readCount(), memberCount: c.memberCount() } };
+    }
+    if (requestId === 0n && type === fb.Body.PresenceChanged) return { kind: 'presence', update: presence(body(f, new fb.PresenceChanged())) };
+    if (requestId === 0n && type === fb.Body.Privacy) return { kind: 'privacy', privacy: privacy(body(f, new fb.Privacy())) };
+    if (type === fb.Body.TypingChanged) {
+      // Always a push (any request id: a datagram's is never an answer).
+      const t = body(f, new fb.TypingChanged());
+      const kind = typingKind(t.kind());
+      if (kind === null) throw malformed(`typing kind ${t.kind()}`);
+      return { kind: 'typing', typing: { chatId: t.chatId(), userId: t.userId(), kind, expiresInMs: t.expiresInMs() } };
     }
     if (requestId === 0n) throw malformed(`server frame of type ${type} without a request id`);
     let result: Reply | MagpieError;

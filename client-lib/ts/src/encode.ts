@@ -3,7 +3,7 @@
 // the Rust encoder does.
 import * as flatbuffers from 'flatbuffers';
 import * as fb from './generated/magpie/wire/fb.js';
-import type { ChatInfoPatch, ChatOrder, ChatSettings, ChatStatePatch, Contact, CreateChatOptions, Direction, JoinTarget, Location, SendOptions } from './types.js';
+import type { ChatInfoPatch, ChatOrder, ChatSettings, ChatStatePatch, Contact, CreateChatOptions, Direction, JoinTarget, LastSeenVisibility, Location, SendOptions, TypingKind } from './types.js';
 import { MUTED_FOREVER } from './types.js';
 
 type Builder = flatbuffers.Builder;
@@ -370,6 +370,59 @@ export function getMessageVersions(requestId: bigint, chatId: bigint, seq: bigin
 
 export function listMentions(requestId: bigint, beforeMessageId: bigint, limit: number): Uint8Array {
   return frame(requestId, fb.Body.ListMentions, (b) => fb.ListMentions.createListMentions(b, beforeMessageId, limit));
+}
+
+// ---------------------------------------------------------------- receipts, presence, typing (§6.15)
+
+/** 0 leaves that cursor as it is. */
+export function markReceipts(requestId: bigint, chatId: bigint, deliveredSeq: bigint, readSeq: bigint): Uint8Array {
+  return frame(requestId, fb.Body.MarkReceipts, (b) => fb.MarkReceipts.createMarkReceipts(b, chatId, deliveredSeq, readSeq));
+}
+
+export function getReceipts(requestId: bigint, chatId: bigint, seq: bigint): Uint8Array {
+  return frame(requestId, fb.Body.GetReceipts, (b) => fb.GetReceipts.createGetReceipts(b, chatId, seq));
+}
+
+export const LAST_SEEN: Record<LastSeenVisibility, fb.LastSeenVisibility> = {
+  everyone: fb.LastSeenVisibility.Everyone,
+  sharedChats: fb.LastSeenVisibility.SharedChats,
+  nobody: fb.LastSeenVisibility.Nobody,
+};
+
+/** Only the settings given are changed (`fields` names them). */
+export function setPrivacy(requestId: bigint, patch: { readReceipts?: boolean; lastSeen?: LastSeenVisibility }): Uint8Array {
+  const fields = (patch.readReceipts !== undefined ? 1 : 0) | (patch.lastSeen !== undefined ? 2 : 0);
+  return frame(requestId, fb.Body.SetPrivacy, (b) =>
+    fb.SetPrivacy.createSetPrivacy(b, fields, patch.readReceipts ?? true, patch.lastSeen !== undefined ? LAST_SEEN[patch.lastSeen] : fb.LastSeenVisibility.Everyone),
+  );
+}
+
+export function getPrivacy(requestId: bigint): Uint8Array {
+  return frame(requestId, fb.Body.GetPrivacy, (b) => fb.GetPrivacy.createGetPrivacy(b));
+}
+
+/** `activity`: the user is interacting now (bit 1); `dnd`: sets or clears do-not-disturb (bit 2). */
+export function setPresence(requestId: bigint, opts: { activity?: boolean; dnd?: boolean }): Uint8Array {
+  const fields = (opts.activity ? 1 : 0) | (opts.dnd !== undefined ? 2 : 0);
+  return frame(requestId, fb.Body.SetPresence, (b) => fb.SetPresence.createSetPresence(b, fields, opts.dnd ?? false));
+}
+
+export function watchPresence(requestId: bigint, userIds: readonly bigint[], chatIds: readonly bigint[]): Uint8Array {
+  return frame(requestId, fb.Body.WatchPresence, (b) => {
+    const u = ids(b, userIds);
+    const c = ids(b, chatIds);
+    return fb.WatchPresence.createWatchPresence(b, u, c);
+  });
+}
+
+export const TYPING_KIND: Record<TypingKind, fb.TypingKind> = {
+  stopped: fb.TypingKind.Stopped,
+  typing: fb.TypingKind.Typing,
+  recordingVoice: fb.TypingKind.RecordingVoice,
+};
+
+export function setTyping(requestId: bigint, chatId: bigint, kind: TypingKind): Uint8Array {
+  return frame(requestId, fb.Body.SetTyping, (b) => fb.SetTyping.createSetTyping(b, chatId, TYPING_KIND[kind]));
 }
 
 /** `cursors`: (chat id, last seq held) pairs. */

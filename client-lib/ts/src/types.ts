@@ -410,6 +410,93 @@ export interface ChatSummary {
   unreadMentions: number;
   avatarRef: string;
   handle: string;
+  /** The caller's receipt cursors (§6.15): the highest seq seen / received on any device. */
+  readSeq: bigint;
+  deliveredSeq: bigint;
+  /** Direct chats: the other member's cursors (`peerReadSeq` 0 when hidden); 0 elsewhere. */
+  peerDeliveredSeq: bigint;
+  peerReadSeq: bigint;
+}
+
+// ---------------------------------------------------------------- receipts, presence, typing (§6.15)
+
+/** One member's receipt cursors in one chat (`ReceiptChanged`): the answer to `markReceipts`
+ * (the caller's own) or a push (another device of the caller, or another member). */
+export interface Receipt {
+  chatId: bigint;
+  userId: bigint;
+  deliveredSeq: bigint;
+  /** 0 when `readHidden`. */
+  readSeq: bigint;
+  /** The viewer may not see this member's read cursor (either of them turned read receipts off). */
+  readHidden: boolean;
+}
+
+/** Large chats (> 256 members): how many members have the newest message delivered and read. */
+export interface ReceiptCounts {
+  chatId: bigint;
+  seq: bigint;
+  deliveredCount: number;
+  readCount: number;
+  memberCount: number;
+}
+
+export interface MemberReceipt {
+  userId: bigint;
+  deliveredSeq: bigint;
+  readSeq: bigint;
+  readHidden: boolean;
+}
+
+/** "Read by" / "delivered to" one message (`GetReceipts`). */
+export interface ReceiptList {
+  chatId: bigint;
+  seq: bigint;
+  /** Members other than the caller with the message delivered. */
+  deliveredCount: number;
+  /** Of those, with a visible read cursor at or past it. */
+  readCount: number;
+  memberCount: number;
+  /** Chats of at most 256 members: every other member with it delivered, by user id; else empty. */
+  receipts: MemberReceipt[];
+}
+
+export type LastSeenVisibility = 'everyone' | 'sharedChats' | 'nobody';
+
+export interface Privacy {
+  readReceipts: boolean;
+  lastSeen: LastSeenVisibility;
+}
+
+export type PresenceStatus = 'unknown' | 'offline' | 'online' | 'active' | 'idle' | 'away' | 'doNotDisturb';
+
+export interface UserPresence {
+  userId: bigint;
+  status: PresenceStatus;
+  /** When the last connection closed; 0 while online, never recorded, or hidden. */
+  lastSeenMs: number;
+}
+
+export interface ChatOnline {
+  chatId: bigint;
+  online: number;
+  memberCount: number;
+}
+
+export interface PresenceUpdate {
+  users: UserPresence[];
+  chats: ChatOnline[];
+}
+
+export type TypingKind = 'stopped' | 'typing' | 'recordingVoice';
+
+export interface Typing {
+  chatId: bigint;
+  /** The typist (may be this user, from another device or this one: ignore it then). */
+  userId: bigint;
+  kind: TypingKind;
+  /** Show the indicator this long after this push (3000), unless refreshed or stopped. */
+  expiresInMs: number;
 }
 
 /** ListChats order: by chat id, or as a chat list shows them (pinned first, then by activity). */

@@ -7,11 +7,12 @@ import type {
   Account, BroadcastAck, BroadcastList, ChatEvent, ChatInfo, ChatInfoPatch, ChatPreview, ChatSettings, ChatState, ChatStatePatch, ChatSummary,
   ClientEvent, ConnectionState, Contact, CreateChatOptions, Credentials, Device, ForwardAck, HistoryPage, Invite, JoinRequest, JoinResult, JoinTarget,
   ListChatsPage, Location, MemberList, MentionPage, MessageState, MessageVersion, OutboxStore, Role, SendAck, SendOptions, UserInfo, UserReactions,
+  LastSeenVisibility, PresenceUpdate, Privacy, Receipt, ReceiptList, TypingKind,
 } from '@magpie/client';
 import { decodeSendOptions } from '@magpie/client';
 import { Db, type RowPatch } from './db.js';
 import { applyPatches, hidePatch, messageRow, patchesOf, previewOf, withState, type Patch } from './message-rows.js';
-import type { ChatKindName, ChatRow, Connection, ContactRow, MessageRow, PlaceRow, RoleName, SettingsRow } from './types.js';
+import type { ChatKindName, ChatRow, Connection, ContactRow, MessageRow, PlaceRow, PresenceRow, RoleName, SettingsRow, Tick, TypingRow } from './types.js';
 
 /** What the store needs of `MagpieClient` (the real one satisfies it). */
 export interface ClientLike {
@@ -63,6 +64,61 @@ export interface ClientLike {
   deleteBroadcastList(listId: bigint): Promise<void>;
   listBroadcastLists(): Promise<BroadcastList[]>;
   sendBroadcast(listId: bigint, content: string, clientMsgId?: string): Promise<BroadcastAck>;
+  markReceipts(chatId: bigint, deliveredSeq: bigint, readSeq: bigint): Promise<Receipt>;
+  getReceipts(chatId: bigint, seq: bigint): Promise<ReceiptList>;
+  setPrivacy(patch: { readReceipts?: boolean; lastSeen?: LastSeenVisibility }): Promise<Privacy>;
+  getPrivacy(): Promise<Privacy>;
+  setPresence(opts: { activity?: boolean; dnd?: boolean }): Promise<void>;
+  watchPresence(userIds: readonly bigint[], chatIds?: readonly bigint[]): Promise<PresenceUpdate>;
+  setTyping(chatId: bigint, kind: TypingKind): Promise<void>;
+}
+
+/** Receipts go out at most this often per chat (§6.15: about once a second). */
+export const RECEIPT_INTERVAL_MS = 1000;
+/** A typist repeats SetTyping this often while typing (§6.15: every 2–3 s). */
+export const TYPING_REFRESH_MS = 2500;
+/** Activity is reported at most this often (§6.15: every 30 s or so). */
+export const ACTIVITY_INTERVAL_MS = 30_000;
+/** The direct chats near the top of the list whose peers are watched (with the open chat's). */
+const WATCHED_CHATS = 50;
+
+/** A call that must never throw into the caller (best-effort pushes of state). */
+function quietly<T>(f: () => Promise<T>): Promise<T | undefined> {
+  return Promise.resolve()
+    .then(f)
+    .catch(() => undefined);
+}
+
+/** What a message of mine shows in a direct chat (§6.15 ticks). */
+export function tickOf(c: ChatRow, m: MessageRow): Tick | null {
+  if (m.state !== 'sent' || c.kind !== 'direct') return null;
+  if ((c.peerReadSeq ?? 0) >= m.seq) return 'read';
+  if ((c.peerDeliveredSeq ?? 0) >= m.seq) return 'delivered';
+  return 'sent';
+}
+
+/** "online", "last seen …", or '' when nothing is known. */
+export function presenceText(p: PresenceRow | undefined, now: number): string {
+  if (!p) return '';
+  switch (p.status) {
+    case 'online':
+    case 'active':
+      return 'online';
+    case 'idle':
+    case 'away':
+      return 'away';
+    case 'doNotDisturb':
+      return 'do not disturb';
+    case 'offline': {
+      if (!p.lastSeenMs) return 'offline';
+      const d = new Date(p.lastSeenMs);
+      const today = new Date(now).toDateString() === d.toDateString();
+      const t = d.toLocaleTimeString([], { hour: '2-digit', minute: '2-digit' });
+      return `last seen ${today ? `today at ${t}` : `${d.toLocaleDateString()} ${t}`}`;
+    }
+    default:
+      return '';
+  }
 }
 
 export interface ClientSpec {
@@ -237,6 +293,27 @@ export class ChatStore {
   readonly broadcastLists = signal<BroadcastList[]>([]);
   /** A join link or handle waiting to be shown (from `#/join/<code>`, survives sign-in). */
   readonly pendingJoin = signal<JoinTarget | null>(null);
+  /** Per chat, who is typing there now (never this user). */
+  readonly typing = signal<ReadonlyMap<string, ReadonlyMap<string, TypingRow>>>(new Map());
+  /** Watched users' presence (§6.15). */
+  readonly presence = signal<ReadonlyMap<string, PresenceRow>>(new Map());
+  /** This user's privacy settings (null until read from the server). */
+  readonly privacy = signal<Privacy | null>(null);
+  /** Per chat, the read cursor when it was opened: the unread divider goes after it. */
+  readonly unreadMark = signal<ReadonlyMap<string, number>>(new Map());
+  /** Whether the open conversation shows its newest message (the UI says): new messages are
+   * read as they arrive only then. */
+  following = true;
+  private readonly typingTimers = new Map<string, ReturnType<typeof setTimeout>>();
+  /** Receipts waiting to go out, per chat; what went out; when. */
+  private readonly rxWanted = new Map<string, { delivered: number; read: number }>();
+  private readonly rxSent = new Map<string, { delivered: number; read: number; at: number }>();
+  private rxTimer: ReturnType<typeof setTimeout> | null = null;
+  /** When this device last said it is typing, per chat (absent: it has not, or it stopped). */
+  private readonly typingSent = new Map<string, number>();
+  private lastActivity = -Infinity;
+  private watchKey = '';
+  private watchTimer: ReturnType<typeof setTimeout> | null = null;
 
   constructor(private readonly env: Env) {}
 
@@ -353,7 +430,20 @@ export class ChatStore {
       this.mentions.value = { rows: [], hasMore: false, before: 0n };
       this.focus.value = null;
       this.notice.value = notice;
+      this.typing.value = new Map();
+      this.presence.value = new Map();
+      this.privacy.value = null;
+      this.unreadMark.value = new Map();
     });
+    for (const t of this.typingTimers.values()) clearTimeout(t);
+    this.typingTimers.clear();
+    if (this.rxTimer) clearTimeout(this.rxTimer);
+    this.rxTimer = null;
+    this.rxWanted.clear();
+    this.rxSent.clear();
+    this.typingSent.clear();
+    this.lastActivity = -Infinity;
+    this.watchKey = '';
   }
 
   // ------------------------------------------------------------------ events
@@ -379,6 +469,24 @@ export class ChatStore {
         break;
       case 'messagesHidden':
         this.hide(e.chatId.toString(), e.seqs.map(Number));
+        break;
+      case 'connected':
+        // Watches and settings are per connection or may have changed meanwhile.
+        this.watchKey = '';
+        this.watchVisible();
+        void quietly(() => client.getPrivacy()).then((p) => p && client === this.client && (this.privacy.value = p));
+        break;
+      case 'receipt':
+        this.onReceipt(e.receipt);
+        break;
+      case 'typing':
+        this.onTyping(e.typing.chatId.toString(), e.typing.userId.toString(), e.typing.kind, e.typing.expiresInMs);
+        break;
+      case 'presence':
+        this.onPresence(e.update);
+        break;
+      case 'privacy':
+        this.applyPrivacy(e.privacy);
         break;
       case 'closed':
         // A token refused at reconnect (invalid_credentials) means the device is gone too; a
@@ -417,6 +525,7 @@ export class ChatStore {
       chat.lastSeq = Math.max(chat.lastSeq, seq);
       this.knownSeq.set(chatId, chat.lastSeq);
       this.setChat(chat);
+      this.wantReceipt(chatId, seq, 0);
       this.patchMessages(chatId, patches);
       this.pendingWrite.cursors = true;
       this.scheduleFlush();
@@ -431,12 +540,14 @@ export class ChatStore {
       chat.lastPreview = previewOf(row);
       chat.lastSenderId = sender;
       chat.lastMessageSeq = seq;
-      const reading = this.activeChat.value === chatId && isVisible();
+      const reading = this.activeChat.value === chatId && isVisible() && this.following;
       if (sender !== me && !reading && seq > chat.readSeq) chat.unread += 1;
       if (reading || sender === me) {
         chat.readSeq = Math.max(chat.readSeq, seq);
         if (sender === me) chat.unread = 0;
       }
+      // The sender stopped typing: their indicator goes with the message.
+      if (sender !== me) this.onTyping(chatId, sender, 'stopped', 0);
     } else if (k.type === 'chatCreated') {
       chat.kind = kindName(k.chatKind);
       chat.title = k.title;
@@ -503,6 +614,8 @@ export class ChatStore {
     chat.lastActivity = Math.max(chat.lastActivity, ev.timeMs);
     this.knownSeq.set(chatId, chat.lastSeq);
     this.setChat(chat);
+    // Received: the delivered cursor follows (and the read one, if it moved above).
+    this.wantReceipt(chatId, seq, chat.readSeq > prev.readSeq ? chat.readSeq : 0);
     if (row) {
       const s = this.messageSignals.get(chatId);
       if (s) s.value = mergeMessages(s.value, [row]);
@@ -607,8 +720,18 @@ export class ChatStore {
       if (me && c.myRole === 'owner') c.owner = me;
       if (me && c.myRole === 'admin' && !c.admins.includes(me)) c.admins = [...c.admins, me];
       Object.assign(c, stateFields(s.state));
-      // Server-side read cursors (with receipts) count better than this device can; until then 0.
-      if (s.unreadCount > 0) c.unread = s.unreadCount;
+      // The server's read cursor counts better than this device can, unless this device has read
+      // further than the server knew when it answered.
+      const serverRead = Number(s.readSeq ?? 0n);
+      if (serverRead >= c.readSeq && typeof s.unreadCount === 'number') c.unread = s.unreadCount;
+      c.readSeq = Math.max(c.readSeq, serverRead);
+      c.deliveredSeq = Math.max(c.deliveredSeq ?? 0, Number(s.deliveredSeq ?? 0n));
+      if (s.kind === 'direct') {
+        c.peerDeliveredSeq = Math.max(c.peerDeliveredSeq ?? 0, Number(s.peerDeliveredSeq ?? 0n));
+        // 0 is also "hidden" (read receipts off on either side): the server's word stands.
+        c.peerReadSeq = Number(s.peerReadSeq ?? 0n);
+      }
+      if (this.activeChat.value === id && this.following && isVisible()) c.unread = 0;
       if (s.lastActivityMs > 0) c.lastActivity = Math.max(c.lastActivity, s.lastActivityMs);
       if (s.lastMessage && Number(s.lastMessage.seq) >= c.lastSeq && s.lastMessage.kind.type === 'message') {
         c.lastPreview = previewOf(messageRow(s.lastMessage, s.lastMessage.kind));
@@ -621,6 +744,227 @@ export class ChatStore {
     }
     this.chats.value = next;
     this.scheduleFlush();
+    this.watchVisible();
+  }
+
+  // ------------------------------------------------------------------ receipts (§6.15)
+
+  /** Asks for this user's cursors in a chat to move to at least these seqs (0: not that one);
+   * sent coalesced, at most once a second per chat, never above what this device holds. */
+  private wantReceipt(chatId: string, delivered: number, read: number): void {
+    const c = this.chats.value.get(chatId);
+    if (!c || c.left) return;
+    const sent = this.rxSent.get(chatId);
+    const w = this.rxWanted.get(chatId) ?? { delivered: 0, read: 0 };
+    const d = Math.max(w.delivered, delivered, read);
+    const r = Math.max(w.read, read);
+    if (d <= Math.max(sent?.delivered ?? 0, c.deliveredSeq ?? 0) && r <= (sent?.read ?? 0)) return;
+    this.rxWanted.set(chatId, { delivered: d, read: r });
+    this.scheduleReceipts();
+  }
+
+  private scheduleReceipts(): void {
+    if (this.rxTimer) return;
+    const now = this.env.now();
+    let at = Infinity;
+    for (const id of this.rxWanted.keys()) at = Math.min(at, (this.rxSent.get(id)?.at ?? -Infinity) + RECEIPT_INTERVAL_MS);
+    if (at === Infinity) return;
+    this.rxTimer = setTimeout(() => {
+      this.rxTimer = null;
+      this.sendReceipts();
+    }, Math.max(0, at - now));
+  }
+
+  private sendReceipts(): void {
+    const client = this.client;
+    if (!client) return;
+    const now = this.env.now();
+    for (const [chatId, w] of [...this.rxWanted]) {
+      const sent = this.rxSent.get(chatId);
+      if (sent && sent.at + RECEIPT_INTERVAL_MS > now) continue;
+      this.rxWanted.delete(chatId);
+      const prev = sent ?? { delivered: 0, read: 0, at: 0 };
+      const delivered = w.delivered > prev.delivered ? w.delivered : 0;
+      const read = w.read > prev.read ? w.read : 0;
+      if (!delivered && !read) continue;
+      this.rxSent.set(chatId, { delivered: Math.max(prev.delivered, w.delivered), read: Math.max(prev.read, w.read), at: now });
+      void quietly(() => client.markReceipts(BigInt(chatId), BigInt(delivered), BigInt(read))).then((r) => {
+        if (r && client === this.client) this.onReceipt(r);
+      });
+    }
+    this.scheduleReceipts();
+  }
+
+  private onReceipt(r: Receipt): void {
+    const chatId = r.chatId.toString();
+    const c = this.chats.value.get(chatId);
+    if (!c) return;
+    const me = this.account.value?.userId;
+    const readSeq = Number(r.readSeq);
+    const deliveredSeq = Number(r.deliveredSeq);
+    if (r.userId.toString() === me) {
+      // Another device (or this one) moved this user's cursors: unread counts follow.
+      const next = { ...c, deliveredSeq: Math.max(c.deliveredSeq ?? 0, deliveredSeq) };
+      if (readSeq > c.readSeq) {
+        next.readSeq = readSeq;
+        next.unread = readSeq >= c.lastMessageSeq ? 0 : Math.max(0, c.unread - this.othersBetween(chatId, c.readSeq, readSeq));
+      }
+      if (next.readSeq !== c.readSeq || next.deliveredSeq !== c.deliveredSeq || next.unread !== c.unread) this.setChat(next);
+      return;
+    }
+    if (c.kind !== 'direct') return;
+    const peerDeliveredSeq = Math.max(c.peerDeliveredSeq ?? 0, deliveredSeq);
+    const peerReadSeq = r.readHidden ? 0 : Math.max(c.peerReadSeq ?? 0, readSeq);
+    if (peerDeliveredSeq !== c.peerDeliveredSeq || peerReadSeq !== c.peerReadSeq) this.setChat({ ...c, peerDeliveredSeq, peerReadSeq });
+  }
+
+  /** Loaded messages from others with from < seq <= to. */
+  private othersBetween(chatId: string, from: number, to: number): number {
+    const me = this.account.value?.userId;
+    const rows = this.messageSignals.get(chatId)?.value ?? [];
+    return rows.filter((m) => m.state === 'sent' && !m.notice && m.senderId !== me && m.seq > from && m.seq <= to).length;
+  }
+
+  /** The open conversation shows messages up to `seq` (and the page is visible): they are read. */
+  markSeen(chatId: string, seq: number): void {
+    const c = this.chats.value.get(chatId);
+    if (!c || seq <= c.readSeq || !isVisible()) return;
+    const upTo = Math.min(seq, c.lastSeq);
+    const unread = upTo >= c.lastMessageSeq ? 0 : Math.max(0, c.unread - this.othersBetween(chatId, c.readSeq, upTo));
+    this.setChat({ ...c, readSeq: upTo, unread });
+    this.wantReceipt(chatId, upTo, upTo);
+  }
+
+  /** Who has a message (groups: "read by" / "delivered to"). */
+  async receipts(chatId: string, seq: number): Promise<{ readBy: string[]; deliveredTo: string[]; deliveredCount: number; readCount: number; memberCount: number; receipts: 'listed' | 'counts' }> {
+    const l = await this.need().getReceipts(BigInt(chatId), BigInt(seq));
+    const readBy = l.receipts.filter((r) => !r.readHidden && r.readSeq >= BigInt(seq)).map((r) => r.userId.toString());
+    const deliveredTo = l.receipts.map((r) => r.userId.toString()).filter((id) => !readBy.includes(id));
+    this.askUsers([...readBy, ...deliveredTo]);
+    // Chats of more than 256 members have counts only.
+    const receipts = l.deliveredCount > 0 && l.receipts.length === 0 ? 'counts' : 'listed';
+    return { readBy, deliveredTo, deliveredCount: l.deliveredCount, readCount: l.readCount, memberCount: l.memberCount, receipts };
+  }
+
+  /** Goes to the first unread message of the open chat (loading history up to it). */
+  async revealFirstUnread(chatId: string): Promise<void> {
+    const mark = this.unreadMark.value.get(chatId);
+    if (mark === undefined) return;
+    const s = this.messages(chatId);
+    for (let i = 0; i < 1000; i++) {
+      const oldest = s.value.find((m) => m.state === 'sent');
+      if ((oldest && oldest.seq <= mark + 1) || !this.hasOlder(chatId)) break;
+      const before = s.value.length;
+      await this.loadOlder(chatId);
+      if (s.value.length === before) await new Promise((r) => setTimeout(r, 50));
+    }
+    const first = firstUnread(s.value, mark, this.account.value?.userId);
+    if (first) this.focus.value = { chatId, seq: first.seq };
+  }
+
+  // ------------------------------------------------------------------ privacy, presence, typing (§6.15)
+
+  async setPrivacy(patch: { readReceipts?: boolean; lastSeen?: LastSeenVisibility }): Promise<void> {
+    this.applyPrivacy(await this.need().setPrivacy(patch));
+  }
+
+  /** With read receipts off this user sees nobody's reads (the server's cursors say 0 then);
+   * back on, the chat list brings the cursors back. */
+  private applyPrivacy(p: Privacy): void {
+    const before = this.privacy.value;
+    this.privacy.value = p;
+    if (!before || before.readReceipts === p.readReceipts) return;
+    if (!p.readReceipts) {
+      const next = new Map(this.chats.value);
+      for (const [id, c] of next) if (c.kind === 'direct' && c.peerReadSeq) next.set(id, { ...c, peerReadSeq: 0 });
+      this.chats.value = next;
+    } else void this.refreshChats();
+  }
+
+  /** The user is interacting (a key, a click): reported at most every 30 s. */
+  activity(): void {
+    const client = this.client;
+    const now = this.env.now();
+    if (!client || this.connection.value !== 'live' || now - this.lastActivity < ACTIVITY_INTERVAL_MS) return;
+    this.lastActivity = now;
+    void quietly(() => client.setPresence({ activity: true }));
+  }
+
+  /** The composer's text changed: says "typing" (repeated every 2.5 s while it lasts) or, once
+   * the text is gone, "stopped". */
+  composing(chatId: string, hasText: boolean): void {
+    const client = this.client;
+    if (!client || this.connection.value !== 'live') return;
+    const last = this.typingSent.get(chatId);
+    const now = this.env.now();
+    if (hasText) {
+      if (last !== undefined && now - last < TYPING_REFRESH_MS) return;
+      this.typingSent.set(chatId, now);
+      void quietly(() => client.setTyping(BigInt(chatId), 'typing'));
+    } else this.stopTyping(chatId);
+  }
+
+  /** Sent, cleared or left: "stopped", if this device said it was typing. */
+  stopTyping(chatId: string): void {
+    const client = this.client;
+    if (!client || !this.typingSent.has(chatId)) return;
+    this.typingSent.delete(chatId);
+    void quietly(() => client.setTyping(BigInt(chatId), 'stopped'));
+  }
+
+  private onTyping(chatId: string, userId: string, kind: 'stopped' | 'typing' | 'recordingVoice', expiresInMs: number): void {
+    if (userId === this.account.value?.userId) return;
+    const key = `${chatId}:${userId}`;
+    const t = this.typingTimers.get(key);
+    if (t) clearTimeout(t);
+    this.typingTimers.delete(key);
+    const inChat = new Map(this.typing.value.get(chatId) ?? []);
+    if (kind === 'stopped') {
+      if (!inChat.delete(userId)) return;
+    } else {
+      inChat.set(userId, { kind, until: this.env.now() + expiresInMs });
+      this.typingTimers.set(key, setTimeout(() => this.onTyping(chatId, userId, 'stopped', 0), expiresInMs));
+      this.askUsers([userId]);
+    }
+    const next = new Map(this.typing.value);
+    if (inChat.size > 0) next.set(chatId, inChat);
+    else next.delete(chatId);
+    this.typing.value = next;
+  }
+
+  private onPresence(u: PresenceUpdate): void {
+    if (u.users.length === 0) return;
+    const next = new Map(this.presence.value);
+    for (const p of u.users) next.set(p.userId.toString(), { status: p.status, lastSeenMs: p.lastSeenMs });
+    this.presence.value = next;
+  }
+
+  /** The people shown: the other member of the open chat and of the direct chats at the top of
+   * the list. Watched again (replacing the set) when they change, and after each reconnect. */
+  private watchVisible(): void {
+    if (this.watchTimer) return;
+    this.watchTimer = setTimeout(() => {
+      this.watchTimer = null;
+      const client = this.client;
+      const me = this.account.value?.userId;
+      if (!client || !me) return;
+      const peers = new Set<string>();
+      const peerOf = (c: ChatRow | undefined) => c?.kind === 'direct' && !c.left && c.members.find((m) => m !== me);
+      const active = peerOf(this.chats.value.get(this.activeChat.value ?? ''));
+      if (active) peers.add(active);
+      for (const c of this.chatList.value.slice(0, WATCHED_CHATS)) {
+        const p = peerOf(c);
+        if (p) peers.add(p);
+      }
+      const ids = [...peers].sort();
+      const key = ids.join(',');
+      if (key === this.watchKey) return;
+      this.watchKey = key;
+      void quietly(() => client.watchPresence(ids.map((id) => BigInt(id)))).then((u) => {
+        if (u && client === this.client) this.onPresence(u);
+        else if (client === this.client) this.watchKey = '';
+      });
+    }, 100);
   }
 
   // ------------------------------------------------------------------ per-user chat state
@@ -729,7 +1073,18 @@ export class ChatStore {
   }
 
   open(chatId: string | null): void {
+    const was = this.activeChat.value;
+    if (was && was !== chatId) this.stopTyping(was);
     this.activeChat.value = chatId;
+    if (chatId && chatId !== was) {
+      // Where the unread messages start, for the divider (kept while the chat stays open).
+      const c = this.chats.value.get(chatId);
+      const mark = new Map<string, number>();
+      if (c && c.unread > 0) mark.set(chatId, c.readSeq);
+      this.unreadMark.value = mark;
+      this.following = true;
+    }
+    this.watchVisible();
     if (chatId) {
       this.markRead(chatId);
       const c = this.chats.value.get(chatId);
@@ -740,6 +1095,7 @@ export class ChatStore {
   markRead(chatId: string): void {
     const c = this.chats.value.get(chatId);
     if (c && (c.unread > 0 || c.readSeq < c.lastSeq)) this.setChat({ ...c, unread: 0, readSeq: c.lastSeq });
+    if (c && c.lastSeq > 0 && isVisible()) this.wantReceipt(chatId, c.lastSeq, c.lastSeq);
   }
 
   // ------------------------------------------------------------------ sending
@@ -753,6 +1109,7 @@ export class ChatStore {
     if (!client || (!text.trim() && !attached)) return '';
     const clientMsgId = this.env.newId();
     const options = sendOptions(extra);
+    this.stopTyping(chatId);
     this.addPending(this.pendingRow(chatId, clientMsgId, text, options));
     this.track(client, chatId, clientMsgId, client.sendWithId(BigInt(chatId), clientMsgId, text, options));
     return clientMsgId;
@@ -1191,6 +1548,11 @@ export function pageRows(page: HistoryPage): MessageRow[] {
     const st = r.notice ? undefined : states.get(r.seq);
     return [st ? withState(r, st) : r];
   });
+}
+
+/** The first message from someone else after `mark` (the unread divider goes before it). */
+export function firstUnread(rows: readonly MessageRow[], mark: number, me: string | undefined): MessageRow | undefined {
+  return rows.find((r) => r.state === 'sent' && !r.notice && !r.hidden && r.senderId !== me && r.seq > mark);
 }
 
 interface PendingWrite {

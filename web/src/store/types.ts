@@ -52,6 +52,11 @@ export interface ChatRow {
   /** Messages from others after `readSeq`, counted on this device. */
   unread: number;
   readSeq: number;
+  /** This user's delivered cursor as the server last confirmed it (§6.15). */
+  deliveredSeq?: number;
+  /** Direct chats: the other member's cursors (ticks); `peerReadSeq` 0 while hidden. */
+  peerDeliveredSeq?: number;
+  peerReadSeq?: number;
   /** This user is no longer a member. */
   left: boolean;
 }
@@ -133,3 +138,18 @@ export interface MessageRow {
 }
 
 export type Connection = 'offline' | 'connecting' | 'syncing' | 'live';
+
+/** Someone typing (or recording) in a chat, until `until` (ms) unless refreshed. */
+export interface TypingRow {
+  kind: 'typing' | 'recordingVoice';
+  until: number;
+}
+
+/** A watched user's presence as shown. */
+export interface PresenceRow {
+  status: 'unknown' | 'offline' | 'online' | 'active' | 'idle' | 'away' | 'doNotDisturb';
+  lastSeenMs: number;
+}
+
+/** A message of mine in a direct chat: sent, delivered to the other person, read by them. */
+export type Tick = 'sent' | 'delivered' | 'read';

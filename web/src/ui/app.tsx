@@ -180,6 +180,17 @@ function Shell({ store }: Props): JSX.Element {
   const archivedView = useSignal(false);
   const active = store.activeChat.value;
 
+  // Presence: the user is here (keys, clicks; the store reports it at most every 30 s).
+  useEffect(() => {
+    const here = () => store.activity();
+    addEventListener('keydown', here);
+    addEventListener('pointerdown', here);
+    return () => {
+      removeEventListener('keydown', here);
+      removeEventListener('pointerdown', here);
+    };
+  }, []);
+
   useEffect(() => {
     const onKey = (e: KeyboardEvent) => {
       if ((e.ctrlKey || e.metaKey) && e.key.toLowerCase() === 'k') {

@@ -159,6 +159,7 @@ export function Composer({ store, chat, rows, ui }: { store: ChatStore; chat: Ch
           onInput={(e) => {
             const t = e.currentTarget as HTMLTextAreaElement;
             text.value = t.value;
+            if (ui.draft.value?.mode !== 'edit') store.composing(chat.id, t.value.trim() !== '');
             caret.value = t.selectionStart;
             sel.value = 0;
             dismissed.value = false;

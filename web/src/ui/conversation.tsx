@@ -3,10 +3,10 @@
 // up to a quoted message), and the composer.
 import { useSignal } from '@preact/signals';
 import type { JSX } from 'preact';
-import { useLayoutEffect, useMemo, useRef } from 'preact/hooks';
+import { useEffect, useLayoutEffect, useMemo, useRef } from 'preact/hooks';
 import { previewOf } from '../store/message-rows.js';
-import { canPost, isAdmin, type ChatStore } from '../store/store.js';
-import type { ChatRow, MessageRow } from '../store/types.js';
+import { canPost, firstUnread, isAdmin, presenceText, tickOf, type ChatStore } from '../store/store.js';
+import type { ChatRow, MessageRow, Tick } from '../store/types.js';
 import { describe, initials } from './app.js';
 import { Composer } from './composer.js';
 import { Icon } from './icons.js';
@@ -39,7 +39,7 @@ export function Conversation({ store, chatId, onBack, onToggleList, listOpen, on
       ? `Channel · ${count} ${count === 1 ? 'subscriber' : 'subscribers'}`
       : chat?.kind === 'group'
         ? `${count} ${count === 1 ? 'member' : 'members'}`
-        : 'Direct chat';
+        : presenceText(store.presence.value.get(peerOf(store, chat) ?? ''), Date.now()) || 'Direct chat';
   const pending = chat && isAdmin(chat) ? chat.pendingRequests : 0;
   return (
     <section class="conversation" aria-labelledby="conv-title">
@@ -71,6 +71,7 @@ export function Conversation({ store, chatId, onBack, onToggleList, listOpen, on
       </header>
       {chat && <PinnedBar store={store} chat={chat} ui={ui} />}
       <MessageList store={store} chatId={chatId} rows={rows} ui={ui} chat={chat} />
+      {chat && <TypingLine store={store} chat={chat} />}
       {chat && <MessageMenuLayer store={store} ui={ui} chat={chat} />}
       {chat && <MessageDialog store={store} ui={ui} chat={chat} />}
       {chat?.left ? (
@@ -83,6 +84,28 @@ export function Conversation({ store, chatId, onBack, onToggleList, listOpen, on
         chat && <Composer key={chatId} store={store} chat={chat} rows={rows} ui={ui} />
       )}
     </section>
+  );
+}
+
+/** The other member of a direct chat. */
+function peerOf(store: ChatStore, chat: ChatRow | undefined): string | undefined {
+  const me = store.account.value?.userId;
+  return chat?.kind === 'direct' ? chat.members.find((m) => m !== me) : undefined;
+}
+
+/** "alice is typing…": whoever typed in this chat in the last 3 s (the store expires them). */
+function TypingLine({ store, chat }: { store: ChatStore; chat: ChatRow }): JSX.Element {
+  const who = [...(store.typing.value.get(chat.id) ?? new Map()).entries()];
+  let text = '';
+  if (who.length === 1) {
+    const [id, t] = who[0]!;
+    text = `${store.userName(id)} is ${t.kind === 'recordingVoice' ? 'recording a voice message' : 'typing'}…`;
+  } else if (who.length === 2) text = `${store.userName(who[0]![0])} and ${store.userName(who[1]![0])} are typing…`;
+  else if (who.length > 2) text = `${who.length} people are typing…`;
+  return (
+    <p class="typing" data-testid="typing" aria-live="polite">
+      {text}
+    </p>
   );
 }
 
@@ -128,6 +151,18 @@ function MessageList({ store, chatId, rows, ui, chat }: { store: ChatStore; chat
   const showJump = useSignal(false);
   const highlight = useSignal<number | null>(null);
   const lastSent = useRef('');
+  /** The chat whose first unread message the reader has reached (no jump button then). */
+  const reached = useRef('');
+  const me = store.account.value?.userId;
+  const mark = store.unreadMark.value.get(chatId);
+  const divider = mark === undefined ? undefined : firstUnread(rows, mark, me);
+  const dividerIndex = divider ? rows.indexOf(divider) : -1;
+  // Read when seen: the page visible, the newest message shown (or when it comes back).
+  useEffect(() => {
+    const onVisible = () => document.visibilityState === 'visible' && atBottom.current && store.markRead(chatId);
+    document.addEventListener('visibilitychange', onVisible);
+    return () => document.removeEventListener('visibilitychange', onVisible);
+  }, [chatId]);
   // Read here so that a new focus (a quote or a mention clicked) renders the list again.
   const focus = store.focus.value;
 
@@ -210,12 +245,26 @@ function MessageList({ store, chatId, rows, ui, chat }: { store: ChatStore; chat
     viewport.value = el.clientHeight;
     const fromBottom = el.scrollHeight - el.scrollTop - el.clientHeight;
     atBottom.current = fromBottom < 40;
+    store.following = atBottom.current;
+    // Scrolled to where the unread messages start: no need for the button any more.
+    if (dividerIndex >= 0 && offsets[dividerIndex]! >= el.scrollTop && offsets[dividerIndex]! < el.scrollTop + el.clientHeight) reached.current = chatId;
     showJump.value = fromBottom > 600;
     const i = find(el.scrollTop);
     const r = rows[i];
     anchor.current = r ? { key: keyOf(r), rel: el.scrollTop - offsets[i]! } : null;
     if (el.scrollTop < 600 && store.hasOlder(chatId)) void store.loadOlder(chatId);
     if (atBottom.current) store.markRead(chatId);
+    else {
+      // Read as far as the last message in view.
+      const seen = rows[Math.min(rows.length - 1, find(el.scrollTop + el.clientHeight - 1))];
+      if (seen && seen.state === 'sent') store.markSeen(chatId, seen.seq);
+    }
+  };
+  // The first unread message is above the view (or not loaded yet).
+  const unreadAbove = mark !== undefined && reached.current !== chatId && (dividerIndex < 0 ? store.hasOlder(chatId) && (rows.find((r) => r.state === 'sent')?.seq ?? 0) > mark + 1 : offsets[dividerIndex]! < scrollTop.value);
+  const jumpUnread = () => {
+    reached.current = chatId;
+    void store.revealFirstUnread(chatId);
   };
 
   const jump = () => {
@@ -226,14 +275,13 @@ function MessageList({ store, chatId, rows, ui, chat }: { store: ChatStore; chat
     scrollTop.value = Math.max(0, total - el.clientHeight);
   };
 
-  const me = store.account.value?.userId;
   const items: JSX.Element[] = [];
   for (let i = start; i < end; i++) {
     const m = rows[i]!;
     const prev = rows[i - 1];
     const newDay = !prev || dayOf(prev.timeMs) !== dayOf(m.timeMs);
     const head = newDay || !prev || prev.senderId !== m.senderId || !!prev.notice || m.timeMs - prev.timeMs > GROUP_GAP_MS;
-    items.push(<Row key={keyOf(m)} k={keyOf(m)} m={m} store={store} mine={m.senderId === me} newDay={newDay} head={head} ui={ui} chat={chat} focused={highlight.value === m.seq} />);
+    items.push(<Row key={keyOf(m)} k={keyOf(m)} m={m} store={store} mine={m.senderId === me} newDay={newDay} head={head} ui={ui} chat={chat} focused={highlight.value === m.seq} unreadDivider={i === dividerIndex} />);
   }
   return (
     <div class="messages-wrap">
@@ -245,6 +293,11 @@ function MessageList({ store, chatId, rows, ui, chat }: { store: ChatStore; chat
           </div>
         </div>
       </div>
+      {unreadAbove && (
+        <button type="button" class="jump jump-unread" onClick={jumpUnread} data-testid="jump-unread">
+          Jump to first unread <Icon name="back" />
+        </button>
+      )}
       {showJump.value && (
         <button type="button" class="jump" onClick={jump} data-testid="jump">
           Jump to latest <Icon name="down" />
@@ -256,9 +309,12 @@ function MessageList({ store, chatId, rows, ui, chat }: { store: ChatStore; chat
 
 const LONG_PRESS_MS = 500;
 
-type RowProps = { k: string; m: MessageRow; store: ChatStore; mine: boolean; newDay: boolean; head: boolean; ui: ConvUi; chat: ChatRow | undefined; focused: boolean };
+type RowProps = { k: string; m: MessageRow; store: ChatStore; mine: boolean; newDay: boolean; head: boolean; ui: ConvUi; chat: ChatRow | undefined; focused: boolean; unreadDivider: boolean };
 
-function Row({ k, m, store, mine, newDay, head, ui, chat, focused }: RowProps): JSX.Element {
+const TICK_LABEL: Record<Tick, string> = { sent: 'sent', delivered: 'delivered', read: 'read' };
+
+function Row({ k, m, store, mine, newDay, head, ui, chat, focused, unreadDivider }: RowProps): JSX.Element {
+  const tick = mine && chat ? tickOf(chat, m) : null;
   const time = new Date(m.timeMs);
   const sender = mine ? 'You' : store.userName(m.senderId);
   // Sending while offline: the outbox retries it on reconnect.
@@ -273,6 +329,11 @@ function Row({ k, m, store, mine, newDay, head, ui, chat, focused }: RowProps): 
       {newDay && (
         <div class="day" role="separator">
           <span>{dayLabel(m.timeMs)}</span>
+        </div>
+      )}
+      {unreadDivider && (
+        <div class="unread-divider" role="separator" data-testid="unread-divider">
+          <span>Unread messages</span>
         </div>
       )}
       {m.notice ? (
@@ -311,9 +372,9 @@ function Row({ k, m, store, mine, newDay, head, ui, chat, focused }: RowProps): 
             <MessageContent store={store} m={m} mine={mine} onVersions={() => (ui.dialog.value = { kind: 'versions', row: m })} />
             {/* Sending, sent, failed: a state of one's own messages only (others' arrived). */}
             {mine && (
-              <span class="state" title={waiting ? 'Will be sent when back online' : m.state}>
-                {m.state === 'sent' ? '✓' : m.state === 'sending' ? (waiting ? 'queued' : '…') : ''}
-                <span class="sr-only">{m.state === 'sent' ? 'sent' : m.state === 'sending' ? (waiting ? 'queued, retrying when online' : 'sending') : 'not sent'}</span>
+              <span class={`state${tick === 'read' ? ' read' : ''}`} title={waiting ? 'Will be sent when back online' : tick ? TICK_LABEL[tick] : m.state} data-testid="tick" data-tick={tick ?? m.state}>
+                {m.state === 'sent' ? (tick === 'delivered' || tick === 'read' ? '✓✓' : '✓') : m.state === 'sending' ? (waiting ? 'queued' : '…') : ''}
+                <span class="sr-only">{m.state === 'sent' ? (tick ? TICK_LABEL[tick] : 'sent') : m.state === 'sending' ? (waiting ? 'queued, retrying when online' : 'sending') : 'not sent'}</span>
               </span>
             )}
           </div>

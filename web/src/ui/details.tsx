@@ -2,7 +2,7 @@
 // links, join requests, members paged with their roles and the actions one's role allows,
 // leaving (with a successor for an owner); and this account's devices, plus sign-out.
 import { useSignal } from '@preact/signals';
-import type { Invite } from '@magpie/client';
+import type { Invite, LastSeenVisibility } from '@magpie/client';
 import type { JSX } from 'preact';
 import { useEffect } from 'preact/hooks';
 import { allowed, isAdmin, type ChatStore } from '../store/store.js';
@@ -75,6 +75,7 @@ export function Details({ store, chatId, onClose }: { store: ChatStore; chatId: 
           <p>With {store.chatName(chat)}</p>
         </section>
       )}
+      <PrivacySection store={store} run={run} />
       <section aria-labelledby="devices-h">
         <h3 id="devices-h">Your devices</h3>
         <ul class="devices">
@@ -99,6 +100,28 @@ export function Details({ store, chatId, onClose }: { store: ChatStore; chatId: 
 }
 
 type SectionProps = { store: ChatStore; chat: ChatRow; run: Run };
+
+/** This account's privacy (§6.15): read receipts, who sees last seen. The same on all devices. */
+function PrivacySection({ store, run }: { store: ChatStore; run: Run }): JSX.Element {
+  const p = store.privacy.value;
+  return (
+    <section aria-labelledby="privacy-h" data-testid="privacy">
+      <h3 id="privacy-h">Privacy</h3>
+      <label class="check">
+        <input type="checkbox" checked={p?.readReceipts ?? true} disabled={!p} onChange={(e) => run(() => store.setPrivacy({ readReceipts: (e.currentTarget as HTMLInputElement).checked }))} />
+        Read receipts (off: others don't see when you read, and you don't see theirs)
+      </label>
+      <label>
+        Last seen
+        <select value={p?.lastSeen ?? 'everyone'} disabled={!p} onChange={(e) => run(() => store.setPrivacy({ lastSeen: (e.currentTarget as HTMLSelectElement).value as LastSeenVisibility }))}>
+          <option value="everyone">Everyone</option>
+          <option value="sharedChats">People I chat with</option>
+          <option value="nobody">Nobody</option>
+        </select>
+      </label>
+    </section>
+  );
+}
 
 function InfoSection({ store, chat, run }: SectionProps): JSX.Element {
   const editing = useSignal(false);

@@ -15,7 +15,7 @@ import { QUICK_EMOJI, EmojiGrid } from './emoji.js';
 export type Draft = { mode: 'reply' | 'edit'; row: MessageRow } | null;
 
 export type Dialog =
-  | { kind: 'forward' | 'versions' | 'reactions' | 'delete' | 'react'; row: MessageRow }
+  | { kind: 'forward' | 'versions' | 'reactions' | 'delete' | 'react' | 'receipts'; row: MessageRow }
   | { kind: 'pins' }
   | null;
 
@@ -51,7 +51,7 @@ function items(store: ChatStore, ui: ConvUi, c: ChatRow, m: MessageRow): Item[] 
   const me = store.account.value?.userId;
   const out: Item[] = [];
   if (m.state !== 'sent') return out;
-  const open = (kind: 'forward' | 'versions' | 'reactions' | 'delete' | 'react') => () => void (ui.dialog.value = { kind, row: m });
+  const open = (kind: 'forward' | 'versions' | 'reactions' | 'delete' | 'react' | 'receipts') => () => void (ui.dialog.value = { kind, row: m });
   if (!m.deleted) {
     if (canPost(c)) out.push({ label: 'Reply', run: () => void (ui.draft.value = { mode: 'reply', row: m }) });
     if (!c.left) out.push({ label: 'React', run: open('react') });
@@ -60,6 +60,8 @@ function items(store: ChatStore, ui: ConvUi, c: ChatRow, m: MessageRow): Item[] 
     if (canPin(c)) out.push({ label: m.pinned ? 'Unpin' : 'Pin', run: () => store.pinMessage(c.id, m.seq, !m.pinned) });
     if (m.editedMs) out.push({ label: 'Versions', run: open('versions') });
     if (m.reactions?.length) out.push({ label: 'Who reacted', run: open('reactions') });
+    // Groups and channels: who has one's own message (direct chats show it as ticks).
+    if (m.senderId === me && c.kind !== 'direct' && !m.notice) out.push({ label: 'Read by', run: open('receipts') });
   }
   out.push({ label: 'Delete', run: open('delete') });
   return out;
@@ -175,6 +177,8 @@ export function MessageDialog({ store, ui, chat }: { store: ChatStore; ui: ConvU
       return <DeleteDialog store={store} chat={chat} row={d.row} onClose={close} />;
     case 'react':
       return <ReactDialog store={store} row={d.row} onClose={close} />;
+    case 'receipts':
+      return <ReceiptsDialog store={store} row={d.row} onClose={close} />;
     case 'pins':
       return <PinsDialog store={store} chat={chat} onClose={close} />;
   }
@@ -297,6 +301,38 @@ function ReactorsDialog({ store, row, onClose }: { store: ChatStore; row: Messag
           </li>
         ))}
       </ul>
+      <ErrorLine text={error} />
+      <div class="row end">
+        <button type="button" onClick={onClose}>
+          Close
+        </button>
+      </div>
+    </Modal>
+  );
+}
+
+/** "Read by" / "delivered to" one message, from the members' cursors (GetReceipts). */
+function ReceiptsDialog({ store, row, onClose }: { store: ChatStore; row: MessageRow; onClose: () => void }): JSX.Element {
+  const { value, error } = useLoad(() => store.receipts(row.chatId, row.seq));
+  const others = value ? Math.max(0, value.memberCount - 1) : 0;
+  const names = (ids: string[]) => ids.map((id) => <li key={id}>{store.userName(id)}</li>);
+  return (
+    <Modal title="Message info" onClose={onClose}>
+      {value ? (
+        <div class="receipts" data-testid="receipts">
+          <h3>
+            Read by {value.readCount} of {others}
+          </h3>
+          <ul data-testid="read-by">{value.readBy.length > 0 ? names(value.readBy) : <li class="none">{value.readCount > 0 ? '' : 'Nobody yet'}</li>}</ul>
+          <h3>
+            Delivered to {value.deliveredCount} of {others}
+            {value.deliveredTo.length > 0 ? ', not read yet:' : ''}
+          </h3>
+          <ul data-testid="delivered-to">{value.deliveredTo.length > 0 ? names(value.deliveredTo) : <li class="none">{value.deliveredCount === 0 ? 'Nobody yet' : value.receipts === 'counts' ? '' : 'All of them read it'}</li>}</ul>
+        </div>
+      ) : (
+        <p>{error ? '' : 'Loading…'}</p>
+      )}
       <ErrorLine text={error} />
       <div class="row end">
         <button type="button" onClick={onClose}>

@@ -20,7 +20,7 @@ const NO_STATE: ChatState = { mutedUntilMs: 0, pinRank: 0n, archived: false, mar
 function summary(chatId: bigint, lastActivityMs: number, state: Partial<ChatState> = {}, extra: Partial<ChatSummary> = {}): ChatSummary {
   return {
     chatId, kind: 'group', title: `chat ${chatId}`, lastSeq: 1n, memberCount: 3, lastMessage: null, lastActivityMs, state: { ...NO_STATE, ...state },
-    myRole: 'member', unreadCount: 0, unreadMentions: 0, avatarRef: '', handle: '', ...extra,
+    myRole: 'member', unreadCount: 0, unreadMentions: 0, avatarRef: '', handle: '', readSeq: 0n, deliveredSeq: 0n, peerDeliveredSeq: 0n, peerReadSeq: 0n, ...extra,
   };
 }
 

@@ -317,7 +317,12 @@ export interface SummarySpec {
   state?: { mutedUntilMs?: bigint; pinRank?: bigint; archived?: boolean; markedUnread?: boolean };
   myRole?: fb.Role;
   unreadCount?: number;
+  unreadMentions?: number;
   handle?: string;
+  readSeq?: bigint;
+  deliveredSeq?: bigint;
+  peerDeliveredSeq?: bigint;
+  peerReadSeq?: bigint;
 }
 
 export const chatList = (rid: bigint, chats: SummarySpec[], hasMore = false) =>
@@ -340,7 +345,12 @@ export const chatList = (rid: bigint, chats: SummarySpec[], hasMore = false) =>
       if (st) fb.ChatSummary.addState(b, st);
       fb.ChatSummary.addMyRole(b, c.myRole ?? fb.Role.Member);
       fb.ChatSummary.addUnreadCount(b, c.unreadCount ?? 0);
+      fb.ChatSummary.addUnreadMentions(b, c.unreadMentions ?? 0);
       if (hd) fb.ChatSummary.addHandle(b, hd);
+      fb.ChatSummary.addReadSeq(b, c.readSeq ?? 0n);
+      fb.ChatSummary.addDeliveredSeq(b, c.deliveredSeq ?? 0n);
+      fb.ChatSummary.addPeerDeliveredSeq(b, c.peerDeliveredSeq ?? 0n);
+      fb.ChatSummary.addPeerReadSeq(b, c.peerReadSeq ?? 0n);
       return fb.ChatSummary.endChatSummary(b);
     });
     return fb.ChatList.createChatList(b, fb.ChatList.createChatsVector(b, rows), hasMore);
@@ -469,3 +479,30 @@ export function readClientFrame(bytes: Uint8Array): { requestId: bigint; type: f
   const f = fb.Frame.getRootAsFrame(new flatbuffers.ByteBuffer(bytes));
   return { requestId: f.requestId(), type: f.bodyType(), frame: f };
 }
+
+// ------------------------------------------------------------------ receipts, presence, typing (§6.15)
+
+export const receiptChanged = (rid: bigint, chatId: bigint, userId: bigint, deliveredSeq: bigint, readSeq: bigint, readHidden = false) =>
+  frame(rid, fb.Body.ReceiptChanged, (b) => fb.ReceiptChanged.createReceiptChanged(b, chatId, userId, deliveredSeq, readSeq, readHidden));
+
+export const receiptCounts = (chatId: bigint, seq: bigint, delivered: number, read: number, members: number) =>
+  frame(0n, fb.Body.ReceiptCounts, (b) => fb.ReceiptCounts.createReceiptCounts(b, chatId, seq, delivered, read, members));
+
+export const receiptList = (rid: bigint, chatId: bigint, seq: bigint, counts: [number, number, number], receipts: Array<[bigint, bigint, bigint, boolean]>) =>
+  frame(rid, fb.Body.ReceiptList, (b) => {
+    const rows = receipts.map(([u, d, r, h]) => fb.MemberReceipt.createMemberReceipt(b, u, d, r, h));
+    return fb.ReceiptList.createReceiptList(b, chatId, seq, counts[0], counts[1], counts[2], fb.ReceiptList.createReceiptsVector(b, rows));
+  });
+
+export const privacy = (rid: bigint, readReceipts: boolean, lastSeen: fb.LastSeenVisibility) =>
+  frame(rid, fb.Body.Privacy, (b) => fb.Privacy.createPrivacy(b, readReceipts, lastSeen));
+
+export const presenceChanged = (rid: bigint, users: Array<[bigint, fb.PresenceStatus, bigint]>, chats: Array<[bigint, number, number]> = []) =>
+  frame(rid, fb.Body.PresenceChanged, (b) => {
+    const u = users.map(([id, st, ls]) => fb.UserPresence.createUserPresence(b, id, st, ls));
+    const c = chats.map(([id, on, m]) => fb.ChatOnline.createChatOnline(b, id, on, m));
+    return fb.PresenceChanged.createPresenceChanged(b, fb.PresenceChanged.createUsersVector(b, u), fb.PresenceChanged.createChatsVector(b, c));
+  });
+
+export const typingChanged = (chatId: bigint, userId: bigint, kind: number, expiresInMs = 3000, rid = 0n) =>
+  frame(rid, fb.Body.TypingChanged, (b) => fb.TypingChanged.createTypingChanged(b, chatId, userId, kind, expiresInMs));
