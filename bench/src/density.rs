@@ -81,12 +81,14 @@ pub fn run(plan: DensityPlan, engine_pid: u32) -> Density {
                 stopped_because = format!("machine memory: {available:.0} MiB available before the step to {target}");
                 s.stop.store(true, Relaxed);
             }
+            // Counted before the workers are released: on a busy machine they may all connect
+            // before this thread runs again after the barrier.
+            let before = s.connected.load(Relaxed);
+            let t0 = Instant::now();
             s.barrier.wait().await; // go
             if s.stop.load(Relaxed) {
                 break;
             }
-            let before = s.connected.load(Relaxed);
-            let t0 = Instant::now();
             s.barrier.wait().await; // done
             let setup = t0.elapsed().as_secs_f64();
             let now = s.connected.load(Relaxed);

@@ -253,6 +253,9 @@ pub enum Command {
         seq: u64,
         /// The new text, or `-` to read it from standard input.
         text: String,
+        /// The members the new text mentions (an edit replaces the mentions; none given: none).
+        #[arg(long, value_name = "USER_ID", value_delimiter = ',')]
+        mention: Vec<u64>,
     },
     /// Delete messages for everyone (content erased; a tombstone stays), or with --for-me hide them on your devices.
     Delete {

@@ -685,8 +685,8 @@ async fn one_shot(ctx: &Ctx, s: &mut Session, command: Command) -> Result<()> {
                 || format!("sent to chat {} as #{} (message {})", ack.chat_id, ack.seq, ack.message_id),
             );
         }
-        Command::Edit { chat_id, seq, text } => {
-            s.client.edit_message(chat_id, seq, &read_text(&text)?, &[]).await?;
+        Command::Edit { chat_id, seq, text, mention } => {
+            s.client.edit_message(chat_id, seq, &read_text(&text)?, &mention).await?;
             out.result(json!({ "chat_id": chat_id, "seq": seq, "edited": true }), || format!("edited #{seq} of chat {chat_id}"));
         }
         Command::Delete { chat_id, seqs, for_me } => {

@@ -377,3 +377,33 @@ fn broadcast_lists_send_separately_and_retries_duplicate_nothing() {
     assert!(alice.run(&["broadcast", "list", "--json"]).json().as_array().unwrap().is_empty());
     w.engine.shutdown();
 }
+
+#[test]
+fn message_features_from_scripts_reply_edit_react_pin_forward_delete_and_mentions() {
+    let w = World::new();
+    let (alice, _) = w.user("mf_alice");
+    let (bob, bob_id) = w.user("mf_bob");
+    let team = id(&alice.run(&["group", "team", "mf_bob", "--json"]).json());
+    let m = alice.run(&["send", &team, "lunch @mf_bob?", "--mention", &bob_id.to_string(), "--json"]).json()["seq"].as_u64().unwrap().to_string();
+    let r = bob.run(&["send", &team, "yes!", "--reply-to", &m, "--json"]).json()["seq"].as_u64().unwrap().to_string();
+    assert_eq!(refused(bob.run(&["edit", &team, &m, "no lunch", "--json"])), ("not_message_sender".to_owned(), 212));
+    alice.run(&["edit", &team, &m, "lunch at one @mf_bob?", "--mention", &bob_id.to_string(), "--json"]).json();
+    bob.run(&["react", &team, &m, "👍", "--json"]).json();
+    alice.run(&["pin", &team, &m, "--json"]).json();
+    assert_eq!(alice.run(&["pin", &team, "--json"]).json()["pinned"], serde_json::json!([m.parse::<u64>().unwrap()]));
+    let mentions = bob.run(&["mentions", "--json"]).json();
+    assert_eq!(mentions["events"].as_array().unwrap().len(), 1);
+    let dm = id(&alice.run(&["direct", "mf_bob", "--json"]).json());
+    let fw = alice.run(&["forward", &team, &m, &dm, "--json"]).json();
+    assert_eq!(fw["results"][0]["error"], Value::Null, "{fw}");
+    // Deleted for everyone: a tombstone, the reply's quote erased too.
+    alice.run(&["delete", &team, &m, "--json"]).json();
+    let h = bob.run(&["history", &team, "--json"]).json();
+    let events = h["events"].as_array().unwrap();
+    let at = |seq: &str| events.iter().find(|e| e["seq"].as_u64().unwrap().to_string() == seq).unwrap().clone();
+    assert_eq!(at(&m)["deleted"], true);
+    assert_eq!(at(&m)["content"], "");
+    assert_eq!(at(&r)["reply_to"]["deleted"], true);
+    let kinds: Vec<&str> = events.iter().filter_map(|e| e["kind"].as_str()).collect();
+    assert!(["message_edited", "reactions_changed", "message_pinned", "messages_deleted"].iter().all(|k| kinds.contains(k)), "{kinds:?}");
+}
