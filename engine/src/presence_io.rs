@@ -55,17 +55,20 @@ pub fn live(shard: &Rc<Shard>, conn: &Rc<ConnShared>, user_id: u64) {
 
 /// A connection ended: its watches go, and the home hears of it if it was live.
 pub fn closed(shard: &Rc<Shard>, conn: &ConnShared) {
+    // The user's last live connection here (this one may still be registered): forget the
+    // cached settings, which any of the user's connections may have loaded.
+    if let Some(user) = conn.user_id() {
+        let others = shard.by_user.borrow().get(&user).is_some_and(|list| list.iter().any(|c| c.id != conn.id));
+        if !others {
+            shard.presence.borrow_mut().settings.remove(&user);
+        }
+    }
     let Some(w) = shard.presence.borrow_mut().conns.remove(&conn.id) else { return };
     set_users(shard, conn.id, &w.users, &[]);
     set_chats(shard, conn.id, &w.chats, &[]);
     shard.presence.borrow_mut().dirty.remove(&conn.id);
     if w.up {
         to_home(shard, w.user_id, PresenceMsg::Down { user_id: w.user_id });
-    }
-    // The user's last connection here: forget the cached settings.
-    let still_here = shard.presence.borrow().conns.values().any(|x| x.user_id == w.user_id);
-    if !still_here {
-        shard.presence.borrow_mut().settings.remove(&w.user_id);
     }
 }
 

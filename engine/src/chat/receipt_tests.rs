@@ -174,7 +174,23 @@ fn a_large_chat_sends_counts_to_its_admins_at_most_once_per_wake_not_every_recei
     let [Effect::Reply(_, b)] = fx.as_slice() else { panic!("{fx:?}") };
     let f = frame(b);
     let l = f.body_as_receipt_list().unwrap();
-    assert_eq!((l.delivered_count(), l.read_count(), l.receipts().unwrap().len()), (9, 9, 0), "the asker's own cursor left out");
+    assert_eq!((l.delivered_count(), l.read_count(), l.receipts().unwrap().len()), (10, 10, 0), "counts over every member, no list");
+    // Asked again within the second, the counts are reused, not recounted: a cursor that moved
+    // meanwhile shows a second later.
+    let again = |w: &mut World, at| {
+        let actor = w.actor(1200);
+        let fx = input_at(w, Input::Command(Command::GetReceipts(crossing::GetReceipts { actor, chat_id: BIG, seq: 2, hide_reads: false })), at);
+        let [Effect::Reply(_, b)] = fx.as_slice() else { panic!("{fx:?}") };
+        frame(b).body_as_receipt_list().unwrap().read_count()
+    };
+    let t1 = Instant::now() + Duration::from_secs(10);
+    mark(&mut w, 1100, BIG, 2, 2, false);
+    w.commit_ok(BIG);
+    assert_eq!(again(&mut w, t1), 11, "counted afresh: the earlier count is old");
+    mark(&mut w, 1101, BIG, 2, 2, false);
+    w.commit_ok(BIG);
+    assert_eq!(again(&mut w, t1 + Duration::from_millis(500)), 11, "reused within the second");
+    assert_eq!(again(&mut w, t1 + Duration::from_secs(2)), 12, "then counted again");
 }
 
 #[test]

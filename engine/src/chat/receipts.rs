@@ -127,9 +127,26 @@ pub fn get(state: &mut ChatState, c: GetReceipts, cx: &mut Cx<'_>) -> Result<(),
         return Err((ErrorCode::ReceiptOutOfRange, "seq is not an event of this chat"));
     }
     let viewer_private = c.hide_reads;
-    let mut counts = view.receipts.counts(c.chat_id, c.seq, &view.members, me);
+    let small = view.members.len() <= RECEIPT_DETAIL_MAX_MEMBERS;
+    // A large chat's counts walk every member: computed once a second per message at most,
+    // over all members (the caller included), however many ask.
+    let mut counts = if small {
+        view.receipts.counts(c.chat_id, c.seq, &view.members, me)
+    } else {
+        let view = &mut state.durable;
+        let at = cx.now.at;
+        match view.receipts.cached_counts(c.seq, at) {
+            Some(counts) => counts,
+            None => {
+                let counts = view.receipts.counts(c.chat_id, c.seq, &view.members, 0);
+                view.receipts.cache_counts(counts, at);
+                counts
+            }
+        }
+    };
+    let view = &state.durable;
     let mut list = Vec::new();
-    if view.members.len() <= RECEIPT_DETAIL_MAX_MEMBERS {
+    if small {
         for &u in view.members.keys().filter(|&&u| u != me) {
             let r = view.receipts.get(u);
             if r.delivered_seq >= c.seq {

@@ -1136,6 +1136,16 @@ impl<'p> Run<'p> {
             self.deliver(bytes.bytes());
             return;
         }
+        // Receipt, presence and typing pushes (PROTOCOL.md §6.15) answer nothing and change no
+        // chat: a raw MarkReceipts, WatchPresence or SetTyping (or the peer's) may cause them.
+        if rid == 0
+            && matches!(
+                fr.body_type(),
+                fb::Body::ReceiptChanged | fb::Body::ReceiptCounts | fb::Body::PresenceChanged | fb::Body::TypingChanged | fb::Body::Privacy
+            )
+        {
+            return;
+        }
         assert_ne!(rid, 0, "a reply with request id 0: {}", describe(&fr));
         if self.wild.contains(&rid) {
             self.pending.remove(&rid);
