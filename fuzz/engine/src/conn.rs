@@ -1136,12 +1136,21 @@ impl<'p> Run<'p> {
             self.deliver(bytes.bytes());
             return;
         }
-        // Receipt, presence and typing pushes (PROTOCOL.md §6.15) answer nothing and change no
-        // chat: a raw MarkReceipts, WatchPresence or SetTyping (or the peer's) may cause them.
+        // Receipt, presence and typing pushes (PROTOCOL.md §6.15) and the pushes of one's own
+        // state (a chat's state, a subscription, messages hidden for oneself: §6.10, §6.13) answer
+        // nothing and change no chat's log: a raw MarkReceipts, WatchPresence, SetTyping,
+        // SetChatState, JoinChat or DeleteMessages (or the peer's) may cause them.
         if rid == 0
             && matches!(
                 fr.body_type(),
-                fb::Body::ReceiptChanged | fb::Body::ReceiptCounts | fb::Body::PresenceChanged | fb::Body::TypingChanged | fb::Body::Privacy
+                fb::Body::ReceiptChanged
+                    | fb::Body::ReceiptCounts
+                    | fb::Body::PresenceChanged
+                    | fb::Body::TypingChanged
+                    | fb::Body::Privacy
+                    | fb::Body::ChatStateChanged
+                    | fb::Body::MembershipChanged
+                    | fb::Body::MessagesHidden
             )
         {
             return;
