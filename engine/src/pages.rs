@@ -74,6 +74,17 @@ pub fn message_state(chat_id: u64, seq: u64, rec: Option<&MessageStateRecord>, m
     }
 }
 
+/// One message's state as `viewer` sees it, from its stored state `rec` (read by the caller):
+/// their own reactions, and whether they hid it.
+pub fn viewer_state(s: &Store, chat_id: u64, seq: u64, rec: Option<&MessageStateRecord>, viewer: u64) -> Result<message::State, StoreError> {
+    let mine = match rec {
+        Some(r) if !r.reactions.is_empty() => s.reactions_of(chat_id, seq, viewer)?,
+        _ => Vec::new(),
+    };
+    let hidden = !s.hidden_in(viewer, chat_id, seq, seq)?.is_empty();
+    Ok(message_state(chat_id, seq, rec, mine, hidden))
+}
+
 /// The states of the messages in `from..=to` of a chat that changed since sent or that
 /// `viewer` hid, as `viewer` sees them, ascending.
 pub fn message_states(s: &Store, chat_id: u64, viewer: u64, from: u64, to: u64) -> Result<Vec<message::State>, StoreError> {

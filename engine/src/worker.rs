@@ -175,12 +175,7 @@ fn execute(shard: &Rc<Shard>, effect: Effect) {
                 for seq in seqs {
                     let Some(event) = s.event(chat_id, seq)? else { continue };
                     let rec = s.message_state(chat_id, seq)?;
-                    let mine = match &rec {
-                        Some(r) if !r.reactions.is_empty() => s.reactions_of(chat_id, seq, viewer)?,
-                        _ => Vec::new(),
-                    };
-                    let hidden = !s.hidden_in(viewer, chat_id, seq, seq)?.is_empty();
-                    let mut state = pages::message_state(chat_id, seq, rec.as_ref(), mine, hidden);
+                    let mut state = pages::viewer_state(s, chat_id, seq, rec.as_ref(), viewer)?;
                     state.event = Some(event);
                     states.push(state);
                 }

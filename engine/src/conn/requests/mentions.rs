@@ -35,18 +35,15 @@ pub async fn list(cx: &Ctx<'_>, (user_id, _): (u64, u64), f: &fb::Frame<'_>) -> 
                 if !mentions(&event, record.as_ref(), user_id) {
                     continue;
                 }
+                let state = pages::viewer_state(s, at.chat_id, at.seq, record.as_ref(), user_id).map_err(storage)?;
+                if state.hidden {
+                    continue;
+                }
                 if events.len() == limit {
                     more = true;
                     break;
                 }
-                if !s.hidden_in(user_id, at.chat_id, at.seq, at.seq).map_err(storage)?.is_empty() {
-                    continue;
-                }
-                let mine = match &record {
-                    Some(r) if !r.reactions.is_empty() => s.reactions_of(at.chat_id, at.seq, user_id).map_err(storage)?,
-                    _ => Vec::new(),
-                };
-                states.push(pages::message_state(at.chat_id, at.seq, record.as_ref(), mine, false));
+                states.push(state);
                 events.push(event);
             }
             let has_more = more || !scanned_all;
