@@ -240,10 +240,17 @@ pub fn load_chat(store: &Store, chat_id: u64) -> Result<Option<ChatView>, String
     loop {
         let rows = store.read_forward(chat_id, view.last_seq, FOLD_BATCH).map_err(e)?;
         if rows.is_empty() {
-            return Ok(Some(view));
+            break;
         }
         view.fold(rows.iter().map(|r| r.1.as_slice()))?;
     }
+    // The newest message's sender gets a large chat's receipt counts; the head keeps only its seq.
+    if view.last_message_sender == 0 && view.last_message_seq != 0 {
+        if let Some(event) = store.event(chat_id, view.last_message_seq).map_err(e)? {
+            view.last_message_sender = verify::event(&event).map_err(|why| format!("stored event: {why}"))?.sender_id();
+        }
+    }
+    Ok(Some(view))
 }
 
 /// The pair's direct chat, or a fresh id that shard `me` owns for a new one.

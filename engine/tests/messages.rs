@@ -247,3 +247,59 @@ async fn react_add(p: &mut Peer, chat: u64, seq: u64, emoji: &str) -> Bytes {
 fn now_ms() -> i64 {
     std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_millis() as i64
 }
+
+/// The files under `dir` (recursively) whose bytes contain `needle`.
+fn files_holding(dir: &std::path::Path, needle: &str) -> Vec<std::path::PathBuf> {
+    let mut found = Vec::new();
+    let mut todo = vec![dir.to_path_buf()];
+    while let Some(d) = todo.pop() {
+        for entry in std::fs::read_dir(&d).into_iter().flatten().flatten() {
+            let path = entry.path();
+            if path.is_dir() {
+                todo.push(path);
+            } else if let Ok(bytes) = std::fs::read(&path) {
+                // (A file may vanish between listing and reading: an obsolete WAL deleted.)
+                if bytes.windows(needle.len()).any(|w| w == needle.as_bytes()) {
+                    found.push(path);
+                }
+            }
+        }
+    }
+    found
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn text_deleted_for_everyone_leaves_the_engines_disk_and_the_rest_stays() {
+    let e = start();
+    for t in transports() {
+        let mut alice = Peer::register(&e, t, "erase_alice").await;
+        let bob = Peer::register(&e, t, "erase_bob").await;
+        let group = chat_id_of(&alice.ask(create(fb::ChatKind::Group, "Erase", &[bob.user_id], "", Settings::default())).await);
+        // Random enough to occur nowhere else; LZ4 keeps such text as literal bytes in the files.
+        let secret = format!("s3cr{:x}{t:?}", now_ms());
+        let (original, edited, kept) = (format!("{secret}-original"), format!("{secret}-edited"), format!("{secret}-kept"));
+        let m = acked(&alice.ask(|rid| encode::send(rid, &out(group, "e1", &original))).await);
+        ok(&alice.ask(|rid| encode::edit_message(rid, group, m, &edited, &[])).await);
+        acked(&alice.ask(|rid| encode::send(rid, &Outgoing { reply_to_seq: m, ..out(group, "e2", &kept) })).await);
+        // Acked means in the WAL: the text is on disk now (so the check below can fail).
+        for text in [&original, &edited, &kept] {
+            assert!(!files_holding(e.data_dir(), text).is_empty(), "{text} is on disk before the deletion");
+        }
+        ok(&alice.ask(|rid| encode::delete_messages(rid, group, &[m], true)).await);
+        // The scrub runs a couple of seconds after the commit: wait for it, at most a minute.
+        let deadline = std::time::Instant::now() + Duration::from_secs(60);
+        loop {
+            let left: Vec<_> = [&original, &edited].iter().flat_map(|s| files_holding(e.data_dir(), s)).collect();
+            if left.is_empty() {
+                break;
+            }
+            assert!(std::time::Instant::now() < deadline, "still on disk a minute after the deletion: {left:?}");
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
+        // The reply itself is untouched (its quote of the deleted message is what was erased).
+        let (events, _) = history(&mut alice, group).await;
+        assert_eq!(events.iter().filter(|e| String::from_utf8_lossy(e).contains(&kept)).count(), 1);
+        assert!(!files_holding(e.data_dir(), &kept).is_empty());
+    }
+    e.shutdown();
+}

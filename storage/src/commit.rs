@@ -36,6 +36,7 @@ use crate::schema::{
     CF_CHATS, CF_CHAT_HEADS, CF_DEDUP, CF_DIRECTS, CF_HANDLES, CF_INVITES, CF_INVITE_CODES, CF_JOIN_REQUESTS, CF_LOG,
     CF_HIDDEN, CF_MEMBERS, CF_MENTIONS, CF_MESSAGE_IDS, CF_MESSAGE_STATES, CF_PINS, CF_REACTIONS, CF_USER_CHATS,
 };
+use crate::scrub::{ScrubRange, ScrubSender};
 use crate::store::Durability;
 use crate::types::{ChatHead, ChatMeta, DedupRecord, InviteRecord, MemberRecord, MessageLocation, MessageStateRecord, Role};
 
@@ -208,6 +209,9 @@ pub enum Op {
         /// The seq of the event that pinned it (pins sort by it, newest first).
         pin_seq: u64,
     },
+    /// Make the older versions of keys this commit rewrote to erase them leave the disk soon
+    /// after it is written (see the `scrub` module); writes nothing itself.
+    Scrub(crate::scrub::ScrubRange),
     /// Unpin a message.
     RemovePin {
         /// Chat.
@@ -266,6 +270,8 @@ pub(crate) struct Counters {
     pub(crate) commits: AtomicU64,
     pub(crate) ops_committed: AtomicU64,
     pub(crate) submissions: AtomicU64,
+    /// Passes of the `magpie-scrub` thread.
+    pub(crate) scrub_passes: Arc<AtomicU64>,
 }
 
 /// Handle for submitting writes to the group committer. `Send + Sync`, cheap to clone (an
@@ -483,10 +489,13 @@ impl<'a> Cfs<'a> {
 
     /// Encodes a submission's ops into `batch`, parks the submission in `group` until the
     /// write is done, and returns how many ops it had.
-    fn add(&self, mut p: Pending, batch: &mut WriteBatch, group: &mut Vec<Pending>) -> usize {
+    fn add(&self, mut p: Pending, batch: &mut WriteBatch, group: &mut Vec<Pending>, scrubs: &mut Vec<ScrubRange>) -> usize {
         let n = p.ops.len();
         for op in std::mem::take(&mut p.ops) {
-            self.encode(batch, op);
+            match op {
+                Op::Scrub(r) => scrubs.push(r),
+                op => self.encode(batch, op),
+            }
         }
         group.push(p);
         n
@@ -595,13 +604,14 @@ impl<'a> Cfs<'a> {
                 batch.put_cf(self.pins, keys::message_key(chat_id, seq), codec::encode_u64_value(pin_seq))
             }
             Op::RemovePin { chat_id, seq } => batch.delete_cf(self.pins, keys::message_key(chat_id, seq)),
+            Op::Scrub(_) => unreachable!("taken by Cfs::add"),
         }
     }
 }
 
 /// Body of the `magpie-commit` thread. Once closing has sealed the queue it commits whatever
 /// is still queued, without waiting for more, and returns.
-pub(crate) fn run(db: Arc<DB>, rx: Receiver<Msg>, cfg: CommitConfig, shared: Arc<CommitterShared>) {
+pub(crate) fn run(db: Arc<DB>, rx: Receiver<Msg>, cfg: CommitConfig, shared: Arc<CommitterShared>, scrub: ScrubSender) {
     let counters = Arc::clone(&shared.counters);
     let cfs = match Cfs::resolve(&db) {
         Ok(c) => c,
@@ -649,7 +659,8 @@ pub(crate) fn run(db: Arc<DB>, rx: Receiver<Msg>, cfg: CommitConfig, shared: Arc
             }
         };
         let mut batch = WriteBatch::default();
-        let mut total = cfs.add(first, &mut batch, &mut group);
+        let mut scrubs = Vec::new();
+        let mut total = cfs.add(first, &mut batch, &mut group, &mut scrubs);
         // Take whatever else is already queued, without waiting for more.
         while total < max_ops {
             match rx.try_recv() {
@@ -658,7 +669,7 @@ pub(crate) fn run(db: Arc<DB>, rx: Receiver<Msg>, cfg: CommitConfig, shared: Arc
                         carry = Some(p);
                         break;
                     }
-                    total += cfs.add(p, &mut batch, &mut group);
+                    total += cfs.add(p, &mut batch, &mut group, &mut scrubs);
                 }
                 Ok(Msg::Shutdown) => closing = true,
                 Err(_) => break,
@@ -678,6 +689,10 @@ pub(crate) fn run(db: Arc<DB>, rx: Receiver<Msg>, cfg: CommitConfig, shared: Arc
                     counters
                         .ops_committed
                         .fetch_add(total as u64, Ordering::Relaxed);
+                    if !scrubs.is_empty() {
+                        // Only fails once the scrubber is gone, which it is not before us.
+                        let _ = scrub.send(scrubs);
+                    }
                 }
                 Err(e) => tracing::error!(submissions = group.len(), "group commit failed: {e}"),
             }

@@ -53,6 +53,8 @@ pub mod receipts;
 #[cfg(feature = "db")]
 pub mod schema;
 #[cfg(feature = "db")]
+mod scrub;
+#[cfg(feature = "db")]
 mod store;
 mod types;
 
@@ -66,6 +68,8 @@ pub use ids::{FIRST_ID, ID_BLOCK};
 pub use receipts::{ReceiptRecord, UserSettings};
 #[cfg(feature = "db")]
 pub use messages::ReactionPage;
+#[cfg(feature = "db")]
+pub use scrub::{ScrubRange, SCRUB_DELAY};
 #[cfg(feature = "db")]
 pub use store::{Durability, Store, StoreOptions};
 pub use types::{

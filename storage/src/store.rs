@@ -14,6 +14,7 @@ use crate::commit::{self, CommitConfig, Committer, Counters};
 use crate::error::{Result, StoreError};
 use crate::ids::IdAllocator;
 use crate::keys;
+use crate::scrub;
 use crate::schema::{self, ALL_CFS, CF_CHATS, CF_DEVICES, CF_LOG, CF_USERS};
 use crate::types::Stats;
 
@@ -79,6 +80,8 @@ pub(crate) struct Inner {
     read_only: bool,
     committer: Committer,
     commit_thread: Mutex<Option<JoinHandle<()>>>,
+    /// Ends after the committer (which holds its only sender), with a last pass.
+    scrub_thread: Mutex<Option<JoinHandle<()>>>,
     pub(crate) counters: Arc<Counters>,
     pub(crate) ids: IdAllocator,
     /// Serialises account check-and-insert operations (create user/device, revoke).
@@ -110,12 +113,18 @@ impl Store {
             max_batch_ops: opts.max_batch_ops,
         };
         let committer = Committer::new(Some(tx), Arc::clone(&counters));
+        let (scrub_tx, scrub_rx) = scrub::channel();
+        let scrub_thread = {
+            let db = Arc::clone(&db);
+            let passes = Arc::clone(&counters.scrub_passes);
+            std::thread::Builder::new().name("magpie-scrub".into()).spawn(move || scrub::run(db, scrub_rx, passes))?
+        };
         let thread = {
             let db = Arc::clone(&db);
             let shared = committer.shared();
             std::thread::Builder::new()
                 .name("magpie-commit".into())
-                .spawn(move || commit::run(db, rx, cfg, shared))?
+                .spawn(move || commit::run(db, rx, cfg, shared, scrub_tx))?
         };
         tracing::info!(dir = %dir.display(), durability = ?opts.durability, "store opened");
         Ok(Store {
@@ -124,6 +133,7 @@ impl Store {
                 read_only: false,
                 committer,
                 commit_thread: Mutex::new(Some(thread)),
+                scrub_thread: Mutex::new(Some(scrub_thread)),
                 counters,
                 ids,
                 accounts: Mutex::new(()),
@@ -165,6 +175,7 @@ impl Store {
                 read_only: true,
                 committer: Committer::new(None, Arc::clone(&counters)),
                 commit_thread: Mutex::new(None),
+                scrub_thread: Mutex::new(None),
                 counters,
                 ids,
                 accounts: Mutex::new(()),
@@ -226,6 +237,7 @@ impl Store {
             commits: c.commits.load(Ordering::Relaxed),
             ops_committed: c.ops_committed.load(Ordering::Relaxed),
             submissions: c.submissions.load(Ordering::Relaxed),
+            scrub_passes: c.scrub_passes.load(Ordering::Relaxed),
         })
     }
 
@@ -305,12 +317,22 @@ impl Store {
 impl Inner {
     fn close(&self) {
         self.committer.close();
+        let mut committer_stopped = true;
         if let Some(handle) = lock(&self.commit_thread).take() {
             if handle.thread().id() == std::thread::current().id() {
                 // Closed from a commit callback: the thread exits by itself after it returns.
                 tracing::warn!("store closed from the committer thread; not joining it");
+                committer_stopped = false;
             } else if handle.join().is_err() {
                 tracing::error!("committer thread panicked");
+            }
+        }
+        // The scrubber ends (after a last pass) once the committer, its only sender, has.
+        if committer_stopped {
+            if let Some(handle) = lock(&self.scrub_thread).take() {
+                if handle.join().is_err() {
+                    tracing::error!("scrub thread panicked");
+                }
             }
         }
         let db = self.db.write().unwrap_or_else(|e| e.into_inner()).take();

@@ -136,6 +136,8 @@ pub struct Stats {
     /// Batches handed to [`crate::Committer::submit`] (addition to the original API: with
     /// `commits` it shows how well group commit merges).
     pub submissions: u64,
+    /// Erasure passes done (see [`crate::Op::Scrub`]).
+    pub scrub_passes: u64,
 }
 
 /// A chat's state derived from its log, as of `at_seq` (the `chat_heads` column family). The

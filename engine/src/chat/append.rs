@@ -80,6 +80,8 @@ struct Appended {
 }
 
 struct Pending {
+    /// Who sent the events (user id).
+    sender: u64,
     events: Vec<Appended>,
     sides: Vec<Side>,
     after: After,
@@ -144,7 +146,7 @@ pub fn commit(state: &mut ChatState, sender: (u64, u64), c: Commit, cx: &mut Cx<
         let event = change.encode(&h);
         ops.extend(projection::ops(&h, &change, event.clone(), view));
         if let Some(view) = scratch.as_mut() {
-            let audience = apply_with_audience(view, seq, &change);
+            let audience = apply_with_audience(view, seq, sender.0, &change);
             events.push(Appended { seq, change, event, audience });
         } else {
             events.push(Appended { seq, change, event, audience: MemberMap::default() });
@@ -162,20 +164,20 @@ pub fn commit(state: &mut ChatState, sender: (u64, u64), c: Commit, cx: &mut Cx<
         Some(view) => state.head = view,
         None => {
             for e in &mut events {
-                e.audience = apply_with_audience(&mut state.head, e.seq, &e.change);
+                e.audience = apply_with_audience(&mut state.head, e.seq, sender.0, &e.change);
             }
             c.sides.iter().for_each(|s| state.head.apply_side(s));
         }
     }
-    state.inflight.push_back(Pending { events, sides: c.sides, after: c.after, received: c.received });
+    state.inflight.push_back(Pending { sender: sender.0, events, sides: c.sides, after: c.after, received: c.received });
     Ok(state.head.last_seq)
 }
 
 /// Applies `change` and returns who receives its event: the members after it (so those added
 /// get the event that adds them), or for a removal those before it (so the removed one is told).
-fn apply_with_audience(view: &mut ChatView, seq: u64, change: &Change) -> MemberMap {
+fn apply_with_audience(view: &mut ChatView, seq: u64, sender: u64, change: &Change) -> MemberMap {
     let before = view.members.clone();
-    view.apply(seq, change);
+    view.apply(seq, sender, change);
     if matches!(change, Change::MemberRemoved { .. }) { before } else { view.members.clone() }
 }
 
@@ -198,7 +200,7 @@ pub fn committed(state: &mut ChatState, result: Result<(), String>, elapsed: Dur
         Ok(()) => {
             cx.effects.push(Effect::Observe(Observation::Committed));
             for e in &p.events {
-                state.durable.apply(e.seq, &e.change);
+                state.durable.apply(e.seq, p.sender, &e.change);
             }
             p.sides.iter().for_each(|s| state.durable.apply_side(s));
             let last_seq = p.events.last().map(|e| e.seq);

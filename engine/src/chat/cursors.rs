@@ -34,7 +34,10 @@ impl Receipts {
     }
 
     pub fn put(&mut self, user_id: u64, r: ReceiptRecord) {
-        self.by_user.insert(user_id, r);
+        // Turning read receipts off takes effect at once: no cached count still holds the reads.
+        if self.by_user.insert(user_id, r).is_some_and(|old| old.read_private != r.read_private) {
+            self.counted.clear();
+        }
     }
 
     /// Counts of message `seq` computed less than a second before `now`.

@@ -187,3 +187,20 @@ fn a_refused_reaction_flush_leaves_no_trace() {
     let fx = w.input(Input::Fetched { chat_id: GROUP, generation: 0, reactor: Some(ALICE), result: Ok(vec![found]) });
     assert_eq!(replies(&fx), vec![(ALICE, fb::Body::Ok, 0)]);
 }
+
+#[test]
+fn deleting_for_everyone_rewrites_the_message_and_its_edits_and_asks_for_their_old_versions_to_be_scrubbed() {
+    let mut w = World::new();
+    group_with_message(&mut w, vec![BOB]);
+    let actor = w.actor(ALICE);
+    w.command(Command::Delete(crossing::Delete { actor, chat_id: GROUP, seqs: vec![2], for_everyone: true }));
+    let edit = magpie_storage::EditRef { seq: 5, device_id: ALICE * 10, time_ms: 3 };
+    let state = magpie_storage::MessageStateRecord { edits: vec![edit], ..Default::default() };
+    let found = Fetched { seq: 2, event: Some(stored_message()), state: Some(state), reactions: None };
+    w.input(Input::Fetched { chat_id: GROUP, generation: 0, reactor: None, result: Ok(vec![found]) });
+    let (_, ops) = w.commits.submitted.last().unwrap();
+    let rewritten: Vec<u64> = ops.iter().filter_map(|o| if let Op::Append { seq, .. } = o { Some(*seq) } else { None }).collect();
+    assert!(rewritten.contains(&2) && rewritten.contains(&5), "the message and its edit are rewritten: {rewritten:?}");
+    let scrub = magpie_storage::ScrubRange { chat_id: GROUP, first_seq: 2, last_seq: 5 };
+    assert!(ops.contains(&Op::Scrub(scrub)), "{ops:?}");
+}

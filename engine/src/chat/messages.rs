@@ -221,6 +221,7 @@ pub fn delete(state: &mut ChatState, c: Delete, cx: &mut Cx<'_>) -> Result<(), R
             }
         }
     }
+    writes.extend(projection::scrub(chat_id, &writes));
     let change = Change::Deleted { seqs: doomed };
     let after = After::Ok(c.actor.reply);
     commit(state, (user, c.actor.device_id), Commit { changes: vec![change], sides: vec![Side::Writes(writes)], after, received: None }, cx)?;

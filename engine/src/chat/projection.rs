@@ -9,7 +9,7 @@ use super::settings;
 use super::targets::{self, Target};
 use super::view::{ChatView, Side};
 use bytes::Bytes;
-use magpie_storage::{ChatKind, DedupRecord, MessageLocation, MessageStateRecord, Op, Role};
+use magpie_storage::{ChatKind, DedupRecord, MessageLocation, MessageStateRecord, Op, Role, ScrubRange};
 use magpie_wire::encode::{self, EventHeader};
 use magpie_wire::message::{Attachment, Location, ReplyRef};
 
@@ -184,6 +184,18 @@ pub fn unquote(t: &Target) -> Option<(Op, Target)> {
     message.reply_to = Some(ReplyRef { preview: String::new(), deleted: true, ..quote.clone() });
     let op = Op::Append { chat_id: t.header.chat_id, seq: t.header.seq, event: targets::rewrite(t, &message) };
     Some((op, Target { message, ..t.clone() }))
+}
+
+/// The erasure of what `writes` (from [`erase`] and [`unquote`]) rewrote in chat `chat_id`: the
+/// older versions of those log entries and message states leave the disk soon after the commit
+/// (storage's `scrub` module), so deleted text is not only hidden.
+pub fn scrub(chat_id: u64, writes: &[Op]) -> Option<Op> {
+    let seqs = writes.iter().filter_map(|op| match op {
+        Op::Append { seq, .. } | Op::PutMessageState { seq, .. } => Some(*seq),
+        _ => None,
+    });
+    let (first_seq, last_seq) = seqs.fold(None, |r: Option<(u64, u64)>, s| Some(r.map_or((s, s), |(lo, hi)| (lo.min(s), hi.max(s)))))?;
+    Some(Op::Scrub(ScrubRange { chat_id, first_seq, last_seq }))
 }
 
 /// The attachment a forwarded copy of `t` carries: a live location becomes a fixed place where

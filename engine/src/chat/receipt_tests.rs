@@ -138,15 +138,22 @@ fn read_receipts_off_hides_my_reads_from_others_and_theirs_from_me() {
     assert_eq!(list(&get(&mut w, BOB, GROUP, 4, false)), (1, 1, 2, vec![(ALICE, 4, 4, false)]));
 }
 
-#[test]
-fn a_large_chat_sends_counts_to_its_admins_at_most_once_per_wake_not_every_receipt_to_everyone() {
+/// A chat BIG of `kind` owned by ALICE with members 1000..1300, and one message of `sender`'s
+/// at seq 2, committed.
+fn big_chat(kind: ChatKind, sender: u64) -> World {
     let mut w = World::new();
     let actor = w.actor(ALICE);
     let info = magpie_wire::chat::Info { title: "big".into(), ..Default::default() };
-    w.command(Command::CreateGroup(crossing::CreateGroup { actor, chat_id: BIG, kind: ChatKind::Channel, info, members: (1000..1300).collect() }));
+    w.command(Command::CreateGroup(crossing::CreateGroup { actor, chat_id: BIG, kind, info, members: (1000..1300).collect() }));
     w.commit_ok(BIG);
-    w.send(ALICE, BIG, "news");
+    w.send(sender, BIG, "news");
     w.commit_ok(BIG);
+    w
+}
+
+#[test]
+fn a_large_chat_sends_counts_to_its_admins_at_most_once_per_wake_not_every_receipt_to_everyone() {
+    let mut w = big_chat(ChatKind::Channel, ALICE);
     let t0 = Instant::now();
     let mut wakes = 0;
     for reader in 1000..1010 {
@@ -191,6 +198,22 @@ fn a_large_chat_sends_counts_to_its_admins_at_most_once_per_wake_not_every_recei
     w.commit_ok(BIG);
     assert_eq!(again(&mut w, t1 + Duration::from_millis(500)), 11, "reused within the second");
     assert_eq!(again(&mut w, t1 + Duration::from_secs(2)), 12, "then counted again");
+    // Turning read receipts off shows in the counts at once, cache or not.
+    mark(&mut w, 1100, BIG, 2, 2, true);
+    w.commit_ok(BIG);
+    assert_eq!(again(&mut w, t1 + Duration::from_millis(2100)), 11, "1100's read no longer counts");
+}
+
+#[test]
+fn a_large_groups_counts_go_to_the_sender_of_its_newest_message_too() {
+    let mut w = big_chat(ChatKind::Group, 1005);
+    mark(&mut w, 1006, BIG, 2, 2, false);
+    w.commit_ok(BIG);
+    let fx = input_at(&mut w, Input::Wake { chat_id: BIG }, Instant::now() + Duration::from_millis(1000));
+    let [Effect::Signal(s)] = fx.as_slice() else { panic!("{fx:?}") };
+    assert!(matches!(&s.audience, Audience::Users(u) if u.as_ref() == [ALICE, 1005]), "the owner and the sender: {:?}", s.audience);
+    let c = frame(&s.frame).body_as_receipt_counts().map(|c| (c.seq(), c.read_count()));
+    assert_eq!(c, Some((2, 1)));
 }
 
 #[test]

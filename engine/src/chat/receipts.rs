@@ -7,8 +7,8 @@
 //!
 //! Who is told: the member's own devices always (their unread counts follow); in chats of at
 //! most [`RECEIPT_DETAIL_MAX_MEMBERS`] the other members, each change as it happens; in larger
-//! chats nobody per change, but the owner and admins get the newest message's counts at most
-//! once a second. A member with read receipts off (`read_private`) still moves their read
+//! chats nobody per change, but the newest message's sender, the owner and the admins get its
+//! counts at most once a second. A member with read receipts off (`read_private`) still moves their read
 //! cursor, for their own devices, but nobody else sees it; and they see nobody's.
 
 use super::append::{self, After, ChatState, Commit};
@@ -99,8 +99,8 @@ fn signals(state: &mut ChatState, user: u64, old: &ReceiptRecord, new: &ReceiptR
     out
 }
 
-/// The scheduled counts push of a large chat: the newest message's counts, to its owner and
-/// admins (in a channel, the people who post), from the durable cursors.
+/// The scheduled counts push of a large chat: the newest message's counts, to its sender and
+/// to the owner and admins (in a channel, the people who post), from the durable cursors.
 pub fn wake(state: &mut ChatState, cx: &mut Cx<'_>) {
     // Another feature's wake-up (the chat shares `Input::Wake`) before ours: ours still comes.
     match state.head.receipts.wake_pending {
@@ -108,12 +108,19 @@ pub fn wake(state: &mut ChatState, cx: &mut Cx<'_>) {
         _ => return,
     }
     let view = &state.durable;
-    if view.last_message_seq == 0 || view.staff.is_empty() {
+    if view.last_message_seq == 0 {
+        return;
+    }
+    let mut told: Vec<u64> = view.staff.iter().copied().collect();
+    let sender = view.last_message_sender;
+    if sender != 0 && view.members.contains_key(&sender) && !view.staff.contains(&sender) {
+        told.push(sender);
+    }
+    if told.is_empty() {
         return;
     }
     let counts = view.receipts.counts(view.meta.chat_id, view.last_message_seq, &view.members, 0);
-    let staff: Vec<u64> = view.staff.iter().copied().collect();
-    cx.effects.push(Effect::Signal(Signal { audience: Audience::Users(Arc::from(staff)), frame: encode::receipt_counts(&counts) }));
+    cx.effects.push(Effect::Signal(Signal { audience: Audience::Users(Arc::from(told)), frame: encode::receipt_counts(&counts) }));
 }
 
 /// `GetReceipts`: "delivered to" and "read by" for message `seq`, from the durable cursors.

@@ -32,6 +32,8 @@ pub struct ChatView {
     pub last_seq: u64,
     /// Sequence number of the newest message (0: none).
     pub last_message_seq: u64,
+    /// Who sent it (0: no message, or not known yet: a load reads it, `worker::load_chat`).
+    pub last_message_sender: u64,
     /// Invite links by code.
     pub invites: HashMap<String, InviteRecord>,
     /// Pending join requests: user → requested at (Unix ms).
@@ -104,6 +106,7 @@ impl ChatView {
             owner: 0,
             last_seq: 0,
             last_message_seq: 0,
+            last_message_sender: 0,
             invites: HashMap::new(),
             requests: BTreeMap::new(),
             receipts: Default::default(),
@@ -137,10 +140,14 @@ impl ChatView {
         }
     }
 
-    /// The fold step: the state after the event `seq` holding `change`. Applying an event twice
-    /// (a snapshot older than the member records it sits beside) changes nothing the second time.
-    pub fn apply(&mut self, seq: u64, change: &Change) {
+    /// The fold step: the state after the event `seq`, sent by `sender`, holding `change`.
+    /// Applying an event twice (a snapshot older than the member records it sits beside)
+    /// changes nothing the second time.
+    pub fn apply(&mut self, seq: u64, sender: u64, change: &Change) {
         let head = self.head_after(seq, change);
+        if head.last_message_seq != self.last_message_seq {
+            self.last_message_sender = sender;
+        }
         (self.last_seq, self.last_message_seq) = (head.at_seq, head.last_message_seq);
         match change {
             Change::Created { info, members, .. } => {
@@ -216,7 +223,7 @@ impl ChatView {
                     self.meta.chat_id, header.chat_id, header.seq, self.last_seq
                 ));
             }
-            self.apply(header.seq, &change);
+            self.apply(header.seq, header.sender_id, &change);
         }
         Ok(())
     }
