@@ -1,5 +1,5 @@
 // Message features in Debian's Chromium against a real engine, two people in a group: a reply
-// whose quote jumps to the original, an edit with Up (the other side sees "edited" and the
+// whose quote jumps to the original (on a new device, loading the history up to it), an edit with Up (the other side sees "edited" and the
 // versions), a reaction counted and toggled off, delete for everyone (a tombstone) and for me
 // (gone on my side only), @mention autocomplete and the Mentions view, a pin and the pinned
 // list, a forward ("forwarded from"), a place and a contact card; screenshots, and axe.
@@ -9,7 +9,7 @@ import WebSocket from 'ws';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { Browser, Locator } from 'playwright-core';
 import type { Engine } from '../../../client-lib/ts/test/support/engine.js';
-import { launch, openChat, person, say, sees, shotsDir, signUp, startEngine, type Person } from './harness.js';
+import { launch, openChat, person, say, sees, shotsDir, signIn, signUp, startEngine, type Person } from './harness.js';
 
 const require = createRequire(import.meta.url);
 const run = Math.random().toString(36).slice(2, 7);
@@ -99,6 +99,32 @@ describe('message features in the browser', () => {
     await alice.page.locator('.msg.focused', { hasText: 'lunch at noon?' }).waitFor();
     expect(await inView(original)).toBe(true);
     await shot(alice, 'reply-jump-1280');
+  });
+
+  it('on a new device, a quote of a message from before the loaded history loads it and jumps to it', async () => {
+    const seq = BigInt((await bubble(alice, 'lunch at noon?').getAttribute('data-seq'))!);
+    const chatId = BigInt((await alice.page.locator('.chat-item.active').getAttribute('data-chat-id'))!);
+    const node = new MagpieClient({ url: engine.wsUrl, WebSocket: WebSocket as unknown as WebSocketConstructor, credentials: { kind: 'login', username: BOB, password: PASSWORD, deviceName: 'script' } });
+    await node.connect();
+    // More than one history page (100) after the original.
+    for (let i = 1; i <= 120; i++) await node.send(chatId, `more filler ${i}`);
+    await node.send(chatId, 'way above', { replyToSeq: seq });
+    await node.close();
+    // A browser that has never seen the chat: it loads the newest page only.
+    const fresh = await person(browser, origin);
+    try {
+      await signIn(fresh, ALICE, PASSWORD);
+      await openChat(fresh, 'Crew');
+      await sees(fresh, 'way above');
+      const original = fresh.page.locator('.msg', { has: fresh.page.locator('.text', { hasText: 'lunch at noon?' }) });
+      expect(await original.count(), 'the original is not among the rows loaded at first').toBe(0);
+      await bubble(fresh, 'way above').getByTestId('quote').click();
+      await fresh.page.locator('.msg.focused', { hasText: 'lunch at noon?' }).waitFor();
+      expect(await inView(original)).toBe(true);
+      expect(fresh.errors).toEqual([]);
+    } finally {
+      await fresh.context.close();
+    }
   });
 
   it('Up in an empty composer edits my last message; the other side sees "edited" and the versions', async () => {
