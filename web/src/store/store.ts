@@ -7,10 +7,11 @@ import type {
   Account, BroadcastAck, BroadcastList, ChatEvent, ChatInfo, ChatInfoPatch, ChatPreview, ChatSettings, ChatState, ChatStatePatch, ChatSummary,
   ClientEvent, ConnectionState, Contact, CreateChatOptions, Credentials, Device, ForwardAck, HistoryPage, Invite, JoinRequest, JoinResult, JoinTarget,
   ListChatsPage, Location, MemberList, MentionPage, MessageState, MessageVersion, OutboxStore, Role, SendAck, SendOptions, UserInfo, UserReactions,
-  LastSeenVisibility, PresenceUpdate, Privacy, Receipt, ReceiptList, TypingKind,
+  LastSeenVisibility, PresenceUpdate, Privacy, Receipt, ReceiptCounts, ReceiptList, TypingKind,
 } from '@magpie/client';
 import { decodeSendOptions } from '@magpie/client';
 import { Db, type RowPatch } from './db.js';
+import { isLargeChat, othersCounts, type CountsRow } from './receipt-counts.js';
 import { applyPatches, hidePatch, messageRow, patchesOf, previewOf, withState, type Patch } from './message-rows.js';
 import type { ChatKindName, ChatRow, Connection, ContactRow, MessageRow, PlaceRow, PresenceRow, RoleName, SettingsRow, Tick, TypingRow } from './types.js';
 
@@ -81,6 +82,8 @@ export const TYPING_REFRESH_MS = 2500;
 export const ACTIVITY_INTERVAL_MS = 30_000;
 /** The direct chats near the top of the list whose peers are watched (with the open chat's). */
 const WATCHED_CHATS = 50;
+/** An open group's online count is a snapshot: asked again this often (§6.15 "Online counts"). */
+export const ONLINE_REFRESH_MS = 30_000;
 
 /** A call that must never throw into the caller (best-effort pushes of state). */
 function quietly<T>(f: () => Promise<T>): Promise<T | undefined> {
@@ -136,6 +139,9 @@ export interface Env {
   indexedDB: IDBFactory;
   newId(): string;
   now(): number;
+  /** Whether the page is in front of the user (default: `document.visibilityState`); nothing is
+   * marked read while it is not. */
+  visible?(): boolean;
 }
 
 const TOKEN_KEY = 'magpie.token';
@@ -301,6 +307,11 @@ export class ChatStore {
   readonly privacy = signal<Privacy | null>(null);
   /** Per chat, the read cursor when it was opened: the unread divider goes after it. */
   readonly unreadMark = signal<ReadonlyMap<string, number>>(new Map());
+  /** Large chats (§6.15): the latest counts of the newest message, as the engine pushes them to
+   * the people who post (over all members, the poster included). */
+  readonly receiptCounts = signal<ReadonlyMap<string, CountsRow>>(new Map());
+  /** Groups and channels watched (the open one): how many members are connected (§6.15). */
+  readonly chatOnline = signal<ReadonlyMap<string, { online: number; memberCount: number }>>(new Map());
   /** Whether the open conversation shows its newest message (the UI says): new messages are
    * read as they arrive only then. */
   following = true;
@@ -314,8 +325,14 @@ export class ChatStore {
   private lastActivity = -Infinity;
   private watchKey = '';
   private watchTimer: ReturnType<typeof setTimeout> | null = null;
+  private onlineTimer: ReturnType<typeof setTimeout> | null = null;
 
   constructor(private readonly env: Env) {}
+
+  /** Whether what the open conversation shows counts as seen now. */
+  visible(): boolean {
+    return this.env.visible ? this.env.visible() : documentVisible();
+  }
 
   // ------------------------------------------------------------------ session
 
@@ -434,7 +451,11 @@ export class ChatStore {
       this.presence.value = new Map();
       this.privacy.value = null;
       this.unreadMark.value = new Map();
+      this.receiptCounts.value = new Map();
+      this.chatOnline.value = new Map();
     });
+    if (this.onlineTimer) clearTimeout(this.onlineTimer);
+    this.onlineTimer = null;
     for (const t of this.typingTimers.values()) clearTimeout(t);
     this.typingTimers.clear();
     if (this.rxTimer) clearTimeout(this.rxTimer);
@@ -478,6 +499,9 @@ export class ChatStore {
         break;
       case 'receipt':
         this.onReceipt(e.receipt);
+        break;
+      case 'receiptCounts':
+        this.onReceiptCounts(e.counts);
         break;
       case 'typing':
         this.onTyping(e.typing.chatId.toString(), e.typing.userId.toString(), e.typing.kind, e.typing.expiresInMs);
@@ -540,7 +564,7 @@ export class ChatStore {
       chat.lastPreview = previewOf(row);
       chat.lastSenderId = sender;
       chat.lastMessageSeq = seq;
-      const reading = this.activeChat.value === chatId && isVisible() && this.following;
+      const reading = this.activeChat.value === chatId && this.visible() && this.following;
       if (sender !== me && !reading && seq > chat.readSeq) chat.unread += 1;
       if (reading || sender === me) {
         chat.readSeq = Math.max(chat.readSeq, seq);
@@ -731,7 +755,7 @@ export class ChatStore {
         // 0 is also "hidden" (read receipts off on either side): the server's word stands.
         c.peerReadSeq = Number(s.peerReadSeq ?? 0n);
       }
-      if (this.activeChat.value === id && this.following && isVisible()) c.unread = 0;
+      if (this.activeChat.value === id && this.following && this.visible()) c.unread = 0;
       if (s.lastActivityMs > 0) c.lastActivity = Math.max(c.lastActivity, s.lastActivityMs);
       if (s.lastMessage && Number(s.lastMessage.seq) >= c.lastSeq && s.lastMessage.kind.type === 'message') {
         c.lastPreview = previewOf(messageRow(s.lastMessage, s.lastMessage.kind));
@@ -825,40 +849,94 @@ export class ChatStore {
     return rows.filter((m) => m.state === 'sent' && !m.notice && m.senderId !== me && m.seq > from && m.seq <= to).length;
   }
 
-  /** The open conversation shows messages up to `seq` (and the page is visible): they are read. */
+  /** The open conversation has shown the rows up to `seq` (its newest row seen in the view): the
+   * read cursor moves there, never back, never past what this device holds, and not at all while
+   * the page is hidden. The receipt goes out coalesced (`wantReceipt`); the unread count follows
+   * at once. */
   markSeen(chatId: string, seq: number): void {
     const c = this.chats.value.get(chatId);
-    if (!c || seq <= c.readSeq || !isVisible()) return;
+    if (!c || seq <= c.readSeq || !this.visible()) return;
     const upTo = Math.min(seq, c.lastSeq);
+    if (upTo <= c.readSeq) return;
     const unread = upTo >= c.lastMessageSeq ? 0 : Math.max(0, c.unread - this.othersBetween(chatId, c.readSeq, upTo));
     this.setChat({ ...c, readSeq: upTo, unread });
     this.wantReceipt(chatId, upTo, upTo);
   }
 
-  /** Who has a message (groups: "read by" / "delivered to"). */
+  /** Who has a message (groups: "read by" / "delivered to"). Counts are over the members other
+   * than this user; in chats of more than 256 members there are counts only (`receipts:
+   * 'counts'`, the lists empty). */
   async receipts(chatId: string, seq: number): Promise<{ readBy: string[]; deliveredTo: string[]; deliveredCount: number; readCount: number; memberCount: number; receipts: 'listed' | 'counts' }> {
     const l = await this.need().getReceipts(BigInt(chatId), BigInt(seq));
+    if (l.memberCount > 256 || isLargeChat(this.chats.value.get(chatId) ?? { memberCount: 0 })) {
+      // Over all members, this user included: the same reading as the pushed counts.
+      const raw: CountsRow = { seq, delivered: l.deliveredCount, read: l.readCount, members: l.memberCount };
+      this.keepCounts(chatId, raw);
+      const k = this.othersOf(chatId, raw);
+      return { readBy: [], deliveredTo: [], deliveredCount: k.delivered, readCount: k.read, memberCount: l.memberCount, receipts: 'counts' };
+    }
     const readBy = l.receipts.filter((r) => !r.readHidden && r.readSeq >= BigInt(seq)).map((r) => r.userId.toString());
     const deliveredTo = l.receipts.map((r) => r.userId.toString()).filter((id) => !readBy.includes(id));
     this.askUsers([...readBy, ...deliveredTo]);
-    // Chats of more than 256 members have counts only.
-    const receipts = l.deliveredCount > 0 && l.receipts.length === 0 ? 'counts' : 'listed';
-    return { readBy, deliveredTo, deliveredCount: l.deliveredCount, readCount: l.readCount, memberCount: l.memberCount, receipts };
+    return { readBy, deliveredTo, deliveredCount: l.deliveredCount, readCount: l.readCount, memberCount: l.memberCount, receipts: 'listed' };
   }
 
-  /** Goes to the first unread message of the open chat (loading history up to it). */
-  async revealFirstUnread(chatId: string): Promise<void> {
+  private onReceiptCounts(k: ReceiptCounts): void {
+    this.keepCounts(k.chatId.toString(), { seq: Number(k.seq), delivered: k.deliveredCount, read: k.readCount, members: k.memberCount });
+  }
+
+  /** The newest counts of a chat (a later message's replace an earlier one's; the engine only
+   * counts the newest message). */
+  private keepCounts(chatId: string, k: CountsRow): void {
+    const prev = this.receiptCounts.value.get(chatId);
+    if (prev && prev.seq > k.seq) return;
+    const next = new Map(this.receiptCounts.value);
+    next.set(chatId, k);
+    this.receiptCounts.value = next;
+  }
+
+  /** A large chat's counts as this user reads them: over the other members (this user's own
+   * cursors are in the engine's counts once they reached the message). */
+  othersOf(chatId: string, k: CountsRow): CountsRow {
+    const c = this.chats.value.get(chatId);
+    // This device's cursors (the read one goes out within a second of moving); reading implies
+    // delivery, and with read receipts off one's reads are not counted.
+    const read = c?.readSeq ?? 0;
+    const delivered = Math.max(c?.deliveredSeq ?? 0, read) >= k.seq;
+    return othersCounts(k, { delivered, read: (this.privacy.value?.readReceipts ?? true) && read >= k.seq });
+  }
+
+  /** A large chat just opened whose newest message is this user's: its counts now (pushes only
+   * come when a cursor moves). */
+  private askCounts(chatId: string): void {
+    const c = this.chats.value.get(chatId);
+    const me = this.account.value?.userId;
+    if (!c || !isLargeChat(c) || !me || c.lastSenderId !== me || !c.lastMessageSeq || this.receiptCounts.value.get(chatId)?.seq === c.lastMessageSeq) return;
+    void quietly(() => this.receipts(chatId, c.lastMessageSeq));
+  }
+
+  /** Whether the loaded rows of a chat reach back to just after `mark` (or to its start). */
+  reachesMark(chatId: string, mark: number): boolean {
+    const oldest = this.messages(chatId).value.find((m) => m.state === 'sent');
+    return (!!oldest && oldest.seq <= mark + 1) || !this.hasOlder(chatId);
+  }
+
+  /** Loads history back to where the open chat's unread messages start; the first of them. */
+  async loadToFirstUnread(chatId: string): Promise<MessageRow | undefined> {
     const mark = this.unreadMark.value.get(chatId);
-    if (mark === undefined) return;
+    if (mark === undefined) return undefined;
     const s = this.messages(chatId);
-    for (let i = 0; i < 1000; i++) {
-      const oldest = s.value.find((m) => m.state === 'sent');
-      if ((oldest && oldest.seq <= mark + 1) || !this.hasOlder(chatId)) break;
+    for (let i = 0; i < 1000 && !this.reachesMark(chatId, mark); i++) {
       const before = s.value.length;
       await this.loadOlder(chatId);
       if (s.value.length === before) await new Promise((r) => setTimeout(r, 50));
     }
-    const first = firstUnread(s.value, mark, this.account.value?.userId);
+    return firstUnread(s.value, mark, this.account.value?.userId);
+  }
+
+  /** Goes to the first unread message of the open chat (loading history up to it). */
+  async revealFirstUnread(chatId: string): Promise<void> {
+    const first = await this.loadToFirstUnread(chatId);
     if (first) this.focus.value = { chatId, seq: first.seq };
   }
 
@@ -933,14 +1011,41 @@ export class ChatStore {
   }
 
   private onPresence(u: PresenceUpdate): void {
-    if (u.users.length === 0) return;
+    if (u.users.length > 0) {
+      const next = new Map(this.presence.value);
+      for (const p of u.users) next.set(p.userId.toString(), { status: p.status, lastSeenMs: p.lastSeenMs });
+      this.presence.value = next;
+    }
+    if (u.chats.length > 0) {
+      const next = new Map(this.chatOnline.value);
+      for (const c of u.chats) next.set(c.chatId.toString(), { online: c.online, memberCount: c.memberCount });
+      this.chatOnline.value = next;
+    }
+  }
+
+  /** Do not disturb on or off (stored by the server, on all this user's devices, shown to the
+   * people who watch them). Shown here at once; the watch on oneself brings the server's word. */
+  async setDnd(on: boolean): Promise<void> {
+    const me = this.account.value?.userId;
+    await this.need().setPresence({ dnd: on });
+    if (!me) return;
+    const prev = this.presence.value.get(me);
+    if ((prev?.status === 'doNotDisturb') === on) return;
     const next = new Map(this.presence.value);
-    for (const p of u.users) next.set(p.userId.toString(), { status: p.status, lastSeenMs: p.lastSeenMs });
+    next.set(me, { status: on ? 'doNotDisturb' : 'online', lastSeenMs: 0 });
     this.presence.value = next;
   }
 
-  /** The people shown: the other member of the open chat and of the direct chats at the top of
-   * the list. Watched again (replacing the set) when they change, and after each reconnect. */
+  /** This user's own presence (watched like a peer's: do not disturb is kept by the server). */
+  myPresence(): PresenceRow | undefined {
+    const me = this.account.value?.userId;
+    return me ? this.presence.value.get(me) : undefined;
+  }
+
+  /** The people shown: this user (their own do-not-disturb), the other member of the open chat
+   * and of the direct chats at the top of the list; and the open group's or channel's online
+   * count. Watched again (replacing the set) when they change, after each reconnect, and every
+   * 30 s while a group is open (its count is a snapshot). */
   private watchVisible(): void {
     if (this.watchTimer) return;
     this.watchTimer = setTimeout(() => {
@@ -948,19 +1053,30 @@ export class ChatStore {
       const client = this.client;
       const me = this.account.value?.userId;
       if (!client || !me) return;
-      const peers = new Set<string>();
+      const peers = new Set<string>([me]);
       const peerOf = (c: ChatRow | undefined) => c?.kind === 'direct' && !c.left && c.members.find((m) => m !== me);
-      const active = peerOf(this.chats.value.get(this.activeChat.value ?? ''));
+      const open = this.chats.value.get(this.activeChat.value ?? '');
+      const active = peerOf(open);
       if (active) peers.add(active);
       for (const c of this.chatList.value.slice(0, WATCHED_CHATS)) {
         const p = peerOf(c);
         if (p) peers.add(p);
       }
       const ids = [...peers].sort();
-      const key = ids.join(',');
+      const chats = open && (open.kind === 'group' || open.kind === 'channel') && !open.left ? [open.id] : [];
+      if (this.onlineTimer) clearTimeout(this.onlineTimer);
+      this.onlineTimer = null;
+      if (chats.length > 0) {
+        this.onlineTimer = setTimeout(() => {
+          this.onlineTimer = null;
+          this.watchKey = '';
+          this.watchVisible();
+        }, ONLINE_REFRESH_MS);
+      }
+      const key = `${ids.join(',')}|${chats.join(',')}`;
       if (key === this.watchKey) return;
       this.watchKey = key;
-      void quietly(() => client.watchPresence(ids.map((id) => BigInt(id)))).then((u) => {
+      void quietly(() => client.watchPresence(ids.map((id) => BigInt(id)), chats.map((id) => BigInt(id)))).then((u) => {
         if (u && client === this.client) this.onPresence(u);
         else if (client === this.client) this.watchKey = '';
       });
@@ -1072,6 +1188,8 @@ export class ChatStore {
     }
   }
 
+  /** Shows a chat. Nothing is marked read here: the message list reports the rows it shows
+   * (`markSeen`). A chat with unread messages opens at them (the divider), not at the newest. */
   open(chatId: string | null): void {
     const was = this.activeChat.value;
     if (was && was !== chatId) this.stopTyping(was);
@@ -1082,11 +1200,12 @@ export class ChatStore {
       const mark = new Map<string, number>();
       if (c && c.unread > 0) mark.set(chatId, c.readSeq);
       this.unreadMark.value = mark;
-      this.following = true;
+      // Not at the newest until the list says it is there.
+      this.following = !mark.has(chatId);
+      this.askCounts(chatId);
     }
     this.watchVisible();
     if (chatId) {
-      this.markRead(chatId);
       const c = this.chats.value.get(chatId);
       if (c?.markedUnread) void this.setState(chatId, { markedUnread: false }).catch(() => {});
     }
@@ -1095,7 +1214,7 @@ export class ChatStore {
   markRead(chatId: string): void {
     const c = this.chats.value.get(chatId);
     if (c && (c.unread > 0 || c.readSeq < c.lastSeq)) this.setChat({ ...c, unread: 0, readSeq: c.lastSeq });
-    if (c && c.lastSeq > 0 && isVisible()) this.wantReceipt(chatId, c.lastSeq, c.lastSeq);
+    if (c && c.lastSeq > 0 && this.visible()) this.wantReceipt(chatId, c.lastSeq, c.lastSeq);
   }
 
   // ------------------------------------------------------------------ sending
@@ -1652,9 +1771,10 @@ function connectionOf(s: ConnectionState): Connection {
   }
 }
 
-function isVisible(): boolean {
+/** No document (Node): visible. Else only 'visible' is: 'hidden' and the old 'prerender' are not. */
+function documentVisible(): boolean {
   const d = (globalThis as { document?: { visibilityState?: string } }).document;
-  return !d || d.visibilityState !== 'hidden';
+  return !d || d.visibilityState === undefined || d.visibilityState === 'visible';
 }
 
 function deviceName(): string {

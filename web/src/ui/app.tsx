@@ -216,13 +216,6 @@ function Shell({ store }: Props): JSX.Element {
     return () => removeEventListener('keydown', onKey);
   }, []);
 
-  // Unread counts clear when the reader comes back to the open chat.
-  useEffect(() => {
-    const onVis = () => document.visibilityState === 'visible' && store.activeChat.value && store.markRead(store.activeChat.value);
-    document.addEventListener('visibilitychange', onVis);
-    return () => document.removeEventListener('visibilitychange', onVis);
-  }, []);
-
   // Picking a chat closes the phone overlay.
   useEffect(() => {
     overlay.value = false;
@@ -302,6 +295,11 @@ function ChatList({ store, archived, onArchived, onNew, onCollapse }: Props & { 
         <h1 class="brand">Magpie</h1>
         <span class="me" title="Signed in as">
           {account?.username}
+          {store.myPresence()?.status === 'doNotDisturb' && (
+            <span class="my-status dnd" data-testid="my-status" title="Do not disturb: turn it off in Details">
+              <span aria-hidden="true">⛔</span> Do not disturb
+            </span>
+          )}
         </span>
         <ThemeToggle />
         <button type="button" class="icon-btn collapse" onClick={onCollapse} aria-label="Hide chat list">

@@ -5,6 +5,7 @@ import { useSignal } from '@preact/signals';
 import type { JSX } from 'preact';
 import { useEffect, useLayoutEffect, useMemo, useRef } from 'preact/hooks';
 import { previewOf } from '../store/message-rows.js';
+import { countsText, isLargeChat } from '../store/receipt-counts.js';
 import { canPost, firstUnread, isAdmin, presenceText, tickOf, type ChatStore } from '../store/store.js';
 import type { ChatRow, MessageRow, Tick } from '../store/types.js';
 import { describe, initials } from './app.js';
@@ -12,9 +13,12 @@ import { Composer } from './composer.js';
 import { Icon } from './icons.js';
 import { MessageContent, mentionsMe, Reactions } from './message.js';
 import { MenuButton, MessageDialog, MessageMenuLayer, newConvUi, openMenu, type ConvUi } from './message-menu.js';
+import { lastSeenIndex, seenSeq } from './seen.js';
 
 const ESTIMATE = 56;
 const OVERSCAN = 800;
+/** Room above the unread divider when a chat opens there. */
+const DIVIDER_MARGIN = 8;
 const GROUP_GAP_MS = 5 * 60_000;
 
 type Props = {
@@ -34,11 +38,14 @@ export function Conversation({ store, chatId, onBack, onToggleList, listOpen, on
   const ui = useMemo(newConvUi, [chatId]);
   const name = chat ? store.chatName(chat) : '';
   const count = chat ? Math.max(chat.memberCount, chat.kind === 'channel' ? 0 : chat.members.length) : 0;
+  // Groups and channels: how many of their members are connected (a snapshot, refreshed).
+  const online = chat && chat.kind !== 'direct' ? store.chatOnline.value.get(chat.id) : undefined;
+  const onlineText = online ? `, ${online.online} online` : '';
   const sub =
     chat?.kind === 'channel'
-      ? `Channel · ${count} ${count === 1 ? 'subscriber' : 'subscribers'}`
+      ? `Channel · ${count} ${count === 1 ? 'subscriber' : 'subscribers'}${onlineText}`
       : chat?.kind === 'group'
-        ? `${count} ${count === 1 ? 'member' : 'members'}`
+        ? `${count} ${count === 1 ? 'member' : 'members'}${onlineText}`
         : presenceText(store.presence.value.get(peerOf(store, chat) ?? ''), Date.now()) || 'Direct chat';
   const pending = chat && isAdmin(chat) ? chat.pendingRequests : 0;
   return (
@@ -151,15 +158,19 @@ function MessageList({ store, chatId, rows, ui, chat }: { store: ChatStore; chat
   const showJump = useSignal(false);
   const highlight = useSignal<number | null>(null);
   const lastSent = useRef('');
-  /** The chat whose first unread message the reader has reached (no jump button then). */
-  const reached = useRef('');
   const me = store.account.value?.userId;
   const mark = store.unreadMark.value.get(chatId);
   const divider = mark === undefined ? undefined : firstUnread(rows, mark, me);
   const dividerIndex = divider ? rows.indexOf(divider) : -1;
-  // Read when seen: the page visible, the newest message shown (or when it comes back).
+  // Opened with unread messages: the list starts at the divider, not at the newest, and reports
+  // nothing seen until it is placed there (the read cursor would otherwise cover them).
+  const placing = useRef(mark !== undefined);
+  if (placing.current) atBottom.current = false;
+  const loadingMark = useRef(false);
+  // Read when seen: whatever the view shows once the page is visible again.
+  const seenNow = useRef(() => {});
   useEffect(() => {
-    const onVisible = () => document.visibilityState === 'visible' && atBottom.current && store.markRead(chatId);
+    const onVisible = () => document.visibilityState === 'visible' && seenNow.current();
     document.addEventListener('visibilitychange', onVisible);
     return () => document.removeEventListener('visibilitychange', onVisible);
   }, [chatId]);
@@ -187,6 +198,32 @@ function MessageList({ store, chatId, rows, ui, chat }: { store: ChatStore; chat
   const start = Math.max(0, find(scrollTop.value - OVERSCAN));
   const end = Math.min(rows.length, find(scrollTop.value + viewport.value + OVERSCAN) + 1);
 
+  /** The newest row in view is seen: the read cursor may move up to it (the store coalesces the
+   * receipts, and ignores this while the page is hidden). */
+  const reportSeen = () => {
+    const el = box.current;
+    if (!el || placing.current) return;
+    const seq = seenSeq(rows, lastSeenIndex(offsets, rows.length, el.scrollTop, el.clientHeight));
+    if (seq > 0) store.markSeen(chatId, seq);
+  };
+  seenNow.current = reportSeen;
+
+  /** Where an unread chat opens: its divider near the top, once the rows reach back to it
+   * (loading history if need be); the newest if no unread message is left to show. */
+  const place = () => {
+    if (mark === undefined || !rows.some((r) => r.state === 'sent')) return;
+    if (!store.reachesMark(chatId, mark)) {
+      if (!loadingMark.current) {
+        loadingMark.current = true;
+        void store.loadToFirstUnread(chatId).finally(() => (loadingMark.current = false));
+      }
+      return;
+    }
+    placing.current = false;
+    if (divider) anchor.current = { key: keyOf(divider), rel: -DIVIDER_MARGIN };
+    else atBottom.current = true;
+  };
+
   // After each render: measure the rows in view, then keep the reader's place (the bottom, or
   // the first row in view) even as rows above are measured or older history is prepended.
   useLayoutEffect(() => {
@@ -207,6 +244,7 @@ function MessageList({ store, chatId, rows, ui, chat }: { store: ChatStore; chat
       version.value++;
       return;
     }
+    if (placing.current) place();
     // A quote or a mention was clicked: put that message a third of the way down and mark it.
     const f = focus;
     if (f && f.chatId === chatId) {
@@ -236,6 +274,8 @@ function MessageList({ store, chatId, rows, ui, chat }: { store: ChatStore; chat
     }
     scrollTop.value = el.scrollTop;
     viewport.value = el.clientHeight;
+    // New rows at the bottom, rows measured, a place kept: what is in view now is seen.
+    reportSeen();
   });
 
   const onScroll = () => {
@@ -244,28 +284,19 @@ function MessageList({ store, chatId, rows, ui, chat }: { store: ChatStore; chat
     scrollTop.value = el.scrollTop;
     viewport.value = el.clientHeight;
     const fromBottom = el.scrollHeight - el.scrollTop - el.clientHeight;
-    atBottom.current = fromBottom < 40;
+    if (!placing.current) atBottom.current = fromBottom < 40;
     store.following = atBottom.current;
-    // Scrolled to where the unread messages start: no need for the button any more.
-    if (dividerIndex >= 0 && offsets[dividerIndex]! >= el.scrollTop && offsets[dividerIndex]! < el.scrollTop + el.clientHeight) reached.current = chatId;
     showJump.value = fromBottom > 600;
     const i = find(el.scrollTop);
     const r = rows[i];
     anchor.current = r ? { key: keyOf(r), rel: el.scrollTop - offsets[i]! } : null;
     if (el.scrollTop < 600 && store.hasOlder(chatId)) void store.loadOlder(chatId);
-    if (atBottom.current) store.markRead(chatId);
-    else {
-      // Read as far as the last message in view.
-      const seen = rows[Math.min(rows.length - 1, find(el.scrollTop + el.clientHeight - 1))];
-      if (seen && seen.state === 'sent') store.markSeen(chatId, seen.seq);
-    }
+    reportSeen();
   };
-  // The first unread message is above the view (or not loaded yet).
-  const unreadAbove = mark !== undefined && reached.current !== chatId && (dividerIndex < 0 ? store.hasOlder(chatId) && (rows.find((r) => r.state === 'sent')?.seq ?? 0) > mark + 1 : offsets[dividerIndex]! < scrollTop.value);
-  const jumpUnread = () => {
-    reached.current = chatId;
-    void store.revealFirstUnread(chatId);
-  };
+  // The first unread message is above the view (or not loaded yet): a button goes back to it.
+  const unreadAbove =
+    mark !== undefined && !placing.current && (dividerIndex < 0 ? rows.some((r) => r.state === 'sent') && !store.reachesMark(chatId, mark) : offsets[dividerIndex]! < scrollTop.value - 1);
+  const jumpUnread = () => void store.revealFirstUnread(chatId);
 
   const jump = () => {
     const el = box.current!;
@@ -379,6 +410,7 @@ function Row({ k, m, store, mine, newDay, head, ui, chat, focused, unreadDivider
             )}
           </div>
           {chat && m.state === 'sent' && <Reactions store={store} m={m} onError={(e) => (ui.error.value = describe(e))} />}
+          {mine && chat && isLargeChat(chat) && <CountsLine store={store} chat={chat} m={m} />}
           {chat && <MenuButton ui={ui} m={m} label={`${sender}, ${previewOf(m) || 'message'}`} />}
           {m.state === 'failed' && (
             <button type="button" class="retry" onClick={() => store.retry(m.chatId, m.clientMsgId)}>
@@ -388,6 +420,18 @@ function Row({ k, m, store, mine, newDay, head, ui, chat, focused, unreadDivider
         </div>
       )}
     </div>
+  );
+}
+
+/** Large chats: under one's own newest message, how many have it and have seen it (the counts
+ * the engine pushes about once a second while they change). */
+function CountsLine({ store, chat, m }: { store: ChatStore; chat: ChatRow; m: MessageRow }): JSX.Element | null {
+  const k = store.receiptCounts.value.get(chat.id);
+  if (!k || m.state !== 'sent' || k.seq !== m.seq) return null;
+  return (
+    <p class="receipt-counts" data-testid="receipt-counts">
+      {countsText(store.othersOf(chat.id, k), store.privacy.value?.readReceipts ?? true)}
+    </p>
   );
 }
 

@@ -75,6 +75,7 @@ export function Details({ store, chatId, onClose }: { store: ChatStore; chatId: 
           <p>With {store.chatName(chat)}</p>
         </section>
       )}
+      <StatusSection store={store} run={run} />
       <PrivacySection store={store} run={run} />
       <section aria-labelledby="devices-h">
         <h3 id="devices-h">Your devices</h3>
@@ -100,6 +101,22 @@ export function Details({ store, chatId, onClose }: { store: ChatStore; chatId: 
 }
 
 type SectionProps = { store: ChatStore; chat: ChatRow; run: Run };
+
+/** This user's status (§6.15): do not disturb, kept by the server across devices and connections
+ * and shown to everyone who watches them, until turned off. */
+function StatusSection({ store, run }: { store: ChatStore; run: Run }): JSX.Element {
+  const mine = store.myPresence();
+  const dnd = mine?.status === 'doNotDisturb';
+  return (
+    <section aria-labelledby="status-h" data-testid="status">
+      <h3 id="status-h">Status</h3>
+      <label class="check">
+        <input type="checkbox" checked={dnd} disabled={!mine || store.connection.value !== 'live'} onChange={(e) => run(() => store.setDnd((e.currentTarget as HTMLInputElement).checked))} />
+        Do not disturb (others see it instead of online)
+      </label>
+    </section>
+  );
+}
 
 /** This account's privacy (§6.15): read receipts, who sees last seen. The same on all devices. */
 function PrivacySection({ store, run }: { store: ChatStore; run: Run }): JSX.Element {

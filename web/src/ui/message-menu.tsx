@@ -323,12 +323,21 @@ function ReceiptsDialog({ store, row, onClose }: { store: ChatStore; row: Messag
           <h3>
             Read by {value.readCount} of {others}
           </h3>
-          <ul data-testid="read-by">{value.readBy.length > 0 ? names(value.readBy) : <li class="none">{value.readCount > 0 ? '' : 'Nobody yet'}</li>}</ul>
+          {value.receipts === 'counts' ? (
+            // More than 256 members: the engine counts, it does not list (§6.15).
+            <p class="sub" data-testid="receipts-counts-note">
+              In chats this large only the counts are shown.
+            </p>
+          ) : (
+            <ul data-testid="read-by">{value.readBy.length > 0 ? names(value.readBy) : <li class="none">{value.readCount > 0 ? '' : 'Nobody yet'}</li>}</ul>
+          )}
           <h3>
             Delivered to {value.deliveredCount} of {others}
             {value.deliveredTo.length > 0 ? ', not read yet:' : ''}
           </h3>
-          <ul data-testid="delivered-to">{value.deliveredTo.length > 0 ? names(value.deliveredTo) : <li class="none">{value.deliveredCount === 0 ? 'Nobody yet' : value.receipts === 'counts' ? '' : 'All of them read it'}</li>}</ul>
+          {value.receipts === 'listed' && (
+            <ul data-testid="delivered-to">{value.deliveredTo.length > 0 ? names(value.deliveredTo) : <li class="none">{value.deliveredCount === 0 ? 'Nobody yet' : 'All of them read it'}</li>}</ul>
+          )}
         </div>
       ) : (
         <p>{error ? '' : 'Loading…'}</p>

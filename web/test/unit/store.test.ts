@@ -92,8 +92,10 @@ describe('ChatStore', () => {
     expect(seven.lastPreview).toBe('hello from two');
     expect(seven.unread).toBe(1);
     expect(seven.members).toEqual(['1', '2']);
-    // Opening it reads it; own messages never count as unread.
+    // Opening it does not read it: the list showing the message does. Own messages never count.
     store.open('7');
+    expect(store.chats.value.get('7')!.unread).toBe(1);
+    store.markSeen('7', 2);
     expect(store.chats.value.get('7')!.unread).toBe(0);
     c.emit(msg(8n, 2n, 1n, 'mine'));
     expect(store.chats.value.get('8')!.unread).toBe(0);
