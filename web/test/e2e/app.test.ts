@@ -9,20 +9,13 @@ import WebSocket from 'ws';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Browser } from 'playwright-core';
 import type { Engine } from '../../../client-lib/ts/test/support/engine.js';
-import { launch, openChat, person, say, sees, shotsDir, signIn, signUp, startEngine, texts, type Person } from './harness.js';
+import { createGroup, launch, openChat, person, say, sees, shotsDir, signIn, signUp, startEngine, texts, type Person } from './harness.js';
 
 const require = createRequire(import.meta.url);
 const run = Math.random().toString(36).slice(2, 7);
 const ALICE = `alice${run}`;
 const BOB = `bob${run}`;
 
-async function createGroup(p: Person, title: string, members: string): Promise<void> {
-  await p.page.getByRole('button', { name: 'New group' }).click();
-  await p.page.getByLabel('Group name').fill(title);
-  await p.page.getByLabel('Members (usernames, comma separated)').fill(members);
-  await p.page.getByRole('button', { name: 'Create group' }).click();
-  await p.page.locator('#conv-title').getByText(title, { exact: true }).waitFor();
-}
 
 let engine: Engine;
 let origin: string;

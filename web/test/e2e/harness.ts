@@ -101,6 +101,15 @@ export async function say(p: Person, text: string): Promise<void> {
   await box.press('Enter');
 }
 
+/** Creates a group from the chat list's "New group" dialog and waits until it is open. */
+export async function createGroup(p: Person, title: string, members: string): Promise<void> {
+  await p.page.getByRole('button', { name: 'New group' }).click();
+  await p.page.getByLabel('Group name').fill(title);
+  await p.page.getByLabel('Members (usernames, comma separated)').fill(members);
+  await p.page.getByRole('button', { name: 'Create group' }).click();
+  await p.page.locator('#conv-title').getByText(title, { exact: true }).waitFor();
+}
+
 /** Waits until a message bubble with exactly this text is in the list. */
 export async function sees(p: Person, text: string): Promise<void> {
   await p.page.locator('.msg .text', { hasText: text }).first().waitFor();

@@ -9,7 +9,7 @@ import WebSocket from 'ws';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { Browser, Locator } from 'playwright-core';
 import type { Engine } from '../../../client-lib/ts/test/support/engine.js';
-import { launch, openChat, person, say, sees, shotsDir, signIn, signUp, startEngine, type Person } from './harness.js';
+import { createGroup, launch, openChat, person, say, sees, shotsDir, signIn, signUp, startEngine, type Person } from './harness.js';
 
 const require = createRequire(import.meta.url);
 const run = Math.random().toString(36).slice(2, 7);
@@ -23,13 +23,6 @@ let browser: Browser;
 let alice: Person;
 let bob: Person;
 
-async function createGroup(p: Person, title: string, members: string): Promise<void> {
-  await p.page.getByRole('button', { name: 'New group' }).click();
-  await p.page.getByLabel('Group name').fill(title);
-  await p.page.getByLabel('Members (usernames, comma separated)').fill(members);
-  await p.page.getByRole('button', { name: 'Create group' }).click();
-  await p.page.locator('#conv-title').getByText(title, { exact: true }).waitFor();
-}
 
 /** The message (row) whose text contains `text`. */
 const bubble = (p: Person, text: string): Locator => p.page.locator('.msg', { has: p.page.locator('.text', { hasText: text }) }).last();

@@ -1,12 +1,13 @@
 // Receipts, presence and typing (PROTOCOL.md §6.15) in Debian's Chromium against a real engine,
 // two people in two browser contexts: ticks go from delivered to read when the other opens the
-// chat; "read by" in a group; the typing indicator shows and goes away; presence shows online and
-// then last seen; the unread count, divider and "jump to first unread"; read receipts off hides
-// the read ticks. Screenshots of each.
+// chat; "read by" in a group; the typing indicator shows and goes away; presence shows online, do
+// not disturb, and then last seen; a group's online count; the unread count, opening at the
+// divider and reading only what is shown, the jumps; read receipts off hides the read ticks.
+// Screenshots of each.
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { Browser, Locator } from 'playwright-core';
 import type { Engine } from '../../../client-lib/ts/test/support/engine.js';
-import { launch, openChat, person, say, sees, shotsDir, signUp, startEngine, type Person } from './harness.js';
+import { createGroup, launch, openChat, person, say, sees, shotsDir, signUp, startEngine, type Person } from './harness.js';
 
 const run = Math.random().toString(36).slice(2, 7);
 const ALICE = `alice${run}`;
@@ -23,15 +24,35 @@ let bob: Person;
 const bubble = (p: Person, text: string): Locator => p.page.locator('.msg', { has: p.page.locator('.text', { hasText: text }) }).last();
 const tick = (p: Person, text: string) => bubble(p, text).getByTestId('tick').getAttribute('data-tick');
 const shot = (p: Person, name: string) => p.page.screenshot({ path: `${shotsDir()}receipts-${name}.png` });
+/** Whether a message's bubble is wholly inside the message list's view. */
+const inView = (p: Person, text: string): Promise<boolean> =>
+  p.page.evaluate((t) => {
+    const box = document.querySelector('.messages')!.getBoundingClientRect();
+    // The whole row (as the app measures it), not only the bubble.
+    const el = [...document.querySelectorAll('.msg')].find((m) => m.querySelector('.text')?.textContent === t)?.closest('.row-wrap');
+    const r = el?.getBoundingClientRect();
+    return !!r && r.top >= box.top - 1 && r.bottom <= box.bottom + 1;
+  }, text);
+/** The text of the newest message wholly in view. */
+const newestInView = (p: Person): Promise<string> =>
+  p.page.evaluate(() => {
+    const box = document.querySelector('.messages')!.getBoundingClientRect();
+    const shown = [...document.querySelectorAll('.msg')].filter((m) => {
+      const r = m.closest('.row-wrap')!.getBoundingClientRect();
+      return r.top >= box.top - 1 && r.bottom <= box.bottom + 1;
+    });
+    return shown.at(-1)?.querySelector('.text')?.textContent ?? '';
+  });
+/** Where the unread divider is: in the top third of the view, lower in it, or out of it. */
+const dividerPlace = (p: Person): Promise<'top' | 'lower' | 'out'> =>
+  p.page.getByTestId('unread-divider').evaluate((el) => {
+    const box = el.closest('.messages')!.getBoundingClientRect();
+    const r = el.getBoundingClientRect();
+    if (r.bottom <= box.top || r.top >= box.bottom) return 'out';
+    return r.top - box.top < box.height / 3 ? 'top' : 'lower';
+  });
 const chatItem = (p: Person, name: string) => p.page.locator('.chat-item').filter({ has: p.page.locator('.chat-name').getByText(name, { exact: true }) }).first();
 
-async function createGroup(p: Person, title: string, members: string): Promise<void> {
-  await p.page.getByRole('button', { name: 'New group' }).click();
-  await p.page.getByLabel('Group name').fill(title);
-  await p.page.getByLabel('Members (usernames, comma separated)').fill(members);
-  await p.page.getByRole('button', { name: 'Create group' }).click();
-  await p.page.locator('#conv-title').getByText(title, { exact: true }).waitFor();
-}
 
 beforeAll(async () => {
   ({ engine, origin } = await startEngine());
@@ -76,6 +97,36 @@ describe('receipts, presence and typing in the browser', () => {
   it('presence: the direct chat header shows the other person online', async () => {
     await expect.poll(() => alice.page.getByTestId('conv-sub').innerText(), EVENTUALLY).toBe('online');
     await expect.poll(() => bob.page.getByTestId('conv-sub').innerText(), EVENTUALLY).toBe('online');
+  });
+
+  it('do not disturb: the other person sees it while it is on, and online once it is off', async () => {
+    // The details panel (with the status and privacy settings) beside the conversation.
+    const toggle = alice.page.getByLabel(/^Do not disturb/);
+    if (!(await toggle.isVisible())) await alice.page.getByRole('button', { name: 'Chat details' }).click();
+    await expect.poll(() => toggle.isEnabled(), EVENTUALLY).toBe(true);
+    expect(await toggle.isChecked()).toBe(false);
+    expect(await alice.page.getByTestId('my-status').count()).toBe(0);
+    await toggle.check();
+    // Bob watches Alice (their direct chat is open): her status replaces "online".
+    await expect.poll(() => bob.page.getByTestId('conv-sub').innerText(), EVENTUALLY).toBe('do not disturb');
+    // Alice's own status shows it too, and it is the server's: still there after a reload.
+    await alice.page.getByTestId('my-status').waitFor();
+    await shot(bob, 'dnd-peer');
+    await shot(alice, 'dnd-own');
+    await alice.page.reload();
+    await alice.page.getByTestId('my-status').waitFor();
+    await expect.poll(() => toggle.isChecked(), EVENTUALLY).toBe(true);
+    await toggle.uncheck();
+    await expect.poll(() => bob.page.getByTestId('conv-sub').innerText(), EVENTUALLY).toBe('online');
+    await expect.poll(() => alice.page.getByTestId('my-status').count(), EVENTUALLY).toBe(0);
+  });
+
+  it('groups: the header counts the members and how many of them are online', async () => {
+    await openChat(alice, 'Side');
+    // Both are connected (the engine counts members with a connection, this user included).
+    await expect.poll(() => alice.page.getByTestId('conv-sub').innerText(), EVENTUALLY).toBe('2 members, 2 online');
+    await shot(alice, 'online-count');
+    await openChat(alice, BOB);
   });
 
   it('typing: the indicator shows while the other types, goes away when they clear it, and expires', async () => {
@@ -129,7 +180,7 @@ describe('receipts, presence and typing in the browser', () => {
     await alice.page.getByRole('button', { name: 'Close', exact: true }).click();
   });
 
-  it('unread: the count in the chat list, the divider, and the jump to the first unread', async () => {
+  it('unread: opens at the divider, reads what is seen as it is seen, and the jumps', async () => {
     // Alice is in the group; Bob writes a long run in the direct chat.
     await openChat(bob, ALICE);
     const lines = Array.from({ length: 30 }, (_, i) => `unread line ${i + 1}`);
@@ -142,34 +193,35 @@ describe('receipts, presence and typing in the browser', () => {
     await expect.poll(() => chatItem(alice, BOB).getByTestId('unread').innerText(), EVENTUALLY).toBe('30');
     await shot(alice, 'unread-count');
     await openChat(alice, BOB);
-    await sees(alice, 'unread line 30');
     // A fresh watch after the reload: Bob is still online.
     await expect.poll(() => alice.page.getByTestId('conv-sub').innerText(), EVENTUALLY).toBe('online');
-    // Opened at the newest: the first unread is above, and a button goes there.
-    const jump = alice.page.getByTestId('jump-unread');
-    await jump.waitFor();
-    await shot(alice, 'jump-unread');
-    await jump.click();
+    // Opened at the first unread, not at the newest: the divider near the top of the view, right
+    // before the first unread message, and the newest one out of view below.
     const divider = alice.page.getByTestId('unread-divider');
     await divider.waitFor();
-    await expect
-      .poll(
-        () =>
-          divider.evaluate((el) => {
-            const box = el.closest('.messages')!.getBoundingClientRect();
-            const r = el.getBoundingClientRect();
-            return r.bottom > box.top && r.top < box.bottom;
-          }),
-        EVENTUALLY,
-      )
-      .toBe(true);
-    // The divider comes right before the first unread message.
-    const next = await divider.evaluate((el) => el.parentElement!.querySelector('.text')?.textContent ?? '');
-    expect(next).toBe('unread line 1');
+    await expect.poll(() => dividerPlace(alice), EVENTUALLY).toBe('top');
+    expect(await divider.evaluate((el) => el.parentElement!.querySelector('.text')?.textContent ?? '')).toBe('unread line 1');
+    expect(await inView(alice, 'unread line 30')).toBe(false);
+    // What is in view is read, the rest is not: Bob's ticks turn read up to the newest line Alice
+    // sees, the newest stays delivered, and her count goes down without going to zero.
+    const seen = await newestInView(alice);
+    expect(seen).toMatch(/^unread line \d+$/);
+    expect(seen).not.toBe('unread line 30');
+    await expect.poll(() => tick(bob, seen), EVENTUALLY).toBe('read');
+    expect(await tick(bob, 'unread line 30')).toBe('delivered');
+    await expect.poll(async () => Number(await chatItem(alice, BOB).getByTestId('unread').innerText()), EVENTUALLY).toBeLessThan(30);
+    const left = Number(await chatItem(alice, BOB).getByTestId('unread').innerText());
+    expect(left).toBeGreaterThan(0);
+    expect(left).toBe(30 - Number(seen.replace('unread line ', '')));
     await shot(alice, 'divider');
-    // Read now: no badge any more, and Bob's ticks go to read.
+    // Down to the newest ("Jump to latest"): all read, the badge gone, Bob's newest tick read.
+    await alice.page.getByTestId('jump').click();
+    await expect.poll(() => inView(alice, 'unread line 30'), EVENTUALLY).toBe(true);
     await expect.poll(() => chatItem(alice, BOB).getByTestId('unread').count(), EVENTUALLY).toBe(0);
     await expect.poll(() => tick(bob, 'unread line 30'), EVENTUALLY).toBe('read');
+    // The divider is above the view now: "Jump to first unread" goes back to it.
+    await alice.page.getByTestId('jump-unread').click();
+    await expect.poll(() => dividerPlace(alice), EVENTUALLY).not.toBe('out');
   });
 
   it('read receipts off: the other side sees delivered, not read; back on, read again', async () => {
@@ -201,4 +253,10 @@ describe('receipts, presence and typing in the browser', () => {
     await shot(alice, 'last-seen');
     expect(alice.errors).toEqual([]);
   });
+
+  it('groups: the online count follows once the other person is gone (a fresh count on the next watch)', async () => {
+    await openChat(alice, 'Side');
+    // The count is a snapshot servers may reuse for 10 s; the app asks again every 30 s.
+    await expect.poll(() => alice.page.getByTestId('conv-sub').innerText(), { timeout: 50_000 }).toBe('2 members, 1 online');
+  }, 60_000);
 });
