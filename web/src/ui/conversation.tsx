@@ -203,7 +203,11 @@ function MessageList({ store, chatId, rows, ui, chat }: { store: ChatStore; chat
   const reportSeen = () => {
     const el = box.current;
     if (!el || placing.current) return;
-    const seq = seenSeq(rows, lastSeenIndex(offsets, rows.length, el.scrollTop, el.clientHeight));
+    const last = lastSeenIndex(offsets, rows.length, el.scrollTop, el.clientHeight);
+    // Only true heights count: a row in view still at its estimate (just scrolled to, not yet
+    // rendered) could put rows in view that are not; the render that measures it reports again.
+    for (let i = find(el.scrollTop); i <= Math.min(rows.length - 1, last + 1); i++) if (!heights.current.has(keyOf(rows[i]!))) return;
+    const seq = seenSeq(rows, last);
     if (seq > 0) store.markSeen(chatId, seq);
   };
   seenNow.current = reportSeen;
