@@ -731,6 +731,7 @@ export class ChatStore {
     this.moreChats.value = { ...this.moreChats.value, [view]: page.hasMore && page.chats.length > 0 };
     const me = this.account.value?.userId;
     const next = new Map(this.chats.value);
+    const pendingDelivered: Array<[string, number]> = [];
     for (const s of page.chats) {
       const id = s.chatId.toString();
       const c: ChatRow = { ...(next.get(id) ?? emptyChat(id)) };
@@ -750,6 +751,9 @@ export class ChatStore {
       if (serverRead >= c.readSeq && typeof s.unreadCount === 'number') c.unread = s.unreadCount;
       c.readSeq = Math.max(c.readSeq, serverRead);
       c.deliveredSeq = Math.max(c.deliveredSeq ?? 0, Number(s.deliveredSeq ?? 0n));
+      // Events this device holds that the server does not know it received (a reload before the
+      // coalesced receipt went out): delivered now. Never more than held (`lastSeq`).
+      if (c.lastSeq > c.deliveredSeq) pendingDelivered.push([id, c.lastSeq]);
       if (s.kind === 'direct') {
         c.peerDeliveredSeq = Math.max(c.peerDeliveredSeq ?? 0, Number(s.peerDeliveredSeq ?? 0n));
         // 0 is also "hidden" (read receipts off on either side): the server's word stands.
@@ -768,6 +772,7 @@ export class ChatStore {
     }
     this.chats.value = next;
     this.scheduleFlush();
+    for (const [id, seq] of pendingDelivered) this.wantReceipt(id, seq, 0);
     this.watchVisible();
   }
 

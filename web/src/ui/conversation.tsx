@@ -290,7 +290,8 @@ function MessageList({ store, chatId, rows, ui, chat }: { store: ChatStore; chat
     const fromBottom = el.scrollHeight - el.scrollTop - el.clientHeight;
     if (!placing.current) atBottom.current = fromBottom < 40;
     store.following = atBottom.current;
-    showJump.value = fromBottom > 600;
+    // Far from the newest, or unread messages below the view (opened at the divider).
+    showJump.value = fromBottom > 600 || (fromBottom >= 40 && (chat?.unread ?? 0) > 0);
     const i = find(el.scrollTop);
     const r = rows[i];
     anchor.current = r ? { key: keyOf(r), rel: el.scrollTop - offsets[i]! } : null;

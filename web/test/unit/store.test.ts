@@ -3,7 +3,7 @@
 // order, the cache a reload starts from, and sign-out/revocation forgetting everything.
 import 'fake-indexeddb/auto';
 import { IDBFactory } from 'fake-indexeddb';
-import { DEFAULT_SETTINGS, MemoryOutboxStore, type Account, type ChatEvent, type ClientEvent, type ConnectionState, type SendAck } from '@magpie/client';
+import { DEFAULT_SETTINGS, MemoryOutboxStore, type Account, type ChatEvent, type ClientEvent, type ChatSummary, type ConnectionState, type Receipt, type SendAck } from '@magpie/client';
 import { describe, expect, it } from 'vitest';
 import { ChatStore, mergeMessages, type ClientLike, type ClientSpec, type Env } from '../../src/store/store.js';
 import type { MessageRow } from '../../src/store/types.js';
@@ -34,11 +34,18 @@ class FakeClient implements Partial<ClientLike> {
   async listChats() {
     return [];
   }
+  /** What ListChats answers. */
+  summaries: ChatSummary[] = [];
   async listChatsBy() {
-    return { chats: [], hasMore: false };
+    return { chats: this.summaries, hasMore: false };
   }
   async getUsers(ids: readonly bigint[]) {
     return ids.map((userId) => ({ userId, username: `u${userId}` }));
+  }
+  marks: Array<[bigint, bigint, bigint]> = [];
+  async markReceipts(chatId: bigint, deliveredSeq: bigint, readSeq: bigint): Promise<Receipt> {
+    this.marks.push([chatId, deliveredSeq, readSeq]);
+    return { chatId, userId: ME.userId, deliveredSeq, readSeq, readHidden: false };
   }
   emit(e: ClientEvent): void {
     if (e.type === 'event') this.seen = [[e.event.chatId, e.event.seq]];
@@ -162,6 +169,29 @@ describe('ChatStore', () => {
     const list = second.store.messages('7');
     await settle();
     expect(list.value.map((m) => m.content).filter(Boolean)).toEqual(['kept']);
+  });
+
+  it('after a reload, marks delivered what it holds and the server does not know it received', async () => {
+    const first = setup();
+    await first.store.signIn('register', 'alice', 'pw');
+    const c = first.clients[0]!;
+    c.emit(created(7n, 'Seven', [1n, 2n]));
+    c.emit(msg(7n, 2n, 2n, 'one'));
+    c.emit(msg(7n, 3n, 2n, 'two'));
+    // Reloaded before the coalesced receipt went out: the server has delivered 1 only.
+    await first.store.flush();
+    const second = setup(first.storage, first.idb);
+    const summary = (deliveredSeq: bigint): ChatSummary => ({
+      chatId: 7n, kind: 'group', title: 'Seven', lastSeq: 3n, memberCount: 2, lastMessage: null, lastActivityMs: 3000, state: { mutedUntilMs: 0, pinRank: 0n, archived: false, markedUnread: false },
+      myRole: 'member', unreadCount: 2, unreadMentions: 0, avatarRef: '', handle: '', readSeq: 0n, deliveredSeq, peerDeliveredSeq: 0n, peerReadSeq: 0n,
+    });
+    expect(await second.store.restore()).toBe(true);
+    const client = second.clients[0]!;
+    client.summaries = [summary(1n)];
+    client.emit({ type: 'syncDone', chats: 1, events: 0n });
+    await settle();
+    expect(client.marks).toEqual([[7n, 3n, 0n]]);
+    expect(second.store.chats.value.get('7')!.unread).toBe(2);
   });
 
   it('loads older history from the server page by page and keeps it in the cache', async () => {
