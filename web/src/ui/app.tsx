@@ -295,12 +295,15 @@ function ChatList({ store, archived, onArchived, onNew, onCollapse }: Props & { 
         <h1 class="brand">Magpie</h1>
         <span class="me" title="Signed in as">
           {account?.username}
-          {store.myPresence()?.status === 'doNotDisturb' && (
-            <span class="my-status dnd" data-testid="my-status" title="Do not disturb: turn it off in Details">
-              <span aria-hidden="true">⛔</span> Do not disturb
-            </span>
-          )}
         </span>
+        {/* One's own status where one's name is: do not disturb stays on until turned off. */}
+        {store.myPresence()?.status === 'doNotDisturb' && (
+          <span class="my-status dnd" data-testid="my-status" title="Do not disturb is on (turn it off in Details)">
+            <span class="dot" aria-hidden="true" />
+            <span aria-hidden="true">DND</span>
+            <span class="sr-only">Do not disturb</span>
+          </span>
+        )}
         <ThemeToggle />
         <button type="button" class="icon-btn collapse" onClick={onCollapse} aria-label="Hide chat list">
           <Icon name="back" />
