@@ -101,8 +101,14 @@ describe('message features in the browser', () => {
     await node.connect();
     // More than one history page (100) after the original.
     for (let i = 1; i <= 120; i++) await node.send(chatId, `more filler ${i}`);
-    await node.send(chatId, 'way above', { replyToSeq: seq });
+    const last = await node.send(chatId, 'way above', { replyToSeq: seq });
     await node.close();
+    // Alice has read them elsewhere (a chat with unread messages would open at the first of them,
+    // loading history back to it): the new browser opens the chat at its newest.
+    const reader = new MagpieClient({ url: engine.wsUrl, WebSocket: WebSocket as unknown as WebSocketConstructor, credentials: { kind: 'login', username: ALICE, password: PASSWORD, deviceName: 'script' } });
+    await reader.connect();
+    await reader.markReceipts(chatId, last.seq, last.seq);
+    await reader.close();
     // A browser that has never seen the chat: it loads the newest page only.
     const fresh = await person(browser, origin);
     try {
