@@ -316,7 +316,8 @@ function MessageList({ store, chatId, rows, ui, chat }: { store: ChatStore; chat
     const m = rows[i]!;
     const prev = rows[i - 1];
     const newDay = !prev || dayOf(prev.timeMs) !== dayOf(m.timeMs);
-    const head = newDay || !prev || prev.senderId !== m.senderId || !!prev.notice || m.timeMs - prev.timeMs > GROUP_GAP_MS;
+    // The first unread message starts a group of its own: who and when, right under the divider.
+    const head = newDay || !prev || prev.senderId !== m.senderId || !!prev.notice || m.timeMs - prev.timeMs > GROUP_GAP_MS || i === dividerIndex;
     items.push(<Row key={keyOf(m)} k={keyOf(m)} m={m} store={store} mine={m.senderId === me} newDay={newDay} head={head} ui={ui} chat={chat} focused={highlight.value === m.seq} unreadDivider={i === dividerIndex} />);
   }
   return (
