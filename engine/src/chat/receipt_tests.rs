@@ -3,7 +3,7 @@
 
 use super::tests::*;
 use super::*;
-use crate::crossing::{self, Audience, Command};
+use crate::crossing::{self, Audience, Command, Signal};
 use magpie_storage::{ChatKind, Op, ReceiptRecord};
 use magpie_wire::{fb, ErrorCode};
 use std::time::{Duration, Instant};
@@ -214,6 +214,18 @@ fn a_large_groups_counts_go_to_the_sender_of_its_newest_message_too() {
     assert!(matches!(&s.audience, Audience::Users(u) if u.as_ref() == [ALICE, 1005]), "the owner and the sender: {:?}", s.audience);
     let c = frame(&s.frame).body_as_receipt_counts().map(|c| (c.seq(), c.read_count()));
     assert_eq!(c, Some((2, 1)));
+    // The sender turns read receipts off: their counts say 0 read from then on; the owner's do not.
+    mark(&mut w, 1005, BIG, 2, 2, true);
+    w.commit_ok(BIG);
+    let fx = input_at(&mut w, Input::Wake { chat_id: BIG }, Instant::now() + Duration::from_millis(3000));
+    let pushed: Vec<(Vec<u64>, Option<u32>)> = fx
+        .iter()
+        .filter_map(|e| match e {
+            Effect::Signal(Signal { audience: Audience::Users(u), frame: f }) => Some((u.to_vec(), frame(f).body_as_receipt_counts().map(|c| c.read_count()))),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(pushed, vec![(vec![ALICE], Some(1)), (vec![1005], Some(0))], "1005's own read no longer counts either");
 }
 
 #[test]

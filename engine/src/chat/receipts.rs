@@ -17,7 +17,7 @@ use super::rules::{self, Permission};
 use super::view::Side;
 use crate::crossing::{Audience, GetReceipts, MarkReceipts, Signal};
 use magpie_storage::ReceiptRecord;
-use magpie_wire::presence::{MemberReceipt, RECEIPT_COUNTS_EVERY_MS, RECEIPT_DETAIL_MAX_MEMBERS};
+use magpie_wire::presence::{MemberReceipt, ReceiptCounts, RECEIPT_COUNTS_EVERY_MS, RECEIPT_DETAIL_MAX_MEMBERS};
 use magpie_wire::{encode, ErrorCode};
 use std::sync::Arc;
 use std::time::Duration;
@@ -116,11 +116,15 @@ pub fn wake(state: &mut ChatState, cx: &mut Cx<'_>) {
     if sender != 0 && view.members.contains_key(&sender) && !view.staff.contains(&sender) {
         told.push(sender);
     }
-    if told.is_empty() {
-        return;
-    }
+    // Who keeps their own reads private sees nobody's: their frame says 0 read.
+    let (private, open): (Vec<u64>, Vec<u64>) = told.into_iter().partition(|&u| view.receipts.get(u).read_private);
     let counts = view.receipts.counts(view.meta.chat_id, view.last_message_seq, &view.members, 0);
-    cx.effects.push(Effect::Signal(Signal { audience: Audience::Users(Arc::from(told)), frame: encode::receipt_counts(&counts) }));
+    let hidden = ReceiptCounts { read: 0, ..counts };
+    for (users, counts) in [(open, counts), (private, hidden)] {
+        if !users.is_empty() {
+            cx.effects.push(Effect::Signal(Signal { audience: Audience::Users(Arc::from(users)), frame: encode::receipt_counts(&counts) }));
+        }
+    }
 }
 
 /// `GetReceipts`: "delivered to" and "read by" for message `seq`, from the durable cursors.
