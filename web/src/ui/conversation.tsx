@@ -14,6 +14,7 @@ import { Icon } from './icons.js';
 import { MessageContent, mentionsMe, Reactions } from './message.js';
 import { MenuButton, MessageDialog, MessageMenuLayer, newConvUi, openMenu, type ConvUi } from './message-menu.js';
 import { lastSeenIndex, seenSeq } from './seen.js';
+import { nameList } from './names.js';
 
 const ESTIMATE = 56;
 const OVERSCAN = 800;
@@ -444,7 +445,7 @@ function CountsLine({ store, chat, m }: { store: ChatStore; chat: ChatRow; m: Me
 /** A system line: `{sender}` and `{subjects}` filled in with names (older rows: sender, text, subjects). */
 export function systemText(store: ChatStore, m: MessageRow, sender: string): string {
   const me = store.account.value?.userId;
-  const subjects = (m.subjects ?? []).map((s) => (s === me ? 'you' : store.userName(s))).join(', ');
+  const subjects = nameList((m.subjects ?? []).map((s) => (s === me ? 'you' : store.userName(s))));
   const text = m.notice ?? '';
   if (!text.includes('{')) return `${sender} ${text}${subjects ? ` ${subjects}` : ''}`;
   const who = sender === 'You' && !text.startsWith('{sender}') ? 'you' : sender;
