@@ -121,7 +121,10 @@ async fn handle<S: AsyncRead + AsyncWrite + Unpin + 'static>(shard: Rc<Shard>, m
             let rest = head.split_off(head_len);
             drop(head);
             let (reader, writer) = super::ws::accept(stream, rest).await;
-            crate::conn::serve(shard, reader, writer, crate::metrics::Transport::WebSocket, None).await;
+            // A task of its own: this one's future is sized for every route and the TLS
+            // detection (about 6 KiB), which an idle connection would otherwise keep for life;
+            // the connection's own is about 1.4 KiB.
+            tokio::task::spawn_local(crate::conn::serve(shard, reader, writer, crate::metrics::Transport::WebSocket, None));
         }
     }
 }

@@ -26,13 +26,15 @@ use tokio_tungstenite::WebSocketStream;
 const DISCARD_CHUNK: usize = 8 * 1024;
 
 /// Small buffers: tungstenite's defaults (128 KiB read buffer) would dominate the memory of an
-/// idle connection. Writes are coalesced up to 16 KiB (and flushed at the end of every batch the
+/// idle connection. Its read buffer is allocated up front and kept, so it is 1 KiB: client frames
+/// are requests, nearly all smaller than that, and a larger one (a 64 KiB message) simply takes
+/// more reads; 4 KiB cost 3.6 KiB more per idle connection (`density`, docs/BENCHMARKS.md). Writes are coalesced up to 16 KiB (and flushed at the end of every batch the
 /// connection's writer drains), so a connection that receives many frames pays one `write` per
 /// batch instead of one per frame: +16–34% deliveries per engine CPU-second in fan-out to 100
 /// members at 2,000 msg/s (docs/BENCHMARKS.md); nothing is allocated until a connection writes.
 fn config() -> WebSocketConfig {
     WebSocketConfig::default()
-        .read_buffer_size(4096)
+        .read_buffer_size(1024)
         .write_buffer_size(16 * 1024)
         .max_write_buffer_size(4 * 1024 * 1024)
         .max_message_size(Some(MAX_CLIENT_FRAME_BYTES))
