@@ -190,11 +190,14 @@ pub fn unquote(t: &Target) -> Option<(Op, Target)> {
 /// older versions of those log entries and message states leave the disk soon after the commit
 /// (storage's `scrub` module), so deleted text is not only hidden.
 pub fn scrub(chat_id: u64, writes: &[Op]) -> Option<Op> {
-    let seqs = writes.iter().filter_map(|op| match op {
-        Op::Append { seq, .. } | Op::PutMessageState { seq, .. } => Some(*seq),
-        _ => None,
-    });
-    let (first_seq, last_seq) = seqs.fold(None, |r: Option<(u64, u64)>, s| Some(r.map_or((s, s), |(lo, hi)| (lo.min(s), hi.max(s)))))?;
+    let seqs: Vec<u64> = writes
+        .iter()
+        .filter_map(|op| match op {
+            Op::Append { seq, .. } | Op::PutMessageState { seq, .. } => Some(*seq),
+            _ => None,
+        })
+        .collect();
+    let (first_seq, last_seq) = (*seqs.iter().min()?, *seqs.iter().max()?);
     Some(Op::Scrub(ScrubRange { chat_id, first_seq, last_seq }))
 }
 

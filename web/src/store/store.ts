@@ -873,7 +873,7 @@ export class ChatStore {
    * 'counts'`, the lists empty). */
   async receipts(chatId: string, seq: number): Promise<{ readBy: string[]; deliveredTo: string[]; deliveredCount: number; readCount: number; memberCount: number; receipts: 'listed' | 'counts' }> {
     const l = await this.need().getReceipts(BigInt(chatId), BigInt(seq));
-    if (l.memberCount > 256 || isLargeChat(this.chats.value.get(chatId) ?? { memberCount: 0 })) {
+    if (isLargeChat(l) || isLargeChat(this.chats.value.get(chatId) ?? { memberCount: 0 })) {
       // Over all members, this user included: the same reading as the pushed counts.
       const raw: CountsRow = { seq, delivered: l.deliveredCount, read: l.readCount, members: l.memberCount };
       this.keepCounts(chatId, raw);
